@@ -1,0 +1,46 @@
+import type { HttpBindings } from '@hono/node-server';
+import { Hono } from 'hono';
+import { authRoutes, requireAuth } from './auth';
+import type { ControlPlaneDeps, CpEnv } from './context';
+import { groupRoutes } from './groups';
+import { errorHandler } from './http';
+import { keyRoutes } from './keys';
+import { logRoutes } from './logs';
+import { settingsRoutes } from './settings';
+
+type Env = CpEnv & { Bindings: Partial<HttpBindings> };
+
+/** The admin API under `/api`. No side effects until a request arrives. */
+export function createApp(
+  deps: ControlPlaneDeps,
+  options: { clientIp?: (c: { env: Partial<HttpBindings> }) => string } = {},
+): Hono<Env> {
+  const app = new Hono<Env>();
+  app.onError(errorHandler(deps.logger));
+  app.notFound((c) =>
+    c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.use('/api/*', async (c, next) => {
+    const clientIp = options.clientIp?.(c) ?? c.env.incoming?.socket.remoteAddress ?? '';
+    c.set('deps', deps);
+    c.set('clientIp', clientIp);
+    c.set('audit', async (action, target, details = {}) => {
+      try {
+        await deps.db.auditLog.create({ data: { action, target, details, clientIp } });
+      } catch (err) {
+        // The audit trail must not turn a successful change into an error response.
+        deps.logger.warn({ err, action }, 'could not write the audit log');
+      }
+    });
+    c.header('cache-control', 'no-store');
+    await next();
+  });
+  app.route('/api/auth', authRoutes());
+  app.use('/api/*', requireAuth());
+  app.route('/api/groups', groupRoutes());
+  app.route('/api', keyRoutes());
+  app.route('/api/settings', settingsRoutes());
+  app.route('/api/logs', logRoutes());
+  return app;
+}

@@ -1,0 +1,35 @@
+import type { DbClient } from '@keyway/db';
+import type { KeyPool } from '@keyway/keypool';
+import type { CpLogger } from './http';
+import type { KeyCipher } from './key-cipher';
+
+/** Everything the control plane needs, built by a composition root. */
+export interface ControlPlaneDeps {
+  db: DbClient;
+  keyPool: KeyPool;
+  /** The admin key (already checked for strength by the app's env). */
+  authKey: string;
+  keyCipher: KeyCipher;
+  logger: CpLogger;
+  /** Called after every change of groups or settings, so gateways pick it up without a restart. */
+  onConfigChanged: () => Promise<void>;
+  /**
+   * Writes key health changes that are still buffered (live state lives in the pool; the database copy follows
+   * within a second). Called before queries that filter on key state, so they agree with the live view.
+   */
+  flushKeyStates?: () => Promise<void>;
+  /** Set the session cookie's Secure flag (behind HTTPS). */
+  secureCookies?: boolean;
+}
+
+/** What an audit entry records besides action and target: never secrets. */
+export type AuditDetails = Record<string, string | number | boolean | string[] | null>;
+
+/** Hono environment of the admin API. */
+export interface CpEnv {
+  Variables: {
+    deps: ControlPlaneDeps;
+    clientIp: string;
+    audit: (action: string, target: string, details?: AuditDetails) => Promise<void>;
+  };
+}

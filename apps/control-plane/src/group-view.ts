@@ -1,0 +1,89 @@
+import type { Group, GroupConfig, HeaderRule, KeyStats, Upstream } from '@keyway/contracts';
+import { groupConfigSchema, headerRuleSchema } from '@keyway/contracts';
+import { z } from 'zod';
+import type { StoredProxyKey } from './settings-store';
+
+/** A group row with its sub-group links, as read from the database. */
+export interface GroupRow {
+  id: number;
+  name: string;
+  displayName: string;
+  description: string;
+  type: string;
+  channel: string;
+  upstreams: unknown;
+  testModel: string;
+  validationEndpoint: string;
+  proxyKeys: unknown;
+  paramOverrides: unknown;
+  modelRedirects: unknown;
+  modelRedirectStrict: boolean;
+  headerRules: unknown;
+  config: unknown;
+  sort: number;
+  createdAt: Date;
+  updatedAt: Date;
+  subGroups: Array<{ subGroupId: number; weight: number; subGroup?: { name: string } }>;
+}
+
+const upstreamsSchema = z.array(z.object({ url: z.string(), weight: z.number().int() }));
+const storedProxyKeysSchema = z.array(z.object({ hash: z.string(), masked: z.string() }));
+const recordSchema = z.record(z.string(), z.unknown());
+const redirectsSchema = z.record(z.string(), z.string());
+
+/** Reads a JSON column defensively: a row written by an older version never breaks the API. */
+function json<T>(schema: z.ZodType<T>, value: unknown, fallback: T): T {
+  const r = schema.safeParse(value);
+  return r.success ? r.data : fallback;
+}
+
+/** The typed JSON columns of a group row. */
+export function groupJson(row: GroupRow): {
+  upstreams: Upstream[];
+  proxyKeys: StoredProxyKey[];
+  paramOverrides: Record<string, unknown>;
+  modelRedirects: Record<string, string>;
+  headerRules: HeaderRule[];
+  config: GroupConfig;
+} {
+  return {
+    upstreams: json(upstreamsSchema, row.upstreams, []),
+    proxyKeys: json(storedProxyKeysSchema, row.proxyKeys, []),
+    paramOverrides: json(recordSchema, row.paramOverrides, {}),
+    modelRedirects: json(redirectsSchema, row.modelRedirects, {}),
+    headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
+    config: json(groupConfigSchema, row.config, {}),
+  };
+}
+
+/** A group as the admin API returns it (proxy keys masked). */
+export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): Group {
+  const j = groupJson(row);
+  return {
+    id: row.id,
+    name: row.name,
+    displayName: row.displayName,
+    description: row.description,
+    type: row.type as Group['type'],
+    channel: row.channel as Group['channel'],
+    upstreams: j.upstreams,
+    testModel: row.testModel,
+    validationEndpoint: row.validationEndpoint,
+    proxyKeys: j.proxyKeys.map((k) => k.masked),
+    paramOverrides: j.paramOverrides,
+    modelRedirects: j.modelRedirects,
+    modelRedirectStrict: row.modelRedirectStrict,
+    headerRules: j.headerRules,
+    config: j.config,
+    subGroups: row.subGroups.map((s) => ({
+      groupId: s.subGroupId,
+      weight: s.weight,
+      ...(s.subGroup ? { name: s.subGroup.name } : {}),
+    })),
+    sort: row.sort,
+    endpoint: `${appUrl.replace(/\/+$/, '')}/proxy/${row.name}`,
+    keyStats,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

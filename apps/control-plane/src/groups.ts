@@ -1,0 +1,208 @@
+import type { Channel, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
+import { groupCreateSchema, groupPatchSchema } from '@keyway/contracts';
+import { AppError } from '@keyway/core';
+import { Hono } from 'hono';
+import type { CpEnv } from './context';
+import { toGroupView } from './group-view';
+import type { GroupRow } from './group-view';
+import { idParam, isUniqueViolation, parseBody } from './http';
+import { loadSettings, storeProxyKeys } from './settings-store';
+
+const include = {
+  subGroups: { include: { subGroup: { select: { name: true } } }, orderBy: { id: 'asc' as const } },
+};
+
+/** Group CRUD under `/api/groups`. */
+export function groupRoutes(): Hono<CpEnv> {
+  const app = new Hono<CpEnv>();
+
+  app.get('/', async (c) => {
+    const { db, keyPool } = c.var.deps;
+    const [rows, settings] = await Promise.all([
+      db.group.findMany({ include, orderBy: [{ sort: 'asc' }, { id: 'asc' }] }),
+      loadSettings(db),
+    ]);
+    return c.json({ items: rows.map((r) => toGroupView(r, settings.appUrl, keyPool.stats(r.id))) });
+  });
+
+  app.get('/:id', async (c) => {
+    const row = await findGroup(c.var.deps, idParam(c, 'id', 'Group'));
+    return c.json(await view(c.var.deps, row));
+  });
+
+  app.post('/', async (c) => {
+    const input = await parseBody(c, groupCreateSchema);
+    const { db } = c.var.deps;
+    await checkSubGroups(c.var.deps, input.type, input.channel, input.subGroups, null);
+    const last = await db.group.findFirst({ orderBy: { sort: 'desc' }, select: { sort: true } });
+    const row = await db.group
+      .create({
+        data: {
+          ...columns(input, []),
+          sort: (last?.sort ?? 0) + 1,
+          subGroups: { create: input.subGroups.map((s) => ({ subGroupId: s.groupId, weight: s.weight })) },
+        },
+        include,
+      })
+      .catch(conflictOnName(input.name));
+    await c.var.audit('group.create', `group:${row.id}`, { name: row.name });
+    await c.var.deps.onConfigChanged();
+    return c.json(await view(c.var.deps, row), 201);
+  });
+
+  app.patch('/:id', async (c) => {
+    const id = idParam(c, 'id', 'Group');
+    const patch = await parseBody(c, groupPatchSchema);
+    const { db } = c.var.deps;
+    const current = await findGroup(c.var.deps, id);
+    const type = patch.type ?? (current.type as 'standard' | 'aggregate');
+    const channel = patch.channel ?? (current.channel as Channel);
+    if (patch.type && patch.type !== current.type)
+      throw AppError.validation([{ path: 'type', message: 'a group cannot change its type' }]);
+    if (patch.channel && patch.channel !== current.channel) {
+      const parents = await db.groupSubGroup.count({ where: { subGroupId: id } });
+      if (parents > 0)
+        throw new AppError('CONFLICT', 'This group belongs to an aggregate group; it cannot change channel');
+    }
+    if (type === 'standard' && patch.upstreams && patch.upstreams.length === 0)
+      throw AppError.validation([{ path: 'upstreams', message: 'at least one upstream is required' }]);
+    if (type === 'standard' && patch.subGroups && patch.subGroups.length > 0)
+      throw AppError.validation([{ path: 'subGroups', message: 'only aggregate groups have sub-groups' }]);
+    if (type === 'aggregate' && patch.upstreams && patch.upstreams.length > 0)
+      throw AppError.validation([{ path: 'upstreams', message: 'an aggregate group has no upstreams' }]);
+    if (patch.subGroups) await checkSubGroups(c.var.deps, type, channel, patch.subGroups, id);
+    const existingKeys = toGroupViewKeys(current);
+    const row = await db
+      .$transaction(async (tx) => {
+        if (patch.subGroups) {
+          await tx.groupSubGroup.deleteMany({ where: { groupId: id } });
+          await tx.groupSubGroup.createMany({
+            data: patch.subGroups.map((s) => ({ groupId: id, subGroupId: s.groupId, weight: s.weight })),
+          });
+        }
+        return tx.group.update({ where: { id }, data: patchColumns(patch, existingKeys), include });
+      })
+      .catch(conflictOnName(patch.name ?? current.name));
+    await c.var.audit('group.update', `group:${id}`, {
+      fields: Object.keys(patch).filter((k) => k !== 'proxyKeys'),
+    });
+    await c.var.deps.onConfigChanged();
+    return c.json(await view(c.var.deps, row));
+  });
+
+  app.delete('/:id', async (c) => {
+    const id = idParam(c, 'id', 'Group');
+    const { db, keyPool } = c.var.deps;
+    const current = await findGroup(c.var.deps, id);
+    const parents = await db.groupSubGroup.findMany({
+      where: { subGroupId: id },
+      include: { group: { select: { name: true } } },
+    });
+    if (parents.length > 0)
+      throw new AppError(
+        'CONFLICT',
+        `Group is a sub-group of: ${parents.map((p) => p.group.name).join(', ')}; remove it there first`,
+      );
+    await db.group.delete({ where: { id } });
+    await keyPool.dropGroup(id);
+    await c.var.audit('group.delete', `group:${id}`, { name: current.name });
+    await c.var.deps.onConfigChanged();
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+async function findGroup(deps: CpEnv['Variables']['deps'], id: number): Promise<GroupRow> {
+  const row = await deps.db.group.findUnique({ where: { id }, include });
+  if (!row) throw AppError.notFound('Group');
+  return row;
+}
+
+async function view(deps: CpEnv['Variables']['deps'], row: GroupRow) {
+  const settings = await loadSettings(deps.db);
+  return toGroupView(row, settings.appUrl, deps.keyPool.stats(row.id));
+}
+
+function toGroupViewKeys(row: GroupRow) {
+  const v = row.proxyKeys;
+  return Array.isArray(v) ? (v as Array<{ hash: string; masked: string }>) : [];
+}
+
+/** Sub-groups must exist, be standard groups of the same channel, and not be the group itself. */
+async function checkSubGroups(
+  deps: CpEnv['Variables']['deps'],
+  type: 'standard' | 'aggregate',
+  channel: Channel,
+  refs: readonly SubGroupRef[],
+  selfId: number | null,
+): Promise<void> {
+  if (type !== 'aggregate' || refs.length === 0) return;
+  const ids = refs.map((r) => r.groupId);
+  if (new Set(ids).size !== ids.length)
+    throw AppError.validation([{ path: 'subGroups', message: 'a sub-group is listed twice' }]);
+  if (selfId !== null && ids.includes(selfId))
+    throw AppError.validation([{ path: 'subGroups', message: 'a group cannot contain itself' }]);
+  const rows = await deps.db.group.findMany({
+    where: { id: { in: ids } },
+    select: { id: true, type: true, channel: true },
+  });
+  const problems = refs.flatMap((r, i) => {
+    const g = rows.find((x) => x.id === r.groupId);
+    if (!g) return [{ path: `subGroups.${i}.groupId`, message: 'no such group' }];
+    if (g.type !== 'standard')
+      return [{ path: `subGroups.${i}.groupId`, message: 'sub-groups must be standard groups' }];
+    if (g.channel !== channel)
+      return [
+        { path: `subGroups.${i}.groupId`, message: `sub-group channel is ${g.channel}, not ${channel}` },
+      ];
+    return [];
+  });
+  if (problems.length > 0) throw AppError.validation(problems);
+}
+
+function columns(input: GroupCreate, existing: Array<{ hash: string; masked: string }>) {
+  return {
+    name: input.name,
+    displayName: input.displayName,
+    description: input.description,
+    type: input.type,
+    channel: input.channel,
+    upstreams: input.upstreams,
+    testModel: input.testModel,
+    validationEndpoint: input.validationEndpoint,
+    proxyKeys: storeProxyKeys(input.proxyKeys, existing) as unknown as object[],
+    paramOverrides: input.paramOverrides as object,
+    modelRedirects: input.modelRedirects,
+    modelRedirectStrict: input.modelRedirectStrict,
+    headerRules: input.headerRules as object[],
+    config: input.config as object,
+  };
+}
+
+function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: string }>) {
+  return {
+    ...(p.name === undefined ? {} : { name: p.name }),
+    ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
+    ...(p.description === undefined ? {} : { description: p.description }),
+    ...(p.channel === undefined ? {} : { channel: p.channel }),
+    ...(p.upstreams === undefined ? {} : { upstreams: p.upstreams }),
+    ...(p.testModel === undefined ? {} : { testModel: p.testModel }),
+    ...(p.validationEndpoint === undefined ? {} : { validationEndpoint: p.validationEndpoint }),
+    ...(p.proxyKeys === undefined
+      ? {}
+      : { proxyKeys: storeProxyKeys(p.proxyKeys, existing) as unknown as object[] }),
+    ...(p.paramOverrides === undefined ? {} : { paramOverrides: p.paramOverrides as object }),
+    ...(p.modelRedirects === undefined ? {} : { modelRedirects: p.modelRedirects }),
+    ...(p.modelRedirectStrict === undefined ? {} : { modelRedirectStrict: p.modelRedirectStrict }),
+    ...(p.headerRules === undefined ? {} : { headerRules: p.headerRules as object[] }),
+    ...(p.config === undefined ? {} : { config: p.config as object }),
+  };
+}
+
+function conflictOnName(name: string) {
+  return (e: unknown): never => {
+    if (isUniqueViolation(e)) throw new AppError('CONFLICT', `A group named '${name}' already exists`);
+    throw e;
+  };
+}

@@ -1,0 +1,75 @@
+import type { Context, ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { toValidationIssues } from '@keyway/contracts';
+import { AppError, isAppError } from '@keyway/core';
+
+/** Minimal structured logger (pino-compatible). */
+export interface CpLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Parses a JSON body with a zod schema: 400 VALIDATION_FAILED for non-JSON or invalid bodies. */
+export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  let raw: unknown;
+  try {
+    const text = await c.req.text();
+    raw = text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw AppError.validation(
+      [{ path: '', message: 'body is not valid JSON' }],
+      'The request body is not valid JSON',
+    );
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw AppError.validation(toValidationIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Parses the query string with a zod schema (400 on failure). */
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success)
+    throw AppError.validation(toValidationIssues(parsed.error), 'The query string is not valid');
+  return parsed.data;
+}
+
+/** Parses a positive integer path parameter; a malformed id is a 404 like an unknown one. */
+export function idParam(c: Context, name: string, what: string): number {
+  const raw = c.req.param(name) ?? '';
+  const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id) || id > 2 ** 31 - 1) throw AppError.notFound(what);
+  return id;
+}
+
+/** The one error → envelope translation of the admin API. Internals never reach the client. */
+export function errorHandler(logger: CpLogger): ErrorHandler {
+  return (err, c) => {
+    if (isAppError(err)) {
+      return c.json(
+        {
+          error: {
+            code: err.code,
+            message: err.message,
+            ...(err.details === undefined ? {} : { details: err.details }),
+          },
+        },
+        err.status as 400,
+      );
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code =
+        err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 401 ? 'UNAUTHORIZED' : 'VALIDATION_FAILED';
+      return c.json({ error: { code, message: err.message || 'Bad request' } }, err.status);
+    }
+    logger.error({ err, path: c.req.path, method: c.req.method }, 'admin API request failed');
+    return c.json({ error: { code: 'INTERNAL', message: 'Internal error' } }, 500);
+  };
+}
+
+/** Prisma's unique-constraint violation. */
+export function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
+}

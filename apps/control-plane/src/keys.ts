@@ -1,0 +1,251 @@
+import type { KeyStatus } from '@keyway/contracts';
+import {
+  keyListQuerySchema,
+  keysAddSchema,
+  keysDeleteSchema,
+  keyStatusSchema,
+  splitKeys,
+} from '@keyway/contracts';
+import { AppError, maskSecret } from '@keyway/core';
+import type { PoolKeyRecord } from '@keyway/keypool';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ControlPlaneDeps, CpEnv } from './context';
+import { idParam, parseBody, parseQuery } from './http';
+
+const CHUNK = 500;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface KeyRow {
+  id: number;
+  groupId: number;
+  keyValue: string;
+  keyMasked: string;
+  status: string;
+  failureCount: number;
+  requestCount: number;
+  lastUsedAt: Date | null;
+  lastError: string | null;
+  cooldownUntil: Date | null;
+  notes: string;
+  createdAt: Date;
+}
+
+/** A key row overlaid with its live state from the pool (database copies lag behind the gateways). */
+function keyView(row: KeyRow, deps: ControlPlaneDeps) {
+  const live = deps.keyPool.health(row.groupId, row.id);
+  return {
+    id: row.id,
+    groupId: row.groupId,
+    key: row.keyMasked,
+    status: (live?.status ?? row.status) as KeyStatus,
+    failureCount: live?.failureCount ?? row.failureCount,
+    requestCount: row.requestCount,
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+    lastError: live?.lastError ?? row.lastError,
+    cooldownUntil: live
+      ? live.cooldownUntil
+        ? new Date(live.cooldownUntil).toISOString()
+        : null
+      : (row.cooldownUntil?.toISOString() ?? null),
+    notes: row.notes,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Reads stored keys into pool records (decrypting them). */
+export function toPoolRecord(row: KeyRow, deps: Pick<ControlPlaneDeps, 'keyCipher'>): PoolKeyRecord {
+  return {
+    id: row.id,
+    groupId: row.groupId,
+    value: deps.keyCipher.open(row.keyValue),
+    status: keyStatusSchema.catch('active').parse(row.status),
+    failureCount: row.failureCount,
+    cooldownUntil: row.cooldownUntil?.getTime() ?? null,
+    lastError: row.lastError,
+  };
+}
+
+async function standardGroup(deps: ControlPlaneDeps, id: number): Promise<void> {
+  const g = await deps.db.group.findUnique({ where: { id }, select: { type: true } });
+  if (!g) throw AppError.notFound('Group');
+  if (g.type !== 'standard')
+    throw AppError.validation([{ path: 'groupId', message: 'an aggregate group has no keys of its own' }]);
+}
+
+/** Adds keys to a group, ignoring those already there (by keyed hash; the unique index backs this up). */
+export async function addKeys(
+  deps: ControlPlaneDeps,
+  groupId: number,
+  values: string[],
+): Promise<{ added: number; ignored: number; total: number }> {
+  const { db, keyCipher } = deps;
+  const hashed = values.map((v) => ({ value: v, hash: keyCipher.hash(v) }));
+  const existing = new Set<string>();
+  for (const part of chunks(hashed)) {
+    const rows = await db.apiKey.findMany({
+      where: { groupId, keyHash: { in: part.map((k) => k.hash) } },
+      select: { keyHash: true },
+    });
+    for (const r of rows) existing.add(r.keyHash);
+  }
+  const fresh = hashed.filter((k) => !existing.has(k.hash));
+  let added = 0;
+  for (const part of chunks(fresh, 1000)) {
+    const res = await db.apiKey.createMany({
+      data: part.map((k) => ({
+        groupId,
+        keyValue: keyCipher.seal(k.value),
+        keyHash: k.hash,
+        keyMasked: maskSecret(k.value),
+      })),
+    });
+    added += res.count;
+    const rows = await db.apiKey.findMany({ where: { groupId, keyHash: { in: part.map((k) => k.hash) } } });
+    await deps.keyPool.add(
+      groupId,
+      rows.map((r) => toPoolRecord(r, deps)),
+    );
+  }
+  const total = await db.apiKey.count({ where: { groupId } });
+  return { added, ignored: values.length - added, total };
+}
+
+/** Key routes: `/api/groups/{id}/keys…` and `/api/keys/{keyId}`. */
+export function keyRoutes(): Hono<CpEnv> {
+  const app = new Hono<CpEnv>();
+
+  app.post('/groups/:id/keys', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const input = await parseBody(c, keysAddSchema);
+    const deps = c.var.deps;
+    await standardGroup(deps, groupId);
+    const values = splitKeys(input.keys);
+    if (values.length === 0)
+      throw AppError.validation([{ path: 'keys', message: 'no keys found in the input' }]);
+    const result = await addKeys(deps, groupId, values);
+    await c.var.audit('keys.add', `group:${groupId}`, { added: result.added, ignored: result.ignored });
+    return c.json(result);
+  });
+
+  app.get('/groups/:id/keys', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const q = parseQuery(c, keyListQuerySchema);
+    const deps = c.var.deps;
+    const group = await deps.db.group.findUnique({ where: { id: groupId }, select: { id: true } });
+    if (!group) throw AppError.notFound('Group');
+    if (q.status) await deps.flushKeyStates?.();
+    const search = q.search?.trim();
+    const where = {
+      groupId,
+      ...(q.status ? { status: q.status } : {}),
+      ...(search ? { OR: [{ keyHash: deps.keyCipher.hash(search) }, { notes: { contains: search } }] } : {}),
+    };
+    const [rows, total] = await Promise.all([
+      deps.db.apiKey.findMany({
+        where,
+        orderBy: { id: 'asc' },
+        skip: (q.page - 1) * q.pageSize,
+        take: q.pageSize,
+      }),
+      deps.db.apiKey.count({ where }),
+    ]);
+    return c.json({ items: rows.map((r) => keyView(r, deps)), total, page: q.page, pageSize: q.pageSize });
+  });
+
+  app.delete('/groups/:id/keys', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const input = await parseBody(c, keysDeleteSchema);
+    const deps = c.var.deps;
+    await standardGroup(deps, groupId);
+    let ids: number[];
+    if ('ids' in input) ids = input.ids;
+    else if ('status' in input) {
+      await deps.flushKeyStates?.();
+      ids = (
+        await deps.db.apiKey.findMany({ where: { groupId, status: input.status }, select: { id: true } })
+      ).map((r) => r.id);
+    } else {
+      const hashes = splitKeys(input.keys).map((k) => deps.keyCipher.hash(k));
+      ids = [];
+      for (const part of chunks(hashes)) {
+        const rows = await deps.db.apiKey.findMany({
+          where: { groupId, keyHash: { in: part } },
+          select: { id: true },
+        });
+        ids.push(...rows.map((r) => r.id));
+      }
+    }
+    let deleted = 0;
+    for (const part of chunks(ids)) {
+      const res = await deps.db.apiKey.deleteMany({ where: { groupId, id: { in: part } } });
+      deleted += res.count;
+    }
+    await deps.keyPool.remove(groupId, ids);
+    await c.var.audit('keys.delete', `group:${groupId}`, { deleted });
+    return c.json({ deleted });
+  });
+
+  app.post('/groups/:id/keys/restore', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const input = await parseBody(
+      c,
+      z.strictObject({ ids: z.array(z.number().int().positive()).max(100_000).optional() }),
+    );
+    const deps = c.var.deps;
+    await standardGroup(deps, groupId);
+    const rows = await deps.db.apiKey.findMany({
+      where: { groupId, ...(input.ids ? { id: { in: input.ids } } : {}) },
+      select: { id: true, status: true },
+    });
+    let restored = 0;
+    for (const r of rows) {
+      const live = deps.keyPool.health(groupId, r.id)?.status ?? r.status;
+      if (live !== 'invalid' && live !== 'cooling') continue;
+      deps.keyPool.setStatus(groupId, r.id, 'active', 'manual');
+      await deps.db.apiKey.update({
+        where: { id: r.id },
+        data: { status: 'active', failureCount: 0, cooldownUntil: null },
+      });
+      restored++;
+    }
+    await c.var.audit('keys.restore', `group:${groupId}`, { restored });
+    return c.json({ restored });
+  });
+
+  app.patch('/keys/:keyId', async (c) => {
+    const keyId = idParam(c, 'keyId', 'Key');
+    const input = await parseBody(
+      c,
+      z.strictObject({
+        notes: z.string().max(1000).optional(),
+        status: z.enum(['active', 'disabled']).optional(),
+      }),
+    );
+    const deps = c.var.deps;
+    const row = await deps.db.apiKey.findUnique({ where: { id: keyId } });
+    if (!row) throw AppError.notFound('Key');
+    if (input.status) deps.keyPool.setStatus(row.groupId, keyId, input.status, 'manual');
+    const updated = await deps.db.apiKey.update({
+      where: { id: keyId },
+      data: {
+        ...(input.notes === undefined ? {} : { notes: input.notes.trim() }),
+        ...(input.status
+          ? {
+              status: input.status,
+              ...(input.status === 'active' ? { failureCount: 0, cooldownUntil: null } : {}),
+            }
+          : {}),
+      },
+    });
+    await c.var.audit('key.update', `key:${keyId}`, { fields: Object.keys(input) });
+    return c.json(keyView(updated, deps));
+  });
+
+  return app;
+}

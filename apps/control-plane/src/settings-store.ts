@@ -1,0 +1,84 @@
+import type { Settings, SettingsPatch } from '@keyway/contracts';
+import { defaultSettings, settingDefinitions } from '@keyway/contracts';
+import type { DbClient } from '@keyway/db';
+import { maskSecret } from '@keyway/core';
+import { hashProxyKey } from '@keyway/keypool';
+
+/** A proxy key as stored: only its hash and a masked form for display. */
+export interface StoredProxyKey {
+  hash: string;
+  masked: string;
+}
+
+/** Settings as stored: the proxy keys replaced by their hashes. */
+export type StoredSettings = Omit<Settings, 'proxyKeys'> & { proxyKeys: StoredProxyKey[] };
+
+/** Hashes proxy keys for storage; a masked value sent back unchanged keeps the stored key it stands for. */
+export function storeProxyKeys(
+  input: readonly string[],
+  existing: readonly StoredProxyKey[],
+): StoredProxyKey[] {
+  const byMask = new Map(existing.map((k) => [k.masked, k]));
+  const out = new Map<string, StoredProxyKey>();
+  for (const value of input) {
+    const kept = byMask.get(value);
+    const stored = kept ?? { hash: hashProxyKey(value), masked: maskSecret(value) };
+    out.set(stored.hash, stored);
+  }
+  return [...out.values()];
+}
+
+function isStoredProxyKeys(v: unknown): v is StoredProxyKey[] {
+  return (
+    Array.isArray(v) && v.every((k) => typeof k === 'object' && k !== null && 'hash' in k && 'masked' in k)
+  );
+}
+
+/** Reads every setting: stored values over built-in defaults (an unreadable stored value falls back to the default). */
+export async function loadSettings(db: DbClient): Promise<StoredSettings> {
+  const rows = await db.setting.findMany();
+  const out: Record<string, unknown> = { ...defaultSettings, proxyKeys: [] };
+  for (const row of rows) {
+    let value: unknown;
+    try {
+      value = JSON.parse(row.value);
+    } catch {
+      continue;
+    }
+    if (row.key === 'proxyKeys') {
+      if (isStoredProxyKeys(value)) out.proxyKeys = value;
+      continue;
+    }
+    const def = (
+      settingDefinitions as Record<string, { schema: { safeParse(v: unknown): { success: boolean } } }>
+    )[row.key];
+    if (def?.schema.safeParse(value).success) out[row.key] = value;
+  }
+  return out as StoredSettings;
+}
+
+/** Writes a validated patch; proxy keys are hashed first. */
+export async function saveSettings(
+  db: DbClient,
+  patch: SettingsPatch,
+  current: StoredSettings,
+): Promise<void> {
+  const entries = Object.entries(patch).map(([key, value]) => [
+    key,
+    key === 'proxyKeys' ? storeProxyKeys(value as string[], current.proxyKeys) : value,
+  ]);
+  await db.$transaction(
+    entries.map(([key, value]) =>
+      db.setting.upsert({
+        where: { key: key as string },
+        create: { key: key as string, value: JSON.stringify(value) },
+        update: { value: JSON.stringify(value) },
+      }),
+    ),
+  );
+}
+
+/** Settings as the API shows them: proxy keys masked. */
+export function publicSettings(s: StoredSettings): Settings {
+  return { ...s, proxyKeys: s.proxyKeys.map((k) => k.masked) };
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import type { GroupRuntime } from './runtime';
+
+/** Reads the whole request body, refusing more than `limit` bytes. Returns null for "too large". */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null | 'too-large'> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve('too-large');
+  if (
+    declared === '0' ||
+    ((req.method === 'GET' || req.method === 'HEAD') &&
+      declared === undefined &&
+      !req.headers['transfer-encoding'])
+  )
+    return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.pause();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}
+
+/** Result of applying a group's body rules. */
+export type BodyRewrite = { ok: true; body: Buffer | null; path: string } | { ok: false; model: string };
+
+const GEMINI_MODEL = /(\/models\/)([^/:]+)((?::[A-Za-z]+)?)/;
+
+/**
+ * Applies param overrides (shallow, GPT-Load semantics) and model redirects. JSON is parsed only when the group
+ * configures one of them; otherwise the bytes pass through untouched.
+ */
+export function rewriteBody(group: GroupRuntime, path: string, body: Buffer | null): BodyRewrite {
+  const redirects = group.modelRedirects;
+  if (!group.paramOverrides && !redirects) return { ok: true, body, path };
+
+  // Gemini's native API names the model in the path.
+  if (redirects && group.provider.id === 'gemini' && !path.includes('v1beta/openai')) {
+    const m = GEMINI_MODEL.exec(path);
+    if (m?.[2]) {
+      const model = decodeURIComponent(m[2]);
+      const target = redirects[model];
+      if (target) path = path.replace(GEMINI_MODEL, `$1${encodeURIComponent(target)}$3`);
+      else if (group.modelRedirectStrict) return { ok: false, model };
+      return { ok: true, body: group.paramOverrides ? overrideOnly(group.paramOverrides, body) : body, path };
+    }
+  }
+
+  const parsed = parseObject(body);
+  if (!parsed) return { ok: true, body, path };
+  let changed = false;
+  if (group.paramOverrides) {
+    Object.assign(parsed, group.paramOverrides);
+    changed = true;
+  }
+  if (redirects && typeof parsed.model === 'string') {
+    const target = redirects[parsed.model];
+    if (target) {
+      parsed.model = target;
+      changed = true;
+    } else if (group.modelRedirectStrict) return { ok: false, model: parsed.model };
+  }
+  return { ok: true, body: changed ? Buffer.from(JSON.stringify(parsed)) : body, path };
+}
+
+function overrideOnly(overrides: Record<string, unknown>, body: Buffer | null): Buffer | null {
+  const parsed = parseObject(body);
+  return parsed ? Buffer.from(JSON.stringify(Object.assign(parsed, overrides))) : body;
+}
+
+function parseObject(body: Buffer | null): Record<string, unknown> | null {
+  if (!body || body.length === 0) return null;
+  try {
+    const v: unknown = JSON.parse(body.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,467 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Attempt, RequestLogRecord } from '@keyway/contracts';
+import { classifyOutcome, maskSecret, redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import type { Classification, Outcome } from '@keyway/core';
+import type { KeyPool } from '@keyway/keypool';
+import type { Dispatcher } from 'undici';
+import { rewriteBody } from './body';
+import { applyHeaderRules, clientHeaders, upstreamHeaders } from './headers';
+import { sendDialectError } from './respond';
+import type { GroupRuntime } from './runtime';
+import type { UpstreamClients } from './upstream-clients';
+
+/** What one proxied request needs beyond the group. */
+export interface ForwardContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  group: GroupRuntime;
+  path: string;
+  query: string;
+  body: Buffer | null;
+  proxyKeyMasked: string;
+  clientIp: string;
+  keepForwarded: boolean;
+  started: number;
+  startedAt: number;
+}
+
+/** Collaborators of the forwarding loop. */
+export interface ForwardDeps {
+  keyPool: KeyPool;
+  clients: UpstreamClients;
+  onRecord: (record: RequestLogRecord) => void;
+  onBrokenStream?: (info: { requestId: string; group: string; error: string }) => void;
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+type AttemptResult =
+  | {
+      kind: 'response';
+      response: Dispatcher.ResponseData;
+      classification: Classification;
+      errorBody: string | null;
+    }
+  | { kind: 'transport'; classification: Classification; error: string; timeout: boolean };
+
+/**
+ * The attempt loop: pick a key and an upstream, send, classify, report to the pool, and retry on another key
+ * while nothing has been sent to the client and the failure is retryable. A bounded loop, not recursion.
+ */
+export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<void> {
+  const { group: root, res } = ctx;
+  const attempts: Attempt[] = [];
+  const tried = new Set<number>();
+  const exhausted = new Set<number>();
+  let sub = chooseSubGroup(root, exhausted, deps.keyPool);
+  const model = root.provider.extractModel({
+    method: ctx.req.method ?? 'GET',
+    path: ctx.path,
+    query: ctx.query,
+    headers: ctx.req.headers,
+    body: ctx.body,
+  });
+  const stream = root.provider.isStream({
+    method: ctx.req.method ?? 'GET',
+    path: ctx.path,
+    query: ctx.query,
+    headers: ctx.req.headers,
+    body: ctx.body,
+  });
+  const record = baseRecord(ctx, model, stream);
+  let cooldownMs: number | undefined;
+  let last: AttemptResult | null = null;
+  let lastKey: { id: number; value: string } | null = null;
+  let rewritten: { sub: number; body: Buffer | null; path: string } | null = null;
+
+  const maxAttempts = (sub ?? root).settings.maxRetries + 1;
+  for (let attempt = 0; attempt < maxAttempts && sub;) {
+    const pick = deps.keyPool.pick(sub.id, tried);
+    if (!pick.ok) {
+      if (pick.reason === 'cooling') cooldownMs = Math.min(cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
+      exhausted.add(sub.id);
+      sub = chooseSubGroup(root, exhausted, deps.keyPool);
+      continue;
+    }
+    attempt++;
+    const key = pick.key;
+    tried.add(key.id);
+    lastKey = key;
+    if (!rewritten || rewritten.sub !== sub.id) {
+      const r = rewriteBody(sub, ctx.path, ctx.body);
+      if (!r.ok) {
+        const message = `model '${r.model}' is not configured in redirect rules`;
+        sendDialectError(res, sub.provider, 400, 'MODEL_NOT_ALLOWED', message);
+        return finish(deps, record, ctx, {
+          statusCode: 400,
+          error: message,
+          attempts,
+          groupOf: sub,
+          root,
+          key: null,
+        });
+      }
+      rewritten = { sub: sub.id, body: r.body, path: r.path };
+    }
+    const upstream = sub.upstreams.next();
+    if (!upstream) break;
+    const t0 = performance.now();
+    last = await attemptOnce(
+      ctx,
+      sub,
+      key,
+      upstream.origin,
+      upstream.basePath,
+      rewritten,
+      stream,
+      deps.clients,
+    );
+    const c = last.classification;
+    deps.keyPool.report(
+      sub.id,
+      key.id,
+      {
+        class: c.class,
+        ...(c.retryAfterMs === undefined ? {} : { retryAfterMs: c.retryAfterMs }),
+        reason: c.reason,
+      },
+      sub.policy,
+    );
+    const statusCode = last.kind === 'response' ? last.response.statusCode : last.timeout ? 504 : 502;
+    attempts.push({
+      keyId: key.id,
+      key: maskSecret(key.value),
+      upstreamUrl: upstream.url,
+      statusCode,
+      class: c.class,
+      durationMs: Math.round(performance.now() - t0),
+      error:
+        last.kind === 'transport'
+          ? redact(last.error, key.value)
+          : last.errorBody === null
+            ? null
+            : redact(truncate(last.errorBody), key.value),
+    });
+    if (c.class === 'aborted')
+      return finish(deps, record, ctx, {
+        statusCode: 499,
+        error: 'client closed the request',
+        attempts,
+        groupOf: sub,
+        root,
+        key,
+      });
+    if (c.class === 'ok' || !c.retryable || attempt >= maxAttempts) break;
+    if (last.kind === 'response') last.response.body.destroy();
+  }
+
+  const servedBy = sub ?? root;
+  if (!last || !lastKey) {
+    const message =
+      cooldownMs !== undefined
+        ? 'Every key of this group is cooling down; retry later'
+        : 'No usable API key in this group';
+    const extra: Record<string, string> =
+      cooldownMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(cooldownMs / 1000))) } : {};
+    sendDialectError(res, root.provider, 503, 'NO_KEYS_AVAILABLE', message, extra);
+    return finish(deps, record, ctx, {
+      statusCode: 503,
+      error: message,
+      attempts,
+      groupOf: servedBy,
+      root,
+      key: null,
+    });
+  }
+  if (last.kind === 'transport') {
+    const status = last.timeout ? 504 : 502;
+    const message = `Upstream ${last.timeout ? 'timed out' : 'unreachable'} after ${attempts.length} attempt(s): ${redact(last.error, lastKey.value)}`;
+    sendDialectError(
+      res,
+      servedBy.provider,
+      status,
+      last.timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNREACHABLE',
+      message,
+    );
+    return finish(deps, record, ctx, {
+      statusCode: status,
+      error: message,
+      attempts,
+      groupOf: servedBy,
+      root,
+      key: lastKey,
+    });
+  }
+  const { response } = last;
+  if (last.errorBody !== null) {
+    const body = redact(last.errorBody, lastKey.value);
+    const headers = clientHeaders(response.headers);
+    delete headers['content-encoding'];
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(response.statusCode, headers);
+    res.end(body);
+    return finish(deps, record, ctx, {
+      statusCode: response.statusCode,
+      error: truncate(body),
+      attempts,
+      groupOf: servedBy,
+      root,
+      key: lastKey,
+    });
+  }
+  relay(ctx, deps, record, response, stream, { attempts, groupOf: servedBy, root, key: lastKey });
+}
+
+function chooseSubGroup(
+  root: GroupRuntime,
+  exhausted: ReadonlySet<number>,
+  pool: KeyPool,
+): GroupRuntime | undefined {
+  if (root.type !== 'aggregate') return exhausted.has(root.id) ? undefined : root;
+  const preferred = root.subGroups.next((s) => exhausted.has(s.group.id) || !pool.hasUsable(s.group.id));
+  if (preferred) return preferred.group;
+  // Nothing obviously usable: still try a not-yet-exhausted sub-group (its pool may hand out a probe key).
+  return root.subGroups.next((s) => exhausted.has(s.group.id))?.group;
+}
+
+async function attemptOnce(
+  ctx: ForwardContext,
+  sub: GroupRuntime,
+  key: { id: number; value: string },
+  origin: string,
+  basePath: string,
+  rewritten: { body: Buffer | null; path: string },
+  stream: boolean,
+  clients: UpstreamClients,
+): Promise<AttemptResult> {
+  const s = sub.settings;
+  const headers = upstreamHeaders(
+    ctx.req.headers,
+    rewritten.body ? rewritten.body.length : null,
+    ctx.keepForwarded,
+  );
+  const target = sub.provider.applyKey(headers, key.value, { path: rewritten.path, query: ctx.query });
+  if (sub.headerRules.length > 0)
+    applyHeaderRules(headers, sub.headerRules, {
+      clientIp: ctx.clientIp,
+      groupName: sub.name,
+      apiKey: key.value,
+      now: Date.now(),
+    });
+  const abort = new AbortController();
+  let timedOut = false;
+  const onClose = () => {
+    if (!ctx.res.writableFinished) abort.abort();
+  };
+  ctx.res.once('close', onClose);
+  const overall = stream
+    ? null
+    : setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, s.requestTimeoutSeconds * 1000);
+  try {
+    const response = await clients.get(origin, s).request({
+      method: ctx.req.method ?? 'GET',
+      path: basePath + target.path + (target.query ? `?${target.query}` : ''),
+      headers: headers as Record<string, string | string[]>,
+      body: rewritten.body,
+      signal: abort.signal,
+      headersTimeout: s.responseHeaderTimeoutSeconds * 1000,
+      bodyTimeout: (stream ? s.streamIdleTimeoutSeconds : s.requestTimeoutSeconds) * 1000,
+    });
+    if (overall) response.body.once('close', () => clearTimeout(overall));
+    ctx.res.off('close', onClose);
+    const outcome: Outcome = { status: response.statusCode, headers: response.headers };
+    let errorBody: string | null = null;
+    if (response.statusCode >= 400) {
+      errorBody = await readErrorBody(response);
+      outcome.body = errorBody;
+    }
+    const classification = classifyOutcome(outcome, sub.provider.classifierRules, sub.failover);
+    if (classification.class === 'ok' || (classification.class === 'client' && response.statusCode < 400))
+      errorBody = null;
+    return { kind: 'response', response, classification, errorBody };
+  } catch (error) {
+    if (overall) clearTimeout(overall);
+    ctx.res.off('close', onClose);
+    const transport = transportKind(error, timedOut, ctx.res.destroyed && !ctx.res.writableFinished);
+    return {
+      kind: 'transport',
+      classification: classifyOutcome({ status: 0, transport }, sub.provider.classifierRules),
+      error:
+        transport === 'timeout-headers' || timedOut
+          ? `${transport === 'timeout-headers' ? 'response header' : 'request'} timeout`
+          : errorText(error),
+      timeout: transport.startsWith('timeout'),
+    };
+  }
+}
+
+function transportKind(
+  error: unknown,
+  timedOut: boolean,
+  clientGone: boolean,
+): NonNullable<Outcome['transport']> {
+  if (timedOut) return 'timeout-body';
+  const code = (error as { code?: string } | null)?.code ?? '';
+  if (clientGone || code === 'UND_ERR_ABORTED' || (error as Error | null)?.name === 'AbortError')
+    return clientGone ? 'aborted' : 'other';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout-connect';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout-headers';
+  if (code === 'UND_ERR_BODY_TIMEOUT') return 'timeout-body';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH')
+    return 'connect';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'reset';
+  return 'other';
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return 'transport error';
+  const code = (error as { code?: string }).code;
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return scrubKeyMaterial(`${code ? `${code} ` : ''}${error.message}${cause}`);
+}
+
+async function readErrorBody(response: Dispatcher.ResponseData): Promise<string> {
+  const encoding = String(response.headers['content-encoding'] ?? '').toLowerCase();
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? createGunzip()
+      : encoding === 'br'
+        ? createBrotliDecompress()
+        : encoding === 'deflate'
+          ? createInflate()
+          : null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    const source = decoder ? response.body.pipe(decoder) : response.body;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ERROR_BODY_LIMIT) break;
+    }
+  } catch {
+    // A truncated or undecodable error body still classifies by status.
+  } finally {
+    response.body.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_BODY_LIMIT));
+}
+
+interface Final {
+  attempts: Attempt[];
+  groupOf: GroupRuntime;
+  root: GroupRuntime;
+  key: { id: number; value: string } | null;
+}
+
+/** Streams a successful upstream response to the client byte for byte; breaks the client stream if upstream breaks. */
+function relay(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  response: Dispatcher.ResponseData,
+  stream: boolean,
+  f: Final,
+): void {
+  const { res } = ctx;
+  const headers = clientHeaders(response.headers);
+  if (stream) headers['x-accel-buffering'] = 'no';
+  res.writeHead(response.statusCode, headers);
+  const ttfbMs = Math.round(performance.now() - ctx.started);
+  pipeline(response.body, res, (error) => {
+    if (error && !res.writableFinished) {
+      const clientGone = res.destroyed && (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
+      if (!clientGone) {
+        res.destroy(error);
+        deps.onBrokenStream?.({ requestId: ctx.requestId, group: f.groupOf.name, error: errorText(error) });
+      }
+      finish(deps, record, ctx, {
+        ...f,
+        statusCode: clientGone ? 499 : 502,
+        error: clientGone
+          ? 'client closed the stream'
+          : `upstream broke the stream: ${redact(errorText(error), f.key?.value ?? '')}`,
+        ttfbMs,
+        success: false,
+      });
+      return;
+    }
+    finish(deps, record, ctx, {
+      ...f,
+      statusCode: response.statusCode,
+      error: null,
+      ttfbMs,
+      success: response.statusCode < 400,
+    });
+  });
+}
+
+function baseRecord(ctx: ForwardContext, model: string | null, stream: boolean): RequestLogRecord {
+  return {
+    id: randomUUID(),
+    requestId: ctx.requestId,
+    time: new Date(ctx.startedAt).toISOString(),
+    groupId: ctx.group.id,
+    groupName: ctx.group.name,
+    parentGroupId: null,
+    parentGroupName: null,
+    keyId: null,
+    keyMasked: null,
+    proxyKeyMasked: ctx.proxyKeyMasked,
+    model,
+    statusCode: 0,
+    success: false,
+    durationMs: 0,
+    ttfbMs: null,
+    stream,
+    retries: 0,
+    attempts: [],
+    error: null,
+    clientIp: ctx.clientIp,
+    requestPath: truncate(ctx.path + (ctx.query ? `?${ctx.query}` : ''), 500),
+    promptTokens: null,
+    completionTokens: null,
+    requestBody: null,
+  };
+}
+
+function finish(
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  ctx: ForwardContext,
+  f: Final & { statusCode: number; error: string | null; ttfbMs?: number; success?: boolean },
+): void {
+  record.statusCode = f.statusCode;
+  record.success = f.success ?? f.statusCode < 400;
+  record.error = f.error;
+  record.durationMs = Math.round(performance.now() - ctx.started);
+  record.ttfbMs = f.ttfbMs ?? null;
+  record.attempts = f.attempts;
+  record.retries = Math.max(0, f.attempts.length - 1);
+  record.keyId = f.key?.id ?? null;
+  record.keyMasked = f.key ? maskSecret(f.key.value) : null;
+  if (f.root.type === 'aggregate' && f.groupOf !== f.root) {
+    record.parentGroupId = f.root.id;
+    record.parentGroupName = f.root.name;
+    record.groupId = f.groupOf.id;
+    record.groupName = f.groupOf.name;
+  }
+  if (f.groupOf.settings.requestLogBodies && ctx.body)
+    record.requestBody = truncate(ctx.body.toString('utf8'), 65_000);
+  deps.onRecord(record);
+}
+
+function redact(text: string, key: string): string {
+  return scrubKeyMaterial(redactSecrets(text, [key]));
+}
+
+function truncate(text: string, max = 2048): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

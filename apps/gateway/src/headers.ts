@@ -1,0 +1,123 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { HeaderRule } from '@keyway/contracts';
+import type { HeaderMap } from '@keyway/providers';
+
+/**
+ * Never forwarded upstream: hop-by-hop headers (RFC 9110 §7.6.1), the client's own credentials (the proxy key
+ * and the admin session cookie), and headers the gateway sets itself.
+ */
+const DROP_REQUEST = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  'authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'cookie',
+  'x-request-id',
+]);
+
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'forwarded',
+]);
+
+/** Hop-by-hop response headers: node sets its own framing. */
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-connection',
+  'trailer',
+  'upgrade',
+]);
+
+/** Copies the client's headers for an upstream attempt, minus everything in DROP_REQUEST. */
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  bodyLength: number | null,
+  keepForwarded: boolean,
+): HeaderMap {
+  const out: HeaderMap = {};
+  for (const name in incoming) {
+    if (DROP_REQUEST.has(name)) continue;
+    if (!keepForwarded && FORWARDED.has(name)) continue;
+    out[name] = incoming[name];
+  }
+  if (bodyLength !== null) out['content-length'] = String(bodyLength);
+  return out;
+}
+
+/** Upstream response headers to send to the client. */
+export function clientHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const v = upstream[name];
+    if (v === undefined || DROP_RESPONSE.has(name)) continue;
+    // The response's x-request-id is Keyway's (the client's own or generated); keep the provider's apart.
+    out[name === 'x-request-id' ? 'x-upstream-request-id' : name] = v;
+  }
+  return out;
+}
+
+/** Values for the header-rule variables. */
+export interface RuleVars {
+  clientIp: string;
+  groupName: string;
+  apiKey: string;
+  now: number;
+}
+
+/** Applies a group's header rules in order (after the credential, so a rule may override it). */
+export function applyHeaderRules(headers: HeaderMap, rules: readonly HeaderRule[], vars: RuleVars): void {
+  for (const rule of rules) {
+    const name = rule.key.toLowerCase();
+    if (rule.action === 'remove') {
+      delete headers[name];
+      continue;
+    }
+    headers[name] = rule.value.includes('${') ? substitute(rule.value, vars) : rule.value;
+  }
+}
+
+function substitute(value: string, v: RuleVars): string {
+  return value
+    .replaceAll('${CLIENT_IP}', v.clientIp)
+    .replaceAll('${GROUP_NAME}', v.groupName)
+    .replaceAll('${API_KEY}', v.apiKey)
+    .replaceAll('${TIMESTAMP_MS}', String(v.now))
+    .replaceAll('${TIMESTAMP_S}', String(Math.floor(v.now / 1000)));
+}
+
+/** The proxy key from `?key=` (removed from the query), Bearer, `x-api-key` or `x-goog-api-key`. */
+export function extractProxyKey(
+  headers: IncomingHttpHeaders,
+  query: string,
+): { key: string | null; query: string } {
+  if (query.length > 0 && (query.startsWith('key=') || query.includes('&key='))) {
+    const params = new URLSearchParams(query);
+    const key = params.get('key');
+    params.delete('key');
+    if (key) return { key, query: params.toString() };
+  }
+  const auth = headers.authorization;
+  if (auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ')
+    return { key: auth.slice(7).trim(), query };
+  const x = headers['x-api-key'] ?? headers['x-goog-api-key'];
+  const key = Array.isArray(x) ? x[0] : x;
+  return { key: key && key.length > 0 ? key : null, query };
+}

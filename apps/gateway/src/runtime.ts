@@ -1,0 +1,117 @@
+import type { ConfigSnapshot, EffectiveSettings, GroupSnapshot, HeaderRule } from '@keyway/contracts';
+import { parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
+import { SmoothWeightedRoundRobin } from '@keyway/core';
+import type { HealthPolicy } from '@keyway/core';
+import { providerFor } from '@keyway/providers';
+import type { Provider } from '@keyway/providers';
+
+/** One upstream base URL, split once so each attempt only concatenates strings. */
+export interface UpstreamRuntime {
+  url: string;
+  weight: number;
+  origin: string;
+  basePath: string;
+}
+
+/** A group compiled for the hot path. */
+export interface GroupRuntime {
+  id: number;
+  name: string;
+  type: 'standard' | 'aggregate';
+  provider: Provider;
+  settings: EffectiveSettings;
+  policy: HealthPolicy;
+  upstreams: SmoothWeightedRoundRobin<UpstreamRuntime>;
+  proxyKeyHashes: ReadonlySet<string>;
+  paramOverrides: Record<string, unknown> | null;
+  modelRedirects: Record<string, string> | null;
+  modelRedirectStrict: boolean;
+  headerRules: readonly HeaderRule[];
+  /** GPT-Load's forced failover statuses, when configured. */
+  failover: ((status: number) => boolean) | undefined;
+  /** Sub-groups of an aggregate, weighted. */
+  subGroups: SmoothWeightedRoundRobin<{ weight: number; group: GroupRuntime }>;
+  /** Upstream-key byte limit for request bodies. */
+  maxBodyBytes: number;
+}
+
+/** The compiled configuration a gateway serves from. */
+export interface GatewayRuntime {
+  version: number;
+  settings: EffectiveSettings;
+  proxyKeyHashes: ReadonlySet<string>;
+  groups: ReadonlyMap<string, GroupRuntime>;
+  groupsById: ReadonlyMap<number, GroupRuntime>;
+}
+
+function compileUpstream(u: { url: string; weight: number }): UpstreamRuntime {
+  const parsed = new URL(u.url);
+  return {
+    url: u.url,
+    weight: u.weight,
+    origin: parsed.origin,
+    basePath: parsed.pathname.replace(/\/+$/, ''),
+  };
+}
+
+function nonEmpty<T extends object>(o: T): T | null {
+  return Object.keys(o).length > 0 ? o : null;
+}
+
+function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys'>): GroupRuntime {
+  const settings: EffectiveSettings = { ...base, proxyKeys: [], ...stripNullish(g.config) };
+  const spec =
+    settings.failoverStatusCodes === null ? null : parseStatusCodeSpec(settings.failoverStatusCodes);
+  return {
+    id: g.id,
+    name: g.name,
+    type: g.type,
+    provider: providerFor(g.channel),
+    settings,
+    policy: {
+      blacklistThreshold: settings.blacklistThreshold,
+      rateLimitCooldownSeconds: settings.rateLimitCooldownSeconds,
+      rateLimitMaxCooldownSeconds: settings.rateLimitMaxCooldownSeconds,
+      quotaCooldownMinutes: settings.quotaCooldownMinutes,
+    },
+    upstreams: new SmoothWeightedRoundRobin(g.upstreams.map(compileUpstream)),
+    proxyKeyHashes: new Set(g.proxyKeyHashes),
+    paramOverrides: nonEmpty(g.paramOverrides),
+    modelRedirects: nonEmpty(g.modelRedirects),
+    modelRedirectStrict: g.modelRedirectStrict,
+    headerRules: g.headerRules,
+    failover: spec?.ok ? statusMatcher(spec.ranges) : undefined,
+    subGroups: new SmoothWeightedRoundRobin([]),
+    maxBodyBytes: settings.maxRequestBodyMb * 1024 * 1024,
+  };
+}
+
+function stripNullish<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Compiles a configuration snapshot; weighted selectors start fresh, which is harmless. */
+export function compileRuntime(snapshot: ConfigSnapshot): GatewayRuntime {
+  const settings: EffectiveSettings = { ...snapshot.settings, proxyKeys: [] };
+  const byId = new Map<number, GroupRuntime>();
+  for (const g of snapshot.groups) byId.set(g.id, compileGroup(g, snapshot.settings));
+  for (const g of snapshot.groups) {
+    if (g.type !== 'aggregate') continue;
+    const members = g.subGroups
+      .map((s) => ({ weight: s.weight, group: byId.get(s.groupId) }))
+      .filter(
+        (s): s is { weight: number; group: GroupRuntime } =>
+          s.group !== undefined && s.group.type === 'standard',
+      );
+    (byId.get(g.id) as GroupRuntime).subGroups = new SmoothWeightedRoundRobin(members);
+  }
+  const byName = new Map<string, GroupRuntime>();
+  for (const g of byId.values()) byName.set(g.name, g);
+  return {
+    version: snapshot.version,
+    settings,
+    proxyKeyHashes: new Set(snapshot.proxyKeyHashes),
+    groups: byName,
+    groupsById: byId,
+  };
+}

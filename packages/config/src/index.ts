@@ -1,0 +1,4 @@
+export * from './fragments';
+export * from './load-env';
+export * from './primitives';
+export * from './weak-secret';

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { toValidationIssues } from './common';
+import { groupCreateSchema, groupPatchSchema } from './groups';
+
+const minimal = { name: 'openai', channel: 'openai', upstreams: [{ url: 'https://api.openai.com' }] };
+
+/** The `path: message` pairs of a failed parse (fails the test when the parse succeeds). */
+function issues(schema: z.ZodType, input: unknown): string[] {
+  const r = schema.safeParse(input);
+  if (r.success) throw new Error(`expected a validation error for ${JSON.stringify(input)}`);
+  return toValidationIssues(r.error).map((i) => `${i.path}: ${i.message}`);
+}
+
+describe('groupCreateSchema', () => {
+  it('fills the defaults of a minimal standard group', () => {
+    expect(groupCreateSchema.parse(minimal)).toEqual({
+      name: 'openai',
+      displayName: '',
+      description: '',
+      type: 'standard',
+      channel: 'openai',
+      upstreams: [{ url: 'https://api.openai.com', weight: 1 }],
+      testModel: '',
+      validationEndpoint: '',
+      proxyKeys: [],
+      paramOverrides: {},
+      modelRedirects: {},
+      modelRedirectStrict: false,
+      headerRules: [],
+      config: {},
+      subGroups: [],
+    });
+  });
+
+  it.each(['openai', 'a', '0group', 'gemini_pro-2', 'a'.repeat(100)])('accepts the name %j', (name) => {
+    expect(groupCreateSchema.safeParse({ ...minimal, name }).success).toBe(true);
+  });
+
+  it.each(['OpenAI', '-openai', '_x', 'has space', 'dots.not.ok', 'a/b', '', 'a'.repeat(101), 'ünïcode'])(
+    'refuses the name %j',
+    (name) => {
+      expect(issues(groupCreateSchema, { ...minimal, name })[0]).toMatch(/^name: /);
+    },
+  );
+
+  it('rejects an unknown field', () => {
+    expect(issues(groupCreateSchema, { ...minimal, upstream: 'https://x' })).toEqual([
+      ': Unrecognized key: "upstream"',
+    ]);
+  });
+
+  it('accepts the read-only fields a GET returns and strips them', () => {
+    const out = groupCreateSchema.parse({
+      ...minimal,
+      id: 7,
+      endpoint: 'http://localhost:3001/proxy/openai',
+      createdAt: '2025-01-01T00:00:00Z',
+      updatedAt: '2025-01-02T00:00:00Z',
+      keyStats: { total: 1 },
+      sort: 3,
+    });
+    for (const k of ['id', 'endpoint', 'createdAt', 'updatedAt', 'keyStats', 'sort'])
+      expect(out).not.toHaveProperty(k);
+    expect(out.name).toBe('openai');
+  });
+
+  it('requires at least one upstream for a standard group', () => {
+    expect(issues(groupCreateSchema, { name: 'openai', channel: 'openai' })).toEqual([
+      'upstreams: at least one upstream is required',
+    ]);
+  });
+
+  it('forbids sub-groups on a standard group', () => {
+    expect(issues(groupCreateSchema, { ...minimal, subGroups: [{ groupId: 2 }] })).toEqual([
+      'subGroups: only aggregate groups have sub-groups',
+    ]);
+  });
+
+  it('forbids upstreams on an aggregate group and accepts one with sub-groups only', () => {
+    expect(issues(groupCreateSchema, { ...minimal, type: 'aggregate' })).toEqual([
+      'upstreams: an aggregate group has no upstreams',
+    ]);
+    const agg = groupCreateSchema.parse({
+      name: 'all',
+      channel: 'openai',
+      type: 'aggregate',
+      subGroups: [{ groupId: 2, weight: 3 }],
+    });
+    expect(agg).toMatchObject({ type: 'aggregate', upstreams: [], subGroups: [{ groupId: 2, weight: 3 }] });
+  });
+
+  it('rejects a duplicate header rule, case-insensitively, at the duplicate', () => {
+    const headerRules = [
+      { action: 'set', key: 'X-Title', value: 'Keyway' },
+      { action: 'remove', key: 'anthropic-beta' },
+      { action: 'set', key: 'x-title', value: 'again' },
+    ];
+    expect(issues(groupCreateSchema, { ...minimal, headerRules })).toEqual([
+      'headerRules.2.key: duplicate header',
+    ]);
+  });
+
+  it.each([
+    [{ action: 'set', key: 'Bad Header', value: 'x' }, /not a valid HTTP header name/],
+    [{ action: 'set', key: 'X-A' }, /^headerRules\.0\.value: /],
+    [{ action: 'rename', key: 'X-A' }, /^headerRules\.0\.action: /],
+  ])('refuses the header rule %j', (rule, message) => {
+    expect(issues(groupCreateSchema, { ...minimal, headerRules: [rule] })[0]).toMatch(message);
+  });
+
+  it.each([
+    ['ftp://files.example.com', /^upstreams\.0\.url: /],
+    ['https://api.openai.com/v1?key=x', /must not contain a query or fragment/],
+    ['https://api.openai.com/#x', /must not contain a query or fragment/],
+    ['not a url', /^upstreams\.0\.url: /],
+  ])('refuses the upstream %j', (url, message) => {
+    expect(issues(groupCreateSchema, { ...minimal, upstreams: [{ url }] })[0]).toMatch(message);
+  });
+
+  it('refuses an upstream weight outside 0–1000', () => {
+    expect(
+      issues(groupCreateSchema, { ...minimal, upstreams: [{ url: 'https://a.test', weight: 1001 }] })[0],
+    ).toMatch(/^upstreams\.0\.weight: /);
+  });
+
+  it('accepts group-overridable settings in config and rejects global-only ones', () => {
+    expect(groupCreateSchema.parse({ ...minimal, config: { maxRetries: 5 } }).config).toEqual({
+      maxRetries: 5,
+    });
+    expect(issues(groupCreateSchema, { ...minimal, config: { appUrl: 'http://x.test' } })).toEqual([
+      'config: Unrecognized key: "appUrl"',
+    ]);
+  });
+});
+
+describe('groupPatchSchema', () => {
+  it('accepts any subset of the fields and fills no defaults', () => {
+    expect(groupPatchSchema.parse({ displayName: 'OpenAI main' })).toEqual({ displayName: 'OpenAI main' });
+    expect(groupPatchSchema.parse({})).toEqual({});
+  });
+
+  it('does not apply the create-time cross-field rules to a partial body', () => {
+    expect(groupPatchSchema.safeParse({ type: 'aggregate' }).success).toBe(true);
+    expect(groupPatchSchema.safeParse({ upstreams: [] }).success).toBe(true);
+  });
+
+  it('still rejects duplicate header rules, unknown fields and bad names', () => {
+    expect(
+      issues(groupPatchSchema, {
+        headerRules: [
+          { action: 'set', key: 'X-A', value: '1' },
+          { action: 'remove', key: 'x-a' },
+        ],
+      }),
+    ).toEqual(['headerRules.1.key: duplicate header']);
+    expect(issues(groupPatchSchema, { nope: true })).toEqual([': Unrecognized key: "nope"']);
+    expect(issues(groupPatchSchema, { name: 'Bad Name' })[0]).toMatch(/^name: /);
+  });
+
+  it('accepts and strips read-only fields sent back from a GET', () => {
+    expect(groupPatchSchema.parse({ id: 1, sort: 2, description: 'd' })).toEqual({ description: 'd' });
+  });
+});

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { groupConfigSchema } from './settings';
+import { keyStatsSchema } from './keys';
+
+export const channelSchema = z.enum(['openai', 'openai-response', 'anthropic', 'gemini']);
+export type Channel = z.infer<typeof channelSchema>;
+
+export const groupTypeSchema = z.enum(['standard', 'aggregate']);
+export type GroupType = z.infer<typeof groupTypeSchema>;
+
+export const groupNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,99}$/,
+    'lower-case letters, digits, "_" and "-", starting with a letter or digit',
+  );
+
+export const upstreamSchema = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .refine((u) => !/[?#]/.test(u), { message: 'must not contain a query or fragment' }),
+  weight: z.number().int().min(0).max(1000).default(1),
+});
+export type Upstream = z.infer<typeof upstreamSchema>;
+
+const headerNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name');
+
+export const headerRuleSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('set'), key: headerNameSchema, value: z.string().max(4000) }),
+  z.strictObject({
+    action: z.literal('remove'),
+    key: headerNameSchema,
+    value: z.string().max(4000).optional(),
+  }),
+]);
+export type HeaderRule = z.infer<typeof headerRuleSchema>;
+
+export const subGroupRefSchema = z.strictObject({
+  groupId: z.number().int().positive(),
+  weight: z.number().int().min(0).max(1000).default(1),
+});
+export type SubGroupRef = z.infer<typeof subGroupRefSchema>;
+
+const proxyKeyListSchema = z.array(z.string().trim().min(1).max(512)).max(1000);
+
+/** Fields a GET returns that a client may send back; accepted and ignored. */
+const readOnlyGroupFields = {
+  id: z.unknown().optional(),
+  endpoint: z.unknown().optional(),
+  createdAt: z.unknown().optional(),
+  updatedAt: z.unknown().optional(),
+  keyStats: z.unknown().optional(),
+  sort: z.unknown().optional(),
+};
+
+const groupFields = {
+  name: groupNameSchema,
+  displayName: z.string().trim().max(255).default(''),
+  description: z.string().max(2000).default(''),
+  type: groupTypeSchema.default('standard'),
+  channel: channelSchema,
+  upstreams: z.array(upstreamSchema).max(100).default([]),
+  testModel: z.string().trim().max(255).default(''),
+  validationEndpoint: z.string().trim().max(500).default(''),
+  proxyKeys: proxyKeyListSchema.default([]),
+  paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).default({}),
+  modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).default({}),
+  modelRedirectStrict: z.boolean().default(false),
+  headerRules: z.array(headerRuleSchema).max(100).default([]),
+  config: groupConfigSchema.default({}),
+  subGroups: z.array(subGroupRefSchema).max(100).default([]),
+};
+
+function checkGroup(
+  g: { type?: string; upstreams?: unknown[]; subGroups?: unknown[]; headerRules?: HeaderRule[] },
+  ctx: z.RefinementCtx,
+  partial: boolean,
+) {
+  if (g.headerRules) {
+    const seen = new Set<string>();
+    for (const [i, r] of g.headerRules.entries()) {
+      const k = r.key.toLowerCase();
+      if (seen.has(k))
+        ctx.addIssue({ code: 'custom', path: ['headerRules', i, 'key'], message: 'duplicate header' });
+      seen.add(k);
+    }
+  }
+  if (partial) return;
+  if (g.type === 'aggregate') {
+    if (g.upstreams && g.upstreams.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'an aggregate group has no upstreams' });
+  } else {
+    if (!g.upstreams || g.upstreams.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'at least one upstream is required' });
+    if (g.subGroups && g.subGroups.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['subGroups'], message: 'only aggregate groups have sub-groups' });
+  }
+}
+
+/** `POST /api/groups` body. */
+export const groupCreateSchema = z
+  .strictObject({ ...groupFields, ...readOnlyGroupFields })
+  .superRefine((g, ctx) => checkGroup(g, ctx, false))
+  .transform(stripReadOnly);
+export type GroupCreate = z.infer<typeof groupCreateSchema>;
+
+const patchFields = Object.fromEntries(
+  Object.entries(groupFields).map(([k, s]) => [k, (s as z.ZodType).optional()]),
+) as { [K in keyof typeof groupFields]: z.ZodOptional<z.ZodType<z.output<(typeof groupFields)[K]>>> };
+
+/** `PATCH /api/groups/{id}` body: any subset of the create fields. */
+export const groupPatchSchema = z
+  .strictObject({
+    ...patchFields,
+    // For a PATCH an omitted field means "keep", so no defaults are filled in.
+    displayName: z.string().trim().max(255).optional(),
+    description: z.string().max(2000).optional(),
+    type: groupTypeSchema.optional(),
+    upstreams: z.array(upstreamSchema).max(100).optional(),
+    testModel: z.string().trim().max(255).optional(),
+    validationEndpoint: z.string().trim().max(500).optional(),
+    proxyKeys: proxyKeyListSchema.optional(),
+    paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).optional(),
+    modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).optional(),
+    modelRedirectStrict: z.boolean().optional(),
+    headerRules: z.array(headerRuleSchema).max(100).optional(),
+    config: groupConfigSchema.optional(),
+    subGroups: z.array(subGroupRefSchema).max(100).optional(),
+    ...readOnlyGroupFields,
+  })
+  .superRefine((g, ctx) => checkGroup(g, ctx, true))
+  .transform(stripReadOnly);
+export type GroupPatch = z.infer<typeof groupPatchSchema>;
+
+function stripReadOnly<T extends Record<string, unknown>>(g: T): Omit<T, keyof typeof readOnlyGroupFields> {
+  const out: Record<string, unknown> = { ...g };
+  for (const k of Object.keys(readOnlyGroupFields)) delete out[k];
+  return out as Omit<T, keyof typeof readOnlyGroupFields>;
+}
+
+/** A group as the admin API returns it. */
+export const groupSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  displayName: z.string(),
+  description: z.string(),
+  type: groupTypeSchema,
+  channel: channelSchema,
+  upstreams: z.array(z.object({ url: z.string(), weight: z.number().int() })),
+  testModel: z.string(),
+  validationEndpoint: z.string(),
+  proxyKeys: z.array(z.string()),
+  paramOverrides: z.record(z.string(), z.unknown()),
+  modelRedirects: z.record(z.string(), z.string()),
+  modelRedirectStrict: z.boolean(),
+  headerRules: z.array(headerRuleSchema),
+  config: groupConfigSchema,
+  subGroups: z.array(
+    z.object({ groupId: z.number().int(), weight: z.number().int(), name: z.string().optional() }),
+  ),
+  sort: z.number().int(),
+  endpoint: z.string(),
+  keyStats: keyStatsSchema,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Group = z.infer<typeof groupSchema>;

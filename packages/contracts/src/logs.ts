@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/** How one upstream outcome was classified (DESIGN §5). */
+export const failureClassSchema = z.enum(['ok', 'auth', 'quota', 'rate', 'upstream', 'client', 'aborted']);
+export type FailureClass = z.infer<typeof failureClassSchema>;
+
+export const attemptSchema = z.object({
+  keyId: z.number().int().nullable(),
+  key: z.string().nullable(),
+  upstreamUrl: z.string(),
+  statusCode: z.number().int(),
+  class: failureClassSchema,
+  durationMs: z.number(),
+  error: z.string().nullable(),
+});
+export type Attempt = z.infer<typeof attemptSchema>;
+
+/** One proxied request as the log API returns it. */
+export const requestLogSchema = z.object({
+  id: z.string(),
+  requestId: z.string(),
+  time: z.string(),
+  groupId: z.number().int(),
+  groupName: z.string(),
+  parentGroupName: z.string().nullable(),
+  keyId: z.number().int().nullable(),
+  key: z.string().nullable(),
+  proxyKey: z.string().nullable(),
+  model: z.string().nullable(),
+  statusCode: z.number().int(),
+  success: z.boolean(),
+  durationMs: z.number(),
+  ttfbMs: z.number().nullable(),
+  stream: z.boolean(),
+  retries: z.number().int(),
+  attempts: z.array(attemptSchema),
+  error: z.string().nullable(),
+  clientIp: z.string().nullable(),
+  promptTokens: z.number().int().nullable(),
+  completionTokens: z.number().int().nullable(),
+});
+export type RequestLog = z.infer<typeof requestLogSchema>;
+
+/** `GET /api/logs` query. */
+export const logQuerySchema = z.object({
+  groupId: z.coerce.number().int().positive().optional(),
+  result: z.enum(['success', 'error']).optional(),
+  statusCode: z.coerce.number().int().min(0).max(999).optional(),
+  model: z.string().max(255).optional(),
+  keyId: z.coerce.number().int().positive().optional(),
+  search: z.string().max(500).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(1000).default(50),
+});
+export type LogQuery = z.infer<typeof logQuerySchema>;
+
+/** One request-log record as the gateway emits it (the log queue's job payload in distributed mode). */
+export const requestLogRecordSchema = z.object({
+  id: z.string(),
+  requestId: z.string(),
+  time: z.string(),
+  groupId: z.number().int(),
+  groupName: z.string(),
+  parentGroupId: z.number().int().nullable(),
+  parentGroupName: z.string().nullable(),
+  keyId: z.number().int().nullable(),
+  keyMasked: z.string().nullable(),
+  proxyKeyMasked: z.string().nullable(),
+  model: z.string().nullable(),
+  statusCode: z.number().int(),
+  success: z.boolean(),
+  durationMs: z.number(),
+  ttfbMs: z.number().nullable(),
+  stream: z.boolean(),
+  retries: z.number().int(),
+  attempts: z.array(attemptSchema),
+  error: z.string().nullable(),
+  clientIp: z.string().nullable(),
+  requestPath: z.string().nullable(),
+  promptTokens: z.number().int().nullable(),
+  completionTokens: z.number().int().nullable(),
+  requestBody: z.string().nullable(),
+});
+export type RequestLogRecord = z.infer<typeof requestLogRecordSchema>;

@@ -1,0 +1,330 @@
+import { z } from 'zod';
+import { parseStatusCodeSpec } from './status-codes';
+
+/** Where a setting is shown in the console. */
+export const settingCategorySchema = z.enum(['basic', 'request', 'keys', 'logs']);
+export type SettingCategory = z.infer<typeof settingCategorySchema>;
+
+const int = (min: number, max = 1_000_000) => z.number().int().min(min).max(max);
+
+const failoverSpecSchema = z
+  .string()
+  .max(2000)
+  .refine((spec) => parseStatusCodeSpec(spec).ok, {
+    message: 'must be status codes or ranges like "400-403,405-999"',
+  });
+
+interface SettingDef<S extends z.ZodType> {
+  schema: S;
+  default: z.infer<S>;
+  type: 'integer' | 'boolean' | 'string' | 'string[]' | 'enum';
+  min?: number;
+  max?: number;
+  options?: readonly string[];
+  category: SettingCategory;
+  groupOverridable: boolean;
+  secret?: boolean;
+  description: string;
+}
+
+const def = <S extends z.ZodType>(d: SettingDef<S>): SettingDef<S> => d;
+
+/** Every hot-reloadable setting: its schema, default, category and whether a group may override it. */
+export const settingDefinitions = {
+  proxyKeys: def({
+    schema: z.array(z.string().trim().min(1).max(512)).max(1000),
+    default: [] as string[],
+    type: 'string[]',
+    category: 'basic',
+    groupOverridable: false,
+    secret: true,
+    description: 'Global proxy keys accepted by every group (write-only; shown masked).',
+  }),
+  appUrl: def({
+    schema: z.url().max(500),
+    default: 'http://localhost:3001',
+    type: 'string',
+    category: 'basic',
+    groupOverridable: false,
+    description: 'Public base URL used to show each group endpoint ({appUrl}/proxy/{name}).',
+  }),
+  requestLogging: def({
+    schema: z.enum(['all', 'errors', 'off']),
+    default: 'all',
+    type: 'enum',
+    options: ['all', 'errors', 'off'],
+    category: 'logs',
+    groupOverridable: false,
+    description: 'Which proxied requests are logged: all, only failed ones, or none.',
+  }),
+  requestLogRetentionDays: def({
+    schema: int(0, 3650),
+    default: 7,
+    type: 'integer',
+    min: 0,
+    max: 3650,
+    category: 'logs',
+    groupOverridable: false,
+    description: 'Delete request logs older than this many days (0 keeps them forever).',
+  }),
+  requestLogBodies: def({
+    schema: z.boolean(),
+    default: false,
+    type: 'boolean',
+    category: 'logs',
+    groupOverridable: true,
+    description: 'Store request bodies (truncated) in request logs.',
+  }),
+  requestTimeoutSeconds: def({
+    schema: int(1, 86_400),
+    default: 600,
+    type: 'integer',
+    min: 1,
+    max: 86_400,
+    category: 'request',
+    groupOverridable: true,
+    description: 'Overall deadline for a non-streaming upstream call.',
+  }),
+  connectTimeoutSeconds: def({
+    schema: int(1, 600),
+    default: 15,
+    type: 'integer',
+    min: 1,
+    max: 600,
+    category: 'request',
+    groupOverridable: true,
+    description: 'TCP/TLS connect timeout towards an upstream.',
+  }),
+  responseHeaderTimeoutSeconds: def({
+    schema: int(1, 86_400),
+    default: 600,
+    type: 'integer',
+    min: 1,
+    max: 86_400,
+    category: 'request',
+    groupOverridable: true,
+    description: 'How long to wait for the upstream response headers (first byte).',
+  }),
+  streamIdleTimeoutSeconds: def({
+    schema: int(1, 86_400),
+    default: 120,
+    type: 'integer',
+    min: 1,
+    max: 86_400,
+    category: 'request',
+    groupOverridable: true,
+    description: 'Longest silence allowed between two chunks of a streamed response.',
+  }),
+  idleConnTimeoutSeconds: def({
+    schema: int(1, 3600),
+    default: 120,
+    type: 'integer',
+    min: 1,
+    max: 3600,
+    category: 'request',
+    groupOverridable: true,
+    description: 'How long an idle keep-alive connection to an upstream is kept.',
+  }),
+  maxConnsPerUpstream: def({
+    schema: int(1, 10_000),
+    default: 100,
+    type: 'integer',
+    min: 1,
+    max: 10_000,
+    category: 'request',
+    groupOverridable: true,
+    description: 'Maximum open connections per upstream origin in each gateway process.',
+  }),
+  maxConcurrentRequests: def({
+    schema: int(1, 1_000_000),
+    default: 1000,
+    type: 'integer',
+    min: 1,
+    max: 1_000_000,
+    category: 'request',
+    groupOverridable: false,
+    description: 'Proxy requests served at once per gateway process; beyond it 429 with Retry-After.',
+  }),
+  maxRequestBodyMb: def({
+    schema: int(1, 1024),
+    default: 32,
+    type: 'integer',
+    min: 1,
+    max: 1024,
+    category: 'request',
+    groupOverridable: true,
+    description: 'Largest proxied request body in MiB; larger ones get 413.',
+  }),
+  proxyUrl: def({
+    schema: z
+      .string()
+      .max(500)
+      .refine((v) => v === '' || /^(https?|socks5h?):\/\//.test(v), {
+        message: 'must be empty or an http(s):// or socks5:// URL',
+      }),
+    default: '',
+    type: 'string',
+    category: 'request',
+    groupOverridable: true,
+    description: 'Outbound proxy for upstream calls (empty: direct).',
+  }),
+  maxRetries: def({
+    schema: int(0, 50),
+    default: 3,
+    type: 'integer',
+    min: 0,
+    max: 50,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Extra attempts on other keys after a retryable failure.',
+  }),
+  blacklistThreshold: def({
+    schema: int(0, 1000),
+    default: 3,
+    type: 'integer',
+    min: 0,
+    max: 1000,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Consecutive upstream failures before a key is blacklisted (0 = never).',
+  }),
+  failoverStatusCodes: def({
+    schema: failoverSpecSchema.nullable(),
+    default: null as string | null,
+    type: 'string',
+    category: 'keys',
+    groupOverridable: true,
+    description:
+      'Unset: the classifier decides which failures fail over. Set (e.g. "400-403,405-999") to force the statuses that fail over, as GPT-Load does.',
+  }),
+  rateLimitCooldownSeconds: def({
+    schema: int(1, 86_400),
+    default: 5,
+    type: 'integer',
+    min: 1,
+    max: 86_400,
+    category: 'keys',
+    groupOverridable: true,
+    description:
+      'First cooldown of a rate-limited key; doubles on each repeat (capped) unless Retry-After says otherwise.',
+  }),
+  rateLimitMaxCooldownSeconds: def({
+    schema: int(1, 86_400),
+    default: 300,
+    type: 'integer',
+    min: 1,
+    max: 86_400,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Cap of the exponential rate-limit cooldown.',
+  }),
+  quotaCooldownMinutes: def({
+    schema: int(1, 44_640),
+    default: 60,
+    type: 'integer',
+    min: 1,
+    max: 44_640,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Cooldown of a key whose quota is exhausted when the provider states no reset time.',
+  }),
+  keyRecheckIntervalMinutes: def({
+    schema: int(1, 10_080),
+    default: 60,
+    type: 'integer',
+    min: 1,
+    max: 10_080,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'How often invalid keys are re-validated and restored when they pass.',
+  }),
+  keyValidationConcurrency: def({
+    schema: int(1, 100),
+    default: 10,
+    type: 'integer',
+    min: 1,
+    max: 100,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Parallel validation requests per group.',
+  }),
+  keyValidationTimeoutSeconds: def({
+    schema: int(1, 600),
+    default: 20,
+    type: 'integer',
+    min: 1,
+    max: 600,
+    category: 'keys',
+    groupOverridable: true,
+    description: 'Timeout of one validation request.',
+  }),
+} as const;
+
+export type SettingKey = keyof typeof settingDefinitions;
+type Defs = typeof settingDefinitions;
+export type Settings = { [K in SettingKey]: z.infer<Defs[K]['schema']> };
+
+const shape = Object.fromEntries(Object.entries(settingDefinitions).map(([k, d]) => [k, d.schema])) as {
+  [K in SettingKey]: Defs[K]['schema'];
+};
+
+/** Full settings object (every key present). */
+export const settingsSchema = z.strictObject(shape);
+/** A PATCH body: any subset of the settings; unknown keys are rejected. */
+export const settingsPatchSchema = settingsSchema.partial();
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+/** Built-in defaults of every setting. */
+export const defaultSettings: Settings = Object.fromEntries(
+  Object.entries(settingDefinitions).map(([k, d]) => [k, d.default]),
+) as Settings;
+
+export const groupOverridableKeys = (Object.keys(settingDefinitions) as SettingKey[]).filter(
+  (k) => settingDefinitions[k].groupOverridable,
+);
+export type GroupOverridableKey = {
+  [K in SettingKey]: Defs[K]['groupOverridable'] extends true ? K : never;
+}[SettingKey];
+
+/** A group's `config`: overrides of the group-overridable settings. */
+export const groupConfigSchema = settingsSchema
+  .pick(
+    Object.fromEntries(groupOverridableKeys.map((k) => [k, true])) as { [K in GroupOverridableKey]: true },
+  )
+  .partial();
+export type GroupConfig = z.infer<typeof groupConfigSchema>;
+export type EffectiveSettings = Settings;
+
+/** One row of `GET /api/settings` → `schema`. */
+export const settingSchemaEntrySchema = z.object({
+  key: z.string(),
+  type: z.string(),
+  default: z.unknown(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  options: z.array(z.string()).optional(),
+  description: z.string(),
+  category: settingCategorySchema,
+  groupOverridable: z.boolean(),
+  secret: z.boolean().optional(),
+});
+export type SettingSchemaEntry = z.infer<typeof settingSchemaEntrySchema>;
+
+/** The settings metadata the console renders. */
+export function describeSettings(): SettingSchemaEntry[] {
+  return (Object.keys(settingDefinitions) as SettingKey[]).map((key) => {
+    const d: SettingDef<z.ZodType> = settingDefinitions[key];
+    return {
+      key,
+      type: d.type,
+      default: d.default,
+      ...(d.min === undefined ? {} : { min: d.min }),
+      ...(d.max === undefined ? {} : { max: d.max }),
+      ...(d.options ? { options: [...d.options] } : {}),
+      description: d.description,
+      category: d.category,
+      groupOverridable: d.groupOverridable,
+      ...(d.secret ? { secret: true } : {}),
+    };
+  });
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { channelSchema, groupTypeSchema, headerRuleSchema } from './groups';
+import { groupConfigSchema, settingsSchema } from './settings';
+
+/** A group as the data plane needs it: no secrets but proxy-key hashes. */
+export const groupSnapshotSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  type: groupTypeSchema,
+  channel: channelSchema,
+  upstreams: z.array(z.object({ url: z.string(), weight: z.number().int() })),
+  testModel: z.string(),
+  validationEndpoint: z.string(),
+  proxyKeyHashes: z.array(z.string()),
+  paramOverrides: z.record(z.string(), z.unknown()),
+  modelRedirects: z.record(z.string(), z.string()),
+  modelRedirectStrict: z.boolean(),
+  headerRules: z.array(headerRuleSchema),
+  config: groupConfigSchema,
+  subGroups: z.array(z.object({ groupId: z.number().int(), weight: z.number().int() })),
+});
+export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
+
+/**
+ * Everything a gateway needs to route, built by the control plane from the database. In distributed mode this
+ * is the `kw:config` document in Redis; in standalone mode it is handed over in process.
+ */
+export const configSnapshotSchema = z.object({
+  version: z.number().int(),
+  settings: settingsSchema.omit({ proxyKeys: true }),
+  proxyKeyHashes: z.array(z.string()),
+  groups: z.array(groupSnapshotSchema),
+});
+export type ConfigSnapshot = z.infer<typeof configSnapshotSchema>;

@@ -1,0 +1,135 @@
+import type { FailureClass } from '@keyway/contracts';
+
+/** What the gateway knows about one upstream attempt. */
+export interface Outcome {
+  /** HTTP status, or 0 when no response arrived. */
+  status: number;
+  /** Response headers (lower-case names), when a response arrived. */
+  headers?: Record<string, string | string[] | undefined>;
+  /** The (small) error body as text, when one was read. */
+  body?: string;
+  /** Transport failure kind, when no response arrived. */
+  transport?:
+    'connect' | 'timeout-connect' | 'timeout-headers' | 'timeout-body' | 'reset' | 'aborted' | 'other';
+}
+
+/** The classifier's verdict. */
+export interface Classification {
+  class: FailureClass;
+  /** Whether another key may be tried. */
+  retryable: boolean;
+  /** When the key may be used again, if the provider said so (ms from now). */
+  retryAfterMs?: number;
+  /** Short reason for logs and `lastError`. */
+  reason: string;
+}
+
+/** Provider-specific hints layered over the generic rules. */
+export interface ClassifierRules {
+  /** Body text (lower-cased) that marks a 4xx as a revoked/invalid key. */
+  authPatterns: readonly RegExp[];
+  /** Body text that marks a 429/403 as exhausted quota rather than a rate limit. */
+  quotaPatterns: readonly RegExp[];
+  /** Extracts a provider-stated reset delay (ms) from headers/body, beyond Retry-After. */
+  resetDelayMs?: (outcome: Outcome) => number | undefined;
+}
+
+export const genericRules: ClassifierRules = {
+  authPatterns: [
+    /invalid[ _-]?(api[ _-]?)?key/,
+    /incorrect api key/,
+    /revoked/,
+    /suspended/,
+    /deactivated/,
+    /unauthori[sz]ed/,
+    /permission[ _-]denied/,
+  ],
+  quotaPatterns: [
+    /quota/,
+    /billing/,
+    /insufficient[ _-]balance/,
+    /credit/,
+    /exhausted/,
+    /exceeded your current/,
+  ],
+};
+
+/** Parses Retry-After (seconds or an HTTP date) into ms from `now`. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  const secs = Number(v);
+  if (Number.isFinite(secs)) return secs >= 0 && v.trim() !== '' ? Math.round(secs * 1000) : undefined;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const ok: Classification = { class: 'ok', retryable: false, reason: 'ok' };
+
+/**
+ * Classifies one upstream outcome into a key-health class (DESIGN §5). `forcedFailover`, when given, is
+ * GPT-Load's `failoverStatusCodes`: it decides which statuses fail over, overriding the class's default.
+ */
+export function classifyOutcome(
+  outcome: Outcome,
+  rules: ClassifierRules = genericRules,
+  forcedFailover?: (status: number) => boolean,
+): Classification {
+  const c = classifyRaw(outcome, rules);
+  if (forcedFailover && outcome.status > 0 && c.class !== 'aborted') {
+    const fail = forcedFailover(outcome.status);
+    if (!fail) return outcome.status < 400 ? ok : { ...c, class: 'client', retryable: false };
+    if (c.class === 'client' || c.class === 'ok') return { ...c, class: 'upstream', retryable: true };
+    return { ...c, retryable: true };
+  }
+  return c;
+}
+
+function classifyRaw(outcome: Outcome, rules: ClassifierRules): Classification {
+  const { status } = outcome;
+  if (status === 0) {
+    if (outcome.transport === 'aborted')
+      return { class: 'aborted', retryable: false, reason: 'client aborted' };
+    return { class: 'upstream', retryable: true, reason: transportReason(outcome.transport) };
+  }
+  if (status < 400) return ok;
+  const body = (outcome.body ?? '').toLowerCase();
+  const stated = rules.resetDelayMs?.(outcome) ?? parseRetryAfter(outcome.headers?.['retry-after']);
+  const retryAfter = stated === undefined ? {} : { retryAfterMs: stated };
+  if (status === 401) return { class: 'auth', retryable: true, reason: `401 unauthorized` };
+  if (status === 402)
+    return { class: 'quota', retryable: true, reason: '402 payment required', ...retryAfter };
+  if (status === 403) {
+    if (rules.quotaPatterns.some((p) => p.test(body)))
+      return { class: 'quota', retryable: true, reason: '403 quota', ...retryAfter };
+    return { class: 'auth', retryable: true, reason: '403 forbidden' };
+  }
+  if (status === 429) {
+    if (rules.quotaPatterns.some((p) => p.test(body)))
+      return { class: 'quota', retryable: true, reason: '429 quota exhausted', ...retryAfter };
+    return { class: 'rate', retryable: true, reason: '429 rate limited', ...retryAfter };
+  }
+  if (status === 408) return { class: 'upstream', retryable: true, reason: '408 upstream timeout' };
+  if (status >= 500)
+    return { class: 'upstream', retryable: true, reason: `${status} upstream error`, ...retryAfter };
+  if (rules.authPatterns.some((p) => p.test(body)) && status === 400)
+    return { class: 'auth', retryable: true, reason: '400 invalid key' };
+  return { class: 'client', retryable: false, reason: `${status} client error` };
+}
+
+function transportReason(t: Outcome['transport']): string {
+  switch (t) {
+    case 'connect':
+      return 'connect failed';
+    case 'timeout-connect':
+      return 'connect timeout';
+    case 'timeout-headers':
+      return 'response header timeout';
+    case 'timeout-body':
+      return 'body timeout';
+    case 'reset':
+      return 'connection reset';
+    default:
+      return 'transport error';
+  }
+}

@@ -1,0 +1,5 @@
+export * from './classify';
+export * from './errors';
+export * from './key-health';
+export * from './mask';
+export * from './weighted';

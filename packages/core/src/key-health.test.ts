@@ -1,0 +1,180 @@
+import type { FailureClass } from '@keyway/contracts';
+import { describe, expect, it } from 'vitest';
+import { isUsable, nextHealth } from './key-health';
+import type { HealthPolicy, KeyHealth } from './key-health';
+
+const NOW = 1_700_000_000_000;
+const policy: HealthPolicy = {
+  blacklistThreshold: 3,
+  rateLimitCooldownSeconds: 5,
+  rateLimitMaxCooldownSeconds: 60,
+  quotaCooldownMinutes: 60,
+};
+const fresh: KeyHealth = {
+  status: 'active',
+  failureCount: 0,
+  cooldownUntil: null,
+  rateStrikes: 0,
+  lastError: null,
+};
+
+/** Applies classes one after another, all at NOW. */
+function apply(h: KeyHealth, classes: FailureClass[], p: HealthPolicy = policy): KeyHealth {
+  return classes.reduce((acc, cls) => nextHealth(acc, cls, p, NOW), h);
+}
+
+describe('nextHealth — upstream failures', () => {
+  it('counts consecutive upstream failures and blacklists at the threshold', () => {
+    const two = apply(fresh, ['upstream', 'upstream']);
+    expect(two).toMatchObject({ status: 'active', failureCount: 2 });
+    const three = nextHealth(two, 'upstream', policy, NOW, { reason: '502 upstream error' });
+    expect(three).toMatchObject({
+      status: 'invalid',
+      failureCount: 3,
+      cooldownUntil: null,
+      lastError: '502 upstream error',
+    });
+  });
+
+  it.each([1, 2, 5])('blacklists after exactly %i failures with that threshold', (threshold) => {
+    const p = { ...policy, blacklistThreshold: threshold };
+    expect(apply(fresh, Array<FailureClass>(threshold - 1).fill('upstream'), p).status).toBe('active');
+    expect(apply(fresh, Array<FailureClass>(threshold).fill('upstream'), p).status).toBe('invalid');
+  });
+
+  it('never blacklists with threshold 0', () => {
+    const h = apply(fresh, Array<FailureClass>(1000).fill('upstream'), { ...policy, blacklistThreshold: 0 });
+    expect(h).toMatchObject({ status: 'active', failureCount: 1000 });
+  });
+
+  it('keeps a cooling key cooling (and its cooldown) on an upstream failure below the threshold', () => {
+    const cooling: KeyHealth = { ...fresh, status: 'cooling', cooldownUntil: NOW + 5000, rateStrikes: 1 };
+    expect(nextHealth(cooling, 'upstream', policy, NOW)).toMatchObject({
+      status: 'cooling',
+      cooldownUntil: NOW + 5000,
+      failureCount: 1,
+    });
+  });
+
+  it('keeps an invalid key invalid on a late upstream failure (an in-flight request finishing after the 401)', () => {
+    const invalid: KeyHealth = { ...fresh, status: 'invalid', lastError: '401 unauthorized' };
+    expect(nextHealth(invalid, 'upstream', policy, NOW).status).toBe('invalid');
+  });
+
+  it('uses the class as lastError when no reason is given', () => {
+    expect(nextHealth(fresh, 'upstream', policy, NOW).lastError).toBe('upstream');
+  });
+});
+
+describe('nextHealth — success', () => {
+  it('resets failureCount, cooldown and rate strikes, and reactivates the key', () => {
+    const failing = apply(fresh, ['upstream', 'upstream', 'rate']);
+    expect(failing).toMatchObject({ failureCount: 2, rateStrikes: 1, status: 'cooling' });
+    expect(nextHealth(failing, 'ok', policy, NOW)).toEqual({
+      status: 'active',
+      failureCount: 0,
+      cooldownUntil: null,
+      rateStrikes: 0,
+      lastError: failing.lastError,
+    });
+  });
+
+  it('returns the same object when nothing changes, so callers can skip the write', () => {
+    expect(nextHealth(fresh, 'ok', policy, NOW)).toBe(fresh);
+  });
+
+  it('restores an invalid key that succeeds (e.g. on re-validation)', () => {
+    const invalid: KeyHealth = { ...fresh, status: 'invalid', failureCount: 3 };
+    expect(nextHealth(invalid, 'ok', policy, NOW)).toMatchObject({ status: 'active', failureCount: 0 });
+  });
+});
+
+describe('nextHealth — rate limits', () => {
+  it('backs off exponentially from rateLimitCooldownSeconds and caps at rateLimitMaxCooldownSeconds', () => {
+    let h = fresh;
+    const cooldowns: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      h = nextHealth(h, 'rate', policy, NOW);
+      cooldowns.push(((h.cooldownUntil ?? 0) - NOW) / 1000);
+    }
+    expect(cooldowns).toEqual([5, 10, 20, 40, 60, 60, 60]);
+    expect(h).toMatchObject({ status: 'cooling', rateStrikes: 7 });
+  });
+
+  it('honours Retry-After instead of the backoff, even beyond the cap', () => {
+    expect(nextHealth(fresh, 'rate', policy, NOW, { retryAfterMs: 12_000 }).cooldownUntil).toBe(NOW + 12_000);
+    expect(nextHealth(fresh, 'rate', policy, NOW, { retryAfterMs: 600_000 }).cooldownUntil).toBe(
+      NOW + 600_000,
+    );
+  });
+
+  it('cools for at least one second even when Retry-After says 0', () => {
+    expect(nextHealth(fresh, 'rate', policy, NOW, { retryAfterMs: 0 }).cooldownUntil).toBe(NOW + 1000);
+  });
+
+  it('does not overflow the backoff after very many strikes', () => {
+    const h = nextHealth({ ...fresh, rateStrikes: 5000 }, 'rate', policy, NOW);
+    expect(h.cooldownUntil).toBe(NOW + 60_000);
+  });
+});
+
+describe('nextHealth — quota', () => {
+  it('cools for the provider-stated reset time when there is one', () => {
+    expect(
+      nextHealth(fresh, 'quota', policy, NOW, { retryAfterMs: 90_000, reason: '429 quota exhausted' }),
+    ).toMatchObject({
+      status: 'cooling',
+      cooldownUntil: NOW + 90_000,
+      lastError: '429 quota exhausted',
+    });
+  });
+
+  it('cools for quotaCooldownMinutes otherwise', () => {
+    expect(nextHealth(fresh, 'quota', policy, NOW).cooldownUntil).toBe(NOW + 60 * 60_000);
+    expect(nextHealth(fresh, 'quota', { ...policy, quotaCooldownMinutes: 5 }, NOW).cooldownUntil).toBe(
+      NOW + 5 * 60_000,
+    );
+  });
+
+  it('does not add a rate strike', () => {
+    expect(nextHealth(fresh, 'quota', policy, NOW).rateStrikes).toBe(0);
+  });
+});
+
+describe('nextHealth — other classes', () => {
+  it('marks a key invalid on an auth failure and clears its cooldown', () => {
+    const cooling: KeyHealth = { ...fresh, status: 'cooling', cooldownUntil: NOW + 5000 };
+    expect(nextHealth(cooling, 'auth', policy, NOW, { reason: '401 unauthorized' })).toMatchObject({
+      status: 'invalid',
+      cooldownUntil: null,
+      lastError: '401 unauthorized',
+    });
+  });
+
+  it.each<FailureClass>(['client', 'aborted'])('leaves the key untouched on %s', (cls) => {
+    const h: KeyHealth = { ...fresh, failureCount: 2 };
+    expect(nextHealth(h, cls, policy, NOW)).toBe(h);
+  });
+
+  it.each<FailureClass>(['ok', 'auth', 'quota', 'rate', 'upstream', 'client', 'aborted'])(
+    'never touches a disabled key (%s)',
+    (cls) => {
+      const disabled: KeyHealth = { ...fresh, status: 'disabled', failureCount: 1 };
+      expect(nextHealth(disabled, cls, policy, NOW)).toBe(disabled);
+    },
+  );
+});
+
+describe('isUsable', () => {
+  it.each([
+    ['active', null, true],
+    ['cooling', NOW + 1, false],
+    ['cooling', NOW, true],
+    ['cooling', NOW - 1, true],
+    ['cooling', null, true],
+    ['invalid', null, false],
+    ['disabled', null, false],
+  ] as const)('%s until %s → %s', (status, cooldownUntil, usable) => {
+    expect(isUsable({ status, cooldownUntil }, NOW)).toBe(usable);
+  });
+});

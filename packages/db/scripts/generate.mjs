@@ -1,0 +1,35 @@
+// Generates one Prisma client per database provider, offline.
+// Prisma's CLI downloads a schema-engine binary before `generate` unless PRISMA_SCHEMA_ENGINE_BINARY names an
+// existing file; generate never runs that engine, so any file will do (see README, "Prisma offline").
+import process from 'node:process';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const require = createRequire(import.meta.url);
+const prismaCli = require.resolve('prisma/build/index.js');
+const providers = ['sqlite', 'postgresql', 'mysql'];
+
+for (const provider of providers) {
+  const schema = join(root, 'prisma', provider, 'schema.prisma');
+  if (!existsSync(schema)) continue;
+  const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', schema], {
+    cwd: join(root, 'prisma', provider),
+    env: {
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+      PRISMA_HIDE_UPDATE_MESSAGE: '1',
+      CHECKPOINT_DISABLE: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (result.status !== 0) {
+    process.stderr.write(result.stdout);
+    process.exit(result.status ?? 1);
+  }
+  process.stdout.write(`generated the ${provider} Prisma client\n`);
+}

@@ -1,0 +1,4 @@
+export * from './memory-key-pool';
+export * from './port';
+export * from './ring';
+export * from './secrets';

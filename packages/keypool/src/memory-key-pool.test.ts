@@ -1,0 +1,4 @@
+import { keyPoolContract } from './contract';
+import { MemoryKeyPool } from './memory-key-pool';
+
+keyPoolContract('memory', () => Promise.resolve(new MemoryKeyPool()));

@@ -1,0 +1,6 @@
+export * from './logger';
+export * from './metrics';
+export * from './pretty';
+export * from './process-metrics';
+export * from './redaction';
+export * from './secret-registry';

@@ -1,0 +1,4 @@
+export * from './json-peek';
+export * from './provider';
+export * from './registry';
+export { DEFAULT_ANTHROPIC_VERSION } from './anthropic/anthropic';

@@ -1,0 +1,64 @@
+import type { Channel } from '@keyway/contracts';
+import type { ClassifierRules } from '@keyway/core';
+
+/** Outgoing request headers as the gateway builds them (lower-case names). */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** The parts of a proxied request a provider looks at. */
+export interface RequestView {
+  method: string;
+  /** Path after `/proxy/{group}`, starting with `/`. */
+  path: string;
+  /** Raw query string without `?`, proxy `key` already removed. */
+  query: string;
+  headers: HeaderMap;
+  body: Buffer | null;
+}
+
+/** Where the gateway sends an attempt, after the provider placed the credential. */
+export interface UpstreamTarget {
+  path: string;
+  query: string;
+}
+
+/** A request the worker sends to check whether a key works. */
+export interface ValidationRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** Token counts of one response. */
+export interface Usage {
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
+
+/** The group fields a provider needs to build a validation request. */
+export interface ValidationGroup {
+  testModel: string;
+  validationEndpoint: string;
+}
+
+/** One channel's protocol knowledge. Nothing outside its folder knows a provider's quirks. */
+export interface Provider {
+  readonly id: Channel;
+  /** Places the upstream credential on the headers (and maybe the query); drops nothing else. */
+  applyKey(headers: HeaderMap, key: string, target: UpstreamTarget): UpstreamTarget;
+  /** Whether the client asked for a streamed response. */
+  isStream(req: RequestView): boolean;
+  /** The requested model, cheaply (no full JSON parse). */
+  extractModel(req: RequestView): string | null;
+  /** A gateway-made error in this channel's dialect. */
+  renderError(status: number, code: string, message: string): string;
+  /** Classifier hints for this provider's error bodies and headers. */
+  readonly classifierRules: ClassifierRules;
+  /** The request that tells whether a key works (2xx = valid). */
+  validationRequest(group: ValidationGroup, key: string): ValidationRequest;
+  /** Token usage from a complete JSON response body. */
+  usageFromJson(body: unknown): Usage | null;
+  /** Token usage from one SSE `data:` payload (already JSON-parsed); null when the event carries none. */
+  usageFromEvent(event: unknown): Usage | null;
+}

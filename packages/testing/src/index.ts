@@ -1,0 +1,17 @@
+export {
+  startFakeUpstream,
+  type FakeBehaviour,
+  type FakeProvider,
+  type FakeUpstream,
+  type FakeUpstreamOptions,
+  type FakeUpstreamSettings,
+  type RecordedRequest,
+} from './fake-upstream';
+export {
+  freePort,
+  startProcess,
+  stopAllProcesses,
+  type ManagedProcess,
+  type StartProcessOptions,
+} from './process';
+export { isServiceReachable, randomPrefix, redactUrl, requireService, serviceAddress } from './services';
