@@ -3,6 +3,7 @@ import { createApp as createControlPlane } from '@keyway/control-plane';
 import { safeEqual } from '@keyway/keypool';
 import { createApp as createGateway } from '@keyway/gateway';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { StandaloneDeps } from './deps';
 
@@ -45,6 +46,17 @@ export function createApp(deps: StandaloneDeps): Hono<{ Bindings: HttpBindings }
   );
 
   app.use('/api/*', secureHeaders());
+  // CORS is off unless origins are configured: the console is served from the same origin.
+  const origins = deps.env.CORS_ORIGINS;
+  if (origins.length > 0)
+    app.use(
+      '/api/*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        credentials: !origins.includes('*'),
+        maxAge: 600,
+      }),
+    );
   app.route(
     '/',
     createControlPlane({

@@ -189,7 +189,11 @@ export const settingDefinitions = {
     description: 'Consecutive upstream failures before a key is blacklisted (0 = never).',
   }),
   failoverStatusCodes: def({
-    schema: failoverSpecSchema.nullable(),
+    // "" would mean "never fail over", silently disabling retries and key health: treat it as unset.
+    schema: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? null : v),
+      failoverSpecSchema.nullable(),
+    ),
     default: null as string | null,
     type: 'string',
     category: 'keys',
