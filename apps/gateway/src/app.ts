@@ -11,6 +11,8 @@ import { forward } from './forward';
 import { extractProxyKey } from './headers';
 import type { RequestLogSink } from './log-sink';
 import { sendDialectError } from './respond';
+import { StormGuard } from './storm-guard';
+import { UpstreamHealth } from './upstream-health';
 import type { GatewayRuntime } from './runtime';
 import type { UpstreamClients } from './upstream-clients';
 
@@ -46,6 +48,9 @@ const openaiDialect = providers.openai;
 export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   let inFlight = 0;
+  // Process-local health memory: outlives config reloads, shared by every request of this process.
+  const guard = new StormGuard();
+  const upstreamHealth = new UpstreamHealth();
 
   const handler = async (c: {
     env: HttpBindings;
@@ -138,6 +143,8 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
       {
         keyPool: deps.keyPool,
         clients: deps.clients,
+        guard,
+        upstreamHealth,
         onRecord: (record) => {
           deps.metrics?.request(
             record.parentGroupName ?? record.groupName,

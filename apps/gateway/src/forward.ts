@@ -11,7 +11,10 @@ import { rewriteBody } from './body';
 import { applyHeaderRules, clientHeaders, upstreamHeaders } from './headers';
 import { sendDialectError } from './respond';
 import type { GroupRuntime } from './runtime';
+import type { StormGuard } from './storm-guard';
 import type { UpstreamClients } from './upstream-clients';
+import type { UpstreamHealth } from './upstream-health';
+import { UsageTap } from './usage-tap';
 
 /** What one proxied request needs beyond the group. */
 export interface ForwardContext {
@@ -33,6 +36,8 @@ export interface ForwardContext {
 export interface ForwardDeps {
   keyPool: KeyPool;
   clients: UpstreamClients;
+  guard: StormGuard;
+  upstreamHealth: UpstreamHealth;
   onRecord: (record: RequestLogRecord) => void;
   onBrokenStream?: (info: { requestId: string; group: string; error: string }) => void;
 }
@@ -46,7 +51,13 @@ type AttemptResult =
       classification: Classification;
       errorBody: string | null;
     }
-  | { kind: 'transport'; classification: Classification; error: string; timeout: boolean };
+  | {
+      kind: 'transport';
+      classification: Classification;
+      error: string;
+      timeout: boolean;
+      transport: NonNullable<Outcome['transport']>;
+    };
 
 /**
  * The attempt loop: pick a key and an upstream, send, classify, report to the pool, and retry on another key
@@ -79,7 +90,15 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   let rewritten: { sub: number; body: Buffer | null; path: string } | null = null;
 
   const maxAttempts = (sub ?? root).settings.maxRetries + 1;
+  let stormRetryMs: number | undefined;
   for (let attempt = 0; attempt < maxAttempts && sub;) {
+    const verdict = deps.guard.check(sub.id);
+    if (verdict.open) {
+      stormRetryMs = Math.min(stormRetryMs ?? Infinity, verdict.retryAfterMs);
+      exhausted.add(sub.id);
+      sub = chooseSubGroup(root, exhausted, deps.keyPool);
+      continue;
+    }
     const pick = deps.keyPool.pick(sub.id, tried);
     if (!pick.ok) {
       if (pick.reason === 'cooling') cooldownMs = Math.min(cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
@@ -107,7 +126,8 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       }
       rewritten = { sub: sub.id, body: r.body, path: r.path };
     }
-    const upstream = sub.upstreams.next();
+    const upstream =
+      sub.upstreams.next((u) => deps.upstreamHealth.isPenalized(u.url)) ?? sub.upstreams.next();
     if (!upstream) break;
     const t0 = performance.now();
     last = await attemptOnce(
@@ -121,17 +141,31 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       deps.clients,
     );
     const c = last.classification;
-    deps.keyPool.report(
-      sub.id,
-      key.id,
-      {
-        class: c.class,
-        ...(c.retryAfterMs === undefined ? {} : { retryAfterMs: c.retryAfterMs }),
-        reason: c.reason,
-      },
-      sub.policy,
-    );
+    const transport = last.kind === 'transport' ? last.transport : null;
     const statusCode = last.kind === 'response' ? last.response.statusCode : last.timeout ? 504 : 502;
+    if (c.class === 'ok') {
+      deps.upstreamHealth.succeed(upstream.url);
+      deps.guard.ok(sub.id);
+    } else if (c.class === 'upstream' && (transport !== null || statusCode >= 500))
+      deps.upstreamHealth.fail(upstream.url);
+    // A storm (most keys failing the same way at once) is not the keys' fault; neither is an upstream that cannot
+    // be reached at all (the key never left this machine).
+    const storm =
+      c.class === 'rate' || c.class === 'upstream'
+        ? deps.guard.record(sub.id, key.id, c.class, deps.keyPool.keyCount(sub.id))
+        : false;
+    const unreachable = transport === 'connect' || transport === 'timeout-connect';
+    if (!storm && !unreachable)
+      deps.keyPool.report(
+        sub.id,
+        key.id,
+        {
+          class: c.class,
+          ...(c.retryAfterMs === undefined ? {} : { retryAfterMs: c.retryAfterMs }),
+          reason: c.reason,
+        },
+        sub.policy,
+      );
     attempts.push({
       keyId: key.id,
       key: maskSecret(key.value),
@@ -155,7 +189,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
         root,
         key,
       });
-    if (c.class === 'ok' || !c.retryable || attempt >= maxAttempts) break;
+    if (c.class === 'ok' || !c.retryable || attempt >= maxAttempts || storm) break;
     if (last.kind === 'response') last.response.body.destroy();
   }
 
@@ -298,6 +332,7 @@ async function attemptOnce(
           ? `${transport === 'timeout-headers' ? 'response header' : 'request'} timeout`
           : errorText(error),
       timeout: transport.startsWith('timeout'),
+      transport,
     };
   }
 }
@@ -375,7 +410,19 @@ function relay(
   if (stream) headers['x-accel-buffering'] = 'no';
   res.writeHead(response.statusCode, headers);
   const ttfbMs = Math.round(performance.now() - ctx.started);
+  const contentType = String(response.headers['content-type'] ?? '');
+  const encoded =
+    response.headers['content-encoding'] !== undefined && response.headers['content-encoding'] !== 'identity';
+  const tap = new UsageTap(
+    f.groupOf.provider,
+    contentType.includes('event-stream') ? 'sse' : contentType.includes('json') && !encoded ? 'json' : 'none',
+  );
+  // A second 'data' listener sees the same chunks as the pipe, without a Transform in the byte path.
+  response.body.on('data', (chunk: Buffer) => tap.push(chunk));
   pipeline(response.body, res, (error) => {
+    const usage = tap.end();
+    record.promptTokens = usage.promptTokens;
+    record.completionTokens = usage.completionTokens;
     if (error && !res.writableFinished) {
       const clientGone = res.destroyed && (error as { code?: string }).code === 'ERR_STREAM_PREMATURE_CLOSE';
       if (!clientGone) {

@@ -2,3 +2,6 @@ export * from './app';
 export * from './log-sink';
 export * from './runtime';
 export * from './upstream-clients';
+export * from './storm-guard';
+export * from './upstream-health';
+export { trustedProxyMatcher } from './trusted-proxies';

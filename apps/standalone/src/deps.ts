@@ -2,7 +2,12 @@ import { buildSnapshot, plainKeyCipher, toPoolRecord } from '@keyway/control-pla
 import type { KeyCipher } from '@keyway/control-plane';
 import { applyMigrations, createPrismaClient, writeKeyStates, writeRequestLogs } from '@keyway/db';
 import type { DbConnection, KeyStateRow } from '@keyway/db';
-import { compileRuntime, createBufferedSink, createUpstreamClients } from '@keyway/gateway';
+import {
+  compileRuntime,
+  createBufferedSink,
+  createUpstreamClients,
+  trustedProxyMatcher,
+} from '@keyway/gateway';
 import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
 import { MemoryKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
@@ -136,7 +141,6 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
 
-  const trusted = new Set(env.TRUSTED_PROXIES);
   const clients = createUpstreamClients();
   return {
     env,
@@ -152,7 +156,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     runtime: () => runtime,
     reloadConfig,
     flushKeyStates: flushStates,
-    isTrustedProxy: (address) => trusted.has(address) || trusted.has(address.replace(/^::ffff:/, '')),
+    isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
     async close() {
       clearInterval(stateTimer);
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));

@@ -96,6 +96,10 @@ export class MemoryKeyPool implements KeyPool {
     return this.probeOrRefuse(g, avoid, now);
   }
 
+  keyCount(groupId: number): number {
+    return this.groups.get(groupId)?.keys.size ?? 0;
+  }
+
   hasUsable(groupId: number, now = Date.now()): boolean {
     const g = this.groups.get(groupId);
     if (!g) return false;

@@ -60,6 +60,8 @@ export interface KeyPool {
   dropGroup(groupId: number): Promise<void>;
   /** Next usable key of a group by round robin, preferring keys not in `avoid`. */
   pick(groupId: number, avoid?: ReadonlySet<number>, now?: number): PickResult;
+  /** How many keys a group has, in any state (O(1)). */
+  keyCount(groupId: number): number;
   /** Whether `pick` would find a key in rotation now (O(1); probes excluded). */
   hasUsable(groupId: number, now?: number): boolean;
   /** Applies an attempt's outcome to a key's health. */
