@@ -22,7 +22,7 @@ export function createApp(
   );
 
   app.use('/api/*', async (c, next) => {
-    const clientIp = options.clientIp?.(c) ?? c.env.incoming?.socket.remoteAddress ?? '';
+    const clientIp = options.clientIp?.(c) ?? c.env?.incoming?.socket.remoteAddress ?? '';
     c.set('deps', deps);
     c.set('clientIp', clientIp);
     c.set('audit', async (action, target, details = {}) => {

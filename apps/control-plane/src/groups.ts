@@ -70,7 +70,11 @@ export function groupRoutes(): Hono<CpEnv> {
       throw AppError.validation([{ path: 'subGroups', message: 'only aggregate groups have sub-groups' }]);
     if (type === 'aggregate' && patch.upstreams && patch.upstreams.length > 0)
       throw AppError.validation([{ path: 'upstreams', message: 'an aggregate group has no upstreams' }]);
-    if (patch.subGroups) await checkSubGroups(c.var.deps, type, channel, patch.subGroups, id);
+    // Sub-groups must match the channel: check the new list, or the current one when only the channel changes.
+    const members =
+      patch.subGroups ??
+      (patch.channel ? current.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })) : null);
+    if (members) await checkSubGroups(c.var.deps, type, channel, members, id);
     const existingKeys = toGroupViewKeys(current);
     const row = await db
       .$transaction(async (tx) => {

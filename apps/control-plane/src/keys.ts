@@ -139,7 +139,11 @@ export function keyRoutes(): Hono<CpEnv> {
     const deps = c.var.deps;
     const group = await deps.db.group.findUnique({ where: { id: groupId }, select: { id: true } });
     if (!group) throw AppError.notFound('Group');
-    if (q.status) await deps.flushKeyStates?.();
+    if (q.status) {
+      // Reading the pool's stats returns keys whose cooldown ended to rotation (a state change to persist).
+      deps.keyPool.stats(groupId);
+      await deps.flushKeyStates?.();
+    }
     const search = q.search?.trim();
     const where = {
       groupId,
@@ -166,6 +170,7 @@ export function keyRoutes(): Hono<CpEnv> {
     let ids: number[];
     if ('ids' in input) ids = input.ids;
     else if ('status' in input) {
+      deps.keyPool.stats(groupId);
       await deps.flushKeyStates?.();
       ids = (
         await deps.db.apiKey.findMany({ where: { groupId, status: input.status }, select: { id: true } })

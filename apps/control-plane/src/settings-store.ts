@@ -18,10 +18,12 @@ export function storeProxyKeys(
   input: readonly string[],
   existing: readonly StoredProxyKey[],
 ): StoredProxyKey[] {
-  const byMask = new Map(existing.map((k) => [k.masked, k]));
+  // Several stored keys can share one masked form: each occurrence of it in the input keeps one of them.
+  const byMask = new Map<string, StoredProxyKey[]>();
+  for (const k of existing) byMask.set(k.masked, [...(byMask.get(k.masked) ?? []), k]);
   const out = new Map<string, StoredProxyKey>();
   for (const value of input) {
-    const kept = byMask.get(value);
+    const kept = byMask.get(value)?.shift();
     const stored = kept ?? { hash: hashProxyKey(value), masked: maskSecret(value) };
     out.set(stored.hash, stored);
   }

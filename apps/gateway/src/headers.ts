@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HeaderRule } from '@keyway/contracts';
 import type { HeaderMap } from '@keyway/providers';
 
 /**
@@ -72,35 +71,6 @@ export function clientHeaders(
     out[name === 'x-request-id' ? 'x-upstream-request-id' : name] = v;
   }
   return out;
-}
-
-/** Values for the header-rule variables. */
-export interface RuleVars {
-  clientIp: string;
-  groupName: string;
-  apiKey: string;
-  now: number;
-}
-
-/** Applies a group's header rules in order (after the credential, so a rule may override it). */
-export function applyHeaderRules(headers: HeaderMap, rules: readonly HeaderRule[], vars: RuleVars): void {
-  for (const rule of rules) {
-    const name = rule.key.toLowerCase();
-    if (rule.action === 'remove') {
-      delete headers[name];
-      continue;
-    }
-    headers[name] = rule.value.includes('${') ? substitute(rule.value, vars) : rule.value;
-  }
-}
-
-function substitute(value: string, v: RuleVars): string {
-  return value
-    .replaceAll('${CLIENT_IP}', v.clientIp)
-    .replaceAll('${GROUP_NAME}', v.groupName)
-    .replaceAll('${API_KEY}', v.apiKey)
-    .replaceAll('${TIMESTAMP_MS}', String(v.now))
-    .replaceAll('${TIMESTAMP_S}', String(Math.floor(v.now / 1000)));
 }
 
 /** The proxy key from `?key=` (removed from the query), Bearer, `x-api-key` or `x-goog-api-key`. */

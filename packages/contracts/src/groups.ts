@@ -41,10 +41,14 @@ export const headerRuleSchema = z.discriminatedUnion('action', [
 ]);
 export type HeaderRule = z.infer<typeof headerRuleSchema>;
 
-export const subGroupRefSchema = z.strictObject({
-  groupId: z.number().int().positive(),
-  weight: z.number().int().min(0).max(1000).default(1),
-});
+export const subGroupRefSchema = z
+  .strictObject({
+    groupId: z.number().int().positive(),
+    weight: z.number().int().min(0).max(1000).default(1),
+    // A GET shows the sub-group's name; accepted (and ignored) so a client can send back what it read.
+    name: z.string().max(255).optional(),
+  })
+  .transform(({ groupId, weight }) => ({ groupId, weight }));
 export type SubGroupRef = z.infer<typeof subGroupRefSchema>;
 
 const proxyKeyListSchema = z.array(z.string().trim().min(1).max(512)).max(1000);

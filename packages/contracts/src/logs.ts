@@ -42,12 +42,19 @@ export const requestLogSchema = z.object({
 export type RequestLog = z.infer<typeof requestLogSchema>;
 
 /** `GET /api/logs` query. */
+/** An optional numeric query parameter: `?x=` (empty) means unset, not 0. */
+const optionalNumber = (schema: z.ZodNumber) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? undefined : v),
+    z.coerce.number().pipe(schema).optional(),
+  );
+
 export const logQuerySchema = z.object({
-  groupId: z.coerce.number().int().positive().optional(),
+  groupId: optionalNumber(z.number().int().positive()),
   result: z.enum(['success', 'error']).optional(),
-  statusCode: z.coerce.number().int().min(0).max(999).optional(),
+  statusCode: optionalNumber(z.number().int().min(0).max(999)),
   model: z.string().max(255).optional(),
-  keyId: z.coerce.number().int().positive().optional(),
+  keyId: optionalNumber(z.number().int().positive()),
   search: z.string().max(500).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),

@@ -41,7 +41,10 @@ export const settingDefinitions = {
     description: 'Global proxy keys accepted by every group (write-only; shown masked).',
   }),
   appUrl: def({
-    schema: z.url().max(500),
+    schema: z
+      .url({ protocol: /^https?$/ })
+      .max(500)
+      .refine((u) => !/[?#]/.test(u), { message: 'must not contain a query or fragment' }),
     default: 'http://localhost:3001',
     type: 'string',
     category: 'basic',

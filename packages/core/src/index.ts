@@ -3,3 +3,4 @@ export * from './errors';
 export * from './key-health';
 export * from './mask';
 export * from './weighted';
+export * from './header-rules';
