@@ -1,11 +1,13 @@
 import type { Channel, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
-import { groupCreateSchema, groupPatchSchema } from '@keyway/contracts';
+import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { CpEnv } from './context';
 import { toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
+import { addKeys } from './keys';
 import { loadSettings, storeProxyKeys } from './settings-store';
 
 const include = {
@@ -94,6 +96,83 @@ export function groupRoutes(): Hono<CpEnv> {
     return c.json(await view(c.var.deps, row));
   });
 
+  app.put('/order', async (c) => {
+    const { ids } = await parseBody(
+      c,
+      z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(10_000) }),
+    );
+    const { db } = c.var.deps;
+    if (new Set(ids).size !== ids.length)
+      throw AppError.validation([{ path: 'ids', message: 'an id is listed twice' }]);
+    const known = await db.group.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    if (known.length !== ids.length)
+      throw AppError.validation([{ path: 'ids', message: 'unknown group id in the list' }]);
+    await db.$transaction(ids.map((id, i) => db.group.update({ where: { id }, data: { sort: i + 1 } })));
+    await c.var.audit('group.reorder', 'groups', { count: ids.length });
+    await c.var.deps.onConfigChanged();
+    return c.body(null, 204);
+  });
+
+  app.post('/:id/copy', async (c) => {
+    const id = idParam(c, 'id', 'Group');
+    const input = await parseBody(
+      c,
+      z.strictObject({
+        name: groupNameSchema.optional(),
+        keys: z.enum(['all', 'valid', 'none']).default('all'),
+      }),
+    );
+    const deps = c.var.deps;
+    const source = await findGroup(deps, id);
+    const name = input.name ?? (await freeCopyName(deps, source.name));
+    const last = await deps.db.group.findFirst({ orderBy: { sort: 'desc' }, select: { sort: true } });
+    const { id: _id, createdAt: _c, updatedAt: _u, subGroups, ...fields } = source;
+    const row = await deps.db.group
+      .create({
+        data: {
+          ...fields,
+          upstreams: fields.upstreams as object,
+          proxyKeys: fields.proxyKeys as object,
+          paramOverrides: fields.paramOverrides as object,
+          modelRedirects: fields.modelRedirects as object,
+          headerRules: fields.headerRules as object,
+          config: fields.config as object,
+          name,
+          sort: (last?.sort ?? 0) + 1,
+          lastValidatedAt: null,
+          subGroups: { create: subGroups.map((s) => ({ subGroupId: s.subGroupId, weight: s.weight })) },
+        },
+        include,
+      })
+      .catch(conflictOnName(name));
+    let copied = 0;
+    if (input.keys !== 'none' && source.type === 'standard') {
+      if (input.keys === 'valid') {
+        deps.keyPool.stats(id);
+        await deps.flushKeyStates?.();
+      }
+      const statusFilter = input.keys === 'valid' ? { status: { in: ['active', 'cooling'] } } : {};
+      for (let cursor = 0; ;) {
+        const keys = await deps.db.apiKey.findMany({
+          where: { groupId: id, id: { gt: cursor }, ...statusFilter },
+          orderBy: { id: 'asc' },
+          take: 1000,
+        });
+        if (keys.length === 0) break;
+        const result = await addKeys(
+          deps,
+          row.id,
+          keys.map((k) => deps.keyCipher.open(k.keyValue)),
+        );
+        copied += result.added;
+        cursor = (keys[keys.length - 1] as { id: number }).id;
+      }
+    }
+    await c.var.audit('group.copy', `group:${row.id}`, { from: source.name, name, keys: copied });
+    await deps.onConfigChanged();
+    return c.json(await view(deps, row), 201);
+  });
+
   app.delete('/:id', async (c) => {
     const id = idParam(c, 'id', 'Group');
     const { db, keyPool } = c.var.deps;
@@ -115,6 +194,15 @@ export function groupRoutes(): Hono<CpEnv> {
   });
 
   return app;
+}
+
+async function freeCopyName(deps: CpEnv['Variables']['deps'], base: string): Promise<string> {
+  for (let i = 1; i < 1000; i++) {
+    const candidate = `${base.slice(0, 90)}-copy${i === 1 ? '' : `-${i}`}`;
+    if (!(await deps.db.group.findUnique({ where: { name: candidate }, select: { id: true } })))
+      return candidate;
+  }
+  throw new AppError('CONFLICT', 'Could not find a free name for the copy; pass one');
 }
 
 async function findGroup(deps: CpEnv['Variables']['deps'], id: number): Promise<GroupRow> {

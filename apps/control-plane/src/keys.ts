@@ -196,6 +196,44 @@ export function keyRoutes(): Hono<CpEnv> {
     return c.json({ deleted });
   });
 
+  app.get('/groups/:id/keys/export', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const { status } = parseQuery(c, z.object({ status: keyStatusSchema.optional() }));
+    const deps = c.var.deps;
+    await standardGroup(deps, groupId);
+    if (status) {
+      deps.keyPool.stats(groupId);
+      await deps.flushKeyStates?.();
+    }
+    await c.var.audit('keys.export', `group:${groupId}`, { status: status ?? 'all' });
+    // The one place plaintext keys leave the server: authenticated, audited, streamed page by page.
+    const encoder = new TextEncoder();
+    let cursor = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const rows = await deps.db.apiKey.findMany({
+          where: { groupId, id: { gt: cursor }, ...(status ? { status } : {}) },
+          orderBy: { id: 'asc' },
+          take: 1000,
+          select: { id: true, keyValue: true },
+        });
+        if (rows.length === 0) {
+          controller.close();
+          return;
+        }
+        cursor = (rows[rows.length - 1] as { id: number }).id;
+        controller.enqueue(encoder.encode(rows.map((r) => `${deps.keyCipher.open(r.keyValue)}\n`).join('')));
+      },
+    });
+    return new Response(body, {
+      headers: {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-disposition': `attachment; filename="keys-group-${groupId}${status ? `-${status}` : ''}.txt"`,
+        'cache-control': 'no-store',
+      },
+    });
+  });
+
   app.post('/groups/:id/keys/restore', async (c) => {
     const groupId = idParam(c, 'id', 'Group');
     const input = await parseBody(

@@ -67,7 +67,7 @@ export function createRequester(app: ControlPlaneApp, authKey = AUTH_KEY): Reque
     const text = await res.text();
     return {
       status: res.status,
-      json: (text === '' ? null : JSON.parse(text)) as T,
+      json: parseJsonOrNull(text) as T,
       text,
       headers: res.headers,
     };
@@ -183,4 +183,14 @@ export function standardGroup(name: string, extra: Record<string, unknown> = {})
 /** Error envelope of the admin API. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: Array<{ path: string; message: string }> };
+}
+
+/** Parses a JSON body; null for an empty or non-JSON one (CSV, plain-text exports). */
+function parseJsonOrNull(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
