@@ -6,6 +6,7 @@ import { groupRoutes } from './groups';
 import { errorHandler } from './http';
 import { keyRoutes } from './keys';
 import { logRoutes } from './logs';
+import { buildOpenApi } from './openapi';
 import { settingsRoutes } from './settings';
 
 type Env = CpEnv & { Bindings: Partial<HttpBindings> };
@@ -38,6 +39,8 @@ export function createApp(
   });
   app.route('/api/auth', authRoutes());
   app.use('/api/*', requireAuth());
+  let openapi: Record<string, unknown> | null = null;
+  app.get('/api/openapi.json', (c) => c.json((openapi ??= buildOpenApi())));
   app.route('/api/groups', groupRoutes());
   app.route('/api', keyRoutes());
   app.route('/api/settings', settingsRoutes());
