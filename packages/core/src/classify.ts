@@ -30,6 +30,8 @@ export interface ClassifierRules {
   authPatterns: readonly RegExp[];
   /** Body text that marks a 429/403 as exhausted quota rather than a rate limit. */
   quotaPatterns: readonly RegExp[];
+  /** Body text that marks a 400 as a billing problem of the key (no credit left): quota, not a client error. */
+  billingPatterns?: readonly RegExp[];
   /** Extracts a provider-stated reset delay (ms) from headers/body, beyond Retry-After. */
   resetDelayMs?: (outcome: Outcome) => number | undefined;
 }
@@ -112,6 +114,8 @@ function classifyRaw(outcome: Outcome, rules: ClassifierRules): Classification {
   if (status === 408) return { class: 'upstream', retryable: true, reason: '408 upstream timeout' };
   if (status >= 500)
     return { class: 'upstream', retryable: true, reason: `${status} upstream error`, ...retryAfter };
+  if (status === 400 && rules.billingPatterns?.some((p) => p.test(body)))
+    return { class: 'quota', retryable: true, reason: '400 billing', ...retryAfter };
   if (rules.authPatterns.some((p) => p.test(body)) && status === 400)
     return { class: 'auth', retryable: true, reason: '400 invalid key' };
   return { class: 'client', retryable: false, reason: `${status} client error` };

@@ -1,36 +1,100 @@
-/**
- * Reads a top-level-looking string field from a JSON body without parsing it: the first `"name": "value"`
- * whose opening quote is not escaped. Bodies are often large (long chat histories) and the gateway must not
- * parse them on the hot path just to log the model.
- */
-export function peekJsonString(body: Buffer | null, name: string, limit = 64 * 1024): string | null {
-  if (!body || body.length === 0) return null;
-  const text = body.toString('utf8', 0, Math.min(body.length, limit));
-  const needle = `"${name}"`;
-  let from = 0;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+function isSpace(b: number | undefined): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+function skipSpace(buf: Buffer, i: number, end: number): number {
+  while (i < end && isSpace(buf[i])) i++;
+  return i;
+}
+
+/** Index of the quote that closes the string whose opening quote is at `open`, or -1. */
+function stringEnd(buf: Buffer, open: number, end: number): number {
+  let from = open + 1;
   for (;;) {
-    const at = text.indexOf(needle, from);
-    if (at < 0) return null;
-    from = at + needle.length;
-    if (at > 0 && text.charCodeAt(at - 1) === 92 /* \ */) continue;
-    const m = /^\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text.slice(from, from + 600));
-    if (m) return m[1] ?? null;
+    const at = buf.indexOf(QUOTE, from);
+    if (at < 0 || at >= end) return -1;
+    // An odd run of backslashes escapes this quote; an even run escapes only itself.
+    let slashes = 0;
+    for (let j = at - 1; j > open && buf[j] === BACKSLASH; j--) slashes++;
+    if (slashes % 2 === 0) return at;
+    from = at + 1;
   }
 }
 
-/** Whether a JSON body has `"name": true` (same cheap scan as `peekJsonString`). */
-export function peekJsonTrue(body: Buffer | null, name: string, limit = 64 * 1024): boolean {
-  if (!body || body.length === 0) return false;
-  const text = body.toString('utf8', 0, Math.min(body.length, limit));
-  const needle = `"${name}"`;
-  let from = 0;
-  for (;;) {
-    const at = text.indexOf(needle, from);
-    if (at < 0) return false;
-    from = at + needle.length;
-    if (at > 0 && text.charCodeAt(at - 1) === 92) continue;
-    if (/^\s*:\s*true\b/.test(text.slice(from, from + 20))) return true;
+/**
+ * Index of the first byte of the value of top-level field `name`, or -1. A byte scan, not a parse: strings are
+ * skipped with `indexOf`, so nested objects and string values that merely contain `"name": …` (escaped quotes
+ * in a chat message, a tool schema's `"stream"` property) never match, and the body is never materialised.
+ */
+function topLevelValue(buf: Buffer, name: string, limit: number): number {
+  const end = Math.min(buf.length, limit);
+  const needle = Buffer.from(name, 'utf8');
+  let i = skipSpace(buf, 0, end);
+  if (buf[i] !== 0x7b /* { */) return -1;
+  let depth = 0;
+  while (i < end) {
+    const b = buf[i];
+    if (b === QUOTE) {
+      const close = stringEnd(buf, i, end);
+      if (close < 0) return -1;
+      const after = skipSpace(buf, close + 1, end);
+      if (
+        depth === 1 &&
+        buf[after] === COLON &&
+        close - i - 1 === needle.length &&
+        buf.compare(needle, 0, needle.length, i + 1, close) === 0
+      )
+        return skipSpace(buf, after + 1, end);
+      i = close + 1;
+      continue;
+    }
+    if (b === 0x7b || b === 0x5b /* { [ */) depth++;
+    else if (b === 0x7d || b === 0x5d /* } ] */) {
+      depth--;
+      if (depth === 0) return -1;
+    }
+    i++;
   }
+  return -1;
+}
+
+/**
+ * Reads a top-level string field from a JSON object body without parsing it. Bodies are often large (long chat
+ * histories) and the gateway must not parse them on the hot path just to log the model.
+ */
+export function peekJsonString(
+  body: Buffer | null,
+  name: string,
+  limit = Number.POSITIVE_INFINITY,
+): string | null {
+  if (!body || body.length === 0) return null;
+  const at = topLevelValue(body, name, limit);
+  if (at < 0 || body[at] !== QUOTE) return null;
+  const close = stringEnd(body, at, Math.min(body.length, limit));
+  if (close < 0) return null;
+  const raw = body.toString('utf8', at, close + 1);
+  if (!raw.includes('\\')) return raw.slice(1, -1);
+  try {
+    // Only escaped strings pay for a parse, and only of the value itself.
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a JSON object body has top-level `"name": true` (same cheap scan as `peekJsonString`). */
+export function peekJsonTrue(body: Buffer | null, name: string, limit = Number.POSITIVE_INFINITY): boolean {
+  if (!body || body.length === 0) return false;
+  const at = topLevelValue(body, name, limit);
+  if (at < 0 || at + 4 > body.length) return false;
+  if (body.toString('latin1', at, at + 4) !== 'true') return false;
+  const next = body[at + 4];
+  return next === undefined || next === 0x2c || next === 0x7d || isSpace(next);
 }
 
 /** First value of a header. */
@@ -44,8 +108,13 @@ export function headerValue(
 
 /** Whether the query string has `name=true`. */
 export function queryFlag(query: string, name: string): boolean {
-  if (!query.includes(name)) return false;
-  return new URLSearchParams(query).get(name) === 'true';
+  return queryParam(query, name) === 'true';
+}
+
+/** The first value of a query parameter, or null. */
+export function queryParam(query: string, name: string): string | null {
+  if (!query.includes(name)) return null;
+  return new URLSearchParams(query).get(name);
 }
 
 /** Reads a number field from an object-like value. */

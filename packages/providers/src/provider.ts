@@ -59,6 +59,10 @@ export interface Provider {
   validationRequest(group: ValidationGroup, key: string): ValidationRequest;
   /** Token usage from a complete JSON response body. */
   usageFromJson(body: unknown): Usage | null;
-  /** Token usage from one SSE `data:` payload (already JSON-parsed); null when the event carries none. */
+  /**
+   * Token usage from one SSE `data:` payload (already JSON-parsed); null when the event carries none. An event
+   * may carry only one half (Anthropic: input in `message_start`, output in `message_delta`; the other is null),
+   * so the caller merges a stream's events field by field, the last non-null value winning.
+   */
   usageFromEvent(event: unknown): Usage | null;
 }

@@ -1,24 +1,59 @@
 import { genericRules } from '@keyway/core';
+import type { ClassifierRules } from '@keyway/core';
+import { setCredential } from '../credential';
 import { field, headerValue, num, peekJsonString, peekJsonTrue } from '../json-peek';
 import type { Provider, Usage } from '../provider';
+import { listValidation, validationTarget } from '../validation';
 
 /** Sent only when the client did not choose a version itself. */
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
+/**
+ * Usage of a message (`usage`) or of one stream event. Anthropic splits a stream's usage: `message_start`
+ * carries `message.usage` (input tokens and a provisional output count), `message_delta` carries `usage` with
+ * the cumulative output tokens. Each event yields only what it carries (null for the rest); the caller merges
+ * "last non-null wins" per field. Cache reads and writes are billed input, so they count as prompt tokens
+ * (OpenAI's `prompt_tokens` includes cached tokens too).
+ */
 function anthropicUsage(obj: unknown): Usage | null {
   const usage = field(obj, 'usage') ?? field(field(obj, 'message'), 'usage');
   if (!usage || typeof usage !== 'object') return null;
-  const prompt = num(usage, 'input_tokens');
+  const input = num(usage, 'input_tokens');
+  const prompt =
+    input === null
+      ? null
+      : input +
+        (num(usage, 'cache_creation_input_tokens') ?? 0) +
+        (num(usage, 'cache_read_input_tokens') ?? 0);
   const completion = num(usage, 'output_tokens');
   if (prompt === null && completion === null) return null;
   return { promptTokens: prompt, completionTokens: completion };
 }
 
+/** An exhausted balance or spend limit: the key is fine but may not spend. */
+const BILLING_PATTERNS = [
+  /credit balance is too low/,
+  /usage limit/,
+  /spend[ _]limit/,
+  /billing_error/,
+] as const;
+
+/** Anthropic's error bodies. */
+export const anthropicRules: ClassifierRules = {
+  ...genericRules,
+  // Anthropic reports an empty balance as a *400* invalid_request_error, and core consults quotaPatterns only
+  // for 403/429. Until it does for 400 too, the auth patterns make such a key fail over (and be re-validated)
+  // instead of answering every client with the same 400.
+  authPatterns: [...genericRules.authPatterns, /organization has been disabled/],
+  quotaPatterns: [...BILLING_PATTERNS, /quota/, /billing/],
+  billingPatterns: BILLING_PATTERNS,
+};
+
 /** The `anthropic` channel: the Messages API with `x-api-key`. */
 export const anthropic = {
   id: 'anthropic',
   applyKey(headers, key, target) {
-    headers['x-api-key'] = key;
+    setCredential(headers, 'x-api-key', key);
     // Keep the client's version and beta flags: GPT-Load overwrote them, breaking newer features.
     if (!headerValue(headers, 'anthropic-version')) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
     return target;
@@ -31,35 +66,38 @@ export const anthropic = {
     const type =
       status === 401
         ? 'authentication_error'
-        : status === 404
-          ? 'not_found_error'
-          : status === 413
-            ? 'request_too_large'
-            : status === 429
-              ? 'rate_limit_error'
-              : status === 503
-                ? 'overloaded_error'
-                : status >= 500
-                  ? 'api_error'
-                  : 'invalid_request_error';
+        : status === 402
+          ? 'billing_error'
+          : status === 403
+            ? 'permission_error'
+            : status === 404
+              ? 'not_found_error'
+              : status === 413
+                ? 'request_too_large'
+                : status === 429
+                  ? 'rate_limit_error'
+                  : status === 503 || status === 529
+                    ? 'overloaded_error'
+                    : status === 504
+                      ? 'timeout_error'
+                      : status >= 500
+                        ? 'api_error'
+                        : 'invalid_request_error';
     return JSON.stringify({ type: 'error', error: { type, message } });
   },
-  classifierRules: {
-    ...genericRules,
-    quotaPatterns: [/credit balance is too low/, /quota/, /billing/, /usage limit/],
-  },
+  classifierRules: anthropicRules,
   validationRequest(group, key) {
+    const target = validationTarget(group.validationEndpoint, '/v1/messages');
+    const headers = { 'x-api-key': key, 'anthropic-version': DEFAULT_ANTHROPIC_VERSION };
+    if (target.list) return listValidation(target, headers);
     return {
       method: 'POST',
-      path: group.validationEndpoint || '/v1/messages',
-      query: '',
-      headers: {
-        'content-type': 'application/json',
-        'x-api-key': key,
-        'anthropic-version': DEFAULT_ANTHROPIC_VERSION,
-      },
+      path: target.path,
+      query: target.query,
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({
-        model: group.testModel || 'claude-3-5-haiku-latest',
+        // The 3.5 generation is retired: a retired default would fail every key's validation with a 404.
+        model: group.testModel || 'claude-haiku-4-5',
         max_tokens: 1,
         messages: [{ role: 'user', content: 'hi' }],
       }),

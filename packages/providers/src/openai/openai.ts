@@ -1,10 +1,13 @@
 import { genericRules } from '@keyway/core';
+import type { ClassifierRules } from '@keyway/core';
+import { setCredential } from '../credential';
 import { field, headerValue, num, peekJsonString, peekJsonTrue, queryFlag } from '../json-peek';
 import type { HeaderMap, Provider, RequestView, UpstreamTarget, Usage } from '../provider';
+import { listValidation, validationTarget } from '../validation';
 
 /** Bearer credential, as OpenAI and every OpenAI-compatible API expects it. */
 export function applyBearer(headers: HeaderMap, key: string, target: UpstreamTarget): UpstreamTarget {
-  headers.authorization = `Bearer ${key}`;
+  setCredential(headers, 'authorization', `Bearer ${key}`);
   return target;
 }
 
@@ -17,7 +20,7 @@ export function isOpenAiStream(req: RequestView): boolean {
   );
 }
 
-/** OpenAI's error envelope. */
+/** OpenAI's error envelope, `{"error":{"message","type","param","code"}}`, as the openai SDKs read it. */
 export function renderOpenAiError(status: number, code: string, message: string): string {
   const type =
     status === 401
@@ -30,7 +33,10 @@ export function renderOpenAiError(status: number, code: string, message: string)
   return JSON.stringify({ error: { message, type, param: null, code: code.toLowerCase() } });
 }
 
-/** OpenAI usage: `usage.prompt_tokens`/`completion_tokens` (chat) or `input_tokens`/`output_tokens` (Responses). */
+/**
+ * OpenAI usage: `usage.prompt_tokens`/`completion_tokens` (Chat Completions, incl. the last streamed chunk) or
+ * `input_tokens`/`output_tokens` (Responses API, top-level or in a `response.*` event's `response`).
+ */
 export function openAiUsage(obj: unknown): Usage | null {
   const usage = field(obj, 'usage') ?? field(field(obj, 'response'), 'usage');
   if (!usage || typeof usage !== 'object') return null;
@@ -40,9 +46,17 @@ export function openAiUsage(obj: unknown): Usage | null {
   return { promptTokens: prompt, completionTokens: completion };
 }
 
-export const openAiRules = {
+/** OpenAI's error bodies: `insufficient_quota` is an empty balance; every other 429 is a rate limit. */
+export const openAiRules: ClassifierRules = {
   ...genericRules,
-  quotaPatterns: [/insufficient_quota/, /exceeded your current quota/, /billing/, /quota/],
+  // No bare /billing/: free-tier rate-limit messages link to the billing page ("add a payment method … /billing").
+  quotaPatterns: [
+    /insufficient_quota/,
+    /exceeded your current quota/,
+    /billing_hard_limit_reached/,
+    /billing hard limit/,
+    /quota/,
+  ],
 };
 
 /** The `openai` channel: Chat Completions and everything else under `/v1`. */
@@ -54,11 +68,14 @@ export const openai = {
   renderError: renderOpenAiError,
   classifierRules: openAiRules,
   validationRequest(group, key) {
+    const target = validationTarget(group.validationEndpoint, '/v1/chat/completions');
+    const auth = { authorization: `Bearer ${key}` };
+    if (target.list) return listValidation(target, auth);
     return {
       method: 'POST',
-      path: group.validationEndpoint || '/v1/chat/completions',
-      query: '',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      path: target.path,
+      query: target.query,
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
         model: group.testModel || 'gpt-4.1-nano',
         messages: [{ role: 'user', content: 'hi' }],

@@ -1,0 +1,385 @@
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { classifyOutcome } from '@keyway/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJsonServer, type JsonServer } from '../../test/json-server';
+import type { HeaderMap, RequestView, Usage } from '../provider';
+import { gemini } from './gemini';
+
+const req = (over: Partial<RequestView>): RequestView => ({
+  method: 'POST',
+  path: '/v1beta/models/gemini-2.5-flash:generateContent',
+  query: '',
+  headers: {},
+  body: null,
+  ...over,
+});
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('gemini.applyKey', () => {
+  it.each<[string, string, string, HeaderMap, HeaderMap, string]>([
+    [
+      'native: x-goog-api-key',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+      'alt=sse',
+      { 'content-type': 'application/json' },
+      { 'content-type': 'application/json', 'x-goog-api-key': 'AIza-up' },
+      'alt=sse',
+    ],
+    [
+      'native: drops other credentials and a stray ?key=',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      'key=proxy&alt=sse',
+      { authorization: 'Bearer proxy', 'x-api-key': 'a', 'X-Goog-Api-Key': 'old' },
+      { 'x-goog-api-key': 'AIza-up' },
+      'alt=sse',
+    ],
+    [
+      'OpenAI surface: Bearer',
+      '/v1beta/openai/chat/completions',
+      '',
+      { 'content-type': 'application/json', 'x-goog-api-key': 'old' },
+      { 'content-type': 'application/json', authorization: 'Bearer AIza-up' },
+      '',
+    ],
+    [
+      'OpenAI surface: drops ?key= too',
+      '/v1beta/openai/models',
+      'key=x&foo=b%20c',
+      { authorization: 'Bearer proxy' },
+      { authorization: 'Bearer AIza-up' },
+      'foo=b%20c',
+    ],
+  ])('%s', (_name, path, query, headers, expected, expectedQuery) => {
+    const out = gemini.applyKey(headers, 'AIza-up', { path, query });
+    expect(headers).toEqual(expected);
+    expect(out).toEqual({ path, query: expectedQuery });
+  });
+});
+
+describe('gemini.isStream', () => {
+  it.each<[string, Partial<RequestView>, boolean]>([
+    [':streamGenerateContent', { path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent' }, true],
+    [
+      ':streamGenerateContent, URL-encoded colon',
+      { path: '/v1beta/models/gemini-2.5-flash%3AstreamGenerateContent' },
+      true,
+    ],
+    [':generateContent', { path: '/v1beta/models/gemini-2.5-flash:generateContent' }, false],
+    ['alt=sse', { path: '/v1beta/models/gemini-2.5-flash:generateContent', query: 'alt=sse' }, true],
+    ['alt=json', { query: 'alt=json' }, false],
+    ['Accept header', { headers: { accept: 'text/event-stream' } }, true],
+    ['?stream=true', { query: 'stream=true' }, true],
+    [
+      'OpenAI surface, body stream: true',
+      { path: '/v1beta/openai/chat/completions', body: json({ model: 'gemini-2.5-flash', stream: true }) },
+      true,
+    ],
+    [
+      'OpenAI surface, body stream: false',
+      { path: '/v1beta/openai/chat/completions', body: json({ model: 'gemini-2.5-flash', stream: false }) },
+      false,
+    ],
+    [
+      '"stream": true inside a prompt only',
+      { path: '/v1beta/openai/chat/completions', body: json({ messages: [{ content: '"stream": true' }] }) },
+      false,
+    ],
+  ])('%s → %s', (_name, over, expected) => {
+    expect(gemini.isStream(req(over))).toBe(expected);
+  });
+});
+
+describe('gemini.extractModel', () => {
+  it.each<[string, Partial<RequestView>, string | null]>([
+    ['path model:action', { path: '/v1beta/models/gemini-2.5-flash:generateContent' }, 'gemini-2.5-flash'],
+    [
+      'path model, stream action',
+      { path: '/v1/models/gemini-2.5-pro:streamGenerateContent' },
+      'gemini-2.5-pro',
+    ],
+    ['URL-encoded colon', { path: '/v1beta/models/gemini-2.5-flash%3AgenerateContent' }, 'gemini-2.5-flash'],
+    ['URL-encoded name', { path: '/v1beta/models/my%20tuned%2Dmodel:generateContent' }, 'my tuned-model'],
+    ['malformed escape does not throw', { path: '/v1beta/models/bad%zzname:generateContent' }, 'bad%zzname'],
+    [
+      'path wins over body',
+      { path: '/v1beta/models/from-path:countTokens', body: json({ model: 'x' }) },
+      'from-path',
+    ],
+    [
+      'OpenAI surface: body model',
+      { path: '/v1beta/openai/chat/completions', body: json({ model: 'gemini-2.0-flash', messages: [] }) },
+      'gemini-2.0-flash',
+    ],
+    ['model list: none', { method: 'GET', path: '/v1beta/models' }, null],
+  ])('%s', (_name, over, expected) => {
+    expect(gemini.extractModel(req(over))).toBe(expected);
+  });
+});
+
+describe('gemini.renderError', () => {
+  const cases = [
+    [401, 'UNAUTHENTICATED'],
+    [404, 'NOT_FOUND'],
+    [413, 'INVALID_ARGUMENT'],
+    [429, 'RESOURCE_EXHAUSTED'],
+    [503, 'UNAVAILABLE'],
+  ] as const;
+
+  it.each<readonly [number, string]>([
+    ...cases,
+    [400, 'INVALID_ARGUMENT'],
+    [403, 'PERMISSION_DENIED'],
+    [500, 'INTERNAL'],
+    [504, 'DEADLINE_EXCEEDED'],
+  ])('%i → %s', (status, statusText) => {
+    expect(JSON.parse(gemini.renderError(status, 'NO_KEYS', 'no "keys"'))).toEqual({
+      error: { code: status, message: 'no "keys"', status: statusText },
+    });
+  });
+
+  describe('as @google/genai reads it', () => {
+    let server: JsonServer;
+    beforeAll(async () => {
+      server = await startJsonServer();
+    });
+    afterAll(() => server.close());
+
+    it.each(cases)('%i', async (status, statusText) => {
+      server.respond(status, gemini.renderError(status, 'GATEWAY', `failed with ${status}`));
+      const client = new GoogleGenAI({
+        apiKey: 'AIza-x',
+        httpOptions: { baseUrl: server.url, timeout: 5000 },
+      });
+      const error = await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ApiError);
+      const e = error as ApiError;
+      expect(e.status).toBe(status);
+      expect(JSON.parse(e.message)).toEqual({
+        error: { code: status, message: `failed with ${status}`, status: statusText },
+      });
+    });
+  });
+});
+
+describe('gemini classification', () => {
+  const err = (code: number, status: string, message: string, details: unknown[] = []) =>
+    JSON.stringify({ error: { code, message, status, details } });
+  const quotaFailure = (quotaId: string) => ({
+    '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [
+      {
+        quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+        quotaId,
+        quotaDimensions: { location: 'global', model: 'gemini-2.0-flash' },
+        quotaValue: '15',
+      },
+    ],
+  });
+  const help = {
+    '@type': 'type.googleapis.com/google.rpc.Help',
+    links: [
+      {
+        description: 'Learn more about Gemini API quotas',
+        url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+      },
+    ],
+  };
+  const retry = { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' };
+  const exceeded =
+    'You exceeded your current quota, please check your plan and billing details. For more information on this ' +
+    'error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.';
+
+  it.each([
+    [
+      '400 API_KEY_INVALID → auth',
+      err(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+        },
+      ]),
+      400,
+      { class: 'auth' },
+    ],
+    [
+      '400 API key expired → auth',
+      err(400, 'INVALID_ARGUMENT', 'API key expired. Please renew the API key.'),
+      400,
+      { class: 'auth' },
+    ],
+    [
+      '429 per-minute limit → rate, retry in 30 s',
+      err(429, 'RESOURCE_EXHAUSTED', exceeded, [
+        quotaFailure('GenerateRequestsPerMinutePerProjectPerModel-FreeTier'),
+        help,
+        retry,
+      ]),
+      429,
+      { class: 'rate', retryAfterMs: 30_000 },
+    ],
+    [
+      '429 per-day quota → quota, retry in 30 s',
+      err(429, 'RESOURCE_EXHAUSTED', exceeded, [
+        quotaFailure('GenerateRequestsPerDayPerProjectPerModel-FreeTier'),
+        help,
+        retry,
+      ]),
+      429,
+      { class: 'quota', retryAfterMs: 30_000 },
+    ],
+    [
+      '429 "per day" in the message → quota',
+      err(
+        429,
+        'RESOURCE_EXHAUSTED',
+        "Quota exceeded for quota metric 'Generate Content API requests per day'.",
+        [retry],
+      ),
+      429,
+      { class: 'quota', retryAfterMs: 30_000 },
+    ],
+    [
+      '429 limit: 0 (model not in the tier) → quota',
+      err(
+        429,
+        'RESOURCE_EXHAUSTED',
+        'Quota exceeded for metric: generate_content_free_tier_requests, limit: 0, model: gemini-2.5-pro',
+      ),
+      429,
+      { class: 'quota' },
+    ],
+    [
+      '429 legacy "Resource has been exhausted (e.g. check quota)" → rate',
+      err(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).'),
+      429,
+      { class: 'rate' },
+    ],
+    [
+      '403 suspended → auth',
+      err(403, 'PERMISSION_DENIED', "Permission denied: Consumer 'api_key:AIza' has been suspended.", [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'CONSUMER_SUSPENDED',
+          domain: 'googleapis.com',
+        },
+      ]),
+      403,
+      { class: 'auth' },
+    ],
+    [
+      '403 denied access → auth',
+      err(403, 'PERMISSION_DENIED', 'Your project has been denied access. Please contact support.'),
+      403,
+      { class: 'auth' },
+    ],
+    [
+      '503 overloaded → upstream',
+      err(503, 'UNAVAILABLE', 'The model is overloaded.'),
+      503,
+      { class: 'upstream' },
+    ],
+    [
+      '400 bad argument → client',
+      err(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'),
+      400,
+      { class: 'client' },
+    ],
+  ])('%s', (_name, body, status, expected) => {
+    expect(classifyOutcome({ status, body }, gemini.classifierRules)).toMatchObject(expected);
+  });
+
+  it('reads fractional retry delays', () => {
+    const body = err(429, 'RESOURCE_EXHAUSTED', 'x', [{ ...retry, retryDelay: '1.5s' }]);
+    expect(classifyOutcome({ status: 429, body }, gemini.classifierRules).retryAfterMs).toBe(1500);
+  });
+});
+
+describe('gemini.validationRequest', () => {
+  it('native: generateContent on the test model with x-goog-api-key', () => {
+    const r = gemini.validationRequest({ testModel: 'gemini-2.5-flash', validationEndpoint: '' }, 'AIza-v');
+    expect(r).toMatchObject({
+      method: 'POST',
+      path: '/v1beta/models/gemini-2.5-flash:generateContent',
+      query: '',
+    });
+    expect(r.headers).toEqual({ 'content-type': 'application/json', 'x-goog-api-key': 'AIza-v' });
+    expect(JSON.parse(r.body ?? '')).toMatchObject({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+  });
+
+  it('native default model', () => {
+    expect(gemini.validationRequest({ testModel: '', validationEndpoint: '' }, 'k').path).toBe(
+      '/v1beta/models/gemini-2.0-flash:generateContent',
+    );
+  });
+
+  it('OpenAI surface: Bearer and the model in the body', () => {
+    const r = gemini.validationRequest(
+      { testModel: 'gemini-2.5-flash', validationEndpoint: '/v1beta/openai/chat/completions' },
+      'AIza-v',
+    );
+    expect(r).toMatchObject({ method: 'POST', path: '/v1beta/openai/chat/completions' });
+    expect(r.headers).toEqual({ 'content-type': 'application/json', authorization: 'Bearer AIza-v' });
+    expect(JSON.parse(r.body ?? '')).toMatchObject({ model: 'gemini-2.5-flash' });
+  });
+
+  it.each([
+    ['/v1beta/models', { 'x-goog-api-key': 'k' }],
+    ['/v1beta/openai/models', { authorization: 'Bearer k' }],
+  ])('model list %s → GET', (validationEndpoint, headers) => {
+    expect(gemini.validationRequest({ testModel: 'm', validationEndpoint }, 'k')).toEqual({
+      method: 'GET',
+      path: validationEndpoint,
+      query: '',
+      headers,
+      body: null,
+    });
+  });
+});
+
+describe('gemini usage', () => {
+  const chunk = (usageMetadata: unknown) => ({
+    candidates: [{ content: { role: 'model', parts: [{ text: 'Hi' }] } }],
+    usageMetadata,
+    modelVersion: 'gemini-2.5-flash',
+  });
+  it.each<[string, unknown, Usage | null]>([
+    [
+      'usageMetadata',
+      chunk({ promptTokenCount: 8, candidatesTokenCount: 4, totalTokenCount: 12 }),
+      { promptTokens: 8, completionTokens: 4 },
+    ],
+    [
+      'thinking tokens are output',
+      chunk({ promptTokenCount: 8, candidatesTokenCount: 4, thoughtsTokenCount: 20, totalTokenCount: 32 }),
+      { promptTokens: 8, completionTokens: 24 },
+    ],
+    [
+      'first chunk: prompt only',
+      chunk({ promptTokenCount: 8, totalTokenCount: 8 }),
+      { promptTokens: 8, completionTokens: null },
+    ],
+    ['empty usageMetadata', chunk({}), null],
+    ['no usage', { candidates: [] }, null],
+    [
+      'OpenAI surface',
+      { object: 'chat.completion', usage: { prompt_tokens: 5, completion_tokens: 2 } },
+      { promptTokens: 5, completionTokens: 2 },
+    ],
+    [
+      'non-SSE stream array: the last chunk with usage',
+      [
+        chunk({ promptTokenCount: 8, candidatesTokenCount: 1 }),
+        chunk({ promptTokenCount: 8, candidatesTokenCount: 6 }),
+        { candidates: [] },
+      ],
+      { promptTokens: 8, completionTokens: 6 },
+    ],
+  ])('%s', (_name, body, expected) => {
+    expect(gemini.usageFromJson(body)).toEqual(expected);
+    expect(gemini.usageFromEvent(body)).toEqual(expected);
+  });
+});

@@ -1,0 +1,247 @@
+import { classifyOutcome } from '@keyway/core';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startJsonServer, type JsonServer } from '../../test/json-server';
+import type { HeaderMap, RequestView } from '../provider';
+import { openai } from './openai';
+
+const req = (over: Partial<RequestView>): RequestView => ({
+  method: 'POST',
+  path: '/v1/chat/completions',
+  query: '',
+  headers: {},
+  body: null,
+  ...over,
+});
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe('openai.applyKey', () => {
+  it.each<[string, HeaderMap]>([
+    ['no credential', { 'content-type': 'application/json' }],
+    ['the client Bearer', { authorization: 'Bearer proxy-key', 'content-type': 'application/json' }],
+    [
+      'other providers’ headers',
+      { 'x-api-key': 'a', 'x-goog-api-key': 'g', 'content-type': 'application/json' },
+    ],
+    ['mixed-case names', { Authorization: 'Bearer p', 'X-Api-Key': 'a', 'content-type': 'application/json' }],
+  ])('sets only the Bearer credential (%s)', (_name, headers) => {
+    const target = { path: '/v1/chat/completions', query: 'a=1' };
+    expect(openai.applyKey(headers, 'sk-upstream', target)).toBe(target);
+    expect(headers).toEqual({ authorization: 'Bearer sk-upstream', 'content-type': 'application/json' });
+  });
+});
+
+describe('openai.isStream', () => {
+  it.each<[string, Partial<RequestView>, boolean]>([
+    ['body stream: true', { body: json({ model: 'm', stream: true }) }, true],
+    ['body stream: false', { body: json({ model: 'm', stream: false }) }, false],
+    ['no stream field', { body: json({ model: 'm' }) }, false],
+    [
+      '"stream": true only inside a message',
+      { body: json({ messages: [{ content: '"stream": true' }] }) },
+      false,
+    ],
+    ['stream_options only', { body: json({ stream_options: { include_usage: true } }) }, false],
+    ['Accept: text/event-stream', { headers: { accept: 'text/event-stream' } }, true],
+    ['?stream=true', { method: 'GET', query: 'stream=true', body: null }, true],
+    ['?stream=false', { query: 'stream=false' }, false],
+  ])('%s → %s', (_name, over, expected) => {
+    expect(openai.isStream(req(over))).toBe(expected);
+  });
+});
+
+describe('openai.extractModel', () => {
+  it.each<[string, Buffer | null, string | null]>([
+    ['body model', json({ model: 'gpt-4o', messages: [] }), 'gpt-4o'],
+    [
+      'model after the messages',
+      json({ messages: [{ role: 'user', content: 'x'.repeat(70_000) }], model: 'late' }),
+      'late',
+    ],
+    ['no body', null, null],
+    ['no model', json({ input: 'hi' }), null],
+  ])('%s', (_name, body, expected) => {
+    expect(openai.extractModel(req({ body }))).toBe(expected);
+  });
+});
+
+describe('openai.renderError', () => {
+  it.each([
+    [401, 'authentication_error'],
+    [404, 'invalid_request_error'],
+    [413, 'invalid_request_error'],
+    [429, 'rate_limit_error'],
+    [503, 'server_error'],
+  ])('%i → %s', (status, type) => {
+    const body = JSON.parse(openai.renderError(status, 'NO_KEYS', 'No "key" left')) as unknown;
+    expect(body).toEqual({ error: { message: 'No "key" left', type, param: null, code: 'no_keys' } });
+  });
+
+  describe('as the openai SDK reads it', () => {
+    let server: JsonServer;
+    beforeAll(async () => {
+      server = await startJsonServer();
+    });
+    afterAll(() => server.close());
+
+    it.each([
+      [401, OpenAI.AuthenticationError],
+      [404, OpenAI.NotFoundError],
+      [413, OpenAI.APIError],
+      [429, OpenAI.RateLimitError],
+      [503, OpenAI.InternalServerError],
+    ])('%i', async (status, errorClass) => {
+      server.respond(status, openai.renderError(status, 'GATEWAY_ERROR', `failed with ${status}`));
+      const client = new OpenAI({
+        apiKey: 'sk-x',
+        baseURL: `${server.url}/v1`,
+        maxRetries: 0,
+        timeout: 5000,
+      });
+      const error = await client.models.list().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(errorClass);
+      const e = error as InstanceType<typeof OpenAI.APIError>;
+      expect(e.status).toBe(status);
+      expect(e.code).toBe('gateway_error');
+      expect(e.message).toContain(`failed with ${status}`);
+    });
+  });
+});
+
+describe('openai classification', () => {
+  const body = (message: string, type: string, code: string | null) =>
+    JSON.stringify({ error: { message, type, param: null, code } });
+  it.each([
+    [
+      '429 insufficient_quota → quota',
+      {
+        status: 429,
+        body: body(
+          'You exceeded your current quota, please check your plan and billing details.',
+          'insufficient_quota',
+          'insufficient_quota',
+        ),
+      },
+      { class: 'quota' },
+    ],
+    [
+      'plain 429 → rate with Retry-After',
+      {
+        status: 429,
+        headers: { 'retry-after': '7' },
+        body: body('Rate limit reached for gpt-4o on tokens per min (TPM).', 'tokens', 'rate_limit_exceeded'),
+      },
+      { class: 'rate', retryAfterMs: 7000 },
+    ],
+    [
+      '429 whose message links the billing page → still rate',
+      {
+        status: 429,
+        body: body(
+          'Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3. You can increase your rate limit by ' +
+            'adding a payment method to your account at https://platform.openai.com/account/billing.',
+          'requests',
+          'rate_limit_exceeded',
+        ),
+      },
+      { class: 'rate' },
+    ],
+    [
+      '401 invalid_api_key → auth',
+      {
+        status: 401,
+        body: body('Incorrect API key provided: sk-abc***.', 'invalid_request_error', 'invalid_api_key'),
+      },
+      { class: 'auth' },
+    ],
+    [
+      '400 bad request → client',
+      { status: 400, body: body('messages is required', 'invalid_request_error', null) },
+      { class: 'client', retryable: false },
+    ],
+    [
+      '500 → upstream',
+      { status: 500, body: body('server error', 'server_error', null) },
+      { class: 'upstream' },
+    ],
+  ])('%s', (_name, outcome, expected) => {
+    expect(classifyOutcome(outcome, openai.classifierRules)).toMatchObject(expected);
+  });
+});
+
+describe('openai.validationRequest', () => {
+  it.each([
+    [
+      'defaults',
+      { testModel: '', validationEndpoint: '' },
+      'POST',
+      '/v1/chat/completions',
+      '',
+      'gpt-4.1-nano',
+    ],
+    [
+      'custom',
+      { testModel: 'gpt-4o-mini', validationEndpoint: '/v1/chat/completions' },
+      'POST',
+      '/v1/chat/completions',
+      '',
+      'gpt-4o-mini',
+    ],
+    [
+      'with a query',
+      { testModel: 'm', validationEndpoint: '/openai/chat?api-version=2024' },
+      'POST',
+      '/openai/chat',
+      'api-version=2024',
+      'm',
+    ],
+    ['model list → GET', { testModel: 'm', validationEndpoint: '/v1/models' }, 'GET', '/v1/models', '', null],
+  ])('%s', (_name, group, method, path, query, model) => {
+    const r = openai.validationRequest(group, 'sk-test');
+    expect(r).toMatchObject({ method, path, query });
+    expect(r.headers.authorization).toBe('Bearer sk-test');
+    expect(r.headers['x-api-key']).toBeUndefined();
+    if (model === null) expect(r.body).toBeNull();
+    else {
+      expect(r.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(r.body ?? '')).toMatchObject({ model, messages: [{ role: 'user', content: 'hi' }] });
+    }
+  });
+});
+
+describe('openai usage', () => {
+  it.each<[string, unknown, { promptTokens: number | null; completionTokens: number | null } | null]>([
+    [
+      'chat completion',
+      { object: 'chat.completion', usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } },
+      { promptTokens: 12, completionTokens: 5 },
+    ],
+    ['no usage', { object: 'chat.completion' }, null],
+    ['usage: null', { usage: null }, null],
+    ['not an object', 'hello', null],
+  ])('usageFromJson: %s', (_name, body, expected) => {
+    expect(openai.usageFromJson(body)).toEqual(expected);
+  });
+
+  it.each<[string, unknown, { promptTokens: number | null; completionTokens: number | null } | null]>([
+    [
+      'content chunk',
+      { object: 'chat.completion.chunk', choices: [{ delta: { content: 'hi' } }], usage: null },
+      null,
+    ],
+    [
+      'final usage chunk',
+      {
+        object: 'chat.completion.chunk',
+        choices: [],
+        usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
+      },
+      { promptTokens: 9, completionTokens: 3 },
+    ],
+  ])('usageFromEvent: %s', (_name, event, expected) => {
+    expect(openai.usageFromEvent(event)).toEqual(expected);
+  });
+});
