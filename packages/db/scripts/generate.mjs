@@ -3,7 +3,8 @@
 // existing file; generate never runs that engine, so any file will do (see README, "Prisma offline").
 import process from 'node:process';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,12 @@ const providers = ['sqlite', 'postgresql', 'mysql'];
 for (const provider of providers) {
   const schema = join(root, 'prisma', provider, 'schema.prisma');
   if (!existsSync(schema)) continue;
+  // Generating three clients takes ~15 s: skip a client whose schema (and Prisma version) has not changed.
+  const out = join(root, 'packages', 'db', 'src', 'generated', provider);
+  const stamp = join(out, '.schema-hash');
+  const prismaVersion = JSON.parse(readFileSync(require.resolve('prisma/package.json'), 'utf8')).version;
+  const hash = createHash('sha256').update(readFileSync(schema)).update(prismaVersion).digest('hex');
+  if (!process.argv.includes('--force') && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) continue;
   const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', schema], {
     cwd: join(root, 'prisma', provider),
     env: {
@@ -31,5 +38,6 @@ for (const provider of providers) {
     process.stderr.write(result.stdout);
     process.exit(result.status ?? 1);
   }
+  writeFileSync(stamp, hash);
   process.stdout.write(`generated the ${provider} Prisma client\n`);
 }
