@@ -6,6 +6,7 @@ import type { Attempt, RequestLogRecord } from '@keyway/contracts';
 import { applyHeaderRules, classifyOutcome, maskSecret, redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import type { Classification, Outcome } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
+import { decodeBody, isModelListRequest, rewriteModelList } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import { rewriteBody } from './body';
 import { clientHeaders, upstreamHeaders } from './headers';
@@ -247,7 +248,46 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       key: lastKey,
     });
   }
-  relay(ctx, deps, record, response, stream, { attempts, groupOf: servedBy, root, key: lastKey });
+  const final: Final = { attempts, groupOf: servedBy, root, key: lastKey };
+  if (servedBy.modelRedirects && response.statusCode < 300 && isModelListRequest(ctx.req.method ?? 'GET', ctx.path)) {
+    await sendModelList(ctx, deps, record, response, final);
+    return;
+  }
+  relay(ctx, deps, record, response, stream, final);
+}
+
+/**
+ * Model lists of a group with redirects show the redirected names (merged, or only them in strict mode), so
+ * clients that pick models from the list see what the group serves. The list is small: read it whole.
+ */
+async function sendModelList(ctx: ForwardContext, deps: ForwardDeps, record: RequestLogRecord, response: Dispatcher.ResponseData, f: Final): Promise<void> {
+  const group = f.groupOf;
+  let raw: Buffer;
+  try {
+    raw = Buffer.from(await response.body.arrayBuffer());
+  } catch (error) {
+    sendDialectError(ctx.res, group.provider, 502, 'UPSTREAM_UNREACHABLE', 'Upstream broke the model list');
+    return finish(deps, record, ctx, { ...f, statusCode: 502, error: errorText(error) });
+  }
+  let body: string;
+  try {
+    const decoded = await decodeBody(raw, headerString(response.headers['content-encoding']));
+    const list: unknown = JSON.parse(decoded.toString('utf8'));
+    const firstPage = !new URLSearchParams(ctx.query).has('pageToken');
+    body = JSON.stringify(rewriteModelList(list, { redirects: group.modelRedirects ?? {}, strict: group.modelRedirectStrict, firstPage }));
+  } catch {
+    // Not a list we understand: pass the upstream's bytes on untouched.
+    ctx.res.writeHead(response.statusCode, clientHeaders(response.headers));
+    ctx.res.end(raw);
+    return finish(deps, record, ctx, { ...f, statusCode: response.statusCode, error: null });
+  }
+  ctx.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  ctx.res.end(body);
+  finish(deps, record, ctx, { ...f, statusCode: 200, error: null });
+}
+
+function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function chooseSubGroup(
