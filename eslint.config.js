@@ -79,6 +79,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['apps/worker/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [appBoundary('@keyway/worker')] }] },
+  },
+  {
     files: ['apps/control-plane/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [appBoundary('@keyway/control-plane')] }] },
   },

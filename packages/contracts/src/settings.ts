@@ -14,7 +14,7 @@ const failoverSpecSchema = z
     message: 'must be status codes or ranges like "400-403,405-999"',
   });
 
-interface SettingDef<S extends z.ZodType> {
+interface SettingDef<S extends z.ZodType, G extends boolean = boolean> {
   schema: S;
   default: z.infer<S>;
   type: 'integer' | 'boolean' | 'string' | 'string[]' | 'enum';
@@ -22,12 +22,13 @@ interface SettingDef<S extends z.ZodType> {
   max?: number;
   options?: readonly string[];
   category: SettingCategory;
-  groupOverridable: boolean;
+  groupOverridable: G;
   secret?: boolean;
   description: string;
 }
 
-const def = <S extends z.ZodType>(d: SettingDef<S>): SettingDef<S> => d;
+// `const G` keeps `groupOverridable` a literal type, so GroupOverridableKey lists the right keys.
+const def = <S extends z.ZodType, const G extends boolean>(d: SettingDef<S, G>): SettingDef<S, G> => d;
 
 /** Every hot-reloadable setting: its schema, default, category and whether a group may override it. */
 export const settingDefinitions = {

@@ -1,3 +1,4 @@
+export * from './cipher';
 export * from './memory-key-pool';
 export * from './port';
 export * from './ring';

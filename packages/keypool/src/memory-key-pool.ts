@@ -137,7 +137,7 @@ export class MemoryKeyPool implements KeyPool {
     if (!g || !e) return null;
     const next: KeyHealth =
       status === 'active'
-        ? { status, failureCount: 0, cooldownUntil: null, rateStrikes: 0, lastError: e.health.lastError }
+        ? { status, failureCount: 0, cooldownUntil: null, rateStrikes: 0, lastError }
         : { ...e.health, status, cooldownUntil: null, lastError: lastError ?? e.health.lastError };
     return this.apply(g, e, next, cause, Date.now());
   }

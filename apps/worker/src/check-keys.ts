@@ -1,0 +1,114 @@
+import type { KeyStatus } from '@keyway/contracts';
+import type { WorkerDeps } from './deps';
+import type { ValidationTarget } from './groups';
+import { forEachLimit } from './limit';
+import type { ValidationSettings } from './settings';
+import { blamesKey, validateKey } from './validate-key';
+
+/** A key row to check. */
+export interface KeyToCheck {
+  id: number;
+  keyValue: string;
+  status: string;
+}
+
+/** Counts of one batch of validations. */
+export interface CheckTally {
+  /** Keys a validation request was sent for. */
+  checked: number;
+  valid: number;
+  /** Keys that were not active and passed: now active. */
+  restored: number;
+  /** Active or cooling keys that failed through their own fault: now invalid. */
+  invalidated: number;
+  /** Keys that did not pass (whatever the reason). */
+  failed: number;
+  /** Keys not checked: undecryptable, or their state changed since they were selected. */
+  skipped: number;
+}
+
+/** An empty tally. */
+export function emptyTally(): CheckTally {
+  return { checked: 0, valid: 0, restored: 0, invalidated: 0, failed: 0, skipped: 0 };
+}
+
+/**
+ * Validates `keys` of `group` with at most `keyValidationConcurrency` requests in flight and applies each
+ * verdict to the database and the key pool. The pool's state is the live one (the database copy follows it in
+ * batches), so a key is checked only when its live state is still in `states`.
+ */
+export async function checkKeys(
+  deps: WorkerDeps,
+  group: ValidationTarget,
+  keys: readonly KeyToCheck[],
+  settings: ValidationSettings,
+  states: ReadonlySet<KeyStatus>,
+  onChecked?: (processed: number) => Promise<void>,
+): Promise<CheckTally> {
+  const tally = emptyTally();
+  const now = deps.now ?? Date.now;
+  const timeoutMs = settings.keyValidationTimeoutSeconds * 1000;
+  let processed = 0;
+  await forEachLimit(keys, settings.keyValidationConcurrency, async (key) => {
+    await checkOne(key);
+    processed++;
+    await onChecked?.(processed);
+  });
+  return tally;
+
+  async function checkOne(key: KeyToCheck): Promise<void> {
+    const live = deps.keyPool.health(group.id, key.id)?.status ?? (key.status as KeyStatus);
+    if (!states.has(live)) {
+      tally.skipped++;
+      return;
+    }
+    let value: string;
+    try {
+      value = deps.keyCipher.open(key.keyValue);
+    } catch {
+      // The error text may quote the stored value; the id is enough to find the key.
+      deps.logger.warn({ groupId: group.id, keyId: key.id }, 'cannot decrypt key; not validated');
+      tally.skipped++;
+      return;
+    }
+    const result = await validateKey(deps, group, value, { timeoutMs });
+    tally.checked++;
+    const checkedAt = new Date(now());
+    if (result.valid) {
+      tally.valid++;
+      if (live === 'active') {
+        await deps.db.apiKey.updateMany({ where: { id: key.id }, data: { lastCheckedAt: checkedAt } });
+        return;
+      }
+      // Database first: it is what every process loads on start, so a restore must not live only in a pool.
+      await deps.db.apiKey.updateMany({
+        where: { id: key.id },
+        data: {
+          status: 'active',
+          failureCount: 0,
+          lastError: null,
+          cooldownUntil: null,
+          lastCheckedAt: checkedAt,
+        },
+      });
+      deps.keyPool.setStatus(group.id, key.id, 'active', 'validation', null);
+      tally.restored++;
+      return;
+    }
+    tally.failed++;
+    if (live !== 'invalid' && blamesKey(result)) {
+      await deps.db.apiKey.updateMany({
+        where: { id: key.id },
+        data: { status: 'invalid', lastError: result.error, cooldownUntil: null, lastCheckedAt: checkedAt },
+      });
+      deps.keyPool.setStatus(group.id, key.id, 'invalid', 'validation', result.error);
+      tally.invalidated++;
+      return;
+    }
+    // Still invalid, or a failure that is not the key's fault (5xx, timeout, rate limit): keep the state, record why.
+    await deps.db.apiKey.updateMany({
+      where: { id: key.id },
+      data: { lastError: result.error, lastCheckedAt: checkedAt },
+    });
+  }
+}

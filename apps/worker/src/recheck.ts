@@ -1,0 +1,72 @@
+import type { KeyStatus } from '@keyway/contracts';
+import type { JobPayload } from '@keyway/queue';
+import { checkKeys } from './check-keys';
+import type { WorkerDeps } from './deps';
+import { toValidationTarget } from './groups';
+import type { ValidationSettings } from './settings';
+import { isCompleteValidationSettings, isRecheckDue, resolveValidationSettings } from './settings';
+
+/** What a re-check did. */
+export interface RecheckSummary {
+  /** Standard groups that were due and re-checked. */
+  groups: number;
+  /** Keys a validation request was sent for. */
+  checked: number;
+  /** Invalid keys that passed and are active again. */
+  restored: number;
+  /** Keys that did not pass and stay invalid. */
+  failed: number;
+  /** Keys not checked: undecryptable, or no longer invalid when their turn came. */
+  skipped: number;
+}
+
+const INVALID_ONLY: ReadonlySet<KeyStatus> = new Set(['invalid']);
+
+/**
+ * Re-validates the invalid keys of every standard group whose `lastValidatedAt` is older than its effective
+ * `keyRecheckIntervalMinutes` (or unset), restoring those that pass. Cooling keys are left alone: their cooldown
+ * ends by itself. Groups are checked one after another, each with its own concurrency bound.
+ */
+export async function recheckInvalidKeys(
+  deps: WorkerDeps,
+  payload: JobPayload<'key-recheck'> = {},
+): Promise<RecheckSummary> {
+  const now = deps.now ?? Date.now;
+  const global: Partial<ValidationSettings> = isCompleteValidationSettings(payload.settings)
+    ? payload.settings
+    : { ...(await deps.loadSettings()), ...payload.settings };
+  const summary: RecheckSummary = { groups: 0, checked: 0, restored: 0, failed: 0, skipped: 0 };
+  const rows = await deps.db.group.findMany({ where: { type: 'standard' }, orderBy: { id: 'asc' } });
+  for (const row of rows) {
+    const group = toValidationTarget(row);
+    if (!group) {
+      deps.logger.warn({ groupId: row.id, channel: row.channel }, 'unknown channel; group not re-checked');
+      continue;
+    }
+    const settings = resolveValidationSettings(global, group.config);
+    const startedAt = now();
+    if (!isRecheckDue(group.lastValidatedAt, settings.keyRecheckIntervalMinutes, startedAt)) continue;
+    const keys = await deps.db.apiKey.findMany({
+      where: { groupId: group.id, status: 'invalid' },
+      select: { id: true, keyValue: true, status: true },
+      orderBy: { id: 'asc' },
+    });
+    const tally = await checkKeys(deps, group, keys, settings, INVALID_ONLY);
+    // The interval counts from when this check started, so re-checks keep a steady rhythm however long it took.
+    await deps.db.group.updateMany({
+      where: { id: group.id },
+      data: { lastValidatedAt: new Date(startedAt) },
+    });
+    summary.groups++;
+    summary.checked += tally.checked;
+    summary.restored += tally.restored;
+    summary.failed += tally.failed;
+    summary.skipped += tally.skipped;
+    if (keys.length > 0)
+      deps.logger.info(
+        { groupId: group.id, group: group.name, ...tally },
+        `re-checked ${tally.checked} invalid key(s), restored ${tally.restored}`,
+      );
+  }
+  return summary;
+}

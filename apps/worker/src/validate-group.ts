@@ -1,0 +1,60 @@
+import type { KeyStatus } from '@keyway/contracts';
+import type { JobPayload, KeyValidateScope } from '@keyway/queue';
+import { PermanentJobError } from '@keyway/queue';
+import type { CheckTally } from './check-keys';
+import { checkKeys } from './check-keys';
+import type { WorkerDeps } from './deps';
+import { toValidationTarget } from './groups';
+import { resolveValidationSettings } from './settings';
+
+/** What an on-demand validation did. */
+export interface ValidateSummary extends CheckTally {
+  groupId: number;
+  /** Keys selected. */
+  total: number;
+}
+
+/** Key states each scope selects. Disabled keys are never touched: an operator parked them. */
+const SCOPES: Record<KeyValidateScope, ReadonlySet<KeyStatus>> = {
+  invalid: new Set(['invalid']),
+  active: new Set(['active']),
+  all: new Set(['active', 'cooling', 'invalid']),
+};
+
+/** Progress reports per job: often enough for a progress bar, rare enough not to flood a Redis-backed queue. */
+const PROGRESS_STEPS = 100;
+
+/**
+ * Validates the keys of one group in the selected states now: keys that pass become active, active or
+ * cooling keys that fail through their own fault become invalid. Reports progress as keys are checked.
+ */
+export async function validateGroupKeys(
+  deps: WorkerDeps,
+  payload: JobPayload<'key-validate'>,
+  progress: (processed: number, total: number) => Promise<void> = () => Promise.resolve(),
+): Promise<ValidateSummary> {
+  const row = await deps.db.group.findUnique({ where: { id: payload.groupId } });
+  if (!row) throw new PermanentJobError(`group ${payload.groupId} not found`);
+  const group = toValidationTarget(row);
+  if (!group) throw new PermanentJobError(`group ${payload.groupId} has an unknown channel '${row.channel}'`);
+  if (group.type !== 'standard')
+    throw new PermanentJobError(`group ${payload.groupId} is an aggregate group: it has no keys of its own`);
+  const states = SCOPES[payload.status];
+  const keys = await deps.db.apiKey.findMany({
+    where: { groupId: group.id, status: { in: [...states] } },
+    select: { id: true, keyValue: true, status: true },
+    orderBy: { id: 'asc' },
+  });
+  const total = keys.length;
+  await progress(0, total);
+  const settings = resolveValidationSettings(await deps.loadSettings(), group.config);
+  const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));
+  const tally = await checkKeys(deps, group, keys, settings, states, async (processed) => {
+    if (processed % step === 0 || processed === total) await progress(processed, total);
+  });
+  deps.logger.info(
+    { groupId: group.id, group: group.name, scope: payload.status, ...tally },
+    'validated keys',
+  );
+  return { groupId: group.id, total, ...tally };
+}

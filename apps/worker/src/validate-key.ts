@@ -1,0 +1,238 @@
+import type { FailureClass } from '@keyway/contracts';
+import { classifyOutcome, redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import type { Outcome } from '@keyway/core';
+import { providerFor } from '@keyway/providers';
+import type { HeaderMap } from '@keyway/providers';
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { WorkerDeps } from './deps';
+import type { ValidationGroup } from './groups';
+import { applyHeaderRules } from '@keyway/core';
+import { resolveValidationSettings } from './settings';
+
+/** The outcome of one key validation. */
+export interface KeyValidationResult {
+  /** The upstream answered 2xx. */
+  valid: boolean;
+  /** HTTP status, or 0 when no upstream answered. */
+  statusCode: number;
+  durationMs: number;
+  /** Why it is not valid, with the key redacted; null when valid. */
+  error: string | null;
+  /** The classifier's verdict (`ok` when valid). */
+  class: FailureClass;
+}
+
+/** Options of {@link validateKey}. */
+export interface ValidateKeyOptions {
+  /** Deadline of one request; default: the group's effective `keyValidationTimeoutSeconds`. */
+  timeoutMs?: number;
+}
+
+/** Header-rule `${CLIENT_IP}` of validation requests: there is no client, the worker itself asks. */
+export const VALIDATION_CLIENT_IP = '127.0.0.1';
+
+const ERROR_BODY_LIMIT = 16 * 1024;
+const ERROR_TEXT_LIMIT = 500;
+
+/** Connect-phase failures: the request never reached this upstream, so another one may answer. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether a failed validation is the key's fault (revoked, unauthorised, out of quota) rather than the
+ * upstream's or the group's (5xx, timeout, rate limit, a wrong test model): only then may an active key be
+ * marked invalid.
+ */
+export function blamesKey(result: KeyValidationResult): boolean {
+  return !result.valid && (result.class === 'auth' || result.class === 'quota');
+}
+
+/**
+ * Sends the provider's validation request for `keyValue` (group header rules applied) to the group's first
+ * upstream with weight > 0, moving to the next one on a connection error; 2xx means valid.
+ */
+export async function validateKey(
+  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'>,
+  group: ValidationGroup,
+  keyValue: string,
+  options: ValidateKeyOptions = {},
+): Promise<KeyValidationResult> {
+  const timeoutMs =
+    options.timeoutMs ??
+    resolveValidationSettings(await deps.loadSettings(), group.config).keyValidationTimeoutSeconds * 1000;
+  const provider = providerFor(group.channel);
+  const req = provider.validationRequest(group, keyValue);
+  const headers: HeaderMap = { ...req.headers };
+  if (group.headerRules.length > 0)
+    applyHeaderRules(headers, group.headerRules, {
+      clientIp: VALIDATION_CLIENT_IP,
+      groupName: group.name,
+      apiKey: keyValue,
+      now: (deps.now ?? Date.now)(),
+    });
+  const sendHeaders: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) sendHeaders[k] = v;
+  const redact = (text: string) => clip(scrubKeyMaterial(redactSecrets(text, [keyValue])));
+
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const upstreams = group.upstreams.filter((u) => u.weight > 0);
+  if (upstreams.length === 0)
+    return {
+      valid: false,
+      statusCode: 0,
+      durationMs: 0,
+      error: 'no upstream with weight > 0',
+      class: 'upstream',
+    };
+
+  let lastConnectError = '';
+  for (const upstream of upstreams) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const response = await request(targetUrl(upstream.url, req.path, req.query), {
+        method: req.method,
+        headers: sendHeaders,
+        body: req.body,
+        signal: abort.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+      });
+      const outcome: Outcome = { status: response.statusCode, headers: response.headers };
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        await response.body.dump();
+        return {
+          valid: true,
+          statusCode: response.statusCode,
+          durationMs: elapsed(),
+          error: null,
+          class: 'ok',
+        };
+      }
+      outcome.body = await readSmall(response);
+      const c = classifyOutcome(outcome, provider.classifierRules);
+      const detail = errorMessage(outcome.body);
+      return {
+        valid: false,
+        statusCode: response.statusCode,
+        durationMs: elapsed(),
+        error: redact(detail ? `${c.reason}: ${detail}` : c.reason),
+        // A 2xx-less answer the classifier calls ok (a 3xx) still is no proof that the key works.
+        class: c.class === 'ok' ? 'client' : c.class,
+      };
+    } catch (error) {
+      if (abort.signal.aborted)
+        return {
+          valid: false,
+          statusCode: 0,
+          durationMs: elapsed(),
+          error: `timeout after ${timeoutMs} ms`,
+          class: 'upstream',
+        };
+      const code = errorCode(error);
+      if (code && CONNECT_ERRORS.has(code)) {
+        lastConnectError = redact(`${upstreamOrigin(upstream.url)}: ${errorText(error)}`);
+        continue;
+      }
+      const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+      return {
+        valid: false,
+        statusCode: 0,
+        durationMs: elapsed(),
+        error: timeout ? `timeout after ${timeoutMs} ms` : redact(errorText(error)),
+        class: 'upstream',
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return {
+    valid: false,
+    statusCode: 0,
+    durationMs: elapsed(),
+    error: `connect failed: ${lastConnectError}`,
+    class: 'upstream',
+  };
+}
+
+/** The request URL: the upstream's base path (as the gateway keeps it) followed by the provider's path. */
+function targetUrl(base: string, path: string, query: string): string {
+  const u = new URL(base);
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}${path}${query ? `?${query}` : ''}`;
+}
+
+function upstreamOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'upstream';
+  }
+}
+
+async function readSmall(response: Dispatcher.ResponseData): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ERROR_BODY_LIMIT) break;
+    }
+  } catch {
+    // A cut error body still classifies by status.
+  } finally {
+    response.body.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_BODY_LIMIT));
+}
+
+/** The provider's own error message when the body is a JSON error envelope, else the body text. */
+function errorMessage(body: string): string {
+  const text = body.trim();
+  if (text === '') return '';
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const candidates = [pick(parsed, 'error', 'message'), pick(parsed, 'message'), pick(parsed, 'error')];
+    const first = Array.isArray(parsed) ? pick(parsed[0], 'error', 'message') : undefined;
+    for (const c of [...candidates, first]) if (typeof c === 'string' && c.trim() !== '') return c.trim();
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return text.replace(/\s+/g, ' ');
+}
+
+function pick(value: unknown, ...path: string[]): unknown {
+  let v = value;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    v = (v as Record<string, unknown>)[p];
+  }
+  return v;
+}
+
+function clip(text: string): string {
+  return text.length > ERROR_TEXT_LIMIT ? `${text.slice(0, ERROR_TEXT_LIMIT - 1)}…` : text;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const own = (error as { code?: unknown } | null)?.code;
+  if (typeof own === 'string') return own;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof cause === 'string' ? cause : undefined;
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return 'transport error';
+  const code = errorCode(error);
+  return `${code ? `${code} ` : ''}${error.message}`;
+}

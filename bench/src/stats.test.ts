@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { percentile, ratio, round, summarize } from './stats';
+
+describe('summary math', () => {
+  it('takes nearest-rank percentiles regardless of input order', () => {
+    const values = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    expect(percentile(values, 50)).toBe(5);
+    expect(percentile(values, 90)).toBe(9);
+    expect(percentile(values, 99)).toBe(10);
+    expect(percentile(values, 0)).toBe(1);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('summarizes samples', () => {
+    const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(s).toEqual({ count: 100, min: 1, p50: 50, p90: 90, p99: 99, max: 100, mean: 50.5 });
+    expect(summarize([]).count).toBe(0);
+  });
+
+  it('guards ratios and rounding against missing figures', () => {
+    expect(ratio(1, 4)).toBe(0.25);
+    expect(ratio(1, 0)).toBeNaN();
+    expect(round(1.23456, 2)).toBe(1.23);
+    expect(round(Number.NaN)).toBeNull();
+  });
+});

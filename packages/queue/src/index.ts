@@ -1,0 +1,4 @@
+export * from './memory-job-queue';
+export * from './names';
+export * from './payloads';
+export * from './port';

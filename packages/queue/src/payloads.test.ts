@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { JOBS, JOB_NAMES, isJobName } from './names';
+import { InvalidJobPayloadError, jobPayloadSchemas, parseJobPayload } from './payloads';
+
+describe('job names', () => {
+  it('have one payload schema each', () => {
+    expect(Object.keys(jobPayloadSchemas).sort()).toEqual([...JOB_NAMES].sort());
+    expect(Object.values(JOBS).sort()).toEqual([...JOB_NAMES].sort());
+  });
+
+  it('are recognised, and nothing else is', () => {
+    expect(isJobName('key-recheck')).toBe(true);
+    expect(isJobName('key_recheck')).toBe(false);
+  });
+});
+
+describe('parseJobPayload', () => {
+  it('drops fields it does not know, so producers of another version still get through', () => {
+    expect(parseJobPayload('key-validate', { groupId: 1, status: 'all', requestedBy: 'admin' })).toEqual({
+      groupId: 1,
+      status: 'all',
+    });
+  });
+
+  it('checks re-check settings against the setting limits', () => {
+    expect(parseJobPayload('key-recheck', { settings: { keyValidationConcurrency: 5 } })).toEqual({
+      settings: { keyValidationConcurrency: 5 },
+    });
+    expect(() => parseJobPayload('key-recheck', { settings: { keyValidationConcurrency: 0 } })).toThrow(
+      InvalidJobPayloadError,
+    );
+  });
+
+  it('refuses an empty batch of request logs or key events', () => {
+    expect(() => parseJobPayload('request-logs', { records: [] })).toThrow(/request-logs/);
+    expect(() => parseJobPayload('key-events', { changes: [] })).toThrow(/key-events/);
+  });
+
+  it('accepts a key state change with any known cause', () => {
+    const change = {
+      keyId: 1,
+      groupId: 2,
+      status: 'cooling',
+      failureCount: 0,
+      cooldownUntil: 1_700_000_000_000,
+      lastError: '429 rate limited',
+      cause: 'rate',
+      at: 1_699_999_999_000,
+    };
+    expect(
+      parseJobPayload('key-events', { changes: [change, { ...change, cause: 'validation' }] }).changes,
+    ).toHaveLength(2);
+    expect(() => parseJobPayload('key-events', { changes: [{ ...change, cause: 'whim' }] })).toThrow(
+      InvalidJobPayloadError,
+    );
+  });
+});
