@@ -1,6 +1,12 @@
 import { buildSnapshot, plainKeyCipher, toPoolRecord } from '@keyway/control-plane';
 import type { KeyCipher } from '@keyway/control-plane';
-import { applyMigrations, createPrismaClient, writeKeyStates, writeRequestLogs } from '@keyway/db';
+import {
+  applyMigrations,
+  createPrismaClient,
+  createSqliteLogWriter,
+  writeKeyStates,
+  writeRequestLogs,
+} from '@keyway/db';
 import type { DbConnection, KeyStateRow } from '@keyway/db';
 import {
   compileRuntime,
@@ -132,8 +138,10 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   const stateTimer = setInterval(() => void flushStates(), KEY_STATE_FLUSH_MS);
   stateTimer.unref();
 
+  // SQLite: prepared statements on a connection of their own (Prisma costs more CPU than the proxying it logs).
+  const sqliteLogs = db.provider === 'sqlite' ? createSqliteLogWriter(env.DATABASE_URL) : null;
   const logSink = createBufferedSink({
-    write: (records) => writeRequestLogs(prisma, records),
+    write: (records) => (sqliteLogs ? sqliteLogs.write(records) : writeRequestLogs(prisma, records)),
     onError: (err, pending) => {
       logFailures.inc();
       logger.warn({ err, pending }, 'could not write request logs; keeping them for the next try');
@@ -161,6 +169,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       clearInterval(stateTimer);
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
       await flushStates();
+      sqliteLogs?.close();
       await clients.close();
       await keyPool.close();
       await db.close();

@@ -26,3 +26,4 @@ export type {
 export { Prisma } from './generated/sqlite/client';
 export { writeRequestLogs } from './repositories/request-logs';
 export { writeKeyStates, type KeyStateRow } from './repositories/key-state';
+export { createSqliteLogWriter, sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';

@@ -1,41 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { DbClient } from '../client';
-
-const HOUR = 3_600_000;
-
-interface HourBucket {
-  time: Date;
-  groupId: number;
-  model: string;
-  requests: number;
-  failures: number;
-  promptTokens: number;
-  completionTokens: number;
-}
-
-/** Adds a record to the hourly buckets: once for its group and, for aggregates, once for the parent. */
-function bucketize(records: readonly RequestLogRecord[]): HourBucket[] {
-  const buckets = new Map<string, HourBucket>();
-  const add = (time: Date, groupId: number, r: RequestLogRecord) => {
-    const model = r.model ?? '';
-    const id = `${time.getTime()}|${groupId}|${model}`;
-    let b = buckets.get(id);
-    if (!b) {
-      b = { time, groupId, model, requests: 0, failures: 0, promptTokens: 0, completionTokens: 0 };
-      buckets.set(id, b);
-    }
-    b.requests++;
-    if (!r.success) b.failures++;
-    b.promptTokens += r.promptTokens ?? 0;
-    b.completionTokens += r.completionTokens ?? 0;
-  };
-  for (const r of records) {
-    const time = new Date(Math.floor(Date.parse(r.time) / HOUR) * HOUR);
-    add(time, r.groupId, r);
-    if (r.parentGroupId !== null) add(time, r.parentGroupId, r);
-  }
-  return [...buckets.values()];
-}
+import { aggregateBatch } from './log-batch';
 
 /**
  * Writes a batch of request records in one transaction: the log rows, the hourly stats per group and model, and
@@ -43,17 +8,7 @@ function bucketize(records: readonly RequestLogRecord[]): HourBucket[] {
  */
 export async function writeRequestLogs(db: DbClient, records: readonly RequestLogRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const perKey = new Map<number, { count: number; last: Date }>();
-  for (const r of records) {
-    if (r.keyId === null || !r.success) continue;
-    const t = new Date(r.time);
-    const k = perKey.get(r.keyId);
-    if (k) {
-      k.count++;
-      if (t > k.last) k.last = t;
-    } else perKey.set(r.keyId, { count: 1, last: t });
-  }
-  const buckets = bucketize(records);
+  const { buckets, perKey } = aggregateBatch(records);
   await db.$transaction(async (tx) => {
     await tx.requestLog.createMany({
       data: records.map((r) => ({

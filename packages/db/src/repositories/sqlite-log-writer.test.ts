@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RequestLogRecord } from '@keyway/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient } from '../client';
+import type { DbConnection } from '../client';
+import { applyMigrations } from '../migrate';
+import { writeRequestLogs } from './request-logs';
+import { createSqliteLogWriter } from './sqlite-log-writer';
+
+function record(i: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
+  return {
+    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    requestId: `req-${i}`,
+    time: new Date(Date.UTC(2026, 10, 26, 7, 30, i)).toISOString(),
+    groupId: 1,
+    groupName: 'g',
+    parentGroupId: null,
+    parentGroupName: null,
+    keyId: null,
+    keyMasked: 'sk-ab…1234',
+    proxyKeyMasked: 'team…ey-1',
+    model: 'gpt-x',
+    statusCode: 200,
+    success: true,
+    durationMs: 12.4,
+    ttfbMs: 3.2,
+    stream: false,
+    retries: 0,
+    attempts: [
+      {
+        keyId: null,
+        key: 'sk-ab…1234',
+        upstreamUrl: 'http://u',
+        statusCode: 200,
+        class: 'ok',
+        durationMs: 10,
+        error: null,
+      },
+    ],
+    error: null,
+    clientIp: '127.0.0.1',
+    requestPath: '/v1/chat/completions',
+    promptTokens: 5,
+    completionTokens: 7,
+    requestBody: null,
+    ...over,
+  };
+}
+
+describe('the SQLite fast log writer', () => {
+  let dir: string;
+  let fast: DbConnection;
+  let slow: DbConnection;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kw-logwriter-'));
+    for (const name of ['fast', 'slow']) await applyMigrations(`file:${join(dir, `${name}.db`)}`);
+    fast = createPrismaClient(`file:${join(dir, 'fast.db')}`);
+    slow = createPrismaClient(`file:${join(dir, 'slow.db')}`);
+    for (const c of [fast, slow]) {
+      const g = await c.prisma.group.create({
+        data: {
+          name: 'g',
+          channel: 'openai',
+          upstreams: [],
+          proxyKeys: [],
+          paramOverrides: {},
+          modelRedirects: {},
+          headerRules: [],
+          config: {},
+        },
+      });
+      await c.prisma.apiKey.create({
+        data: { id: 9, groupId: g.id, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
+      });
+    }
+  });
+  afterAll(async () => {
+    await fast.close();
+    await slow.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes exactly what the Prisma writer writes, readable and filterable through Prisma', async () => {
+    const batch = [
+      record(1, { keyId: 9 }),
+      record(2, { keyId: 9, success: false, statusCode: 500, error: 'boom' }),
+      record(3, { parentGroupId: 5, parentGroupName: 'agg', promptTokens: null }),
+    ];
+    const writer = createSqliteLogWriter(`file:${join(dir, 'fast.db')}`);
+    await writer.write(batch);
+    await writer.write([record(4, { keyId: 9 })]);
+    writer.close();
+    await writeRequestLogs(slow.prisma, batch);
+    await writeRequestLogs(slow.prisma, [record(4, { keyId: 9 })]);
+
+    const read = async (c: DbConnection) => ({
+      logs: await c.prisma.requestLog.findMany({ orderBy: { id: 'asc' } }),
+      hours: await c.prisma.hourlyStat.findMany({
+        orderBy: [{ groupId: 'asc' }, { model: 'asc' }],
+        omit: { id: true },
+      }),
+      key: await c.prisma.apiKey.findUnique({
+        where: { id: 9 },
+        select: { requestCount: true, lastUsedAt: true },
+      }),
+      window: await c.prisma.requestLog.count({
+        where: { time: { gte: new Date(Date.UTC(2026, 10, 26, 7, 30, 2)) } },
+      }),
+    });
+    const a = await read(fast);
+    const b = await read(slow);
+    expect(a.logs).toEqual(b.logs);
+    expect(a.hours).toEqual(b.hours);
+    expect(a.key).toEqual(b.key);
+    expect(a.key).toEqual({ requestCount: 2, lastUsedAt: new Date(Date.UTC(2026, 10, 26, 7, 30, 4)) });
+    expect(a.window).toBe(3);
+    expect(a.hours.find((h) => h.groupId === 5)?.requests).toBe(1);
+  });
+});
