@@ -23,7 +23,8 @@ for (const provider of providers) {
   const stamp = join(out, '.schema-hash');
   const prismaVersion = JSON.parse(readFileSync(require.resolve('prisma/package.json'), 'utf8')).version;
   const hash = createHash('sha256').update(readFileSync(schema)).update(prismaVersion).digest('hex');
-  if (!process.argv.includes('--force') && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) continue;
+  if (!process.argv.includes('--force') && existsSync(stamp) && readFileSync(stamp, 'utf8') === hash)
+    continue;
   const result = spawnSync(process.execPath, [prismaCli, 'generate', '--schema', schema], {
     cwd: join(root, 'prisma', provider),
     env: {

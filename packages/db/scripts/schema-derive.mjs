@@ -30,6 +30,8 @@ function header(provider) {
     `  output       = "../../packages/db/src/generated/${provider}"`,
     '  moduleFormat = "esm"',
     '  runtime      = "nodejs"',
+    // The small query compiler: about half the memory of the fast one; Keyway's hot paths do not go through Prisma.
+    '  compilerBuild = "small"',
     '}',
     '',
     '// No url: Prisma 7 takes connection details from the driver adapter at run time.',
