@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 // Bundles the workspace packages (they ship TypeScript source) into one ESM file; npm dependencies stay external.
 export default defineConfig({
-  entry: { main: 'src/main.ts' },
+  entry: { main: 'src/main.ts', 'rotate-encryption': 'src/commands/rotate-encryption.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',

@@ -121,9 +121,7 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
     const peer = req.socket.remoteAddress ?? '';
     const trusted = deps.isTrustedProxy?.(peer) ?? false;
     const forwardedFor = trusted
-      ? String(req.headers['x-forwarded-for'] ?? '')
-          .split(',')[0]
-          ?.trim()
+      ? clientFromForwarded(req.headers['x-forwarded-for'], deps.isTrustedProxy)
       : '';
     await forward(
       {
@@ -163,4 +161,23 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
   app.all('/proxy/:group', handler);
   app.all('/proxy/:group/*', handler);
   return app;
+}
+
+/**
+ * The client address from X-Forwarded-For sent by a trusted proxy: the right-most entry that is not itself a
+ * trusted proxy. Entries further left were written by the client and could be anything.
+ */
+function clientFromForwarded(
+  header: string | string[] | undefined,
+  isTrusted: GatewayDeps['isTrustedProxy'],
+): string {
+  const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i] as string;
+    if (!isTrusted?.(entry)) return entry;
+  }
+  return entries[0] ?? '';
 }

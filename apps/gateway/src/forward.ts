@@ -101,8 +101,12 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       continue;
     }
     const pick = deps.keyPool.pick(sub.id, tried);
-    if (!pick.ok) {
-      if (pick.reason === 'cooling') cooldownMs = Math.min(cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
+    // In an aggregate, a sub-group whose every key was already tried in this request is exhausted: fail over to
+    // another sub-group rather than retrying the same keys (a standalone group retries them, as GPT-Load does).
+    const spent = pick.ok && root.type === 'aggregate' && tried.has(pick.key.id);
+    if (!pick.ok || spent) {
+      if (!pick.ok && pick.reason === 'cooling')
+        cooldownMs = Math.min(cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
       exhausted.add(sub.id);
       sub = chooseSubGroup(root, exhausted, deps.keyPool);
       continue;
@@ -151,10 +155,11 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       deps.upstreamHealth.fail(upstream.url);
     // A storm (most keys failing the same way at once) is not the keys' fault; neither is an upstream that cannot
     // be reached at all (the key never left this machine).
-    const storm =
-      c.class === 'rate' || c.class === 'upstream'
-        ? deps.guard.record(sub.id, key.id, c.class, deps.keyPool.keyCount(sub.id))
-        : false;
+    const verdictAfter = deps.guard.record(sub.id, key.id, c.class, deps.keyPool.keyCount(sub.id));
+    const storm = verdictAfter.storm;
+    // Keys charged while the storm was building were not at fault either.
+    for (const id of verdictAfter.absolve)
+      if (id !== key.id) deps.keyPool.setStatus(sub.id, id, 'active', 'recovered');
     const unreachable = transport === 'connect' || transport === 'timeout-connect';
     if (!storm && !unreachable)
       deps.keyPool.report(
@@ -190,18 +195,30 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
         root,
         key,
       });
+    if (storm && root.type === 'aggregate' && attempt < maxAttempts) {
+      // This sub-group is in a storm: try another one.
+      stormRetryMs = Math.min(stormRetryMs ?? Infinity, 1000);
+      exhausted.add(sub.id);
+      sub = chooseSubGroup(root, exhausted, deps.keyPool);
+      if (last.kind === 'response') last.response.body.destroy();
+      if (sub) continue;
+      break;
+    }
     if (c.class === 'ok' || !c.retryable || attempt >= maxAttempts || storm) break;
     if (last.kind === 'response') last.response.body.destroy();
   }
 
   const servedBy = sub ?? root;
   if (!last || !lastKey) {
+    const waitMs = stormRetryMs ?? cooldownMs;
     const message =
-      cooldownMs !== undefined
-        ? 'Every key of this group is cooling down; retry later'
-        : 'No usable API key in this group';
+      stormRetryMs !== undefined
+        ? 'The upstream is failing for every key right now (storm guard); retry later'
+        : cooldownMs !== undefined
+          ? 'Every key of this group is cooling down; retry later'
+          : 'No usable API key in this group';
     const extra: Record<string, string> =
-      cooldownMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(cooldownMs / 1000))) } : {};
+      waitMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } : {};
     sendDialectError(res, root.provider, 503, 'NO_KEYS_AVAILABLE', message, extra);
     return finish(deps, record, ctx, {
       statusCode: 503,
@@ -472,11 +489,10 @@ function relay(
   res.writeHead(response.statusCode, headers);
   const ttfbMs = Math.round(performance.now() - ctx.started);
   const contentType = String(response.headers['content-type'] ?? '');
-  const encoded =
-    response.headers['content-encoding'] !== undefined && response.headers['content-encoding'] !== 'identity';
   const tap = new UsageTap(
     f.groupOf.provider,
-    contentType.includes('event-stream') ? 'sse' : contentType.includes('json') && !encoded ? 'json' : 'none',
+    contentType.includes('event-stream') ? 'sse' : contentType.includes('json') ? 'json' : 'none',
+    headerString(response.headers['content-encoding']),
   );
   // Relayed by hand rather than with stream.pipeline: the same backpressure for a fraction of the bookkeeping
   // per request, and one place that sees each chunk (the usage tap) without a Transform in the byte path.

@@ -50,8 +50,9 @@ export function upstreamHeaders(
   keepForwarded: boolean,
 ): HeaderMap {
   const out: HeaderMap = {};
+  const named = connectionTokens(incoming.connection);
   for (const name in incoming) {
-    if (DROP_REQUEST.has(name)) continue;
+    if (DROP_REQUEST.has(name) || named?.has(name)) continue;
     if (!keepForwarded && FORWARDED.has(name)) continue;
     out[name] = incoming[name];
   }
@@ -64,9 +65,10 @@ export function clientHeaders(
   upstream: Record<string, string | string[] | undefined>,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  const named = connectionTokens(upstream.connection);
   for (const name in upstream) {
     const v = upstream[name];
-    if (v === undefined || DROP_RESPONSE.has(name)) continue;
+    if (v === undefined || DROP_RESPONSE.has(name) || named?.has(name)) continue;
     // The response's x-request-id is Keyway's (the client's own or generated); keep the provider's apart.
     out[name === 'x-request-id' ? 'x-upstream-request-id' : name] = v;
   }
@@ -90,4 +92,17 @@ export function extractProxyKey(
   const x = headers['x-api-key'] ?? headers['x-goog-api-key'];
   const key = Array.isArray(x) ? x[0] : x;
   return { key: key && key.length > 0 ? key : null, query };
+}
+
+/** Header names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1); null when there are none. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | null {
+  if (!value) return null;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  if (!text.includes(',') && /^(keep-alive|close)$/i.test(text.trim())) return null;
+  return new Set(
+    text
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }

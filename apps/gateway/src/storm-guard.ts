@@ -10,6 +10,8 @@ export const STORM = {
   minAttempts: 4,
   openMs: 5_000,
   maxOpenMs: 60_000,
+  /** A half-open probe that never reports back (client gone, no key…) frees the slot after this long. */
+  probeTimeoutMs: 10_000,
 } as const;
 
 interface Sample {
@@ -22,89 +24,93 @@ interface GroupState {
   samples: Sample[];
   openUntil: number;
   trips: number;
-  /** While half-open, one request is let through to test the water. */
-  probing: boolean;
+  /** While half-open, one request at a time is let through to test the water; 0 when none is out. */
+  probingSince: number;
+  cls: FailureClass;
 }
 
 /** What the guard says about a group right now. */
 export type GuardVerdict = { open: false } | { open: true; retryAfterMs: number; cls: FailureClass };
 
+/** What recording an attempt tells the caller. */
+export interface StormRecord {
+  /** The failure belongs to a storm: leave the key's health alone. */
+  storm: boolean;
+  /** Keys charged for this storm before it was recognised: restore them. */
+  absolve: number[];
+}
+
+const NONE: StormRecord = { storm: false, absolve: [] };
+
 /**
  * Tells a storm (an IP-wide 429 wave, an upstream outage) from bad keys: when most recent attempts of a group
  * failed the same way across several keys, the group's circuit opens for a short, growing time and requests get
- * 503 + Retry-After instead of burning — and blacklisting — every key in turn. Failures seen while the storm is
- * building are not charged to the keys either.
+ * 503 + Retry-After instead of burning — and blacklisting — every key in turn. Keys charged while the storm was
+ * building are handed back for restoring when it is recognised.
  */
 export class StormGuard {
   private readonly groups = new Map<number, GroupState>();
-  private readonly lastClass = new Map<number, FailureClass>();
 
-  /** Checked before a request's attempt loop. */
+  /** Checked before each attempt on a group. */
   check(groupId: number, now = Date.now()): GuardVerdict {
     const g = this.groups.get(groupId);
     if (!g || g.openUntil === 0) return { open: false };
-    if (now < g.openUntil)
-      return { open: true, retryAfterMs: g.openUntil - now, cls: this.lastClass.get(groupId) ?? 'upstream' };
-    if (g.probing) return { open: true, retryAfterMs: 1000, cls: this.lastClass.get(groupId) ?? 'upstream' };
-    g.probing = true;
+    if (now < g.openUntil) return { open: true, retryAfterMs: g.openUntil - now, cls: g.cls };
+    if (g.probingSince !== 0 && now - g.probingSince < STORM.probeTimeoutMs)
+      return { open: true, retryAfterMs: 1000, cls: g.cls };
+    g.probingSince = now;
     return { open: false };
   }
 
-  /**
-   * Records an attempt's class. Returns true when the failure belongs to a storm (the caller then leaves the key's
-   * health alone).
-   */
+  /** Records an attempt's outcome class. */
   record(
     groupId: number,
     keyId: number,
     cls: FailureClass,
     groupKeyCount: number,
     now = Date.now(),
-  ): boolean {
-    let g = this.groups.get(groupId);
-    if (cls === 'ok') {
-      if (g) {
-        g.openUntil = 0;
-        g.trips = 0;
-        g.probing = false;
-        g.samples.length = 0;
-      }
-      return false;
+  ): StormRecord {
+    const g = this.groups.get(groupId);
+    if (cls !== 'rate' && cls !== 'upstream') {
+      // Anything but a storm-class failure ends a storm: the upstream answered for itself (or the client left).
+      if (g && (g.openUntil !== 0 || g.samples.length > 0) && cls !== 'aborted') this.groups.delete(groupId);
+      else if (g) g.probingSince = 0;
+      return NONE;
     }
-    if (cls !== 'rate' && cls !== 'upstream') return false;
-    if (!g) {
-      g = { samples: [], openUntil: 0, trips: 0, probing: false };
-      this.groups.set(groupId, g);
-    }
-    if (g.probing) {
+    const state = g ?? { samples: [], openUntil: 0, trips: 0, probingSince: 0, cls };
+    if (!g) this.groups.set(groupId, state);
+    if (state.probingSince !== 0) {
       // The half-open probe failed the same way: the storm goes on.
-      g.probing = false;
-      this.trip(groupId, g, cls, now);
-      return true;
+      state.probingSince = 0;
+      this.trip(state, cls, now);
+      return { storm: true, absolve: [] };
     }
-    g.samples.push({ at: now, keyId, cls });
-    while (g.samples.length > 0 && (g.samples[0] as Sample).at < now - STORM.windowMs) g.samples.shift();
-    if (g.samples.length > 500) g.samples.splice(0, g.samples.length - 500);
-    const same = g.samples.filter((s) => s.cls === cls);
-    const keys = new Set(same.map((s) => s.keyId)).size;
+    if (state.openUntil > now) return { storm: true, absolve: [] };
+    state.samples.push({ at: now, keyId, cls });
+    while (state.samples.length > 0 && (state.samples[0] as Sample).at < now - STORM.windowMs)
+      state.samples.shift();
+    if (state.samples.length > 500) state.samples.splice(0, state.samples.length - 500);
+    const same = state.samples.filter((s) => s.cls === cls);
+    const keys = new Set(same.map((s) => s.keyId));
     const needKeys = Math.max(2, Math.min(STORM.minKeys, groupKeyCount));
     const storm =
-      g.samples.length >= Math.min(STORM.minAttempts, needKeys + 1) &&
-      keys >= needKeys &&
-      same.length / g.samples.length >= STORM.minRatio;
-    if (storm) this.trip(groupId, g, cls, now);
-    return storm || g.openUntil > now;
+      state.samples.length >= Math.min(STORM.minAttempts, needKeys + 1) &&
+      keys.size >= needKeys &&
+      same.length / state.samples.length >= STORM.minRatio;
+    if (!storm) return NONE;
+    this.trip(state, cls, now);
+    return { storm: true, absolve: [...keys] };
   }
 
-  /** Successes are recorded too (they close the circuit); cheap when the group never had trouble. */
+  /** A success closes the circuit; cheap when the group never had trouble. */
   ok(groupId: number): void {
-    if (this.groups.has(groupId)) this.record(groupId, 0, 'ok', 0);
+    if (this.groups.size > 0) this.groups.delete(groupId);
   }
 
-  private trip(groupId: number, g: GroupState, cls: FailureClass, now: number): void {
+  private trip(g: GroupState, cls: FailureClass, now: number): void {
     g.trips++;
     g.openUntil = now + Math.min(STORM.maxOpenMs, STORM.openMs * 2 ** (g.trips - 1));
     g.samples.length = 0;
-    this.lastClass.set(groupId, cls);
+    g.cls = cls;
   }
 }

@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { Provider, Usage } from '@keyway/providers';
 
 const JSON_LIMIT = 1024 * 1024;
@@ -23,6 +24,8 @@ export class UsageTap {
   constructor(
     private readonly provider: Provider,
     private readonly mode: 'sse' | 'json' | 'none',
+    /** Content-Encoding of a JSON body: decoded on the side, after the bytes went out untouched. */
+    private readonly encoding: string | undefined = undefined,
   ) {}
 
   /** Feeds one relayed chunk. */
@@ -39,10 +42,8 @@ export class UsageTap {
     if (this.mode === 'sse' && this.pending) this.line(this.pending);
     if (this.mode === 'json' && this.size > 0 && this.size < JSON_LIMIT) {
       try {
-        merge(
-          this.usage,
-          this.provider.usageFromJson(JSON.parse(Buffer.concat(this.chunks, this.size).toString('utf8'))),
-        );
+        const raw = decode(Buffer.concat(this.chunks, this.size), this.encoding);
+        if (raw) merge(this.usage, this.provider.usageFromJson(JSON.parse(raw.toString('utf8'))));
       } catch {
         // Not JSON after all: no usage.
       }
@@ -70,5 +71,24 @@ export class UsageTap {
     } catch {
       // A data line that is not JSON ([DONE], a partial event): ignore.
     }
+  }
+}
+
+/** Decodes a (small, bounded) compressed JSON body; null for an encoding we do not read. */
+function decode(buf: Buffer, encoding: string | undefined): Buffer | null {
+  const opts = { maxOutputLength: 4 * JSON_LIMIT };
+  switch ((encoding ?? 'identity').trim().toLowerCase()) {
+    case 'identity':
+    case '':
+      return buf;
+    case 'gzip':
+    case 'x-gzip':
+      return gunzipSync(buf, opts);
+    case 'br':
+      return brotliDecompressSync(buf, opts);
+    case 'deflate':
+      return inflateSync(buf, opts);
+    default:
+      return null;
   }
 }
