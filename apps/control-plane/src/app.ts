@@ -1,10 +1,14 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
+import { auditRoutes } from './audit';
 import { authRoutes, requireAuth } from './auth';
 import type { ControlPlaneDeps, CpEnv } from './context';
+import { dashboardRoutes } from './dashboard';
+import { groupStatsRoutes } from './group-stats';
 import { groupRoutes } from './groups';
 import { errorHandler } from './http';
 import { keyRoutes } from './keys';
+import { logExportRoutes } from './log-export';
 import { logRoutes } from './logs';
 import { buildOpenApi } from './openapi';
 import { settingsRoutes } from './settings';
@@ -42,8 +46,12 @@ export function createApp(
   let openapi: Record<string, unknown> | null = null;
   app.get('/api/openapi.json', (c) => c.json((openapi ??= buildOpenApi())));
   app.route('/api/groups', groupRoutes());
+  app.route('/api/groups', groupStatsRoutes());
   app.route('/api', keyRoutes());
   app.route('/api/settings', settingsRoutes());
+  app.route('/api/logs/export', logExportRoutes());
   app.route('/api/logs', logRoutes());
+  app.route('/api/dashboard', dashboardRoutes());
+  app.route('/api/audit', auditRoutes());
   return app;
 }

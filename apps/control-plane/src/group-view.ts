@@ -27,7 +27,9 @@ export interface GroupRow {
 }
 
 const upstreamsSchema = z.array(z.object({ url: z.string(), weight: z.number().int() }));
-const storedProxyKeysSchema = z.array(z.object({ hash: z.string(), masked: z.string() }));
+const storedProxyKeysSchema = z.array(
+  z.object({ hash: z.string(), masked: z.string(), weak: z.string().optional() }),
+);
 const recordSchema = z.record(z.string(), z.unknown());
 const redirectsSchema = z.record(z.string(), z.string());
 

@@ -4,3 +4,5 @@ export * from './key-cipher';
 export { addKeys, toPoolRecord } from './keys';
 export { buildSnapshot } from './snapshot';
 export { loadSettings } from './settings-store';
+export * from './encryption';
+export { runRetention, pruneLogs, pruneAudit } from './retention';

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
+import { logWhere } from './log-export';
 
 const attemptsSchema = z.array(attemptSchema).catch([]);
 
@@ -13,26 +14,7 @@ export function logRoutes(): Hono<CpEnv> {
   app.get('/', async (c) => {
     const q = parseQuery(c, logQuerySchema);
     const { db } = c.var.deps;
-    const search = q.search?.trim();
-    const where = {
-      ...(q.groupId ? { OR: [{ groupId: q.groupId }, { parentGroupId: q.groupId }] } : {}),
-      ...(q.result ? { success: q.result === 'success' } : {}),
-      ...(q.statusCode === undefined ? {} : { statusCode: q.statusCode }),
-      ...(q.model ? { model: q.model } : {}),
-      ...(q.keyId ? { keyId: q.keyId } : {}),
-      ...(q.from || q.to
-        ? { time: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } }
-        : {}),
-      ...(search
-        ? {
-            AND: [
-              {
-                OR: [{ requestId: search }, { error: { contains: search } }, { model: { contains: search } }],
-              },
-            ],
-          }
-        : {}),
-    };
+    const where = logWhere(q);
     const [rows, total] = await Promise.all([
       db.requestLog.findMany({
         where,

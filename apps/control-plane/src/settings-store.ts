@@ -3,11 +3,14 @@ import { defaultSettings, settingDefinitions } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
 import { maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
+import { proxyKeyWarnings } from './warnings';
 
 /** A proxy key as stored: only its hash and a masked form for display. */
 export interface StoredProxyKey {
   hash: string;
   masked: string;
+  /** Why the key was judged weak when written (shown as a dashboard warning); absent for strong keys. */
+  weak?: string;
 }
 
 /** Settings as stored: the proxy keys replaced by their hashes. */
@@ -24,10 +27,15 @@ export function storeProxyKeys(
   const out = new Map<string, StoredProxyKey>();
   for (const value of input) {
     const kept = byMask.get(value)?.shift();
-    const stored = kept ?? { hash: hashProxyKey(value), masked: maskSecret(value) };
+    const stored = kept ?? newProxyKey(value);
     out.set(stored.hash, stored);
   }
   return [...out.values()];
+}
+
+function newProxyKey(value: string): StoredProxyKey {
+  const weak = proxyKeyWarnings([value])[0]?.reason;
+  return { hash: hashProxyKey(value), masked: maskSecret(value), ...(weak ? { weak } : {}) };
 }
 
 function isStoredProxyKeys(v: unknown): v is StoredProxyKey[] {

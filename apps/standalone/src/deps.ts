@@ -1,4 +1,4 @@
-import { buildSnapshot, plainKeyCipher, toPoolRecord } from '@keyway/control-plane';
+import { buildSnapshot, checkEncryption, toPoolRecord } from '@keyway/control-plane';
 import type { KeyCipher } from '@keyway/control-plane';
 import {
   applyMigrations,
@@ -15,7 +15,7 @@ import {
   trustedProxyMatcher,
 } from '@keyway/gateway';
 import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
-import { MemoryKeyPool } from '@keyway/keypool';
+import { createKeyCipher, MemoryKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import type { Env } from './env';
@@ -47,7 +47,10 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   await applyMigrations(env.DATABASE_URL, { log: (msg) => logger.info({}, msg) });
   const db = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
-  const keyCipher = plainKeyCipher;
+  // One cipher per process: deriving the key from ENCRYPTION_KEY takes ~150 ms on purpose (scrypt).
+  const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
+  // Refuses to start when ENCRYPTION_KEY does not match the data (see `pnpm keys:rotate-encryption`).
+  await checkEncryption(prisma, keyCipher);
   const keyPool = new MemoryKeyPool();
 
   for (let cursor = 0; ;) {

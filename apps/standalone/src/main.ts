@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
-import { EnvError } from '@keyway/config';
+import { EnvError, isWeakSecret } from '@keyway/config';
+import { EncryptionMismatchError, KeyDecryptError } from '@keyway/control-plane';
 import { createLogger } from '@keyway/observability';
 import { createApp } from './app';
 import { resolveAuthKey } from './auth-key';
@@ -35,7 +36,20 @@ async function main(): Promise<void> {
     );
   }
 
-  const deps = await buildDeps(env, auth.key, logger);
+  if (env.ENCRYPTION_KEY) {
+    const weak = isWeakSecret(env.ENCRYPTION_KEY);
+    if (weak?.level === 'refuse')
+      fail(`ENCRYPTION_KEY is too weak: ${weak.reason}. Use a long random value (openssl rand -hex 32).`);
+    logger.registerSecret(env.ENCRYPTION_KEY);
+  }
+
+  let deps: Awaited<ReturnType<typeof buildDeps>>;
+  try {
+    deps = await buildDeps(env, auth.key, logger);
+  } catch (e) {
+    if (e instanceof EncryptionMismatchError || e instanceof KeyDecryptError) fail(e.message);
+    throw e;
+  }
   const app = createApp(deps);
   const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
     logger.info(

@@ -1,4 +1,5 @@
 export * from './common';
+export * from './dashboard';
 export * from './groups';
 export * from './keys';
 export * from './logs';

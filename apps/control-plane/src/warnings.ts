@@ -1,0 +1,110 @@
+import { encryptionWarning } from './encryption';
+import { isWeakSecret } from '@keyway/config';
+import type { Warning } from '@keyway/contracts';
+import { z } from 'zod';
+import type { ControlPlaneDeps } from './context';
+import { loadSettings } from './settings-store';
+
+/** A proxy key judged weak when it was written: its position in the written list and why. */
+export interface ProxyKeyWeakness {
+  index: number;
+  reason: string;
+}
+
+/**
+ * Judges proxy keys as they are written. Stored proxy keys are only hashes, so this is the one moment their
+ * strength can be known; the caller keeps `reason` as `weak` next to the hash. Call it only for values that are
+ * new plaintext: a masked value sent back for a key already stored is no key at all and would always look weak.
+ */
+export function proxyKeyWarnings(values: readonly string[]): ProxyKeyWeakness[] {
+  return values.flatMap((value, index) => {
+    const weak = isWeakSecret(value);
+    return weak ? [{ index, reason: weak.reason }] : [];
+  });
+}
+
+/** Stored proxy keys with the weakness recorded at write time; anything unreadable counts as no keys. */
+const storedKeysSchema = z
+  .array(z.object({ hash: z.string(), masked: z.string(), weak: z.string().optional() }))
+  .catch([]);
+
+const PROXY_KEY_FIX =
+  'Replace them with long random values (e.g. `openssl rand -hex 24`) and hand the new keys to their users.';
+
+function weakProxyKeys(where: string, stored: unknown): Warning[] {
+  const weak = storedKeysSchema.parse(stored).filter((k) => k.weak !== undefined);
+  if (weak.length === 0) return [];
+  const list = weak.map((k) => `${k.masked} (${k.weak ?? ''})`).join(', ');
+  return [
+    {
+      type: 'PROXY_KEY_WEAK',
+      severity: 'high',
+      message: `${where}: ${weak.length === 1 ? 'a proxy key is' : `${weak.length} proxy keys are`} weak and could be guessed: ${list}.`,
+      fix: PROXY_KEY_FIX,
+    },
+  ];
+}
+
+/** Everything `GET /api/dashboard/warnings` reports, high severity first. */
+export async function collectWarnings(
+  deps: Pick<ControlPlaneDeps, 'db' | 'keyPool' | 'authKey' | 'keyCipher'>,
+): Promise<Warning[]> {
+  const { db, keyPool } = deps;
+  const [settings, groups] = await Promise.all([
+    loadSettings(db),
+    db.group.findMany({
+      select: { id: true, name: true, type: true, proxyKeys: true },
+      orderBy: [{ sort: 'asc' }, { id: 'asc' }],
+    }),
+  ]);
+  const out: Warning[] = [];
+
+  const auth = isWeakSecret(deps.authKey);
+  if (auth)
+    out.push({
+      type: 'AUTH_KEY_WEAK',
+      severity: auth.level === 'refuse' ? 'high' : 'medium',
+      message: `The admin key (AUTH_KEY) is weak: ${auth.reason}. Whoever guesses it controls every group and key.`,
+      fix: 'Set AUTH_KEY to a long random value (e.g. `openssl rand -base64 32`), or unset it to have a strong one generated, and restart.',
+    });
+
+  const encryption = encryptionWarning(deps.keyCipher);
+  if (encryption) out.push(encryption);
+
+  out.push(...weakProxyKeys('Global proxy keys', settings.proxyKeys));
+  for (const g of groups) out.push(...weakProxyKeys(`Group '${g.name}'`, g.proxyKeys));
+
+  const anyProxyKey =
+    storedKeysSchema.parse(settings.proxyKeys).length > 0 ||
+    groups.some((g) => storedKeysSchema.parse(g.proxyKeys).length > 0);
+  if (!anyProxyKey)
+    out.push({
+      type: 'NO_PROXY_KEYS',
+      severity: 'medium',
+      message: 'No proxy keys are configured: the gateway refuses every proxied request.',
+      fix: 'Add a global proxy key in Settings, or proxy keys to each group.',
+    });
+
+  for (const g of groups) {
+    // Aggregates have no keys of their own; their sub-groups are checked on their own.
+    if (g.type === 'aggregate') continue;
+    const s = keyPool.stats(g.id);
+    if (s.total === 0)
+      out.push({
+        type: 'GROUP_NO_KEYS',
+        severity: 'medium',
+        message: `Group '${g.name}' has no upstream keys: its requests fail.`,
+        fix: `Add upstream keys to group '${g.name}'.`,
+      });
+    else if (s.invalid === s.total)
+      out.push({
+        type: 'GROUP_KEYS_INVALID',
+        severity: 'high',
+        message: `All ${s.total} upstream keys of group '${g.name}' are invalid: its requests fail.`,
+        fix: `Check the keys with the provider, then add valid keys to group '${g.name}' or re-validate them.`,
+      });
+  }
+
+  // Array.prototype.sort is stable: within a severity the order above stays.
+  return out.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'high' ? -1 : 1));
+}

@@ -1,0 +1,365 @@
+// `pnpm keys:rotate-encryption`: re-encrypts every stored upstream key from OLD_ENCRYPTION_KEY to
+// NEW_ENCRYPTION_KEY (either may be empty: plain → encrypted, encrypted → plain, key A → key B) and recomputes
+// the keyed hashes that de-duplication, search and the request logs rely on.
+//
+// Stop Keyway first: a running server keeps sealing new keys with the old key and would refuse its next start.
+// The command cannot tell whether one is running, so it is built to be safe anyway: every batch is one
+// transaction, a row is only rewritten if it still holds what was read, values already under the new key are
+// skipped, and the verifier the start-up check reads is written last. An interrupted run is finished by running
+// it again with the same variables.
+import { existsSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { databaseEnv, EnvError, isWeakSecret, loadEnv } from '@keyway/config';
+import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import { createPrismaClient, sqlitePathFromUrl } from '@keyway/db';
+import type { DbClient, Provider } from '@keyway/db';
+import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
+import {
+  createKeyCipher,
+  ENCRYPTION_VERIFIER_SETTING,
+  isInFormatOf,
+  parseVerifier,
+  verifierOf,
+} from '@keyway/keypool';
+import { z } from 'zod';
+
+/** Rows per transaction: small enough to keep locks short, large enough that a million keys take minutes. */
+const BATCH = 1000;
+/** Generous: a batch is 1000 single-row updates plus the matching log updates, on a possibly remote database. */
+const TX_TIMEOUT_MS = 5 * 60_000;
+
+/** What `rotateEncryption` needs; the keys are the raw variables (empty or undefined = plain). */
+export interface RotateOptions {
+  databaseUrl: string;
+  oldKey: string | undefined;
+  newKey: string | undefined;
+  /** Receives progress and notes, one line each. */
+  log: (line: string) => void;
+  batchSize?: number;
+}
+
+/** What a finished rotation did. */
+export interface RotateSummary {
+  /** Stored keys in the database. */
+  total: number;
+  /** Keys this run re-encrypted (or decrypted). */
+  rotated: number;
+  /** Keys already under the new key (a previous, interrupted run, or OLD equal to NEW). */
+  alreadyDone: number;
+  /** Request-log rows whose keyHash was recomputed. */
+  logRows: number;
+  mode: EncryptionVerifier['mode'];
+}
+
+/** The command will not run (wrong OLD key, weak NEW key, no database): nothing was changed. */
+export class RotateRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RotateRefusedError';
+  }
+}
+
+const WRONG_OLD =
+  'OLD_ENCRYPTION_KEY does not match the key the stored upstream keys are encrypted with (leave it empty if ' +
+  'they are stored unencrypted). Nothing was changed.';
+
+function sameVerifier(a: EncryptionVerifier, b: EncryptionVerifier): boolean {
+  return a.mode === b.mode && (a.mode === 'plain' || (b.mode !== 'plain' && a.fingerprint === b.fingerprint));
+}
+
+function describe(cipher: KeyCipher): string {
+  return cipher.encrypted ? 'encrypted (AES-256-GCM)' : 'unencrypted';
+}
+
+/** The key a stored value holds if `cipher` wrote it; null when it did not. */
+function openIfOwn(cipher: KeyCipher, stored: string): string | null {
+  return isInFormatOf(cipher, stored) ? cipher.open(stored) : null;
+}
+
+/** Reads every key once before changing anything: each must open with OLD or already be under NEW. */
+async function checkAllOpen(
+  db: DbClient,
+  from: KeyCipher,
+  to: KeyCipher,
+  batch: number,
+): Promise<{ total: number; pending: number }> {
+  let total = 0;
+  let pending = 0;
+  const strangers: number[] = [];
+  for (let cursor = 0; ;) {
+    const rows = await db.apiKey.findMany({
+      where: { id: { gt: cursor } },
+      orderBy: { id: 'asc' },
+      take: batch,
+      select: { id: true, keyValue: true },
+    });
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      total++;
+      if (isInFormatOf(to, r.keyValue)) continue;
+      if (isInFormatOf(from, r.keyValue)) pending++;
+      else strangers.push(r.id);
+    }
+    cursor = rows[rows.length - 1]?.id ?? cursor;
+  }
+  if (strangers.length > 0) {
+    const shown = strangers.slice(0, 10).join(', ') + (strangers.length > 10 ? ', …' : '');
+    throw new RotateRefusedError(
+      `${strangers.length} stored key(s) open with neither OLD_ENCRYPTION_KEY nor NEW_ENCRYPTION_KEY ` +
+        `(ids ${shown}). ${WRONG_OLD}`,
+    );
+  }
+  return { total, pending };
+}
+
+/** Old plaintext must not survive in free space: SQLite zeroes what it frees, then rebuilds the file. */
+async function scrubFreeSpace(db: DbClient, provider: Provider, log: (line: string) => void): Promise<void> {
+  if (provider === 'sqlite') {
+    log('compacting the SQLite file (VACUUM) so no old value stays in its free pages…');
+    try {
+      await db.$executeRawUnsafe('VACUUM');
+      await db.$queryRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch (e) {
+      // The keys are rotated and the verifier written; only the clean-up failed (e.g. no room for the copy).
+      log(
+        `WARNING: VACUUM failed (${(e as Error).message.split('\n')[0] ?? ''}); old values may remain in free ` +
+          'pages until you run `sqlite3 <file> VACUUM` with enough free disk space.',
+      );
+    }
+    return;
+  }
+  log(
+    provider === 'postgresql'
+      ? 'NOTE: PostgreSQL keeps old row versions until they are vacuumed: run `VACUUM FULL api_keys;` to purge them.'
+      : 'NOTE: MySQL may keep old row images in undo logs and free space: run `OPTIMIZE TABLE api_keys;`.',
+  );
+  log('Backups made before this run still hold the old values.');
+}
+
+/** Re-encrypts every stored key from `oldKey` to `newKey`, recomputing hashes; throws RotateRefusedError. */
+export async function rotateEncryption(opts: RotateOptions): Promise<RotateSummary> {
+  const { log } = opts;
+  const batch = opts.batchSize ?? BATCH;
+  if (opts.newKey?.trim()) {
+    const weak = isWeakSecret(opts.newKey);
+    if (weak?.level === 'refuse')
+      throw new RotateRefusedError(`NEW_ENCRYPTION_KEY is too weak: ${weak.reason}. Nothing was changed.`);
+    if (weak) log(`WARNING: NEW_ENCRYPTION_KEY is weak: ${weak.reason}.`);
+  }
+  const conn = createDatabase(opts.databaseUrl);
+  const db = conn.prisma;
+  try {
+    log('deriving keys…');
+    const from = createKeyCipher(opts.oldKey);
+    const to = createKeyCipher(opts.newKey);
+    const target = verifierOf(to);
+
+    const row = await db.setting.findUnique({ where: { key: ENCRYPTION_VERIFIER_SETTING } });
+    const stored = row ? parseVerifier(row.value) : null;
+    if (row && !stored)
+      throw new RotateRefusedError(
+        `the "${ENCRYPTION_VERIFIER_SETTING}" setting is unreadable; delete that row and run again. Nothing was changed.`,
+      );
+    // Matching NEW means a previous run got as far as its last step: running again only confirms it.
+    if (stored && !sameVerifier(stored, verifierOf(from)) && !sameVerifier(stored, target))
+      throw new RotateRefusedError(WRONG_OLD);
+    const { total, pending } = await checkAllOpen(db, from, to, batch);
+    log(`${total} stored key(s); ${pending} to convert from ${describe(from)} to ${describe(to)}.`);
+
+    if (conn.provider === 'sqlite') {
+      // Freed cells are zeroed, so a replaced value does not linger in its page even if VACUUM fails later.
+      await db.$queryRawUnsafe('PRAGMA secure_delete = ON');
+    }
+
+    let rotated = 0;
+    let alreadyDone = 0;
+    let logRows = 0;
+    let seen = 0;
+    for (let cursor = 0; ;) {
+      const done = await db.$transaction(
+        async (tx) => {
+          const rows = await tx.apiKey.findMany({
+            where: { id: { gt: cursor } },
+            orderBy: { id: 'asc' },
+            take: batch,
+            select: { id: true, keyValue: true, keyHash: true },
+          });
+          let changedHere = 0;
+          let skippedHere = 0;
+          let logsHere = 0;
+          for (const r of rows) {
+            let plain = openIfOwn(to, r.keyValue);
+            let keyValue = r.keyValue;
+            if (plain === null) {
+              plain = openIfOwn(from, r.keyValue);
+              if (plain === null)
+                throw new Error(
+                  `stored key ${r.id} changed during the run and opens with neither key; stop Keyway first`,
+                );
+              keyValue = to.seal(plain);
+            } else skippedHere++;
+            const keyHash = to.hash(plain);
+            if (keyValue === r.keyValue && keyHash === r.keyHash) continue;
+            // Guarded by the value read: a row rewritten meanwhile (by a running server) is left alone.
+            const updated = await tx.apiKey.updateMany({
+              where: { id: r.id, keyValue: r.keyValue },
+              data: { keyValue, keyHash },
+            });
+            if (updated.count === 0) {
+              log(
+                `WARNING: key ${r.id} changed during the run and was left as it is; run again to convert it.`,
+              );
+              continue;
+            }
+            if (keyValue !== r.keyValue) changedHere++;
+            // Logs hold no ciphertext, only the hash: the old one maps to the new one through the key's id.
+            if (keyHash !== r.keyHash) {
+              const res = await tx.requestLog.updateMany({
+                where: { keyId: r.id, keyHash: r.keyHash },
+                data: { keyHash },
+              });
+              logsHere += res.count;
+            }
+          }
+          return {
+            n: rows.length,
+            last: rows[rows.length - 1]?.id ?? cursor,
+            changedHere,
+            skippedHere,
+            logsHere,
+          };
+        },
+        { timeout: TX_TIMEOUT_MS, maxWait: 60_000 },
+      );
+      if (done.n === 0) break;
+      cursor = done.last;
+      seen += done.n;
+      rotated += done.changedHere;
+      alreadyDone += done.skippedHere;
+      logRows += done.logsHere;
+      log(
+        `keys ${seen}/${total}: ${rotated} converted, ${alreadyDone} already done, ${logRows} log row(s) updated`,
+      );
+    }
+
+    // Last, so the start-up check keeps refusing the new key until every value opens with it.
+    if (!(stored && sameVerifier(stored, target)))
+      await db.setting.upsert({
+        where: { key: ENCRYPTION_VERIFIER_SETTING },
+        create: { key: ENCRYPTION_VERIFIER_SETTING, value: JSON.stringify(target) },
+        update: { value: JSON.stringify(target) },
+      });
+    if (to.encrypted) await scrubFreeSpace(db, conn.provider, log);
+    return { total: seen, rotated, alreadyDone, logRows, mode: target.mode };
+  } finally {
+    await conn.close();
+  }
+}
+
+function createDatabase(url: string): ReturnType<typeof createPrismaClient> {
+  // createPrismaClient would create an empty SQLite file; a typo in the path must not look like success.
+  if (url.trim().toLowerCase().startsWith('file:')) {
+    const path = sqlitePathFromUrl(url);
+    if (path !== ':memory:' && !existsSync(path))
+      throw new RotateRefusedError(
+        `no SQLite database at ${path} (check DATABASE_URL). Nothing was changed.`,
+      );
+  }
+  return createPrismaClient(url);
+}
+
+const cliEnvSchema = z.object({
+  ...databaseEnv,
+  OLD_ENCRYPTION_KEY: z.string().optional(),
+  NEW_ENCRYPTION_KEY: z.string().optional(),
+});
+
+const USAGE = `Usage: DATABASE_URL=… OLD_ENCRYPTION_KEY=… NEW_ENCRYPTION_KEY=… pnpm keys:rotate-encryption
+
+Re-encrypts the stored upstream keys. Stop Keyway first; afterwards start it with ENCRYPTION_KEY set to
+NEW_ENCRYPTION_KEY (or unset, if NEW_ENCRYPTION_KEY is empty).
+  OLD_ENCRYPTION_KEY  the key the data is encrypted with now; empty if it is stored unencrypted
+  NEW_ENCRYPTION_KEY  the key to encrypt with; empty to store the keys unencrypted
+  DATABASE_URL        as for Keyway (default file:./data/keyway.db)
+Safe to run again: an interrupted run is finished by running it with the same variables.
+`;
+
+/** Runs the command with an environment; returns the exit code (0 done, 1 refused or failed, 2 usage). */
+export async function runRotateEncryption(
+  source: NodeJS.ProcessEnv,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  let env: z.infer<typeof cliEnvSchema>;
+  try {
+    env = loadEnv(cliEnvSchema, source);
+  } catch (e) {
+    if (e instanceof EnvError) {
+      err(e.message);
+      return 2;
+    }
+    throw e;
+  }
+  if (env.OLD_ENCRYPTION_KEY === undefined && env.NEW_ENCRYPTION_KEY === undefined) {
+    err(`Neither OLD_ENCRYPTION_KEY nor NEW_ENCRYPTION_KEY is set: nothing to do.\n\n${USAGE}`);
+    return 2;
+  }
+  const secrets = [env.OLD_ENCRYPTION_KEY, env.NEW_ENCRYPTION_KEY];
+  try {
+    const s = await rotateEncryption({
+      databaseUrl: env.DATABASE_URL,
+      oldKey: env.OLD_ENCRYPTION_KEY,
+      newKey: env.NEW_ENCRYPTION_KEY,
+      log: out,
+    });
+    out(
+      `done: ${s.total} key(s), ${s.rotated} converted, ${s.alreadyDone} already done, ${s.logRows} request-log ` +
+        `row(s) updated; keys are now stored ${s.mode === 'plain' ? 'unencrypted' : 'encrypted (AES-256-GCM)'}.`,
+    );
+    out(
+      s.mode === 'plain'
+        ? 'Start Keyway with ENCRYPTION_KEY unset.'
+        : 'Start Keyway with ENCRYPTION_KEY set to the value of NEW_ENCRYPTION_KEY.',
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof RotateRefusedError) {
+      err(`keyway: rotate-encryption refused: ${e.message}`);
+      return 1;
+    }
+    // Database errors can quote the statement's arguments: keep the first line, and scrub it anyway.
+    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+    err(
+      `keyway: rotate-encryption failed: ${scrubKeyMaterial(redactSecrets(first, secrets))}\n` +
+        'Batches already committed are consistent; fix the cause and run the command again to finish.',
+    );
+    return 1;
+  }
+}
+
+/** True when this module is the process's entry point (not imported, e.g. by a test). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  void runRotateEncryption(
+    process.env,
+    (line) => process.stdout.write(`${line}\n`),
+    (line) => process.stderr.write(`${line}\n`),
+  ).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`keyway: rotate-encryption failed: ${e instanceof Error ? e.name : 'error'}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
