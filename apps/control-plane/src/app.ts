@@ -12,6 +12,7 @@ import { logExportRoutes } from './log-export';
 import { logRoutes } from './logs';
 import { buildOpenApi } from './openapi';
 import { settingsRoutes } from './settings';
+import { taskRoutes } from './tasks';
 
 type Env = CpEnv & { Bindings: Partial<HttpBindings> };
 
@@ -48,6 +49,7 @@ export function createApp(
   app.route('/api/groups', groupRoutes());
   app.route('/api/groups', groupStatsRoutes());
   app.route('/api', keyRoutes());
+  app.route('/api', taskRoutes());
   app.route('/api/settings', settingsRoutes());
   app.route('/api/logs/export', logExportRoutes());
   app.route('/api/logs', logRoutes());

@@ -1,4 +1,5 @@
 import type { DbClient } from '@keyway/db';
+import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { CpLogger } from './http';
 import type { KeyCipher } from './key-cipher';
@@ -18,12 +19,24 @@ export interface ControlPlaneDeps {
    * within a second). Called before queries that filter on key state, so they agree with the live view.
    */
   flushKeyStates?: () => Promise<void>;
+  /** Background tasks (validation, large imports); without it those routes answer 503. */
+  queue?: JobQueue;
+  /** Sends one validation request for a key now and updates its health (the worker's logic). */
+  testKey?: (key: { groupId: number; keyId: number; value: string }) => Promise<KeyTestResult>;
   /** Set the session cookie's Secure flag (behind HTTPS). */
   secureCookies?: boolean;
 }
 
 /** What an audit entry records besides action and target: never secrets. */
 export type AuditDetails = Record<string, string | number | boolean | string[] | null>;
+
+/** `POST /api/keys/{id}/test` answer. */
+export interface KeyTestResult {
+  valid: boolean;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+}
 
 /** Hono environment of the admin API. */
 export interface CpEnv {

@@ -6,3 +6,5 @@ export { buildSnapshot } from './snapshot';
 export { loadSettings } from './settings-store';
 export * from './encryption';
 export { runRetention, pruneLogs, pruneAudit } from './retention';
+export { registerKeyImport } from './tasks';
+export { SYNC_IMPORT_LIMIT } from './keys';

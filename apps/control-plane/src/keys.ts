@@ -8,12 +8,15 @@ import {
 } from '@keyway/contracts';
 import { AppError, maskSecret } from '@keyway/core';
 import type { PoolKeyRecord } from '@keyway/keypool';
+import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
 
 const CHUNK = 500;
+/** Imports larger than this run as a background task (202 + task id). */
+export const SYNC_IMPORT_LIMIT = 10_000;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -128,6 +131,15 @@ export function keyRoutes(): Hono<CpEnv> {
     const values = splitKeys(input.keys);
     if (values.length === 0)
       throw AppError.validation([{ path: 'keys', message: 'no keys found in the input' }]);
+    if (values.length > SYNC_IMPORT_LIMIT && deps.queue) {
+      // Large imports run in the background with progress (GET /api/tasks/{id}); sealed before queuing.
+      const { id } = await deps.queue.enqueue(JOBS.keyImport, {
+        groupId,
+        keys: values.map((v) => deps.keyCipher.seal(v)),
+      });
+      await c.var.audit('keys.import', `group:${groupId}`, { keys: values.length, taskId: id });
+      return c.json({ taskId: id }, 202);
+    }
     const result = await addKeys(deps, groupId, values);
     await c.var.audit('keys.add', `group:${groupId}`, { added: result.added, ignored: result.ignored });
     return c.json(result);

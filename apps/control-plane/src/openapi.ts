@@ -24,6 +24,7 @@ import {
   settingsPatchSchema,
   settingsSchema,
 } from '@keyway/contracts';
+import { taskStatusSchema } from '@keyway/queue';
 import { z } from 'zod';
 import { logExportQuerySchema } from './log-export';
 
@@ -235,6 +236,41 @@ export const routeDocs: RouteDoc[] = [
     query: auditQuerySchema,
     status: 200,
     response: auditPageSchema,
+  },
+  {
+    method: 'get',
+    path: '/api/tasks',
+    summary: 'Background tasks (active=true: queued or running)',
+    query: z.object({ active: z.enum(['true', 'false']).optional() }),
+    status: 200,
+    response: z.object({ items: z.array(taskStatusSchema) }),
+  },
+  {
+    method: 'get',
+    path: '/api/tasks/{taskId}',
+    summary: 'One background task with its progress',
+    status: 200,
+    response: taskStatusSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/groups/{id}/keys/validate',
+    summary: 'Validate keys in the background',
+    body: z.strictObject({ status: z.enum(['invalid', 'active', 'all']) }),
+    status: 202,
+    response: z.object({ taskId: z.string() }),
+  },
+  {
+    method: 'post',
+    path: '/api/keys/{keyId}/test',
+    summary: 'Send one validation request with a key now',
+    status: 200,
+    response: z.object({
+      valid: z.boolean(),
+      statusCode: z.number().int().nullable(),
+      durationMs: z.number(),
+      error: z.string().nullable(),
+    }),
   },
   {
     method: 'get',

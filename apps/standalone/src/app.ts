@@ -1,5 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
-import { createApp as createControlPlane } from '@keyway/control-plane';
+import { createApp as createControlPlane, registerKeyImport } from '@keyway/control-plane';
 import { safeEqual } from '@keyway/keypool';
 import { createApp as createGateway } from '@keyway/gateway';
 import { Hono } from 'hono';
@@ -57,17 +57,18 @@ export function createApp(deps: StandaloneDeps): Hono<{ Bindings: HttpBindings }
         maxAge: 600,
       }),
     );
-  app.route(
-    '/',
-    createControlPlane({
-      db: deps.db.prisma,
-      keyPool: deps.keyPool,
-      authKey: deps.authKey,
-      keyCipher: deps.keyCipher,
-      logger: deps.logger,
-      onConfigChanged: deps.reloadConfig,
-      flushKeyStates: deps.flushKeyStates,
-    }),
-  );
+  const controlPlaneDeps = {
+    db: deps.db.prisma,
+    keyPool: deps.keyPool,
+    authKey: deps.authKey,
+    keyCipher: deps.keyCipher,
+    logger: deps.logger,
+    onConfigChanged: deps.reloadConfig,
+    flushKeyStates: deps.flushKeyStates,
+    queue: deps.queue,
+    testKey: deps.testKey,
+  };
+  registerKeyImport(controlPlaneDeps);
+  app.route('/', createControlPlane(controlPlaneDeps));
   return app;
 }

@@ -1,4 +1,14 @@
-import { buildSnapshot, checkEncryption, toPoolRecord } from '@keyway/control-plane';
+import {
+  buildSnapshot,
+  checkEncryption,
+  loadSettings,
+  runRetention,
+  toPoolRecord,
+} from '@keyway/control-plane';
+import type { KeyTestResult } from '@keyway/control-plane';
+import { AppError } from '@keyway/core';
+import { JOBS, MemoryJobQueue } from '@keyway/queue';
+import { blamesKey, createWorker, validateKey } from '@keyway/worker';
 import type { KeyCipher } from '@keyway/control-plane';
 import {
   applyMigrations,
@@ -34,6 +44,8 @@ export interface StandaloneDeps {
   logSink: RequestLogSink & { pending(): number };
   runtime: () => GatewayRuntime;
   reloadConfig: () => Promise<void>;
+  queue: MemoryJobQueue;
+  testKey: (key: { groupId: number; keyId: number; value: string }) => Promise<KeyTestResult>;
   flushKeyStates: () => Promise<void>;
   isTrustedProxy: (address: string) => boolean;
   close: () => Promise<void>;
@@ -41,6 +53,7 @@ export interface StandaloneDeps {
 
 const KEY_LOAD_BATCH = 10_000;
 const KEY_STATE_FLUSH_MS = 1000;
+const RETENTION_EVERY_MS = 2 * 60 * 60 * 1000;
 
 /** The composition root: migrates the database, loads keys into the in-memory pool, wires the adapters. */
 export async function buildDeps(env: Env, authKey: string, logger: Logger): Promise<StandaloneDeps> {
@@ -71,9 +84,27 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   }
 
   let version = 1;
-  let runtime = compileRuntime(await buildSnapshot(prisma, version));
+  let snapshot = await buildSnapshot(prisma, version);
+  let runtime = compileRuntime(snapshot);
   const reloadConfig = async () => {
-    runtime = compileRuntime(await buildSnapshot(prisma, ++version));
+    snapshot = await buildSnapshot(prisma, ++version);
+    runtime = compileRuntime(snapshot);
+  };
+
+  // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ).
+  const queue = new MemoryJobQueue();
+  const workerDeps = { db: prisma, keyPool, keyCipher, loadSettings: () => loadSettings(prisma), logger };
+  createWorker({ ...workerDeps, queue });
+  queue.process(JOBS.logRetention, () => runRetention(prisma));
+  queue.schedule(JOBS.logRetention, RETENTION_EVERY_MS, {});
+  void queue.enqueue(JOBS.logRetention, {});
+  const testKey = async (key: { groupId: number; keyId: number; value: string }): Promise<KeyTestResult> => {
+    const group = snapshot.groups.find((g) => g.id === key.groupId);
+    if (!group) throw AppError.notFound('Group');
+    const r = await validateKey(workerDeps, group, key.value);
+    if (r.valid) keyPool.setStatus(key.groupId, key.keyId, 'active', 'validation');
+    else if (blamesKey(r)) keyPool.setStatus(key.groupId, key.keyId, 'invalid', 'validation', r.error);
+    return { valid: r.valid, statusCode: r.statusCode || null, durationMs: r.durationMs, error: r.error };
   };
 
   const metrics = createMetrics();
@@ -166,10 +197,13 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     logSink,
     runtime: () => runtime,
     reloadConfig,
+    queue,
+    testKey,
     flushKeyStates: flushStates,
     isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
     async close() {
       clearInterval(stateTimer);
+      await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
       await flushStates();
       sqliteLogs?.close();

@@ -1,0 +1,86 @@
+import { AppError } from '@keyway/core';
+import type { JobQueue } from '@keyway/queue';
+import { JOBS } from '@keyway/queue';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ControlPlaneDeps, CpEnv } from './context';
+import { idParam, parseBody, parseQuery } from './http';
+import { addKeys, SYNC_IMPORT_LIMIT } from './keys';
+
+function queueOf(deps: ControlPlaneDeps): JobQueue {
+  if (!deps.queue) throw new AppError('UNAVAILABLE', 'Background tasks are not available in this deployment');
+  return deps.queue;
+}
+
+/** Background tasks: key validation, large imports, their progress; and the one-key test. */
+export function taskRoutes(): Hono<CpEnv> {
+  const app = new Hono<CpEnv>();
+
+  app.get('/tasks', async (c) => {
+    const { active } = parseQuery(c, z.object({ active: z.enum(['true', 'false']).optional() }));
+    const items = await queueOf(c.var.deps).list({ active: active === 'true' });
+    return c.json({ items });
+  });
+
+  app.get('/tasks/:taskId', async (c) => {
+    const id = c.req.param('taskId');
+    const status = /^[\w.:-]{1,200}$/.test(id) ? await queueOf(c.var.deps).status(id) : null;
+    if (!status) throw AppError.notFound('Task');
+    return c.json(status);
+  });
+
+  app.post('/groups/:id/keys/validate', async (c) => {
+    const groupId = idParam(c, 'id', 'Group');
+    const { status } = await parseBody(
+      c,
+      z.strictObject({ status: z.enum(['invalid', 'active', 'all']).default('invalid') }),
+    );
+    const deps = c.var.deps;
+    const g = await deps.db.group.findUnique({ where: { id: groupId }, select: { type: true } });
+    if (!g) throw AppError.notFound('Group');
+    if (g.type !== 'standard')
+      throw AppError.validation([{ path: 'groupId', message: 'an aggregate group has no keys of its own' }]);
+    const { id } = await queueOf(deps).enqueue(JOBS.keyValidate, { groupId, status });
+    await c.var.audit('keys.validate', `group:${groupId}`, { status, taskId: id });
+    return c.json({ taskId: id }, 202);
+  });
+
+  app.post('/keys/:keyId/test', async (c) => {
+    const keyId = idParam(c, 'keyId', 'Key');
+    const deps = c.var.deps;
+    if (!deps.testKey) throw new AppError('UNAVAILABLE', 'Key tests are not available in this deployment');
+    const row = await deps.db.apiKey.findUnique({
+      where: { id: keyId },
+      select: { id: true, groupId: true, keyValue: true },
+    });
+    if (!row) throw AppError.notFound('Key');
+    const result = await deps.testKey({
+      groupId: row.groupId,
+      keyId: row.id,
+      value: deps.keyCipher.open(row.keyValue),
+    });
+    await c.var.audit('key.test', `key:${keyId}`, { valid: result.valid });
+    return c.json(result);
+  });
+
+  return app;
+}
+
+/** Runs `key-import` tasks: values arrive sealed, are opened here and added in chunks with progress. */
+export function registerKeyImport(deps: ControlPlaneDeps): void {
+  const queue = queueOf(deps);
+  queue.process(JOBS.keyImport, async (job) => {
+    const values = job.payload.keys.map((k) => deps.keyCipher.open(k));
+    let added = 0;
+    let ignored = 0;
+    let total = 0;
+    for (let i = 0; i < values.length; i += SYNC_IMPORT_LIMIT) {
+      const r = await addKeys(deps, job.payload.groupId, values.slice(i, i + SYNC_IMPORT_LIMIT));
+      added += r.added;
+      ignored += r.ignored;
+      total = r.total;
+      await job.progress(Math.min(values.length, i + SYNC_IMPORT_LIMIT), values.length);
+    }
+    return { added, ignored, total };
+  });
+}
