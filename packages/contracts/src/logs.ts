@@ -15,8 +15,8 @@ export const attemptSchema = z.object({
 });
 export type Attempt = z.infer<typeof attemptSchema>;
 
-/** One proxied request as the log API returns it. */
-export const requestLogSchema = z.object({
+/** Fields a log record and its API form share. */
+const logFields = {
   id: z.string(),
   requestId: z.string(),
   time: z.string(),
@@ -24,8 +24,6 @@ export const requestLogSchema = z.object({
   groupName: z.string(),
   parentGroupName: z.string().nullable(),
   keyId: z.number().int().nullable(),
-  key: z.string().nullable(),
-  proxyKey: z.string().nullable(),
   model: z.string().nullable(),
   statusCode: z.number().int(),
   success: z.boolean(),
@@ -38,10 +36,16 @@ export const requestLogSchema = z.object({
   clientIp: z.string().nullable(),
   promptTokens: z.number().int().nullable(),
   completionTokens: z.number().int().nullable(),
+};
+
+/** One proxied request as the log API returns it. */
+export const requestLogSchema = z.object({
+  ...logFields,
+  key: z.string().nullable(),
+  proxyKey: z.string().nullable(),
 });
 export type RequestLog = z.infer<typeof requestLogSchema>;
 
-/** `GET /api/logs` query. */
 /** An optional numeric query parameter: `?x=` (empty) means unset, not 0. */
 const optionalNumber = (schema: z.ZodNumber) =>
   z.preprocess(
@@ -49,6 +53,7 @@ const optionalNumber = (schema: z.ZodNumber) =>
     z.coerce.number().pipe(schema).optional(),
   );
 
+/** `GET /api/logs` query. */
 export const logQuerySchema = z.object({
   groupId: optionalNumber(z.number().int().positive()),
   result: z.enum(['success', 'error']).optional(),
@@ -65,29 +70,11 @@ export type LogQuery = z.infer<typeof logQuerySchema>;
 
 /** One request-log record as the gateway emits it (the log queue's job payload in distributed mode). */
 export const requestLogRecordSchema = z.object({
-  id: z.string(),
-  requestId: z.string(),
-  time: z.string(),
-  groupId: z.number().int(),
-  groupName: z.string(),
+  ...logFields,
   parentGroupId: z.number().int().nullable(),
-  parentGroupName: z.string().nullable(),
-  keyId: z.number().int().nullable(),
   keyMasked: z.string().nullable(),
   proxyKeyMasked: z.string().nullable(),
-  model: z.string().nullable(),
-  statusCode: z.number().int(),
-  success: z.boolean(),
-  durationMs: z.number(),
-  ttfbMs: z.number().nullable(),
-  stream: z.boolean(),
-  retries: z.number().int(),
-  attempts: z.array(attemptSchema),
-  error: z.string().nullable(),
-  clientIp: z.string().nullable(),
   requestPath: z.string().nullable(),
-  promptTokens: z.number().int().nullable(),
-  completionTokens: z.number().int().nullable(),
   requestBody: z.string().nullable(),
 });
 export type RequestLogRecord = z.infer<typeof requestLogRecordSchema>;
