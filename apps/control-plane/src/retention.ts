@@ -92,13 +92,17 @@ export async function pruneAudit(db: DbClient, options: PruneAuditOptions = {}):
   );
 }
 
-/** One retention pass with the stored `requestLogRetentionDays`: what a scheduler calls. */
+/** One retention pass with the stored `requestLogRetentionDays` and `statsRetentionDays`: what a scheduler calls. */
 export async function runRetention(
   db: DbClient,
   now: Date = new Date(),
 ): Promise<PruneLogsResult & { auditLogs: number }> {
   const settings = await loadSettings(db);
-  const logs = await pruneLogs(db, { retentionDays: settings.requestLogRetentionDays, now });
+  const logs = await pruneLogs(db, {
+    retentionDays: settings.requestLogRetentionDays,
+    hourlyRetentionDays: settings.statsRetentionDays,
+    now,
+  });
   const auditLogs = await pruneAudit(db, { now });
   return { ...logs, auditLogs };
 }

@@ -71,6 +71,16 @@ export const settingDefinitions = {
     groupOverridable: false,
     description: 'Delete request logs older than this many days (0 keeps them forever).',
   }),
+  statsRetentionDays: def({
+    schema: int(0, 36_500),
+    default: 400,
+    type: 'integer',
+    min: 0,
+    max: 36_500,
+    category: 'logs',
+    groupOverridable: false,
+    description: 'Delete hourly usage statistics older than this many days (0 keeps them forever).',
+  }),
   requestLogBodies: def({
     schema: z.boolean(),
     default: false,
