@@ -1,4 +1,5 @@
-// Test-only: the admin API over a real, throw-away SQLite database and an in-memory key pool.
+// Test-only: the admin API over a real database (a throw-away SQLite file unless a URL is given) and an in-memory
+// key pool.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { vi } from 'vitest';
 import { createApp } from '../app';
 import type { ControlPlaneDeps } from '../context';
 import type { CpLogger } from '../http';
+import type { KeyCipher } from '../key-cipher';
 import { plainKeyCipher } from '../key-cipher';
 
 export const AUTH_KEY = 'kw-admin-test-key-7f3a9c1e5b2d4f60';
@@ -87,14 +89,29 @@ export interface Fixture {
   loggedErrors: object[];
   /** Empties every table and the key pool, resets the spy; the app (and its login limiter) stays. */
   reset(): Promise<void>;
-  /** Disconnects and deletes the database file. */
+  /** Disconnects; deletes the database file when the fixture created it (a given `databaseUrl` is left alone). */
   close(): Promise<void>;
 }
 
+export interface FixtureOptions {
+  /**
+   * The database to run on (`file:`, `postgresql://`, `mysql://`): migrated here, emptied by `reset()`, never
+   * dropped (its owner drops it, e.g. a `createTempDatabase()` from ./databases). Default: a new SQLite file in
+   * a temporary directory, deleted by `close()`.
+   */
+  databaseUrl?: string;
+  /** How keys are stored (default: plain, no ENCRYPTION_KEY). */
+  keyCipher?: KeyCipher;
+}
+
 /** One per test file: `beforeAll(async () => { fx = await createFixture(); })`, `afterAll(() => fx.close())`. */
-export async function createFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyway-cp-test-'));
-  const url = `file:${join(dir, 'control-plane.db')}`;
+export async function createFixture(options: FixtureOptions = {}): Promise<Fixture> {
+  let dir: string | null = null;
+  let url = options.databaseUrl;
+  if (url === undefined) {
+    dir = mkdtempSync(join(tmpdir(), 'keyway-cp-test-'));
+    url = `file:${join(dir, 'control-plane.db')}`;
+  }
   await applyMigrations(url);
   const conn = createPrismaClient(url);
   const db = conn.prisma;
@@ -130,7 +147,7 @@ export async function createFixture(): Promise<Fixture> {
     db,
     keyPool,
     authKey: AUTH_KEY,
-    keyCipher: plainKeyCipher,
+    keyCipher: options.keyCipher ?? plainKeyCipher,
     logger,
     onConfigChanged,
     flushKeyStates,
@@ -165,7 +182,7 @@ export async function createFixture(): Promise<Fixture> {
     async close() {
       await keyPool.close();
       await conn.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== null) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,29 @@
+/** Redis key names of the distributed key pool; every adapter and tool builds them here so they never drift. */
+export interface RedisKeyNames {
+  /** Hash with one key's value and health: `{prefix}key:{id}`. */
+  key(keyId: number): string;
+  /** Set of the key ids of a group: `{prefix}group:{id}`. */
+  group(groupId: number): string;
+  /** SCAN pattern matching every group set. */
+  groupPattern: string;
+  /** Stream of key state events shared by the replicas: `{prefix}keys:events`. */
+  events: string;
+}
+
+/** The Redis key names under `prefix` (default `kw:`). */
+export function redisKeyNames(prefix = 'kw:'): RedisKeyNames {
+  return {
+    key: (keyId) => `${prefix}key:${keyId}`,
+    group: (groupId) => `${prefix}group:${groupId}`,
+    groupPattern: `${prefix}group:*`,
+    events: `${prefix}keys:events`,
+  };
+}
+
+/** The group id in a group set's key name, or undefined for anything else. */
+export function groupIdOfKey(prefix: string, name: string): number | undefined {
+  const head = `${prefix}group:`;
+  if (!name.startsWith(head)) return undefined;
+  const id = Number(name.slice(head.length));
+  return Number.isInteger(id) ? id : undefined;
+}

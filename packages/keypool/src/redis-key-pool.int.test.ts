@@ -1,0 +1,159 @@
+import type { HealthPolicy } from '@keyway/core';
+import { randomPrefix, requireService } from '@keyway/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPoolContract, keyRecords } from './contract';
+import type { KeyPool } from './port';
+import { RedisKeyPool } from './redis-key-pool';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const hasRedis = await requireService('redis', url);
+
+const policy: HealthPolicy = {
+  blacklistThreshold: 3,
+  rateLimitCooldownSeconds: 5,
+  rateLimitMaxCooldownSeconds: 300,
+  quotaCooldownMinutes: 60,
+};
+
+/** Polls `check` until it holds or `timeoutMs` passes; returns the elapsed ms. */
+async function eventually(check: () => boolean, timeoutMs = 1000): Promise<number> {
+  const start = performance.now();
+  while (!check()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return performance.now() - start;
+}
+
+describe.skipIf(!hasRedis)('RedisKeyPool (real Redis)', () => {
+  const clients: Redis[] = [];
+  const prefixes: string[] = [];
+  const client = (): Redis => {
+    const c = new Redis(url, { lazyConnect: false });
+    clients.push(c);
+    return c;
+  };
+  const newPrefix = (label: string): string => {
+    const p = `${randomPrefix(label)}:`;
+    prefixes.push(p);
+    return p;
+  };
+
+  let admin: Redis;
+  beforeAll(() => {
+    admin = client();
+  });
+
+  afterAll(async () => {
+    // Every key a test wrote lives under its prefix: SCAN + DEL leaves the shared Redis as it was.
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, names] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (names.length > 0) await admin.del(...names);
+      } while (cursor !== '0');
+    }
+    for (const c of clients) c.disconnect();
+  });
+
+  keyPoolContract('redis', () => RedisKeyPool.create({ redis: admin, prefix: newPrefix('contract') }));
+
+  describe('replicas', () => {
+    const gid = 3;
+    const pools: KeyPool[] = [];
+    afterAll(async () => {
+      for (const p of pools) await p.close();
+    });
+    const replica = async (prefix: string, origin: string): Promise<RedisKeyPool> => {
+      const p = await RedisKeyPool.create({ redis: client(), prefix, origin });
+      pools.push(p);
+      return p;
+    };
+
+    it('shares a blacklisting and a restore between replicas within 1 s, and survives a cold start', async () => {
+      const prefix = newPrefix('replicas');
+      const a = await replica(prefix, 'a');
+      await a.load(gid, keyRecords(gid, 3));
+      const b = await replica(prefix, 'b');
+      expect(b.keyCount(gid)).toBe(3);
+
+      const seenByB: string[] = [];
+      b.onChange((c) => seenByB.push(`${c.keyId}:${c.status}:${c.cause}`));
+
+      a.report(gid, 1, { class: 'auth', reason: 'revoked' }, policy);
+      const blacklistMs = await eventually(() => b.health(gid, 1)?.status === 'invalid');
+      const picked = new Set(Array.from({ length: 20 }, () => b.pick(gid)).map((r) => (r.ok ? r.key.id : 0)));
+      expect(picked).toEqual(new Set([2, 3]));
+      expect(b.health(gid, 1)).toMatchObject({ status: 'invalid', lastError: 'revoked' });
+      expect(seenByB).toContain('1:invalid:auth');
+
+      b.setStatus(gid, 1, 'active');
+      const restoreMs = await eventually(() => a.health(gid, 1)?.status === 'active');
+      console.log(
+        `[redis-key-pool] blacklist seen by the other replica after ${blacklistMs.toFixed(1)} ms, restore after ${restoreMs.toFixed(1)} ms`,
+      );
+
+      // Upstream failures on both replicas add up in Redis (compare-and-set + replay), not last-writer-wins.
+      a.report(gid, 2, { class: 'upstream' }, policy);
+      await a.flush();
+      await eventually(() => b.health(gid, 2)?.failureCount === 1);
+      b.report(gid, 2, { class: 'upstream' }, policy);
+      a.report(gid, 2, { class: 'upstream' }, policy);
+      await Promise.all([a.flush(), b.flush()]);
+      await eventually(
+        () => a.health(gid, 2)?.status === 'invalid' && b.health(gid, 2)?.status === 'invalid',
+      );
+
+      // A replica starting cold reads the live health from Redis.
+      a.report(gid, 3, { class: 'quota', retryAfterMs: 60_000 }, policy);
+      await a.flush();
+      const c = await replica(prefix, 'c');
+      expect(c.health(gid, 1)?.status).toBe('active');
+      expect(c.health(gid, 2)).toMatchObject({ status: 'invalid', failureCount: 3 });
+      expect(c.health(gid, 3)?.status).toBe('cooling');
+      expect(c.pick(gid)).toMatchObject({ ok: true, key: { id: 1, value: `sk-test-${gid}-1` } });
+    });
+
+    it('spreads add, remove and dropGroup to the other replica', async () => {
+      const prefix = newPrefix('membership');
+      const a = await replica(prefix, 'a');
+      const b = await replica(prefix, 'b');
+      await a.load(gid, keyRecords(gid, 2));
+      await eventually(() => b.keyCount(gid) === 2);
+      await a.remove(gid, [1]);
+      await eventually(() => b.keyCount(gid) === 1);
+      await a.dropGroup(gid);
+      await eventually(() => b.keyCount(gid) === 0);
+    });
+  });
+
+  it('loads 100,000 keys into one group and keeps pick O(1)', { timeout: 120_000 }, async () => {
+    const prefix = newPrefix('bulk');
+    const pool = await RedisKeyPool.create({ redis: client(), prefix });
+    const gid = 11;
+    const keys = keyRecords(gid, 100_000);
+    let t = performance.now();
+    await pool.load(gid, keys);
+    const loadS = (performance.now() - t) / 1000;
+    expect(pool.keyCount(gid)).toBe(100_000);
+
+    t = performance.now();
+    const cold = await RedisKeyPool.create({ redis: client(), prefix });
+    const coldS = (performance.now() - t) / 1000;
+    expect(cold.keyCount(gid)).toBe(100_000);
+
+    const n = 100_000;
+    const now = Date.now();
+    t = performance.now();
+    for (let i = 0; i < n; i++) pool.pick(gid, undefined, now);
+    const usPerPick = ((performance.now() - t) * 1000) / n;
+    console.log(
+      `[redis-key-pool] load 100,000 keys: ${loadS.toFixed(2)} s; cold start of a replica: ${coldS.toFixed(2)} s; ` +
+        `pick: ${usPerPick.toFixed(3)} µs over ${n} picks`,
+    );
+    await pool.close();
+    await cold.close();
+  });
+});
