@@ -1,5 +1,7 @@
 import type { KeyStatus } from '@keyway/contracts';
 import {
+  noNul,
+  NUL_MESSAGE,
   keyListQuerySchema,
   keysAddSchema,
   keysDeleteSchema,
@@ -129,6 +131,11 @@ export function keyRoutes(): Hono<CpEnv> {
     const deps = c.var.deps;
     await standardGroup(deps, groupId);
     const values = splitKeys(input.keys);
+    const tooLong = values.findIndex((v) => v.length > 4096);
+    if (tooLong >= 0)
+      throw AppError.validation([
+        { path: 'keys', message: `key #${tooLong + 1} is longer than 4096 characters` },
+      ]);
     if (values.length === 0)
       throw AppError.validation([{ path: 'keys', message: 'no keys found in the input' }]);
     if (values.length > SYNC_IMPORT_LIMIT && deps.queue) {
@@ -278,7 +285,7 @@ export function keyRoutes(): Hono<CpEnv> {
     const input = await parseBody(
       c,
       z.strictObject({
-        notes: z.string().max(1000).optional(),
+        notes: z.string().max(1000).refine(noNul, NUL_MESSAGE).optional(),
         status: z.enum(['active', 'disabled']).optional(),
       }),
     );

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { groupConfigSchema } from './settings';
 import { keyStatsSchema } from './keys';
 
+/** NUL characters are refused in free text: PostgreSQL cannot store them. */
+export const noNul = (v: string): boolean => !v.includes('\u0000');
+export const NUL_MESSAGE = { message: 'must not contain NUL characters' };
+
 export const channelSchema = z.enum(['openai', 'openai-response', 'anthropic', 'gemini']);
 export type Channel = z.infer<typeof channelSchema>;
 
@@ -65,8 +69,8 @@ const readOnlyGroupFields = {
 
 const groupFields = {
   name: groupNameSchema,
-  displayName: z.string().trim().max(255).default(''),
-  description: z.string().max(2000).default(''),
+  displayName: z.string().trim().max(255).refine(noNul, NUL_MESSAGE).default(''),
+  description: z.string().max(2000).refine(noNul, NUL_MESSAGE).default(''),
   type: groupTypeSchema.default('standard'),
   channel: channelSchema,
   upstreams: z.array(upstreamSchema).max(100).default([]),
@@ -123,8 +127,8 @@ export const groupPatchSchema = z
   .strictObject({
     ...patchFields,
     // For a PATCH an omitted field means "keep", so no defaults are filled in.
-    displayName: z.string().trim().max(255).optional(),
-    description: z.string().max(2000).optional(),
+    displayName: z.string().trim().max(255).refine(noNul, NUL_MESSAGE).optional(),
+    description: z.string().max(2000).refine(noNul, NUL_MESSAGE).optional(),
     type: groupTypeSchema.optional(),
     upstreams: z.array(upstreamSchema).max(100).optional(),
     testModel: z.string().trim().max(255).optional(),

@@ -124,3 +124,11 @@ describe('scrubKeyMaterial', () => {
     }
   });
 });
+
+describe('maskSecret with characters outside the BMP', () => {
+  it('never cuts an emoji in half', () => {
+    const masked = maskSecret('kw-proxy-abcdefghi🔑xyz');
+    expect(masked).toBe('kw-pr…🔑xyz');
+    expect(/[\uD800-\uDFFF]/.test(masked.replace(/\p{Extended_Pictographic}/gu, ''))).toBe(false);
+  });
+});

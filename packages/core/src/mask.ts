@@ -3,9 +3,11 @@
  * at all (GPT-Load left such keys unmasked).
  */
 export function maskSecret(secret: string): string {
-  const n = secret.length;
-  if (n >= 16) return `${secret.slice(0, 5)}…${secret.slice(-4)}`;
-  if (n >= 10) return `${secret.slice(0, 2)}…${secret.slice(-2)}`;
+  // By code points, so an emoji is never cut in half (PostgreSQL and MySQL refuse lone surrogates).
+  const chars = Array.from(secret);
+  const n = chars.length;
+  if (n >= 16) return `${chars.slice(0, 5).join('')}…${chars.slice(-4).join('')}`;
+  if (n >= 10) return `${chars.slice(0, 2).join('')}…${chars.slice(-2).join('')}`;
   return '…'.padStart(Math.min(n, 3) + 1, '*');
 }
 

@@ -30,7 +30,7 @@ export async function writeRequestLogs(db: DbClient, records: readonly RequestLo
         stream: r.stream,
         retries: r.retries,
         attempts: r.attempts,
-        error: r.error,
+        error: r.error === null ? null : r.error.replaceAll('\u0000', ''),
         clientIp: r.clientIp,
         requestPath: r.requestPath,
         promptTokens: r.promptTokens,
@@ -52,9 +52,11 @@ export async function writeRequestLogs(db: DbClient, records: readonly RequestLo
     }
     for (const [id, k] of perKey) {
       // updateMany: the key may have been deleted since the request; that is not an error.
+      await tx.apiKey.updateMany({ where: { id }, data: { requestCount: { increment: k.count } } });
+      // Batches can land out of order: the last use only moves forward.
       await tx.apiKey.updateMany({
-        where: { id },
-        data: { requestCount: { increment: k.count }, lastUsedAt: k.last },
+        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: k.last } }] },
+        data: { lastUsedAt: k.last },
       });
     }
   });
