@@ -220,6 +220,7 @@ async function runVariant(o: Options, variant: Variant, keys: string[]): Promise
     const cipher = variant === 'encrypted' ? createKeyCipher(ENCRYPTION_SECRET) : plainKeyCipher;
     const deps: ControlPlaneDeps = {
       db: o.bare ? conn.prisma : timedDb(conn.prisma, profile),
+      dbProvider: conn.provider,
       keyPool,
       authKey: AUTH_KEY,
       keyCipher: o.bare ? cipher : timedCipher(cipher, profile),

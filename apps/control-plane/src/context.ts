@@ -7,6 +7,8 @@ import type { KeyCipher } from './key-cipher';
 /** Everything the control plane needs, built by a composition root. */
 export interface ControlPlaneDeps {
   db: DbClient;
+  /** Which database `db` talks to (raw statements differ per dialect); SQLite when omitted. */
+  dbProvider?: 'sqlite' | 'postgresql' | 'mysql';
   keyPool: KeyPool;
   /** The admin key (already checked for strength by the app's env). */
   authKey: string;

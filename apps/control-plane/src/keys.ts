@@ -9,6 +9,7 @@ import {
   splitKeys,
 } from '@keyway/contracts';
 import { AppError, maskSecret } from '@keyway/core';
+import { insertKeysIgnoringDuplicates } from '@keyway/db';
 import type { PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
@@ -90,31 +91,37 @@ export async function addKeys(
   values: string[],
 ): Promise<{ added: number; ignored: number; total: number }> {
   const { db, keyCipher } = deps;
-  const hashed = values.map((v) => ({ value: v, hash: keyCipher.hash(v) }));
-  const existing = new Set<string>();
-  for (const part of chunks(hashed)) {
-    const rows = await db.apiKey.findMany({
-      where: { groupId, keyHash: { in: part.map((k) => k.hash) } },
-      select: { keyHash: true },
-    });
-    for (const r of rows) existing.add(r.keyHash);
-  }
-  const fresh = hashed.filter((k) => !existing.has(k.hash));
   let added = 0;
-  for (const part of chunks(fresh, 1000)) {
-    const res = await db.apiKey.createMany({
-      data: part.map((k) => ({
+  for (const part of chunks(values, 1000)) {
+    const hashed = part.map((value) => ({ value, hash: keyCipher.hash(value) }));
+    added += await insertKeysIgnoringDuplicates(
+      db,
+      deps.dbProvider ?? 'sqlite',
+      hashed.map((k) => ({
         groupId,
         keyValue: keyCipher.seal(k.value),
         keyHash: k.hash,
         keyMasked: maskSecret(k.value),
       })),
+    );
+    // Ids of the new rows; keys the pool already holds keep their live health.
+    const plain = new Map(hashed.map((k) => [k.hash, k.value]));
+    const rows = await db.apiKey.findMany({
+      where: { groupId, keyHash: { in: hashed.map((k) => k.hash) } },
+      select: { id: true, keyHash: true },
     });
-    added += res.count;
-    const rows = await db.apiKey.findMany({ where: { groupId, keyHash: { in: part.map((k) => k.hash) } } });
+    const fresh = rows.filter((r) => deps.keyPool.health(groupId, r.id) === undefined);
     await deps.keyPool.add(
       groupId,
-      rows.map((r) => toPoolRecord(r, deps)),
+      fresh.map((r) => ({
+        id: r.id,
+        groupId,
+        value: plain.get(r.keyHash) as string,
+        status: 'active' as const,
+        failureCount: 0,
+        cooldownUntil: null,
+        lastError: null,
+      })),
     );
   }
   const total = await db.apiKey.count({ where: { groupId } });

@@ -59,6 +59,7 @@ export function createApp(deps: StandaloneDeps): Hono<{ Bindings: HttpBindings }
     );
   const controlPlaneDeps = {
     db: deps.db.prisma,
+    dbProvider: deps.db.provider,
     keyPool: deps.keyPool,
     authKey: deps.authKey,
     keyCipher: deps.keyCipher,

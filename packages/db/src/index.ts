@@ -27,3 +27,4 @@ export { Prisma } from './generated/sqlite/client';
 export { writeRequestLogs } from './repositories/request-logs';
 export { writeKeyStates, type KeyStateRow } from './repositories/key-state';
 export { createSqliteLogWriter, sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
+export { insertKeysIgnoringDuplicates, type NewKeyRow } from './repositories/keys';

@@ -145,6 +145,7 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
   const onConfigChanged = vi.fn<() => Promise<void>>(() => Promise.resolve());
   const deps: ControlPlaneDeps = {
     db,
+    dbProvider: conn.provider,
     keyPool,
     authKey: AUTH_KEY,
     keyCipher: options.keyCipher ?? plainKeyCipher,
