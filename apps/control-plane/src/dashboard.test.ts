@@ -7,6 +7,7 @@ import { createApp } from './app';
 import { dashboardRoutes, rangeWindow } from './dashboard';
 import type { ErrorBody, Fixture, Requester } from './testing/fixture';
 import { createFixture, createRequester, standardGroup } from './testing/fixture';
+import { logRecord } from './testing/log-record';
 
 const NOW = new Date('2026-03-10T12:34:56.000Z');
 const MIN = 60_000;
@@ -21,33 +22,16 @@ let agg: Group;
 let seq = 0;
 function rec(at: number, over: Partial<RequestLogRecord>): RequestLogRecord {
   seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
-    requestId: `req-${seq}`,
+  return logRecord(seq, {
     time: new Date(at).toISOString(),
     groupId: alpha.id,
     groupName: alpha.name,
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: null,
-    keyMasked: null,
-    proxyKeyMasked: null,
-    model: 'gpt-4o',
-    statusCode: 200,
-    success: true,
-    durationMs: 100,
-    ttfbMs: 50,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
     clientIp: '10.0.0.1',
     requestPath: '/v1/chat/completions',
     promptTokens: 10,
     completionTokens: 20,
-    requestBody: null,
     ...over,
-  };
+  });
 }
 
 const fail = { success: false, statusCode: 502, error: 'bad gateway' };

@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { groupStatsRoutes } from './group-stats';
 import type { ErrorBody, Fixture, Requester } from './testing/fixture';
 import { createFixture, createRequester, standardGroup } from './testing/fixture';
+import { logRecord } from './testing/log-record';
 
 const NOW = new Date('2026-03-10T12:34:56.000Z');
 const HOUR = 3_600_000;
@@ -19,33 +20,12 @@ let agg: Group;
 let seq = 0;
 function rec(ago: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
   seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
-    requestId: `req-${seq}`,
+  return logRecord(seq, {
     time: new Date(NOW.getTime() - ago).toISOString(),
     groupId: alpha.id,
     groupName: alpha.name,
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: null,
-    keyMasked: null,
-    proxyKeyMasked: null,
-    model: 'gpt-4o',
-    statusCode: 200,
-    success: true,
-    durationMs: 100,
-    ttfbMs: 50,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
-    clientIp: null,
-    requestPath: null,
-    promptTokens: null,
-    completionTokens: null,
-    requestBody: null,
     ...over,
-  };
+  });
 }
 
 const fail = { success: false, statusCode: 500 };

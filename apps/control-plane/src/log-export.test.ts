@@ -5,6 +5,7 @@ import { createApp } from './app';
 import { CSV_COLUMNS, EXPORT_PAGE_SIZE, csvCell, logExportRoutes } from './log-export';
 import type { ControlPlaneApp, Fixture } from './testing/fixture';
 import { AUTH_KEY, createFixture } from './testing/fixture';
+import { DESCRIBED, logRecord } from './testing/log-record';
 
 let fx: Fixture;
 let app: ControlPlaneApp;
@@ -20,33 +21,16 @@ beforeEach(() => fx.reset());
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 
 function rec(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    requestId: `req-${n}`,
+  return logRecord(n, {
+    ...DESCRIBED,
     time: new Date(T0 + n * 1000).toISOString(),
     groupId: 1,
     groupName: 'openai-main',
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: 11,
-    keyMasked: 'sk-te…wxyz',
-    proxyKeyMasked: 'sk-pr…0001',
-    model: 'gpt-4o',
-    statusCode: 200,
-    success: true,
     durationMs: 120,
     ttfbMs: 40,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
-    clientIp: '10.0.0.1',
-    requestPath: '/v1/chat/completions',
-    promptTokens: 10,
-    completionTokens: 20,
     requestBody: '{"secret":"request body"}',
     ...over,
-  };
+  });
 }
 
 /** `GET` on the app (the fixture's requester expects JSON bodies). */

@@ -3,6 +3,7 @@ import { writeRequestLogs } from '@keyway/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorBody, Fixture } from './testing/fixture';
 import { createFixture } from './testing/fixture';
+import { DESCRIBED, logRecord } from './testing/log-record';
 
 let fx: Fixture;
 
@@ -17,33 +18,16 @@ const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const MIN = 60_000;
 
 function record(n: number, over: Partial<RequestLogRecord>): RequestLogRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    requestId: `req-${n}`,
+  return logRecord(n, {
+    ...DESCRIBED,
     time: new Date(T0 + n * MIN).toISOString(),
     groupId: 1,
     groupName: 'openai-main',
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: 11,
-    keyMasked: 'sk-te…wxyz',
-    proxyKeyMasked: 'sk-pr…0001',
-    model: 'gpt-4o',
-    statusCode: 200,
-    success: true,
     durationMs: 120.4,
     ttfbMs: 40.6,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
-    clientIp: '10.0.0.1',
-    requestPath: '/v1/chat/completions',
-    promptTokens: 10,
-    completionTokens: 20,
     requestBody: '{"secret":"request body"}',
     ...over,
-  };
+  });
 }
 
 // Inserted out of time order on purpose: the API sorts, not the insert order.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pruneAudit, pruneLogs, runRetention } from './retention';
 import type { Fixture } from './testing/fixture';
 import { createFixture } from './testing/fixture';
+import { logRecord } from './testing/log-record';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 const DAY = 86_400_000;
@@ -19,32 +20,14 @@ let seq = 0;
 /** A request `daysAgo` days before NOW, in a group of its own so each one has its own hourly bucket. */
 function rec(daysAgo: number): RequestLogRecord {
   seq++;
-  return {
-    id: `00000000-0000-4000-8000-${String(seq).padStart(12, '0')}`,
+  return logRecord(seq, {
     requestId: `req-${daysAgo}d-${seq}`,
     time: new Date(NOW.getTime() - daysAgo * DAY).toISOString(),
     groupId: seq,
     groupName: `g${seq}`,
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: null,
-    keyMasked: null,
-    proxyKeyMasked: null,
-    model: 'gpt-4o',
-    statusCode: 200,
-    success: true,
     durationMs: 1,
     ttfbMs: null,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
-    clientIp: null,
-    requestPath: null,
-    promptTokens: null,
-    completionTokens: null,
-    requestBody: null,
-  };
+  });
 }
 
 async function logAges(): Promise<number[]> {
