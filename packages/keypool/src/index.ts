@@ -6,3 +6,4 @@ export * from './redis-key-event-feed';
 export * from './redis-key-pool';
 export * from './ring';
 export * from './secrets';
+export * from './redis-config-store';

@@ -8,6 +8,16 @@ export interface RedisKeyNames {
   groupPattern: string;
   /** Stream of key state events shared by the replicas: `{prefix}keys:events`. */
   events: string;
+  /** The gateways' config snapshot (JSON): `{prefix}config`. */
+  config: string;
+  /** Version of the snapshot stored in `config`, polled by gateways: `{prefix}config:version`. */
+  configVersion: string;
+  /** Last version handed out to a control plane, so versions only grow: `{prefix}config:counter`. */
+  configCounter: string;
+  /** Set once the key pool in Redis was (re)built from the database; gone after a flush: `{prefix}pool:ready`. */
+  poolReady: string;
+  /** Held by the control plane that rebuilds the pool, so replicas do not rebuild at once: `{prefix}pool:rebuild`. */
+  rebuildLock: string;
 }
 
 /** The Redis key names under `prefix` (default `kw:`). */
@@ -17,6 +27,11 @@ export function redisKeyNames(prefix = 'kw:'): RedisKeyNames {
     group: (groupId) => `${prefix}group:${groupId}`,
     groupPattern: `${prefix}group:*`,
     events: `${prefix}keys:events`,
+    config: `${prefix}config`,
+    configVersion: `${prefix}config:version`,
+    configCounter: `${prefix}config:counter`,
+    poolReady: `${prefix}pool:ready`,
+    rebuildLock: `${prefix}pool:rebuild`,
   };
 }
 

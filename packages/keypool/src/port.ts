@@ -36,6 +36,11 @@ export interface KeyStateChange {
   lastError: string | null;
   cause: KeyChangeCause;
   at: number;
+  /**
+   * Set when another replica made the change and this one only mirrors it (distributed pool): whoever made a
+   * change persists it, so listeners that write changes somewhere skip remote ones.
+   */
+  remote?: true;
 }
 
 /** What `report` needs to know about an attempt's outcome. */

@@ -3,7 +3,8 @@ import { randomPrefix, requireService } from '@keyway/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyPoolContract, keyRecords } from './contract';
-import type { KeyPool } from './port';
+import { createKeyCipher } from './cipher';
+import type { KeyPool, KeyStateChange } from './port';
 import { RedisKeyPool } from './redis-key-pool';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -114,6 +115,43 @@ describe.skipIf(!hasRedis)('RedisKeyPool (real Redis)', () => {
       expect(c.health(gid, 2)).toMatchObject({ status: 'invalid', failureCount: 3 });
       expect(c.health(gid, 3)?.status).toBe('cooling');
       expect(c.pick(gid)).toMatchObject({ ok: true, key: { id: 1, value: `sk-test-${gid}-1` } });
+    });
+
+    it('keeps key values sealed in Redis when given a cipher, and marks mirrored changes as remote', async () => {
+      const prefix = newPrefix('sealed');
+      const codec = createKeyCipher('a-long-test-encryption-key-for-redis-values');
+      const a = await RedisKeyPool.create({ redis: client(), prefix, origin: 'a', codec });
+      const b = await RedisKeyPool.create({ redis: client(), prefix, origin: 'b', codec });
+      pools.push(a, b);
+      await a.load(gid, keyRecords(gid, 2));
+      const stored = await admin.hget(`${prefix}key:1`, 'value');
+      expect(stored).toMatch(/^kw1:/);
+      expect(stored).not.toContain(`sk-test-${gid}-1`);
+      await eventually(() => b.keyCount(gid) === 2);
+      const picked = b.pick(gid);
+      expect(picked.ok && picked.key.value.startsWith('sk-test-')).toBe(true);
+
+      const seenByA: KeyStateChange[] = [];
+      const seenByB: KeyStateChange[] = [];
+      a.onChange((c) => seenByA.push(c));
+      b.onChange((c) => seenByB.push(c));
+      a.setStatus(gid, 2, 'disabled');
+      await eventually(() => b.health(gid, 2)?.status === 'disabled');
+      expect(seenByA.map((c) => c.remote)).toEqual([undefined]);
+      expect(seenByB.map((c) => c.remote)).toEqual([true]);
+
+      // A replica with the wrong ENCRYPTION_KEY leaves the keys out instead of sending ciphertext upstream.
+      const errors: unknown[] = [];
+      const wrong = await RedisKeyPool.create({
+        redis: client(),
+        prefix,
+        origin: 'c',
+        codec: createKeyCipher('another-long-test-encryption-key-entirely'),
+        onError: (e) => errors.push(e),
+      });
+      pools.push(wrong);
+      expect(wrong.keyCount(gid)).toBe(0);
+      expect(errors.length).toBeGreaterThan(0);
     });
 
     it('spreads add, remove and dropGroup to the other replica', async () => {

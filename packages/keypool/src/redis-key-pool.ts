@@ -33,7 +33,20 @@ export interface RedisKeyPoolOptions {
   sync?: 'all' | readonly number[];
   /** Background write or feed failures (writes are retried; the hot path never sees them). */
   onError?: (error: unknown) => void;
+  /**
+   * How key values are stored in Redis: a KeyCipher built from ENCRYPTION_KEY keeps them sealed there, so a
+   * Redis dump holds no plaintext key; the mirror holds them opened. Default: stored as given.
+   */
+  codec?: ValueCodec;
 }
+
+/** Seals key values on their way into Redis and opens them on the way out (a KeyCipher fits). */
+export interface ValueCodec {
+  seal(plain: string): string;
+  open(stored: string): string;
+}
+
+const identity: ValueCodec = { seal: (v) => v, open: (v) => v };
 
 /** A local change not yet confirmed by Redis, kept so it can be replayed on a newer Redis state. */
 interface PendingOp {
@@ -101,6 +114,7 @@ export class RedisKeyPool implements KeyPool {
     private readonly feed: KeyEventFeed,
     private readonly allGroups: boolean,
     private readonly onError: (error: unknown) => void,
+    private readonly codec: ValueCodec,
   ) {
     this.names = redisKeyNames(prefix);
     this.mirror.onChange((c) => this.onLocalChange(c));
@@ -117,6 +131,7 @@ export class RedisKeyPool implements KeyPool {
       options.feed ?? new RedisKeyEventFeed({ redis: options.redis, prefix }),
       sync === 'all',
       options.onError ?? (() => undefined),
+      options.codec ?? identity,
     );
     // Read the feed position before the snapshot: events in between are replayed, and versions drop stale ones.
     const from = await pool.feed.position();
@@ -218,7 +233,7 @@ export class RedisKeyPool implements KeyPool {
           this.names.group(groupId),
           groupId,
           k.id,
-          k.value,
+          this.codec.seal(k.value),
           k.status,
           k.failureCount,
           k.cooldownUntil ?? '',
@@ -541,7 +556,7 @@ export class RedisKeyPool implements KeyPool {
     if (!known || known.groupId !== e.groupId || known.version >= e.version || this.pending.has(e.keyId))
       return;
     known.version = e.version;
-    this.emit(this.setMirror(known, e.keyId, { ...e.state }, e.cause, e.at));
+    this.emit({ ...this.setMirror(known, e.keyId, { ...e.state }, e.cause, e.at), remote: true });
   }
 
   private applyRemoteUpserts(groupId: number, read: { record: PoolKeyRecord; version: number }[]): void {
@@ -669,12 +684,20 @@ export class RedisKeyPool implements KeyPool {
         const [groupId, value, status, failureCount, cooldownUntil, rateStrikes, lastError, version] =
           rows[j] ?? [];
         if (groupId == null || value == null || version == null) return;
+        let plain: string;
+        try {
+          plain = this.codec.open(value);
+        } catch (error) {
+          // Sealed with another ENCRYPTION_KEY (or altered): leave the key out rather than send garbage upstream.
+          this.onError(error);
+          return;
+        }
         const h = parseHealth({ status, failureCount, cooldownUntil, rateStrikes, lastError });
         out.push({
           record: {
             id,
             groupId: Number(groupId),
-            value,
+            value: plain,
             status: h.status,
             failureCount: h.failureCount,
             cooldownUntil: h.cooldownUntil,
