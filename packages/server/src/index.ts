@@ -1,0 +1,2 @@
+export * from './ops-routes';
+export * from './serve';
