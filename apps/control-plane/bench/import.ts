@@ -4,8 +4,8 @@
 //        [--cipher both|plain|encrypted] [--runs 20] [--bare] [--strict]
 //
 // `POST /api/groups/{id}/keys` with more than SYNC_IMPORT_LIMIT keys answers 202 and a task id when the deps
-// have a queue; the import then runs on a MemoryJobQueue through `registerKeyImport`, and `GET /api/tasks/{id}`
-// is polled until it finishes. Each variant gets its own throw-away database (SQLite temp file, or
+// have a queue; the import then runs on a MemoryJobQueue through `addKeys` (as the worker's key-import processor
+// does), and `GET /api/tasks/{id}` is polled until it finishes. Each variant gets its own throw-away database (SQLite temp file, or
 // `kw_test_<random>` on TEST_POSTGRES_URL / TEST_MYSQL_URL) and prints where the import time went: every
 // Prisma call by model, operation and selection, the cipher (hash / seal / open) and the key pool. `--bare` runs
 // without that instrumentation (to check its overhead); `--strict` exits 1 when a target is missed.
@@ -16,16 +16,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { DbClient } from '@keyway/db';
-import { applyMigrations, createPrismaClient } from '@keyway/db';
+import { addKeys, applyMigrations, createPrismaClient } from '@keyway/db';
 import type { KeyCipher } from '@keyway/keypool';
 import { createKeyCipher, MemoryKeyPool } from '@keyway/keypool';
 import type { TaskStatus } from '@keyway/queue';
-import { MemoryJobQueue } from '@keyway/queue';
+import { JOBS, MemoryJobQueue } from '@keyway/queue';
 import { createApp } from '../src/app';
 import type { ControlPlaneDeps } from '../src/context';
 import { plainKeyCipher } from '../src/key-cipher';
 import { SYNC_IMPORT_LIMIT } from '../src/keys';
-import { registerKeyImport } from '../src/tasks';
 import type { ServerProvider } from '../src/testing/databases';
 import { SERVER_URLS, createTempDatabase } from '../src/testing/databases';
 
@@ -234,7 +233,15 @@ async function runVariant(o: Options, variant: Variant, keys: string[]): Promise
       onConfigChanged: () => Promise.resolve(),
       queue,
     };
-    registerKeyImport(deps);
+    // The worker's key-import processor, minus its group checks (apps cannot import the worker).
+    queue.process(JOBS.keyImport, (job) =>
+      addKeys(
+        deps,
+        job.payload.groupId,
+        job.payload.keys.map((k) => deps.keyCipher.open(k)),
+        { onProgress: (processed, total) => job.progress(processed, total) },
+      ),
+    );
     const app = createApp(deps);
     const call = async <T>(
       method: string,

@@ -1,13 +1,13 @@
 import type { Channel, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
 import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
+import { addKeys } from '@keyway/db';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CpEnv } from './context';
 import { toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
-import { addKeys } from './keys';
 import { loadSettings, storeProxyKeys } from './settings-store';
 
 const include = {

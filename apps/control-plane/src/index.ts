@@ -1,10 +1,13 @@
 export * from './app';
 export * from './context';
 export * from './key-cipher';
-export { addKeys, toPoolRecord } from './keys';
+// Moved to @keyway/db (the worker shares them); re-exported for the apps that compose the control plane.
+export { addKeys, pruneAudit, pruneLogs, runRetention } from '@keyway/db';
+export { toPoolRecord } from './keys';
 export { buildSnapshot } from './snapshot';
 export { loadSettings } from './settings-store';
 export * from './encryption';
-export { runRetention, pruneLogs, pruneAudit } from './retention';
-export { registerKeyImport } from './tasks';
 export { SYNC_IMPORT_LIMIT } from './keys';
+export { mountConsole } from './console';
+export { createSite, type SiteOptions } from './site';
+export { loadPoolFromDb } from './pool-loader';

@@ -8,8 +8,8 @@ import {
   keyStatusSchema,
   splitKeys,
 } from '@keyway/contracts';
-import { AppError, maskSecret } from '@keyway/core';
-import { insertKeysIgnoringDuplicates } from '@keyway/db';
+import { AppError } from '@keyway/core';
+import { addKeys } from '@keyway/db';
 import type { PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
@@ -82,50 +82,6 @@ async function standardGroup(deps: ControlPlaneDeps, id: number): Promise<void> 
   if (!g) throw AppError.notFound('Group');
   if (g.type !== 'standard')
     throw AppError.validation([{ path: 'groupId', message: 'an aggregate group has no keys of its own' }]);
-}
-
-/** Adds keys to a group, ignoring those already there (by keyed hash; the unique index backs this up). */
-export async function addKeys(
-  deps: ControlPlaneDeps,
-  groupId: number,
-  values: string[],
-): Promise<{ added: number; ignored: number; total: number }> {
-  const { db, keyCipher } = deps;
-  let added = 0;
-  for (const part of chunks(values, 1000)) {
-    const hashed = part.map((value) => ({ value, hash: keyCipher.hash(value) }));
-    added += await insertKeysIgnoringDuplicates(
-      db,
-      deps.dbProvider ?? 'sqlite',
-      hashed.map((k) => ({
-        groupId,
-        keyValue: keyCipher.seal(k.value),
-        keyHash: k.hash,
-        keyMasked: maskSecret(k.value),
-      })),
-    );
-    // Ids of the new rows; keys the pool already holds keep their live health.
-    const plain = new Map(hashed.map((k) => [k.hash, k.value]));
-    const rows = await db.apiKey.findMany({
-      where: { groupId, keyHash: { in: hashed.map((k) => k.hash) } },
-      select: { id: true, keyHash: true },
-    });
-    const fresh = rows.filter((r) => deps.keyPool.health(groupId, r.id) === undefined);
-    await deps.keyPool.add(
-      groupId,
-      fresh.map((r) => ({
-        id: r.id,
-        groupId,
-        value: plain.get(r.keyHash) as string,
-        status: 'active' as const,
-        failureCount: 0,
-        cooldownUntil: null,
-        lastError: null,
-      })),
-    );
-  }
-  const total = await db.apiKey.count({ where: { groupId } });
-  return { added, ignored: values.length - added, total };
 }
 
 /** Key routes: `/api/groups/{id}/keys…` and `/api/keys/{keyId}`. */

@@ -5,7 +5,6 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
-import { addKeys, SYNC_IMPORT_LIMIT } from './keys';
 
 function queueOf(deps: ControlPlaneDeps): JobQueue {
   if (!deps.queue) throw new AppError('UNAVAILABLE', 'Background tasks are not available in this deployment');
@@ -64,23 +63,4 @@ export function taskRoutes(): Hono<CpEnv> {
   });
 
   return app;
-}
-
-/** Runs `key-import` tasks: values arrive sealed, are opened here and added in chunks with progress. */
-export function registerKeyImport(deps: ControlPlaneDeps): void {
-  const queue = queueOf(deps);
-  queue.process(JOBS.keyImport, async (job) => {
-    const values = job.payload.keys.map((k) => deps.keyCipher.open(k));
-    let added = 0;
-    let ignored = 0;
-    let total = 0;
-    for (let i = 0; i < values.length; i += SYNC_IMPORT_LIMIT) {
-      const r = await addKeys(deps, job.payload.groupId, values.slice(i, i + SYNC_IMPORT_LIMIT));
-      added += r.added;
-      ignored += r.ignored;
-      total = r.total;
-      await job.progress(Math.min(values.length, i + SYNC_IMPORT_LIMIT), values.length);
-    }
-    return { added, ignored, total };
-  });
 }

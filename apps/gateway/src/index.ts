@@ -5,3 +5,5 @@ export * from './upstream-clients';
 export * from './storm-guard';
 export * from './upstream-health';
 export { trustedProxyMatcher } from './trusted-proxies';
+export * from './config-follower';
+export * from './gateway-metrics';

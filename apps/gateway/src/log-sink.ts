@@ -1,17 +1,20 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 
-/** Where finished request records go. `push` must never block or throw: logging cannot fail a request. */
-export interface RequestLogSink {
-  push(record: RequestLogRecord): void;
+/** Where finished records go. `push` must never block or throw: logging cannot fail a request. */
+export interface Sink<T> {
+  push(record: T): void;
   /** Writes whatever is buffered (on shutdown). */
   flush(): Promise<void>;
 }
 
-/** Writes batches somewhere slow (a database, a queue). */
-export type BatchWriter = (records: RequestLogRecord[]) => Promise<void>;
+/** Where finished request records go. */
+export type RequestLogSink = Sink<RequestLogRecord>;
 
-export interface BufferedSinkOptions {
-  write: BatchWriter;
+/** Writes batches somewhere slow (a database, a queue). */
+export type BatchWriter<T = RequestLogRecord> = (records: T[]) => Promise<void>;
+
+export interface BufferedSinkOptions<T = RequestLogRecord> {
+  write: BatchWriter<T>;
   /** Flush at this many records… */
   maxBatch?: number;
   /** …or after this long. */
@@ -26,11 +29,13 @@ export interface BufferedSinkOptions {
  * Buffers records and writes them in batches off the request path (≤ intervalMs or maxBatch records). A failed
  * write keeps the batch and retries on the next tick, so a short database outage loses nothing.
  */
-export function createBufferedSink(o: BufferedSinkOptions): RequestLogSink & { pending(): number } {
+export function createBufferedSink<T = RequestLogRecord>(
+  o: BufferedSinkOptions<T>,
+): Sink<T> & { pending(): number } {
   const maxBatch = o.maxBatch ?? 500;
   const intervalMs = o.intervalMs ?? 1000;
   const maxBuffered = o.maxBuffered ?? 100_000;
-  let buffer: RequestLogRecord[] = [];
+  let buffer: T[] = [];
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
 

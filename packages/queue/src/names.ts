@@ -9,6 +9,7 @@ export const JOB_NAMES = [
   'request-logs',
   'log-retention',
   'key-events',
+  'key-test',
 ] as const;
 
 /** A job (and queue) name. */
@@ -28,6 +29,8 @@ export const JOBS = {
   logRetention: 'log-retention',
   /** From gateways: key health changes to persist. */
   keyEvents: 'key-events',
+  /** On demand, awaited by the control plane: one validation request for one key, its health updated. */
+  keyTest: 'key-test',
 } as const satisfies Record<string, JobName>;
 
 /** Whether a string is a known job name. */

@@ -75,6 +75,18 @@ export const keyStateChangeSchema = z.object({
 /** `key-events`: key health changes from a gateway, to persist. */
 export const keyEventsPayloadSchema = z.object({ changes: z.array(keyStateChangeSchema).min(1) });
 
+/** `key-test`: send one validation request with a key now (the worker reads the key; it is never in the queue). */
+export const keyTestPayloadSchema = z.object({ groupId: id, keyId: id });
+
+/** What a `key-test` job returns. */
+export const keyTestResultSchema = z.object({
+  valid: z.boolean(),
+  statusCode: z.number().int().nullable(),
+  durationMs: z.number(),
+  error: z.string().nullable(),
+});
+export type KeyTestJobResult = z.infer<typeof keyTestResultSchema>;
+
 /** The payload schema of every job; the compiler checks that none is missing. */
 export const jobPayloadSchemas = {
   'key-recheck': keyRecheckPayloadSchema,
@@ -83,6 +95,7 @@ export const jobPayloadSchemas = {
   'request-logs': requestLogsPayloadSchema,
   'log-retention': logRetentionPayloadSchema,
   'key-events': keyEventsPayloadSchema,
+  'key-test': keyTestPayloadSchema,
 } as const satisfies Record<JobName, z.ZodType>;
 
 /** The payload type of job `N`. */

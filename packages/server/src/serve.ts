@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Logger } from '@keyway/observability';
+import type { NodeFetch } from './two-phase';
 
 /** Prints why the process cannot start and exits with status 1 (for env and start-up errors). */
 export function fail(name: string, message: string): never {
@@ -11,7 +12,7 @@ export function fail(name: string, message: string): never {
 export interface StartServerOptions {
   /** Process name in messages, e.g. `keyway-gateway`. */
   name: string;
-  fetch: (request: Request, env: never) => Response | Promise<Response>;
+  fetch: NodeFetch;
   port: number;
   host: string;
   logger: Logger;

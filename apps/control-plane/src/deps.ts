@@ -1,0 +1,140 @@
+import { createKeyStateWriter, createPrismaClient } from '@keyway/db';
+import type { DbConnection } from '@keyway/db';
+import { createKeyCipher, RedisConfigStore, RedisKeyPool } from '@keyway/keypool';
+import type { Logger, Metrics } from '@keyway/observability';
+import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { BullJobQueue } from '@keyway/queue';
+import { busPrefixOf, connectBusInBackground, connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import type { ControlPlaneDeps } from './context';
+import { checkEncryption } from './encryption';
+import type { Env } from './env';
+import { PoolKeeper } from './pool-keeper';
+import { delegateKeyTest } from './key-test-job';
+
+/** The running control plane; `api()` is set once Redis answered and the pool is mirrored. */
+export interface ControlPlaneProcess {
+  metrics: Metrics;
+  checks: Record<string, () => string | Promise<string>>;
+  api: () => ControlPlaneDeps | null;
+  beginShutdown: () => void;
+  close: () => Promise<void>;
+}
+
+/** Thrown when the database has no schema yet: `pnpm migrate` has to run first. */
+export class NotMigratedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotMigratedError';
+  }
+}
+
+/**
+ * The distributed control plane's composition root. The database is checked first (schema present, ENCRYPTION_KEY
+ * matching the stored keys) and a failure stops the process; Redis and NATS are waited for in the background.
+ */
+export async function startControlPlane(env: Env, logger: Logger): Promise<ControlPlaneProcess> {
+  const db: DbConnection = createPrismaClient(env.DATABASE_URL);
+  const prisma = db.prisma;
+  try {
+    await prisma.setting.count();
+  } catch (err) {
+    await db.close();
+    throw new NotMigratedError(
+      `the database has no Keyway schema (${(err as Error).message.split('\n')[0]}): run \`pnpm migrate\` (or the migrate job) first`,
+    );
+  }
+  const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
+  await checkEncryption(prisma, keyCipher);
+
+  const metrics = createMetrics();
+  defaultProcessMetrics(metrics);
+  const redis = connectRedis(env.REDIS_URL, logger, 'keyway-control-plane');
+  const queue = new BullJobQueue({
+    connection: env.REDIS_URL,
+    prefix: queuePrefixOf(env.REDIS_PREFIX),
+    logger,
+  });
+  const store = new RedisConfigStore(redis, env.REDIS_PREFIX);
+  const bus = connectBusInBackground(
+    { url: env.NATS_URL, prefix: busPrefixOf(env.REDIS_PREFIX), name: 'keyway-control-plane', logger },
+    () => undefined,
+  );
+  const states = createKeyStateWriter(prisma, logger);
+
+  let stopping = false;
+  let deps: ControlPlaneDeps | null = null;
+  let keeper: PoolKeeper | null = null;
+  let pool: RedisKeyPool | null = null;
+  const booting = (async () => {
+    pool = await retryUntil(
+      'key pool: mirror from Redis',
+      () =>
+        RedisKeyPool.create({
+          redis,
+          prefix: env.REDIS_PREFIX,
+          codec: keyCipher,
+          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
+        }),
+      logger,
+      { stopped: () => stopping },
+    );
+    // Changes made here (operator, key tests) are persisted here; gateways' go through the key-events queue.
+    pool.onChange((c) => {
+      if (!c.remote) states.push(c);
+    });
+    const k = new PoolKeeper({
+      db: prisma,
+      redis,
+      prefix: env.REDIS_PREFIX,
+      pool,
+      keyCipher,
+      store,
+      bus: bus.current,
+      logger,
+    });
+    keeper = k;
+    await k.start();
+    deps = {
+      db: prisma,
+      dbProvider: db.provider,
+      keyPool: pool,
+      authKey: env.AUTH_KEY,
+      keyCipher,
+      logger,
+      onConfigChanged: () => k.configChanged(),
+      flushKeyStates: () => states.flush(),
+      queue,
+      testKey: delegateKeyTest(queue),
+      secureCookies: env.SECURE_COOKIES,
+    };
+  })().catch((err: unknown) => {
+    if (!stopping) logger.error({ err }, 'control plane start-up failed');
+  });
+
+  return {
+    metrics,
+    checks: {
+      redis: () => (deps ? 'ok' : 'connecting'),
+      database: async () => {
+        await prisma.$queryRawUnsafe('SELECT 1');
+        return 'ok';
+      },
+      shutdown: () => (stopping ? 'stopping' : 'ok'),
+    },
+    api: () => deps,
+    beginShutdown() {
+      stopping = true;
+    },
+    async close() {
+      stopping = true;
+      await booting;
+      await keeper?.stop();
+      await pool?.close();
+      await states.close();
+      await queue.close();
+      await bus.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}

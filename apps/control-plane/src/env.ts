@@ -1,0 +1,40 @@
+import {
+  booleanFromEnv,
+  corsEnv,
+  databaseEnv,
+  httpServerEnv,
+  loadEnv,
+  logEnv,
+  metricsEnv,
+  natsEnv,
+  redisEnv,
+  secretsEnv,
+  trustedProxiesEnv,
+} from '@keyway/config';
+import { z } from 'zod';
+
+/** The distributed control plane's environment: the only place that reads `process.env`. */
+export const envSchema = z.object({
+  ...httpServerEnv,
+  ...logEnv,
+  ...databaseEnv,
+  ...redisEnv,
+  ...natsEnv,
+  ...secretsEnv,
+  // No generated key here: replicas must share one, so it is configuration.
+  AUTH_KEY: z.string({ message: 'is required (a long random value: openssl rand -hex 32)' }).min(1),
+  ...metricsEnv,
+  ...corsEnv,
+  ...trustedProxiesEnv,
+  /** The console's build (`apps/console/dist`); served at `/` when it holds an index.html. */
+  CONSOLE_DIR: z.string().min(1).default('apps/console/dist'),
+  /** Mark the session cookie Secure (set it when the console is reached over HTTPS). */
+  SECURE_COOKIES: booleanFromEnv(false),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Parses the environment; throws an EnvError listing every problem. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  return loadEnv(envSchema, source);
+}

@@ -1,0 +1,37 @@
+import type { HttpBindings } from '@hono/node-server';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import { createApp } from './app';
+import { mountConsole } from './console';
+import type { ControlPlaneDeps } from './context';
+
+/** Options of {@link createSite}. */
+export interface SiteOptions {
+  /** Origins allowed to call the API from a browser (`*` for any); empty: CORS off (the console is same-origin). */
+  corsOrigins: readonly string[];
+  /** The console's build directory; nothing is served at `/` when it holds no index.html. */
+  consoleDir?: string;
+}
+
+/** The admin site: `/api` (security headers, optional CORS) and the console at `/` when it is built. */
+export function createSite(
+  deps: ControlPlaneDeps,
+  options: SiteOptions,
+): { app: Hono<{ Bindings: HttpBindings }>; console: boolean } {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  app.use('/api/*', secureHeaders());
+  const origins = options.corsOrigins;
+  if (origins.length > 0)
+    app.use(
+      '/api/*',
+      cors({
+        origin: origins.includes('*') ? '*' : [...origins],
+        credentials: !origins.includes('*'),
+        maxAge: 600,
+      }),
+    );
+  app.route('/', createApp(deps));
+  const served = options.consoleDir ? mountConsole(app, options.consoleDir) : false;
+  return { app, console: served };
+}

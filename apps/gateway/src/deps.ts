@@ -1,0 +1,158 @@
+import type { KeyStateChange } from '@keyway/keypool';
+import { createKeyCipher, RedisConfigStore, RedisKeyPool } from '@keyway/keypool';
+import type { Logger, Metrics } from '@keyway/observability';
+import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { BullJobQueue, JOBS } from '@keyway/queue';
+import { busPrefixOf, connectBusInBackground, connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import type { GatewayDeps } from './app';
+import { ConfigFollower } from './config-follower';
+import type { Env } from './env';
+import { createGatewayMetrics } from './gateway-metrics';
+import { createBufferedSink } from './log-sink';
+import { compileRuntime } from './runtime';
+import type { GatewayRuntime } from './runtime';
+import { trustedProxyMatcher } from './trusted-proxies';
+import { createUpstreamClients } from './upstream-clients';
+
+/** The running gateway's collaborators; `proxy` is set once the key pool and the first snapshot are loaded. */
+export interface GatewayProcess {
+  metrics: Metrics;
+  /** Not-ready reasons for `/ready`: each `ok` once satisfied. */
+  checks: Record<string, () => string>;
+  /** The proxy's deps once it can route (null while starting). */
+  proxy: () => GatewayDeps | null;
+  /** Answer not-ready from now on (the load balancer stops sending traffic while in-flight requests finish). */
+  beginShutdown: () => void;
+  close: () => Promise<void>;
+}
+
+/** Log records per `request-logs` job, and key changes per `key-events` job. */
+const JOB_BATCH = 500;
+
+/**
+ * The distributed gateway's composition root. Starts serving at once (`/health`, `/ready`); the key pool (mirrored
+ * from Redis) and the config snapshot load in the background and are retried until Redis answers, so a gateway
+ * started before Redis becomes ready by itself. Afterwards a Redis or NATS outage leaves it serving from the
+ * last snapshot and mirror; it catches up when they return.
+ */
+export function startGateway(env: Env, logger: Logger): GatewayProcess {
+  const metrics = createMetrics();
+  defaultProcessMetrics(metrics);
+  const m = createGatewayMetrics(metrics);
+  const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
+  const redis = connectRedis(env.REDIS_URL, logger, 'keyway-gateway');
+  const queue = new BullJobQueue({
+    connection: env.REDIS_URL,
+    prefix: queuePrefixOf(env.REDIS_PREFIX),
+    logger,
+  });
+  const clients = createUpstreamClients();
+
+  // Request logs and this replica's key changes go to the worker in batches; while Redis is away they wait here.
+  const logSink = createBufferedSink({
+    maxBatch: JOB_BATCH,
+    write: async (records) => void (await queue.enqueue(JOBS.requestLogs, { records })),
+    onError: (err, pending) => {
+      m.logWriteFailed();
+      logger.warn(
+        { err, pending },
+        'could not hand request logs to the queue; keeping them for the next try',
+      );
+    },
+    onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
+  });
+  const keyEvents = createBufferedSink<KeyStateChange>({
+    maxBatch: JOB_BATCH,
+    write: async (changes) => void (await queue.enqueue(JOBS.keyEvents, { changes })),
+    onError: (err, pending) => logger.warn({ err, pending }, 'could not queue key changes; retrying'),
+    onDrop: (count) => logger.error({ count }, 'key-change buffer full; dropped the oldest'),
+  });
+
+  let stopping = false;
+  let pool: RedisKeyPool | null = null;
+  let runtime: GatewayRuntime | null = null;
+  const store = new RedisConfigStore(redis, env.REDIS_PREFIX);
+  const follower = new ConfigFollower({
+    source: store,
+    apply: (snapshot) => {
+      runtime = compileRuntime(snapshot);
+    },
+    logger,
+  });
+  const bus = connectBusInBackground(
+    { url: env.NATS_URL, prefix: busPrefixOf(env.REDIS_PREFIX), name: 'keyway-gateway', logger },
+    (b) => {
+      b.subscribe('config.changed', () => follower.check());
+      // Anything announced while NATS was unreachable is picked up now rather than at the next poll.
+      void follower.check();
+    },
+  );
+
+  const booting = (async () => {
+    pool = await retryUntil(
+      'key pool: mirror from Redis',
+      () =>
+        RedisKeyPool.create({
+          redis,
+          prefix: env.REDIS_PREFIX,
+          codec: keyCipher,
+          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
+        }),
+      logger,
+      { stopped: () => stopping },
+    );
+    pool.onChange((c) => {
+      m.keyChange(c.status, c.cause);
+      if (c.status === 'invalid' && !c.remote)
+        logger.warn({ keyId: c.keyId, groupId: c.groupId, cause: c.cause }, 'key blacklisted');
+      if (!c.remote) keyEvents.push(c);
+    });
+    await follower.start();
+  })().catch((err: unknown) => {
+    if (!stopping) logger.error({ err }, 'gateway start-up failed');
+  });
+
+  const isTrustedProxy = trustedProxyMatcher(env.TRUSTED_PROXIES);
+  let proxyDeps: GatewayDeps | null = null;
+  return {
+    metrics,
+    checks: {
+      keyPool: () => (pool ? 'ok' : 'loading'),
+      config: () => (follower.ready ? 'ok' : 'no snapshot yet'),
+      shutdown: () => (stopping ? 'stopping' : 'ok'),
+    },
+    proxy() {
+      if (proxyDeps) return proxyDeps;
+      if (!pool || !runtime) return null;
+      proxyDeps = {
+        runtime: () => runtime as GatewayRuntime,
+        keyPool: pool,
+        logSink,
+        clients,
+        logger,
+        metrics: m.gateway,
+        isTrustedProxy,
+      };
+      return proxyDeps;
+    },
+    beginShutdown() {
+      stopping = true;
+    },
+    async close() {
+      stopping = true;
+      await follower.stop();
+      await booting;
+      await logSink
+        .flush()
+        .catch((err: unknown) => logger.error({ err }, 'final request-log hand-over failed'));
+      await pool?.close();
+      await keyEvents
+        .flush()
+        .catch((err: unknown) => logger.error({ err }, 'final key-change hand-over failed'));
+      await queue.close();
+      await bus.close();
+      await clients.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { Metrics } from '@keyway/observability';
+import type { GatewayMetrics } from './app';
+
+/** The gateway's Prometheus series, plus the hooks its composition root reports through. */
+export interface GatewayMetricSet {
+  gateway: GatewayMetrics;
+  /** A key health change (by new status and cause). */
+  keyChange(status: string, cause: string): void;
+  /** A request-log (or key-event) batch that could not be handed over; it is kept and retried. */
+  logWriteFailed(): void;
+}
+
+/** Registers the proxy's metrics on `metrics` (both standalone and the distributed gateway expose these). */
+export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
+  const requests = metrics.counter(
+    'keyway_proxy_requests_total',
+    'Proxied requests by group and status class',
+    ['group', 'status'],
+  );
+  const duration = metrics.histogram(
+    'keyway_proxy_request_duration_seconds',
+    'Proxied request duration',
+    ['group'],
+    [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  );
+  const inFlight = metrics.gauge('keyway_proxy_in_flight', 'Proxy requests being served', []);
+  const keyChanges = metrics.counter(
+    'keyway_key_state_changes_total',
+    'Key health changes by new status and cause',
+    ['status', 'cause'],
+  );
+  const logFailures = metrics.counter(
+    'keyway_request_log_write_failures_total',
+    'Failed request-log batch writes',
+    [],
+  );
+  return {
+    gateway: {
+      request(group, status, durationMs) {
+        requests.inc({ group, status: `${Math.floor(status / 100)}xx` });
+        duration.observe({ group }, durationMs / 1000);
+      },
+      inFlight: (v) => inFlight.set({}, v),
+    },
+    keyChange: (status, cause) => keyChanges.inc({ status, cause }),
+    logWriteFailed: () => logFailures.inc(),
+  };
+}
