@@ -10,5 +10,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   noExternal: [/^@keyway\//],
+  // Every npm package stays external, including those only the workspace packages depend on (bullmq, nats…).
+  skipNodeModulesBundle: true,
   splitting: false,
 });

@@ -33,6 +33,7 @@ export class ConfigFollower {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failing = false;
+  private waiting = false;
   private stopped = false;
   private readonly pollMs: number;
   private readonly retryMs: number;
@@ -109,9 +110,11 @@ export class ConfigFollower {
             'config snapshot applied',
           );
         }
-      } else if (stored === null && this.held === null && !this.failing) {
-        logger.warn({}, 'no config snapshot in Redis yet (is the control plane running?); not ready');
-        this.failing = true;
+      } else if (stored === null && this.held === null) {
+        if (!this.waiting)
+          logger.warn({}, 'no config snapshot in Redis yet (is the control plane running?); not ready');
+        this.waiting = true;
+        this.failing = false;
         return;
       }
       if (this.failing) logger.info({ version: this.held }, 'config source reachable again');

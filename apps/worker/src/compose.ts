@@ -1,0 +1,118 @@
+import { createKeyStateWriter, createPrismaClient, readSettings } from '@keyway/db';
+import { createKeyCipher, RedisKeyPool } from '@keyway/keypool';
+import type { Logger, Metrics } from '@keyway/observability';
+import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { BullJobQueue } from '@keyway/queue';
+import { connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import { createWorker } from './app';
+import type { Env } from './env';
+
+/** The running worker. */
+export interface WorkerProcess {
+  metrics: Metrics;
+  checks: Record<string, () => string | Promise<string>>;
+  beginShutdown: () => void;
+  close: () => Promise<void>;
+}
+
+/** Thrown when the database has no schema yet: `pnpm migrate` has to run first. */
+export class NotMigratedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotMigratedError';
+  }
+}
+
+/**
+ * The worker's composition root: the database, the key pool mirrored from Redis (imports and re-checks change it
+ * for every gateway), and the BullMQ processors. Redis is waited for in the background; the processors start
+ * once the pool is mirrored. The worker's own key changes (re-check, validation, tests) are persisted here;
+ * gateways' arrive through `key-events`.
+ */
+export async function startWorker(env: Env, logger: Logger): Promise<WorkerProcess> {
+  const db = createPrismaClient(env.DATABASE_URL);
+  const prisma = db.prisma;
+  try {
+    await prisma.setting.count();
+  } catch (err) {
+    await db.close();
+    throw new NotMigratedError(
+      `the database has no Keyway schema (${(err as Error).message.split('\n')[0]}): run \`pnpm migrate\` first`,
+    );
+  }
+  const metrics = createMetrics();
+  defaultProcessMetrics(metrics);
+  const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
+  const redis = connectRedis(env.REDIS_URL, logger, 'keyway-worker');
+  const queue = new BullJobQueue({
+    connection: env.REDIS_URL,
+    prefix: queuePrefixOf(env.REDIS_PREFIX),
+    logger,
+  });
+  const states = createKeyStateWriter(prisma, logger);
+
+  let stopping = false;
+  let pool: RedisKeyPool | null = null;
+  const booting = (async () => {
+    pool = await retryUntil(
+      'key pool: mirror from Redis',
+      () =>
+        RedisKeyPool.create({
+          redis,
+          prefix: env.REDIS_PREFIX,
+          codec: keyCipher,
+          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
+        }),
+      logger,
+      { stopped: () => stopping },
+    );
+    pool.onChange((c) => {
+      if (!c.remote) states.push(c);
+    });
+    createWorker(
+      {
+        db: prisma,
+        dbProvider: db.provider,
+        keyPool: pool,
+        keyCipher,
+        loadSettings: () =>
+          readSettings(prisma, [
+            'keyRecheckIntervalMinutes',
+            'keyValidationConcurrency',
+            'keyValidationTimeoutSeconds',
+          ]),
+        logger,
+        queue,
+      },
+      { recheckEveryMs: env.RECHECK_EVERY_SECONDS * 1000, validateConcurrency: env.VALIDATE_CONCURRENCY },
+    );
+    logger.info({}, 'worker ready: processing jobs');
+  })().catch((err: unknown) => {
+    if (!stopping) logger.error({ err }, 'worker start-up failed');
+  });
+
+  return {
+    metrics,
+    checks: {
+      redis: () => (pool ? 'ok' : 'connecting'),
+      database: async () => {
+        await prisma.$queryRawUnsafe('SELECT 1');
+        return 'ok';
+      },
+      shutdown: () => (stopping ? 'stopping' : 'ok'),
+    },
+    beginShutdown() {
+      stopping = true;
+    },
+    async close() {
+      stopping = true;
+      await booting;
+      // Finishes the running jobs (graceful shutdown), then writes what they changed.
+      await queue.close();
+      await pool?.close();
+      await states.close();
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
