@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // `pnpm test` goes through turbo instead, which builds what the end-to-end tests start first.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'apps/*'],
+    projects: ['packages/*', 'apps/*', 'e2e', 'deploy'],
   },
 });
