@@ -29,7 +29,8 @@ export interface KeywayTarget {
   upstreamKeys: string[];
 }
 
-async function admin(
+/** POSTs to the admin API and returns the JSON answer; throws on an error status. */
+export async function adminPost(
   base: string,
   authKey: string,
   path: string,
@@ -72,13 +73,13 @@ export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
     { length: 20 },
     (_, i) => `sk-bench-${String(i).padStart(2, '0')}-${randomBytes(8).toString('hex')}`,
   );
-  const group = await admin(base, authKey, '/groups', {
+  const group = await adminPost(base, authKey, '/groups', {
     name: 'bench',
     channel: 'openai',
     upstreams: [{ url: upstreamUrl }],
     proxyKeys: [proxyKey],
   });
-  const added = await admin(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
+  const added = await adminPost(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
   if (added.added !== upstreamKeys.length) throw new Error(`adding keys answered ${JSON.stringify(added)}`);
   return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys };
 }

@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import type { ManagedProcess } from '@keyway/testing';
 import { parseOptions, usage, type BenchOptions } from './args';
 import { sequential, type Target, type Timing } from './client';
+import { ensureDistributedBuilt, startDistributed } from './distributed';
 import { ensureStandaloneBuilt, startKeyway } from './keyway';
 import { runLoad, type LoadResult } from './load';
 import {
@@ -25,7 +26,7 @@ import {
 import { ratio, round, summarize } from './stats';
 import { renderReport, type Report } from './report';
 
-const TARGETS = ['direct', 'bare', 'keyway'] as const;
+const TARGETS = ['direct', 'bare', 'keyway', 'distributed'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 /** A ~300-byte OpenAI chat completion request. */
@@ -88,6 +89,7 @@ const versionOf = (pkg: string): string => {
 async function run(opts: BenchOptions): Promise<Report> {
   const started = Date.now();
   ensureStandaloneBuilt();
+  ensureDistributedBuilt();
 
   // ---- targets ------------------------------------------------------------------------------------------
   log('starting fake upstream, bare gateway and keyway…');
@@ -107,6 +109,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     BARE_MODE: opts.bareMode,
   });
   const keyway = await startKeyway(upstream.info.url);
+  const distributed = await startDistributed(upstream.info.url);
 
   const path = '/v1/chat/completions';
   const targets: Record<TargetName, Target> = {
@@ -121,12 +124,23 @@ async function run(opts: BenchOptions): Promise<Report> {
       headers: { authorization: `Bearer ${bareProxyKey}` },
     },
     keyway: { name: 'keyway', url: keyway.url, headers: { authorization: `Bearer ${keyway.proxyKey}` } },
+    distributed: {
+      name: 'distributed',
+      url: distributed.url,
+      headers: { authorization: `Bearer ${distributed.proxyKey}` },
+    },
   };
   const gatewayProc: Record<TargetName, ManagedProcess | undefined> = {
     direct: undefined,
     bare: bare.proc,
     keyway: keyway.proc,
+    distributed: distributed.proc,
   };
+  // The distributed gateway's control plane and worker (log ingest) work during its load run too.
+  const helperPids = (name: TargetName): number[] =>
+    name === 'distributed' ? distributed.others.map((p) => p.child.pid ?? 0).filter((p) => p > 0) : [];
+  const helpersCpu = (name: TargetName): number =>
+    helperPids(name).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const jsonBody = chatBody(false);
   const streamBody = chatBody(true);
 
@@ -153,6 +167,7 @@ async function run(opts: BenchOptions): Promise<Report> {
       gatewayCpuUsPerReq: number | null;
       upstreamCpuUsPerReq: number | null;
       otherCpuSec: number;
+      helpersCpuUsPerReq: number | null;
     }
   >;
   let keywayMemAfterLoad = { rss: Number.NaN, peak: Number.NaN };
@@ -170,19 +185,30 @@ async function run(opts: BenchOptions): Promise<Report> {
     const gwPid = gatewayProc[name]?.child.pid;
     const upPid = upstream.proc.child.pid;
     const self0 = process.cpuUsage();
-    const cpu0 = { gw: cpuSeconds(gwPid), up: cpuSeconds(upPid), all: machineBusySeconds() };
+    const cpu0 = {
+      gw: cpuSeconds(gwPid),
+      up: cpuSeconds(upPid),
+      helpers: helpersCpu(name),
+      all: machineBusySeconds(),
+    };
     const result = await runLoad({
       ...base,
       headers,
       durationSec: Math.max(1, Math.round(opts.durationSec)),
     });
-    const cpu1 = { gw: cpuSeconds(gwPid), up: cpuSeconds(upPid), all: machineBusySeconds() };
+    const cpu1 = {
+      gw: cpuSeconds(gwPid),
+      up: cpuSeconds(upPid),
+      helpers: helpersCpu(name),
+      all: machineBusySeconds(),
+    };
     const self = process.cpuUsage(self0);
     // everything the benchmark's own processes used; the rest of the machine's busy time is someone else's
     const ours =
       result.loadGenCpuSec +
       (cpu1.up - cpu0.up) +
       (gwPid === undefined ? 0 : cpu1.gw - cpu0.gw) +
+      (cpu1.helpers - cpu0.helpers) +
       (self.user + self.system) / 1e6;
     const seen = await upstreamStats(upstream.info.control);
     const perReq = (a: number, b: number): number | null =>
@@ -193,6 +219,7 @@ async function run(opts: BenchOptions): Promise<Report> {
       gatewayCpuUsPerReq: gwPid === undefined ? null : perReq(cpu0.gw, cpu1.gw),
       upstreamCpuUsPerReq: perReq(cpu0.up, cpu1.up),
       otherCpuSec: cpu1.all - cpu0.all - ours,
+      helpersCpuUsPerReq: helperPids(name).length > 0 ? perReq(cpu0.helpers, cpu1.helpers) : null,
     };
     if (name === 'keyway') {
       keywayMemAfterLoad = memoryMiB(gwPid);
@@ -266,6 +293,7 @@ async function run(opts: BenchOptions): Promise<Report> {
           upstreamCpuUsPerReq: r.upstreamCpuUsPerReq,
           loadGenCpuSec: round(r.loadGenCpuSec, 2),
           otherCpuSec: round(r.otherCpuSec, 2),
+          helpersCpuUsPerReq: r.helpersCpuUsPerReq,
         },
       ];
     }),
@@ -339,6 +367,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     load: loadOut,
     ratios: {
       keywayOverBareRps: round(ratio(load.keyway.rps, load.bare.rps)),
+      distributedOverKeywayRps: round(ratio(load.distributed.rps, load.keyway.rps)),
       bareOverDirectRps: round(ratio(load.bare.rps, load.direct.rps)),
       keywayOverDirectRps: round(ratio(load.keyway.rps, load.direct.rps)),
       keywayOverBareP50: round(ratio(load.keyway.p50Ms, load.bare.p50Ms)),

@@ -43,9 +43,19 @@ function runCleanups(): void {
   }
 }
 
+let asyncCleanups: (() => Promise<void>)[] = [];
+
+/** Registers an asynchronous cleanup (dropping a database, deleting Redis keys) run after the children stop. */
+export function onAsyncCleanup(fn: () => Promise<void>): void {
+  asyncCleanups.push(fn);
+}
+
 /** Stops every child (SIGTERM, SIGKILL after `graceMs`) and runs the cleanups. */
 export async function shutdownAll(graceMs = 3000): Promise<void> {
   await stopAllProcesses(graceMs);
+  const list = asyncCleanups;
+  asyncCleanups = [];
+  for (const fn of list) await fn().catch(() => undefined);
   runCleanups();
 }
 

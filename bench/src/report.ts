@@ -1,7 +1,7 @@
 /** The result document (bench/results/latest.json) and its text rendering. */
 
 type Num = number | null;
-type PerTarget<T> = Record<'direct' | 'bare' | 'keyway', T>;
+type PerTarget<T> = Record<'direct' | 'bare' | 'keyway' | 'distributed', T>;
 
 export interface Report {
   machine: {
@@ -45,9 +45,12 @@ export interface Report {
     loadGenCpuSec: Num;
     /** Busy CPU seconds of everything outside the benchmark during the measured run (noise indicator). */
     otherCpuSec: Num;
+    /** Distributed: CPU of its control plane + worker (log ingest into PostgreSQL) per request. */
+    helpersCpuUsPerReq?: Num;
   }>;
   ratios: {
     keywayOverBareRps: Num;
+    distributedOverKeywayRps: Num;
     bareOverDirectRps: Num;
     keywayOverDirectRps: Num;
     keywayOverBareP50: Num;
@@ -74,7 +77,7 @@ export interface Report {
   elapsedSec: Num;
 }
 
-const TARGETS = ['direct', 'bare', 'keyway'] as const;
+const TARGETS = ['direct', 'bare', 'keyway', 'distributed'] as const;
 
 function fmt(value: Num | undefined, digits = 2): string {
   if (value === null || value === undefined) return 'n/a';
@@ -109,6 +112,9 @@ export function renderReport(r: Report): string {
   );
   out.push(
     `            pass-through (${c.bareMode} mode); keyway = apps/standalone/dist/main.js (SQLite, 1 group, 20 keys, LOG_LEVEL=warn)`,
+  );
+  out.push(
+    '            distributed = apps/gateway/dist/main.js (Redis key pool + NATS + BullMQ logs) with its control plane and worker on PostgreSQL',
   );
   out.push(
     `  load      autocannon ${c.autocannon} (API, own process), ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON (non-streaming),`,
@@ -146,6 +152,7 @@ export function renderReport(r: Report): string {
         'upstream CPU us/req',
         'loadgen CPU s',
         'other CPU s',
+        'cp+worker CPU us/req',
       ],
       TARGETS.map((t) => {
         const l = r.load[t];
@@ -162,13 +169,15 @@ export function renderReport(r: Report): string {
           fmt(l.upstreamCpuUsPerReq, 0),
           fmt(l.loadGenCpuSec, 1),
           fmt(l.otherCpuSec, 1),
+          fmt(l.helpersCpuUsPerReq ?? null, 0),
         ];
       }),
     ),
   );
   out.push(
     `ratios: keyway/bare req/s ${fmt(r.ratios.keywayOverBareRps, 3)} (p50 x${fmt(r.ratios.keywayOverBareP50)}, p99 x${fmt(r.ratios.keywayOverBareP99)}), ` +
-      `bare/direct req/s ${fmt(r.ratios.bareOverDirectRps, 3)}, keyway/direct req/s ${fmt(r.ratios.keywayOverDirectRps, 3)}`,
+      `bare/direct req/s ${fmt(r.ratios.bareOverDirectRps, 3)}, keyway/direct req/s ${fmt(r.ratios.keywayOverDirectRps, 3)}, ` +
+      `distributed/keyway req/s ${fmt(r.ratios.distributedOverKeywayRps, 3)}`,
   );
   const disturbed = TARGETS.filter((t) => (r.load[t].otherCpuSec ?? 0) > 1);
   if (disturbed.length > 0) {

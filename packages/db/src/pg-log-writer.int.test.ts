@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient } from './client';
+import type { DbConnection } from './client';
+import { applyMigrations } from './migrate';
+import { createPgLogWriter } from './pg-log-writer';
+import { writeRequestLogs } from './repositories/request-logs';
+import { logRecord as record } from './testing/records';
+import { createTempPostgresDatabase, serviceAvailable, type TempDatabase } from './testing/services';
+
+const available = await serviceAvailable('postgresql');
+
+describe.skipIf(!available)('the PostgreSQL fast log writer', () => {
+  const dbs: TempDatabase[] = [];
+  let fast: DbConnection;
+  let slow: DbConnection;
+  let fastUrl: string;
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) dbs.push(await createTempPostgresDatabase());
+    const [a, b] = dbs as [TempDatabase, TempDatabase];
+    fastUrl = a.url;
+    for (const d of dbs) await applyMigrations(d.url);
+    fast = createPrismaClient(a.url);
+    slow = createPrismaClient(b.url);
+    for (const c of [fast, slow]) {
+      const g = await c.prisma.group.create({
+        data: {
+          name: 'g',
+          channel: 'openai',
+          upstreams: [],
+          proxyKeys: [],
+          paramOverrides: {},
+          modelRedirects: {},
+          headerRules: [],
+          config: {},
+        },
+      });
+      await c.prisma.apiKey.create({
+        data: { id: 9, groupId: g.id, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
+      });
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await fast?.close();
+    await slow?.close();
+    for (const d of dbs) await d.drop();
+  });
+
+  const read = async (c: DbConnection) => ({
+    logs: await c.prisma.requestLog.findMany({ orderBy: { id: 'asc' } }),
+    hours: await c.prisma.hourlyStat.findMany({
+      orderBy: [{ groupId: 'asc' }, { model: 'asc' }],
+      omit: { id: true },
+    }),
+    key: await c.prisma.apiKey.findUnique({
+      where: { id: 9 },
+      select: { requestCount: true, lastUsedAt: true },
+    }),
+  });
+
+  it('writes exactly what the Prisma writer writes, and a retried batch changes nothing', async () => {
+    const batch = [
+      record(1, { keyId: 9 }),
+      record(2, { keyId: 9, success: false, statusCode: 500, error: 'boom\u0000' }),
+      record(3, { parentGroupId: 5, parentGroupName: 'agg', promptTokens: null }),
+    ];
+    const writer = createPgLogWriter(fastUrl);
+    expect(await writer.write(batch)).toEqual({ written: 3, duplicates: 0 });
+    expect(await writer.write([record(4, { keyId: 9 })])).toEqual({ written: 1, duplicates: 0 });
+    await writeRequestLogs(slow.prisma, batch);
+    await writeRequestLogs(slow.prisma, [record(4, { keyId: 9 })]);
+    const a = await read(fast);
+    expect(a).toEqual(await read(slow));
+    expect(a.key).toEqual({ requestCount: 2, lastUsedAt: new Date(Date.UTC(2026, 10, 26, 7, 30, 4)) });
+
+    // The queue retries a job whose transaction committed, or two workers run it: nothing doubles.
+    expect(await writer.write([...batch, record(5)])).toEqual({ written: 1, duplicates: 3 });
+    const second = createPgLogWriter(fastUrl);
+    const [again, other] = await Promise.all([
+      writer.write([record(6), record(7)]),
+      second.write([record(6), record(7)]),
+    ]);
+    expect(again.written + other.written).toBe(2);
+    await Promise.all([writer.close(), second.close()]);
+    const after = await read(fast);
+    expect(after.logs).toHaveLength(7);
+    expect(after.hours.reduce((n, h) => n + (h.groupId === 5 ? 0 : h.requests), 0)).toBe(7);
+    expect(after.key).toEqual(a.key);
+  });
+});

@@ -1,0 +1,140 @@
+import type { RequestLogRecord } from '@keyway/contracts';
+import pg from 'pg';
+import { aggregateBatch } from './repositories/log-batch';
+import type { RequestLogWriteResult } from './repositories/request-logs';
+
+/** `TIMESTAMP(3)` as Prisma stores it on PostgreSQL: UTC wall-clock time without a zone. */
+const utc = (ms: number): string => new Date(ms).toISOString().slice(0, -1);
+
+// One statement per table whatever the batch size: columns travel as arrays and UNNEST turns them into rows.
+// ON CONFLICT DO NOTHING RETURNING tells which records are new, and only those are counted: a retried batch (or
+// one run twice by two workers) neither duplicates rows nor double-counts.
+const INSERT_LOGS = `INSERT INTO request_logs ("id", "requestId", "time", "groupId", "groupName", "parentGroupId",
+  "parentGroupName", "keyId", "keyMasked", "proxyKeyMasked", "model", "statusCode", "success", "durationMs",
+  "ttfbMs", "stream", "retries", "attempts", "error", "clientIp", "requestPath", "promptTokens",
+  "completionTokens", "requestBody")
+SELECT u.id, u."requestId", u.time, u."groupId", u."groupName", u."parentGroupId", u."parentGroupName", u."keyId",
+  u."keyMasked", u."proxyKeyMasked", u.model, u."statusCode", u.success, u."durationMs", u."ttfbMs", u.stream,
+  u.retries, u.attempts::jsonb, u.error, u."clientIp", u."requestPath", u."promptTokens", u."completionTokens",
+  u."requestBody"
+FROM UNNEST($1::text[], $2::text[], $3::timestamp[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[],
+  $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[], $14::int[], $15::int[], $16::bool[], $17::int[],
+  $18::text[], $19::text[], $20::text[], $21::text[], $22::int[], $23::int[], $24::text[])
+  AS u(id, "requestId", time, "groupId", "groupName", "parentGroupId", "parentGroupName", "keyId", "keyMasked",
+  "proxyKeyMasked", model, "statusCode", success, "durationMs", "ttfbMs", stream, retries, attempts, error,
+  "clientIp", "requestPath", "promptTokens", "completionTokens", "requestBody")
+ON CONFLICT ("id") DO NOTHING
+RETURNING "id"`;
+
+const UPSERT_HOURS = `INSERT INTO hourly_stats ("time", "groupId", "model", "requests", "failures", "promptTokens",
+  "completionTokens")
+SELECT * FROM UNNEST($1::timestamp[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
+ON CONFLICT ("time", "groupId", "model") DO UPDATE SET
+  "requests" = hourly_stats."requests" + EXCLUDED."requests",
+  "failures" = hourly_stats."failures" + EXCLUDED."failures",
+  "promptTokens" = hourly_stats."promptTokens" + EXCLUDED."promptTokens",
+  "completionTokens" = hourly_stats."completionTokens" + EXCLUDED."completionTokens"`;
+
+const COUNT_KEYS = `UPDATE api_keys AS k SET "requestCount" = k."requestCount" + u.count,
+  "lastUsedAt" = GREATEST(COALESCE(k."lastUsedAt", u.last), u.last), "updatedAt" = now() AT TIME ZONE 'UTC'
+FROM UNNEST($1::int[], $2::int[], $3::timestamp[]) AS u(id, count, last)
+WHERE k.id = u.id`;
+
+/** Column arrays of the log rows, in INSERT_LOGS's parameter order. */
+function logColumns(records: readonly RequestLogRecord[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 24 }, () => []);
+  const push = (...values: unknown[]) => values.forEach((v, i) => cols[i]?.push(v));
+  for (const r of records)
+    push(
+      r.id,
+      r.requestId,
+      utc(Date.parse(r.time)),
+      r.groupId,
+      r.groupName,
+      r.parentGroupId,
+      r.parentGroupName,
+      r.keyId,
+      r.keyMasked,
+      r.proxyKeyMasked,
+      r.model,
+      r.statusCode,
+      r.success,
+      Math.round(r.durationMs),
+      r.ttfbMs === null ? null : Math.round(r.ttfbMs),
+      r.stream,
+      r.retries,
+      JSON.stringify(r.attempts),
+      // PostgreSQL text cannot hold NUL.
+      r.error === null ? null : r.error.replaceAll('\u0000', ''),
+      r.clientIp,
+      r.requestPath,
+      r.promptTokens,
+      r.completionTokens,
+      r.requestBody === null ? null : r.requestBody.replaceAll('\u0000', ''),
+    );
+  return cols;
+}
+
+/** A batch writer of request logs for PostgreSQL. */
+export interface PgLogWriter {
+  write(records: readonly RequestLogRecord[]): Promise<RequestLogWriteResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's fast path on PostgreSQL: the same rows and counters as `writeRequestLogs`, in three statements per
+ * batch on a `pg` pool of its own. Prisma's per-row query compilation cost the worker about 1 ms of CPU per log
+ * record, more than the gateway spent proxying the request. Buckets and keys are updated in a fixed order, so two
+ * workers writing at once cannot deadlock.
+ */
+export function createPgLogWriter(url: string, options: { maxConnections?: number } = {}): PgLogWriter {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 2 });
+  pool.on('error', () => undefined); // an idle client's error surfaces on its next query
+  return {
+    async write(records) {
+      if (records.length === 0) return { written: 0, duplicates: 0 };
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const inserted = await client.query<{ id: string }>(INSERT_LOGS, logColumns(records));
+        const fresh = new Set(inserted.rows.map((r) => r.id));
+        const seen = new Set<string>();
+        const written = records.filter((r) => fresh.has(r.id) && !seen.has(r.id) && seen.add(r.id));
+        const { buckets, perKey } = aggregateBatch(written);
+        if (buckets.length > 0) {
+          buckets.sort(
+            (a, b) =>
+              a.time.getTime() - b.time.getTime() ||
+              a.groupId - b.groupId ||
+              (a.model < b.model ? -1 : a.model > b.model ? 1 : 0),
+          );
+          await client.query(UPSERT_HOURS, [
+            buckets.map((b) => utc(b.time.getTime())),
+            buckets.map((b) => b.groupId),
+            buckets.map((b) => b.model),
+            buckets.map((b) => b.requests),
+            buckets.map((b) => b.failures),
+            buckets.map((b) => b.promptTokens),
+            buckets.map((b) => b.completionTokens),
+          ]);
+        }
+        if (perKey.size > 0) {
+          const keys = [...perKey].sort((a, b) => a[0] - b[0]);
+          await client.query(COUNT_KEYS, [
+            keys.map(([id]) => id),
+            keys.map(([, k]) => k.count),
+            keys.map(([, k]) => utc(k.last.getTime())),
+          ]);
+        }
+        await client.query('COMMIT');
+        return { written: written.length, duplicates: records.length - written.length };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
