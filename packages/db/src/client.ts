@@ -55,7 +55,13 @@ function newClient(provider: Provider, url: string): DbClient {
     }
     case 'postgresql': {
       const schema = postgresSchemaFromUrl(url);
-      const adapter = new PrismaPg({ connectionString: url }, schema ? { schema } : undefined);
+      // The adapter's `schema` qualifies Prisma's own queries only; raw statements (key imports) resolve tables
+      // through the search path, which Prisma's engine used to set from ?schema= too.
+      const searchPath = schema && `-c search_path="${schema.replaceAll('"', '""').replaceAll(' ', '\\ ')}"`;
+      const adapter = new PrismaPg(
+        { connectionString: url, ...(searchPath ? { options: searchPath } : {}) },
+        schema ? { schema } : undefined,
+      );
       return new PostgresPrismaClient({ adapter }) as unknown as DbClient;
     }
     case 'mysql': {

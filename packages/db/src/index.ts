@@ -1,4 +1,5 @@
-// Public API of @keyway/db: provider detection, the Prisma client factory and the migration runner.
+// Public API of @keyway/db: provider detection, the Prisma client factory, the migration runner and the
+// repositories the apps share (request logs, key states, key import, settings, retention).
 export { createPrismaClient, type DbClient, type DbConnection } from './client';
 export {
   applyMigrations,
@@ -24,7 +25,29 @@ export type {
   Task,
 } from './generated/sqlite/client';
 export { Prisma } from './generated/sqlite/client';
-export { writeRequestLogs } from './repositories/request-logs';
-export { writeKeyStates, type KeyStateRow } from './repositories/key-state';
+export { writeRequestLogs, type RequestLogWriteResult } from './repositories/request-logs';
+export { latestKeyStates, writeKeyStates, type KeyStateRow } from './repositories/key-state';
 export { createSqliteLogWriter, sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
-export { insertKeysIgnoringDuplicates, type NewKeyRow } from './repositories/keys';
+export {
+  addKeys,
+  insertKeysIgnoringDuplicates,
+  type AddKeysDeps,
+  type AddKeysOptions,
+  type AddKeysResult,
+  type KeyPoolWriter,
+  type NewKeyRow,
+  type NewPoolKey,
+} from './repositories/keys';
+export { readSettings, type PlainSettingKey } from './repositories/settings';
+export {
+  PRUNE_BATCH_SIZE,
+  pruneAudit,
+  pruneLogs,
+  runRetention,
+  type PruneAuditOptions,
+  type PruneLogsOptions,
+  type PruneLogsResult,
+  type RetentionOptions,
+  type RetentionResult,
+} from './repositories/retention';
+export { createKeyStateWriter, type KeyStateWriter } from './key-state-writer';

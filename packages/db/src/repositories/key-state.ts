@@ -7,13 +7,28 @@ export interface KeyStateRow {
   failureCount: number;
   cooldownUntil: number | null;
   lastError: string | null;
+  /** When the change happened (ms since the epoch); of several rows for one key, the one with the latest wins. */
+  at?: number;
 }
 
-/** Persists the latest health of each changed key in one transaction; deleted keys are skipped. */
-export async function writeKeyStates(db: DbClient, states: readonly KeyStateRow[]): Promise<void> {
-  if (states.length === 0) return;
-  await db.$transaction(
-    states.map((s) =>
+/** The latest row of each key: greatest `at`, and of equal (or absent) ones the last in the list. */
+export function latestKeyStates(states: readonly KeyStateRow[]): KeyStateRow[] {
+  const latest = new Map<number, KeyStateRow>();
+  for (const s of states) {
+    const seen = latest.get(s.keyId);
+    if (!seen || (s.at ?? 0) >= (seen.at ?? 0)) latest.set(s.keyId, s);
+  }
+  return [...latest.values()];
+}
+
+/**
+ * Persists the latest health of each changed key (see {@link latestKeyStates}) in one transaction; deleted keys
+ * are skipped. Returns how many keys were updated.
+ */
+export async function writeKeyStates(db: DbClient, states: readonly KeyStateRow[]): Promise<number> {
+  if (states.length === 0) return 0;
+  const results = await db.$transaction(
+    latestKeyStates(states).map((s) =>
       db.apiKey.updateMany({
         where: { id: s.keyId },
         data: {
@@ -25,4 +40,5 @@ export async function writeKeyStates(db: DbClient, states: readonly KeyStateRow[
       }),
     ),
   );
+  return results.reduce((sum, r) => sum + r.count, 0);
 }

@@ -1,53 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RequestLogRecord } from '@keyway/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../client';
 import type { DbConnection } from '../client';
 import { applyMigrations } from '../migrate';
+import { logRecord as record } from '../testing/records';
 import { writeRequestLogs } from './request-logs';
 import { createSqliteLogWriter } from './sqlite-log-writer';
-
-function record(i: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
-  return {
-    id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    requestId: `req-${i}`,
-    time: new Date(Date.UTC(2026, 10, 26, 7, 30, i)).toISOString(),
-    groupId: 1,
-    groupName: 'g',
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: null,
-    keyMasked: 'sk-ab…1234',
-    proxyKeyMasked: 'team…ey-1',
-    model: 'gpt-x',
-    statusCode: 200,
-    success: true,
-    durationMs: 12.4,
-    ttfbMs: 3.2,
-    stream: false,
-    retries: 0,
-    attempts: [
-      {
-        keyId: null,
-        key: 'sk-ab…1234',
-        upstreamUrl: 'http://u',
-        statusCode: 200,
-        class: 'ok',
-        durationMs: 10,
-        error: null,
-      },
-    ],
-    error: null,
-    clientIp: '127.0.0.1',
-    requestPath: '/v1/chat/completions',
-    promptTokens: 5,
-    completionTokens: 7,
-    requestBody: null,
-    ...over,
-  };
-}
 
 describe('the SQLite fast log writer', () => {
   let dir: string;

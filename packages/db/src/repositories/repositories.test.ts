@@ -1,0 +1,3 @@
+import { repositoryContract } from '../testing/repository-contract';
+
+repositoryContract('sqlite');

@@ -1,0 +1,203 @@
+// Test-only: the shared repositories' behaviour, one suite run on every database (SQLite in the unit tests,
+// PostgreSQL and MySQL/MariaDB in the integration tests), so a dialect difference shows up as a failing test.
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DbClient } from '../client';
+import type { Provider } from '../provider';
+import { writeKeyStates } from '../repositories/key-state';
+import { addKeys, type KeyPoolWriter, type NewPoolKey } from '../repositories/keys';
+import { writeRequestLogs } from '../repositories/request-logs';
+import { createTestDatabase, type TestDatabase } from './databases';
+import { logRecord } from './records';
+
+/** A key pool that records what it holds; `health` answers for the keys it was given. */
+function fakePool(): KeyPoolWriter & { keys: Map<number, NewPoolKey> } {
+  const keys = new Map<number, NewPoolKey>();
+  return {
+    keys,
+    health: (_groupId, keyId) => (keys.has(keyId) ? { status: keys.get(keyId)?.status } : undefined),
+    add: (_groupId, added) => {
+      for (const k of added) keys.set(k.id, k);
+      return Promise.resolve();
+    },
+  };
+}
+
+const cipher = {
+  seal: (plain: string) => `sealed:${plain}`,
+  hash: (plain: string) => createHash('sha256').update(plain).digest('hex'),
+};
+
+/** Registers the repository scenarios for one database provider. */
+export function repositoryContract(provider: Provider): void {
+  describe(`shared repositories on ${provider}`, () => {
+    let t: TestDatabase;
+    let db: DbClient;
+    let groupId: number;
+    let keyId: number;
+
+    beforeAll(async () => {
+      t = await createTestDatabase(provider);
+      db = t.conn.prisma;
+    });
+    afterAll(() => t?.close());
+    beforeEach(async () => {
+      await db.$transaction([
+        db.requestLog.deleteMany(),
+        db.hourlyStat.deleteMany(),
+        db.apiKey.deleteMany(),
+        db.group.deleteMany(),
+      ]);
+      const group = await db.group.create({
+        data: {
+          name: 'g',
+          channel: 'openai',
+          upstreams: [],
+          proxyKeys: [],
+          paramOverrides: {},
+          modelRedirects: {},
+          headerRules: [],
+          config: {},
+        },
+      });
+      groupId = group.id;
+      const key = await db.apiKey.create({
+        data: { groupId, keyValue: 'v', keyHash: 'h'.repeat(64), keyMasked: 'm' },
+      });
+      keyId = key.id;
+    });
+
+    const counted = async () => ({
+      logs: await db.requestLog.count(),
+      requests: (await db.hourlyStat.findMany()).reduce((sum, s) => sum + s.requests, 0),
+      key: await db.apiKey.findUniqueOrThrow({
+        where: { id: keyId },
+        select: { requestCount: true, lastUsedAt: true },
+      }),
+    });
+
+    describe('writeRequestLogs', () => {
+      const batch = () => [1, 2, 3].map((n) => logRecord(n, { groupId, keyId }));
+
+      it('writes a batch retried after it committed only once: no extra rows, stats or key counts', async () => {
+        expect(await writeRequestLogs(db, batch())).toEqual({ written: 3, duplicates: 0 });
+        const once = await counted();
+        expect(await writeRequestLogs(db, batch())).toEqual({ written: 0, duplicates: 3 });
+        expect(await counted()).toEqual(once);
+        expect(once).toMatchObject({ logs: 3, requests: 3, key: { requestCount: 3 } });
+      });
+
+      it('adds only the records a batch holds beyond an earlier write', async () => {
+        await writeRequestLogs(db, batch().slice(0, 2));
+        const more = [...batch(), logRecord(4, { groupId, keyId, success: false, statusCode: 500 })];
+        expect(await writeRequestLogs(db, more)).toEqual({ written: 2, duplicates: 2 });
+        expect(await counted()).toMatchObject({ logs: 4, requests: 4, key: { requestCount: 3 } });
+        const [hour] = await db.hourlyStat.findMany();
+        expect(hour).toMatchObject({ requests: 4, failures: 1, promptTokens: 20, completionTokens: 28 });
+      });
+
+      it('stores a record repeated within one batch once', async () => {
+        const r = logRecord(1, { groupId, keyId });
+        expect(await writeRequestLogs(db, [r, r, logRecord(2, { groupId })])).toEqual({
+          written: 2,
+          duplicates: 1,
+        });
+        expect(await counted()).toMatchObject({ logs: 2, requests: 2, key: { requestCount: 1 } });
+      });
+
+      it('stores and counts a batch once when two writers write it at the same time', async () => {
+        // Server databases: a second connection pool, as a second worker process has. SQLite is written by one
+        // process only, and better-sqlite3 blocks that process while it waits for a lock, so a second
+        // connection there would wait for itself: its writers share the one connection, as standalone's jobs do.
+        const other = provider === 'sqlite' ? db : t.connect().prisma;
+        const records = Array.from({ length: 200 }, (_, i) => logRecord(100 + i, { groupId, keyId }));
+        const results = await Promise.all([writeRequestLogs(db, records), writeRequestLogs(other, records)]);
+        expect(results.map((r) => r.written).sort((a, b) => a - b)).toEqual([0, 200]);
+        expect(await counted()).toMatchObject({ logs: 200, requests: 200, key: { requestCount: 200 } });
+      });
+    });
+
+    describe('writeKeyStates', () => {
+      const state = (at: number, status: string, failureCount = 0) => ({
+        keyId,
+        status,
+        failureCount,
+        cooldownUntil: null,
+        lastError: null,
+        at,
+      });
+
+      it('keeps the latest change of a key whatever order a batch holds them in', async () => {
+        await writeKeyStates(db, [
+          state(3000, 'invalid', 3),
+          state(1000, 'active'),
+          state(2000, 'cooling', 1),
+        ]);
+        expect(await db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).toMatchObject({
+          status: 'invalid',
+          failureCount: 3,
+        });
+      });
+
+      it('skips a deleted key without failing the others', async () => {
+        expect(
+          await writeKeyStates(db, [state(1, 'invalid'), { ...state(1, 'invalid'), keyId: 999_999 }]),
+        ).toBe(1);
+        expect((await db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).status).toBe('invalid');
+      });
+    });
+
+    describe('addKeys', () => {
+      it('adds new keys sealed to the database and the pool, and ignores those already there', async () => {
+        const pool = fakePool();
+        const deps = { db, dbProvider: provider, keyCipher: cipher, keyPool: pool };
+        expect(await addKeys(deps, groupId, ['sk-one', 'sk-two'])).toEqual({
+          added: 2,
+          ignored: 0,
+          total: 3,
+        });
+        expect(await addKeys(deps, groupId, ['sk-two', 'sk-three'])).toEqual({
+          added: 1,
+          ignored: 1,
+          total: 4,
+        });
+        const rows = await db.apiKey.findMany({ where: { keyValue: { startsWith: 'sealed:' } } });
+        expect(rows.map((r) => r.keyValue).sort()).toEqual([
+          'sealed:sk-one',
+          'sealed:sk-three',
+          'sealed:sk-two',
+        ]);
+        expect([...pool.keys.values()].map((k) => k.value).sort()).toEqual(['sk-one', 'sk-three', 'sk-two']);
+      });
+
+      it('reports progress as chunks of keys are stored, ending at the total', async () => {
+        const deps = { db, dbProvider: provider, keyCipher: cipher, keyPool: fakePool() };
+        const reports: Array<[number, number]> = [];
+        const values = Array.from({ length: 2500 }, (_, i) => `sk-many-${i}`);
+        const result = await addKeys(deps, groupId, values, {
+          onProgress: (processed, total) => {
+            reports.push([processed, total]);
+            return Promise.resolve();
+          },
+        });
+        expect(result).toEqual({ added: 2500, ignored: 0, total: 2501 });
+        expect(reports).toEqual([
+          [1000, 2500],
+          [2000, 2500],
+          [2500, 2500],
+        ]);
+      });
+
+      it('leaves keys the pool already holds alone, so their live health survives a re-import', async () => {
+        const pool = fakePool();
+        const deps = { db, dbProvider: provider, keyCipher: cipher, keyPool: pool };
+        await addKeys(deps, groupId, ['sk-one']);
+        const [held] = [...pool.keys.values()];
+        if (!held) throw new Error('the key was not added to the pool');
+        pool.keys.set(held.id, { ...held, failureCount: 2 });
+        await addKeys(deps, groupId, ['sk-one']);
+        expect(pool.keys.get(held.id)?.failureCount).toBe(2);
+      });
+    });
+  });
+}
