@@ -3,6 +3,7 @@ import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
 import type { JobPayload } from './payloads';
 import { isPermanentJobError } from './port';
+import { progressCount } from './progress';
 import type { EnqueueOptions, JobHandler, JobQueue, ProcessOptions, TaskState, TaskStatus } from './port';
 
 /** Options of {@link MemoryJobQueue}. */
@@ -40,9 +41,6 @@ interface Lane {
 }
 
 const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
-
-/** A progress figure as the status shows it: a non-negative integer whatever the handler passed. */
-const count = (n: number): number => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
 
 /**
  * The in-process job queue of standalone mode (and of tests): per-name lanes with bounded concurrency, retries
@@ -212,8 +210,8 @@ export class MemoryJobQueue implements JobQueue {
         attempt: e.attempts,
         progress: (processed, total) => {
           if (e.state === 'running') {
-            e.processed = count(processed);
-            e.total = count(total);
+            e.processed = progressCount(processed);
+            e.total = progressCount(total);
             e.updatedAt = this.now();
           }
           return Promise.resolve();
