@@ -41,13 +41,13 @@ function copiedTo(build: Stage, repoDir: string): string | undefined {
   return undefined;
 }
 
-/** The tsup entry names of an app (`entry: { main: 'src/main.ts' }` gives main → src/main.ts). */
+/** The tsup entries of an app: `{ main: 'src/main.ts' }` anywhere in its tsup.config.ts gives main → src/main.ts. */
 function tsupEntries(app: string): Map<string, string> {
   const file = join(root, 'apps', app, 'tsup.config.ts');
   if (!existsSync(file)) return new Map();
-  const entry = /entry\s*:\s*\{([^}]*)\}/.exec(readText(`apps/${app}/tsup.config.ts`))?.[1] ?? '';
+  const text = readText(`apps/${app}/tsup.config.ts`);
   return new Map(
-    [...entry.matchAll(/['"]?([\w-]+)['"]?\s*:\s*['"]([^'"]+)['"]/g)].map((m) => [m[1]!, m[2]!]),
+    [...text.matchAll(/['"]?([\w-]+)['"]?\s*:\s*['"](src\/[^'"]+\.ts)['"]/g)].map((m) => [m[1]!, m[2]!]),
   );
 }
 
@@ -174,6 +174,7 @@ describe('.dockerignore', () => {
       'prisma/postgresql/migrations/migration_lock.toml',
       ...[...packages.values()].map((p) => `${p.dir}/package.json`),
       ...APPS.map((app) => `apps/${app}/src/main.ts`),
+      ...['tsup.app.ts'].filter((f) => existsSync(join(root, f))),
     ];
     for (const path of needed) expect(isIgnored(patterns, path), path).toBe(false);
   });
