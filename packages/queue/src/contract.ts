@@ -16,6 +16,24 @@ function gate(): Gate {
   return { promise, open };
 }
 
+/** A handler that counts how many of its calls overlap; each call lasts until `wait` settles. */
+function overlapProbe(wait: () => Promise<void>) {
+  const probe = {
+    runs: 0,
+    running: 0,
+    peak: 0,
+    handler: async (): Promise<null> => {
+      probe.runs++;
+      probe.running++;
+      probe.peak = Math.max(probe.peak, probe.running);
+      await wait();
+      probe.running--;
+      return null;
+    },
+  };
+  return probe;
+}
+
 /** Turns a synchronous handler body into a job handler: a throw becomes a rejection, as from an async one. */
 export function task<J, R>(fn: (job: J) => R): (job: J) => Promise<R> {
   return (job) => Promise.resolve().then(() => fn(job));
@@ -24,7 +42,11 @@ export function task<J, R>(fn: (job: J) => R): (job: J) => Promise<R> {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `read` until `check` accepts its value; adapters backed by a server report asynchronously. */
-async function until<T>(read: () => Promise<T> | T, check: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+export async function until<T>(
+  read: () => Promise<T> | T,
+  check: (v: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
@@ -157,31 +179,20 @@ export function jobQueueContract(name: string, make: () => JobQueue | Promise<Jo
 
     it('runs at most `concurrency` jobs of a name at once, and uses all of them', async () => {
       const hold = gate();
-      let running = 0;
-      let peak = 0;
-      queue.process(
-        'key-import',
-        async () => {
-          running++;
-          peak = Math.max(peak, running);
-          await hold.promise;
-          running--;
-          return null;
-        },
-        { concurrency: 2 },
-      );
+      const probe = overlapProbe(() => hold.promise);
+      queue.process('key-import', probe.handler, { concurrency: 2 });
       const ids: string[] = [];
       for (let i = 0; i < 5; i++)
         ids.push((await queue.enqueue('key-import', { groupId: 1, keys: ['k'] })).id);
       await until(
-        () => running,
+        () => probe.running,
         (n) => n === 2,
       );
       await sleep(100);
-      expect(peak).toBe(2);
+      expect(probe.peak).toBe(2);
       hold.open();
       for (const id of ids) expect((await until(() => queue.status(id), finished))?.state).toBe('succeeded');
-      expect(peak).toBe(2);
+      expect(probe.peak).toBe(2);
     });
 
     it('runs a job enqueued twice under the same jobId once while it is queued or running', async () => {
@@ -277,6 +288,18 @@ export function jobQueueContract(name: string, make: () => JobQueue | Promise<Jo
         (n) => n >= 3,
       );
       expect(payloads[0]).toEqual({ retentionDays: 7 });
+    });
+
+    it('skips a scheduled tick while the previous run is still going', async () => {
+      const probe = overlapProbe(() => sleep(120));
+      queue.process('key-recheck', probe.handler, { concurrency: 5 });
+      queue.schedule('key-recheck', 20, {});
+      await until(
+        () => probe.runs,
+        (n) => n >= 2,
+      );
+      await sleep(100);
+      expect(probe.peak).toBe(1);
     });
 
     it('waits for running jobs on close', async () => {

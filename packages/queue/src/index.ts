@@ -1,3 +1,6 @@
+export { QueueUnavailableError } from './bullmq-connection';
+export type { QueueLogger, QueueRedisConnection, QueueRedisOptions } from './bullmq-connection';
+export * from './bullmq-job-queue';
 export * from './memory-job-queue';
 export * from './names';
 export * from './payloads';

@@ -163,29 +163,6 @@ describe('MemoryJobQueue', () => {
     expect(new Set(payloads)).toEqual(new Set([2]));
   });
 
-  it('skips a scheduled tick while the previous run is still going', async () => {
-    let running = 0;
-    let peak = 0;
-    let runs = 0;
-    const queue = make();
-    queue.process(
-      'key-recheck',
-      async () => {
-        runs++;
-        running++;
-        peak = Math.max(peak, running);
-        await sleep(120);
-        running--;
-        return null;
-      },
-      { concurrency: 5 },
-    );
-    queue.schedule('key-recheck', 20, {});
-    await sleep(300);
-    expect(runs).toBeGreaterThanOrEqual(2);
-    expect(peak).toBe(1);
-  });
-
   it('refuses new jobs after close and starts no delayed ones', async () => {
     let calls = 0;
     const queue = make();

@@ -1,0 +1,111 @@
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+
+/** ioredis options with the reply shapes BullMQ's scripts expect (RESP2-style, ioredis' default). */
+export type QueueRedisOptions = RedisOptions & { replyMapping?: 'legacy' };
+
+/** Where the queues live: a `redis://` / `rediss://` URL or ioredis options. */
+export type QueueRedisConnection = string | QueueRedisOptions;
+
+/** Structured logger the BullMQ adapter reports to; a pino logger fits. */
+export interface QueueLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Reports warnings and errors on the console when the caller gives no logger, so failures never go unseen. */
+export const consoleQueueLogger: QueueLogger = {
+  info: () => undefined,
+  warn: (obj, msg) => console.warn(msg, obj),
+  error: (obj, msg) => console.error(msg, obj),
+};
+
+/**
+ * Thrown when Redis is unreachable or does not answer in time. For `enqueue` it means the job was not added
+ * (unless Redis took it just as the time ran out), so the caller may report a 503 and let the user retry.
+ */
+export class QueueUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+/**
+ * Makes `client` remember the copies made of it (BullMQ makes one per Worker for its blocking connection) and
+ * returns what drops them all: BullMQ's own close never finishes while Redis is unreachable, and a copy left
+ * behind would try to reconnect forever.
+ */
+export function trackCopies(client: Redis): () => void {
+  const copies: Redis[] = [];
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = ((override?: Partial<QueueRedisOptions>) => {
+    const copy = duplicate(override);
+    copies.push(copy);
+    return copy;
+  }) as typeof client.duplicate;
+  return () => {
+    for (const copy of copies.splice(0)) copy.disconnect();
+  };
+}
+
+/**
+ * An ioredis client for one side of the queue. The producer (enqueue, status, list, schedules) fails fast while
+ * Redis is down instead of queueing commands until it is back; the consumer (Workers) must wait for Redis to
+ * return, which BullMQ requires (`maxRetriesPerRequest: null`). Both reconnect by themselves.
+ */
+export function createRedisClient(
+  connection: QueueRedisConnection,
+  role: 'producer' | 'consumer',
+  connectionName: string,
+): Redis {
+  const overrides: QueueRedisOptions =
+    role === 'producer'
+      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName }
+      : { maxRetriesPerRequest: null, connectionName };
+  return typeof connection === 'string'
+    ? new Redis(connection, overrides)
+    : new Redis({ ...connection, ...overrides });
+}
+
+/**
+ * Logs an error at most once per message and `quietMs`: during an outage every connection reports every
+ * reconnect attempt, and one line per outage and cause is what an operator needs.
+ */
+export function errorReporter(logger: QueueLogger, quietMs = 30_000): (source: string, error: Error) => void {
+  const lastLogged = new Map<string, number>();
+  return (source, error) => {
+    const now = Date.now();
+    const last = lastLogged.get(error.message);
+    if (last !== undefined && now - last < quietMs) return;
+    if (lastLogged.size >= 100) lastLogged.clear();
+    lastLogged.set(error.message, now);
+    logger.error({ source, err: error }, 'job queue: Redis error');
+  };
+}
+
+const CONNECTION_FAILURE =
+  /Stream isn't writeable|Connection is closed|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/i;
+
+/** Whether `error` says the connection to Redis failed (rather than Redis refusing the command). */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    CONNECTION_FAILURE.test(error.message) || (typeof code === 'string' && CONNECTION_FAILURE.test(code))
+  );
+}
+
+/** Settles with `work`, or rejects with `timeoutError()` once `ms` passed (`work` is left to finish alone). */
+export async function withTimeout<T>(work: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { QueueUnavailableError } from './bullmq-connection';
+import type { QueueLogger } from './bullmq-connection';
+import { BullJobQueue } from './bullmq-job-queue';
+import type { BullJobQueueOptions } from './bullmq-job-queue';
+import { jobQueueContract, task, until } from './contract';
+import type { TaskStatus } from './port';
+import { freePort, hasRedisServerBinary, redisServerBinary, startRedisServer } from './redis-test-server';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Whether Redis answers: skips loudly on a laptop, fails in CI. Stands in for `requireService` of
+ * `@keyway/testing`, which is not a devDependency of this package yet (adding it needs a lockfile update).
+ */
+async function requireRedis(target: string): Promise<boolean> {
+  const probe = new Redis(target, { lazyConnect: true, connectTimeout: 1000, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch (error) {
+    const where = target.replace(/\/\/[^@/]*@/, '//***@');
+    if (process.env.CI)
+      throw new Error(`Redis is required in CI but is not reachable at ${where}`, { cause: error });
+    console.warn(`\n!!! SKIPPING BullJobQueue integration tests: no Redis at ${where} (set REDIS_URL)\n`);
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const hasRedis = await requireRedis(url);
+if (!hasRedisServerBinary) {
+  if (process.env.CI)
+    throw new Error(`redis-server is required in CI but ${redisServerBinary} does not exist`);
+  console.warn(
+    `\n!!! SKIPPING the Redis outage test: no redis-server at ${redisServerBinary} (set REDIS_SERVER_BIN)\n`,
+  );
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const silent: QueueLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const finished = (s: TaskStatus | null | undefined) => s?.state === 'succeeded' || s?.state === 'failed';
+
+describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
+  const prefixes: string[] = [];
+  const newPrefix = (): string => {
+    const prefix = `kwtest:${randomUUID()}`;
+    prefixes.push(prefix);
+    return prefix;
+  };
+  const options = (prefix: string): BullJobQueueOptions => ({
+    connection: url,
+    prefix,
+    attempts: 3,
+    backoffMs: 10,
+    logger: silent,
+  });
+
+  afterAll(async () => {
+    // Every key a test wrote lives under its prefix: SCAN + DEL leaves the shared Redis as it was.
+    const admin = new Redis(url);
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await admin.del(...keys);
+      } while (cursor !== '0');
+    }
+    admin.disconnect();
+  });
+
+  jobQueueContract('bullmq', () => new BullJobQueue(options(newPrefix())));
+
+  describe('adapter', () => {
+    const opened: BullJobQueue[] = [];
+    const open = (prefix: string, extra: Partial<BullJobQueueOptions> = {}): BullJobQueue => {
+      const queue = new BullJobQueue({ ...options(prefix), ...extra });
+      opened.push(queue);
+      return queue;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((q) => q.close()));
+    });
+
+    it('runs a job enqueued by one instance on another, and both read its status', async () => {
+      const prefix = newPrefix();
+      const controlPlane = open(prefix);
+      const worker = open(prefix);
+      worker.process(
+        'key-validate',
+        task((job) => ({ group: job.payload.groupId })),
+      );
+      const { id } = await controlPlane.enqueue('key-validate', { groupId: 7, status: 'all' });
+      const seen = await until(() => controlPlane.status(id), finished);
+      expect(seen).toMatchObject({ id, type: 'key-validate', state: 'succeeded', result: { group: 7 } });
+      expect(await worker.status(id)).toEqual(seen);
+    });
+
+    it('keeps listing a job that failed all its attempts, with its last error', async () => {
+      const queue = open(newPrefix());
+      let calls = 0;
+      queue.process(
+        'key-import',
+        task(() => {
+          calls++;
+          throw new Error(`upstream refused (${calls})`);
+        }),
+      );
+      const { id } = await queue.enqueue('key-import', { groupId: 2, keys: ['k'] });
+      await until(() => queue.status(id), finished);
+      await sleep(100);
+      expect(calls).toBe(3);
+      const listed = (await queue.list()).find((t) => t.id === id);
+      expect(listed).toMatchObject({ state: 'failed', error: 'upstream refused (3)', type: 'key-import' });
+      expect(await queue.list({ active: true })).toEqual([]);
+    });
+
+    it('lets a closing worker finish its running job, and the job shows as succeeded elsewhere', async () => {
+      const prefix = newPrefix();
+      const controlPlane = open(prefix);
+      const worker = open(prefix);
+      let started = false;
+      worker.process('key-recheck', async () => {
+        started = true;
+        await sleep(300);
+        return 'done';
+      });
+      const { id } = await controlPlane.enqueue('key-recheck', {});
+      await until(
+        () => started,
+        (v) => v,
+      );
+      await worker.close();
+      expect(await controlPlane.status(id)).toMatchObject({ state: 'succeeded', result: 'done' });
+    });
+
+    it('runs a job again under the same jobId once the previous one finished', async () => {
+      const queue = open(newPrefix());
+      let calls = 0;
+      queue.process(
+        'key-validate',
+        task(() => ++calls),
+      );
+      const payload = { groupId: 4, status: 'all' } as const;
+      await queue.enqueue('key-validate', payload, { jobId: 'validate-4' });
+      await until(
+        () => queue.status('validate-4'),
+        (s) => s?.result === 1,
+      );
+      await queue.enqueue('key-validate', payload, { jobId: 'validate-4' });
+      const again = await until(
+        () => queue.status('validate-4'),
+        (s) => s?.result === 2,
+      );
+      expect(again).toMatchObject({ state: 'succeeded', id: 'validate-4' });
+    });
+
+    it('refuses a jobId BullMQ cannot store', async () => {
+      const queue = open(newPrefix());
+      await expect(queue.enqueue('key-recheck', {}, { jobId: 'a:b' })).rejects.toThrow(RangeError);
+      await expect(queue.enqueue('key-recheck', {}, { jobId: '42' })).rejects.toThrow(RangeError);
+    });
+
+    it('keeps one schedule when several replicas declare it, and runs it once per tick', async () => {
+      const prefix = newPrefix();
+      const replicas = [open(prefix), open(prefix), open(prefix)];
+      const runs: unknown[] = [];
+      for (const r of replicas) {
+        r.process(
+          'log-retention',
+          task((job) => runs.push(job.payload)),
+        );
+        r.schedule('log-retention', 60_000, { retentionDays: 3 });
+      }
+      const client = new Redis(url);
+      const bull = new Queue('log-retention', { connection: client, prefix });
+      try {
+        await until(
+          () => runs.length,
+          (n) => n > 0,
+        );
+        await sleep(300);
+        expect(runs).toEqual([{ retentionDays: 3 }]);
+        expect(await bull.getJobSchedulers()).toMatchObject([{ every: 60_000 }]);
+        // The next tick waits in BullMQ as a delayed job; like the memory adapter's timer, it is no task yet.
+        expect(await replicas[0]?.list({ active: true })).toEqual([]);
+      } finally {
+        await bull.close();
+        client.disconnect();
+      }
+    });
+  });
+});
+
+describe.skipIf(!hasRedisServerBinary)('BullJobQueue through a Redis outage', () => {
+  it('rejects enqueue while Redis is down, reports it, and carries on once Redis is back', async () => {
+    const port = await freePort();
+    let server = await startRedisServer(port);
+    const messages: string[] = [];
+    const record = (_obj: object, msg: string): void => void messages.push(msg);
+    const queue = new BullJobQueue({
+      connection: `redis://127.0.0.1:${port}`,
+      attempts: 3,
+      backoffMs: 10,
+      timeoutMs: 500,
+      logger: { info: record, warn: record, error: record },
+    });
+    try {
+      queue.process(
+        'key-recheck',
+        task(() => 'ran'),
+      );
+      const before = await queue.enqueue('key-recheck', {});
+      await until(() => queue.status(before.id), finished);
+
+      await server.stop();
+      const refusedAt = Date.now();
+      await expect(queue.enqueue('key-recheck', {})).rejects.toThrow(QueueUnavailableError);
+      expect(Date.now() - refusedAt).toBeLessThan(2000);
+      await until(
+        () => messages,
+        (m) => m.includes('job queue: Redis error'),
+      );
+
+      await sleep(1500); // long enough for several reconnect attempts to fail
+      server = await startRedisServer(port);
+      const enqueued = await until(
+        () => queue.enqueue('key-recheck', {}).catch(() => null),
+        (r) => r !== null,
+        20_000,
+      );
+      const after = await until(() => queue.status(enqueued?.id ?? ''), finished, 30_000);
+      expect(after).toMatchObject({ state: 'succeeded', result: 'ran' });
+    } finally {
+      await queue.close();
+      await server.stop();
+    }
+  }, 90_000);
+});

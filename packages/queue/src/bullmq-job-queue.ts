@@ -1,0 +1,306 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue, Worker } from 'bullmq';
+import type { DefaultJobOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  consoleQueueLogger,
+  createRedisClient,
+  errorReporter,
+  isConnectionError,
+  QueueUnavailableError,
+  trackCopies,
+  withTimeout,
+} from './bullmq-connection';
+import type { QueueLogger, QueueRedisConnection } from './bullmq-connection';
+import { checkJobId, LIST_GROUPS, newestFirst, newJobId, queueOfJobId } from './bullmq-jobs';
+import type { StoredJob } from './bullmq-jobs';
+import { addUnlessPending, readStatus, readTasks } from './bullmq-queue-ops';
+import { bullProcessor } from './bullmq-processor';
+import { JOB_NAMES } from './names';
+import type { JobName } from './names';
+import { parseJobPayload } from './payloads';
+import type { JobPayload } from './payloads';
+import type { EnqueueOptions, JobHandler, JobQueue, ProcessOptions, TaskStatus } from './port';
+
+/** Options of {@link BullJobQueue}. */
+export interface BullJobQueueOptions {
+  /** Redis as a URL or ioredis options; the adapter opens (and closes) its own connections from it. */
+  connection: QueueRedisConnection;
+  /** Prefix of every Redis key (default `kw`): replicas with the same prefix share the queues. */
+  prefix?: string;
+  /** Runs per job including retries (default 5). */
+  attempts?: number;
+  /** Delay before the first retry; doubles for each further one (default 1000 ms). */
+  backoffMs?: number;
+  /** How long succeeded jobs stay visible to `status`/`list` (default and minimum: 1 h, as the port promises). */
+  keepFinishedMs?: number;
+  /** How long failed jobs stay visible (default 7 days), so a failure can still be looked into later. */
+  keepFailedMs?: number;
+  /** How long `enqueue`, `status` and `list` wait for Redis before rejecting (default 5000 ms). */
+  timeoutMs?: number;
+  /** Most tasks `list` returns, the newest (default 1000). */
+  listLimit?: number;
+  /**
+   * How long `close` gives BullMQ, once the running jobs finished, to record their results and close its
+   * connections (default 10 000 ms); past it (Redis unreachable) the connections are dropped.
+   */
+  closeTimeoutMs?: number;
+  /** Where Redis errors and failed attempts are reported (default: warnings and errors on the console). */
+  logger?: QueueLogger;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** Longest wait between two tries to register a schedule while Redis is unreachable. */
+const MAX_SCHEDULE_RETRY_MS = 30_000;
+
+/** BullMQ's settings for every job this instance adds (schedule runs included): retries and retention. */
+function jobDefaults(options: BullJobQueueOptions): DefaultJobOptions {
+  const keepFinishedMs = options.keepFinishedMs ?? HOUR_MS;
+  if (keepFinishedMs < HOUR_MS) throw new RangeError('keepFinishedMs must be at least one hour');
+  return {
+    attempts: Math.max(1, Math.floor(options.attempts ?? 5)),
+    backoff: { type: 'exponential', delay: Math.max(0, options.backoffMs ?? 1000) },
+    // BullMQ counts these in seconds and applies them whenever another job of the queue finishes.
+    removeOnComplete: { age: Math.ceil(keepFinishedMs / 1000) },
+    removeOnFail: { age: Math.ceil(Math.max(keepFinishedMs, options.keepFailedMs ?? 7 * DAY_MS) / 1000) },
+  };
+}
+
+/**
+ * The job queue of distributed mode, on BullMQ: one queue per job name under `prefix`, retries with
+ * exponential backoff, progress, schedules that every replica may declare (one BullMQ job scheduler per name).
+ * Any number of instances may share the queues: control planes enqueue and read statuses, workers process.
+ * Job ids are unique across names (generated ones are `<name>.<uuid>`), so `status(id)` needs no name; a
+ * caller's `jobId` must be a string BullMQ accepts (no `:`, not an integer).
+ */
+export class BullJobQueue implements JobQueue {
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly listLimit: number;
+  private readonly logger: QueueLogger;
+  private readonly report: (source: string, error: Error) => void;
+  /** Connection of the Queues (enqueue, status, list, schedules); fails fast while Redis is down. */
+  private readonly producer: Redis;
+  /** Connection of the Workers, opened by the first `process`; BullMQ adds a blocking one per Worker. */
+  private consumer: Redis | null = null;
+  /** Drops the consumer's copies (BullMQ's blocking connections). */
+  private dropCopies: () => void = () => undefined;
+  private readonly queues: ReadonlyMap<JobName, Queue>;
+  private readonly workers = new Map<JobName, Worker>();
+  /** The handlers running now, all Workers together. */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly registering = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: BullJobQueueOptions) {
+    const defaultJobOptions = jobDefaults(options);
+    this.prefix = options.prefix ?? 'kw';
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.listLimit = Math.max(1, options.listLimit ?? 1000);
+    this.logger = options.logger ?? consoleQueueLogger;
+    this.report = errorReporter(this.logger);
+    this.producer = createRedisClient(options.connection, 'producer', `${this.prefix}:queue-producer`);
+    this.producer.on('error', (error: Error) => this.report('producer', error));
+    const queues = new Map<JobName, Queue>();
+    for (const name of JOB_NAMES) {
+      const queue = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions });
+      queue.on('error', (error) => this.report(`queue ${name}`, error));
+      queues.set(name, queue);
+    }
+    this.queues = queues;
+  }
+
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    opts: EnqueueOptions = {},
+  ): Promise<{ id: string }> {
+    const data = parseJobPayload(name, payload);
+    const delay = Math.max(0, opts.delayMs ?? 0);
+    const queue = this.queue(name);
+    const { jobId } = opts;
+    if (jobId === undefined) {
+      const id = newJobId(name);
+      await this.call(`enqueue ${name}`, () => queue.add(name, data, { jobId: id, delay }));
+      return { id };
+    }
+    checkJobId(jobId);
+    await this.call(`enqueue ${name}`, () => addUnlessPending(queue, name, data, jobId, delay));
+    return { id: jobId };
+  }
+
+  process<N extends JobName>(name: N, handler: JobHandler<N>, opts: ProcessOptions = {}): void {
+    this.assertOpen();
+    if (this.workers.has(name)) throw new Error(`a handler for ${name} is already registered`);
+    const processor = bullProcessor(name, handler, this.queue(name), {
+      logger: this.logger,
+      running: this.running,
+    });
+    const worker = new Worker<unknown, unknown, string>(name, processor, {
+      connection: this.consumerClient(),
+      prefix: this.prefix,
+      concurrency: Math.max(1, Math.floor(opts.concurrency ?? 1)),
+    });
+    // Without a listener an 'error' event would throw; BullMQ reconnects by itself, so it is only reported.
+    worker.on('error', (error) => this.report(`worker ${name}`, error));
+    worker.on('failed', (job: StoredJob | undefined, error: Error) =>
+      this.logger.warn(
+        { job: name, id: job?.id, attempt: job?.attemptsMade, err: error },
+        'job queue: job failed',
+      ),
+    );
+    this.workers.set(name, worker);
+  }
+
+  schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): void {
+    this.assertOpen();
+    if (!Number.isFinite(everyMs) || everyMs <= 0) throw new RangeError('everyMs must be a positive number');
+    const data = parseJobPayload(name, payload);
+    const registration = this.register(name, Math.floor(everyMs), data);
+    this.registering.add(registration);
+    void registration.finally(() => this.registering.delete(registration));
+  }
+
+  status(id: string): Promise<TaskStatus | null> {
+    return this.call('status', async () => {
+      const likely = queueOfJobId(id);
+      if (likely) {
+        const found = await readStatus(this.queue(likely), likely, id);
+        if (found) return found;
+      }
+      const others = JOB_NAMES.filter((name) => name !== likely);
+      const found = await Promise.all(others.map((name) => readStatus(this.queue(name), name, id)));
+      return found.find((s) => s !== null) ?? null;
+    });
+  }
+
+  list(opts: { active?: boolean } = {}): Promise<TaskStatus[]> {
+    const groups = opts.active
+      ? LIST_GROUPS.filter((g) => g.state === 'queued' || g.state === 'running')
+      : LIST_GROUPS;
+    return this.call('list', async () => {
+      const perQueue = await Promise.all(
+        JOB_NAMES.map((name) => readTasks(this.queue(name), name, groups, this.listLimit)),
+      );
+      return newestFirst(perQueue.flat()).slice(0, this.listLimit);
+    });
+  }
+
+  /** Stops taking jobs, waits for running ones, closes the connections. Schedules stay: they live in Redis. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  private queue(name: JobName): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`no queue for ${name}`);
+    return queue;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('job queue is closed');
+  }
+
+  private consumerClient(): Redis {
+    if (!this.consumer) {
+      this.consumer = createRedisClient(this.options.connection, 'consumer', `${this.prefix}:queue-consumer`);
+      this.consumer.on('error', (error: Error) => this.report('consumer', error));
+      this.dropCopies = trackCopies(this.consumer);
+    }
+    return this.consumer;
+  }
+
+  /**
+   * Runs a producer operation once the queues are connected, bounded by `timeoutMs`. An operation whose wait
+   * for the connection outlasts the deadline is dropped rather than run after the caller was told it failed.
+   */
+  private async call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const deadline = Date.now() + this.timeoutMs;
+    const unavailable = (cause?: unknown) =>
+      new QueueUnavailableError(`job queue: Redis is unavailable (${what})`, { cause });
+    const work = (async () => {
+      await Promise.all([...this.queues.values()].map((q) => q.waitUntilReady()));
+      if (Date.now() > deadline) throw unavailable();
+      return op();
+    })();
+    try {
+      return await withTimeout(work, this.timeoutMs, () =>
+        unavailable(new Error(`no answer within ${this.timeoutMs} ms`)),
+      );
+    } catch (error) {
+      if (error instanceof QueueUnavailableError) throw error;
+      throw this.producer.status !== 'ready' || isConnectionError(error) ? unavailable(error) : error;
+    }
+  }
+
+  /** Upserts the schedule of `name`, retrying while Redis is unreachable (a replica may start before it). */
+  private async register(name: JobName, everyMs: number, data: unknown): Promise<void> {
+    const queue = this.queue(name);
+    for (let attempt = 1; !this.closing; attempt++) {
+      try {
+        // One scheduler per job name: every replica declaring it upserts the same one instead of adding its own.
+        await this.call(`schedule ${name}`, () =>
+          queue.upsertJobScheduler(name, { every: everyMs }, { name, data }),
+        );
+        return;
+      } catch (error) {
+        if (this.closing) return;
+        const retryMs = Math.min(MAX_SCHEDULE_RETRY_MS, 500 * 2 ** attempt);
+        this.logger.warn(
+          { job: name, err: error, retryMs },
+          'job queue: could not register a schedule, retrying',
+        );
+        await sleep(retryMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([...this.registering]);
+    // Workers stop taking jobs at once; the jobs they run finish, however long that takes.
+    const workers = [...this.workers.values()];
+    const workersClosed = this.settle(
+      'worker',
+      workers.map((w) => w.close()),
+    );
+    await Promise.allSettled([...this.running]);
+    // Then BullMQ records the last results and closes its connections, which it cannot while Redis is away.
+    const tidy = workersClosed.then(() =>
+      this.settle(
+        'queue',
+        [...this.queues.values()].map((q) => q.close()),
+      ),
+    );
+    const tidied = await withTimeout(
+      tidy.then(() => true),
+      this.closeTimeoutMs,
+      () => new Error('close timed out'),
+    ).catch(() => false);
+    if (!tidied)
+      this.logger.warn(
+        { closeTimeoutMs: this.closeTimeoutMs },
+        'job queue: Redis did not answer while closing, dropped the connections',
+      );
+    // The connections are ours, not BullMQ's (it only closes the copies it made): nothing uses them any more.
+    this.dropCopies();
+    this.consumer?.disconnect();
+    this.producer.disconnect();
+  }
+
+  private async settle(what: string, closing: Promise<void>[]): Promise<void> {
+    for (const r of await Promise.allSettled(closing))
+      if (r.status === 'rejected') {
+        const reason: unknown = r.reason;
+        this.logger.warn({ err: reason }, `job queue: closing a ${what} failed`);
+      }
+  }
+}

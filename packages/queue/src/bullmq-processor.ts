@@ -1,0 +1,77 @@
+import { UnrecoverableError } from 'bullmq';
+import type { Processor, Queue } from 'bullmq';
+import type { StoredJob } from './bullmq-jobs';
+import { storedProgress } from './bullmq-jobs';
+import type { QueueLogger } from './bullmq-connection';
+import type { JobName } from './names';
+import { parseJobPayload } from './payloads';
+import type { JobPayload } from './payloads';
+import { isPermanentJobError } from './port';
+import type { JobHandler } from './port';
+
+/** What a schedule's run returns when it was skipped because the previous run is still going. */
+export const SKIPPED_RUN = { skipped: 'the previous run of this schedule is still running' } as const;
+
+/**
+ * Whether an earlier run of `job`'s schedule is still active. BullMQ creates a schedule's next run when the
+ * current one starts, so a run that outlasts the interval would otherwise overlap the next one on another
+ * worker (or another slot of this one).
+ */
+export async function previousRunActive(queue: Queue, job: StoredJob): Promise<boolean> {
+  const active: StoredJob[] = await queue.getJobs(['active']);
+  const id = job.id ?? '';
+  return active.some(
+    (other) =>
+      other.repeatJobKey === job.repeatJobKey &&
+      other.id !== id &&
+      (other.timestamp < job.timestamp || (other.timestamp === job.timestamp && (other.id ?? '') < id)),
+  );
+}
+
+/**
+ * The BullMQ processor of job `name`: re-parses the payload (a producer of another version may have written
+ * it), hands the port's `Job` to `handler`, and turns a PermanentJobError (or a payload no retry can fix)
+ * into BullMQ's UnrecoverableError so it fails without further attempts.
+ */
+export function bullProcessor<N extends JobName>(
+  name: N,
+  handler: JobHandler<N>,
+  queue: Queue,
+  context: { logger: QueueLogger; running: Set<Promise<unknown>> },
+): Processor<unknown, unknown, string> {
+  return async (job: StoredJob) => {
+    if (job.repeatJobKey !== undefined && (await previousRunActive(queue, job))) {
+      context.logger.info(
+        { job: name, id: job.id },
+        'job queue: skipped a scheduled run, the previous one runs',
+      );
+      return SKIPPED_RUN;
+    }
+    let payload: JobPayload<N>;
+    try {
+      payload = parseJobPayload(name, job.data);
+    } catch (error) {
+      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+    }
+    // Tracked so that closing waits for the handler itself, however long it takes, and only for it.
+    const run = Promise.resolve().then(() =>
+      handler({
+        id: job.id ?? '',
+        name,
+        payload,
+        attempt: job.attemptsMade + 1,
+        progress: (processed, total) => job.updateProgress(storedProgress(processed, total)),
+      }),
+    );
+    context.running.add(run);
+    try {
+      const result = await run;
+      return result === undefined ? null : result;
+    } catch (error) {
+      if (isPermanentJobError(error)) throw new UnrecoverableError(error.message);
+      throw error instanceof Error ? error : new Error(String(error));
+    } finally {
+      context.running.delete(run);
+    }
+  };
+}
