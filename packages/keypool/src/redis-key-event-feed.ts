@@ -84,6 +84,7 @@ export class RedisKeyEventFeed implements KeyEventFeed {
   subscribe(from: string, handler: (event: KeyEvent) => void, onError?: (error: unknown) => void): void {
     if (this.loop) throw new Error('RedisKeyEventFeed: already subscribed');
     const reader = this.redis.duplicate();
+    reader.on('error', () => undefined); // its failures reach read() as rejected XREADs; no unhandled-error noise
     this.reader = reader;
     this.loop = this.read(reader, from, handler, onError ?? (() => undefined));
   }

@@ -220,7 +220,8 @@ export class RedisKeyPool implements KeyPool {
   /** Writes keys to Redis in pipelined batches and records their versions; the caller updates the mirror. */
   private async upsert(groupId: number, keys: readonly PoolKeyRecord[]): Promise<void> {
     this.groups.add(groupId);
-    const sha = await this.scriptSha(UPSERT_KEY);
+    // Loaded per call, not cached: a pipelined EVALSHA cannot recover from NOSCRIPT after a Redis restart.
+    const sha = String(await this.redis.script('LOAD', UPSERT_KEY));
     const groupSetPrefix = this.names.group(0).slice(0, -1);
     for (let i = 0; i < keys.length; i += REDIS_BATCH) {
       const batch = keys.slice(i, i + REDIS_BATCH);
