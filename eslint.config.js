@@ -1,12 +1,43 @@
 // @ts-check
 import js from '@eslint/js';
+import vue from 'eslint-plugin-vue';
 import tseslint from 'typescript-eslint';
+import vueParser from 'vue-eslint-parser';
 
 const nodeGlobals = Object.fromEntries(
   ['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map(
     (g) => [g, 'readonly'],
   ),
 );
+
+const browserGlobals = Object.fromEntries(
+  [
+    'window',
+    'document',
+    'navigator',
+    'localStorage',
+    'fetch',
+    'Response',
+    'Blob',
+    'URL',
+    'URLSearchParams',
+    'DOMException',
+    'HTMLElement',
+    'HTMLInputElement',
+    'Event',
+    'DragEvent',
+    'KeyboardEvent',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'console',
+  ].map((g) => [g, 'readonly']),
+);
+
+/** The console (a browser SPA): TypeScript and single-file components; config files and scripts are Node. */
+const consoleFiles = ['apps/console/**/*.{ts,vue}'];
+const consoleNodeFiles = ['apps/console/*.config.ts', 'apps/console/scripts/**'];
 
 const appBoundary = (self) => ({
   group: [
@@ -102,5 +133,56 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  // Console: Vue rules (formatting left to prettier), typed linting of <script setup lang="ts"> through
+  // vue-eslint-parser with the TypeScript parser inside, and the browser-side import boundary.
+  ...vue.configs['flat/recommended'].map((config) => ({
+    ...config,
+    files: consoleFiles,
+    ignores: consoleNodeFiles,
+  })),
+  { files: consoleFiles, rules: vue.configs['no-layout-rules'].rules },
+  {
+    files: consoleFiles,
+    ignores: consoleNodeFiles,
+    languageOptions: {
+      parser: vueParser,
+      parserOptions: {
+        parser: tseslint.parser,
+        projectService: true,
+        tsconfigRootDir: import.meta.dirname,
+        extraFileExtensions: ['.vue'],
+        sourceType: 'module',
+      },
+      globals: browserGlobals,
+    },
+    rules: {
+      // TypeScript already resolves every identifier (vue-tsc for templates).
+      'no-undef': 'off',
+      // Page components are named by their folder (`views/groups/index.vue`).
+      'vue/multi-word-component-names': 'off',
+      'vue/require-default-prop': 'off',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@keyway/*', '!@keyway/contracts'],
+              message: 'The console imports only @keyway/contracts (browser-safe schemas and types).',
+            },
+            { group: ['node:*', '@prisma/*'], message: 'The console runs in the browser.' },
+          ],
+          paths: ['fs', 'path', 'http', 'crypto', 'undici', 'ioredis', 'pino'].map((name) => ({
+            name,
+            message: 'The console runs in the browser.',
+          })),
+        },
+      ],
+    },
+  },
+  {
+    // Ambient module declarations (`declare module '*.vue'`) need their default export.
+    files: ['apps/console/src/**/*.d.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

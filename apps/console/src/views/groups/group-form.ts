@@ -1,0 +1,223 @@
+import { groupCreateSchema, groupPatchSchema } from '@keyway/contracts';
+import type { Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
+import type { z } from 'zod';
+import { parseJsonObject, toJsonText } from '../../utils/json-text';
+
+export const CHANNELS: readonly Channel[] = ['openai', 'openai-response', 'anthropic', 'gemini'];
+
+/** What the providers fall back to when a field is left empty (shown as placeholders). */
+export const CHANNEL_DEFAULTS: Record<Channel, { upstream: string; testModel: string; endpoint: string }> = {
+  openai: { upstream: 'https://api.openai.com', testModel: 'gpt-4.1-nano', endpoint: '/v1/chat/completions' },
+  'openai-response': {
+    upstream: 'https://api.openai.com',
+    testModel: 'gpt-4.1-nano',
+    endpoint: '/v1/responses',
+  },
+  anthropic: {
+    upstream: 'https://api.anthropic.com',
+    testModel: 'claude-haiku-4-5',
+    endpoint: '/v1/messages',
+  },
+  gemini: {
+    upstream: 'https://generativelanguage.googleapis.com',
+    testModel: 'gemini-2.0-flash',
+    endpoint: '/v1beta/models',
+  },
+};
+
+/** Variables a header rule value may use (API.md). */
+export const HEADER_VARIABLES = [
+  'CLIENT_IP',
+  'GROUP_NAME',
+  'API_KEY',
+  'TIMESTAMP_MS',
+  'TIMESTAMP_S',
+] as const;
+
+export interface HeaderRuleRow {
+  action: 'set' | 'remove';
+  key: string;
+  value: string;
+}
+
+export interface OverrideRow {
+  key: string;
+  value: unknown;
+}
+
+export interface SubGroupRow {
+  groupId: number | undefined;
+  weight: number;
+}
+
+/** The group form's editable state; JSON fields stay text until submit so a typo never loses input. */
+export interface GroupForm {
+  name: string;
+  displayName: string;
+  description: string;
+  type: GroupType;
+  channel: Channel;
+  upstreams: Array<{ url: string; weight: number }>;
+  testModel: string;
+  validationEndpoint: string;
+  proxyKeys: string[];
+  paramOverridesText: string;
+  modelRedirectsText: string;
+  modelRedirectStrict: boolean;
+  headerRules: HeaderRuleRow[];
+  overrides: OverrideRow[];
+  subGroups: SubGroupRow[];
+}
+
+export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupForm {
+  return {
+    name: '',
+    displayName: '',
+    description: '',
+    type,
+    channel,
+    upstreams: type === 'standard' ? [{ url: CHANNEL_DEFAULTS[channel].upstream, weight: 1 }] : [],
+    testModel: '',
+    validationEndpoint: '',
+    proxyKeys: [],
+    paramOverridesText: '',
+    modelRedirectsText: '',
+    modelRedirectStrict: false,
+    headerRules: [],
+    overrides: [],
+    subGroups: [],
+  };
+}
+
+export function formFromGroup(g: Group): GroupForm {
+  return {
+    name: g.name,
+    displayName: g.displayName,
+    description: g.description,
+    type: g.type,
+    channel: g.channel,
+    upstreams: g.upstreams.map((u) => ({ ...u })),
+    testModel: g.testModel,
+    validationEndpoint: g.validationEndpoint,
+    proxyKeys: [...g.proxyKeys],
+    paramOverridesText: toJsonText(g.paramOverrides),
+    modelRedirectsText: toJsonText(g.modelRedirects),
+    modelRedirectStrict: g.modelRedirectStrict,
+    headerRules: g.headerRules.map((r) => ({ action: r.action, key: r.key, value: r.value ?? '' })),
+    overrides: Object.entries(g.config).map(([key, value]) => ({ key, value })),
+    subGroups: g.subGroups.map((s) => ({ groupId: s.groupId, weight: s.weight })),
+  };
+}
+
+/** When the channel changes on a new group, an upstream still at the old channel's default follows along. */
+export function switchChannel(form: GroupForm, next: Channel): void {
+  const old = CHANNEL_DEFAULTS[form.channel].upstream;
+  for (const u of form.upstreams) if (u.url === old) u.url = CHANNEL_DEFAULTS[next].upstream;
+  form.channel = next;
+}
+
+/** Field path → message; paths follow the API's (`upstreams.0.url`), so server errors land in the same place. */
+export type FieldErrors = Record<string, string>;
+
+export type BuildResult<T> = { ok: true; body: T } | { ok: false; errors: FieldErrors };
+
+/** Reasons the console words itself (the rest show the schema's message). */
+export type FormProblem = 'jsonSyntax' | 'jsonNotObject' | 'redirectNotString' | 'nameRule' | 'urlInvalid';
+export type Describe = (problem: FormProblem, detail?: string) => string;
+
+function issuesToErrors(issues: z.ZodError['issues'], describe: Describe): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of issues) {
+    const path = issue.path.map(String).join('.');
+    let message = issue.message;
+    if (path === 'name') message = describe('nameRule');
+    else if (/^upstreams\.\d+\.url$/.test(path)) message = describe('urlInvalid');
+    out[path] ??= message;
+  }
+  return out;
+}
+
+function readJson(text: string, field: string, errors: FieldErrors, describe: Describe) {
+  const r = parseJsonObject(text);
+  if (r.ok) return r.value;
+  errors[field] = describe(r.reason === 'syntax' ? 'jsonSyntax' : 'jsonNotObject', r.detail);
+  return null;
+}
+
+/** The body fields shared by create and update, before schema validation. */
+function rawBody(
+  form: GroupForm,
+  describe: Describe,
+): { body: Record<string, unknown>; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const paramOverrides = readJson(form.paramOverridesText, 'paramOverrides', errors, describe);
+  const modelRedirects = readJson(form.modelRedirectsText, 'modelRedirects', errors, describe);
+  if (modelRedirects && Object.values(modelRedirects).some((v) => typeof v !== 'string'))
+    errors.modelRedirects = describe('redirectNotString');
+  const standard = form.type === 'standard';
+  const body: Record<string, unknown> = {
+    name: form.name.trim(),
+    displayName: form.displayName.trim(),
+    description: form.description,
+    type: form.type,
+    channel: form.channel,
+    upstreams: standard ? form.upstreams.map((u) => ({ url: u.url.trim(), weight: u.weight })) : [],
+    proxyKeys: form.proxyKeys,
+    config: Object.fromEntries(form.overrides.filter((o) => o.key !== '').map((o) => [o.key, o.value])),
+    subGroups: standard
+      ? []
+      : form.subGroups
+          .filter((s): s is { groupId: number; weight: number } => s.groupId !== undefined)
+          .map((s) => ({ groupId: s.groupId, weight: s.weight })),
+  };
+  // Aggregates forward to their sub-groups: validation and request rewriting belong to those.
+  if (standard) {
+    Object.assign(body, {
+      testModel: form.testModel.trim(),
+      validationEndpoint: form.validationEndpoint.trim(),
+      paramOverrides: paramOverrides ?? {},
+      modelRedirects: modelRedirects ?? {},
+      modelRedirectStrict: form.modelRedirectStrict,
+      headerRules: form.headerRules.map((r) =>
+        r.action === 'set'
+          ? { action: 'set', key: r.key.trim(), value: r.value }
+          : { action: 'remove', key: r.key.trim() },
+      ),
+    });
+  }
+  return { body, errors };
+}
+
+/** Merges schema issues with the console's own (JSON) errors, which say more and therefore win. */
+function finish<T>(parsed: z.ZodSafeParseResult<T>, own: FieldErrors, describe: Describe): BuildResult<T> {
+  const errors = parsed.success ? own : { ...issuesToErrors(parsed.error.issues, describe), ...own };
+  if (!parsed.success || Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, body: parsed.data };
+}
+
+/** Validates a new group with the API's own schema and returns the POST body. */
+export function buildCreate(form: GroupForm, describe: Describe): BuildResult<GroupCreate> {
+  const { body, errors } = rawBody(form, describe);
+  const parsed = groupCreateSchema.safeParse(body);
+  return finish(parsed, errors, describe);
+}
+
+/**
+ * Validates an edit and returns the PATCH body: the type never changes, and the proxy keys are sent only
+ * when the list changed (sending them replaces the stored set; omitting them keeps it).
+ */
+export function buildPatch(form: GroupForm, original: Group, describe: Describe): BuildResult<GroupPatch> {
+  const { body, errors } = rawBody(form, describe);
+  delete body.type;
+  const keys = form.proxyKeys;
+  const sameKeys =
+    keys.length === original.proxyKeys.length && keys.every((k, i) => k === original.proxyKeys[i]);
+  if (sameKeys) delete body.proxyKeys;
+  return finish(groupPatchSchema.safeParse(body), errors, describe);
+}
+
+/** Each sub-group's share of the traffic, in percent (weight 0 = 0 %). */
+export function shares(weights: readonly number[]): number[] {
+  const total = weights.reduce((a, b) => a + Math.max(0, b), 0);
+  return weights.map((w) => (total === 0 ? 0 : (Math.max(0, w) / total) * 100));
+}
