@@ -261,3 +261,13 @@ export async function listKeys(admin: AdminClient, groupId: number, status?: Key
   if (res.status !== 200) throw new Error(`keys of group ${groupId}: ${JSON.stringify(res.body)}`);
   return res.body.items;
 }
+
+/** The key holding `value` (found by the API's exact-key search). */
+export async function findKey(admin: AdminClient, groupId: number, value: string): Promise<Key> {
+  const res = await admin.get<{ items: Key[] }>(
+    `/groups/${groupId}/keys?search=${encodeURIComponent(value)}`,
+  );
+  const key = res.body.items[0];
+  if (res.status !== 200 || !key) throw new Error(`no key ${value.slice(0, 8)}… in group ${groupId}`);
+  return key;
+}
