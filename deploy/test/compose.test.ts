@@ -38,7 +38,8 @@ const hasCompose = requireTool(
   'apt-get install docker-compose',
 );
 
-describe.skipIf(!hasCompose)(`docker-compose.yml with ${compose.join(' ')}`, () => {
+// docker-compose 1.29 takes a second or more per call, more on a busy machine.
+describe.skipIf(!hasCompose)(`docker-compose.yml with ${compose.join(' ')}`, { timeout: 30_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyway-compose-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

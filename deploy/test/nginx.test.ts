@@ -111,7 +111,7 @@ function localConfig(dir: string, listen: number, addresses: Map<string, string>
   return file;
 }
 
-describe.skipIf(!hasNginx)('nginx with deploy/nginx/nginx.conf', () => {
+describe.skipIf(!hasNginx)('nginx with deploy/nginx/nginx.conf', { timeout: 10_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyway-nginx-'));
   let nginx: ChildProcess | undefined;
   let nginxLog = '';

@@ -76,7 +76,7 @@ describe.each(Object.entries(APPS))('.github/workflows/%s.yml', (app, names) => 
 describe('.github/workflows/app-ci.yml', () => {
   const wf = workflow('app-ci.yml');
   const runs = steps(wf)
-    .map((s) => String(s.run ?? ''))
+    .map((s) => (typeof s.run === 'string' ? s.run : ''))
     .join('\n');
 
   it('is a reusable workflow taking the app and its turbo filters', () => {
