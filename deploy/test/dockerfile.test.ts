@@ -1,10 +1,10 @@
 // Lint-like checks of deploy/*/Dockerfile (no Docker engine here): what would break or weaken a built image.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyArgs, envOf, execForm, find, parseDockerfile, type Stage } from './dockerfile';
 import { isIgnored, parseDockerignore } from './dockerignore';
-import { readText, root, workspacePackages } from './support';
+import { arr, obj, readText, readYaml, root, workspacePackages } from './support';
 
 const APPS = ['gateway', 'control-plane', 'worker', 'standalone'] as const;
 const packages = workspacePackages();
@@ -145,6 +145,18 @@ describe('the control-plane image', () => {
   });
 });
 
+/** The folders pnpm-workspace.yaml makes workspace members (`apps/*` expanded). */
+function workspaceMembers(): string[] {
+  const globs = arr(obj(readYaml('pnpm-workspace.yaml')).packages).map(String);
+  return globs
+    .flatMap((glob) => {
+      if (!glob.endsWith('/*')) return [glob];
+      const base = glob.slice(0, -2);
+      return readdirSync(join(root, base)).map((d) => `${base}/${d}`);
+    })
+    .filter((dir) => existsSync(join(root, dir, 'package.json')));
+}
+
 describe('.dockerignore', () => {
   const patterns = parseDockerignore(readText('.dockerignore'));
 
@@ -172,7 +184,8 @@ describe('.dockerignore', () => {
       'deploy/package.json',
       'prisma/postgresql/schema.prisma',
       'prisma/postgresql/migrations/migration_lock.toml',
-      ...[...packages.values()].map((p) => `${p.dir}/package.json`),
+      // pnpm install --frozen-lockfile needs every workspace member's manifest.
+      ...workspaceMembers().map((dir) => `${dir}/package.json`),
       ...APPS.map((app) => `apps/${app}/src/main.ts`),
       ...['tsup.app.ts'].filter((f) => existsSync(join(root, f))),
     ];
