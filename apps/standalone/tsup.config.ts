@@ -1,14 +1,6 @@
 import { defineConfig } from 'tsup';
+import { appBundle } from '../../tsup.app';
 
-// Bundles the workspace packages (they ship TypeScript source) into one ESM file; npm dependencies stay external.
-export default defineConfig({
-  entry: { main: 'src/main.ts', 'rotate-encryption': 'src/commands/rotate-encryption.ts' },
-  format: ['esm'],
-  platform: 'node',
-  target: 'node20',
-  outDir: 'dist',
-  clean: true,
-  sourcemap: true,
-  noExternal: [/^@keyway\//],
-  splitting: false,
-});
+export default defineConfig(
+  appBundle({ main: 'src/main.ts', 'rotate-encryption': 'src/commands/rotate-encryption.ts' }),
+);

@@ -1,10 +1,17 @@
-import { createKeyStateWriter, createPrismaClient } from '@keyway/db';
+import { assertMigrated, createKeyStateWriter, createPrismaClient } from '@keyway/db';
 import type { DbConnection } from '@keyway/db';
-import { createKeyCipher, RedisConfigStore, RedisKeyPool } from '@keyway/keypool';
+import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
+import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
-import { busPrefixOf, connectBusInBackground, connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import {
+  busPrefixOf,
+  connectBusInBackground,
+  connectRedis,
+  mirrorKeyPool,
+  queuePrefixOf,
+} from '@keyway/server';
 import type { ControlPlaneDeps } from './context';
 import { checkEncryption } from './encryption';
 import type { Env } from './env';
@@ -20,14 +27,6 @@ export interface ControlPlaneProcess {
   close: () => Promise<void>;
 }
 
-/** Thrown when the database has no schema yet: `pnpm migrate` has to run first. */
-export class NotMigratedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotMigratedError';
-  }
-}
-
 /**
  * The distributed control plane's composition root. The database is checked first (schema present, ENCRYPTION_KEY
  * matching the stored keys) and a failure stops the process; Redis and NATS are waited for in the background.
@@ -35,14 +34,7 @@ export class NotMigratedError extends Error {
 export async function startControlPlane(env: Env, logger: Logger): Promise<ControlPlaneProcess> {
   const db: DbConnection = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
-  try {
-    await prisma.setting.count();
-  } catch (err) {
-    await db.close();
-    throw new NotMigratedError(
-      `the database has no Keyway schema (${(err as Error).message.split('\n')[0]}): run \`pnpm migrate\` (or the migrate job) first`,
-    );
-  }
+  await assertMigrated(db);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
   await checkEncryption(prisma, keyCipher);
 
@@ -66,18 +58,13 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
   let keeper: PoolKeeper | null = null;
   let pool: RedisKeyPool | null = null;
   const booting = (async () => {
-    pool = await retryUntil(
-      'key pool: mirror from Redis',
-      () =>
-        RedisKeyPool.create({
-          redis,
-          prefix: env.REDIS_PREFIX,
-          codec: keyCipher,
-          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
-        }),
+    pool = await mirrorKeyPool({
+      redis,
+      prefix: env.REDIS_PREFIX,
+      codec: keyCipher,
       logger,
-      { stopped: () => stopping },
-    );
+      stopped: () => stopping,
+    });
     // Changes made here (operator, key tests) are persisted here; gateways' go through the key-events queue.
     pool.onChange((c) => {
       if (!c.remote) states.push(c);

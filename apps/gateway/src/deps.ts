@@ -1,9 +1,16 @@
 import type { KeyStateChange } from '@keyway/keypool';
-import { createKeyCipher, RedisConfigStore, RedisKeyPool } from '@keyway/keypool';
+import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
+import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue, JOBS } from '@keyway/queue';
-import { busPrefixOf, connectBusInBackground, connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import {
+  busPrefixOf,
+  connectBusInBackground,
+  connectRedis,
+  mirrorKeyPool,
+  queuePrefixOf,
+} from '@keyway/server';
 import type { GatewayDeps } from './app';
 import { ConfigFollower } from './config-follower';
 import type { Env } from './env';
@@ -89,18 +96,13 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   );
 
   const booting = (async () => {
-    pool = await retryUntil(
-      'key pool: mirror from Redis',
-      () =>
-        RedisKeyPool.create({
-          redis,
-          prefix: env.REDIS_PREFIX,
-          codec: keyCipher,
-          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
-        }),
+    pool = await mirrorKeyPool({
+      redis,
+      prefix: env.REDIS_PREFIX,
+      codec: keyCipher,
       logger,
-      { stopped: () => stopping },
-    );
+      stopped: () => stopping,
+    });
     pool.onChange((c) => {
       m.keyChange(c.status, c.cause);
       if (c.status === 'invalid' && !c.remote)

@@ -1,9 +1,10 @@
-import { createKeyStateWriter, createPrismaClient, readSettings } from '@keyway/db';
-import { createKeyCipher, RedisKeyPool } from '@keyway/keypool';
+import { assertMigrated, createKeyStateWriter, createPrismaClient, readSettings } from '@keyway/db';
+import { createKeyCipher } from '@keyway/keypool';
+import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
-import { connectRedis, queuePrefixOf, retryUntil } from '@keyway/server';
+import { connectRedis, mirrorKeyPool, queuePrefixOf } from '@keyway/server';
 import { createWorker } from './app';
 import type { Env } from './env';
 
@@ -15,14 +16,6 @@ export interface WorkerProcess {
   close: () => Promise<void>;
 }
 
-/** Thrown when the database has no schema yet: `pnpm migrate` has to run first. */
-export class NotMigratedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotMigratedError';
-  }
-}
-
 /**
  * The worker's composition root: the database, the key pool mirrored from Redis (imports and re-checks change it
  * for every gateway), and the BullMQ processors. Redis is waited for in the background; the processors start
@@ -32,14 +25,7 @@ export class NotMigratedError extends Error {
 export async function startWorker(env: Env, logger: Logger): Promise<WorkerProcess> {
   const db = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
-  try {
-    await prisma.setting.count();
-  } catch (err) {
-    await db.close();
-    throw new NotMigratedError(
-      `the database has no Keyway schema (${(err as Error).message.split('\n')[0]}): run \`pnpm migrate\` first`,
-    );
-  }
+  await assertMigrated(db);
   const metrics = createMetrics();
   defaultProcessMetrics(metrics);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
@@ -54,18 +40,13 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
   let stopping = false;
   let pool: RedisKeyPool | null = null;
   const booting = (async () => {
-    pool = await retryUntil(
-      'key pool: mirror from Redis',
-      () =>
-        RedisKeyPool.create({
-          redis,
-          prefix: env.REDIS_PREFIX,
-          codec: keyCipher,
-          onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
-        }),
+    pool = await mirrorKeyPool({
+      redis,
+      prefix: env.REDIS_PREFIX,
+      codec: keyCipher,
       logger,
-      { stopped: () => stopping },
-    );
+      stopped: () => stopping,
+    });
     pool.onChange((c) => {
       if (!c.remote) states.push(c);
     });

@@ -1,5 +1,7 @@
 import { NatsBus } from '@keyway/bus';
 import type { Bus } from '@keyway/bus';
+import type { ValueCodec } from '@keyway/keypool';
+import { RedisKeyPool } from '@keyway/keypool';
 import type { Logger } from '@keyway/observability';
 import { Redis } from 'ioredis';
 
@@ -95,4 +97,30 @@ export function connectBusInBackground(
       void connecting;
     },
   };
+}
+
+/**
+ * Mirrors the shared key pool from Redis, retrying every second until Redis answers (an app starts before Redis
+ * and becomes ready by itself); background write failures are logged and retried by the pool.
+ */
+export function mirrorKeyPool(options: {
+  redis: Redis;
+  prefix: string;
+  codec: ValueCodec;
+  logger: Logger;
+  stopped: () => boolean;
+}): Promise<RedisKeyPool> {
+  const { logger } = options;
+  return retryUntil(
+    'key pool: mirror from Redis',
+    () =>
+      RedisKeyPool.create({
+        redis: options.redis,
+        prefix: options.prefix,
+        codec: options.codec,
+        onError: (err) => logger.warn({ err }, 'key pool: background Redis operation failed; retrying'),
+      }),
+    logger,
+    { stopped: options.stopped },
+  );
 }
