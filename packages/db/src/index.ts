@@ -51,3 +51,5 @@ export {
   type RetentionResult,
 } from './repositories/retention';
 export { createKeyStateWriter, type KeyStateWriter } from './key-state-writer';
+export { createPgLogWriter, type PgLogWriter } from './pg-log-writer';
+export { assertMigrated, NotMigratedError } from './schema-check';

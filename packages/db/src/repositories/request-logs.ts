@@ -15,6 +15,11 @@ export interface RequestLogWriteResult {
 const ID_LOOKUP_CHUNK = 1000;
 /** Runs of the transaction when it loses a race (see {@link writeRequestLogs}). */
 const MAX_ATTEMPTS = 3;
+/**
+ * Prisma's defaults (2 s to get a connection, 5 s to finish) fail a large batch on a busy database, and a retry
+ * would fail the same way; a failed transaction is rolled back whatever the limit, which only stops a stuck one.
+ */
+const LIMITS = { maxWait: 10_000, timeout: 60_000 };
 /** Unique constraint violated (another writer stored the same record or hour first), write conflict or deadlock. */
 const RACE_CODES = new Set(['P2002', 'P2034']);
 
@@ -36,7 +41,7 @@ export async function writeRequestLogs(
   const unique = [...byId.values()];
   for (let attempt = 1; ; attempt++) {
     try {
-      const written = unique.length === 0 ? 0 : await db.$transaction((tx) => writeNew(tx, unique));
+      const written = unique.length === 0 ? 0 : await db.$transaction((tx) => writeNew(tx, unique), LIMITS);
       return { written, duplicates: records.length - written };
     } catch (err) {
       if (attempt >= MAX_ATTEMPTS || !isRace(err)) throw err;

@@ -6,6 +6,7 @@ import { createPrismaClient } from '../client';
 import type { DbConnection } from '../client';
 import { applyMigrations } from '../migrate';
 import { logRecord as record } from '../testing/records';
+import { groupData } from '../testing/scenario';
 import { writeRequestLogs } from './request-logs';
 import { createSqliteLogWriter } from './sqlite-log-writer';
 
@@ -20,18 +21,7 @@ describe('the SQLite fast log writer', () => {
     fast = createPrismaClient(`file:${join(dir, 'fast.db')}`);
     slow = createPrismaClient(`file:${join(dir, 'slow.db')}`);
     for (const c of [fast, slow]) {
-      const g = await c.prisma.group.create({
-        data: {
-          name: 'g',
-          channel: 'openai',
-          upstreams: [],
-          proxyKeys: [],
-          paramOverrides: {},
-          modelRedirects: {},
-          headerRules: [],
-          config: {},
-        },
-      });
+      const g = await c.prisma.group.create({ data: groupData('g') });
       await c.prisma.apiKey.create({
         data: { id: 9, groupId: g.id, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
       });

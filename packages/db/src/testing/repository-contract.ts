@@ -9,6 +9,7 @@ import { addKeys, type KeyPoolWriter, type NewPoolKey } from '../repositories/ke
 import { writeRequestLogs } from '../repositories/request-logs';
 import { createTestDatabase, type TestDatabase } from './databases';
 import { logRecord } from './records';
+import { groupData } from './scenario';
 
 /** A key pool that records what it holds; `health` answers for the keys it was given. */
 function fakePool(): KeyPoolWriter & { keys: Map<number, NewPoolKey> } {
@@ -48,18 +49,7 @@ export function repositoryContract(provider: Provider): void {
         db.apiKey.deleteMany(),
         db.group.deleteMany(),
       ]);
-      const group = await db.group.create({
-        data: {
-          name: 'g',
-          channel: 'openai',
-          upstreams: [],
-          proxyKeys: [],
-          paramOverrides: {},
-          modelRedirects: {},
-          headerRules: [],
-          config: {},
-        },
-      });
+      const group = await db.group.create({ data: groupData('g') });
       groupId = group.id;
       const key = await db.apiKey.create({
         data: { groupId, keyValue: 'v', keyHash: 'h'.repeat(64), keyMasked: 'm' },

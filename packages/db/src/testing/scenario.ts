@@ -4,7 +4,8 @@ import type { DbClient } from '../client';
 
 const hash = (c: string) => c.repeat(64);
 
-function groupData(name: string) {
+/** A valid group row to create, named `name`. */
+export function groupData(name: string) {
   return {
     name,
     channel: 'openai',
