@@ -1,5 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
-import { createApp as createControlPlane, registerKeyImport } from '@keyway/control-plane';
+import { createApp as createControlPlane } from '@keyway/control-plane';
 import { safeEqual } from '@keyway/keypool';
 import { createApp as createGateway } from '@keyway/gateway';
 import { Hono } from 'hono';
@@ -69,7 +69,6 @@ export function createApp(deps: StandaloneDeps): Hono<{ Bindings: HttpBindings }
     queue: deps.queue,
     testKey: deps.testKey,
   };
-  registerKeyImport(controlPlaneDeps);
   app.route('/', createControlPlane(controlPlaneDeps));
   return app;
 }

@@ -1,10 +1,4 @@
-import {
-  buildSnapshot,
-  checkEncryption,
-  loadSettings,
-  runRetention,
-  toPoolRecord,
-} from '@keyway/control-plane';
+import { buildSnapshot, checkEncryption, loadSettings, toPoolRecord } from '@keyway/control-plane';
 import type { KeyTestResult } from '@keyway/control-plane';
 import { AppError } from '@keyway/core';
 import { JOBS, MemoryJobQueue } from '@keyway/queue';
@@ -53,7 +47,6 @@ export interface StandaloneDeps {
 
 const KEY_LOAD_BATCH = 10_000;
 const KEY_STATE_FLUSH_MS = 1000;
-const RETENTION_EVERY_MS = 2 * 60 * 60 * 1000;
 
 /** The composition root: migrates the database, loads keys into the in-memory pool, wires the adapters. */
 export async function buildDeps(env: Env, authKey: string, logger: Logger): Promise<StandaloneDeps> {
@@ -91,12 +84,22 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     runtime = compileRuntime(snapshot);
   };
 
-  // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ).
+  // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ). Request
+  // logs and key states are written straight to the database below, so their jobs are not needed here.
   const queue = new MemoryJobQueue();
-  const workerDeps = { db: prisma, keyPool, keyCipher, loadSettings: () => loadSettings(prisma), logger };
-  createWorker({ ...workerDeps, queue });
-  queue.process(JOBS.logRetention, () => runRetention(prisma));
-  queue.schedule(JOBS.logRetention, RETENTION_EVERY_MS, {});
+  const workerDeps = {
+    db: prisma,
+    dbProvider: db.provider,
+    keyPool,
+    keyCipher,
+    loadSettings: () => loadSettings(prisma),
+    logger,
+  };
+  createWorker(
+    { ...workerDeps, queue },
+    { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.logRetention] },
+  );
+  // Retention runs at start-up too, not only two hours later.
   void queue.enqueue(JOBS.logRetention, {});
   const testKey = async (key: { groupId: number; keyId: number; value: string }): Promise<KeyTestResult> => {
     const group = snapshot.groups.find((g) => g.id === key.groupId);
@@ -175,7 +178,10 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // SQLite: prepared statements on a connection of their own (Prisma costs more CPU than the proxying it logs).
   const sqliteLogs = db.provider === 'sqlite' ? createSqliteLogWriter(env.DATABASE_URL) : null;
   const logSink = createBufferedSink({
-    write: (records) => (sqliteLogs ? sqliteLogs.write(records) : writeRequestLogs(prisma, records)),
+    write: async (records) => {
+      if (sqliteLogs) await sqliteLogs.write(records);
+      else await writeRequestLogs(prisma, records);
+    },
     onError: (err, pending) => {
       logFailures.inc();
       logger.warn({ err, pending }, 'could not write request logs; keeping them for the next try');

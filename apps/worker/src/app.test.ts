@@ -1,18 +1,14 @@
-import { MemoryJobQueue } from '@keyway/queue';
-import type { TaskStatus } from '@keyway/queue';
+import { writeRequestLogs } from '@keyway/db';
+import type { JobName } from '@keyway/queue';
+import { JOB_NAMES, MemoryJobQueue } from '@keyway/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorker } from './app';
 import { createFixture } from './testing/fixture';
 import type { Fixture } from './testing/fixture';
+import { finished } from './testing/jobs';
+import { logRecord } from './testing/records';
 
-async function finished(queue: MemoryJobQueue, id: string): Promise<TaskStatus> {
-  for (let i = 0; i < 500; i++) {
-    const s = await queue.status(id);
-    if (s && (s.state === 'succeeded' || s.state === 'failed')) return s;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`job ${id} did not finish`);
-}
+const DAY = 86_400_000;
 
 describe('createWorker', () => {
   let f: Fixture;
@@ -58,5 +54,66 @@ describe('createWorker', () => {
     expect(f.pool.health(group.id, id)?.status).toBe('active');
     const runs = await queue.list();
     expect(runs.some((t) => t.type === 'key-recheck' && t.state === 'succeeded')).toBe(true);
+  });
+
+  it('writes request-log jobs, and a job run again after it committed adds nothing', async () => {
+    createWorker({ ...f.deps, queue }, { jobs: ['request-logs'] });
+    const group = await f.addGroup();
+    const keyId = await f.addKey(group.id, 'sk-logged-0123456789abcdef');
+    const records = [1, 2, 3].map((n) => logRecord(n, { groupId: group.id, keyId }));
+
+    const first = await finished(queue, (await queue.enqueue('request-logs', { records })).id);
+    const again = await finished(queue, (await queue.enqueue('request-logs', { records })).id);
+
+    expect(first).toMatchObject({ state: 'succeeded', result: { written: 3, duplicates: 0 } });
+    expect(again).toMatchObject({ state: 'succeeded', result: { written: 0, duplicates: 3 } });
+    expect(await f.db.requestLog.count()).toBe(3);
+    expect((await f.db.hourlyStat.findMany()).map((h) => h.requests)).toEqual([3]);
+    expect((await f.keyRow(keyId)).requestCount).toBe(3);
+  });
+
+  it('writes request-log jobs with the writer it is given instead of Prisma', async () => {
+    const batches: number[] = [];
+    const writeRequestLogs = (records: readonly unknown[]) => {
+      batches.push(records.length);
+      return Promise.resolve({ written: records.length, duplicates: 0 });
+    };
+    createWorker({ ...f.deps, writeRequestLogs, queue }, { jobs: ['request-logs'] });
+    const group = await f.addGroup();
+    const records = [1, 2].map((n) => logRecord(n, { groupId: group.id }));
+    const s = await finished(queue, (await queue.enqueue('request-logs', { records })).id);
+    expect(s).toMatchObject({ state: 'succeeded', result: { written: 2 } });
+    expect(batches).toEqual([2]);
+    expect(await f.db.requestLog.count()).toBe(0);
+  });
+
+  it('deletes request logs past the retention a log-retention job names, else past the stored one', async () => {
+    const now = Date.UTC(2026, 2, 10, 12);
+    createWorker({ ...f.deps, now: () => now, queue }, { jobs: ['log-retention'] });
+    const group = await f.addGroup();
+    const ages = [1, 4, 10];
+    await writeRequestLogs(
+      f.db,
+      ages.map((days, i) =>
+        logRecord(i + 1, { groupId: group.id, time: new Date(now - days * DAY).toISOString() }),
+      ),
+    );
+
+    const given = await finished(queue, (await queue.enqueue('log-retention', { retentionDays: 5 })).id);
+    expect(given).toMatchObject({ state: 'succeeded', result: { requestLogs: 1 } });
+    await f.db.setting.create({ data: { key: 'requestLogRetentionDays', value: '2' } });
+    const stored = await finished(queue, (await queue.enqueue('log-retention', {})).id);
+    expect(stored).toMatchObject({ state: 'succeeded', result: { requestLogs: 1 } });
+    expect(await f.db.requestLog.count()).toBe(1);
+  });
+
+  it('runs only the jobs it is given: the others stay queued for another process', async () => {
+    const jobs: JobName[] = JOB_NAMES.filter((n) => n !== 'request-logs');
+    createWorker({ ...f.deps, queue }, { jobs });
+    const group = await f.addGroup();
+    const { id } = await queue.enqueue('request-logs', { records: [logRecord(1, { groupId: group.id })] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await queue.status(id))?.state).toBe('queued');
+    expect(await f.db.requestLog.count()).toBe(0);
   });
 });

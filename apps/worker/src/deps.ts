@@ -1,5 +1,6 @@
-import type { DbClient } from '@keyway/db';
-import type { KeyPool } from '@keyway/keypool';
+import type { RequestLogRecord } from '@keyway/contracts';
+import type { DbClient, Provider, RequestLogWriteResult } from '@keyway/db';
+import type { KeyCipher, KeyPool } from '@keyway/keypool';
 import type { Dispatcher } from 'undici';
 import type { ValidationSettings } from './settings';
 
@@ -13,12 +14,26 @@ export interface WorkerLogger {
 /** Collaborators of the worker's processors. */
 export interface WorkerDeps {
   db: DbClient;
+  /** Which database `db` talks to: key imports use a statement per dialect. */
+  dbProvider: Provider;
+  /**
+   * Where keys live for the gateways (distributed: the Redis pool, whose mirror must hold every group so that
+   * an import can tell new keys from known ones; standalone: the in-memory pool).
+   */
   keyPool: KeyPool;
-  /** Turns a stored key value into the plaintext key; throws when it cannot (wrong ENCRYPTION_KEY…). */
-  keyCipher: { open(stored: string): string };
+  /**
+   * How keys are stored: `open` turns a stored (or queued, sealed) value into the plaintext key and throws when
+   * it cannot (wrong ENCRYPTION_KEY…); `seal` and `hash` store imported keys as the control plane does.
+   */
+  keyCipher: Pick<KeyCipher, 'open' | 'seal' | 'hash'>;
   /** Stored global settings (the control plane's settings store fits); missing ones take their defaults. */
   loadSettings: () => Promise<Partial<ValidationSettings>>;
   logger: WorkerLogger;
+  /**
+   * Writes a `request-logs` batch (default: `writeRequestLogs` through Prisma, any database). A replacement must
+   * be idempotent too: jobs are retried, and a stalled one may run on two workers.
+   */
+  writeRequestLogs?: (records: readonly RequestLogRecord[]) => Promise<RequestLogWriteResult>;
   /** Clock for due checks and timestamps (default `Date.now`). */
   now?: () => number;
   /** Sends validation requests (default: undici's global dispatcher). */

@@ -2,6 +2,8 @@ export * from './app';
 export * from './check-keys';
 export * from './deps';
 export * from './groups';
+export * from './import-keys';
+export * from './key-events';
 export * from './limit';
 export * from './recheck';
 export * from './settings';

@@ -1,4 +1,5 @@
-// Test-only: a throw-away SQLite database, an in-memory key pool and a fake upstream, wired as WorkerDeps.
+// Test-only: a throw-away SQLite database (or a given one), an in-memory key pool and a fake upstream, wired as
+// WorkerDeps.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,13 +62,24 @@ export interface Fixture {
 
 /** Stored values with this prefix make `keyCipher.open` throw, as a wrong ENCRYPTION_KEY would. */
 export const UNDECRYPTABLE = 'enc:v1:garbled:';
+/** What `keyCipher.seal` puts before a key (values added by `addKey` are stored plain unless `stored` is given). */
+export const SEALED = 'sealed:';
+
+/** The fixture cipher's hash of a key. */
+export const keyHash = (value: string): string => createHash('sha256').update(value).digest('hex');
 
 let groupSeq = 0;
 
+/** Options of {@link createFixture}. */
+export interface FixtureOptions {
+  /** The database to use (migrated here, never dropped); default: a new SQLite file deleted by `close()`. */
+  databaseUrl?: string;
+}
+
 /** Creates a fixture; call `close()` after the test. */
-export async function createFixture(): Promise<Fixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyway-worker-'));
-  const url = `file:${join(dir, 'keyway.db')}`;
+export async function createFixture(options: FixtureOptions = {}): Promise<Fixture> {
+  const dir = options.databaseUrl ? null : mkdtempSync(join(tmpdir(), 'keyway-worker-'));
+  const url = options.databaseUrl ?? `file:${join(dir ?? '', 'keyway.db')}`;
   await applyMigrations(url);
   const conn = createPrismaClient(url);
   const db = conn.prisma;
@@ -84,11 +96,14 @@ export async function createFixture(): Promise<Fixture> {
   const deps: WorkerDeps = {
     db,
     keyPool: pool,
+    dbProvider: conn.provider,
     keyCipher: {
       open(stored) {
         if (stored.startsWith(UNDECRYPTABLE)) throw new Error(`cannot decrypt ${stored}`);
-        return stored;
+        return stored.startsWith(SEALED) ? stored.slice(SEALED.length) : stored;
       },
+      seal: (plain) => `${SEALED}${plain}`,
+      hash: keyHash,
     },
     loadSettings: () => Promise.resolve({ ...settings }),
     logger,
@@ -126,7 +141,7 @@ export async function createFixture(): Promise<Fixture> {
         data: {
           groupId,
           keyValue: o.stored ?? value,
-          keyHash: createHash('sha256').update(value).digest('hex'),
+          keyHash: keyHash(value),
           keyMasked: maskSecret(value),
           status,
           failureCount: o.failureCount ?? 0,
@@ -152,7 +167,7 @@ export async function createFixture(): Promise<Fixture> {
     },
     async close() {
       await Promise.allSettled([fake.close(), pool.close(), conn.close()]);
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
