@@ -26,8 +26,8 @@ export const envSchema = z.object({
   ...metricsEnv,
   ...corsEnv,
   ...trustedProxiesEnv,
-  /** The console's build (`apps/console/dist`); served at `/` when it holds an index.html. */
-  CONSOLE_DIR: z.string().min(1).default('apps/console/dist'),
+  /** The console's build; served at `/` when it holds an index.html. Unset: apps/console/dist beside the bundle. */
+  CONSOLE_DIR: z.string().min(1).optional(),
   /** Mark the session cookie Secure (set it when the console is reached over HTTPS). */
   SECURE_COOKIES: booleanFromEnv(false),
 });

@@ -9,5 +9,5 @@ export { loadSettings } from './settings-store';
 export * from './encryption';
 export { SYNC_IMPORT_LIMIT } from './keys';
 export { mountConsole } from './console';
-export { createSite, type SiteOptions } from './site';
+export { createSite, defaultConsoleDir, type SiteOptions } from './site';
 export { loadPoolFromDb } from './pool-loader';

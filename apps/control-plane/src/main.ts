@@ -5,7 +5,7 @@ import type { ControlPlaneProcess } from './deps';
 import { EncryptionMismatchError } from './encryption';
 import { readEnv } from './env';
 import { KeyDecryptError } from './key-cipher';
-import { createSite } from './site';
+import { createSite, defaultConsoleDir } from './site';
 
 const NAME = 'keyway-control-plane';
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -34,4 +35,9 @@ export function createSite(
   app.route('/', createApp(deps));
   const served = options.consoleDir ? mountConsole(app, options.consoleDir) : false;
   return { app, console: served };
+}
+
+/** `apps/console/dist` seen from an app's bundle (`apps/<app>/dist/main.js`): where `pnpm build` puts the console. */
+export function defaultConsoleDir(bundleUrl: string): string {
+  return fileURLToPath(new URL('../../console/dist', bundleUrl));
 }

@@ -20,6 +20,8 @@ export const envSchema = z.object({
   ...corsEnv,
   ...trustedProxiesEnv,
   DATA_DIR: z.string().min(1).default('./data'),
+  /** The console's build; unset: apps/console/dist beside this app's bundle. */
+  CONSOLE_DIR: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
