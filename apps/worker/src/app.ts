@@ -6,6 +6,7 @@ import { importKeys } from './import-keys';
 import type { KeyEventsOptions } from './key-events';
 import { createKeyEventsProcessor } from './key-events';
 import { recheckInvalidKeys } from './recheck';
+import { testKey } from './test-key';
 import { validateGroupKeys } from './validate-group';
 
 /** How often the re-check job looks for due groups; each group's own interval decides whether it is checked. */
@@ -37,6 +38,7 @@ export interface WorkerOptions {
  * - `key-import`: adds sealed keys to a group and the key pool, with progress;
  * - `request-logs`: writes a gateway's batch of request logs with stats and key counters, idempotently;
  * - `key-events`: persists key health changes, the latest per key winning;
+ * - `key-test`: one validation request with one key for the control plane, its health updated;
  * - `log-retention`: deletes what is past its retention (scheduled).
  */
 export function createWorker(deps: WorkerDeps & { queue: JobQueue }, options: WorkerOptions = {}): void {
@@ -65,6 +67,9 @@ export function createWorker(deps: WorkerDeps & { queue: JobQueue }, options: Wo
     // One at a time: the processor remembers what it wrote, and must see each job's writes before the next.
     queue.process(JOBS.keyEvents, (job) => persist(job.payload), { concurrency: 1 });
   }
+  // Several at once: an operator clicking "test" on a few keys should not wait for each in turn.
+  if (jobs.has(JOBS.keyTest))
+    queue.process(JOBS.keyTest, (job) => testKey(deps, job.payload), { concurrency: 4 });
   if (jobs.has(JOBS.logRetention)) {
     const now = deps.now ?? Date.now;
     queue.process(JOBS.logRetention, (job) =>

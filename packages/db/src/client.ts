@@ -57,7 +57,7 @@ function newClient(provider: Provider, url: string): DbClient {
       const schema = postgresSchemaFromUrl(url);
       // The adapter's `schema` qualifies Prisma's own queries only; raw statements (key imports) resolve tables
       // through the search path, which Prisma's engine used to set from ?schema= too.
-      const searchPath = schema && `-c search_path="${schema.replaceAll('"', '""').replaceAll(' ', '\\ ')}"`;
+      const searchPath = postgresSearchPathOption(url);
       const adapter = new PrismaPg(
         { connectionString: url, ...(searchPath ? { options: searchPath } : {}) },
         schema ? { schema } : undefined,
@@ -69,4 +69,13 @@ function newClient(provider: Provider, url: string): DbClient {
       return new MysqlPrismaClient({ adapter }) as unknown as DbClient;
     }
   }
+}
+
+/**
+ * The `options` that make a `pg` connection resolve unqualified tables in the URL's `?schema=` (raw statements
+ * need it; Prisma's engine used to set it), or undefined without one.
+ */
+export function postgresSearchPathOption(url: string): string | undefined {
+  const schema = postgresSchemaFromUrl(url);
+  return schema && `-c search_path="${schema.replaceAll('"', '""').replaceAll(' ', '\\ ')}"`;
 }

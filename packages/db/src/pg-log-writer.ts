@@ -1,5 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import pg from 'pg';
+import { postgresSearchPathOption } from './client';
 import { aggregateBatch } from './repositories/log-batch';
 import type { RequestLogWriteResult } from './repositories/request-logs';
 
@@ -88,7 +89,12 @@ export interface PgLogWriter {
  * workers writing at once cannot deadlock.
  */
 export function createPgLogWriter(url: string, options: { maxConnections?: number } = {}): PgLogWriter {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 2 });
+  const searchPath = postgresSearchPathOption(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 2,
+    ...(searchPath ? { options: searchPath } : {}),
+  });
   pool.on('error', () => undefined); // an idle client's error surfaces on its next query
   return {
     async write(records) {
