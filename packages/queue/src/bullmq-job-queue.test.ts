@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { QueueUnavailableError } from './bullmq-connection';
 import type { QueueLogger } from './bullmq-connection';
 import { BullJobQueue } from './bullmq-job-queue';
-import { freePort } from './redis-test-server';
+import { freePort } from './tcp-proxy';
 
 function recordingLogger(): QueueLogger & { messages: string[] } {
   const messages: string[] = [];
