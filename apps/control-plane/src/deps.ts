@@ -11,7 +11,7 @@ import {
   connectRedis,
   mirrorKeyPool,
   queuePrefixOf,
-} from '@keyway/server';
+} from '@keyway/server/infra';
 import type { ControlPlaneDeps } from './context';
 import { checkEncryption } from './encryption';
 import type { Env } from './env';

@@ -11,3 +11,4 @@ export { SYNC_IMPORT_LIMIT } from './keys';
 export { mountConsole } from './console';
 export { createSite, defaultConsoleDir, type SiteOptions } from './site';
 export { loadPoolFromDb } from './pool-loader';
+export { delegateKeyTest } from './key-test-job';

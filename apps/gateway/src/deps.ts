@@ -10,7 +10,7 @@ import {
   connectRedis,
   mirrorKeyPool,
   queuePrefixOf,
-} from '@keyway/server';
+} from '@keyway/server/infra';
 import type { GatewayDeps } from './app';
 import { ConfigFollower } from './config-follower';
 import type { Env } from './env';

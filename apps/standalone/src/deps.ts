@@ -1,20 +1,24 @@
-import { buildSnapshot, checkEncryption, loadSettings, toPoolRecord } from '@keyway/control-plane';
-import type { KeyTestResult } from '@keyway/control-plane';
-import { AppError } from '@keyway/core';
-import { JOBS, MemoryJobQueue } from '@keyway/queue';
-import { blamesKey, createWorker, validateKey } from '@keyway/worker';
-import type { KeyCipher } from '@keyway/control-plane';
+import {
+  buildSnapshot,
+  checkEncryption,
+  delegateKeyTest,
+  loadPoolFromDb,
+  loadSettings,
+} from '@keyway/control-plane';
+import type { KeyCipher, KeyTestResult } from '@keyway/control-plane';
 import {
   applyMigrations,
+  createKeyStateWriter,
+  createPgLogWriter,
   createPrismaClient,
   createSqliteLogWriter,
-  writeKeyStates,
   writeRequestLogs,
 } from '@keyway/db';
-import type { DbConnection, KeyStateRow } from '@keyway/db';
+import type { DbConnection } from '@keyway/db';
 import {
   compileRuntime,
   createBufferedSink,
+  createGatewayMetrics,
   createUpstreamClients,
   trustedProxyMatcher,
 } from '@keyway/gateway';
@@ -22,6 +26,8 @@ import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } 
 import { createKeyCipher, MemoryKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { JOBS, MemoryJobQueue } from '@keyway/queue';
+import { createWorker } from '@keyway/worker';
 import type { Env } from './env';
 
 /** Everything the standalone process runs on; built once by `buildDeps`, closed on shutdown. */
@@ -39,14 +45,25 @@ export interface StandaloneDeps {
   runtime: () => GatewayRuntime;
   reloadConfig: () => Promise<void>;
   queue: MemoryJobQueue;
-  testKey: (key: { groupId: number; keyId: number; value: string }) => Promise<KeyTestResult>;
+  testKey: (key: { groupId: number; keyId: number }) => Promise<KeyTestResult>;
   flushKeyStates: () => Promise<void>;
   isTrustedProxy: (address: string) => boolean;
   close: () => Promise<void>;
 }
 
-const KEY_LOAD_BATCH = 10_000;
-const KEY_STATE_FLUSH_MS = 1000;
+/** A fast request-log writer for the database (Prisma costs more CPU than the proxying it logs). */
+function logWriter(db: DbConnection, url: string): { write: RequestLogWriter; close: () => Promise<void> } {
+  if (db.provider === 'sqlite') {
+    const w = createSqliteLogWriter(url);
+    return { write: (r) => w.write(r), close: () => Promise.resolve(w.close()) };
+  }
+  if (db.provider === 'postgresql') {
+    const w = createPgLogWriter(url);
+    return { write: async (r) => void (await w.write(r)), close: () => w.close() };
+  }
+  return { write: async (r) => void (await writeRequestLogs(db.prisma, r)), close: () => Promise.resolve() };
+}
+type RequestLogWriter = (records: Parameters<typeof writeRequestLogs>[1]) => Promise<void>;
 
 /** The composition root: migrates the database, loads keys into the in-memory pool, wires the adapters. */
 export async function buildDeps(env: Env, authKey: string, logger: Logger): Promise<StandaloneDeps> {
@@ -58,132 +75,50 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // Refuses to start when ENCRYPTION_KEY does not match the data (see `pnpm keys:rotate-encryption`).
   await checkEncryption(prisma, keyCipher);
   const keyPool = new MemoryKeyPool();
-
-  for (let cursor = 0; ;) {
-    const rows = await prisma.apiKey.findMany({
-      where: { id: { gt: cursor } },
-      orderBy: { id: 'asc' },
-      take: KEY_LOAD_BATCH,
-    });
-    if (rows.length === 0) break;
-    const byGroup = new Map<number, ReturnType<typeof toPoolRecord>[]>();
-    for (const r of rows) {
-      const list = byGroup.get(r.groupId) ?? [];
-      list.push(toPoolRecord(r, { keyCipher }));
-      byGroup.set(r.groupId, list);
-    }
-    for (const [gid, list] of byGroup) await keyPool.add(gid, list);
-    cursor = (rows[rows.length - 1] as { id: number }).id;
-  }
+  await loadPoolFromDb(prisma, keyPool, keyCipher);
 
   let version = 1;
-  let snapshot = await buildSnapshot(prisma, version);
-  let runtime = compileRuntime(snapshot);
+  let runtime = compileRuntime(await buildSnapshot(prisma, version));
   const reloadConfig = async () => {
-    snapshot = await buildSnapshot(prisma, ++version);
-    runtime = compileRuntime(snapshot);
+    runtime = compileRuntime(await buildSnapshot(prisma, ++version));
   };
 
   // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ). Request
   // logs and key states are written straight to the database below, so their jobs are not needed here.
   const queue = new MemoryJobQueue();
-  const workerDeps = {
-    db: prisma,
-    dbProvider: db.provider,
-    keyPool,
-    keyCipher,
-    loadSettings: () => loadSettings(prisma),
-    logger,
-  };
   createWorker(
-    { ...workerDeps, queue },
-    { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.logRetention] },
+    {
+      db: prisma,
+      dbProvider: db.provider,
+      keyPool,
+      keyCipher,
+      loadSettings: () => loadSettings(prisma),
+      logger,
+      queue,
+    },
+    { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention] },
   );
   // Retention runs at start-up too, not only two hours later.
   void queue.enqueue(JOBS.logRetention, {});
-  const testKey = async (key: { groupId: number; keyId: number; value: string }): Promise<KeyTestResult> => {
-    const group = snapshot.groups.find((g) => g.id === key.groupId);
-    if (!group) throw AppError.notFound('Group');
-    const r = await validateKey(workerDeps, group, key.value);
-    if (r.valid) keyPool.setStatus(key.groupId, key.keyId, 'active', 'validation');
-    else if (blamesKey(r)) keyPool.setStatus(key.groupId, key.keyId, 'invalid', 'validation', r.error);
-    return { valid: r.valid, statusCode: r.statusCode || null, durationMs: r.durationMs, error: r.error };
-  };
 
   const metrics = createMetrics();
   defaultProcessMetrics(metrics);
-  const requests = metrics.counter(
-    'keyway_proxy_requests_total',
-    'Proxied requests by group and status class',
-    ['group', 'status'],
-  );
-  const duration = metrics.histogram(
-    'keyway_proxy_request_duration_seconds',
-    'Proxied request duration',
-    ['group'],
-    [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-  );
-  const inFlight = metrics.gauge('keyway_proxy_in_flight', 'Proxy requests being served', []);
-  const keyChanges = metrics.counter(
-    'keyway_key_state_changes_total',
-    'Key health changes by new status and cause',
-    ['status', 'cause'],
-  );
-  const logFailures = metrics.counter(
-    'keyway_request_log_write_failures_total',
-    'Failed request-log batch writes',
-    [],
-  );
-  const gatewayMetrics: GatewayMetrics = {
-    request(group, status, durationMs) {
-      requests.inc({ group, status: `${Math.floor(status / 100)}xx` });
-      duration.observe({ group }, durationMs / 1000);
-    },
-    inFlight: (v) => inFlight.set({}, v),
-  };
+  const m = createGatewayMetrics(metrics);
 
   // Key health changes happen on the hot path in memory; the database copy follows in batches.
-  const pendingStates = new Map<number, KeyStateRow>();
+  const states = createKeyStateWriter(prisma, logger);
   keyPool.onChange((c) => {
-    keyChanges.inc({ status: c.status, cause: c.cause });
-    pendingStates.set(c.keyId, {
-      keyId: c.keyId,
-      status: c.status,
-      failureCount: c.failureCount,
-      cooldownUntil: c.cooldownUntil,
-      lastError: c.lastError,
-    });
+    m.keyChange(c.status, c.cause);
+    states.push(c);
     if (c.status === 'invalid')
       logger.warn({ keyId: c.keyId, groupId: c.groupId, cause: c.cause }, 'key blacklisted');
   });
-  // Serialised, so a caller that awaits a flush also waits for one already under way.
-  let stateWrites: Promise<void> = Promise.resolve();
-  const flushStates = (): Promise<void> => {
-    stateWrites = stateWrites.then(async () => {
-      if (pendingStates.size === 0) return;
-      const batch = [...pendingStates.values()];
-      pendingStates.clear();
-      try {
-        await writeKeyStates(prisma, batch);
-      } catch (err) {
-        for (const s of batch) if (!pendingStates.has(s.keyId)) pendingStates.set(s.keyId, s);
-        logger.warn({ err, pending: pendingStates.size }, 'could not persist key states; retrying');
-      }
-    });
-    return stateWrites;
-  };
-  const stateTimer = setInterval(() => void flushStates(), KEY_STATE_FLUSH_MS);
-  stateTimer.unref();
 
-  // SQLite: prepared statements on a connection of their own (Prisma costs more CPU than the proxying it logs).
-  const sqliteLogs = db.provider === 'sqlite' ? createSqliteLogWriter(env.DATABASE_URL) : null;
+  const logs = logWriter(db, env.DATABASE_URL);
   const logSink = createBufferedSink({
-    write: async (records) => {
-      if (sqliteLogs) await sqliteLogs.write(records);
-      else await writeRequestLogs(prisma, records);
-    },
+    write: logs.write,
     onError: (err, pending) => {
-      logFailures.inc();
+      m.logWriteFailed();
       logger.warn({ err, pending }, 'could not write request logs; keeping them for the next try');
     },
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
@@ -195,7 +130,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     authKey,
     logger,
     metrics,
-    gatewayMetrics,
+    gatewayMetrics: m.gateway,
     db,
     keyPool,
     keyCipher,
@@ -204,15 +139,14 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     runtime: () => runtime,
     reloadConfig,
     queue,
-    testKey,
-    flushKeyStates: flushStates,
+    testKey: delegateKeyTest(queue),
+    flushKeyStates: () => states.flush(),
     isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
     async close() {
-      clearInterval(stateTimer);
       await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
-      await flushStates();
-      sqliteLogs?.close();
+      await states.close();
+      await logs.close();
       await clients.close();
       await keyPool.close();
       await db.close();

@@ -10,7 +10,7 @@ import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
-import { connectRedis, mirrorKeyPool, queuePrefixOf } from '@keyway/server';
+import { connectRedis, mirrorKeyPool, queuePrefixOf } from '@keyway/server/infra';
 import { createWorker } from './app';
 import type { Env } from './env';
 

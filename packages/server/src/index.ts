@@ -1,5 +1,4 @@
 export * from './ops-routes';
 export * from './serve';
-export * from './infra';
 export * from './two-phase';
 export * from './boot';
