@@ -1,3 +1,4 @@
+import type { RequestLogRecord } from '@keyway/contracts';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -71,6 +72,34 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
 
   jobQueueContract('bullmq', () => new BullJobQueue(options(newPrefix())));
 
+  /** One request-log record, as a gateway hands it over. */
+  const logRecordFixture: RequestLogRecord = {
+    id: 'rec-1',
+    requestId: 'req-1',
+    time: '2026-11-26T08:00:00.000Z',
+    groupId: 1,
+    groupName: 'g',
+    parentGroupId: null,
+    parentGroupName: null,
+    keyId: 1,
+    keyMasked: 'sk-t…0001',
+    proxyKeyMasked: null,
+    model: 'gpt-4o-mini',
+    statusCode: 200,
+    success: true,
+    durationMs: 12,
+    ttfbMs: 5,
+    stream: false,
+    retries: 0,
+    attempts: [],
+    error: null,
+    clientIp: '127.0.0.1',
+    requestPath: '/v1/chat/completions',
+    promptTokens: 3,
+    completionTokens: 4,
+    requestBody: null,
+  };
+
   describe('adapter', () => {
     const opened: BullJobQueue[] = [];
     const open = (prefix: string, extra: Partial<BullJobQueueOptions> = {}): BullJobQueue => {
@@ -96,6 +125,31 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       const seen = await until(() => controlPlane.status(id), finished);
       expect(seen).toMatchObject({ id, type: 'key-validate', state: 'succeeded', result: { group: 7 } });
       expect(await worker.status(id)).toEqual(seen);
+    });
+
+    it('deletes a succeeded request-logs batch at once instead of keeping its records in Redis', async () => {
+      const queue = open(newPrefix());
+      let handled = 0;
+      queue.process(
+        'request-logs',
+        task(() => void handled++),
+      );
+      queue.process(
+        'key-validate',
+        task(() => 'kept'),
+      );
+      const batch = await queue.enqueue('request-logs', { records: [logRecordFixture] });
+      const task2 = await queue.enqueue('key-validate', { groupId: 1, status: 'all' });
+      await until(() => queue.status(task2.id), finished);
+      await until(
+        () => handled,
+        (n) => n === 1,
+      );
+      await until(
+        () => queue.status(batch.id),
+        (s) => s === null,
+      );
+      expect(await queue.status(task2.id)).toMatchObject({ state: 'succeeded', result: 'kept' });
     });
 
     it('keeps listing a job that failed all its attempts, with its last error', async () => {

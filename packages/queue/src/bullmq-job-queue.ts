@@ -47,7 +47,16 @@ export interface BullJobQueueOptions {
   closeTimeoutMs?: number;
   /** Where Redis errors and failed attempts are reported (default: warnings and errors on the console). */
   logger?: QueueLogger;
+  /**
+   * Jobs deleted as soon as they succeed (default: `request-logs` and `key-events`): gateways' batches carry
+   * the data itself, and keeping an hour of them would hold every log record of that hour in Redis. Nobody
+   * asks for their status; failed ones are kept like any other.
+   */
+  transient?: readonly JobName[];
 }
+
+/** Gateways' high-volume hand-over batches. */
+const TRANSIENT_JOBS: readonly JobName[] = ['request-logs', 'key-events'];
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -107,7 +116,12 @@ export class BullJobQueue implements JobQueue {
     this.producer.on('error', (error: Error) => this.report('producer', error));
     const queues = new Map<JobName, Queue>();
     for (const name of JOB_NAMES) {
-      const queue = new Queue(name, { connection: this.producer, prefix: this.prefix, defaultJobOptions });
+      const transient = (options.transient ?? TRANSIENT_JOBS).includes(name);
+      const queue = new Queue(name, {
+        connection: this.producer,
+        prefix: this.prefix,
+        defaultJobOptions: transient ? { ...defaultJobOptions, removeOnComplete: true } : defaultJobOptions,
+      });
       queue.on('error', (error) => this.report(`queue ${name}`, error));
       queues.set(name, queue);
     }

@@ -65,7 +65,10 @@ export interface JobQueue {
   process<N extends JobName>(name: N, handler: JobHandler<N>, opts?: ProcessOptions): void;
   /** Enqueues `payload` every `everyMs`, skipping a tick while the previous run is still queued or running. */
   schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): void;
-  /** A job's status; null when unknown or no longer kept (finished jobs are kept for at least an hour). */
+  /**
+   * A job's status; null when unknown or no longer kept (finished jobs are kept for at least an hour, except
+   * adapters may drop succeeded `request-logs`/`key-events` batches at once: they are data, not tasks).
+   */
   status(id: string): Promise<TaskStatus | null>;
   /** Known jobs, newest first; `active` keeps only queued and running ones. */
   list(opts?: { active?: boolean }): Promise<TaskStatus[]>;
