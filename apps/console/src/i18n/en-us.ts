@@ -335,7 +335,7 @@ export const enUS = {
     noChanges: 'Nothing has changed.',
     pending: 'Unsaved changes: {n}',
     changed: 'changed',
-    overridable: 'per-group',
+    overridable: 'overridable per group',
     unset: '(not set)',
     defaultValue: 'default: {value}',
     range: 'range {min} to {max}',

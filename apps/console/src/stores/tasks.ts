@@ -32,6 +32,7 @@ export const useTasksStore = defineStore('tasks', () => {
   const handlers = new Map<string, DoneHandler>();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running = false;
+  let ticking = false;
 
   const visible = computed(() => active.value.filter((t) => VISIBLE_TASK_TYPES.has(t.type)));
   const busy = computed(() => visible.value.length > 0 || tracked.value.length > 0);
@@ -54,12 +55,19 @@ export const useTasksStore = defineStore('tasks', () => {
   }
 
   async function tick(): Promise<void> {
+    // One poll at a time: a task started while a poll is in flight is picked up by that poll.
+    if (ticking) return;
+    ticking = true;
     try {
       active.value = await api.tasks.active();
     } catch {
       // Polling is best-effort; a 401 is handled by the API hooks.
     }
-    await refreshTracked();
+    try {
+      await refreshTracked();
+    } finally {
+      ticking = false;
+    }
   }
 
   function schedule(): void {
@@ -90,9 +98,8 @@ export const useTasksStore = defineStore('tasks', () => {
   function track(id: string, label: string, onDone?: DoneHandler): void {
     if (!tracked.value.some((t) => t.id === id)) tracked.value.push({ id, label, task: null });
     if (onDone) handlers.set(id, onDone);
-    if (running) {
-      void refreshTracked().finally(schedule);
-    }
+    // Poll now rather than at the next (slow) tick, so progress shows at once.
+    if (running) void tick().finally(schedule);
   }
 
   function progressOf(id: string): Task | null {

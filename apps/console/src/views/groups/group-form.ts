@@ -190,7 +190,10 @@ function rawBody(
 
 /** Merges schema issues with the console's own (JSON) errors, which say more and therefore win. */
 function finish<T>(parsed: z.ZodSafeParseResult<T>, own: FieldErrors, describe: Describe): BuildResult<T> {
-  const errors = parsed.success ? own : { ...issuesToErrors(parsed.error.issues, describe), ...own };
+  const schema = parsed.success ? {} : issuesToErrors(parsed.error.issues, describe);
+  // A field the console already explained (a JSON editor) needs no second, vaguer message about its parts.
+  const extra = Object.entries(schema).filter(([path]) => !((path.split('.')[0] ?? '') in own));
+  const errors = { ...Object.fromEntries(extra), ...own };
   if (!parsed.success || Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, body: parsed.data };
 }

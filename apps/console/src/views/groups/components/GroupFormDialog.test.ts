@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { apiError, json, stubFetch } from '../../../testing/fetch-stub';
+import { group, settingsResponse } from '../../../testing/fixtures';
+import { byTestId, mountWithApp, settle, settleErrors, typeInto } from '../../../testing/mount';
+import GroupFormDialog from './GroupFormDialog.vue';
+
+let stub: ReturnType<typeof stubFetch>;
+
+beforeEach(() => {
+  stub = stubFetch({
+    'POST /api/groups': (c) => json(group({ name: String((c.body as { name: string }).name) }), 201),
+  });
+  vi.stubGlobal('fetch', stub.fetch);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  document.body.innerHTML = '';
+});
+
+async function openCreateForm() {
+  const { wrapper } = mountWithApp(GroupFormDialog, {
+    props: {
+      modelValue: true,
+      target: { mode: 'create', type: 'standard' },
+      groups: [],
+      settings: settingsResponse({ maxRetries: 5 }),
+    },
+  });
+  await settle();
+  return wrapper;
+}
+
+const text = () => document.body.textContent ?? '';
+
+describe('GroupFormDialog', () => {
+  it('shows what is wrong on the fields and sends nothing while the form is invalid', async () => {
+    await openCreateForm();
+    await typeInto(byTestId('group-form-name'), 'Bad Name');
+    await typeInto(byTestId('group-form-param-overrides'), '{"temperature": 0.2,');
+    await typeInto(byTestId('group-form-model-redirects'), '["gpt-4"]');
+    byTestId('group-form-submit').click();
+    await settleErrors();
+    expect(text()).toContain('Lower-case letters, digits');
+    expect(byTestId('group-form-param-overrides-error').textContent).toContain('Not valid JSON');
+    expect(byTestId('group-form-model-redirects-error').textContent).toContain('Must be a JSON object');
+    expect(stub.callsTo('POST /api/groups')).toHaveLength(0);
+  });
+
+  it('generates a random proxy key, shows it in full until saved, and sends it', async () => {
+    const w = await openCreateForm();
+    await typeInto(byTestId('group-form-name'), 'team-a');
+    byTestId('proxy-key-generate').click();
+    await settle();
+    byTestId('proxy-key-generate').click();
+    await settle();
+    const shown = [...document.querySelectorAll('[data-testid="proxy-key-new"] code')].map(
+      (c) => c.textContent ?? '',
+    );
+    expect(shown).toHaveLength(2);
+    for (const k of shown) expect(k).toMatch(/^sk-[A-Za-z0-9_-]{48}$/);
+    expect(shown[0]).not.toBe(shown[1]);
+    expect(text()).toContain('Copy the new keys now');
+
+    await typeInto(byTestId('group-form-param-overrides'), '{"temperature": 0.2}');
+    byTestId('group-form-submit').click();
+    await settle();
+    const [post] = stub.callsTo('POST /api/groups');
+    expect(post?.body).toMatchObject({
+      name: 'team-a',
+      channel: 'openai',
+      upstreams: [{ url: 'https://api.openai.com', weight: 1 }],
+      proxyKeys: shown,
+      paramOverrides: { temperature: 0.2 },
+    });
+    expect(w.emitted('saved')?.[0]?.[0]).toMatchObject({ name: 'team-a' });
+  });
+
+  it('puts the API answer on the field it is about (409 on the name)', async () => {
+    stub.on('POST /api/groups', apiError(409, 'CONFLICT', "A group named 'team-a' already exists"));
+    const w = await openCreateForm();
+    await typeInto(byTestId('group-form-name'), 'team-a');
+    byTestId('group-form-submit').click();
+    await settleErrors();
+    const nameItem = byTestId('group-form-name').closest('.el-form-item');
+    expect(nameItem?.querySelector('.el-form-item__error')?.textContent).toBe(
+      "A group named 'team-a' already exists",
+    );
+    expect(w.emitted('saved')).toBeUndefined();
+  });
+});

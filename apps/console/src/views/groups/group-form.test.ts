@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { group } from '../../testing/fixtures';
+import { buildCreate, buildPatch, emptyForm, formFromGroup, shares, switchChannel } from './group-form';
+import type { Describe } from './group-form';
+
+const describeProblem: Describe = (problem, detail) => (detail ? `${problem}: ${detail}` : problem);
+
+function standardForm() {
+  const form = emptyForm('standard');
+  form.name = 'openai-main';
+  return form;
+}
+
+describe('buildCreate', () => {
+  it('builds the POST body of a standard group', () => {
+    const form = standardForm();
+    form.paramOverridesText = '{"temperature": 0.2}';
+    form.modelRedirectsText = '{"gpt-4": "gpt-4.1"}';
+    form.headerRules = [{ action: 'set', key: 'X-Team', value: '${GROUP_NAME}' }];
+    form.overrides = [{ key: 'maxRetries', value: 2 }];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.body).toMatchObject({
+      name: 'openai-main',
+      type: 'standard',
+      upstreams: [{ url: 'https://api.openai.com', weight: 1 }],
+      paramOverrides: { temperature: 0.2 },
+      modelRedirects: { 'gpt-4': 'gpt-4.1' },
+      headerRules: [{ action: 'set', key: 'X-Team', value: '${GROUP_NAME}' }],
+      config: { maxRetries: 2 },
+    });
+  });
+
+  it('refuses a name the API would refuse, with the console wording', () => {
+    const form = standardForm();
+    form.name = 'OpenAI Main';
+    const r = buildCreate(form, describeProblem);
+    expect(r).toEqual({ ok: false, errors: { name: 'nameRule' } });
+  });
+
+  it('reports JSON syntax errors on the editor that has them', () => {
+    const form = standardForm();
+    form.paramOverridesText = '{"temperature": 0.2,}';
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.paramOverrides).toMatch(/^jsonSyntax: /);
+    expect(Object.keys(r.errors)).toEqual(['paramOverrides']);
+  });
+
+  it('wants a JSON object, and redirect targets that are model names', () => {
+    const form = standardForm();
+    form.paramOverridesText = '[1, 2]';
+    form.modelRedirectsText = '{"gpt-4": 4}';
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toEqual({
+      paramOverrides: 'jsonNotObject',
+      modelRedirects: 'redirectNotString',
+    });
+  });
+
+  it('checks upstream URLs and duplicate header rules with the contracts schema', () => {
+    const form = standardForm();
+    form.upstreams = [{ url: 'ftp://example.com', weight: 1 }];
+    form.headerRules = [
+      { action: 'set', key: 'X-A', value: '1' },
+      { action: 'remove', key: 'x-a', value: '' },
+    ];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toMatchObject({
+      'upstreams.0.url': 'urlInvalid',
+      'headerRules.1.key': 'duplicate header',
+    });
+  });
+
+  it('requires an upstream for a standard group', () => {
+    const form = standardForm();
+    form.upstreams = [];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toEqual({ upstreams: 'at least one upstream is required' });
+  });
+
+  it('sends an aggregate group with its members and no upstream fields', () => {
+    const form = emptyForm('aggregate');
+    form.name = 'all-openai';
+    form.subGroups = [
+      { groupId: 7, weight: 3 },
+      { groupId: undefined, weight: 1 }, // an unfinished row is left out
+    ];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.body).toMatchObject({
+      type: 'aggregate',
+      upstreams: [],
+      subGroups: [{ groupId: 7, weight: 3 }],
+    });
+  });
+});
+
+describe('buildPatch', () => {
+  it('keeps the stored proxy keys by leaving them out when the list did not change', () => {
+    const original = group({ proxyKeys: ['sk-a***wxyz'] });
+    const r = buildPatch(formFromGroup(original), original, describeProblem);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.body).not.toHaveProperty('proxyKeys');
+    expect(r.body).not.toHaveProperty('type');
+  });
+
+  it('sends the whole list (masked old keys included) when a key is added', () => {
+    const original = group({ proxyKeys: ['sk-a***wxyz'] });
+    const form = formFromGroup(original);
+    form.proxyKeys.push('sk-new-secret-value-0123456789');
+    const r = buildPatch(form, original, describeProblem);
+    expect(r.ok && r.body.proxyKeys).toEqual(['sk-a***wxyz', 'sk-new-secret-value-0123456789']);
+  });
+});
+
+describe('form helpers', () => {
+  it('moves an untouched default upstream along when the channel changes', () => {
+    const form = standardForm();
+    form.upstreams.push({ url: 'https://my-proxy.example.com', weight: 2 });
+    switchChannel(form, 'anthropic');
+    expect(form.upstreams.map((u) => u.url)).toEqual([
+      'https://api.anthropic.com',
+      'https://my-proxy.example.com',
+    ]);
+  });
+
+  it('computes traffic shares from weights', () => {
+    expect(shares([3, 1, 0])).toEqual([75, 25, 0]);
+    expect(shares([0, 0])).toEqual([0, 0]);
+  });
+});
