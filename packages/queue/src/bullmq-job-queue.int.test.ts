@@ -152,6 +152,20 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       expect(await queue.status(task2.id)).toMatchObject({ state: 'succeeded', result: 'kept' });
     });
 
+    it('declares a schedule again when Redis lost it (flush, restart without persistence)', async () => {
+      const prefix = newPrefix();
+      const worker = open(prefix, { scheduleWatchMs: 100 });
+      worker.schedule('log-retention', 60_000, {});
+      const admin = new Redis(url);
+      const scheduler = () =>
+        new Queue('log-retention', { connection: admin, prefix }).getJobScheduler('log-retention');
+      await until(scheduler, (s) => s !== undefined && s !== null);
+      await new Queue('log-retention', { connection: admin, prefix }).removeJobScheduler('log-retention');
+      expect(await scheduler()).toBeFalsy();
+      await until(scheduler, (s) => s !== undefined && s !== null);
+      admin.disconnect();
+    });
+
     it('keeps listing a job that failed all its attempts, with its last error', async () => {
       const queue = open(newPrefix());
       let calls = 0;

@@ -53,6 +53,8 @@ export interface BullJobQueueOptions {
    * asks for their status; failed ones are kept like any other.
    */
   transient?: readonly JobName[];
+  /** How often declared schedules are checked for being still in Redis (default 60 000 ms). */
+  scheduleWatchMs?: number;
 }
 
 /** Gateways' high-volume hand-over batches. */
@@ -62,6 +64,8 @@ const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 /** Longest wait between two tries to register a schedule while Redis is unreachable. */
 const MAX_SCHEDULE_RETRY_MS = 30_000;
+/** How often declared schedules are checked for being still in Redis. */
+const SCHEDULE_WATCH_MS = 60_000;
 
 /** BullMQ's settings for every job this instance adds (schedule runs included): retries and retention. */
 function jobDefaults(options: BullJobQueueOptions): DefaultJobOptions {
@@ -103,6 +107,9 @@ export class BullJobQueue implements JobQueue {
   private readonly registering = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private closing: Promise<void> | null = null;
+  /** Schedules this instance declared, re-declared when Redis lost them (a flush, a restart without persistence). */
+  private readonly schedules = new Map<JobName, { everyMs: number; data: unknown }>();
+  private scheduleWatch: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: BullJobQueueOptions) {
     const defaultJobOptions = jobDefaults(options);
@@ -174,6 +181,8 @@ export class BullJobQueue implements JobQueue {
     this.assertOpen();
     if (!Number.isFinite(everyMs) || everyMs <= 0) throw new RangeError('everyMs must be a positive number');
     const data = parseJobPayload(name, payload);
+    this.schedules.set(name, { everyMs: Math.floor(everyMs), data });
+    this.watchSchedules();
     const registration = this.register(name, Math.floor(everyMs), data);
     this.registering.add(registration);
     void registration.finally(() => this.registering.delete(registration));
@@ -256,6 +265,24 @@ export class BullJobQueue implements JobQueue {
   }
 
   /** Upserts the schedule of `name`, retrying while Redis is unreachable (a replica may start before it). */
+  /** Every minute, puts back any declared schedule Redis no longer has (an existing one is left untouched). */
+  private watchSchedules(): void {
+    if (this.scheduleWatch) return;
+    this.scheduleWatch = setInterval(() => {
+      for (const [name, s] of this.schedules) {
+        void this.queue(name)
+          .getJobScheduler(name)
+          .then((found) => {
+            if (found || this.closing) return;
+            this.logger.warn({ job: name }, 'job queue: schedule missing from Redis; declaring it again');
+            return this.register(name, s.everyMs, s.data);
+          })
+          .catch(() => undefined); // Redis away: the next round tries again
+      }
+    }, this.options.scheduleWatchMs ?? SCHEDULE_WATCH_MS);
+    this.scheduleWatch.unref();
+  }
+
   private async register(name: JobName, everyMs: number, data: unknown): Promise<void> {
     const queue = this.queue(name);
     for (let attempt = 1; !this.closing; attempt++) {
@@ -279,6 +306,7 @@ export class BullJobQueue implements JobQueue {
 
   private async shutdown(): Promise<void> {
     this.stopping.abort();
+    if (this.scheduleWatch) clearInterval(this.scheduleWatch);
     await Promise.allSettled([...this.registering]);
     // Workers stop taking jobs at once; the jobs they run finish, however long that takes.
     const workers = [...this.workers.values()];
