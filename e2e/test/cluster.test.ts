@@ -6,17 +6,20 @@ import type { FakeUpstream } from '@keyway/testing';
 import type { Group } from '@keyway/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allServe,
   chat,
   createGroup,
   describeTally,
   eventually,
   listKeys,
+  logsLanded,
   openaiFor,
   report,
   requireAll,
   sleep,
   startCluster,
   startLoad,
+  storedLogs,
 } from './harness';
 import type { App, Cluster } from './harness';
 
@@ -43,10 +46,7 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
       keys: KEYS,
       config: { maxRetries: 3, blacklistThreshold: 3 },
     });
-    await eventually('both gateways serving the new group', async () => {
-      const answers = await Promise.all([gwA, gwB].map((g) => chat(g.url, 'main', { proxyKey: PROXY_KEY })));
-      return answers.every((a) => a.status === 200);
-    });
+    await eventually('both gateways serving the new group', () => allServe([gwA, gwB], 'main', PROXY_KEY));
   }, 90_000);
 
   afterEach((context) => {
@@ -92,10 +92,9 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
       expect((await chat(gw.url, 'main', { proxyKey: globalKey })).status).toBe(401);
     const patched = await cluster.admin.patch('/settings', { proxyKeys: [globalKey] });
     expect(patched.status).toBe(200);
-    const ms = await eventually('both gateways accepting the new global proxy key', async () => {
-      const answers = await Promise.all([gwA, gwB].map((g) => chat(g.url, 'main', { proxyKey: globalKey })));
-      return answers.every((a) => a.status === 200);
-    });
+    const ms = await eventually('both gateways accepting the new global proxy key', () =>
+      allServe([gwA, gwB], 'main', globalKey),
+    );
     report('settings propagation (API answer → both gateways enforce; target ≤ 1000 ms)', `${ms} ms`);
   });
 
@@ -103,10 +102,9 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
     const started = performance.now();
     await createGroup(cluster.admin, { name: 'fresh', upstream: fake.url, proxyKey: PROXY_KEY, keys: KEYS });
     const answered = performance.now() - started;
-    const ms = await eventually('both gateways serving the new group', async () => {
-      const answers = await Promise.all([gwA, gwB].map((g) => chat(g.url, 'fresh', { proxyKey: PROXY_KEY })));
-      return answers.every((a) => a.status === 200);
-    });
+    const ms = await eventually('both gateways serving the new group', () =>
+      allServe([gwA, gwB], 'fresh', PROXY_KEY),
+    );
     report(
       'new group propagation (API answers → both gateways serve it; target ≤ 1000 ms)',
       `${ms} ms (the two API calls took ${Math.round(answered)} ms)`,
@@ -238,22 +236,10 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
     expect(survivor?.failed).toBe(0);
 
     const ids = survivor?.okIds ?? [];
-    const inDb = async (requestIds: readonly string[]) =>
-      (
-        await cluster.db.query<{ n: number; distinct: number }>(
-          'SELECT count(*)::int AS n, count(DISTINCT "requestId")::int AS distinct FROM request_logs WHERE "requestId" = ANY($1)',
-          [requestIds],
-        )
-      )[0] ?? { n: 0, distinct: 0 };
-    const logMs = await eventually(
-      "the survivor's request logs in the database",
-      async () => (await inDb(ids)).n >= ids.length,
-      30_000,
-      200,
-    );
-    expect(await inDb(ids)).toEqual({ n: ids.length, distinct: ids.length });
+    const logMs = await logsLanded(cluster.db, ids);
+    expect(await storedLogs(cluster.db, ids)).toEqual({ n: ids.length, distinct: ids.length });
     const killedIds = tally.get(gwB.url)?.okIds ?? [];
-    const killedStored = await inDb(killedIds);
+    const killedStored = await storedLogs(cluster.db, killedIds);
     report(
       'request logs after SIGKILL',
       `survivor ${ids.length}/${ids.length} in the database after ${logMs} ms; killed gateway ${killedStored.n}/${killedIds.length} (its unflushed buffer, ≤ 1 s, dies with it)`,

@@ -8,7 +8,7 @@ import type { ManagedProcess } from '@keyway/testing';
 import type { Group, GroupCreate, Key, KeysAddResult, KeyStatus } from '@keyway/contracts';
 import { createDatabase, deletePrefix, migrate, SHARED } from './services';
 import type { TempDatabase } from './services';
-import { eventually, report } from './traffic';
+import { chat, eventually, report } from './traffic';
 
 export * from './services';
 export * from './traffic';
@@ -30,7 +30,6 @@ export interface App {
   readonly port: number;
   /** The running process (the last one, after it stopped). */
   readonly proc: ManagedProcess | undefined;
-  readonly running: boolean;
   /** Starts it and waits for `/ready` (or only `/health` with `wait: 'health'`). */
   start(wait?: 'ready' | 'health'): Promise<void>;
   /** SIGTERM (graceful) or SIGKILL; resolves once it exited. */
@@ -50,9 +49,6 @@ async function createApp(name: string, script: string, env: Env): Promise<App> {
     port,
     get proc() {
       return proc;
-    },
-    get running() {
-      return running;
     },
     async start(wait = 'ready') {
       proc = await startProcess({
@@ -137,8 +133,6 @@ export interface Cluster {
   readonly worker: App;
   readonly gateways: App[];
   readonly admin: AdminClient;
-  /** The environment every app shares. */
-  readonly env: Env;
   /** Creates (does not start) one more gateway of this cluster, with optional env overrides. */
   addGateway(overrides?: Env): Promise<App>;
   /** Prints the last lines of every app's output (after a failure). */
@@ -203,7 +197,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       worker,
       gateways,
       admin: adminClient(controlPlane.url, authKey),
-      env,
       addGateway,
       printLogTails: (lines = 30) => {
         for (const app of apps) {
@@ -221,16 +214,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
 function ms(since: number): number {
   return Math.round(performance.now() - since);
-}
-
-/** Waits until every gateway answers `/ready` 200. */
-export async function allReady(apps: readonly App[], timeoutMs = 20_000): Promise<number> {
-  return eventually(
-    'every app ready',
-    async () => (await Promise.all(apps.map((a) => a.get('/ready')))).every((r) => r.status === 200),
-    timeoutMs,
-    50,
-  );
 }
 
 /** Creates a standard OpenAI group on `upstream` with `keys`, answering to `proxyKey`. */
@@ -270,4 +253,42 @@ export async function findKey(admin: AdminClient, groupId: number, value: string
   const key = res.body.items[0];
   if (res.status !== 200 || !key) throw new Error(`no key ${value.slice(0, 8)}… in group ${groupId}`);
   return key;
+}
+
+/** Whether a chat completion through `group` answers 200 on every one of `gateways`. */
+export async function allServe(gateways: readonly App[], group: string, proxyKey: string): Promise<boolean> {
+  const answers = await Promise.all(gateways.map((g) => chat(g.url, group, { proxyKey })));
+  return answers.every((a) => a.status === 200);
+}
+
+/** How many request_logs rows carry one of `requestIds` (rows, and distinct ids among them). */
+export async function storedLogs(
+  db: TempDatabase,
+  requestIds: readonly string[],
+): Promise<{ n: number; distinct: number }> {
+  const [row] = await db.query<{ n: number; distinct: number }>(
+    'SELECT count(*)::int AS n, count(DISTINCT "requestId")::int AS distinct FROM request_logs WHERE "requestId" = ANY($1)',
+    [requestIds],
+  );
+  return row ?? { n: 0, distinct: 0 };
+}
+
+/**
+ * Resolves with the ms until a row for every one of `requestIds` is in request_logs; rejects after `timeoutMs`
+ * saying how many arrived. Callers check `storedLogs` again afterwards for duplicates.
+ */
+export async function logsLanded(
+  db: TempDatabase,
+  requestIds: readonly string[],
+  timeoutMs = 30_000,
+): Promise<number> {
+  let stored = 0;
+  return eventually(
+    `${requestIds.length} request logs in the database`,
+    async () => (stored = (await storedLogs(db, requestIds)).n) >= requestIds.length,
+    timeoutMs,
+    100,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)} (${stored} stored)`);
+  });
 }

@@ -124,6 +124,8 @@ export interface LoadRun {
   readonly tally: ReadonlyMap<string, TargetTally>;
   /** Successful calls so far, all targets. */
   ok(): number;
+  /** Request ids of the successful calls, all targets. */
+  okIds(): string[];
   failed(): number;
   /** Stops issuing calls and waits for those in flight. */
   stop(): Promise<ReadonlyMap<string, TargetTally>>;
@@ -175,6 +177,7 @@ export function startLoad(options: {
     tally,
     done,
     ok: () => ok,
+    okIds: () => [...tally.values()].flatMap((t) => t.okIds),
     failed: () => failed,
     async stop() {
       stopped = true;

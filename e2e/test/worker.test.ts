@@ -6,16 +6,19 @@ import type { FakeUpstream } from '@keyway/testing';
 import type { Group } from '@keyway/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  allServe,
   chat,
   createGroup,
   describeTally,
   eventually,
   findKey,
+  logsLanded,
   report,
   requireAll,
   sleep,
   startCluster,
   startLoad,
+  storedLogs,
 } from './harness';
 import type { App, Cluster } from './harness';
 
@@ -71,10 +74,8 @@ describe.skipIf(!available)('the worker behind two gateways', () => {
       keys: BULK_KEYS,
     });
     await eventually('both gateways serving both groups', async () => {
-      const answers = await Promise.all(
-        gateways.flatMap((g) => ['bulk', 'recheck'].map((n) => chat(g.url, n, { proxyKey: PROXY_KEY }))),
-      );
-      return answers.every((a) => a.status === 200);
+      const serving = await Promise.all(['bulk', 'recheck'].map((n) => allServe(gateways, n, PROXY_KEY)));
+      return serving.every(Boolean);
     });
   }, 90_000);
 
@@ -131,31 +132,15 @@ describe.skipIf(!available)('the worker behind two gateways', () => {
       `${sentMs} ms (${Math.round((REQUESTS / sentMs) * 1000)} req/s); ${describeTally(load.tally, names)}`,
     );
     expect(load.failed()).toBe(0);
-    // Every request carried the id `${tag}-${i}`: count its rows, and the distinct ids among them.
-    const stored = async (): Promise<{ n: number; distinct: number }> => {
-      const [row] = await cluster.db.query<{ n: number; distinct: number }>(
-        `SELECT count(*)::int AS n, count(DISTINCT "requestId")::int AS distinct
-           FROM request_logs WHERE "groupId" = $1 AND "requestId" LIKE $2`,
-        [bulk.id, `${tag}-%`],
-      );
-      return row ?? { n: 0, distinct: 0 };
-    };
-    let rows = 0;
-    const landedMs = await eventually(
-      'every log row',
-      async () => (rows = (await stored()).n) >= REQUESTS,
-      90_000,
-      100,
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)} (${rows} rows stored)`);
-    });
+    const ids = load.okIds();
+    const landedMs = await logsLanded(cluster.db, ids, 90_000);
     report(
       `${REQUESTS.toLocaleString('en')} log records in the database`,
       `all rows +${landedMs} ms after the last response (${sentMs + landedMs} ms from the first request)`,
     );
     // Nothing more arrives later (no duplicates from retried batches), and every request id is there once.
     await sleep(1500);
-    expect(await stored()).toEqual({ n: REQUESTS, distinct: REQUESTS });
+    expect(await storedLogs(cluster.db, ids)).toEqual({ n: REQUESTS, distinct: REQUESTS });
 
     // The group's hourly stats add up to its log rows (per hour and model), and so do the keys' request counts.
     const logs = await cluster.db.query<{ hour: string; model: string; n: number; failures: number }>(
