@@ -20,6 +20,7 @@ import {
   installSignalHandlers,
   machineBusySeconds,
   memoryMiB,
+  pidsNamed,
   shutdownAll,
   startScript,
 } from './procs';
@@ -137,8 +138,14 @@ async function run(opts: BenchOptions): Promise<Report> {
     distributed: distributed.proc,
   };
   // The distributed gateway's control plane and worker (log ingest) work during its load run too.
+  // …and so do PostgreSQL (log inserts), Redis (queues, key pool) and NATS, on the same 2 cores here.
   const helperPids = (name: TargetName): number[] =>
-    name === 'distributed' ? distributed.others.map((p) => p.child.pid ?? 0).filter((p) => p > 0) : [];
+    name === 'distributed'
+      ? [
+          ...distributed.others.map((p) => p.child.pid ?? 0).filter((p) => p > 0),
+          ...pidsNamed(['postgres', 'redis-server', 'nats-server']),
+        ]
+      : [];
   const helpersCpu = (name: TargetName): number =>
     helperPids(name).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const jsonBody = chatBody(false);

@@ -1,5 +1,5 @@
 /** Starting and stopping the benchmark's child processes; every one of them dies with this process. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, stopAllProcesses, type ManagedProcess } from '@keyway/testing';
@@ -85,6 +85,22 @@ export function cpuSeconds(pid: number | undefined): number {
   // fields after the ")" that closes the command name: state is field 3, utime 14, stime 15
   const rest = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+}
+
+/** Pids of the running processes whose command name is one of `names` (Linux /proc), e.g. the database. */
+export function pidsNamed(names: readonly string[]): number[] {
+  if (!existsSync('/proc')) return [];
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (names.some((n) => comm.startsWith(n))) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** Resident and peak-resident memory of a process in MiB (Linux /proc), NaN elsewhere. */

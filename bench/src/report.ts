@@ -45,7 +45,7 @@ export interface Report {
     loadGenCpuSec: Num;
     /** Busy CPU seconds of everything outside the benchmark during the measured run (noise indicator). */
     otherCpuSec: Num;
-    /** Distributed: CPU of its control plane + worker (log ingest into PostgreSQL) per request. */
+    /** Distributed: CPU of its control plane, worker, PostgreSQL, Redis and NATS per request. */
     helpersCpuUsPerReq?: Num;
   }>;
   ratios: {
@@ -152,7 +152,7 @@ export function renderReport(r: Report): string {
         'upstream CPU us/req',
         'loadgen CPU s',
         'other CPU s',
-        'cp+worker CPU us/req',
+        'cp+worker+pg+redis CPU us/req',
       ],
       TARGETS.map((t) => {
         const l = r.load[t];
