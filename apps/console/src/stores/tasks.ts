@@ -13,6 +13,8 @@ export interface TrackedTask {
   id: string;
   /** What the operator sees, e.g. "Importing keys into openai". */
   label: string;
+  /** The group the task works on, so that group's page can show its progress. */
+  groupId: number | null;
   task: Task | null;
 }
 
@@ -95,8 +97,8 @@ export const useTasksStore = defineStore('tasks', () => {
   }
 
   /** Follows a task this browser started; `onDone` runs once when it succeeds or fails. */
-  function track(id: string, label: string, onDone?: DoneHandler): void {
-    if (!tracked.value.some((t) => t.id === id)) tracked.value.push({ id, label, task: null });
+  function track(id: string, label: string, onDone?: DoneHandler, groupId: number | null = null): void {
+    if (!tracked.value.some((t) => t.id === id)) tracked.value.push({ id, label, groupId, task: null });
     if (onDone) handlers.set(id, onDone);
     // Poll now rather than at the next (slow) tick, so progress shows at once.
     if (running) void tick().finally(schedule);

@@ -171,23 +171,28 @@ export function useKeys(group: Ref<Group>, changed: () => void) {
     try {
       const taskId = await api.keys.validate(g.id, scope);
       toastSuccess(t('keys.validateStarted'));
-      tasks.track(taskId, t('tasks.validating', { name: g.name }), (task) => {
-        if (task.state === 'failed') notify('error', t('tasks.failed'), task.error ?? '');
-        else {
-          const r = validateResultSchema.catch({}).parse(task.result);
-          notify(
-            'success',
-            t('tasks.validateDone', { name: g.name }),
-            t('tasks.validateResult', {
-              checked: r.checked ?? 0,
-              valid: r.valid ?? 0,
-              restored: r.restored ?? 0,
-              invalidated: r.invalidated ?? 0,
-            }),
-          );
-        }
-        void afterChange();
-      });
+      tasks.track(
+        taskId,
+        t('tasks.validating', { name: g.name }),
+        (task) => {
+          if (task.state === 'failed') notify('error', t('tasks.failed'), task.error ?? '');
+          else {
+            const r = validateResultSchema.catch({}).parse(task.result);
+            notify(
+              'success',
+              t('tasks.validateDone', { name: g.name }),
+              t('tasks.validateResult', {
+                checked: r.checked ?? 0,
+                valid: r.valid ?? 0,
+                restored: r.restored ?? 0,
+                invalidated: r.invalidated ?? 0,
+              }),
+            );
+          }
+          void afterChange();
+        },
+        g.id,
+      );
     } catch {
       // Toasted.
     }

@@ -1,5 +1,5 @@
 import type { SettingSchemaEntry, Settings } from '@keyway/contracts';
-import { computed, onMounted, ref } from 'vue';
+import { computed, nextTick, onMounted, ref } from 'vue';
 import { useI18n } from 'vue-i18n';
 import { api } from '../../api';
 import { ApiError } from '../../api/http';
@@ -69,8 +69,12 @@ export function useSettings() {
       toastSuccess(t('settings.saved'));
     } catch (e) {
       confirmOpen.value = false;
-      if (e instanceof ApiError && e.code === 'VALIDATION_FAILED')
+      if (e instanceof ApiError && e.code === 'VALIDATION_FAILED') {
         errors.value = errorsBySetting(e.fieldErrors());
+        // Bring the first refused field into view: it may be far down the page.
+        await nextTick();
+        document.querySelector('[data-testid^="setting-"].is-error')?.scrollIntoView?.({ block: 'center' });
+      }
       if (!(e instanceof ApiError && e.status === 401)) toastError(errorText(e));
     } finally {
       saving.value = false;
