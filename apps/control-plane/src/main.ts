@@ -26,9 +26,9 @@ runMain(NAME, async () => {
       build: () => {
         const deps = cp.api();
         if (!deps) return null;
-        const site = createSite(deps, { corsOrigins: env.CORS_ORIGINS, consoleDir: env.CONSOLE_DIR });
-        if (!site.console)
-          logger.info({ dir: env.CONSOLE_DIR }, 'no console build found; serving the API only');
+        const consoleDir = env.CONSOLE_DIR ?? defaultConsoleDir(import.meta.url);
+        const site = createSite(deps, { corsOrigins: env.CORS_ORIGINS, consoleDir });
+        if (!site.console) logger.info({ dir: consoleDir }, 'no console build found; serving the API only');
         return site.app;
       },
       logger,
