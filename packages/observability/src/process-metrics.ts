@@ -40,7 +40,8 @@ export function defaultProcessMetrics(
     'Largest event loop lag since the previous scrape, in seconds.',
   );
 
-  start.set(Math.round((Date.now() - process.uptime() * 1000) / 1000));
+  // Floor: rounding could put the start a fraction of a second in the future.
+  start.set(Math.floor((Date.now() - process.uptime() * 1000) / 1000));
   const delay = monitorEventLoopDelay({ resolution: resolutionMs });
   delay.enable();
   const resolutionNs = resolutionMs * 1e6;
