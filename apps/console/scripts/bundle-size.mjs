@@ -1,5 +1,6 @@
 // Fails when the console's JavaScript, gzip-compressed, is over budget: operators load it on every visit.
-// Usage: node scripts/bundle-size.mjs [distDir] [--budget BYTES]   (default: dist, 1.5 MB)
+// Usage: node scripts/bundle-size.mjs [--dir DIST] [--budget BYTES]   (default: dist, 1.5 MB)
+// Other arguments are ignored: `pnpm build <anything>` appends its arguments to this command.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ function parseArgs(argv) {
   let budget = DEFAULT_BUDGET;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--budget') budget = Number(argv[++i]);
-    else dir = resolve(argv[i]);
+    else if (argv[i] === '--dir') dir = resolve(argv[++i] ?? '');
   }
   if (!Number.isFinite(budget) || budget <= 0) throw new Error(`bad --budget: ${budget}`);
   return { dir, budget };

@@ -27,24 +27,24 @@ function fakeDist(name: string, bytes: number): string {
 
 describe('bundle-size script', () => {
   it('passes a bundle under the budget and prints its gzip total', () => {
-    const r = run(fakeDist('small', 20_000), '--budget', '50000');
+    const r = run('--dir', fakeDist('small', 20_000), '--budget', '50000');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/1 JS files, .* gzip in total, within the budget/);
   });
 
   it('fails a bundle over the budget', () => {
-    const r = run(fakeDist('big', 200_000), '--budget', '50000');
+    const r = run('--dir', fakeDist('big', 200_000), '--budget', '50000');
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('OVER the budget');
   });
 
   it('fails when there is nothing to measure', () => {
-    expect(run(join(temp, 'missing')).status).toBe(2);
+    expect(run('--dir', join(temp, 'missing')).status).toBe(2);
   });
 
   // `pnpm test` builds first (turbo), so the real bundle is checked against the real budget here too.
   it.skipIf(!existsSync(dist))('keeps the built console under 1.5 MB of gzip-compressed JavaScript', () => {
-    const r = run(dist);
+    const r = run('--dir', dist);
     expect(r.stdout).toContain('within the budget');
     expect(r.status).toBe(0);
   });
