@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { HttpBindings } from '@hono/node-server';
+import { mountJsonNotFound } from '@keyway/server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
@@ -33,6 +34,8 @@ export function createSite(
       }),
     );
   app.route('/', createApp(deps));
+  // The mounted API's own notFound is not used: unmatched paths get its envelope here (and from the host app).
+  mountJsonNotFound(app);
   const served = options.consoleDir ? mountConsole(app, options.consoleDir) : false;
   return { app, console: served };
 }

@@ -1,7 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import { createSite } from '@keyway/control-plane';
 import { createApp as createGateway } from '@keyway/gateway';
-import { mountOpsRoutes } from '@keyway/server';
+import { mountJsonNotFound, mountOpsRoutes } from '@keyway/server';
 import { Hono } from 'hono';
 import type { StandaloneDeps } from './deps';
 
@@ -53,5 +53,6 @@ export function createApp(
     { corsOrigins: deps.env.CORS_ORIGINS, ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}) },
   );
   app.route('/', site.app);
+  mountJsonNotFound(app);
   return app;
 }

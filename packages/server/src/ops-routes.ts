@@ -48,3 +48,13 @@ export function mountOpsRoutes<E extends object>(app: Hono<E>, options: OpsRoute
     });
   });
 }
+
+/**
+ * Answers unmatched paths with the JSON error envelope instead of Hono's plain-text 404. Needed on the top-level
+ * app: a sub-app's own notFound is not used once it is mounted with `route()`.
+ */
+export function mountJsonNotFound<E extends object>(app: Hono<E>): void {
+  app.notFound((c) =>
+    c.json({ error: { code: 'NOT_FOUND', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
+  );
+}

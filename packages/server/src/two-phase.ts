@@ -2,7 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from '@keyway/observability';
 import { Hono } from 'hono';
 import type { OpsRoutesOptions } from './ops-routes';
-import { mountOpsRoutes } from './ops-routes';
+import { mountJsonNotFound, mountOpsRoutes } from './ops-routes';
 
 /** The fetch handler a node server calls. */
 export type NodeFetch = (request: Request, bindings: HttpBindings) => Response | Promise<Response>;
@@ -31,6 +31,7 @@ export function twoPhaseFetch(options: {
       const full = new Hono<{ Bindings: HttpBindings }>();
       mountOpsRoutes(full, options.ops);
       full.route('/', app);
+      mountJsonNotFound(full);
       serving = full;
       options.logger.info({}, 'ready: dependencies loaded, serving');
     }

@@ -17,11 +17,13 @@ if (!hasChromium) {
   );
 }
 
-/** Where the README's screenshots live (`docs/screenshots` at the repository root). */
-export const SCREENSHOT_DIR = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../../docs/screenshots',
-);
+/**
+ * Where the screenshots go: `docs/screenshots` (the README's, committed) when `UPDATE_SCREENSHOTS` is set, else
+ * `apps/standalone/test-results/screenshots` (ignored by git), so a test run leaves the work tree clean.
+ */
+export const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS
+  ? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../docs/screenshots')
+  : resolve(dirname(fileURLToPath(import.meta.url)), '../../test-results/screenshots');
 
 export const WIDE = { width: 1280, height: 800 };
 export const NARROW = { width: 390, height: 844 };
@@ -185,7 +187,7 @@ export async function until<T>(
   }
 }
 
-/** Saves a viewport screenshot as `docs/screenshots/<name>.png` (overwritten on each run). */
+/** Saves a viewport screenshot as `<SCREENSHOT_DIR>/<name>.png` (overwritten on each run). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   // Each page from its top, with no hover highlight left wherever the last click happened.
