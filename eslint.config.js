@@ -10,31 +10,6 @@ const nodeGlobals = Object.fromEntries(
   ),
 );
 
-const browserGlobals = Object.fromEntries(
-  [
-    'window',
-    'document',
-    'navigator',
-    'localStorage',
-    'fetch',
-    'Response',
-    'Blob',
-    'URL',
-    'URLSearchParams',
-    'DOMException',
-    'HTMLElement',
-    'HTMLInputElement',
-    'Event',
-    'DragEvent',
-    'KeyboardEvent',
-    'setTimeout',
-    'clearTimeout',
-    'setInterval',
-    'clearInterval',
-    'console',
-  ].map((g) => [g, 'readonly']),
-);
-
 /** The console (a browser SPA): TypeScript and single-file components; config files and scripts are Node. */
 const consoleFiles = ['apps/console/**/*.{ts,vue}'];
 const consoleNodeFiles = ['apps/console/*.config.ts', 'apps/console/scripts/**'];
@@ -154,7 +129,6 @@ export default tseslint.config(
         extraFileExtensions: ['.vue'],
         sourceType: 'module',
       },
-      globals: browserGlobals,
     },
     rules: {
       // TypeScript already resolves every identifier (vue-tsc for templates).
