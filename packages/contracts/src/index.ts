@@ -6,3 +6,4 @@ export * from './logs';
 export * from './settings';
 export * from './status-codes';
 export * from './snapshot';
+export * from './responses';

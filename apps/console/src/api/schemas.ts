@@ -1,66 +1,19 @@
-import { groupSchema, settingSchemaEntrySchema, settingsSchema } from '@keyway/contracts';
-import { z } from 'zod';
-
-// Response shapes the control-plane declares inline (apps/control-plane/src/openapi.ts) rather than in
-// `@keyway/contracts`. They are composed from contracts schemas where one exists.
-
-/** `GET /api/auth/session`. */
-export const sessionSchema = z.object({ authenticated: z.literal(true), expiresAt: z.string().nullable() });
-export type Session = z.infer<typeof sessionSchema>;
-
-/** `GET /api/groups`. */
-export const groupListSchema = z.object({ items: z.array(groupSchema) });
-
-/** `GET /api/settings`. */
-export const settingsResponseSchema = z.object({
-  values: settingsSchema,
-  schema: z.array(settingSchemaEntrySchema),
-});
-export type SettingsResponse = z.infer<typeof settingsResponseSchema>;
-
-/** `PATCH /api/settings`. */
-export const settingsValuesSchema = z.object({ values: settingsSchema });
-
-/** A background task (`GET /api/tasks/{id}`); `type` stays a string so a new job kind never breaks the page. */
-export const taskSchema = z.object({
-  id: z.string(),
-  type: z.string(),
-  state: z.enum(['queued', 'running', 'succeeded', 'failed']),
-  processed: z.number(),
-  total: z.number(),
-  result: z.unknown(),
-  error: z.string().nullable(),
-  createdAt: z.string().optional(),
-  updatedAt: z.string().optional(),
-});
-export type Task = z.infer<typeof taskSchema>;
-
-export const taskListSchema = z.object({ items: z.array(taskSchema) });
-
-/** 202 answers that started a background task. */
-export const taskRefSchema = z.object({ taskId: z.string() });
-export type TaskRef = z.infer<typeof taskRefSchema>;
-
-/** `POST /api/keys/{id}/test`. */
-export const keyTestResultSchema = z.object({
-  valid: z.boolean(),
-  statusCode: z.number().int().nullable(),
-  durationMs: z.number(),
-  error: z.string().nullable(),
-});
-export type KeyTestResult = z.infer<typeof keyTestResultSchema>;
-
-export const deletedSchema = z.object({ deleted: z.number().int() });
-export const restoredSchema = z.object({ restored: z.number().int() });
-
-/** What a finished `key-validate` task returns (worker's ValidateSummary); read leniently. */
-export const validateResultSchema = z
-  .object({
-    total: z.number(),
-    checked: z.number(),
-    valid: z.number(),
-    restored: z.number(),
-    invalidated: z.number(),
-    failed: z.number(),
-  })
-  .partial();
+// The admin API's response envelopes, declared once in `@keyway/contracts`.
+export {
+  sessionSchema,
+  type Session,
+  groupListSchema,
+  settingsResponseSchema,
+  type SettingsResponse,
+  settingsValuesSchema,
+  taskSchema,
+  type Task,
+  taskListSchema,
+  taskRefSchema,
+  type TaskRef,
+  keyTestResultSchema,
+  type KeyTestResult,
+  deletedSchema,
+  restoredSchema,
+  validateResultSchema,
+} from '@keyway/contracts';
