@@ -1,4 +1,4 @@
-import { assertMigrated, createKeyStateWriter, createPrismaClient } from '@keyway/db';
+import { assertMigrated, databaseCheck, createKeyStateWriter, createPrismaClient } from '@keyway/db';
 import type { DbConnection } from '@keyway/db';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
@@ -102,10 +102,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
     metrics,
     checks: {
       redis: () => (deps ? 'ok' : 'connecting'),
-      database: async () => {
-        await prisma.$queryRawUnsafe('SELECT 1');
-        return 'ok';
-      },
+      database: databaseCheck(db),
       shutdown: () => (stopping ? 'stopping' : 'ok'),
     },
     api: () => deps,

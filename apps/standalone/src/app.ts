@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { createSite } from '@keyway/control-plane';
+import { databaseCheck } from '@keyway/db';
 import { createApp as createGateway } from '@keyway/gateway';
 import { mountJsonNotFound, mountOpsRoutes } from '@keyway/server';
 import { Hono } from 'hono';
@@ -19,10 +20,7 @@ export function createApp(
     metricsToken: deps.env.METRICS_TOKEN,
     checks: {
       config: () => 'ok',
-      database: async () => {
-        await deps.db.prisma.$queryRawUnsafe('SELECT 1');
-        return 'ok';
-      },
+      database: databaseCheck(deps.db),
     },
   });
   app.route(

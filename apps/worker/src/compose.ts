@@ -1,5 +1,6 @@
 import {
   assertMigrated,
+  databaseCheck,
   createKeyStateWriter,
   createPgLogWriter,
   createPrismaClient,
@@ -85,10 +86,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
     metrics,
     checks: {
       redis: () => (pool ? 'ok' : 'connecting'),
-      database: async () => {
-        await prisma.$queryRawUnsafe('SELECT 1');
-        return 'ok';
-      },
+      database: databaseCheck(db),
       shutdown: () => (stopping ? 'stopping' : 'ok'),
     },
     beginShutdown() {

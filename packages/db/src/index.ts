@@ -52,4 +52,4 @@ export {
 } from './repositories/retention';
 export { createKeyStateWriter, type KeyStateWriter } from './key-state-writer';
 export { createPgLogWriter, type PgLogWriter } from './pg-log-writer';
-export { assertMigrated, NotMigratedError } from './schema-check';
+export { assertMigrated, databaseCheck, NotMigratedError } from './schema-check';

@@ -25,3 +25,11 @@ export async function assertMigrated(connection: DbConnection): Promise<void> {
     );
   }
 }
+
+/** A readiness check for `/ready`: resolves `ok` once the database answers a trivial query (rejects otherwise). */
+export function databaseCheck(connection: DbConnection): () => Promise<string> {
+  return async () => {
+    await connection.prisma.$queryRawUnsafe('SELECT 1');
+    return 'ok';
+  };
+}
