@@ -140,7 +140,8 @@ export class BullJobQueue implements JobQueue {
     payload: JobPayload<N>,
     opts: EnqueueOptions = {},
   ): Promise<{ id: string }> {
-    const data = parseJobPayload(name, payload);
+    // Trusted batches are validated once, by the processor, before their handler runs.
+    const data = opts.trusted ? payload : parseJobPayload(name, payload);
     const delay = Math.max(0, opts.delayMs ?? 0);
     const queue = this.queue(name);
     const { jobId } = opts;

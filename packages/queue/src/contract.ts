@@ -73,6 +73,28 @@ export function jobQueueContract(name: string, make: () => JobQueue | Promise<Jo
       await queue.close();
     });
 
+    it('validates a trusted payload once, before the handler: a bad one fails without retries', async () => {
+      const seen: unknown[] = [];
+      queue.process(
+        'key-validate',
+        task((job) => {
+          seen.push(job.payload);
+          return 'ran';
+        }),
+      );
+      const good = await queue.enqueue('key-validate', { groupId: 3, status: 'all' }, { trusted: true });
+      const bad = await queue.enqueue(
+        'key-validate',
+        { groupId: -1, status: 'nope' } as unknown as { groupId: number; status: 'all' },
+        { trusted: true },
+      );
+      expect(await until(() => queue.status(good.id), finished)).toMatchObject({ state: 'succeeded' });
+      const failed = await until(() => queue.status(bad.id), finished);
+      expect(failed).toMatchObject({ state: 'failed' });
+      expect(failed?.error).toMatch(/invalid key-validate payload/);
+      expect(seen).toEqual([{ groupId: 3, status: 'all' }]);
+    });
+
     it('runs an enqueued job with its payload and keeps its result', async () => {
       const seen: unknown[] = [];
       queue.process(

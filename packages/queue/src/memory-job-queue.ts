@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
 import type { JobPayload } from './payloads';
-import { isPermanentJobError } from './port';
+import { isPermanentJobError, PermanentJobError } from './port';
 import { progressCount } from './progress';
 import type { EnqueueOptions, JobHandler, JobQueue, ProcessOptions, TaskState, TaskStatus } from './port';
 
@@ -22,6 +22,8 @@ interface Entry {
   id: string;
   name: JobName;
   payload: unknown;
+  /** Enqueued as trusted: validated when it first runs. */
+  unchecked: boolean;
   state: TaskState;
   processed: number;
   total: number;
@@ -75,7 +77,7 @@ export class MemoryJobQueue implements JobQueue {
     if (this.closed) return Promise.reject(new Error('job queue is closed'));
     let parsed: JobPayload<N>;
     try {
-      parsed = parseJobPayload(name, payload);
+      parsed = opts.trusted ? payload : parseJobPayload(name, payload);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -90,6 +92,7 @@ export class MemoryJobQueue implements JobQueue {
       id,
       name,
       payload: parsed,
+      unchecked: opts.trusted === true,
       state: 'queued',
       processed: 0,
       total: 0,
@@ -203,6 +206,14 @@ export class MemoryJobQueue implements JobQueue {
     e.attempts++;
     this.touch(e, 'running');
     try {
+      if (e.unchecked) {
+        try {
+          e.payload = parseJobPayload(e.name, e.payload);
+          e.unchecked = false;
+        } catch (error) {
+          throw new PermanentJobError(error instanceof Error ? error.message : String(error));
+        }
+      }
       const result = await handler({
         id: e.id,
         name: e.name,

@@ -45,6 +45,12 @@ export interface EnqueueOptions {
   jobId?: string;
   /** Run no earlier than this many ms from now. */
   delayMs?: number;
+  /**
+   * The payload was built by typed code (a gateway's log batch): skip validating it here and validate it once,
+   * before a handler sees it (an invalid one then fails the job without retries). For high-volume batches, whose
+   * validation would cost the producer as much as the consumer.
+   */
+  trusted?: boolean;
 }
 
 /** Options of `process`. */
