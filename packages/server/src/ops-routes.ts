@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '@keyway/keypool';
 import type { Metrics } from '@keyway/observability';
 import type { Hono } from 'hono';
 
@@ -12,13 +12,6 @@ export interface OpsRoutesOptions {
   metricsToken?: string | undefined;
   /** Readiness checks by name; `/ready` answers 503 unless every one is `ok`. */
   checks: Record<string, () => CheckResult | Promise<CheckResult>>;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  // Hashing first gives equal lengths, so the comparison time says nothing about the token.
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** Adds `/health` (liveness: the process answers), `/ready` (readiness checks) and `/metrics` (Prometheus). */
@@ -40,7 +33,7 @@ export function mountOpsRoutes<E extends object>(app: Hono<E>, options: OpsRoute
     const token = options.metricsToken;
     if (token) {
       const header = c.req.header('authorization') ?? '';
-      if (!(header.slice(0, 7).toLowerCase() === 'bearer ' && sameSecret(header.slice(7).trim(), token)))
+      if (!(header.slice(0, 7).toLowerCase() === 'bearer ' && safeEqual(header.slice(7).trim(), token)))
         return c.json({ error: { code: 'UNAUTHORIZED', message: 'Metrics token required' } }, 401);
     }
     return c.text(options.metrics.render(), 200, {
