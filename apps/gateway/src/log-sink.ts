@@ -43,20 +43,35 @@ export function createBufferedSink<T = RequestLogRecord>(
     if (timer || writing) return;
     timer = setTimeout(() => {
       timer = null;
-      void drain();
+      void drain(true);
     }, intervalMs);
     timer.unref();
   };
 
-  const drain = async (): Promise<void> => {
+  // Records dropped (oldest first) while a batch was being written: they were part of that batch.
+  let droppedWhileWriting = 0;
+  // After a failed write only the timer retries: pushes during an outage do not hammer the writer.
+  let failing = false;
+
+  /**
+   * Writes full batches; with `all`, also what was buffered when it started (the interval is up, or shutdown).
+   * Under load this keeps batches full instead of sending each record that arrived during the previous write
+   * on its own: per-batch costs (a queue job, a transaction) dwarf per-record ones.
+   */
+  const drain = async (all: boolean): Promise<void> => {
     if (writing) return writing;
     writing = (async () => {
-      while (buffer.length > 0) {
+      let owed = all ? buffer.length : 0;
+      while (buffer.length >= maxBatch || (owed > 0 && buffer.length > 0)) {
         const batch = buffer.slice(0, maxBatch);
+        droppedWhileWriting = 0;
         try {
           await o.write(batch);
-          buffer = buffer.slice(batch.length);
+          buffer = buffer.slice(Math.max(0, batch.length - droppedWhileWriting));
+          owed -= batch.length;
+          failing = false;
         } catch (error) {
+          failing = true;
           o.onError?.(error, buffer.length);
           return;
         }
@@ -74,19 +89,20 @@ export function createBufferedSink<T = RequestLogRecord>(
       if (buffer.length > maxBuffered) {
         const drop = buffer.length - maxBuffered;
         buffer = buffer.slice(drop);
+        if (writing) droppedWhileWriting += drop;
         o.onDrop?.(drop);
       }
-      if (buffer.length >= maxBatch && !writing) {
+      if (buffer.length >= maxBatch && !writing && !failing) {
         if (timer) clearTimeout(timer);
         timer = null;
-        void drain();
+        void drain(false);
       } else schedule();
     },
     async flush() {
       if (timer) clearTimeout(timer);
       timer = null;
-      await drain();
-      if (buffer.length > 0) await drain();
+      await drain(true);
+      if (buffer.length > 0) await drain(true);
     },
     pending: () => buffer.length,
   };
