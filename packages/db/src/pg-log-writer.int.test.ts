@@ -87,4 +87,54 @@ describe.skipIf(!available)('the PostgreSQL fast log writer', () => {
     expect(after.hours.reduce((n, h) => n + (h.groupId === 5 ? 0 : h.requests), 0)).toBe(7);
     expect(after.key).toEqual(a.key);
   });
+  it('keeps tabs, newlines, backslashes, quotes and non-ASCII text as sent, and drops NUL from every field', async () => {
+    const writer = createPgLogWriter(fastUrl);
+    const odd = record(20, {
+      groupName: 'tab\there',
+      model: 'line\nbreak \\ back "quoted" \u0000nul',
+      error: 'crlf\r\nend\\',
+      clientIp: '\\N',
+      requestPath: '/v1/ünïcödé/😀',
+      requestBody: '{"content":"a\\"b\\\\c\\u0000\ttab\u0000"}',
+      attempts: [
+        {
+          keyId: null,
+          key: 'k\\ey',
+          upstreamUrl: 'http://u/\t',
+          statusCode: 500,
+          class: 'upstream',
+          durationMs: 1.5,
+          error: 'nul\u0000 and \\u0000 text',
+        },
+      ],
+      // not in UTC: stored as the UTC wall-clock time, like every other time
+      time: '2026-11-26T15:30:20.000+08:00',
+    });
+    expect(await writer.write([odd])).toEqual({ written: 1, duplicates: 0 });
+    // The same id twice in one batch: written once (by the INSERT that COPY falls back to, which drops NUL too).
+    const twice = record(21, { model: 'twice\u0000' });
+    expect(await writer.write([twice, twice])).toEqual({ written: 1, duplicates: 1 });
+    await writer.close();
+    const row = await fast.prisma.requestLog.findUniqueOrThrow({ where: { id: odd.id } });
+    expect(row).toMatchObject({
+      groupName: 'tab\there',
+      model: 'line\nbreak \\ back "quoted" nul',
+      error: 'crlf\r\nend\\',
+      clientIp: '\\N',
+      requestPath: '/v1/ünïcödé/😀',
+      requestBody: '{"content":"a\\"b\\\\c\\u0000\ttab"}',
+      time: new Date(Date.UTC(2026, 10, 26, 7, 30, 20)),
+    });
+    expect(row.attempts).toEqual([{ ...odd.attempts[0], key: 'k\\ey', error: 'nul and \\u0000 text' }]);
+    expect(
+      await fast.prisma.requestLog.findMany({ where: { id: twice.id }, select: { model: true } }),
+    ).toEqual([{ model: 'twice' }]);
+    // …and counted under the name it was stored with.
+    expect(
+      await fast.prisma.hourlyStat.findMany({
+        where: { model: { startsWith: 'twice' } },
+        select: { model: true, requests: true },
+      }),
+    ).toEqual([{ model: 'twice', requests: 1 }]);
+  });
 });

@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { RequestLogRecord } from '@keyway/contracts';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { postgresSearchPathOption } from './client';
 import { aggregateBatch } from './repositories/log-batch';
 import type { RequestLogWriteResult } from './repositories/request-logs';
@@ -41,37 +44,150 @@ const COUNT_KEYS = `UPDATE api_keys AS k SET "requestCount" = k."requestCount" +
 FROM UNNEST($1::int[], $2::int[], $3::timestamp[]) AS u(id, count, last)
 WHERE k.id = u.id`;
 
+// The common case, a batch none of whose rows exist yet, goes in through COPY: PostgreSQL's cheapest way in (about a
+// third less of its CPU than INSERT … UNNEST … ON CONFLICT) and no per-element array quoting on our side. COPY
+// cannot skip rows that exist, so a unique violation (a retried or doubled batch) rolls back and the batch is
+// written again through INSERT_LOGS, which can.
+const COPY_LOGS = `COPY request_logs ("id", "requestId", "time", "groupId", "groupName", "parentGroupId",
+  "parentGroupName", "keyId", "keyMasked", "proxyKeyMasked", "model", "statusCode", "success", "durationMs",
+  "ttfbMs", "stream", "retries", "attempts", "error", "clientIp", "requestPath", "promptTokens",
+  "completionTokens", "requestBody") FROM STDIN`;
+
+const UNIQUE_VIOLATION = '23505';
+const NUL = '\u0000';
+// COPY's text format: a backslash, tab, newline or carriage return in a value is escaped; NUL, which PostgreSQL
+// text cannot hold, is dropped (from any field, not only the ones a client can fill with arbitrary bytes).
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters looked for
+const COPY_SPECIAL = /[\\\t\n\r\u0000]/;
+// eslint-disable-next-line no-control-regex -- likewise
+const COPY_SPECIAL_ALL = /[\\\t\n\r\u0000]/g;
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  [NUL]: '',
+};
+const escapeCopy = (c: string): string => COPY_ESCAPES[c] ?? '';
+
+const copyText = (v: string | null): string =>
+  v === null ? '\\N' : COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, escapeCopy) : v;
+const copyInt = (v: number | null): string => (v === null ? '\\N' : String(Math.round(v)));
+
+/** `time` as a UTC wall-clock timestamp: an ISO string in UTC is one already (the zone is ignored). */
+const wallClock = (time: string): string => (time.endsWith('Z') ? time : utc(Date.parse(time)));
+
+/** Attempts as JSON without NUL, which `jsonb` refuses even escaped. */
+function attemptsJson(attempts: RequestLogRecord['attempts']): string {
+  const json = JSON.stringify(attempts);
+  if (!json.includes('\\u0000')) return json;
+  return JSON.stringify(attempts, (_k, v: unknown) => (typeof v === 'string' ? v.replaceAll(NUL, '') : v));
+}
+
+/** The batch as COPY text rows. */
+function copyRows(records: readonly RequestLogRecord[]): string {
+  let out = '';
+  for (const r of records) {
+    out +=
+      copyText(r.id) +
+      '\t' +
+      copyText(r.requestId) +
+      '\t' +
+      copyText(wallClock(r.time)) +
+      '\t' +
+      copyInt(r.groupId) +
+      '\t' +
+      copyText(r.groupName) +
+      '\t' +
+      copyInt(r.parentGroupId) +
+      '\t' +
+      copyText(r.parentGroupName) +
+      '\t' +
+      copyInt(r.keyId) +
+      '\t' +
+      copyText(r.keyMasked) +
+      '\t' +
+      copyText(r.proxyKeyMasked) +
+      '\t' +
+      copyText(r.model) +
+      '\t' +
+      copyInt(r.statusCode) +
+      '\t' +
+      (r.success ? 't' : 'f') +
+      '\t' +
+      copyInt(r.durationMs) +
+      '\t' +
+      copyInt(r.ttfbMs) +
+      '\t' +
+      (r.stream ? 't' : 'f') +
+      '\t' +
+      copyInt(r.retries) +
+      '\t' +
+      copyText(attemptsJson(r.attempts)) +
+      '\t' +
+      copyText(r.error) +
+      '\t' +
+      copyText(r.clientIp) +
+      '\t' +
+      copyText(r.requestPath) +
+      '\t' +
+      copyInt(r.promptTokens) +
+      '\t' +
+      copyInt(r.completionTokens) +
+      '\t' +
+      copyText(r.requestBody) +
+      '\n';
+  }
+  return out;
+}
+
+/** True when every record went in through COPY; false when some exist already (nothing is written then). */
+async function copyLogs(client: pg.PoolClient, records: readonly RequestLogRecord[]): Promise<boolean> {
+  await client.query('BEGIN');
+  try {
+    await pipeline(Readable.from([copyRows(records)]), client.query(copyFrom(COPY_LOGS)));
+    return true;
+  } catch (err) {
+    await client.query('ROLLBACK');
+    if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return false;
+    throw err;
+  }
+}
+
+/** PostgreSQL text cannot hold NUL. */
+const noNul = <T extends string | null>(v: T): T =>
+  (v === null || !v.includes(NUL) ? v : v.replaceAll(NUL, '')) as T;
+
 /** Column arrays of the log rows, in INSERT_LOGS's parameter order. */
 function logColumns(records: readonly RequestLogRecord[]): unknown[][] {
   const cols: unknown[][] = Array.from({ length: 24 }, () => []);
   const push = (...values: unknown[]) => values.forEach((v, i) => cols[i]?.push(v));
   for (const r of records)
     push(
-      r.id,
-      r.requestId,
+      noNul(r.id),
+      noNul(r.requestId),
       utc(Date.parse(r.time)),
       r.groupId,
-      r.groupName,
+      noNul(r.groupName),
       r.parentGroupId,
-      r.parentGroupName,
+      noNul(r.parentGroupName),
       r.keyId,
-      r.keyMasked,
-      r.proxyKeyMasked,
-      r.model,
+      noNul(r.keyMasked),
+      noNul(r.proxyKeyMasked),
+      noNul(r.model),
       r.statusCode,
       r.success,
       Math.round(r.durationMs),
       r.ttfbMs === null ? null : Math.round(r.ttfbMs),
       r.stream,
       r.retries,
-      JSON.stringify(r.attempts),
-      // PostgreSQL text cannot hold NUL.
-      r.error === null ? null : r.error.replaceAll('\u0000', ''),
-      r.clientIp,
-      r.requestPath,
+      attemptsJson(r.attempts),
+      noNul(r.error),
+      noNul(r.clientIp),
+      noNul(r.requestPath),
       r.promptTokens,
       r.completionTokens,
-      r.requestBody === null ? null : r.requestBody.replaceAll('\u0000', ''),
+      noNul(r.requestBody),
     );
   return cols;
 }
@@ -101,12 +217,20 @@ export function createPgLogWriter(url: string, options: { maxConnections?: numbe
       if (records.length === 0) return { written: 0, duplicates: 0 };
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        const inserted = await client.query<{ id: string }>(INSERT_LOGS, logColumns(records));
-        const fresh = new Set(inserted.rows.map((r) => r.id));
-        const seen = new Set<string>();
-        const written = records.filter((r) => fresh.has(r.id) && !seen.has(r.id) && seen.add(r.id));
-        const { buckets, perKey } = aggregateBatch(written);
+        let written: readonly RequestLogRecord[] = records;
+        if (!(await copyLogs(client, records))) {
+          await client.query('BEGIN');
+          const inserted = await client.query<{ id: string }>(INSERT_LOGS, logColumns(records));
+          const fresh = new Set(inserted.rows.map((r) => r.id));
+          const seen = new Set<string>();
+          written = records.filter((r) => fresh.has(r.id) && !seen.has(r.id) && seen.add(r.id));
+        }
+        // Counted under the model name the row was stored with.
+        const { buckets, perKey } = aggregateBatch(
+          written.some((r) => r.model?.includes(NUL))
+            ? written.map((r) => ({ ...r, model: noNul(r.model) }))
+            : written,
+        );
         if (buckets.length > 0) {
           buckets.sort(
             (a, b) =>
