@@ -18,20 +18,23 @@ export interface BenchOptions {
   bareMode: 'outgoing' | 'response';
   /** Before each measured load run, wait up to this many seconds for other processes to go quiet. */
   quietWaitSec: number;
+  /** Load rounds per target (the order of targets rotates each round); figures are each target's median round. */
+  rounds: number;
   out: string | undefined;
   quick: boolean;
 }
 
 export const usage = `pnpm bench [-- options]
 
-  --quick                 ~30 s run: 3 s load, 1 s warm-up, 1 s latency, 50 stream samples
+  --quick                 ~40 s run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples
   -c, --connections N     concurrent connections for the load runs (default 64)
   -d, --duration S        measured load seconds per target (default 10)
-  -w, --warmup S          warm-up load seconds per target (default 3)
+  -w, --warmup S          warm-up load seconds per target, before its first round (default 3)
+  -r, --rounds N          load rounds per target, in rotating order; the median round counts (default 3)
   --latency-duration S    1-connection latency seconds per target (default 3)
   --stream-samples N      sequential streamed requests per target (default 200)
   --stream-delay-ms MS    delay between upstream SSE events (default 2)
-  --quiet-wait S          before each load run wait up to S s for the machine to be idle (default 0)
+  --quiet-wait S          before each load run wait up to S s for the machine to be idle (default 15)
   --bare-mode MODE        outgoing (default) or response: how the bare gateway writes its answer
   --out FILE              JSON result file (default bench/results/latest.json)
   -h, --help`;
@@ -52,6 +55,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
       connections: { type: 'string', short: 'c' },
       duration: { type: 'string', short: 'd' },
       warmup: { type: 'string', short: 'w' },
+      rounds: { type: 'string', short: 'r' },
       'latency-duration': { type: 'string' },
       'stream-samples': { type: 'string' },
       'stream-delay-ms': { type: 'string' },
@@ -77,7 +81,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     streamDelayMs: positive('stream-delay-ms', values['stream-delay-ms'], 2),
     streamChunks: 8,
     bareMode,
-    quietWaitSec: positive('quiet-wait', values['quiet-wait'], 0, 0),
+    quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 15, 0),
+    rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
     out: values.out,
   };
 }

@@ -11,7 +11,7 @@ import { freePort, startProcess, type ManagedProcess } from '@keyway/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { adminPost, type KeywayTarget } from './keyway';
-import { benchDir, onAsyncCleanup } from './procs';
+import { benchDir, onAsyncCleanup, profileFlags } from './procs';
 
 const repoRoot = resolve(benchDir, '..');
 const dist = (app: string, file = 'main.js') => join(repoRoot, 'apps', app, 'dist', file);
@@ -54,7 +54,7 @@ async function freshDatabase(): Promise<string> {
 async function start(app: string, env: Record<string, string>, port: number): Promise<ManagedProcess> {
   return startProcess({
     command: process.execPath,
-    args: [dist(app)],
+    args: [...profileFlags(app), dist(app)],
     cwd: repoRoot,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     readyUrl: `http://127.0.0.1:${port}/ready`,

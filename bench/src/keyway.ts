@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startProcess, type ManagedProcess } from '@keyway/testing';
-import { benchDir, onCleanup } from './procs';
+import { benchDir, onCleanup, profileFlags } from './procs';
 
 const repoRoot = resolve(benchDir, '..');
 const mainJs = join(repoRoot, 'apps', 'standalone', 'dist', 'main.js');
@@ -54,7 +54,7 @@ export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
   const authKey = `bench-admin-Key-${randomBytes(12).toString('hex')}`;
   const proc = await startProcess({
     command: process.execPath,
-    args: [mainJs],
+    args: [...profileFlags('standalone'), mainJs],
     cwd: dataDir,
     env: {
       PORT: String(port),

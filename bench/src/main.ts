@@ -24,7 +24,7 @@ import {
   shutdownAll,
   startScript,
 } from './procs';
-import { ratio, round, summarize } from './stats';
+import { medianBy, ratio, round, summarize } from './stats';
 import { renderReport, type Report } from './report';
 
 const TARGETS = ['direct', 'bare', 'keyway', 'distributed'] as const;
@@ -166,88 +166,101 @@ async function run(opts: BenchOptions): Promise<Report> {
       throw new Error(`target ${name} does not answer properly: ${JSON.stringify({ plain, streamed })}`);
   }
 
-  // ---- load: 64 connections -----------------------------------------------------------------------------
-  const load = {} as Record<
-    TargetName,
-    LoadResult & {
-      upstreamSaw: number;
-      gatewayCpuUsPerReq: number | null;
-      upstreamCpuUsPerReq: number | null;
-      otherCpuSec: number;
-      helpersCpuUsPerReq: number | null;
-    }
-  >;
+  // ---- load: 64 connections, in rounds ------------------------------------------------------------------
+  // One 10 s run per target swings ±10% on a shared 2-core machine: each target runs `rounds` times, the order
+  // rotating so that none always follows the same neighbour, and its median round is the one reported.
+  type LoadRun = LoadResult & {
+    upstreamSaw: number;
+    upstreamKeys: Record<string, number>;
+    gatewayCpuUsPerReq: number | null;
+    upstreamCpuUsPerReq: number | null;
+    otherCpuSec: number;
+    helpersCpuUsPerReq: number | null;
+  };
+  const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as LoadRun[]])) as Record<TargetName, LoadRun[]>;
   let keywayMemAfterLoad = { rss: Number.NaN, peak: Number.NaN };
-  let keywayUpstreamKeys: Record<string, number> = {};
-  for (const name of TARGETS) {
-    const base = { url: targets[name].url, body: jsonBody.toString('utf8'), connections: opts.connections };
-    const headers = { ...targets[name].headers, 'content-type': 'application/json' };
-    if (opts.warmupSec > 0) {
-      log(`${name}: warm-up ${opts.warmupSec} s at ${opts.connections} connections…`);
-      await runLoad({ ...base, headers, durationSec: Math.max(1, Math.round(opts.warmupSec)) });
-    }
-    log(`${name}: measuring ${opts.durationSec} s at ${opts.connections} connections…`);
-    if (opts.quietWaitSec > 0) await waitForQuiet(opts.quietWaitSec);
-    await upstreamStats(upstream.info.control, true);
-    const gwPid = gatewayProc[name]?.child.pid;
-    const upPid = upstream.proc.child.pid;
-    const self0 = process.cpuUsage();
-    const cpu0 = {
-      gw: cpuSeconds(gwPid),
-      up: cpuSeconds(upPid),
-      helpers: helpersCpu(name),
-      all: machineBusySeconds(),
-    };
-    const result = await runLoad({
-      ...base,
-      headers,
-      durationSec: Math.max(1, Math.round(opts.durationSec)),
-    });
-    const cpu1 = {
-      gw: cpuSeconds(gwPid),
-      up: cpuSeconds(upPid),
-      helpers: helpersCpu(name),
-      all: machineBusySeconds(),
-    };
-    const self = process.cpuUsage(self0);
-    // everything the benchmark's own processes used; the rest of the machine's busy time is someone else's
-    const ours =
-      result.loadGenCpuSec +
-      (cpu1.up - cpu0.up) +
-      (gwPid === undefined ? 0 : cpu1.gw - cpu0.gw) +
-      (cpu1.helpers - cpu0.helpers) +
-      (self.user + self.system) / 1e6;
-    const seen = await upstreamStats(upstream.info.control);
-    const perReq = (a: number, b: number): number | null =>
-      round(((b - a) * 1e6) / Math.max(result.requests, 1), 1);
-    load[name] = {
-      ...result,
-      upstreamSaw: seen.total,
-      gatewayCpuUsPerReq: gwPid === undefined ? null : perReq(cpu0.gw, cpu1.gw),
-      upstreamCpuUsPerReq: perReq(cpu0.up, cpu1.up),
-      otherCpuSec: cpu1.all - cpu0.all - ours,
-      helpersCpuUsPerReq: helperPids(name).length > 0 ? perReq(cpu0.helpers, cpu1.helpers) : null,
-    };
-    if (name === 'keyway') {
-      keywayMemAfterLoad = memoryMiB(gwPid);
-      keywayUpstreamKeys = seen.keys;
+  for (let pass = 0; pass < opts.rounds; pass++) {
+    const order = TARGETS.map((_, i) => TARGETS[(i + pass) % TARGETS.length] as TargetName);
+    for (const name of order) {
+      const base = { url: targets[name].url, body: jsonBody.toString('utf8'), connections: opts.connections };
+      const headers = { ...targets[name].headers, 'content-type': 'application/json' };
+      if (pass === 0 && opts.warmupSec > 0) {
+        log(`${name}: warm-up ${opts.warmupSec} s at ${opts.connections} connections…`);
+        await runLoad({ ...base, headers, durationSec: Math.max(1, Math.round(opts.warmupSec)) });
+      }
+      log(
+        `${name}: round ${pass + 1}/${opts.rounds}, ${opts.durationSec} s at ${opts.connections} connections…`,
+      );
+      if (opts.quietWaitSec > 0) await waitForQuiet(opts.quietWaitSec);
+      await upstreamStats(upstream.info.control, true);
+      const gwPid = gatewayProc[name]?.child.pid;
+      const upPid = upstream.proc.child.pid;
+      const self0 = process.cpuUsage();
+      const cpu0 = {
+        gw: cpuSeconds(gwPid),
+        up: cpuSeconds(upPid),
+        helpers: helpersCpu(name),
+        all: machineBusySeconds(),
+      };
+      const result = await runLoad({
+        ...base,
+        headers,
+        durationSec: Math.max(1, Math.round(opts.durationSec)),
+      });
+      const cpu1 = {
+        gw: cpuSeconds(gwPid),
+        up: cpuSeconds(upPid),
+        helpers: helpersCpu(name),
+        all: machineBusySeconds(),
+      };
+      const self = process.cpuUsage(self0);
+      // everything the benchmark's own processes used; the rest of the machine's busy time is someone else's
+      const ours =
+        result.loadGenCpuSec +
+        (cpu1.up - cpu0.up) +
+        (gwPid === undefined ? 0 : cpu1.gw - cpu0.gw) +
+        (cpu1.helpers - cpu0.helpers) +
+        (self.user + self.system) / 1e6;
+      const seen = await upstreamStats(upstream.info.control);
+      const perReq = (a: number, b: number): number | null =>
+        round(((b - a) * 1e6) / Math.max(result.requests, 1), 1);
+      runs[name].push({
+        ...result,
+        upstreamSaw: seen.total,
+        upstreamKeys: seen.keys,
+        gatewayCpuUsPerReq: gwPid === undefined ? null : perReq(cpu0.gw, cpu1.gw),
+        upstreamCpuUsPerReq: perReq(cpu0.up, cpu1.up),
+        otherCpuSec: cpu1.all - cpu0.all - ours,
+        helpersCpuUsPerReq: helperPids(name).length > 0 ? perReq(cpu0.helpers, cpu1.helpers) : null,
+      });
+      if (name === 'keyway') {
+        const mem = memoryMiB(gwPid);
+        if (!(mem.rss <= keywayMemAfterLoad.rss)) keywayMemAfterLoad = mem; // the largest of the rounds
+      }
     }
   }
-  const keysUsed = Object.keys(keywayUpstreamKeys);
-  checks.push({
-    name: 'keyway: load reached the upstream with pooled keys only',
-    ok:
-      keysUsed.length > 0 &&
-      keysUsed.every((k) => keyway.upstreamKeys.includes(k)) &&
-      load.keyway.upstreamSaw >= load.keyway.requests - load.keyway.non2xx,
-    detail: `${load.keyway.upstreamSaw} upstream requests for ${load.keyway.requests} answered, ${keysUsed.length}/${keyway.upstreamKeys.length} keys used`,
-  });
+  const load = Object.fromEntries(TARGETS.map((t) => [t, medianBy(runs[t], (r) => r.rps)])) as Record<
+    TargetName,
+    LoadRun
+  >;
+  for (const run of runs.keyway) {
+    const keysUsed = Object.keys(run.upstreamKeys);
+    checks.push({
+      name: 'keyway: load reached the upstream with pooled keys only',
+      ok:
+        keysUsed.length > 0 &&
+        keysUsed.every((k) => keyway.upstreamKeys.includes(k)) &&
+        run.upstreamSaw >= run.requests - run.non2xx,
+      detail: `${run.upstreamSaw} upstream requests for ${run.requests} answered, ${keysUsed.length}/${keyway.upstreamKeys.length} keys used`,
+    });
+  }
   for (const name of TARGETS) {
-    const r = load[name];
+    const sum = (f: (r: LoadRun) => number) => runs[name].reduce((n, r) => n + f(r), 0);
+    const [non2xx, errors, timeouts] = [sum((r) => r.non2xx), sum((r) => r.errors), sum((r) => r.timeouts)];
     checks.push({
       name: `${name}: no failed requests under load`,
-      ok: r.non2xx === 0 && r.errors === 0 && r.timeouts === 0,
-      detail: `non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}`,
+      ok: non2xx === 0 && errors === 0 && timeouts === 0,
+      detail: `non-2xx ${non2xx}, errors ${errors}, timeouts ${timeouts} in ${runs[name].length} round(s)`,
     });
   }
 
@@ -368,6 +381,7 @@ async function run(opts: BenchOptions): Promise<Report> {
       streamBodyBytes: streamBody.length,
       bareMode: opts.bareMode,
       quietWaitSec: opts.quietWaitSec,
+      rounds: opts.rounds,
       autocannon: versionOf('autocannon'),
       quick: opts.quick,
     },
@@ -380,6 +394,15 @@ async function run(opts: BenchOptions): Promise<Report> {
       keywayOverBareP50: round(ratio(load.keyway.p50Ms, load.bare.p50Ms)),
       keywayOverBareP99: round(ratio(load.keyway.p99Ms, load.bare.p99Ms)),
       bareOverDirectP50: round(ratio(load.bare.p50Ms, load.direct.p50Ms)),
+    },
+    rounds: {
+      rps: Object.fromEntries(
+        TARGETS.map((t) => [t, runs[t].map((r) => round(r.rps, 1))]),
+      ) as Report['rounds']['rps'],
+      keywayOverBare: runs.keyway.map((k, i) => round(ratio(k.rps, runs.bare[i]?.rps ?? Number.NaN))),
+      distributedOverKeyway: runs.distributed.map((d, i) =>
+        round(ratio(d.rps, runs.keyway[i]?.rps ?? Number.NaN)),
+      ),
     },
     oneConnection: lat,
     oneConnectionAddedP50Ms: {

@@ -23,6 +23,17 @@ export async function startScript<T>(
   return { proc, info: JSON.parse(line.slice('READY '.length)) as T };
 }
 
+/**
+ * Node flags for one of Keyway's processes: with `BENCH_CPU_PROFILE=worker,gateway` (any of standalone, gateway,
+ * control-plane, worker) that process runs under `--cpu-prof` and leaves a `.cpuprofile` in
+ * bench/results/profiles/<app>/ when it stops (open it in Chrome DevTools).
+ */
+export function profileFlags(app: string): string[] {
+  const wanted = (process.env.BENCH_CPU_PROFILE ?? '').split(',').map((s) => s.trim());
+  if (!wanted.includes(app)) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(benchDir, 'results', 'profiles', app)}`];
+}
+
 let cleanups: (() => void)[] = [];
 let exiting = false;
 

@@ -24,6 +24,7 @@ export interface Report {
     streamBodyBytes: number;
     bareMode: string;
     quietWaitSec: number;
+    rounds: number;
     autocannon: string;
     quick: boolean;
   };
@@ -57,6 +58,8 @@ export interface Report {
     keywayOverBareP99: Num;
     bareOverDirectP50: Num;
   };
+  /** Every load round: requests/s per target, and the two ratios within each round (same pass). */
+  rounds: { rps: PerTarget<Num[]>; keywayOverBare: Num[]; distributedOverKeyway: Num[] };
   oneConnection: PerTarget<{ samples: number; p50Ms: Num; p90Ms: Num; p99Ms: Num; meanMs: Num }>;
   oneConnectionAddedP50Ms: { keywayOverDirect: Num; keywayOverBare: Num; bareOverDirect: Num };
   stream: PerTarget<{
@@ -120,7 +123,10 @@ export function renderReport(r: Report): string {
     `  load      autocannon ${c.autocannon} (API, own process), ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON (non-streaming),`,
   );
   out.push(
-    `            ${c.warmupSec} s warm-up + ${c.durationSec} s measured per target, targets one after another; latency has 1 ms resolution`,
+    `            ${c.warmupSec} s warm-up, then ${c.rounds} round(s) of ${c.durationSec} s per target, one target at a time in rotating order;`,
+  );
+  out.push(
+    `            before each, up to ${c.quietWaitSec} s waiting for an idle machine; latency has 1 ms resolution`,
   );
   out.push(
     `  CPU       /proc: proxy and upstream CPU per request; "other CPU s" = busy CPU of processes outside the benchmark (noise)`,
@@ -136,7 +142,9 @@ export function renderReport(r: Report): string {
   );
   out.push('');
 
-  out.push(`Load: ${c.connections} connections, ${c.durationSec} s`);
+  out.push(
+    `Load: ${c.connections} connections, ${c.durationSec} s; each target's median of ${c.rounds} round(s)`,
+  );
   out.push(
     table(
       [
@@ -179,6 +187,15 @@ export function renderReport(r: Report): string {
       `bare/direct req/s ${fmt(r.ratios.bareOverDirectRps, 3)}, keyway/direct req/s ${fmt(r.ratios.keywayOverDirectRps, 3)}, ` +
       `distributed/keyway req/s ${fmt(r.ratios.distributedOverKeywayRps, 3)}`,
   );
+  if (c.rounds > 1) {
+    const list = (values: Num[]) => values.map((v) => fmt(v, 3)).join(', ');
+    out.push(
+      `rounds: req/s ${TARGETS.map((t) => `${t} ${r.rounds.rps[t].map((v) => fmt(v, 0)).join('/')}`).join(', ')}`,
+    );
+    out.push(
+      `        keyway/bare ${list(r.rounds.keywayOverBare)}; distributed/keyway ${list(r.rounds.distributedOverKeyway)}`,
+    );
+  }
   const disturbed = TARGETS.filter((t) => (r.load[t].otherCpuSec ?? 0) > 1);
   if (disturbed.length > 0) {
     out.push(

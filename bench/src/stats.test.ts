@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, ratio, round, summarize } from './stats';
+import { medianBy, percentile, ratio, round, summarize } from './stats';
 
 describe('summary math', () => {
   it('takes nearest-rank percentiles regardless of input order', () => {
@@ -22,5 +22,13 @@ describe('summary math', () => {
     expect(ratio(1, 0)).toBeNaN();
     expect(round(1.23456, 2)).toBe(1.23);
     expect(round(Number.NaN)).toBeNull();
+  });
+
+  it('picks the item with the median key, the lower middle one for an even count', () => {
+    const runs = [{ rps: 30 }, { rps: 10 }, { rps: 20 }];
+    expect(medianBy(runs, (r) => r.rps)).toBe(runs[2]);
+    expect(medianBy([...runs, { rps: 40 }], (r) => r.rps)).toBe(runs[2]);
+    expect(medianBy([{ rps: 5 }], (r) => r.rps)).toEqual({ rps: 5 });
+    expect(() => medianBy([], (r: { rps: number }) => r.rps)).toThrow();
   });
 });

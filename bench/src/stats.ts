@@ -44,3 +44,10 @@ export function round(value: number, digits = 3): number | null {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** The item with the median key (the lower of the middle two for an even count). */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  if (items.length === 0) throw new Error('medianBy: no items');
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
+}
