@@ -28,6 +28,8 @@ import { medianBy, ratio, round, summarize } from './stats';
 import { renderReport, type Report } from './report';
 
 const TARGETS = ['direct', 'bare', 'keyway', 'distributed'] as const;
+const HELPERS = ['worker', 'postgres', 'redis', 'controlPlane', 'nats'] as const;
+type HelperName = (typeof HELPERS)[number];
 type TargetName = (typeof TARGETS)[number];
 
 /** A ~300-byte OpenAI chat completion request. */
@@ -137,17 +139,36 @@ async function run(opts: BenchOptions): Promise<Report> {
     keyway: keyway.proc,
     distributed: distributed.proc,
   };
-  // The distributed gateway's control plane and worker (log ingest) work during its load run too.
-  // …and so do PostgreSQL (log inserts), Redis (queues, key pool) and NATS, on the same 2 cores here.
-  const helperPids = (name: TargetName): number[] =>
+  // The distributed gateway's control plane and worker (log ingest) work during its load run too, and so do
+  // PostgreSQL (log inserts), Redis (queues, key pool) and NATS, on the same 2 cores here. The processes are
+  // listed once per run: a PostgreSQL backend that comes or goes during it is left out rather than miscounted.
+  const [cpProc, workerProc] = distributed.others;
+  const helperGroups = (name: TargetName): Record<HelperName, number[]> | null =>
     name === 'distributed'
-      ? [
-          ...distributed.others.map((p) => p.child.pid ?? 0).filter((p) => p > 0),
-          ...pidsNamed(['postgres', 'redis-server', 'nats-server']),
-        ]
-      : [];
-  const helpersCpu = (name: TargetName): number =>
-    helperPids(name).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      ? {
+          worker: [workerProc?.child.pid ?? 0].filter((p) => p > 0),
+          postgres: pidsNamed(['postgres']),
+          redis: pidsNamed(['redis-server']),
+          controlPlane: [cpProc?.child.pid ?? 0].filter((p) => p > 0),
+          nats: pidsNamed(['nats-server']),
+        }
+      : null;
+  const groupCpu = (groups: Record<HelperName, number[]> | null): Record<HelperName, number[]> | null =>
+    groups &&
+    (Object.fromEntries(
+      Object.entries(groups).map(([k, pids]) => [k, pids.map((p) => cpuSeconds(p))]),
+    ) as Record<HelperName, number[]>);
+  /** CPU seconds each helper group spent between two readings of the same processes. */
+  const groupDelta = (a: Record<HelperName, number[]>, b: Record<HelperName, number[]>) =>
+    Object.fromEntries(
+      HELPERS.map((k) => [
+        k,
+        a[k].reduce((sum, before, i) => {
+          const after = b[k][i] ?? Number.NaN;
+          return Number.isFinite(before) && Number.isFinite(after) ? sum + after - before : sum;
+        }, 0),
+      ]),
+    ) as Record<HelperName, number>;
   const jsonBody = chatBody(false);
   const streamBody = chatBody(true);
 
@@ -176,6 +197,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     upstreamCpuUsPerReq: number | null;
     otherCpuSec: number;
     helpersCpuUsPerReq: number | null;
+    helpersCpuUsPerReqBy: Record<HelperName, number | null> | null;
   };
   const runs = Object.fromEntries(TARGETS.map((t) => [t, [] as LoadRun[]])) as Record<TargetName, LoadRun[]>;
   let keywayMemAfterLoad = { rss: Number.NaN, peak: Number.NaN };
@@ -196,10 +218,11 @@ async function run(opts: BenchOptions): Promise<Report> {
       const gwPid = gatewayProc[name]?.child.pid;
       const upPid = upstream.proc.child.pid;
       const self0 = process.cpuUsage();
+      const groups = helperGroups(name);
       const cpu0 = {
         gw: cpuSeconds(gwPid),
         up: cpuSeconds(upPid),
-        helpers: helpersCpu(name),
+        helpers: groupCpu(groups),
         all: machineBusySeconds(),
       };
       const result = await runLoad({
@@ -210,16 +233,18 @@ async function run(opts: BenchOptions): Promise<Report> {
       const cpu1 = {
         gw: cpuSeconds(gwPid),
         up: cpuSeconds(upPid),
-        helpers: helpersCpu(name),
+        helpers: groupCpu(groups),
         all: machineBusySeconds(),
       };
+      const helperSec = cpu0.helpers && cpu1.helpers ? groupDelta(cpu0.helpers, cpu1.helpers) : null;
+      const helpersTotal = helperSec ? HELPERS.reduce((n, k) => n + helperSec[k], 0) : 0;
       const self = process.cpuUsage(self0);
       // everything the benchmark's own processes used; the rest of the machine's busy time is someone else's
       const ours =
         result.loadGenCpuSec +
         (cpu1.up - cpu0.up) +
         (gwPid === undefined ? 0 : cpu1.gw - cpu0.gw) +
-        (cpu1.helpers - cpu0.helpers) +
+        helpersTotal +
         (self.user + self.system) / 1e6;
       const seen = await upstreamStats(upstream.info.control);
       const perReq = (a: number, b: number): number | null =>
@@ -231,7 +256,13 @@ async function run(opts: BenchOptions): Promise<Report> {
         gatewayCpuUsPerReq: gwPid === undefined ? null : perReq(cpu0.gw, cpu1.gw),
         upstreamCpuUsPerReq: perReq(cpu0.up, cpu1.up),
         otherCpuSec: cpu1.all - cpu0.all - ours,
-        helpersCpuUsPerReq: helperPids(name).length > 0 ? perReq(cpu0.helpers, cpu1.helpers) : null,
+        helpersCpuUsPerReq: helperSec ? perReq(0, helpersTotal) : null,
+        helpersCpuUsPerReqBy: helperSec
+          ? (Object.fromEntries(HELPERS.map((k) => [k, perReq(0, helperSec[k])])) as Record<
+              HelperName,
+              number | null
+            >)
+          : null,
       });
       if (name === 'keyway') {
         const mem = memoryMiB(gwPid);
@@ -314,6 +345,7 @@ async function run(opts: BenchOptions): Promise<Report> {
           loadGenCpuSec: round(r.loadGenCpuSec, 2),
           otherCpuSec: round(r.otherCpuSec, 2),
           helpersCpuUsPerReq: r.helpersCpuUsPerReq,
+          ...(r.helpersCpuUsPerReqBy ? { helpersCpuUsPerReqBy: r.helpersCpuUsPerReqBy } : {}),
         },
       ];
     }),

@@ -48,6 +48,8 @@ export interface Report {
     otherCpuSec: Num;
     /** Distributed: CPU of its control plane, worker, PostgreSQL, Redis and NATS per request. */
     helpersCpuUsPerReq?: Num;
+    /** …the same by process: worker, postgres, redis, controlPlane, nats. */
+    helpersCpuUsPerReqBy?: Record<string, Num>;
   }>;
   ratios: {
     keywayOverBareRps: Num;
@@ -187,6 +189,14 @@ export function renderReport(r: Report): string {
       `bare/direct req/s ${fmt(r.ratios.bareOverDirectRps, 3)}, keyway/direct req/s ${fmt(r.ratios.keywayOverDirectRps, 3)}, ` +
       `distributed/keyway req/s ${fmt(r.ratios.distributedOverKeywayRps, 3)}`,
   );
+  const by = r.load.distributed.helpersCpuUsPerReqBy;
+  if (by) {
+    out.push(
+      `distributed's helpers, CPU us/req: ${Object.entries(by)
+        .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+        .join(', ')}`,
+    );
+  }
   if (c.rounds > 1) {
     const list = (values: Num[]) => values.map((v) => fmt(v, 3)).join(', ');
     out.push(
