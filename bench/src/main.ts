@@ -140,34 +140,32 @@ async function run(opts: BenchOptions): Promise<Report> {
     distributed: distributed.proc,
   };
   // The distributed gateway's control plane and worker (log ingest) work during its load run too, and so do
-  // PostgreSQL (log inserts), Redis (queues, key pool) and NATS, on the same 2 cores here. The processes are
-  // listed once per run: a PostgreSQL backend that comes or goes during it is left out rather than miscounted.
+  // PostgreSQL (log inserts), Redis (queues, key pool) and NATS, on the same 2 cores here. Processes are listed
+  // before and after a run: one started during it (a PostgreSQL backend for a new pool connection) counts whole.
   const [cpProc, workerProc] = distributed.others;
-  const helperGroups = (name: TargetName): Record<HelperName, number[]> | null =>
-    name === 'distributed'
-      ? {
-          worker: [workerProc?.child.pid ?? 0].filter((p) => p > 0),
-          postgres: pidsNamed(['postgres']),
-          redis: pidsNamed(['redis-server']),
-          controlPlane: [cpProc?.child.pid ?? 0].filter((p) => p > 0),
-          nats: pidsNamed(['nats-server']),
-        }
-      : null;
-  const groupCpu = (groups: Record<HelperName, number[]> | null): Record<HelperName, number[]> | null =>
-    groups &&
-    (Object.fromEntries(
-      Object.entries(groups).map(([k, pids]) => [k, pids.map((p) => cpuSeconds(p))]),
-    ) as Record<HelperName, number[]>);
-  /** CPU seconds each helper group spent between two readings of the same processes. */
-  const groupDelta = (a: Record<HelperName, number[]>, b: Record<HelperName, number[]>) =>
+  type HelperCpu = Record<HelperName, Map<number, number>>;
+  const helperCpu = (name: TargetName): HelperCpu | null => {
+    if (name !== 'distributed') return null;
+    const read = (pids: number[]) => new Map(pids.filter((p) => p > 0).map((p) => [p, cpuSeconds(p)]));
+    return {
+      worker: read([workerProc?.child.pid ?? 0]),
+      postgres: read(pidsNamed(['postgres'])),
+      redis: read(pidsNamed(['redis-server'])),
+      controlPlane: read([cpProc?.child.pid ?? 0]),
+      nats: read(pidsNamed(['nats-server'])),
+    };
+  };
+  /** CPU seconds each helper group spent between two readings. */
+  const helperDelta = (a: HelperCpu, b: HelperCpu): Record<HelperName, number> =>
     Object.fromEntries(
-      HELPERS.map((k) => [
-        k,
-        a[k].reduce((sum, before, i) => {
-          const after = b[k][i] ?? Number.NaN;
-          return Number.isFinite(before) && Number.isFinite(after) ? sum + after - before : sum;
-        }, 0),
-      ]),
+      HELPERS.map((k) => {
+        let sum = 0;
+        for (const [pid, after] of b[k]) {
+          const before = a[k].get(pid) ?? 0;
+          if (Number.isFinite(after) && Number.isFinite(before)) sum += after - before;
+        }
+        return [k, sum];
+      }),
     ) as Record<HelperName, number>;
   const jsonBody = chatBody(false);
   const streamBody = chatBody(true);
@@ -218,11 +216,10 @@ async function run(opts: BenchOptions): Promise<Report> {
       const gwPid = gatewayProc[name]?.child.pid;
       const upPid = upstream.proc.child.pid;
       const self0 = process.cpuUsage();
-      const groups = helperGroups(name);
       const cpu0 = {
         gw: cpuSeconds(gwPid),
         up: cpuSeconds(upPid),
-        helpers: groupCpu(groups),
+        helpers: helperCpu(name),
         all: machineBusySeconds(),
       };
       const result = await runLoad({
@@ -233,10 +230,10 @@ async function run(opts: BenchOptions): Promise<Report> {
       const cpu1 = {
         gw: cpuSeconds(gwPid),
         up: cpuSeconds(upPid),
-        helpers: groupCpu(groups),
+        helpers: helperCpu(name),
         all: machineBusySeconds(),
       };
-      const helperSec = cpu0.helpers && cpu1.helpers ? groupDelta(cpu0.helpers, cpu1.helpers) : null;
+      const helperSec = cpu0.helpers && cpu1.helpers ? helperDelta(cpu0.helpers, cpu1.helpers) : null;
       const helpersTotal = helperSec ? HELPERS.reduce((n, k) => n + helperSec[k], 0) : 0;
       const self = process.cpuUsage(self0);
       // everything the benchmark's own processes used; the rest of the machine's busy time is someone else's
