@@ -137,4 +137,12 @@ describe.skipIf(!available)('the PostgreSQL fast log writer', () => {
       }),
     ).toEqual([{ model: 'twice', requests: 1 }]);
   });
+  it('rejects a batch PostgreSQL refuses with its own error, writes none of it, and goes on with the next', async () => {
+    const writer = createPgLogWriter(fastUrl);
+    const tooBig = record(30, { statusCode: 2 ** 40 });
+    await expect(writer.write([record(31), tooBig])).rejects.toMatchObject({ code: '22003' });
+    expect(await fast.prisma.requestLog.count({ where: { id: record(31).id } })).toBe(0);
+    expect(await writer.write([record(31)])).toEqual({ written: 1, duplicates: 0 });
+    await writer.close();
+  });
 });

@@ -148,8 +148,12 @@ async function copyLogs(client: pg.PoolClient, records: readonly RequestLogRecor
     await pipeline(Readable.from([copyRows(records)]), client.query(copyFrom(COPY_LOGS)));
     return true;
   } catch (err) {
-    await client.query('ROLLBACK');
-    if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return false;
+    if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    // The original error, not that of a ROLLBACK on a connection it may have broken.
+    await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
 }
@@ -216,6 +220,7 @@ export function createPgLogWriter(url: string, options: { maxConnections?: numbe
     async write(records) {
       if (records.length === 0) return { written: 0, duplicates: 0 };
       const client = await pool.connect();
+      let failed = false;
       try {
         let written: readonly RequestLogRecord[] = records;
         if (!(await copyLogs(client, records))) {
@@ -259,10 +264,12 @@ export function createPgLogWriter(url: string, options: { maxConnections?: numbe
         await client.query('COMMIT');
         return { written: written.length, duplicates: records.length - written.length };
       } catch (err) {
+        failed = true;
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        // A connection that failed mid-batch (mid-COPY, say) is not handed out again.
+        client.release(failed);
       }
     },
     close: () => pool.end(),
