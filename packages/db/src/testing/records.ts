@@ -1,26 +1,53 @@
 // Test-only: request-log records for the repository tests.
 import type { RequestLogRecord } from '@keyway/contracts';
 
-/** A successful request in group 1, `n` seconds after 2026-11-26 07:30; `n` makes id and request id unique. */
-export function logRecord(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
+/** Every field of a plain, successful request besides its identity, time and group: the base tests start from. */
+const BASE: Omit<RequestLogRecord, 'id' | 'requestId' | 'time' | 'groupId' | 'groupName'> = {
+  parentGroupId: null,
+  parentGroupName: null,
+  keyId: null,
+  keyMasked: null,
+  proxyKeyMasked: null,
+  model: 'gpt-4o',
+  statusCode: 200,
+  success: true,
+  durationMs: 100,
+  ttfbMs: 50,
+  stream: false,
+  retries: 0,
+  attempts: [],
+  error: null,
+  clientIp: null,
+  requestPath: null,
+  promptTokens: null,
+  completionTokens: null,
+  requestBody: null,
+};
+
+/** A request-log record for tests in any package: `n` makes the id and request id unique; `fields` override. */
+export function requestLogRecord(
+  n: number,
+  fields: Partial<RequestLogRecord> & Pick<RequestLogRecord, 'time' | 'groupId' | 'groupName'>,
+): RequestLogRecord {
   return {
     id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
     requestId: `req-${n}`,
+    ...BASE,
+    ...fields,
+  };
+}
+
+/** A successful request in group 1, `n` seconds after 2026-11-26 07:30; `n` makes id and request id unique. */
+export function logRecord(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
+  return requestLogRecord(n, {
     time: new Date(Date.UTC(2026, 10, 26, 7, 30, n)).toISOString(),
     groupId: 1,
     groupName: 'g',
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: null,
     keyMasked: 'sk-ab…1234',
     proxyKeyMasked: 'team…ey-1',
     model: 'gpt-x',
-    statusCode: 200,
-    success: true,
     durationMs: 12.4,
     ttfbMs: 3.2,
-    stream: false,
-    retries: 0,
     attempts: [
       {
         keyId: null,
@@ -32,12 +59,10 @@ export function logRecord(n: number, over: Partial<RequestLogRecord> = {}): Requ
         error: null,
       },
     ],
-    error: null,
     clientIp: '127.0.0.1',
     requestPath: '/v1/chat/completions',
     promptTokens: 5,
     completionTokens: 7,
-    requestBody: null,
     ...over,
-  };
+  });
 }
