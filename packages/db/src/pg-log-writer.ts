@@ -10,23 +10,41 @@ import type { RequestLogWriteResult } from './repositories/request-logs';
 /** `TIMESTAMP(3)` as Prisma stores it on PostgreSQL: UTC wall-clock time without a zone. */
 const utc = (ms: number): string => new Date(ms).toISOString().slice(0, -1);
 
+/** The request_logs columns both writers fill, in order, with the element type their UNNEST array has. */
+const LOG_COLUMNS = [
+  ['id', 'text'],
+  ['requestId', 'text'],
+  ['time', 'timestamp'],
+  ['groupId', 'int'],
+  ['groupName', 'text'],
+  ['parentGroupId', 'int'],
+  ['parentGroupName', 'text'],
+  ['keyId', 'int'],
+  ['keyMasked', 'text'],
+  ['proxyKeyMasked', 'text'],
+  ['model', 'text'],
+  ['statusCode', 'int'],
+  ['success', 'bool'],
+  ['durationMs', 'int'],
+  ['ttfbMs', 'int'],
+  ['stream', 'bool'],
+  ['retries', 'int'],
+  ['attempts', 'text'], // cast to jsonb
+  ['error', 'text'],
+  ['clientIp', 'text'],
+  ['requestPath', 'text'],
+  ['promptTokens', 'int'],
+  ['completionTokens', 'int'],
+  ['requestBody', 'text'],
+] as const;
+const COLUMN_LIST = LOG_COLUMNS.map(([c]) => `"${c}"`).join(', ');
+
 // One statement per table whatever the batch size: columns travel as arrays and UNNEST turns them into rows.
 // ON CONFLICT DO NOTHING RETURNING tells which records are new, and only those are counted: a retried batch (or
 // one run twice by two workers) neither duplicates rows nor double-counts.
-const INSERT_LOGS = `INSERT INTO request_logs ("id", "requestId", "time", "groupId", "groupName", "parentGroupId",
-  "parentGroupName", "keyId", "keyMasked", "proxyKeyMasked", "model", "statusCode", "success", "durationMs",
-  "ttfbMs", "stream", "retries", "attempts", "error", "clientIp", "requestPath", "promptTokens",
-  "completionTokens", "requestBody")
-SELECT u.id, u."requestId", u.time, u."groupId", u."groupName", u."parentGroupId", u."parentGroupName", u."keyId",
-  u."keyMasked", u."proxyKeyMasked", u.model, u."statusCode", u.success, u."durationMs", u."ttfbMs", u.stream,
-  u.retries, u.attempts::jsonb, u.error, u."clientIp", u."requestPath", u."promptTokens", u."completionTokens",
-  u."requestBody"
-FROM UNNEST($1::text[], $2::text[], $3::timestamp[], $4::int[], $5::text[], $6::int[], $7::text[], $8::int[],
-  $9::text[], $10::text[], $11::text[], $12::int[], $13::bool[], $14::int[], $15::int[], $16::bool[], $17::int[],
-  $18::text[], $19::text[], $20::text[], $21::text[], $22::int[], $23::int[], $24::text[])
-  AS u(id, "requestId", time, "groupId", "groupName", "parentGroupId", "parentGroupName", "keyId", "keyMasked",
-  "proxyKeyMasked", model, "statusCode", success, "durationMs", "ttfbMs", stream, retries, attempts, error,
-  "clientIp", "requestPath", "promptTokens", "completionTokens", "requestBody")
+const INSERT_LOGS = `INSERT INTO request_logs (${COLUMN_LIST})
+SELECT ${LOG_COLUMNS.map(([c]) => (c === 'attempts' ? 'u."attempts"::jsonb' : `u."${c}"`)).join(', ')}
+FROM UNNEST(${LOG_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${COLUMN_LIST})
 ON CONFLICT ("id") DO NOTHING
 RETURNING "id"`;
 
@@ -48,31 +66,24 @@ WHERE k.id = u.id`;
 // third less of its CPU than INSERT … UNNEST … ON CONFLICT) and no per-element array quoting on our side. COPY
 // cannot skip rows that exist, so a unique violation (a retried or doubled batch) rolls back and the batch is
 // written again through INSERT_LOGS, which can.
-const COPY_LOGS = `COPY request_logs ("id", "requestId", "time", "groupId", "groupName", "parentGroupId",
-  "parentGroupName", "keyId", "keyMasked", "proxyKeyMasked", "model", "statusCode", "success", "durationMs",
-  "ttfbMs", "stream", "retries", "attempts", "error", "clientIp", "requestPath", "promptTokens",
-  "completionTokens", "requestBody") FROM STDIN`;
+const COPY_LOGS = `COPY request_logs (${COLUMN_LIST}) FROM STDIN`;
 
 const UNIQUE_VIOLATION = '23505';
 const NUL = '\u0000';
-// COPY's text format: a backslash, tab, newline or carriage return in a value is escaped; NUL, which PostgreSQL
-// text cannot hold, is dropped (from any field, not only the ones a client can fill with arbitrary bytes).
-// eslint-disable-next-line no-control-regex -- NUL is one of the characters looked for
-const COPY_SPECIAL = /[\\\t\n\r\u0000]/;
-// eslint-disable-next-line no-control-regex -- likewise
-const COPY_SPECIAL_ALL = /[\\\t\n\r\u0000]/g;
-const COPY_ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  '\t': '\\t',
-  '\n': '\\n',
-  '\r': '\\r',
-  [NUL]: '',
-};
+// COPY's text format: a backslash, tab, newline or carriage return in a value is escaped (rowValues has dropped
+// NUL, which PostgreSQL text cannot hold, from every field).
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIAL_ALL = /[\\\t\n\r]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const escapeCopy = (c: string): string => COPY_ESCAPES[c] ?? '';
 
-const copyText = (v: string | null): string =>
-  v === null ? '\\N' : COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, escapeCopy) : v;
-const copyInt = (v: number | null): string => (v === null ? '\\N' : String(Math.round(v)));
+/** One value in COPY's text format. */
+function copyValue(v: string | number | boolean | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'string') return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIAL_ALL, escapeCopy) : v;
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  return String(v);
+}
 
 /** `time` as a UTC wall-clock timestamp: an ISO string in UTC is one already (the zone is ignored). */
 const wallClock = (time: string): string => (time.endsWith('Z') ? time : utc(Date.parse(time)));
@@ -87,57 +98,7 @@ function attemptsJson(attempts: RequestLogRecord['attempts']): string {
 /** The batch as COPY text rows. */
 function copyRows(records: readonly RequestLogRecord[]): string {
   let out = '';
-  for (const r of records) {
-    out +=
-      copyText(r.id) +
-      '\t' +
-      copyText(r.requestId) +
-      '\t' +
-      copyText(wallClock(r.time)) +
-      '\t' +
-      copyInt(r.groupId) +
-      '\t' +
-      copyText(r.groupName) +
-      '\t' +
-      copyInt(r.parentGroupId) +
-      '\t' +
-      copyText(r.parentGroupName) +
-      '\t' +
-      copyInt(r.keyId) +
-      '\t' +
-      copyText(r.keyMasked) +
-      '\t' +
-      copyText(r.proxyKeyMasked) +
-      '\t' +
-      copyText(r.model) +
-      '\t' +
-      copyInt(r.statusCode) +
-      '\t' +
-      (r.success ? 't' : 'f') +
-      '\t' +
-      copyInt(r.durationMs) +
-      '\t' +
-      copyInt(r.ttfbMs) +
-      '\t' +
-      (r.stream ? 't' : 'f') +
-      '\t' +
-      copyInt(r.retries) +
-      '\t' +
-      copyText(attemptsJson(r.attempts)) +
-      '\t' +
-      copyText(r.error) +
-      '\t' +
-      copyText(r.clientIp) +
-      '\t' +
-      copyText(r.requestPath) +
-      '\t' +
-      copyInt(r.promptTokens) +
-      '\t' +
-      copyInt(r.completionTokens) +
-      '\t' +
-      copyText(r.requestBody) +
-      '\n';
-  }
+  for (const r of records) out += `${rowValues(r).map(copyValue).join('\t')}\n`;
   return out;
 }
 
@@ -162,37 +123,40 @@ async function copyLogs(client: pg.PoolClient, records: readonly RequestLogRecor
 const noNul = <T extends string | null>(v: T): T =>
   (v === null || !v.includes(NUL) ? v : v.replaceAll(NUL, '')) as T;
 
+/** A record's values in LOG_COLUMNS order, as stored (NUL dropped, durations rounded). */
+function rowValues(r: RequestLogRecord): (string | number | boolean | null)[] {
+  return [
+    noNul(r.id),
+    noNul(r.requestId),
+    wallClock(r.time),
+    r.groupId,
+    noNul(r.groupName),
+    r.parentGroupId,
+    noNul(r.parentGroupName),
+    r.keyId,
+    noNul(r.keyMasked),
+    noNul(r.proxyKeyMasked),
+    noNul(r.model),
+    r.statusCode,
+    r.success,
+    Math.round(r.durationMs),
+    r.ttfbMs === null ? null : Math.round(r.ttfbMs),
+    r.stream,
+    r.retries,
+    attemptsJson(r.attempts),
+    noNul(r.error),
+    noNul(r.clientIp),
+    noNul(r.requestPath),
+    r.promptTokens,
+    r.completionTokens,
+    noNul(r.requestBody),
+  ];
+}
+
 /** Column arrays of the log rows, in INSERT_LOGS's parameter order. */
 function logColumns(records: readonly RequestLogRecord[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 24 }, () => []);
-  const push = (...values: unknown[]) => values.forEach((v, i) => cols[i]?.push(v));
-  for (const r of records)
-    push(
-      noNul(r.id),
-      noNul(r.requestId),
-      utc(Date.parse(r.time)),
-      r.groupId,
-      noNul(r.groupName),
-      r.parentGroupId,
-      noNul(r.parentGroupName),
-      r.keyId,
-      noNul(r.keyMasked),
-      noNul(r.proxyKeyMasked),
-      noNul(r.model),
-      r.statusCode,
-      r.success,
-      Math.round(r.durationMs),
-      r.ttfbMs === null ? null : Math.round(r.ttfbMs),
-      r.stream,
-      r.retries,
-      attemptsJson(r.attempts),
-      noNul(r.error),
-      noNul(r.clientIp),
-      noNul(r.requestPath),
-      r.promptTokens,
-      r.completionTokens,
-      noNul(r.requestBody),
-    );
+  const cols: unknown[][] = LOG_COLUMNS.map(() => []);
+  for (const r of records) rowValues(r).forEach((v, i) => cols[i]?.push(v));
   return cols;
 }
 
