@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { freePort, startProcess, type ManagedProcess } from '@keyway/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { adminPost, type KeywayTarget } from './keyway';
+import { createBenchGroup, type KeywayTarget } from './keyway';
 import { benchDir, onAsyncCleanup, profileFlags } from './procs';
 
 const repoRoot = resolve(benchDir, '..');
@@ -91,18 +91,7 @@ export async function startDistributed(
   const gateway = await start('gateway', env, gwPort);
 
   const base = `http://127.0.0.1:${cpPort}`;
-  const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
-  const upstreamKeys = Array.from(
-    { length: 20 },
-    (_, i) => `sk-bench-${String(i).padStart(2, '0')}-${randomBytes(8).toString('hex')}`,
-  );
-  const group = await adminPost(base, authKey, '/groups', {
-    name: 'bench',
-    channel: 'openai',
-    upstreams: [{ url: upstreamUrl }],
-    proxyKeys: [proxyKey],
-  });
-  await adminPost(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
+  const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl);
   const url = `http://127.0.0.1:${gwPort}/proxy/bench/v1/chat/completions`;
   // The gateway picks the group up through NATS (or its 15 s poll): wait until it routes.
   for (const until = Date.now() + 20_000; ;) {

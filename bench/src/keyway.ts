@@ -46,6 +46,31 @@ export async function adminPost(
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * Creates the `bench` group (OpenAI channel, the fake upstream, one proxy key, 20 upstream keys) through the admin
+ * API at `base`; returns the keys it made up.
+ */
+export async function createBenchGroup(
+  base: string,
+  authKey: string,
+  upstreamUrl: string,
+): Promise<{ proxyKey: string; upstreamKeys: string[] }> {
+  const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
+  const upstreamKeys = Array.from(
+    { length: 20 },
+    (_, i) => `sk-bench-${String(i).padStart(2, '0')}-${randomBytes(8).toString('hex')}`,
+  );
+  const group = await adminPost(base, authKey, '/groups', {
+    name: 'bench',
+    channel: 'openai',
+    upstreams: [{ url: upstreamUrl }],
+    proxyKeys: [proxyKey],
+  });
+  const added = await adminPost(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
+  if (added.added !== upstreamKeys.length) throw new Error(`adding keys answered ${JSON.stringify(added)}`);
+  return { proxyKey, upstreamKeys };
+}
+
 /** Starts Keyway on a free port with a throw-away SQLite database, one `bench` group and 20 upstream keys. */
 export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
@@ -68,18 +93,6 @@ export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
     timeoutMs: 30_000,
   });
   const base = `http://127.0.0.1:${port}`;
-  const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
-  const upstreamKeys = Array.from(
-    { length: 20 },
-    (_, i) => `sk-bench-${String(i).padStart(2, '0')}-${randomBytes(8).toString('hex')}`,
-  );
-  const group = await adminPost(base, authKey, '/groups', {
-    name: 'bench',
-    channel: 'openai',
-    upstreams: [{ url: upstreamUrl }],
-    proxyKeys: [proxyKey],
-  });
-  const added = await adminPost(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
-  if (added.added !== upstreamKeys.length) throw new Error(`adding keys answered ${JSON.stringify(added)}`);
+  const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl);
   return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys };
 }
