@@ -128,6 +128,7 @@ describe.skipIf(!available)('PostgreSQL', () => {
       'groups',
       'hourly_stats',
       'request_logs',
+      'sessions',
       'settings',
       'tasks',
     ]);
