@@ -40,6 +40,16 @@ export {
 } from './repositories/keys';
 export { readSettings, type PlainSettingKey } from './repositories/settings';
 export {
+  createSession,
+  deleteSession,
+  deleteSessionsExcept,
+  findSessionByTokenHash,
+  listSessions,
+  purgeSessions,
+  touchSession,
+  type SessionRow,
+} from './repositories/sessions';
+export {
   PRUNE_BATCH_SIZE,
   pruneAudit,
   pruneLogs,

@@ -18,6 +18,12 @@ export interface RedisKeyNames {
   poolReady: string;
   /** Held by the control plane that rebuilds the pool, so replicas do not rebuild at once: `{prefix}pool:rebuild`. */
   rebuildLock: string;
+  /** Hash with one admin session (control plane): `{prefix}session:{id}`. */
+  session(id: string): string;
+  /** A session's id under the sha256 of its cookie token: `{prefix}session-token:{sha256}`. */
+  sessionToken(tokenHash: string): string;
+  /** Sorted set of the session ids, scored by expiry time (ms): `{prefix}sessions`. */
+  sessions: string;
 }
 
 /** The Redis key names under `prefix` (default `kw:`). */
@@ -32,6 +38,9 @@ export function redisKeyNames(prefix = 'kw:'): RedisKeyNames {
     configCounter: `${prefix}config:counter`,
     poolReady: `${prefix}pool:ready`,
     rebuildLock: `${prefix}pool:rebuild`,
+    session: (id) => `${prefix}session:${id}`,
+    sessionToken: (tokenHash) => `${prefix}session-token:${tokenHash}`,
+    sessions: `${prefix}sessions`,
   };
 }
 
