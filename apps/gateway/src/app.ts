@@ -5,6 +5,7 @@ import { maskSecret } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import { hashProxyKey } from '@keyway/keypool';
 import { providers } from '@keyway/providers';
+import { lingeringClose } from '@keyway/server';
 import { Hono } from 'hono';
 import { readBody } from './body';
 import { forward } from './forward';
@@ -108,6 +109,8 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
 
     const body = await readBody(req, group.maxBodyBytes).catch(() => null);
     if (body === 'too-large') {
+      // The client may still be uploading: answer without resetting it (SDKs retry resets, re-uploading).
+      lingeringClose(req, res);
       sendDialectError(
         res,
         group.provider,
