@@ -61,6 +61,18 @@ describe('redactSecrets', () => {
     expect(out).toBe(`https://x.test/?token=${maskSecret(secret)}&raw=${maskSecret(secret)}`);
   });
 
+  it.each(['proxy"key\\with-quote', 'a"b\\cdefghijklmnopqrstu'])(
+    'replaces JSON-escaped occurrences inside an upstream error body (%s)',
+    (secret) => {
+      const body = JSON.stringify({ error: { message: `Incorrect API key provided: ${secret}` } });
+      const out = redactSecrets(body, [secret]);
+      expect(out).not.toContain(JSON.stringify(secret).slice(1, -1));
+      expect(JSON.parse(out)).toEqual({
+        error: { message: `Incorrect API key provided: ${maskSecret(secret)}` },
+      });
+    },
+  );
+
   it('handles several secrets and skips empty, missing and very short ones', () => {
     const out = redactSecrets(`${GEMINI_KEY} ${ANTHROPIC_KEY} abc`, [
       GEMINI_KEY,

@@ -18,7 +18,10 @@ export function maskSecret(secret: string): string {
   return '…'.padStart(Math.min(n, 3) + 1, '*');
 }
 
-/** Replaces every occurrence of each secret in `text` by its mask. */
+/**
+ * Replaces every occurrence of each secret in `text` by its mask, in the forms an echo takes: as is, URL-encoded
+ * (a query string) and JSON-escaped (a secret with a quote or backslash inside an error body).
+ */
 export function redactSecrets(text: string, secrets: Iterable<string | null | undefined>): string {
   let out = text;
   for (const s of secrets) {
@@ -26,6 +29,10 @@ export function redactSecrets(text: string, secrets: Iterable<string | null | un
     if (out.includes(s)) out = out.split(s).join(maskSecret(s));
     const enc = encodeURIComponent(s);
     if (enc !== s && out.includes(enc)) out = out.split(enc).join(maskSecret(s));
+    const json = JSON.stringify(s).slice(1, -1);
+    // The mask escaped alike, so the JSON stays valid when the secret's first characters include a quote.
+    if (json !== s && out.includes(json))
+      out = out.split(json).join(JSON.stringify(maskSecret(s)).slice(1, -1));
   }
   return out;
 }

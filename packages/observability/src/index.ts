@@ -3,4 +3,5 @@ export * from './metrics';
 export * from './pretty';
 export * from './process-metrics';
 export * from './redaction';
+export * from './secret-classes';
 export * from './secret-registry';

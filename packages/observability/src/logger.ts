@@ -8,6 +8,7 @@ import type {
 import { createPrettyStream } from './pretty';
 import type { LogDestination } from './pretty';
 import { redactFields, scrubMessage, serializeError, serializeRequest, serializeResponse } from './redaction';
+import type { SecretClass } from './secret-classes';
 import { SecretRegistry } from './secret-registry';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -29,8 +30,11 @@ export interface LoggerOptions {
 /** A pino logger that also masks registered secret values. Child loggers share the registry. */
 export type Logger = PinoLogger & {
   readonly secrets: SecretRegistry;
-  /** Masks `value` in every later line of this logger and its children (ignored when under 6 chars). */
-  registerSecret(value: string | null | undefined): void;
+  /**
+   * Masks `value` in every later line of this logger and its children, and wherever `secrets.maskText` runs
+   * (ignored when under 6 chars).
+   */
+  registerSecret(value: string | null | undefined, secretClass?: SecretClass): void;
 };
 
 /**
@@ -91,7 +95,8 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     secrets: { value: secrets, enumerable: false },
     registerSecret: {
-      value: (value: string | null | undefined) => void secrets.add(value),
+      value: (value: string | null | undefined, secretClass?: SecretClass) =>
+        void secrets.add(value, secretClass),
       enumerable: false,
     },
   });

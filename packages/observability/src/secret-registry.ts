@@ -1,4 +1,5 @@
-import { maskSecret, redactSecrets } from '@keyway/core';
+import { maskSecret, redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import type { SecretClass } from './secret-classes';
 
 /**
  * Values shorter than this are not registered: masking them would mangle ordinary words in every line, and
@@ -169,12 +170,14 @@ function applyHits(text: string, hits: readonly Hit[]): string {
 }
 
 /**
- * The exact secret values the logger must never print (AUTH_KEY, loaded upstream keys, proxy keys …).
- * Matching is by exact substring, in raw, JSON-escaped and URL-encoded form; each is replaced by its
- * `maskSecret` form so operators can still tell keys apart.
+ * The exact secret values of one process that must never leave it (AUTH_KEY, ENCRYPTION_KEY, proxy keys …, each
+ * of a {@link SecretClass}): the one masking mechanism behind the logger, the metrics, the admin API's views of
+ * stored text and the gateway's error relay ({@link SecretRegistry.maskText}). Matching is by exact substring, in
+ * raw, JSON-escaped and URL-encoded form; each is replaced by its `maskSecret` form so operators can still tell
+ * keys apart.
  */
 export class SecretRegistry implements Iterable<string> {
-  readonly #values = new Set<string>();
+  readonly #values = new Map<string, SecretClass | undefined>();
   #textMatcher: Matcher | undefined;
   #jsonMatcher: Matcher | undefined;
 
@@ -182,19 +185,27 @@ export class SecretRegistry implements Iterable<string> {
     this.addAll(values);
   }
 
-  /** Registers one secret; returns false when it is too short (or empty) to be masked safely. */
-  add(value: string | null | undefined): boolean {
+  /**
+   * Registers one secret of class `secretClass`; returns false when it is too short (or empty) to be masked
+   * safely. Cheap when the value is already registered (a presented proxy key, per request).
+   */
+  add(value: string | null | undefined, secretClass?: SecretClass): boolean {
     if (!value || value.length < MIN_MASKED_SECRET_LENGTH) return false;
     if (!this.#values.has(value)) {
-      this.#values.add(value);
+      this.#values.set(value, secretClass);
       this.#invalidate();
-    }
+    } else if (secretClass && this.#values.get(value) === undefined) this.#values.set(value, secretClass);
     return true;
   }
 
   /** Registers many secrets at once (e.g. every key of a pool). */
-  addAll(values: Iterable<string | null | undefined>): void {
-    for (const v of values) this.add(v);
+  addAll(values: Iterable<string | null | undefined>, secretClass?: SecretClass): void {
+    for (const v of values) this.add(v, secretClass);
+  }
+
+  /** The class a secret was registered with (undefined when unknown or registered without one). */
+  classOf(value: string): SecretClass | undefined {
+    return this.#values.get(value);
   }
 
   /** Forgets one secret (e.g. a deleted key). */
@@ -220,17 +231,34 @@ export class SecretRegistry implements Iterable<string> {
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return this.#values.values();
+    return this.#values.keys();
   }
 
   /** Masks every registered secret in plain text (error messages, `lastError`, …). */
   redact(text: string): string {
     if (this.#values.size === 0) return text;
     // core's redactSecrets is simplest and fastest while the list is short; beyond that, scan once.
-    if (this.#values.size <= SMALL_PATTERN_COUNT / 2) return redactSecrets(text, this.#values);
+    if (this.#values.size <= SMALL_PATTERN_COUNT / 2) return redactSecrets(text, this.#values.keys());
     this.#textMatcher ??= this.#build(false);
     const hits = this.#textMatcher.find(text);
     return hits.length === 0 ? text : applyHits(text, hits);
+  }
+
+  /**
+   * The mask for any text that leaves the process (error messages relayed to a client, stored in a request log,
+   * shown as `lastError`, exported): the secrets of this one request in `extras` (the upstream key an attempt
+   * used, the proxy key the caller presented), every registered secret, then key-shaped material (`?key=`,
+   * bearer tokens, provider key formats). Use it on error text only, never on success bodies: it scans the
+   * whole string.
+   */
+  maskText(text: string, extras?: Iterable<string | null | undefined>): string {
+    const own = extras ? redactSecrets(text, extras) : text;
+    return scrubKeyMaterial(this.redact(own));
+  }
+
+  /** {@link maskText} for a value that may be null (a log record's `error`). */
+  maskNullable(text: string | null, extras?: Iterable<string | null | undefined>): string | null {
+    return text === null ? null : this.maskText(text, extras);
   }
 
   /**
@@ -254,14 +282,21 @@ export class SecretRegistry implements Iterable<string> {
   #build(json: boolean): Matcher {
     const patterns: Pattern[] = [];
     const seen = new Set<string>();
-    for (const secret of this.#values) {
+    for (const secret of this.#values.keys()) {
       const masked = maskSecret(secret);
       const mask = json ? jsonEscape(masked) : masked;
       const encoded = encodeURIComponent(secret);
-      for (const form of json ? [jsonEscape(secret), jsonEscape(encoded)] : [secret, encoded]) {
+      const forms = json ? [jsonEscape(secret), jsonEscape(encoded)] : [secret, encoded];
+      for (const form of forms) {
         if (seen.has(form)) continue;
         seen.add(form);
         patterns.push({ text: form, mask });
+      }
+      // Plain text may hold JSON (an upstream error body): the escaped form gets the escaped mask.
+      const escaped = jsonEscape(secret);
+      if (!json && !seen.has(escaped)) {
+        seen.add(escaped);
+        patterns.push({ text: escaped, mask: jsonEscape(masked) });
       }
     }
     return new Matcher(patterns);

@@ -1,0 +1,35 @@
+/**
+ * Every kind of secret Keyway knows, in one place. A value of each class is registered with the process's
+ * {@link SecretRegistry} where it becomes known in plaintext, and masked through it in everything that leaves the
+ * process (HTTP responses, log lines, stored request logs, CSV export, metrics, audit). The leak-scan suite
+ * (`apps/standalone/test/attacks/09-leak-scan.test.ts`) plants a sentinel of every class listed here: a class
+ * added here without a way to plant it there does not compile.
+ */
+export const SECRET_CLASSES = {
+  upstreamKey: {
+    description: 'an upstream provider API key of a group',
+    knownAt: 'key import, pool load, and the attempt that sends it upstream',
+  },
+  proxyKey: {
+    description: 'a global or group proxy key (stored only as a hash)',
+    knownAt: 'written through PATCH /api/settings or the groups API, or presented by a caller',
+  },
+  authKey: {
+    description: 'AUTH_KEY, the admin key',
+    knownAt: 'start-up (environment or the generated file in the data directory)',
+  },
+  encryptionKey: {
+    description: 'ENCRYPTION_KEY, which encrypts upstream keys at rest',
+    knownAt: 'start-up (environment or the generated file in the data directory)',
+  },
+  metricsToken: {
+    description: 'METRICS_TOKEN, the bearer token of /metrics',
+    knownAt: 'start-up (environment)',
+  },
+} as const satisfies Record<string, { description: string; knownAt: string }>;
+
+/** One kind of secret (`upstreamKey`, `proxyKey`, `authKey` …). */
+export type SecretClass = keyof typeof SECRET_CLASSES;
+
+/** Every class name, in declaration order. */
+export const SECRET_CLASS_NAMES = Object.keys(SECRET_CLASSES) as SecretClass[];
