@@ -1,8 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { GroupRuntime } from './runtime';
 
-/** Reads the whole request body, refusing more than `limit` bytes. Returns null for "too large". */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null | 'too-large'> {
+/**
+ * Reads the whole request body, refusing more than `limit` bytes. Resolves null for "no body", `'too-large'`, or
+ * `'aborted'` when the upload broke off (the client went away or the connection failed): such a body is never
+ * forwarded as if it were complete — or empty.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<Buffer | null | 'too-large' | 'aborted'> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.resolve('too-large');
   if (
@@ -12,7 +19,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
       !req.headers['transfer-encoding'])
   )
     return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -27,7 +34,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     };
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    req.once('error', () => resolve('aborted'));
+    // A request destroyed without an error emits neither 'end' nor 'error'. After 'end' (or 'too-large') the
+    // promise is settled already and this resolve does nothing.
+    req.once('close', () => resolve('aborted'));
   });
 }
 

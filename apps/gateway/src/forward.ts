@@ -3,8 +3,15 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Attempt, RequestLogRecord } from '@keyway/contracts';
-import { applyHeaderRules, classifyOutcome, maskSecret, redactSecrets, scrubKeyMaterial } from '@keyway/core';
-import type { Classification, Outcome } from '@keyway/core';
+import {
+  applyHeaderRules,
+  classifyOutcome,
+  isSendableHeaderValue,
+  maskSecret,
+  redactSecrets,
+  scrubKeyMaterial,
+} from '@keyway/core';
+import type { Classification, ConfigProblem, Outcome } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import { decodeBody, isModelListRequest, rewriteModelList } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
@@ -26,7 +33,10 @@ export interface ForwardContext {
   path: string;
   query: string;
   body: Buffer | null;
-  proxyKeyMasked: string;
+  /** The proxy key this request presented, in plaintext: masked wherever an upstream echoes it back. */
+  proxyKey: string;
+  /** What the log record shows of it (null when the request was refused before it was accepted). */
+  proxyKeyMasked: string | null;
   clientIp: string;
   keepForwarded: boolean;
   started: number;
@@ -41,6 +51,15 @@ export interface ForwardDeps {
   upstreamHealth: UpstreamHealth;
   onRecord: (record: RequestLogRecord) => void;
   onBrokenStream?: (info: { requestId: string; group: string; error: string }) => void;
+  /** A group's configuration could not be sent (the caller throttles how often it logs this). */
+  onConfigProblem?: (group: string, problem: ConfigProblem) => void;
+  /** Masks every secret the process knows (AUTH_KEY, upstream keys …) in text that leaves it. */
+  secrets?: SecretMasker;
+}
+
+/** The process's secret registry, as far as the gateway uses it. */
+export interface SecretMasker {
+  redact(text: string): string;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -58,7 +77,14 @@ type AttemptResult =
       error: string;
       timeout: boolean;
       transport: NonNullable<Outcome['transport']>;
+    }
+  | {
+      /** Failed before a byte left the gateway: never the key's fault, nor the upstream's. */
+      kind: 'presend';
+      problem: ConfigProblem;
     };
+
+type SentResult = Exclude<AttemptResult, { kind: 'presend' }>;
 
 /**
  * The attempt loop: pick a key and an upstream, send, classify, report to the pool, and retry on another key
@@ -86,13 +112,20 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   });
   const record = baseRecord(ctx, model, stream);
   let cooldownMs: number | undefined;
-  let last: AttemptResult | null = null;
+  let last: SentResult | null = null;
   let lastKey: { id: number; value: string } | null = null;
   let rewritten: { sub: number; body: Buffer | null; path: string } | null = null;
 
   const maxAttempts = (sub ?? root).settings.maxRetries + 1;
   let stormRetryMs: number | undefined;
+  let unsendable: { group: GroupRuntime; problem: ConfigProblem } | null = null;
   for (let attempt = 0; attempt < maxAttempts && sub;) {
+    if (sub.configProblem) {
+      unsendable ??= { group: sub, problem: sub.configProblem };
+      exhausted.add(sub.id);
+      sub = chooseSubGroup(root, exhausted, deps.keyPool);
+      continue;
+    }
     const verdict = deps.guard.check(sub.id);
     if (verdict.open) {
       stormRetryMs = Math.min(stormRetryMs ?? Infinity, verdict.retryAfterMs);
@@ -135,7 +168,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       sub.upstreams.next((u) => deps.upstreamHealth.isPenalized(u.url)) ?? sub.upstreams.next();
     if (!upstream) break;
     const t0 = performance.now();
-    last = await attemptOnce(
+    const result = await attemptOnce(
       ctx,
       sub,
       key,
@@ -145,6 +178,14 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       stream,
       deps.clients,
     );
+    if (result.kind === 'presend') {
+      // Nothing reached the upstream: no health, storm-guard or pool bookkeeping, no attempt to show.
+      unsendable = { group: sub, problem: result.problem };
+      // An earlier attempt's response (if any) was already discarded for this retry: nothing else to answer.
+      last = null;
+      break;
+    }
+    last = result;
     const c = last.classification;
     const transport = last.kind === 'transport' ? last.transport : null;
     const statusCode = last.kind === 'response' ? last.response.statusCode : last.timeout ? 504 : 502;
@@ -181,10 +222,10 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
       durationMs: Math.round(performance.now() - t0),
       error:
         last.kind === 'transport'
-          ? redact(last.error, key.value)
+          ? redact(last.error, key.value, ctx, deps)
           : last.errorBody === null
             ? null
-            : redact(truncate(last.errorBody), key.value),
+            : redact(truncate(last.errorBody), key.value, ctx, deps),
     });
     if (c.class === 'aborted')
       return finish(deps, record, ctx, {
@@ -209,6 +250,20 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   }
 
   const servedBy = sub ?? root;
+  if (unsendable && !last) {
+    const { group, problem } = unsendable;
+    deps.onConfigProblem?.(group.name, problem);
+    const message = `Group '${group.name}' cannot be served: its ${problem.field} ${problem.reason}. Fix the group's configuration.`;
+    sendDialectError(res, root.provider, 500, 'GATEWAY_CONFIG', message);
+    return finish(deps, record, ctx, {
+      statusCode: 500,
+      error: message,
+      attempts,
+      groupOf: group,
+      root,
+      key: null,
+    });
+  }
   if (!last || !lastKey) {
     const waitMs = stormRetryMs ?? cooldownMs;
     const message =
@@ -231,7 +286,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   }
   if (last.kind === 'transport') {
     const status = last.timeout ? 504 : 502;
-    const message = `Upstream ${last.timeout ? 'timed out' : 'unreachable'} after ${attempts.length} attempt(s): ${redact(last.error, lastKey.value)}`;
+    const message = `Upstream ${last.timeout ? 'timed out' : 'unreachable'} after ${attempts.length} attempt(s): ${redact(last.error, lastKey.value, ctx, deps)}`;
     sendDialectError(
       res,
       servedBy.provider,
@@ -250,7 +305,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   }
   const { response } = last;
   if (last.errorBody !== null) {
-    const body = redact(last.errorBody, lastKey.value);
+    const body = redact(last.errorBody, lastKey.value, ctx, deps);
     const headers = clientHeaders(response.headers);
     delete headers['content-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
@@ -349,6 +404,15 @@ async function attemptOnce(
   clients: UpstreamClients,
 ): Promise<AttemptResult> {
   const s = sub.settings;
+  // A key that cannot travel in a header (stored before import checks) would make undici throw before sending.
+  if (!isSendableHeaderValue(key.value))
+    return {
+      kind: 'presend',
+      problem: {
+        field: `key #${key.id}`,
+        reason: 'contains characters an HTTP header cannot carry; replace or delete that key',
+      },
+    };
   const headers = upstreamHeaders(
     ctx.req.headers,
     rewritten.body ? rewritten.body.length : null,
@@ -369,6 +433,12 @@ async function attemptOnce(
   const onClose = () => {
     if (!ctx.res.writableFinished) abort.emit('abort');
   };
+  let dispatcher: Dispatcher;
+  try {
+    dispatcher = clients.get(origin, s);
+  } catch (error) {
+    return presend('upstreams', error);
+  }
   ctx.res.once('close', onClose);
   const overall = stream
     ? null
@@ -377,7 +447,7 @@ async function attemptOnce(
         abort.emit('abort');
       }, s.requestTimeoutSeconds * 1000);
   try {
-    const response = await clients.get(origin, s).request({
+    const response = await dispatcher.request({
       method: ctx.req.method ?? 'GET',
       path: basePath + target.path + (target.query ? `?${target.query}` : ''),
       headers: headers as Record<string, string | string[]>,
@@ -401,6 +471,7 @@ async function attemptOnce(
   } catch (error) {
     if (overall) clearTimeout(overall);
     ctx.res.off('close', onClose);
+    if (isPresendError(error)) return presend('upstream request', error);
     const transport = transportKind(error, timedOut, ctx.res.destroyed && !ctx.res.writableFinished);
     return {
       kind: 'transport',
@@ -413,6 +484,18 @@ async function attemptOnce(
       transport,
     };
   }
+}
+
+/** undici's argument checks run before a connection is used: such an error means nothing was sent. */
+function isPresendError(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
+}
+
+function presend(field: string, error: unknown): AttemptResult {
+  // undici's messages name the header or the part of the URL, never its value.
+  const why = error instanceof Error ? error.message : 'refused by the HTTP client';
+  return { kind: 'presend', problem: { field, reason: `cannot be sent (${scrubKeyMaterial(why)})` } };
 }
 
 function transportKind(
@@ -512,7 +595,7 @@ function relay(
         statusCode: clientGone ? 499 : 502,
         error: clientGone
           ? 'client closed the stream'
-          : `upstream broke the stream: ${redact(errorText(error), f.key?.value ?? '')}`,
+          : `upstream broke the stream: ${redact(errorText(error), f.key?.value ?? '', ctx, deps)}`,
         ttfbMs,
         success: false,
       });
@@ -576,6 +659,27 @@ function baseRecord(ctx: ForwardContext, model: string | null, stream: boolean):
   };
 }
 
+/**
+ * Logs a request the gateway refused or gave up on before choosing a key (bad target, wrong proxy key, aborted
+ * upload): no attempts, no key, nothing charged. The response (if any) is the caller's to send.
+ */
+export function recordRefusal(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  statusCode: number,
+  error: string,
+): void {
+  const record = baseRecord(ctx, null, false);
+  finish(deps, record, ctx, {
+    statusCode,
+    error,
+    attempts: [],
+    groupOf: ctx.group,
+    root: ctx.group,
+    key: null,
+  });
+}
+
 function finish(
   deps: ForwardDeps,
   record: RequestLogRecord,
@@ -602,8 +706,14 @@ function finish(
   deps.onRecord(record);
 }
 
-function redact(text: string, key: string): string {
-  return scrubKeyMaterial(redactSecrets(text, [key]));
+/**
+ * Masks, in text an upstream produced (error bodies ≤ 64 KiB, transport errors — never success bodies), the key
+ * this attempt used, the proxy key the caller presented (an upstream may echo a header it was sent), every secret
+ * the process knows (AUTH_KEY, other upstream keys …), and anything that looks like key material.
+ */
+function redact(text: string, key: string, ctx: ForwardContext, deps: ForwardDeps): string {
+  const own = redactSecrets(text, [key, ctx.proxyKey]);
+  return scrubKeyMaterial(deps.secrets ? deps.secrets.redact(own) : own);
 }
 
 function truncate(text: string, max = 2048): string {

@@ -24,6 +24,11 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
     [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
   );
   const inFlight = metrics.gauge('keyway_proxy_in_flight', 'Proxy requests being served', []);
+  const authFailures = metrics.counter(
+    'keyway_proxy_auth_failures_total',
+    'Proxy requests refused for a missing or wrong proxy key, by group',
+    ['group'],
+  );
   const keyChanges = metrics.counter(
     'keyway_key_state_changes_total',
     'Key health changes by new status and cause',
@@ -41,6 +46,7 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
         duration.observe({ group }, durationMs / 1000);
       },
       inFlight: (v) => inFlight.set({}, v),
+      proxyAuthFailure: (group) => authFailures.inc({ group }),
     },
     keyChange: (status, cause) => keyChanges.inc({ status, cause }),
     logWriteFailed: () => logFailures.inc(),

@@ -33,7 +33,10 @@ const FORWARDED = new Set([
   'forwarded',
 ]);
 
-/** Hop-by-hop response headers: node sets its own framing. */
+/**
+ * Never relayed to the client: hop-by-hop headers (node sets its own framing) and headers that identify the
+ * upstream account behind the pool (a caller has no business knowing whose organisation serves it).
+ */
 const DROP_RESPONSE = new Set([
   'connection',
   'keep-alive',
@@ -41,6 +44,9 @@ const DROP_RESPONSE = new Set([
   'proxy-connection',
   'trailer',
   'upgrade',
+  'openai-organization',
+  'openai-project',
+  'anthropic-organization-id',
 ]);
 
 /** Copies the client's headers for an upstream attempt, minus everything in DROP_REQUEST. */

@@ -1,7 +1,7 @@
 import type { ConfigSnapshot, EffectiveSettings, GroupSnapshot, HeaderRule } from '@keyway/contracts';
 import { parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
-import { SmoothWeightedRoundRobin } from '@keyway/core';
-import type { HealthPolicy } from '@keyway/core';
+import { SmoothWeightedRoundRobin, unsendableConfig } from '@keyway/core';
+import type { ConfigProblem, HealthPolicy } from '@keyway/core';
 import { providerFor } from '@keyway/providers';
 import type { Provider } from '@keyway/providers';
 
@@ -33,6 +33,11 @@ export interface GroupRuntime {
   subGroups: SmoothWeightedRoundRobin<{ weight: number; group: GroupRuntime }>;
   /** Upstream-key byte limit for request bodies. */
   maxBodyBytes: number;
+  /**
+   * The first part of the group's own configuration that no request can be sent with (then every request answers
+   * 500 GATEWAY_CONFIG before a key is picked), or null.
+   */
+  configProblem: ConfigProblem | null;
 }
 
 /** The compiled configuration a gateway serves from. */
@@ -44,8 +49,14 @@ export interface GatewayRuntime {
   groupsById: ReadonlyMap<number, GroupRuntime>;
 }
 
-function compileUpstream(u: { url: string; weight: number }): UpstreamRuntime {
-  const parsed = new URL(u.url);
+function compileUpstream(u: { url: string; weight: number }): UpstreamRuntime | null {
+  // Stored data may predate URL validation: an unparseable URL makes its group unservable, not the snapshot.
+  let parsed: URL;
+  try {
+    parsed = new URL(u.url);
+  } catch {
+    return null;
+  }
   return {
     url: u.url,
     weight: u.weight,
@@ -62,6 +73,8 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
   const settings: EffectiveSettings = { ...base, proxyKeys: [], ...stripNullish(g.config) };
   const spec =
     settings.failoverStatusCodes === null ? null : parseStatusCodeSpec(settings.failoverStatusCodes);
+  const problems = unsendableConfig(g);
+  const upstreams = g.upstreams.map(compileUpstream).filter((u): u is UpstreamRuntime => u !== null);
   return {
     id: g.id,
     name: g.name,
@@ -74,7 +87,7 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
       rateLimitMaxCooldownSeconds: settings.rateLimitMaxCooldownSeconds,
       quotaCooldownMinutes: settings.quotaCooldownMinutes,
     },
-    upstreams: new SmoothWeightedRoundRobin(g.upstreams.map(compileUpstream)),
+    upstreams: new SmoothWeightedRoundRobin(upstreams),
     proxyKeyHashes: new Set(g.proxyKeyHashes),
     paramOverrides: nonEmpty(g.paramOverrides),
     modelRedirects: nonEmpty(g.modelRedirects),
@@ -83,6 +96,7 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     failover: spec?.ok ? statusMatcher(spec.ranges) : undefined,
     subGroups: new SmoothWeightedRoundRobin([]),
     maxBodyBytes: settings.maxRequestBodyMb * 1024 * 1024,
+    configProblem: problems[0] ?? null,
   };
 }
 
