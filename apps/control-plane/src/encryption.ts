@@ -44,11 +44,35 @@ function compare(stored: EncryptionVerifier, configured: EncryptionVerifier): st
   return stored.fingerprint === configured.fingerprint ? null : messages.wrongKey;
 }
 
-/** With no verifier yet: what the stored keys say about how they were written (null when they fit `cipher`). */
-async function inferFromData(db: DbClient, cipher: KeyCipher): Promise<string | null> {
+/** How the stored keys are protected, as far as the database tells without a key. */
+export interface StoredEncryption {
+  /** The recorded mode and fingerprint; null before the first start that recorded one. */
+  verifier: EncryptionVerifier | null;
+  /** Stored upstream keys. */
+  total: number;
+  /** Of which in the sealed (`kw1:`) form, whatever key sealed them. */
+  sealed: number;
+}
+
+/** Reads the verifier and counts sealed keys; throws EncryptionMismatchError when the verifier is unreadable. */
+export async function readStoredEncryption(db: DbClient): Promise<StoredEncryption> {
+  const row = await db.setting.findUnique({ where: { key: ENCRYPTION_VERIFIER_SETTING } });
+  const verifier = row ? parseVerifier(row.value) : null;
+  if (row && !verifier) throw new EncryptionMismatchError(messages.unreadable);
   const total = await db.apiKey.count();
+  const sealed =
+    total === 0 ? 0 : await db.apiKey.count({ where: { keyValue: { startsWith: SEALED_PREFIX } } });
+  return { verifier, total, sealed };
+}
+
+/** With no verifier yet: what the stored keys say about how they were written (null when they fit `cipher`). */
+async function inferFromData(
+  db: DbClient,
+  cipher: KeyCipher,
+  state: StoredEncryption,
+): Promise<string | null> {
+  const { total, sealed } = state;
   if (total === 0) return null;
-  const sealed = await db.apiKey.count({ where: { keyValue: { startsWith: SEALED_PREFIX } } });
   if (sealed === 0) return cipher.encrypted ? messages.keyButPlain : null;
   if (sealed < total) return messages.mixed;
   if (!cipher.encrypted) return messages.plainButEncrypted;
@@ -73,15 +97,13 @@ export function checkEncryption(db: DbClient, cipher: KeyCipher): Promise<void> 
 
 async function check(db: DbClient, cipher: KeyCipher, retried: boolean): Promise<void> {
   const configured = verifierOf(cipher);
-  const row = await db.setting.findUnique({ where: { key: ENCRYPTION_VERIFIER_SETTING } });
-  if (row) {
-    const stored = parseVerifier(row.value);
-    if (!stored) throw new EncryptionMismatchError(messages.unreadable);
-    const problem = compare(stored, configured);
+  const state = await readStoredEncryption(db);
+  if (state.verifier) {
+    const problem = compare(state.verifier, configured);
     if (problem) throw new EncryptionMismatchError(problem);
     return;
   }
-  const problem = await inferFromData(db, cipher);
+  const problem = await inferFromData(db, cipher, state);
   if (problem) throw new EncryptionMismatchError(problem);
   try {
     await db.setting.create({
@@ -94,7 +116,7 @@ async function check(db: DbClient, cipher: KeyCipher, retried: boolean): Promise
   }
 }
 
-/** The dashboard warning for keys stored unencrypted; null when ENCRYPTION_KEY is set. */
+/** The dashboard warning for keys stored unencrypted; null when they are encrypted. */
 export function encryptionWarning(cipher: KeyCipher): Warning | null {
   if (cipher.encrypted) return null;
   return {
@@ -103,7 +125,9 @@ export function encryptionWarning(cipher: KeyCipher): Warning | null {
     message:
       'Upstream API keys are stored unencrypted: anyone who can read the database or a backup of it can use them.',
     fix:
-      'Stop Keyway, run `pnpm keys:rotate-encryption` with NEW_ENCRYPTION_KEY set to a long random secret ' +
-      '(e.g. `openssl rand -hex 32`), then start it with ENCRYPTION_KEY set to the same value.',
+      'Standalone: remove ENCRYPTION_KEY=off and restart; Keyway then generates a key in its data directory and ' +
+      'encrypts the stored keys. Distributed: stop Keyway, run `pnpm keys:rotate-encryption` with ' +
+      'NEW_ENCRYPTION_KEY set to a long random secret (e.g. `openssl rand -hex 32`), then start every app with ' +
+      'ENCRYPTION_KEY set to the same value.',
   };
 }

@@ -12,21 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { databaseEnv, EnvError, isWeakSecret, loadEnv } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import { createPrismaClient, sqlitePathFromUrl } from '@keyway/db';
-import type { DbClient, Provider } from '@keyway/db';
 import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
-import {
-  createKeyCipher,
-  ENCRYPTION_VERIFIER_SETTING,
-  isInFormatOf,
-  parseVerifier,
-  verifierOf,
-} from '@keyway/keypool';
+import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf } from '@keyway/keypool';
 import { z } from 'zod';
-
-/** Rows per transaction: small enough to keep locks short, large enough that a million keys take minutes. */
-const BATCH = 1000;
-/** Generous: a batch is 1000 single-row updates plus the matching log updates, on a possibly remote database. */
-const TX_TIMEOUT_MS = 5 * 60_000;
+import { reencryptKeys, scanKeys, scrubFreeSpace, writeVerifier } from '../reencrypt-keys';
 
 /** What `rotateEncryption` needs; the keys are the raw variables (empty or undefined = plain). */
 export interface RotateOptions {
@@ -71,75 +60,9 @@ function describe(cipher: KeyCipher): string {
   return cipher.encrypted ? 'encrypted (AES-256-GCM)' : 'unencrypted';
 }
 
-/** The key a stored value holds if `cipher` wrote it; null when it did not. */
-function openIfOwn(cipher: KeyCipher, stored: string): string | null {
-  return isInFormatOf(cipher, stored) ? cipher.open(stored) : null;
-}
-
-/** Reads every key once before changing anything: each must open with OLD or already be under NEW. */
-async function checkAllOpen(
-  db: DbClient,
-  from: KeyCipher,
-  to: KeyCipher,
-  batch: number,
-): Promise<{ total: number; pending: number }> {
-  let total = 0;
-  let pending = 0;
-  const strangers: number[] = [];
-  for (let cursor = 0; ;) {
-    const rows = await db.apiKey.findMany({
-      where: { id: { gt: cursor } },
-      orderBy: { id: 'asc' },
-      take: batch,
-      select: { id: true, keyValue: true },
-    });
-    if (rows.length === 0) break;
-    for (const r of rows) {
-      total++;
-      if (isInFormatOf(to, r.keyValue)) continue;
-      if (isInFormatOf(from, r.keyValue)) pending++;
-      else strangers.push(r.id);
-    }
-    cursor = rows[rows.length - 1]?.id ?? cursor;
-  }
-  if (strangers.length > 0) {
-    const shown = strangers.slice(0, 10).join(', ') + (strangers.length > 10 ? ', …' : '');
-    throw new RotateRefusedError(
-      `${strangers.length} stored key(s) open with neither OLD_ENCRYPTION_KEY nor NEW_ENCRYPTION_KEY ` +
-        `(ids ${shown}). ${WRONG_OLD}`,
-    );
-  }
-  return { total, pending };
-}
-
-/** Old plaintext must not survive in free space: SQLite zeroes what it frees, then rebuilds the file. */
-async function scrubFreeSpace(db: DbClient, provider: Provider, log: (line: string) => void): Promise<void> {
-  if (provider === 'sqlite') {
-    log('compacting the SQLite file (VACUUM) so no old value stays in its free pages…');
-    try {
-      await db.$executeRawUnsafe('VACUUM');
-      await db.$queryRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
-    } catch (e) {
-      // The keys are rotated and the verifier written; only the clean-up failed (e.g. no room for the copy).
-      log(
-        `WARNING: VACUUM failed (${(e as Error).message.split('\n')[0] ?? ''}); old values may remain in free ` +
-          'pages until you run `sqlite3 <file> VACUUM` with enough free disk space.',
-      );
-    }
-    return;
-  }
-  log(
-    provider === 'postgresql'
-      ? 'NOTE: PostgreSQL keeps old row versions until they are vacuumed: run `VACUUM FULL api_keys;` to purge them.'
-      : 'NOTE: MySQL may keep old row images in undo logs and free space: run `OPTIMIZE TABLE api_keys;`.',
-  );
-  log('Backups made before this run still hold the old values.');
-}
-
 /** Re-encrypts every stored key from `oldKey` to `newKey`, recomputing hashes; throws RotateRefusedError. */
 export async function rotateEncryption(opts: RotateOptions): Promise<RotateSummary> {
   const { log } = opts;
-  const batch = opts.batchSize ?? BATCH;
   if (opts.newKey?.trim()) {
     const weak = isWeakSecret(opts.newKey);
     if (weak?.level === 'refuse')
@@ -163,94 +86,36 @@ export async function rotateEncryption(opts: RotateOptions): Promise<RotateSumma
     // Matching NEW means a previous run got as far as its last step: running again only confirms it.
     if (stored && !sameVerifier(stored, verifierOf(from)) && !sameVerifier(stored, target))
       throw new RotateRefusedError(WRONG_OLD);
-    const { total, pending } = await checkAllOpen(db, from, to, batch);
+    const { total, pending, strangers } = await scanKeys(db, from, to, opts.batchSize);
+    if (strangers.length > 0) {
+      const shown = strangers.slice(0, 10).join(', ') + (strangers.length > 10 ? ', …' : '');
+      throw new RotateRefusedError(
+        `${strangers.length} stored key(s) open with neither OLD_ENCRYPTION_KEY nor NEW_ENCRYPTION_KEY ` +
+          `(ids ${shown}). ${WRONG_OLD}`,
+      );
+    }
     log(`${total} stored key(s); ${pending} to convert from ${describe(from)} to ${describe(to)}.`);
 
-    if (conn.provider === 'sqlite') {
-      // Freed cells are zeroed, so a replaced value does not linger in its page even if VACUUM fails later.
-      await db.$queryRawUnsafe('PRAGMA secure_delete = ON');
-    }
-
-    let rotated = 0;
-    let alreadyDone = 0;
-    let logRows = 0;
-    let seen = 0;
-    for (let cursor = 0; ;) {
-      const done = await db.$transaction(
-        async (tx) => {
-          const rows = await tx.apiKey.findMany({
-            where: { id: { gt: cursor } },
-            orderBy: { id: 'asc' },
-            take: batch,
-            select: { id: true, keyValue: true, keyHash: true },
-          });
-          let changedHere = 0;
-          let skippedHere = 0;
-          let logsHere = 0;
-          for (const r of rows) {
-            let plain = openIfOwn(to, r.keyValue);
-            let keyValue = r.keyValue;
-            if (plain === null) {
-              plain = openIfOwn(from, r.keyValue);
-              if (plain === null)
-                throw new Error(
-                  `stored key ${r.id} changed during the run and opens with neither key; stop Keyway first`,
-                );
-              keyValue = to.seal(plain);
-            } else skippedHere++;
-            const keyHash = to.hash(plain);
-            if (keyValue === r.keyValue && keyHash === r.keyHash) continue;
-            // Guarded by the value read: a row rewritten meanwhile (by a running server) is left alone.
-            const updated = await tx.apiKey.updateMany({
-              where: { id: r.id, keyValue: r.keyValue },
-              data: { keyValue, keyHash },
-            });
-            if (updated.count === 0) {
-              log(
-                `WARNING: key ${r.id} changed during the run and was left as it is; run again to convert it.`,
-              );
-              continue;
-            }
-            if (keyValue !== r.keyValue) changedHere++;
-            // Logs hold no ciphertext, only the hash: the old one maps to the new one through the key's id.
-            if (keyHash !== r.keyHash) {
-              const res = await tx.requestLog.updateMany({
-                where: { keyId: r.id, keyHash: r.keyHash },
-                data: { keyHash },
-              });
-              logsHere += res.count;
-            }
-          }
-          return {
-            n: rows.length,
-            last: rows[rows.length - 1]?.id ?? cursor,
-            changedHere,
-            skippedHere,
-            logsHere,
-          };
-        },
-        { timeout: TX_TIMEOUT_MS, maxWait: 60_000 },
-      );
-      if (done.n === 0) break;
-      cursor = done.last;
-      seen += done.n;
-      rotated += done.changedHere;
-      alreadyDone += done.skippedHere;
-      logRows += done.logsHere;
-      log(
-        `keys ${seen}/${total}: ${rotated} converted, ${alreadyDone} already done, ${logRows} log row(s) updated`,
-      );
-    }
+    const done = await reencryptKeys(db, from, to, {
+      provider: conn.provider,
+      batchSize: opts.batchSize,
+      warn: log,
+      onBatch: (p) =>
+        log(
+          `keys ${p.seen}/${total}: ${p.converted} converted, ${p.alreadyDone} already done, ${p.logRows} log row(s) updated`,
+        ),
+    });
 
     // Last, so the start-up check keeps refusing the new key until every value opens with it.
-    if (!(stored && sameVerifier(stored, target)))
-      await db.setting.upsert({
-        where: { key: ENCRYPTION_VERIFIER_SETTING },
-        create: { key: ENCRYPTION_VERIFIER_SETTING, value: JSON.stringify(target) },
-        update: { value: JSON.stringify(target) },
-      });
+    if (!(stored && sameVerifier(stored, target))) await writeVerifier(db, to);
     if (to.encrypted) await scrubFreeSpace(db, conn.provider, log);
-    return { total: seen, rotated, alreadyDone, logRows, mode: target.mode };
+    return {
+      total: done.seen,
+      rotated: done.converted,
+      alreadyDone: done.alreadyDone,
+      logRows: done.logRows,
+      mode: target.mode,
+    };
   } finally {
     await conn.close();
   }

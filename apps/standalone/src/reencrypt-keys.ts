@@ -1,0 +1,214 @@
+// Converts every stored upstream key from one cipher to another, batch by batch: the one loop behind
+// `pnpm keys:rotate-encryption` and standalone's encryption of a plaintext database at start.
+//
+// Safe to interrupt at any point: every batch is one transaction that rewrites a key's value, its keyed hash and
+// the hash in its request logs together; a row is only rewritten if it still holds what was read; values already
+// under the new cipher are skipped, never sealed twice. The caller writes the verifier last (`writeVerifier`), so
+// an interrupted run is finished by running it again with the same ciphers.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { DbClient, Provider } from '@keyway/db';
+import type { KeyCipher } from '@keyway/keypool';
+import { ENCRYPTION_VERIFIER_SETTING, isInFormatOf, verifierOf } from '@keyway/keypool';
+
+/** Rows per transaction: small enough to keep locks short, large enough that a million keys take minutes. */
+export const REENCRYPT_BATCH = 1000;
+/** Generous: a batch is 1000 single-row updates plus the matching log updates, on a possibly remote database. */
+const TX_TIMEOUT_MS = 5 * 60_000;
+
+/** What the stored keys look like from `from` to `to`. */
+export interface KeyScan {
+  total: number;
+  /** Keys still in `from`'s form. */
+  pending: number;
+  /** Ids of keys in neither form (sealed with some other key), ascending. */
+  strangers: number[];
+}
+
+/** Reads every key once before changing anything: each must be in `from`'s or `to`'s form. */
+export async function scanKeys(
+  db: DbClient,
+  from: KeyCipher,
+  to: KeyCipher,
+  batch = REENCRYPT_BATCH,
+): Promise<KeyScan> {
+  const scan: KeyScan = { total: 0, pending: 0, strangers: [] };
+  for (let cursor = 0; ;) {
+    const rows = await db.apiKey.findMany({
+      where: { id: { gt: cursor } },
+      orderBy: { id: 'asc' },
+      take: batch,
+      select: { id: true, keyValue: true },
+    });
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      scan.total++;
+      if (isInFormatOf(to, r.keyValue)) continue;
+      if (isInFormatOf(from, r.keyValue)) scan.pending++;
+      else scan.strangers.push(r.id);
+    }
+    cursor = rows[rows.length - 1]?.id ?? cursor;
+    // Opening a batch of sealed values is synchronous work: let requests and timers run between batches.
+    await nextTurn();
+  }
+  return scan;
+}
+
+/** Running totals, reported after every committed batch. */
+export interface ReencryptProgress {
+  /** Keys looked at so far. */
+  seen: number;
+  /** Keys this run converted. */
+  converted: number;
+  /** Keys already under `to` (an interrupted earlier run, or the same cipher). */
+  alreadyDone: number;
+  /** Request-log rows whose keyHash was recomputed. */
+  logRows: number;
+}
+
+/** Options of {@link reencryptKeys}. */
+export interface ReencryptOptions {
+  provider: Provider;
+  batchSize?: number;
+  /** Called after each committed batch; a throw stops the run there (tests use it to simulate a crash). */
+  onBatch?: (progress: ReencryptProgress) => void | Promise<void>;
+  /** A row skipped because it changed under the run. */
+  warn: (line: string) => void;
+}
+
+/** The key a stored value holds if `cipher` wrote it; null when it did not. */
+function openIfOwn(cipher: KeyCipher, stored: string): string | null {
+  return isInFormatOf(cipher, stored) ? cipher.open(stored) : null;
+}
+
+type Tx = Parameters<Parameters<DbClient['$transaction']>[0]>[0];
+
+/** One batch after `cursor`, in its own transaction. */
+async function convertBatch(
+  tx: Tx,
+  from: KeyCipher,
+  to: KeyCipher,
+  cursor: number,
+  opts: ReencryptOptions & { batchSize: number },
+) {
+  if (opts.provider === 'sqlite') {
+    // Freed cells are zeroed, so a replaced value does not linger in its page. Per transaction: the pragma holds
+    // per connection, and a transaction may run on any connection of the pool.
+    await tx.$queryRawUnsafe('PRAGMA secure_delete = ON');
+  }
+  const rows = await tx.apiKey.findMany({
+    where: { id: { gt: cursor } },
+    orderBy: { id: 'asc' },
+    take: opts.batchSize,
+    select: { id: true, keyValue: true, keyHash: true },
+  });
+  const out = {
+    n: rows.length,
+    last: rows[rows.length - 1]?.id ?? cursor,
+    converted: 0,
+    skipped: 0,
+    logs: 0,
+  };
+  for (const r of rows) {
+    let plain = openIfOwn(to, r.keyValue);
+    let keyValue = r.keyValue;
+    if (plain === null) {
+      plain = openIfOwn(from, r.keyValue);
+      if (plain === null)
+        throw new Error(
+          `stored key ${r.id} changed during the run and opens with neither key; stop Keyway first`,
+        );
+      keyValue = to.seal(plain);
+    } else out.skipped++;
+    const keyHash = to.hash(plain);
+    if (keyValue === r.keyValue && keyHash === r.keyHash) continue;
+    // Guarded by the value read: a row rewritten meanwhile (by a running server) is left alone.
+    const updated = await tx.apiKey.updateMany({
+      where: { id: r.id, keyValue: r.keyValue },
+      data: { keyValue, keyHash },
+    });
+    if (updated.count === 0) {
+      opts.warn(
+        `WARNING: key ${r.id} changed during the run and was left as it is; run again to convert it.`,
+      );
+      continue;
+    }
+    if (keyValue !== r.keyValue) out.converted++;
+    // Logs hold no ciphertext, only the hash: the old one maps to the new one through the key's id.
+    if (keyHash !== r.keyHash) {
+      const res = await tx.requestLog.updateMany({
+        where: { keyId: r.id, keyHash: r.keyHash },
+        data: { keyHash },
+      });
+      out.logs += res.count;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rewrites every stored key from `from`'s form to `to`'s, with its keyed hash and its request logs' hashes, one
+ * transaction per batch, yielding to the event loop between batches. Check with {@link scanKeys} first: a key in
+ * neither form stops the run with an error (batches before it stay committed and consistent).
+ */
+export async function reencryptKeys(
+  db: DbClient,
+  from: KeyCipher,
+  to: KeyCipher,
+  opts: ReencryptOptions,
+): Promise<ReencryptProgress> {
+  const o = { ...opts, batchSize: opts.batchSize ?? REENCRYPT_BATCH };
+  const progress: ReencryptProgress = { seen: 0, converted: 0, alreadyDone: 0, logRows: 0 };
+  for (let cursor = 0; ;) {
+    const done = await db.$transaction((tx) => convertBatch(tx, from, to, cursor, o), {
+      timeout: TX_TIMEOUT_MS,
+      maxWait: 60_000,
+    });
+    if (done.n === 0) break;
+    cursor = done.last;
+    progress.seen += done.n;
+    progress.converted += done.converted;
+    progress.alreadyDone += done.skipped;
+    progress.logRows += done.logs;
+    await opts.onBatch?.({ ...progress });
+    await nextTurn();
+  }
+  return progress;
+}
+
+/** Records how the stored keys are now protected: the last step, once every value is in `cipher`'s form. */
+export async function writeVerifier(db: DbClient, cipher: KeyCipher): Promise<void> {
+  const value = JSON.stringify(verifierOf(cipher));
+  await db.setting.upsert({
+    where: { key: ENCRYPTION_VERIFIER_SETTING },
+    create: { key: ENCRYPTION_VERIFIER_SETTING, value },
+    update: { value },
+  });
+}
+
+/** Old plaintext must not survive in free space: SQLite zeroes what it frees, then rebuilds the file. */
+export async function scrubFreeSpace(
+  db: DbClient,
+  provider: Provider,
+  log: (line: string) => void,
+): Promise<void> {
+  if (provider === 'sqlite') {
+    log('compacting the SQLite file (VACUUM) so no old value stays in its free pages…');
+    try {
+      await db.$executeRawUnsafe('VACUUM');
+      await db.$queryRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch (e) {
+      // The keys are converted and the verifier written; only the clean-up failed (e.g. no room for the copy).
+      log(
+        `WARNING: VACUUM failed (${(e as Error).message.split('\n')[0] ?? ''}); old values may remain in free ` +
+          'pages until you run `sqlite3 <file> VACUUM` with enough free disk space.',
+      );
+    }
+    return;
+  }
+  log(
+    provider === 'postgresql'
+      ? 'NOTE: PostgreSQL keeps old row versions until they are vacuumed: run `VACUUM FULL api_keys;` to purge them.'
+      : 'NOTE: MySQL may keep old row images in undo logs and free space: run `OPTIMIZE TABLE api_keys;`.',
+  );
+  log('Backups made before this run still hold the old values.');
+}
