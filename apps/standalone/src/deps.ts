@@ -1,10 +1,4 @@
-import {
-  buildSnapshot,
-  checkEncryption,
-  delegateKeyTest,
-  loadPoolFromDb,
-  loadSettings,
-} from '@keyway/control-plane';
+import { buildSnapshot, delegateKeyTest, loadPoolFromDb, loadSettings } from '@keyway/control-plane';
 import type { KeyCipher, KeyTestResult } from '@keyway/control-plane';
 import {
   applyMigrations,
@@ -23,11 +17,12 @@ import {
   trustedProxyMatcher,
 } from '@keyway/gateway';
 import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
-import { createKeyCipher, MemoryKeyPool } from '@keyway/keypool';
+import { MemoryKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { JOBS, MemoryJobQueue } from '@keyway/queue';
 import { createWorker } from '@keyway/worker';
+import { prepareEncryption } from './encryption-key';
 import type { Env } from './env';
 
 /** Everything the standalone process runs on; built once by `buildDeps`, closed on shutdown. */
@@ -70,10 +65,9 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   await applyMigrations(env.DATABASE_URL, { log: (msg) => logger.info({}, msg) });
   const db = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
-  // One cipher per process: deriving the key from ENCRYPTION_KEY takes ~150 ms on purpose (scrypt).
-  const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
-  // Refuses to start when ENCRYPTION_KEY does not match the data (see `pnpm keys:rotate-encryption`).
-  await checkEncryption(prisma, keyCipher);
+  // ENCRYPTION_KEY or the key kept in DATA_DIR (generated on first start); plaintext keys are encrypted in place.
+  // Refuses to start when the key does not match the data (see `pnpm keys:rotate-encryption`).
+  const { cipher: keyCipher } = await prepareEncryption(db, env, logger);
   const keyPool = new MemoryKeyPool();
   await loadPoolFromDb(prisma, keyPool, keyCipher);
 

@@ -10,8 +10,11 @@ import {
 } from '@keyway/config';
 import { z } from 'zod';
 
+/** `ENCRYPTION_KEY=off`: the one way to keep upstream keys unencrypted in standalone (the dashboard warns). */
+const ENCRYPTION_OFF = 'off';
+
 /** Standalone's environment: the only place that reads `process.env`. */
-export const envSchema = z.object({
+const fields = z.object({
   ...httpServerEnv,
   ...logEnv,
   ...databaseEnv,
@@ -22,6 +25,15 @@ export const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   /** The console's build; unset: apps/console/dist beside this app's bundle. */
   CONSOLE_DIR: z.string().min(1).optional(),
+});
+
+/**
+ * Unset ENCRYPTION_KEY means "the key kept in DATA_DIR (generated on first start)", not "unencrypted": opting out
+ * takes the explicit `off`, which is turned into `encryptionOff` here so no code mistakes it for a key.
+ */
+export const envSchema = fields.transform(({ ENCRYPTION_KEY, ...rest }) => {
+  const encryptionOff = ENCRYPTION_KEY?.trim().toLowerCase() === ENCRYPTION_OFF;
+  return { ...rest, ENCRYPTION_KEY: encryptionOff ? undefined : ENCRYPTION_KEY, encryptionOff };
 });
 
 export type Env = z.infer<typeof envSchema>;

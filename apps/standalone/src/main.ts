@@ -17,6 +17,11 @@ runMain(NAME, async () => {
     fail(NAME, (e as Error).message);
   }
   logger.registerSecret(auth.key);
+  if (auth.loose)
+    logger.warn(
+      { file: auth.loose.file, mode: auth.loose.mode.toString(8) },
+      'the admin key file is readable by other users and could not be made private: restrict it (chmod 600) or its directory',
+    );
   if (auth.source === 'generated') {
     // Printed once, straight to the terminal (not through the redacting logger), so the operator can log in.
     process.stdout.write(
