@@ -11,6 +11,8 @@ import { keyRoutes } from './keys';
 import { logExportRoutes } from './log-export';
 import { logRoutes } from './logs';
 import { buildOpenApi } from './openapi';
+import { dbSessionStore } from './session-store';
+import { createSessionManager } from './sessions';
 import { settingsRoutes } from './settings';
 import { taskRoutes } from './tasks';
 
@@ -42,8 +44,13 @@ export function createApp(
     c.header('cache-control', 'no-store');
     await next();
   });
-  app.route('/api/auth', authRoutes());
-  app.use('/api/*', requireAuth());
+  const sessions = createSessionManager(
+    deps.sessionStore ?? dbSessionStore(deps.db),
+    deps.authKey,
+    deps.logger,
+  );
+  app.route('/api/auth', authRoutes(sessions));
+  app.use('/api/*', requireAuth(sessions));
   let openapi: Record<string, unknown> | null = null;
   app.get('/api/openapi.json', (c) => c.json((openapi ??= buildOpenApi())));
   app.route('/api/groups', groupRoutes());

@@ -1,53 +1,61 @@
-import { createHmac } from 'node:crypto';
+import { loginBodySchema } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
 import { safeEqual } from '@keyway/keypool';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
 import type { CpEnv } from './context';
 import { parseBody } from './http';
+import { isHttpsRequest } from './request-origin';
+import type { SessionManager } from './sessions';
+import { SESSION_COOKIE } from './sessions';
 
-export const SESSION_COOKIE = 'kw_session';
-const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+export { SESSION_COOKIE } from './sessions';
 const LOGIN_WINDOW_MS = 5 * 60 * 1000;
 const LOGIN_MAX_FAILURES = 10;
 
+function hasAdminBearer(c: Context<CpEnv>): boolean {
+  const header = c.req.header('authorization');
+  return (
+    header !== undefined &&
+    header.slice(0, 7).toLowerCase() === 'bearer ' &&
+    safeEqual(header.slice(7).trim(), c.var.deps.authKey)
+  );
+}
+
 /**
- * Stateless sessions: `<expiresAtMs>.<hmac>` signed with a key derived from AUTH_KEY, so any control-plane
- * replica can check them and changing AUTH_KEY logs everyone out.
+ * Requires `Authorization: Bearer <AUTH_KEY>` or the cookie of a live server-side session. Sets `authVia` (the
+ * CSRF check applies to cookie callers only) and `sessionId` (null for bearer callers).
  */
-function sign(authKey: string, expiresAt: number): string {
-  const mac = createHmac('sha256', `keyway-session:${authKey}`).update(String(expiresAt)).digest('base64url');
-  return `${expiresAt}.${mac}`;
-}
-
-function sessionExpiry(authKey: string, token: string | undefined, now: number): number | null {
-  if (!token) return null;
-  const dot = token.indexOf('.');
-  const expiresAt = Number(token.slice(0, dot));
-  if (dot < 0 || !Number.isSafeInteger(expiresAt) || expiresAt <= now) return null;
-  return safeEqual(token, sign(authKey, expiresAt)) ? expiresAt : null;
-}
-
-/** Requires `Authorization: Bearer <AUTH_KEY>` or a valid session cookie. */
-export function requireAuth(): MiddlewareHandler<CpEnv> {
+export function requireAuth(sessions: SessionManager): MiddlewareHandler<CpEnv> {
   return async (c, next) => {
-    const { authKey } = c.var.deps;
-    const header = c.req.header('authorization');
-    if (
-      header &&
-      header.slice(0, 7).toLowerCase() === 'bearer ' &&
-      safeEqual(header.slice(7).trim(), authKey)
-    )
+    if (hasAdminBearer(c)) {
+      c.set('authVia', 'bearer');
+      c.set('sessionId', null);
       return next();
-    if (sessionExpiry(authKey, getCookie(c, SESSION_COOKIE), Date.now()) !== null) return next();
-    throw new AppError('UNAUTHORIZED', 'Authentication required');
+    }
+    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
+    if (!session) throw new AppError('UNAUTHORIZED', 'Authentication required');
+    c.set('authVia', 'cookie');
+    c.set('sessionId', session.id);
+    return next();
   };
 }
 
-/** `/api/auth/*`: login (rate-limited per client IP), logout, session. */
-export function authRoutes(): Hono<CpEnv> {
+/** The cookie is Secure behind HTTPS (seen directly or from a trusted proxy) and whenever SECURE_COOKIES says so. */
+function cookieOptions(c: Context<CpEnv>, expires: Date) {
+  const { secureCookies, isTrustedProxy } = c.var.deps;
+  return {
+    httpOnly: true,
+    sameSite: 'Strict' as const,
+    secure: secureCookies === true || isHttpsRequest(c, isTrustedProxy),
+    path: '/',
+    expires,
+  };
+}
+
+/** `/api/auth/*`: login (rate-limited per client IP), logout, the current session, and the session list. */
+export function authRoutes(sessions: SessionManager): Hono<CpEnv> {
   const app = new Hono<CpEnv>();
   const failures = new Map<string, number[]>();
 
@@ -60,7 +68,7 @@ export function authRoutes(): Hono<CpEnv> {
       c.header('retry-after', String(Math.max(1, retry)));
       throw new AppError('RATE_LIMITED', 'Too many failed logins; try again later');
     }
-    const { authKey } = await parseBody(c, z.strictObject({ authKey: z.string().max(1024) }));
+    const { authKey } = await parseBody(c, loginBodySchema);
     if (!safeEqual(authKey, c.var.deps.authKey)) {
       recent.push(now);
       failures.set(ip, recent);
@@ -68,33 +76,46 @@ export function authRoutes(): Hono<CpEnv> {
       throw new AppError('UNAUTHORIZED', 'Wrong admin key');
     }
     failures.delete(ip);
-    const expiresAt = now + SESSION_TTL_MS;
-    setCookie(c, SESSION_COOKIE, sign(c.var.deps.authKey, expiresAt), {
-      httpOnly: true,
-      sameSite: 'Strict',
-      secure: c.var.deps.secureCookies ?? false,
-      path: '/',
-      expires: new Date(expiresAt),
+    const { token, session } = await sessions.open({
+      clientIp: ip,
+      userAgent: c.req.header('user-agent') ?? '',
     });
+    setCookie(c, SESSION_COOKIE, token, cookieOptions(c, session.expiresAt));
     return c.body(null, 204);
   });
 
-  app.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+  app.post('/logout', async (c) => {
+    // Revoked server-side: a copy of the cookie taken before logout opens nothing afterwards.
+    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
+    if (session) await sessions.revoke(session.id);
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: cookieOptions(c, new Date(0)).secure });
     return c.body(null, 204);
   });
 
-  app.get('/session', (c) => {
-    const header = c.req.header('authorization');
-    if (
-      header &&
-      header.slice(0, 7).toLowerCase() === 'bearer ' &&
-      safeEqual(header.slice(7).trim(), c.var.deps.authKey)
-    )
-      return c.json({ authenticated: true, expiresAt: null });
-    const expiresAt = sessionExpiry(c.var.deps.authKey, getCookie(c, SESSION_COOKIE), Date.now());
-    if (expiresAt === null) throw new AppError('UNAUTHORIZED', 'No valid session');
-    return c.json({ authenticated: true, expiresAt: new Date(expiresAt).toISOString() });
+  app.get('/session', async (c) => {
+    if (hasAdminBearer(c)) return c.json({ authenticated: true, expiresAt: null });
+    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
+    if (!session) throw new AppError('UNAUTHORIZED', 'No valid session');
+    return c.json({ authenticated: true, expiresAt: session.expiresAt.toISOString() });
+  });
+
+  app.use('/sessions', requireAuth(sessions));
+  app.use('/sessions/*', requireAuth(sessions));
+
+  app.get('/sessions', async (c) => c.json({ items: await sessions.list(c.var.sessionId) }));
+
+  // Every session but the caller's (a bearer caller has none, so all of them).
+  app.delete('/sessions', async (c) => {
+    const count = await sessions.revokeOthers(c.var.sessionId);
+    await c.var.audit('sessions.revoke-others', 'sessions', { count });
+    return c.body(null, 204);
+  });
+
+  app.delete('/sessions/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await sessions.revoke(id))) throw AppError.notFound('Session');
+    await c.var.audit('sessions.revoke', `session:${id}`);
+    return c.body(null, 204);
   });
 
   return app;

@@ -3,6 +3,7 @@ import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { CpLogger } from './http';
 import type { KeyCipher } from './key-cipher';
+import type { SessionStore } from './session-store';
 
 /** Everything the control plane needs, built by a composition root. */
 export interface ControlPlaneDeps {
@@ -27,6 +28,10 @@ export interface ControlPlaneDeps {
   testKey?: (key: { groupId: number; keyId: number; value: string }) => Promise<KeyTestResult>;
   /** Set the session cookie's Secure flag (behind HTTPS). */
   secureCookies?: boolean;
+  /** Where admin sessions live: Redis in distributed mode; the database (`db`) when omitted. */
+  sessionStore?: SessionStore;
+  /** Whether a peer address is a trusted reverse proxy (then its X-Forwarded-* headers are believed). */
+  isTrustedProxy?: (address: string) => boolean;
 }
 
 /** What an audit entry records besides action and target: never secrets. */
@@ -46,5 +51,9 @@ export interface CpEnv {
     deps: ControlPlaneDeps;
     clientIp: string;
     audit: (action: string, target: string, details?: AuditDetails) => Promise<void>;
+    /** How `requireAuth` let the request in: the CSRF check applies to cookie callers only. */
+    authVia: 'bearer' | 'cookie';
+    /** The caller's session (null for bearer callers). */
+    sessionId: string | null;
   };
 }

@@ -1,5 +1,6 @@
 import {
   auditPageSchema,
+  authSessionListSchema,
   auditQuerySchema,
   dashboardSummaryQuerySchema,
   dashboardSummarySchema,
@@ -68,7 +69,7 @@ export const routeDocs: RouteDoc[] = [
   {
     method: 'post',
     path: '/api/auth/logout',
-    summary: 'Clear the session cookie',
+    summary: 'Revoke the current session and clear its cookie',
     status: 204,
     public: true,
   },
@@ -79,6 +80,25 @@ export const routeDocs: RouteDoc[] = [
     status: 200,
     response: sessionSchema,
     public: true,
+  },
+  {
+    method: 'get',
+    path: '/api/auth/sessions',
+    summary: 'The live admin sessions, newest first (`current` marks the calling one)',
+    status: 200,
+    response: authSessionListSchema,
+  },
+  {
+    method: 'delete',
+    path: '/api/auth/sessions',
+    summary: 'Revoke every session except the calling one',
+    status: 204,
+  },
+  {
+    method: 'delete',
+    path: '/api/auth/sessions/{id}',
+    summary: 'Revoke one session',
+    status: 204,
   },
   {
     method: 'get',
