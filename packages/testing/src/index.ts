@@ -14,4 +14,5 @@ export {
   type ManagedProcess,
   type StartProcessOptions,
 } from './process';
+export { fuzzRun, rssMiB, type FuzzRun } from './fuzz';
 export { isServiceReachable, randomPrefix, redactUrl, requireService, serviceAddress } from './services';
