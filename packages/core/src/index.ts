@@ -4,3 +4,4 @@ export * from './key-health';
 export * from './mask';
 export * from './weighted';
 export * from './header-rules';
+export * from './egress';
