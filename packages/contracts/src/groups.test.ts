@@ -114,6 +114,16 @@ describe('groupCreateSchema', () => {
     ['https://api.openai.com/v1?key=x', /must not contain a query or fragment/],
     ['https://api.openai.com/#x', /must not contain a query or fragment/],
     ['not a url', /^upstreams\.0\.url: /],
+    ['http://user:pass@api.example.com', /credentials belong in keys or header rules/],
+    ['http://user@api.example.com', /credentials belong in keys or header rules/],
+    ['http://@api.example.com', /credentials belong in keys or header rules/],
+    ['http://api.example.com/v1\r\nX-Injected: 1', /line breaks/],
+    ['http://api.example.com/v\n1', /line breaks/],
+    ['http://api.example.com/v\t1', /line breaks/],
+    [' https://api.example.com', /line breaks/],
+    ['http://api.example.com/a\u0000b', /control characters/],
+    ['gopher://api.example.com', /http:\/\/ or https:\/\//],
+    ['http:api.example.com', /http:\/\/ or https:\/\//],
   ])('refuses the upstream %j', (url, message) => {
     expect(issues(groupCreateSchema, { ...minimal, upstreams: [{ url }] })[0]).toMatch(message);
   });
@@ -160,5 +170,60 @@ describe('groupPatchSchema', () => {
 
   it('accepts and strips read-only fields sent back from a GET', () => {
     expect(groupPatchSchema.parse({ id: 1, sort: 2, description: 'd' })).toEqual({ description: 'd' });
+  });
+});
+
+describe('header rules on write', () => {
+  const rule = (key: string, value = 'x', action: 'set' | 'remove' = 'set') =>
+    issues(groupCreateSchema, { ...minimal, headerRules: [{ action, key, value }] });
+
+  it.each([
+    ['X-A', 'a\r\nX-Injected: 1', 'headerRules.0.value: must not contain line breaks (CR or LF)'],
+    ['X-A', 'a\nb', 'headerRules.0.value: must not contain line breaks (CR or LF)'],
+    ['X-A', 'a\rb', 'headerRules.0.value: must not contain line breaks (CR or LF)'],
+    ['X-A', 'a\u0000b', 'headerRules.0.value: must not contain NUL characters'],
+    ['X-A', 'caf\u00e9 \u2603', 'headerRules.0.value: must be Latin-1: no characters above U+00FF'],
+    ['X-A', '\u{1F600}', 'headerRules.0.value: must be Latin-1: no characters above U+00FF'],
+    ['X-A', 'a\u0007b', 'headerRules.0.value: must not contain control characters'],
+    ['X-A', 'a\u007fb', 'headerRules.0.value: must not contain control characters'],
+  ])('refuses the value of %s = %j at its path', (key, value, message) => {
+    expect(rule(key, value)).toEqual([message]);
+  });
+
+  it('accepts Latin-1 values, tabs and variables', () => {
+    const headerRules = [
+      { action: 'set', key: 'X-A', value: 'caf\u00e9\tbar ${GROUP_NAME} ${CLIENT_IP}' },
+      { action: 'remove', key: 'X-Forwarded-For' },
+    ];
+    expect(groupCreateSchema.parse({ ...minimal, headerRules }).headerRules).toEqual(headerRules);
+  });
+
+  it.each([
+    'Host',
+    'host',
+    'HOST',
+    'Content-Length',
+    'Transfer-Encoding',
+    'transfer-encoding',
+    'TRANSFER-ENCODING',
+    'Connection',
+    'Upgrade',
+    'TE',
+    'Trailer',
+    'Keep-Alive',
+    'Expect',
+    'Proxy-Authorization',
+    'proxy-connection',
+  ])('refuses a rule that sets or removes %s', (key) => {
+    for (const action of ['set', 'remove'] as const)
+      expect(rule(key, 'v', action)).toEqual([
+        `headerRules.0.key: ${key.toLowerCase()} is a framing or hop-by-hop header the gateway manages; a rule cannot set or remove it`,
+      ]);
+  });
+
+  it('applies the same rules to a PATCH', () => {
+    expect(
+      issues(groupPatchSchema, { headerRules: [{ action: 'set', key: 'X-A', value: 'a\r\nb' }] }),
+    ).toEqual(['headerRules.0.value: must not contain line breaks (CR or LF)']);
   });
 });

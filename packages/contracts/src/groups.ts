@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { groupConfigSchema } from './settings';
+import { groupConfigInputSchema, groupConfigSchema } from './settings';
 import { keyStatsSchema } from './keys';
 
 /** NUL characters are refused in free text: PostgreSQL cannot store them. */
@@ -19,11 +19,43 @@ export const groupNameSchema = z
     'lower-case letters, digits, "_" and "-", starting with a letter or digit',
   );
 
+/** Why an upstream URL cannot be stored (checked on write; the egress policy in `core` judges its host). */
+export const UPSTREAM_URL_MESSAGES = {
+  characters: 'must not contain spaces, line breaks or control characters',
+  scheme: 'must be an http:// or https:// URL',
+  credentials: 'must not contain a user name or password: credentials belong in keys or header rules',
+  query: 'must not contain a query or fragment',
+} as const;
+
+/** The first problem of an upstream URL's syntax, or null. */
+export function upstreamUrlProblem(value: string): string | null {
+  // WHATWG parsers drop tabs and line breaks inside a URL and trim spaces; refuse them instead of guessing.
+  if (/\s/.test(value) || hasControl(value, -1)) return UPSTREAM_URL_MESSAGES.characters;
+  if (!/^https?:\/\//i.test(value)) return UPSTREAM_URL_MESSAGES.scheme;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return UPSTREAM_URL_MESSAGES.scheme;
+  }
+  if (url.hostname === '') return UPSTREAM_URL_MESSAGES.scheme;
+  // Userinfo is refused even when empty (`http://@host`): it would be shown in clear wherever the URL is.
+  if (url.username !== '' || url.password !== '' || /^https?:\/\/[^/]*@/i.test(value))
+    return UPSTREAM_URL_MESSAGES.credentials;
+  if (/[?#]/.test(value)) return UPSTREAM_URL_MESSAGES.query;
+  return null;
+}
+
+export const upstreamUrlSchema = z
+  .string()
+  .max(500)
+  .superRefine((v, ctx) => {
+    const problem = upstreamUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const upstreamSchema = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/ })
-    .max(500)
-    .refine((u) => !/[?#]/.test(u), { message: 'must not contain a query or fragment' }),
+  url: upstreamUrlSchema,
   weight: z.number().int().min(0).max(1000).default(1),
 });
 export type Upstream = z.infer<typeof upstreamSchema>;
@@ -35,11 +67,79 @@ const headerNameSchema = z
   .max(200)
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name');
 
+/** A header rule as stored and sent to the gateways (older rows may break the write rules below). */
 export const headerRuleSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('set'), key: headerNameSchema, value: z.string().max(4000) }),
   z.strictObject({
     action: z.literal('remove'),
     key: headerNameSchema,
+    value: z.string().max(4000).optional(),
+  }),
+]);
+
+/**
+ * Headers the gateway owns: message framing, hop-by-hop and proxy headers (RFC 9110 §7.6.1, the list nginx and
+ * Go's net/http strip), plus `expect` which undici refuses. Setting one breaks every request before it leaves;
+ * removing `host` or `content-length` breaks framing too, so rules may do neither.
+ */
+export const RESERVED_RULE_HEADERS: readonly string[] = [
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'keep-alive',
+  'expect',
+  'http2-settings',
+];
+
+/** Why a header rule may not name `name`, or null. */
+export function reservedHeaderProblem(name: string): string | null {
+  const lower = name.trim().toLowerCase();
+  if (!RESERVED_RULE_HEADERS.includes(lower) && !lower.startsWith('proxy-')) return null;
+  return `${lower} is a framing or hop-by-hop header the gateway manages; a rule cannot set or remove it`;
+}
+
+/** Why a header value cannot be sent, or null: one line of Latin-1 without control characters (tab allowed). */
+export function headerValueProblem(value: string): string | null {
+  if (/[\r\n]/.test(value)) return 'must not contain line breaks (CR or LF)';
+  if (value.includes('\u0000')) return 'must not contain NUL characters';
+  if ([...value].some((ch) => (ch.codePointAt(0) ?? 0) > 0xff))
+    return 'must be Latin-1: no characters above U+00FF';
+  if (hasControl(value, 0x09)) return 'must not contain control characters';
+  return null;
+}
+
+/** Whether `value` has a C0 control character (other than `allowed`) or DEL. */
+function hasControl(value: string, allowed: number): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== allowed && (c < 0x20 || c === 0x7f)) return true;
+  }
+  return false;
+}
+
+const ruleHeaderNameSchema = headerNameSchema.superRefine((name, ctx) => {
+  const problem = reservedHeaderProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const ruleHeaderValueSchema = z
+  .string()
+  .max(4000)
+  .superRefine((value, ctx) => {
+    const problem = headerValueProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A header rule in a create or update body: the value must be sendable and the header not the gateway's own. */
+export const headerRuleInputSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('set'), key: ruleHeaderNameSchema, value: ruleHeaderValueSchema }),
+  z.strictObject({
+    action: z.literal('remove'),
+    key: ruleHeaderNameSchema,
     value: z.string().max(4000).optional(),
   }),
 ]);
@@ -80,8 +180,8 @@ const groupFields = {
   paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).default({}),
   modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).default({}),
   modelRedirectStrict: z.boolean().default(false),
-  headerRules: z.array(headerRuleSchema).max(100).default([]),
-  config: groupConfigSchema.default({}),
+  headerRules: z.array(headerRuleInputSchema).max(100).default([]),
+  config: groupConfigInputSchema.default({}),
   subGroups: z.array(subGroupRefSchema).max(100).default([]),
 };
 
@@ -137,8 +237,8 @@ export const groupPatchSchema = z
     paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).optional(),
     modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).optional(),
     modelRedirectStrict: z.boolean().optional(),
-    headerRules: z.array(headerRuleSchema).max(100).optional(),
-    config: groupConfigSchema.optional(),
+    headerRules: z.array(headerRuleInputSchema).max(100).optional(),
+    config: groupConfigInputSchema.optional(),
     subGroups: z.array(subGroupRefSchema).max(100).optional(),
     ...readOnlyGroupFields,
   })

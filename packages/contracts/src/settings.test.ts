@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   defaultSettings,
   describeSettings,
+  groupConfigInputSchema,
   groupConfigSchema,
   groupOverridableKeys,
+  readGroupConfig,
   settingDefinitions,
   settingsPatchSchema,
   settingsSchema,
@@ -59,15 +61,24 @@ describe('settingsPatchSchema', () => {
     });
   });
 
-  it.each(['', 'http://proxy:8080', 'socks5://127.0.0.1:1080', 'socks5h://p:1080'])(
-    'accepts proxyUrl %j',
+  it('accepts an empty proxyUrl (what an older console sends back) and drops it', () => {
+    expect(settingsPatchSchema.parse({ proxyUrl: '', maxRetries: 2 })).toEqual({ maxRetries: 2 });
+  });
+
+  it.each(['http://proxy:8080', 'socks5://127.0.0.1:1080'])(
+    'refuses proxyUrl %j: no request would go through it',
     (url) => {
-      expect(settingsPatchSchema.safeParse({ proxyUrl: url }).success).toBe(true);
+      const r = settingsPatchSchema.safeParse({ proxyUrl: url });
+      expect(r.error?.issues[0]?.path).toEqual(['proxyUrl']);
+      expect(r.error?.issues[0]?.message).toMatch(/^proxyUrl is not supported yet/);
     },
   );
 
-  it.each(['ftp://proxy', 'proxy:8080'])('refuses proxyUrl %j', (url) => {
-    expect(settingsPatchSchema.safeParse({ proxyUrl: url }).success).toBe(false);
+  it('offers egressBlockPrivate, off by default, global only', () => {
+    expect(defaultSettings.egressBlockPrivate).toBe(false);
+    expect(settingsPatchSchema.parse({ egressBlockPrivate: true })).toEqual({ egressBlockPrivate: true });
+    expect(groupOverridableKeys).not.toContain('egressBlockPrivate');
+    expect(describeSettings().map((e) => e.key)).not.toContain('proxyUrl');
   });
 
   it('trims proxy keys and refuses blank ones', () => {
@@ -104,5 +115,22 @@ describe('settings definitions', () => {
     expect(groupOverridableKeys).not.toContain('appUrl');
     expect(groupConfigSchema.safeParse({ maxRetries: 2, failoverStatusCodes: '500-599' }).success).toBe(true);
     expect(groupConfigSchema.safeParse({ proxyKeys: ['x'] }).success).toBe(false);
+  });
+});
+
+describe('group config', () => {
+  it('refuses a non-empty proxyUrl override and drops an empty one', () => {
+    expect(groupConfigInputSchema.parse({ proxyUrl: '', maxRetries: 1 })).toEqual({ maxRetries: 1 });
+    expect(groupConfigInputSchema.safeParse({ proxyUrl: 'http://p:1' }).error?.issues[0]?.message).toMatch(
+      /not supported yet/,
+    );
+  });
+
+  it('reads a stored config with a retired or invalid entry, keeping the valid overrides', () => {
+    expect(
+      readGroupConfig({ proxyUrl: 'http://p:1', maxRetries: 1, blacklistThreshold: -5, nope: true }),
+    ).toEqual({ maxRetries: 1 });
+    expect(readGroupConfig(null)).toEqual({});
+    expect(readGroupConfig([1])).toEqual({});
   });
 });

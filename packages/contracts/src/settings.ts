@@ -169,18 +169,14 @@ export const settingDefinitions = {
     groupOverridable: true,
     description: 'Largest proxied request body in MiB; larger ones get 413.',
   }),
-  proxyUrl: def({
-    schema: z
-      .string()
-      .max(500)
-      .refine((v) => v === '' || /^(https?|socks5h?):\/\//.test(v), {
-        message: 'must be empty or an http(s):// or socks5:// URL',
-      }),
-    default: '',
-    type: 'string',
+  egressBlockPrivate: def({
+    schema: z.boolean(),
+    default: false,
+    type: 'boolean',
     category: 'request',
-    groupOverridable: true,
-    description: 'Outbound proxy for upstream calls (empty: direct).',
+    groupOverridable: false,
+    description:
+      'Also refuse upstreams on loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16, 100.64/10, ::1, fc00::/7), checked on the URL when it is saved and on every address a name resolves to when connecting. Link-local and cloud metadata addresses are always refused.',
   }),
   maxRetries: def({
     schema: int(0, 50),
@@ -288,8 +284,35 @@ const shape = Object.fromEntries(Object.entries(settingDefinitions).map(([k, d])
 
 /** Full settings object (every key present). */
 export const settingsSchema = z.strictObject(shape);
+
+/**
+ * Settings that were offered once but never had an effect. An older console sends them back empty: that is
+ * accepted and dropped; any other value is refused with why.
+ */
+export const RETIRED_SETTINGS = {
+  proxyUrl:
+    'proxyUrl is not supported yet: no request goes through an outbound proxy (it comes with the routing work). Leave it empty.',
+} as const;
+export type RetiredSettingKey = keyof typeof RETIRED_SETTINGS;
+
+const retiredFields = Object.fromEntries(
+  Object.entries(RETIRED_SETTINGS).map(([k, message]) => [
+    k,
+    z
+      .unknown()
+      .refine((v) => v === undefined || v === null || v === '', { message })
+      .optional(),
+  ]),
+) as { [K in RetiredSettingKey]: z.ZodOptional<z.ZodUnknown> };
+
+function dropRetired<T extends Record<string, unknown>>(value: T): Omit<T, RetiredSettingKey> {
+  const out: Record<string, unknown> = { ...value };
+  for (const k of Object.keys(RETIRED_SETTINGS)) delete out[k];
+  return out as Omit<T, RetiredSettingKey>;
+}
+
 /** A PATCH body: any subset of the settings; unknown keys are rejected. */
-export const settingsPatchSchema = settingsSchema.partial();
+export const settingsPatchSchema = settingsSchema.partial().extend(retiredFields).transform(dropRetired);
 export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
 
 /** Built-in defaults of every setting. */
@@ -311,6 +334,26 @@ export const groupConfigSchema = settingsSchema
   )
   .partial();
 export type GroupConfig = z.infer<typeof groupConfigSchema>;
+
+/** A group's `config` in a create or update body: retired settings are refused unless empty, then dropped. */
+export const groupConfigInputSchema = groupConfigSchema.extend(retiredFields).transform(dropRetired);
+
+/**
+ * A stored group `config`, read defensively: each override that is still a valid setting is kept, anything else
+ * (a retired setting such as `proxyUrl`, a value an older version allowed) is dropped, so one stale entry never
+ * loses the others.
+ */
+export function readGroupConfig(value: unknown): GroupConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const out: Record<string, unknown> = {};
+  for (const key of groupOverridableKeys) {
+    const raw = (value as Record<string, unknown>)[key];
+    if (raw === undefined) continue;
+    const parsed = settingDefinitions[key].schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+  }
+  return out;
+}
 export type EffectiveSettings = Settings;
 
 /** One row of `GET /api/settings` → `schema`. */
