@@ -2,6 +2,8 @@
 const WINDOW_MS = 60_000;
 /** Addresses remembered at once: beyond this (a spray from many addresses) old windows are dropped first. */
 const MAX_CLIENTS = 10_000;
+/** Lines per minute across all clients: a spray from many addresses is summarised, not logged per address. */
+const MAX_LINES_PER_WINDOW = 100;
 
 interface ClientWindow {
   since: number;
@@ -14,6 +16,8 @@ export interface AuthFailureLine {
   group: string;
   reason: 'missing' | 'invalid';
   suppressed: number;
+  /** Failures of other clients left unlogged because the per-minute line budget was spent (first line after). */
+  unloggedClients?: number;
 }
 
 /**
@@ -23,6 +27,9 @@ export interface AuthFailureLine {
  */
 export class AuthFailureSampler {
   private readonly clients = new Map<string, ClientWindow>();
+  private windowStart = 0;
+  private lines = 0;
+  private unlogged = 0;
 
   constructor(private readonly log: (line: AuthFailureLine) => void) {}
 
@@ -41,7 +48,21 @@ export class AuthFailureSampler {
       if (this.clients.size >= MAX_CLIENTS) this.prune(now);
       this.clients.set(clientIp, { since: now, suppressed: 0 });
     }
-    this.log({ clientIp, group, reason, suppressed });
+    if (now - this.windowStart >= WINDOW_MS) {
+      this.windowStart = now;
+      this.lines = 0;
+    }
+    if (this.lines >= MAX_LINES_PER_WINDOW) {
+      this.unlogged++;
+      return;
+    }
+    this.lines++;
+    const line: AuthFailureLine = { clientIp, group, reason, suppressed };
+    if (this.unlogged > 0) {
+      line.unloggedClients = this.unlogged;
+      this.unlogged = 0;
+    }
+    this.log(line);
   }
 
   private prune(now: number): void {

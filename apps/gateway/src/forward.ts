@@ -121,6 +121,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   let unsendable: { group: GroupRuntime; problem: ConfigProblem } | null = null;
   for (let attempt = 0; attempt < maxAttempts && sub;) {
     if (sub.configProblem) {
+      deps.onConfigProblem?.(sub.name, sub.configProblem);
       unsendable ??= { group: sub, problem: sub.configProblem };
       exhausted.add(sub.id);
       sub = chooseSubGroup(root, exhausted, deps.keyPool);
@@ -180,6 +181,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
     );
     if (result.kind === 'presend') {
       // Nothing reached the upstream: no health, storm-guard or pool bookkeeping, no attempt to show.
+      deps.onConfigProblem?.(sub.name, result.problem);
       unsendable = { group: sub, problem: result.problem };
       // An earlier attempt's response (if any) was already discarded for this retry: nothing else to answer.
       last = null;
@@ -252,7 +254,6 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   const servedBy = sub ?? root;
   if (unsendable && !last) {
     const { group, problem } = unsendable;
-    deps.onConfigProblem?.(group.name, problem);
     const message = `Group '${group.name}' cannot be served: its ${problem.field} ${problem.reason}. Fix the group's configuration.`;
     sendDialectError(res, root.provider, 500, 'GATEWAY_CONFIG', message);
     return finish(deps, record, ctx, {

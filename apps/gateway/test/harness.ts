@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type {
@@ -20,6 +21,7 @@ import type {
 import { defaultSettings, groupConfigSchema } from '@keyway/contracts';
 import type { KeyHealth } from '@keyway/core';
 import { MemoryKeyPool, hashProxyKey } from '@keyway/keypool';
+import { SecretRegistry } from '@keyway/observability';
 import { freePort } from '@keyway/testing';
 import { compileRuntime, createApp, createUpstreamClients } from '../src/index';
 import type { GatewayRuntime, RequestLogSink, UpstreamClients } from '../src/index';
@@ -72,6 +74,8 @@ export interface GatewayOptions {
   globalProxyKeys?: readonly string[];
   /** GatewayDeps.isTrustedProxy. */
   isTrustedProxy?: (address: string) => boolean;
+  /** Secrets the process knows (as the logger's registry would, e.g. AUTH_KEY). */
+  secrets?: readonly string[];
 }
 
 /** A warn/error/info line the gateway logged. */
@@ -92,6 +96,8 @@ export interface TestGateway {
   readonly records: RequestLogRecord[];
   /** Every finished request, as the metrics hook saw it (not subject to `requestLogging`). */
   readonly completed: Array<{ group: string; status: number }>;
+  /** Groups of requests refused for a missing or wrong proxy key, as the metrics hook saw them. */
+  readonly authFailures: string[];
   readonly logs: LoggedLine[];
   /** The snapshot currently served. */
   readonly snapshot: ConfigSnapshot;
@@ -193,6 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
 
   const records: RequestLogRecord[] = [];
   const completed: Array<{ group: string; status: number }> = [];
+  const authFailures: string[] = [];
   const logs: LoggedLine[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
@@ -216,6 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
       info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
       warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
       error: (obj, msg) => logs.push({ level: 'error', obj, msg }),
+      ...(options.secrets ? { secrets: new SecretRegistry(options.secrets) } : {}),
     },
     metrics: {
       request(group, status) {
@@ -223,6 +231,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
         notify();
       },
       inFlight: () => undefined,
+      proxyAuthFailure: (group) => authFailures.push(group),
     },
     ...(options.isTrustedProxy ? { isTrustedProxy: options.isTrustedProxy } : {}),
   });
@@ -265,6 +274,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     clients,
     records,
     completed,
+    authFailures,
     logs,
     get snapshot() {
       return snapshot;
@@ -521,4 +531,26 @@ export function countBy<T>(items: readonly T[]): Map<T, number> {
   const m = new Map<T, number>();
   for (const i of items) m.set(i, (m.get(i) ?? 0) + 1);
   return m;
+}
+
+/**
+ * Writes `head` (a request line and headers, `\r\n`-separated, without the blank line) and `body` on a fresh TCP
+ * connection, exactly as given — for request targets an HTTP client would normalise or refuse to send.
+ */
+export function sendRaw(url: string, head: string, body = ''): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const socket = connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, text: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+    const length = Buffer.byteLength(body);
+    // Not end(): a half-closed connection reads as a client that went away. `connection: close` ends it.
+    socket.write(`${head}\r\nconnection: close\r\ncontent-length: ${length}\r\n\r\n${body}`);
+  });
 }
