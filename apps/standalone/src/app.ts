@@ -47,6 +47,8 @@ export function createApp(
       flushKeyStates: deps.flushKeyStates,
       queue: deps.queue,
       testKey: deps.testKey,
+      // Sessions live in the database (the default store); X-Forwarded-Proto is believed from these peers only.
+      isTrustedProxy: deps.isTrustedProxy,
     },
     { corsOrigins: deps.env.CORS_ORIGINS, ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}) },
   );
