@@ -29,14 +29,24 @@ beforeAll(async () => {
   echo = await startEchoUpstream();
   gw = await startGateway({
     groups: [
-      { name: 'oa', channel: 'openai', upstreams: [`${echo.url}${GROUPS.oa}`], keys: KEYS.map((k) => `${k}-oa`) },
+      {
+        name: 'oa',
+        channel: 'openai',
+        upstreams: [`${echo.url}${GROUPS.oa}`],
+        keys: KEYS.map((k) => `${k}-oa`),
+      },
       {
         name: 'an',
         channel: 'anthropic',
         upstreams: [`${echo.url}${GROUPS.an}`],
         keys: KEYS.map((k) => `${k}-an`),
       },
-      { name: 'gm', channel: 'gemini', upstreams: [`${echo.url}${GROUPS.gm}`], keys: KEYS.map((k) => `${k}-gm`) },
+      {
+        name: 'gm',
+        channel: 'gemini',
+        upstreams: [`${echo.url}${GROUPS.gm}`],
+        keys: KEYS.map((k) => `${k}-gm`),
+      },
     ],
   });
   port = Number(new URL(gw.url).port);
@@ -71,7 +81,8 @@ function rawExchange(head: string, body: Buffer): Promise<string> {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       // A reset after a complete answer (e.g. an early 4xx while the body was still being written) is fine.
-      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') resolve(Buffer.concat(chunks).toString('latin1'));
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+        resolve(Buffer.concat(chunks).toString('latin1'));
       else reject(err);
     });
     socket.on('close', () => {
@@ -127,7 +138,15 @@ const groupSegment = fc.constantFrom(
 
 const pathSegment = fc.oneof(
   {
-    arbitrary: fc.constantFrom('v1', 'chat', 'completions', 'models', 'messages', 'v1beta', 'm:generateContent'),
+    arbitrary: fc.constantFrom(
+      'v1',
+      'chat',
+      'completions',
+      'models',
+      'messages',
+      'v1beta',
+      'm:generateContent',
+    ),
     weight: 4,
   },
   {
@@ -180,7 +199,15 @@ const queryPart = fc.option(
 );
 
 /** How the request target is written: origin-form mostly, sometimes absolute-form or with a doubled slash. */
-const targetForm = fc.constantFrom('origin', 'origin', 'origin', 'origin', 'absolute-self', 'absolute-other', 'double-slash');
+const targetForm = fc.constantFrom(
+  'origin',
+  'origin',
+  'origin',
+  'origin',
+  'absolute-self',
+  'absolute-other',
+  'double-slash',
+);
 
 const target = fc
   .tuple(targetForm, groupSegment, fc.array(pathSegment, { maxLength: 6 }), queryPart)
@@ -339,7 +366,11 @@ describe('proxy fuzzing', () => {
                 : [['content-length', String(bytes.length)] as const]),
             ],
             body: extra.some(([k, v]) => k === 'transfer-encoding' && v === 'chunked')
-              ? Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
+              ? Buffer.concat([
+                  Buffer.from(`${bytes.length.toString(16)}\r\n`),
+                  bytes,
+                  Buffer.from('\r\n0\r\n\r\n'),
+                ])
               : bytes,
           });
         },
