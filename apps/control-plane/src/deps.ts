@@ -12,10 +12,12 @@ import {
   mirrorKeyPool,
   queuePrefixOf,
 } from '@keyway/server/infra';
+import { trustedProxyMatcher } from '@keyway/server';
 import type { ControlPlaneDeps } from './context';
 import { checkEncryption } from './encryption';
 import type { Env } from './env';
 import { PoolKeeper } from './pool-keeper';
+import { RedisSessionStore } from './session-store-redis';
 import { delegateKeyTest } from './key-test-job';
 
 /** The running control plane; `api()` is set once Redis answered and the pool is mirrored. */
@@ -93,6 +95,9 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       queue,
       testKey: delegateKeyTest(queue),
       secureCookies: env.SECURE_COOKIES,
+      // In Redis so that a logout on one replica ends the session on all of them.
+      sessionStore: new RedisSessionStore(redis, env.REDIS_PREFIX),
+      isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
     };
   })().catch((err: unknown) => {
     if (!stopping) logger.error({ err }, 'control plane start-up failed');
