@@ -1,6 +1,8 @@
 import { encryptionWarning } from './encryption';
 import { isWeakSecret } from '@keyway/config';
 import type { Warning } from '@keyway/contracts';
+import { unsendableConfig } from '@keyway/core';
+import type { SendableGroupConfig } from '@keyway/core';
 import { z } from 'zod';
 import type { ControlPlaneDeps } from './context';
 import { loadSettings } from './settings-store';
@@ -45,6 +47,62 @@ function weakProxyKeys(where: string, stored: unknown): Warning[] {
   ];
 }
 
+/** Wrong or missing proxy keys in the last hour above which the dashboard warns (issue 11 item 8). */
+export const PROXY_AUTH_FAILURE_THRESHOLD = 100;
+
+/** Arrays of objects from a JSON column; anything else (stored by an older version) counts as none. */
+function objects(value: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(value)
+    ? value.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null)
+    : [];
+}
+
+/** Stored group configuration the gateway cannot send (checked with the gateway's own rule): 500 GATEWAY_CONFIG. */
+function gatewayConfigWarnings(g: { name: string; upstreams: unknown; headerRules: unknown }): Warning[] {
+  const config: SendableGroupConfig = {
+    upstreams: objects(g.upstreams),
+    headerRules: objects(g.headerRules),
+  };
+  const problems = unsendableConfig(config);
+  if (problems.length === 0) return [];
+  const list = problems.map((p) => `${p.field} ${p.reason}`).join('; ');
+  return [
+    {
+      type: 'GATEWAY_CONFIG',
+      severity: 'high',
+      message: `Group '${g.name}' cannot be served: every request answers 500 GATEWAY_CONFIG (${list}).`,
+      fix: `Edit group '${g.name}' and correct or remove the fields named; no key is charged meanwhile.`,
+    },
+  ];
+}
+
+/**
+ * Proxy requests refused for a missing or wrong key in the last hour, per group. Read from the request logs (the
+ * gateway logs refusals like any request), so standalone and distributed gateways count alike; with
+ * `requestLogging: off` nothing is recorded and this stays silent (the Prometheus counter still counts).
+ */
+async function proxyAuthFailureWarnings(db: ControlPlaneDeps['db'], now: number): Promise<Warning[]> {
+  const rows = await db.requestLog.groupBy({
+    by: ['groupName'],
+    where: { success: false, time: { gte: new Date(now - 3_600_000) }, statusCode: 401 },
+    _count: { _all: true },
+  });
+  const total = rows.reduce((n, r) => n + r._count._all, 0);
+  if (total <= PROXY_AUTH_FAILURE_THRESHOLD) return [];
+  const list = rows
+    .sort((a, b) => b._count._all - a._count._all)
+    .map((r) => `'${r.groupName}' (${r._count._all})`)
+    .join(', ');
+  return [
+    {
+      type: 'PROXY_AUTH_FAILURES',
+      severity: 'high',
+      message: `${total} proxy requests were refused for a missing or wrong proxy key in the last hour: ${list}.`,
+      fix: 'If these are not your own clients with an outdated key, someone is guessing: check the client IPs of the 401 requests in the logs, and rotate the proxy keys of the groups named to long random values.',
+    },
+  ];
+}
+
 /** Everything `GET /api/dashboard/warnings` reports, high severity first. */
 export async function collectWarnings(
   deps: Pick<ControlPlaneDeps, 'db' | 'keyPool' | 'authKey' | 'keyCipher'>,
@@ -53,7 +111,7 @@ export async function collectWarnings(
   const [settings, groups] = await Promise.all([
     loadSettings(db),
     db.group.findMany({
-      select: { id: true, name: true, type: true, proxyKeys: true },
+      select: { id: true, name: true, type: true, proxyKeys: true, upstreams: true, headerRules: true },
       orderBy: [{ sort: 'asc' }, { id: 'asc' }],
     }),
   ]);
@@ -70,6 +128,9 @@ export async function collectWarnings(
 
   const encryption = encryptionWarning(deps.keyCipher);
   if (encryption) out.push(encryption);
+
+  for (const g of groups) out.push(...gatewayConfigWarnings(g));
+  out.push(...(await proxyAuthFailureWarnings(db, Date.now())));
 
   out.push(...weakProxyKeys('Global proxy keys', settings.proxyKeys));
   for (const g of groups) out.push(...weakProxyKeys(`Group '${g.name}'`, g.proxyKeys));

@@ -64,6 +64,8 @@ export const warningTypeSchema = z.enum([
   'NO_PROXY_KEYS',
   'GROUP_NO_KEYS',
   'GROUP_KEYS_INVALID',
+  'GATEWAY_CONFIG',
+  'PROXY_AUTH_FAILURES',
 ]);
 export type WarningType = z.infer<typeof warningTypeSchema>;
 

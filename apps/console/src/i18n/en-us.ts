@@ -85,6 +85,8 @@ export const enUS = {
       NO_PROXY_KEYS: 'No proxy keys are configured',
       GROUP_NO_KEYS: 'A group has no keys',
       GROUP_KEYS_INVALID: 'A group has no usable keys',
+      GATEWAY_CONFIG: "A group's configuration cannot be sent upstream",
+      PROXY_AUTH_FAILURES: 'Many requests with a wrong proxy key',
     },
     chart: {
       title: 'Traffic per hour (24 h)',

@@ -86,6 +86,8 @@ export const zhCN: MessageSchema = {
       NO_PROXY_KEYS: '未配置代理密钥',
       GROUP_NO_KEYS: '有分组没有密钥',
       GROUP_KEYS_INVALID: '有分组没有可用密钥',
+      GATEWAY_CONFIG: '有分组的配置无法发送到上游',
+      PROXY_AUTH_FAILURES: '大量请求使用了错误的代理密钥',
     },
     chart: {
       title: '每小时流量（24 小时）',
