@@ -57,9 +57,10 @@ export interface ForwardDeps {
   secrets?: SecretMasker;
 }
 
-/** The process's secret registry, as far as the gateway uses it. */
+/** The process's secret registry (observability's `SecretRegistry`), as far as the gateway uses it. */
 export interface SecretMasker {
-  redact(text: string): string;
+  /** Masks `extras`, every registered secret and key-shaped material in text leaving the process. */
+  maskText(text: string, extras?: Iterable<string | null | undefined>): string;
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -713,8 +714,8 @@ function finish(
  * the process knows (AUTH_KEY, other upstream keys …), and anything that looks like key material.
  */
 function redact(text: string, key: string, ctx: ForwardContext, deps: ForwardDeps): string {
-  const own = redactSecrets(text, [key, ctx.proxyKey]);
-  return scrubKeyMaterial(deps.secrets ? deps.secrets.redact(own) : own);
+  const extras = [key, ctx.proxyKey];
+  return deps.secrets ? deps.secrets.maskText(text, extras) : scrubKeyMaterial(redactSecrets(text, extras));
 }
 
 function truncate(text: string, max = 2048): string {
