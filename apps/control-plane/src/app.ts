@@ -2,7 +2,9 @@ import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { auditRoutes } from './audit';
 import { authRoutes, requireAuth } from './auth';
+import { bodyLimit, lingerOnTooLarge } from './body-limit';
 import type { ControlPlaneDeps, CpEnv } from './context';
+import { csrfGuard } from './csrf';
 import { dashboardRoutes } from './dashboard';
 import { groupStatsRoutes } from './group-stats';
 import { groupRoutes } from './groups';
@@ -21,7 +23,11 @@ type Env = CpEnv & { Bindings: Partial<HttpBindings> };
 /** The admin API under `/api`. No side effects until a request arrives. */
 export function createApp(
   deps: ControlPlaneDeps,
-  options: { clientIp?: (c: { env: Partial<HttpBindings> }) => string } = {},
+  options: {
+    clientIp?: (c: { env: Partial<HttpBindings> }) => string;
+    /** CORS_ORIGINS: browser origins that may write besides the API's own (csrf.ts). */
+    corsOrigins?: readonly string[];
+  } = {},
 ): Hono<Env> {
   const app = new Hono<Env>();
   app.onError(errorHandler(deps.logger));
@@ -44,6 +50,8 @@ export function createApp(
     c.header('cache-control', 'no-store');
     await next();
   });
+  // Before auth: the unauthenticated login is size-limited and origin-checked like every other write.
+  app.use('/api/*', lingerOnTooLarge(), bodyLimit(), csrfGuard({ corsOrigins: options.corsOrigins ?? [] }));
   const sessions = createSessionManager(
     deps.sessionStore ?? dbSessionStore(deps.db),
     deps.authKey,

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { toValidationIssues } from '@keyway/contracts';
 import { AppError, isAppError } from '@keyway/core';
+import { MAX_JSON_DEPTH, jsonNestingExceeds } from './json-depth';
 
 /** Minimal structured logger (pino-compatible). */
 export interface CpLogger {
@@ -11,17 +12,36 @@ export interface CpLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** Parses a JSON body with a zod schema: 400 VALIDATION_FAILED for non-JSON or invalid bodies. */
+/**
+ * Parses a JSON body with a zod schema: 400 VALIDATION_FAILED for non-JSON, too deeply nested or invalid bodies.
+ * The body is read through the route's limit (`bodyLimit`): past it the read fails with 413 PAYLOAD_TOO_LARGE.
+ */
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  let raw: unknown;
+  let text: string;
   try {
-    const text = await c.req.text();
-    raw = text.trim() === '' ? {} : JSON.parse(text);
-  } catch {
+    text = await c.req.text();
+  } catch (e) {
+    if (isAppError(e)) throw e;
     throw AppError.validation(
-      [{ path: '', message: 'body is not valid JSON' }],
-      'The request body is not valid JSON',
+      [{ path: '', message: 'body could not be read' }],
+      'The request body could not be read',
     );
+  }
+  let raw: unknown = {};
+  if (text.trim() !== '') {
+    if (jsonNestingExceeds(text))
+      throw AppError.validation(
+        [{ path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+        `The request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw AppError.validation(
+        [{ path: '', message: 'body is not valid JSON' }],
+        'The request body is not valid JSON',
+      );
+    }
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw AppError.validation(toValidationIssues(parsed.error));

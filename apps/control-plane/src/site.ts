@@ -33,7 +33,7 @@ export function createSite(
         maxAge: 600,
       }),
     );
-  app.route('/', createApp(deps));
+  app.route('/', createApp(deps, { corsOrigins: origins }));
   // The mounted API's own notFound is not used: unmatched paths get its envelope here (and from the host app).
   mountJsonNotFound(app);
   const served = options.consoleDir ? mountConsole(app, options.consoleDir) : false;
