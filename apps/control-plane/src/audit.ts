@@ -1,11 +1,20 @@
 import type { AuditEntry, AuditPage } from '@keyway/contracts';
+import type { SecretRegistry } from '@keyway/observability';
 import { auditQuerySchema } from '@keyway/contracts';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
+import { cpSecrets } from './secrets';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Masks registered secrets in every string of `details`, however nested (the JSON keeps its shape). */
+function maskDetails(details: Record<string, unknown>, secrets: SecretRegistry): Record<string, unknown> {
+  if (secrets.size === 0) return details;
+  const masked: unknown = JSON.parse(secrets.redactJsonLine(JSON.stringify(details)));
+  return isRecord(masked) ? masked : {};
 }
 
 /** `GET /` (the audit log, newest first, paginated), mounted at `/api/audit`. */
@@ -23,12 +32,14 @@ export function auditRoutes(): Hono<CpEnv> {
       }),
       db.auditLog.count(),
     ]);
+    const secrets = cpSecrets(c.var.deps);
     const items: AuditEntry[] = rows.map((r) => ({
       time: r.time.toISOString(),
       clientIp: r.clientIp,
       action: r.action,
       target: r.target,
-      details: isRecord(r.details) ? r.details : {},
+      // Details never hold secrets by construction; masked anyway, as everything that leaves the process.
+      details: isRecord(r.details) ? maskDetails(r.details, secrets) : {},
     }));
     const body: AuditPage = { items, total, page: q.page, pageSize: q.pageSize };
     return c.json(body);

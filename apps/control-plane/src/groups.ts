@@ -8,7 +8,9 @@ import type { CpEnv } from './context';
 import { toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
-import { loadSettings, storeProxyKeys } from './settings-store';
+import { assertUpstreamsAllowed, writePolicy } from './egress-policy';
+import { assertStrongProxyKeys, loadSettings, storeProxyKeys } from './settings-store';
+import { registerProxyKeys } from './secrets';
 
 const include = {
   subGroups: { include: { subGroup: { select: { name: true } } }, orderBy: { id: 'asc' as const } },
@@ -34,7 +36,10 @@ export function groupRoutes(): Hono<CpEnv> {
 
   app.post('/', async (c) => {
     const input = await parseBody(c, groupCreateSchema);
+    registerProxyKeys(c.var.deps, input.proxyKeys);
     const { db } = c.var.deps;
+    assertUpstreamsAllowed(input.upstreams, writePolicy(c, await loadSettings(db)));
+    assertStrongProxyKeys(input.proxyKeys, []);
     await checkSubGroups(c.var.deps, input.type, input.channel, input.subGroups, null);
     const last = await db.group.findFirst({ orderBy: { sort: 'desc' }, select: { sort: true } });
     const row = await db.group
@@ -55,8 +60,11 @@ export function groupRoutes(): Hono<CpEnv> {
   app.patch('/:id', async (c) => {
     const id = idParam(c, 'id', 'Group');
     const patch = await parseBody(c, groupPatchSchema);
+    registerProxyKeys(c.var.deps, patch.proxyKeys);
     const { db } = c.var.deps;
     const current = await findGroup(c.var.deps, id);
+    if (patch.upstreams) assertUpstreamsAllowed(patch.upstreams, writePolicy(c, await loadSettings(db)));
+    if (patch.proxyKeys) assertStrongProxyKeys(patch.proxyKeys, toGroupViewKeys(current));
     const type = patch.type ?? (current.type as 'standard' | 'aggregate');
     const channel = patch.channel ?? (current.channel as Channel);
     if (patch.type && patch.type !== current.type)

@@ -9,17 +9,20 @@ import {
   splitKeys,
 } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
-import { addKeys } from '@keyway/db';
+import { addKeys, createPacer, mapSliced, yieldToLoop } from '@keyway/db';
 import type { PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
+import { cpSecrets } from './secrets';
 
 const CHUNK = 500;
 /** Imports larger than this run as a background task (202 + task id). */
 export const SYNC_IMPORT_LIMIT = 10_000;
+/** Keys read per export page: one page is a few milliseconds of reading and opening. */
+const EXPORT_PAGE = 250;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -53,7 +56,8 @@ function keyView(row: KeyRow, deps: ControlPlaneDeps) {
     failureCount: live?.failureCount ?? row.failureCount,
     requestCount: row.requestCount,
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
-    lastError: live?.lastError ?? row.lastError,
+    // An upstream's words: masked like every text that leaves the process.
+    lastError: cpSecrets(deps).maskNullable(live?.lastError ?? row.lastError),
     cooldownUntil: live
       ? live.cooldownUntil
         ? new Date(live.cooldownUntil).toISOString()
@@ -102,10 +106,11 @@ export function keyRoutes(): Hono<CpEnv> {
     if (values.length === 0)
       throw AppError.validation([{ path: 'keys', message: 'no keys found in the input' }]);
     if (values.length > SYNC_IMPORT_LIMIT && deps.queue) {
-      // Large imports run in the background with progress (GET /api/tasks/{id}); sealed before queuing.
+      // Large imports run in the background with progress (GET /api/tasks/{id}); sealed before queuing, in
+      // slices: sealing 100,000 keys is seconds of CPU the gateway in this process must not wait for.
       const { id } = await deps.queue.enqueue(JOBS.keyImport, {
         groupId,
-        keys: values.map((v) => deps.keyCipher.seal(v)),
+        keys: await mapSliced(values, (v) => deps.keyCipher.seal(v)),
       });
       await c.var.audit('keys.import', `group:${groupId}`, { keys: values.length, taskId: id });
       return c.json({ taskId: id }, 202);
@@ -188,15 +193,19 @@ export function keyRoutes(): Hono<CpEnv> {
       await deps.flushKeyStates?.();
     }
     await c.var.audit('keys.export', `group:${groupId}`, { status: status ?? 'all' });
-    // The one place plaintext keys leave the server: authenticated, audited, streamed page by page.
+    // The one place plaintext keys leave the server: authenticated, audited, streamed page by page. Pages are
+    // small and opened in slices, with a turn of the event loop before each: a fast reader pulls the next page
+    // at once, and the gateway in the same process must get its turn in between.
     const encoder = new TextEncoder();
+    const pacer = createPacer();
     let cursor = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        await yieldToLoop();
         const rows = await deps.db.apiKey.findMany({
           where: { groupId, id: { gt: cursor }, ...(status ? { status } : {}) },
           orderBy: { id: 'asc' },
-          take: 1000,
+          take: EXPORT_PAGE,
           select: { id: true, keyValue: true },
         });
         if (rows.length === 0) {
@@ -204,7 +213,8 @@ export function keyRoutes(): Hono<CpEnv> {
           return;
         }
         cursor = (rows[rows.length - 1] as { id: number }).id;
-        controller.enqueue(encoder.encode(rows.map((r) => `${deps.keyCipher.open(r.keyValue)}\n`).join('')));
+        const lines = await mapSliced(rows, (r) => `${deps.keyCipher.open(r.keyValue)}\n`, pacer);
+        controller.enqueue(encoder.encode(lines.join('')));
       },
     });
     return new Response(body, {

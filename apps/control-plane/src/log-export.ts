@@ -4,6 +4,8 @@ import type { Prisma } from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
+import { cpSecrets } from './secrets';
+import type { SecretRegistry } from '@keyway/observability';
 
 /** Rows read per database query while streaming an export. */
 export const EXPORT_PAGE_SIZE = 1000;
@@ -99,7 +101,7 @@ const select = {
 
 type ExportRow = Prisma.RequestLogGetPayload<{ select: typeof select }>;
 
-function line(r: ExportRow): string {
+function line(r: ExportRow, secrets: SecretRegistry): string {
   return csvRow([
     r.time.toISOString(),
     r.requestId,
@@ -117,7 +119,7 @@ function line(r: ExportRow): string {
     r.clientIp,
     r.promptTokens,
     r.completionTokens,
-    r.error,
+    secrets.maskNullable(r.error),
   ]);
 }
 
@@ -132,6 +134,7 @@ export function logExportRoutes(): Hono<CpEnv> {
   app.get('/', (c) => {
     const where = logWhere(parseQuery(c, logExportQuerySchema));
     const { db, logger } = c.var.deps;
+    const secrets = cpSecrets(c.var.deps);
     const encoder = new TextEncoder();
     let after: { time: Date; id: string } | null = null;
     let header = csvRow(CSV_COLUMNS);
@@ -155,7 +158,7 @@ export function logExportRoutes(): Hono<CpEnv> {
               take: EXPORT_PAGE_SIZE,
               select,
             });
-            const text = header + page.map(line).join('');
+            const text = header + page.map((r) => line(r, secrets)).join('');
             header = '';
             if (text !== '') controller.enqueue(encoder.encode(text));
             const last = page.at(-1);

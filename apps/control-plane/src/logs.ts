@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
 import { logWhere } from './log-export';
+import { cpSecrets } from './secrets';
 
 const attemptsSchema = z.array(attemptSchema).catch([]);
 
@@ -24,6 +25,8 @@ export function logRoutes(): Hono<CpEnv> {
       }),
       db.requestLog.count({ where }),
     ]);
+    // Error text came from upstreams: masked again on the way out, for records stored before a secret was known.
+    const secrets = cpSecrets(c.var.deps);
     const items: RequestLog[] = rows.map((r) => ({
       id: r.id,
       requestId: r.requestId,
@@ -41,8 +44,10 @@ export function logRoutes(): Hono<CpEnv> {
       ttfbMs: r.ttfbMs,
       stream: r.stream,
       retries: r.retries,
-      attempts: attemptsSchema.parse(r.attempts),
-      error: r.error,
+      attempts: attemptsSchema
+        .parse(r.attempts)
+        .map((a) => (a.error ? { ...a, error: secrets.maskText(a.error) } : a)),
+      error: secrets.maskNullable(r.error),
       clientIp: r.clientIp,
       promptTokens: r.promptTokens,
       completionTokens: r.completionTokens,

@@ -2,7 +2,8 @@ import { describeSettings, settingsPatchSchema } from '@keyway/contracts';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseBody } from './http';
-import { loadSettings, publicSettings, saveSettings } from './settings-store';
+import { registerProxyKeys } from './secrets';
+import { assertStrongProxyKeys, loadSettings, publicSettings, saveSettings } from './settings-store';
 
 /** `GET/PATCH /api/settings`: values plus the schema the console renders. */
 export function settingsRoutes(): Hono<CpEnv> {
@@ -15,8 +16,11 @@ export function settingsRoutes(): Hono<CpEnv> {
 
   app.patch('/', async (c) => {
     const patch = await parseBody(c, settingsPatchSchema);
+    registerProxyKeys(c.var.deps, patch.proxyKeys);
     const { db } = c.var.deps;
-    await saveSettings(db, patch, await loadSettings(db));
+    const current = await loadSettings(db);
+    if (patch.proxyKeys) assertStrongProxyKeys(patch.proxyKeys, current.proxyKeys);
+    await saveSettings(db, patch, current);
     await c.var.audit('settings.update', 'settings', { keys: Object.keys(patch) });
     await c.var.deps.onConfigChanged();
     return c.json({ values: publicSettings(await loadSettings(db)) });

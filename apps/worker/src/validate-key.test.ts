@@ -1,3 +1,5 @@
+import { maskSecret } from '@keyway/core';
+import { createLogger } from '@keyway/observability';
 import { freePort, startFakeUpstream } from '@keyway/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFixture } from './testing/fixture';
@@ -32,6 +34,24 @@ describe('validateKey', () => {
     expect(r.error).not.toContain(key);
     expect(r.error).not.toContain('0123456789abcdef');
     expect(blamesKey(r)).toBe(true);
+  });
+
+  it('masks every secret the process knows when the upstream echoes it into its error', async () => {
+    const key = 'sk-echoed-0123456789abcdefXYZ';
+    const authKey = 'admin-key-5f0c2b9e7a1d4c36';
+    const proxyKey = 'team-proxy-key-8d2e6a1f9c3b';
+    f.fake.setKeyBehaviour(key, {
+      status: 401,
+      message: `bad: ${key} ${authKey} ?k=${encodeURIComponent(proxyKey)}`,
+    });
+    const logger = createLogger({ level: 'silent', format: 'json' });
+    logger.registerSecret(authKey, 'authKey');
+    logger.registerSecret(proxyKey, 'proxyKey');
+    const group = await f.addGroup();
+    const r = await validateKey({ ...f.deps, logger }, group, key);
+    expect(r.error).toContain(maskSecret(authKey));
+    for (const secret of [key, authKey, proxyKey, encodeURIComponent(proxyKey)])
+      expect(r.error).not.toContain(secret);
   });
 
   it('does not blame the key for an upstream error', async () => {

@@ -1,6 +1,7 @@
 import type { FailureClass } from '@keyway/contracts';
-import { classifyOutcome, redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import { classifyOutcome } from '@keyway/core';
 import type { Outcome } from '@keyway/core';
+import { secretsOf } from '@keyway/observability';
 import { providerFor } from '@keyway/providers';
 import type { HeaderMap } from '@keyway/providers';
 import { request } from 'undici';
@@ -60,7 +61,7 @@ export function blamesKey(result: KeyValidationResult): boolean {
  * upstream with weight > 0, moving to the next one on a connection error; 2xx means valid.
  */
 export async function validateKey(
-  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'>,
+  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'> & Partial<Pick<WorkerDeps, 'logger'>>,
   group: ValidationGroup,
   keyValue: string,
   options: ValidateKeyOptions = {},
@@ -80,7 +81,9 @@ export async function validateKey(
     });
   const sendHeaders: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) sendHeaders[k] = v;
-  const redact = (text: string) => clip(scrubKeyMaterial(redactSecrets(text, [keyValue])));
+  // An upstream may echo anything it was sent, and more: the key, and every secret the process knows.
+  const secrets = secretsOf(deps.logger);
+  const redact = (text: string) => clip(secrets.maskText(text, [keyValue]));
 
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);

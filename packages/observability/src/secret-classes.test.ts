@@ -5,7 +5,7 @@ import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { SECRET_CLASS_NAMES } from './secret-classes';
 import type { SecretClass } from './secret-classes';
-import { SecretRegistry } from './secret-registry';
+import { SecretRegistry, secretsOf } from './secret-registry';
 
 /** A value of each class in the shape it has in practice (a class added without one does not compile). */
 const SAMPLES = {
@@ -111,5 +111,19 @@ describe('SecretRegistry.maskText', () => {
       const out = registry.maskText(SECRET_CLASS_NAMES.map((c) => echoes(SAMPLES[c])).join('\n'));
       for (const c of SECRET_CLASS_NAMES) for (const f of forms(SAMPLES[c])) expect(out).not.toContain(f);
     }
+  });
+});
+
+describe('secretsOf', () => {
+  it("returns a createLogger logger's registry, and an empty one for any other logger", () => {
+    const logger = createLogger({ level: 'silent', format: 'json' });
+    logger.registerSecret('registered-secret-value', 'authKey');
+    expect(secretsOf(logger).maskText('x registered-secret-value')).toBe(
+      `x ${maskSecret('registered-secret-value')}`,
+    );
+    expect(secretsOf({ info() {} }).size).toBe(0);
+    expect(secretsOf(undefined).maskText('x sk-abcdefghijklmnopqrstuvwxyz', [])).not.toContain(
+      'sk-abcdefghijklmnop',
+    );
   });
 });

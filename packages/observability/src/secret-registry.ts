@@ -302,3 +302,13 @@ export class SecretRegistry implements Iterable<string> {
     return new Matcher(patterns);
   }
 }
+
+/**
+ * The registry of a logger made by `createLogger` (the process's one registry), or an empty one for any other
+ * logger (a test double), so callers can always write `secretsOf(deps.logger).maskText(text, [key])`.
+ */
+export function secretsOf(logger: unknown): SecretRegistry {
+  const secrets: unknown =
+    typeof logger === 'object' && logger !== null ? (logger as { secrets?: unknown }).secrets : undefined;
+  return secrets instanceof SecretRegistry ? secrets : new SecretRegistry();
+}
