@@ -100,7 +100,6 @@ async function encryptInPlace(
       const done = await reencryptKeys(conn.prisma, plain, cipher, {
         provider: conn.provider,
         batchSize: opts.batchSize,
-        warn: (line) => logger.warn({}, line),
         onBatch: async (p) => {
           logger.info({ seen: p.seen, total: scan.total, converted: p.converted }, 'encrypting stored keys');
           await opts.onBatch?.(p);
@@ -146,7 +145,7 @@ export async function prepareEncryption(
   }
 
   const resolved = resolveKey(env, state, logger);
-  logger.registerSecret(resolved.key);
+  logger.registerSecret(resolved.key, 'encryptionKey');
   if (resolved.source === 'generated')
     logger.warn(
       { file: resolved.file },

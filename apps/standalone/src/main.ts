@@ -16,7 +16,7 @@ runMain(NAME, async () => {
   } catch (e) {
     fail(NAME, (e as Error).message);
   }
-  logger.registerSecret(auth.key);
+  logger.registerSecret(auth.key, 'authKey');
   if (auth.loose)
     logger.warn(
       { file: auth.loose.file, mode: auth.loose.mode.toString(8) },

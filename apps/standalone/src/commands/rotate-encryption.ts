@@ -99,7 +99,6 @@ export async function rotateEncryption(opts: RotateOptions): Promise<RotateSumma
     const done = await reencryptKeys(db, from, to, {
       provider: conn.provider,
       batchSize: opts.batchSize,
-      warn: log,
       onBatch: (p) =>
         log(
           `keys ${p.seen}/${total}: ${p.converted} converted, ${p.alreadyDone} already done, ${p.logRows} log row(s) updated`,
