@@ -31,7 +31,9 @@ export function boot<E extends BootEnv>(name: string, readEnv: () => E): { env: 
       fail(name, `${key} is too weak: ${weak.reason}. Use a long random value (openssl rand -hex 32).`);
   }
   const logger = createLogger({ level: env.LOG_LEVEL, format: env.LOG_FORMAT, name });
-  for (const secret of [env.AUTH_KEY, env.ENCRYPTION_KEY, env.METRICS_TOKEN]) logger.registerSecret(secret);
+  logger.registerSecret(env.AUTH_KEY, 'authKey');
+  logger.registerSecret(env.ENCRYPTION_KEY, 'encryptionKey');
+  logger.registerSecret(env.METRICS_TOKEN, 'metricsToken');
   return { env, logger };
 }
 
