@@ -53,7 +53,8 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
     prefix: queuePrefixOf(env.REDIS_PREFIX),
     logger,
   });
-  const clients = createUpstreamClients();
+  // The listen port: an upstream pointing back at it would loop (egress policy).
+  const clients = createUpstreamClients({ selfPort: env.PORT });
 
   // Request logs and this replica's key changes go to the worker in batches; while Redis is away they wait here.
   // Built from typed values: the worker validates them (once), the gateway does not spend CPU on it too.

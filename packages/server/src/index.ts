@@ -4,3 +4,4 @@ export * from './two-phase';
 export * from './boot';
 export * from './lingering-close';
 export * from './trusted-proxies';
+export * from './egress-connect';
