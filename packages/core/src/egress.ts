@@ -30,7 +30,7 @@ export interface EgressPolicy {
    * the listen port; `addresses` the machine's own interface addresses (loopback forms always count);
    * `origins` other URLs that reach it (`appUrl`).
    */
-  self?: { port: number; addresses?: readonly string[]; origins?: readonly string[] };
+  self?: { port?: number; addresses?: readonly string[]; origins?: readonly string[] };
 }
 
 /** Names that resolve to a cloud provider's instance metadata service (credentials for the machine). */
@@ -220,7 +220,7 @@ export function checkConnectAddress(address: string, port: number, policy: Egres
   if (kind === null) return `${address} is not an IP address`;
   const refusal = refusalOfKind(kind, policy);
   if (refusal) return `${host} ${refusal}`;
-  if (policy.self && port === policy.self.port && isOwnAddress(host, policy))
+  if (policy.self?.port !== undefined && port === policy.self.port && isOwnAddress(host, policy))
     return `${host}:${port} is this gateway itself; requests would loop back into it`;
   return null;
 }
@@ -259,7 +259,7 @@ export function checkUpstreamUrl(raw: string, policy: EgressPolicy): string | nu
   const self = policy.self;
   if (self) {
     const local = kind === null ? isLocalName(host) : isOwnAddress(host, policy);
-    if (local && port === self.port)
+    if (local && self.port !== undefined && port === self.port)
       return `points at this gateway itself (port ${port}); requests would loop back into it`;
     if (self.origins?.some((o) => sameOrigin(o, url)))
       return 'points at this gateway itself (appUrl); requests would loop back into it';
