@@ -1,5 +1,5 @@
 import type { Group, GroupConfig, HeaderRule, KeyStats, Upstream } from '@keyway/contracts';
-import { groupConfigSchema, headerRuleSchema } from '@keyway/contracts';
+import { headerRuleSchema, readGroupConfig } from '@keyway/contracts';
 import { z } from 'zod';
 import type { StoredProxyKey } from './settings-store';
 
@@ -54,8 +54,17 @@ export function groupJson(row: GroupRow): {
     paramOverrides: json(recordSchema, row.paramOverrides, {}),
     modelRedirects: json(redirectsSchema, row.modelRedirects, {}),
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
-    config: json(groupConfigSchema, row.config, {}),
+    config: readGroupConfig(row.config),
   };
+}
+
+/**
+ * An upstream URL without its user name and password. Written before they were refused, such credentials were
+ * never sent (connections use the origin) but were shown in clear; now they are masked, so sending the group
+ * back asks the operator to remove them.
+ */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
 
 /** A group as the admin API returns it (proxy keys masked). */
@@ -68,7 +77,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     description: row.description,
     type: row.type as Group['type'],
     channel: row.channel as Group['channel'],
-    upstreams: j.upstreams,
+    upstreams: j.upstreams.map((u) => ({ ...u, url: withoutCredentials(u.url) })),
     testModel: row.testModel,
     validationEndpoint: row.validationEndpoint,
     proxyKeys: j.proxyKeys.map((k) => k.masked),

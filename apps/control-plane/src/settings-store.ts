@@ -1,7 +1,8 @@
-import type { Settings, SettingsPatch } from '@keyway/contracts';
-import { defaultSettings, settingDefinitions } from '@keyway/contracts';
+import { isWeakSecret } from '@keyway/config';
+import type { Settings, SettingsPatch, ValidationIssue } from '@keyway/contracts';
+import { defaultSettings, RETIRED_SETTINGS, settingDefinitions } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
-import { maskSecret } from '@keyway/core';
+import { AppError, maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
 import { proxyKeyWarnings } from './warnings';
 
@@ -31,6 +32,34 @@ export function storeProxyKeys(
     out.set(stored.hash, stored);
   }
   return [...out.values()];
+}
+
+/**
+ * Refuses proxy keys an attacker could guess (under 16 characters, common words, sequences — the AUTH_KEY rule)
+ * with 400 VALIDATION_FAILED at `proxyKeys.N`, never quoting the key. A masked value sent back for a stored key
+ * is no key at all and is not judged: it keeps the stored key, weak or not (weak stored keys show as a
+ * dashboard warning instead).
+ */
+export function assertStrongProxyKeys(input: readonly string[], existing: readonly StoredProxyKey[]): void {
+  const masks = new Map<string, number>();
+  for (const k of existing) masks.set(k.masked, (masks.get(k.masked) ?? 0) + 1);
+  const problems: ValidationIssue[] = [];
+  for (const [i, value] of input.entries()) {
+    const left = masks.get(value) ?? 0;
+    if (left > 0) {
+      masks.set(value, left - 1);
+      continue;
+    }
+    const weak = isWeakSecret(value);
+    if (weak?.level !== 'refuse') continue;
+    // The reason may quote the common word it found; the key itself is never part of the message.
+    const reason = weak.reason.replace(/\s*\(.*\)$/, '');
+    problems.push({
+      path: `proxyKeys.${i}`,
+      message: `too weak (${reason}): a proxy key needs at least 16 random characters, not common words or sequences`,
+    });
+  }
+  if (problems.length > 0) throw AppError.validation(problems, 'A proxy key is too weak');
 }
 
 function newProxyKey(value: string): StoredProxyKey {
@@ -77,15 +106,17 @@ export async function saveSettings(
     key,
     key === 'proxyKeys' ? storeProxyKeys(value as string[], current.proxyKeys) : value,
   ]);
-  await db.$transaction(
-    entries.map(([key, value]) =>
+  await db.$transaction([
+    ...entries.map(([key, value]) =>
       db.setting.upsert({
         where: { key: key as string },
         create: { key: key as string, value: JSON.stringify(value) },
         update: { value: JSON.stringify(value) },
       }),
     ),
-  );
+    // Stored values of retired settings (proxyUrl) are ignored when loading; the next write drops them.
+    db.setting.deleteMany({ where: { key: { in: Object.keys(RETIRED_SETTINGS) } } }),
+  ]);
 }
 
 /** Settings as the API shows them: proxy keys masked. */
