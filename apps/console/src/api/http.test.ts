@@ -74,6 +74,10 @@ describe('createHttp', () => {
     });
     const e = await failure(http.json('GET', '/api/settings', z.unknown()));
     expect(e).toMatchObject({ status: 409, code: 'CONFLICT' });
+    // A reverse proxy's own refusal (or the API's CSRF guard seen through one) is still FORBIDDEN.
+    const forbidden = client({ 'POST /api/groups': new Response('Forbidden', { status: 403 }) });
+    const f = await failure(forbidden.http.json('POST', '/api/groups', z.unknown(), { body: {} }));
+    expect(f).toMatchObject({ status: 403, code: 'FORBIDDEN' });
   });
 
   it('reports a network failure as NETWORK', async () => {

@@ -83,6 +83,7 @@ export interface Http {
 const STATUS_CODES: Record<number, string> = {
   400: 'VALIDATION_FAILED',
   401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
