@@ -456,6 +456,22 @@ export const enUS = {
       description: 'Timeout of one validation request.',
     },
   },
+  // Admin sessions card (settings page).
+  sessions: {
+    title: 'Sessions',
+    hint: 'Browsers logged in to this console. Logging out or revoking a session ends it at once; changing AUTH_KEY ends them all.',
+    client: 'Browser',
+    current: 'This browser',
+    createdAt: 'Logged in',
+    lastSeenAt: 'Last active',
+    empty: 'No browser sessions',
+    revoke: 'Revoke',
+    revokeConfirm: 'End this session? That browser will have to log in again.',
+    revoked: 'Session revoked',
+    revokeOthers: 'Revoke all others',
+    revokeOthersConfirm: 'End every session except this one? Those browsers will have to log in again.',
+    revokedOthers: 'Other sessions revoked',
+  },
 };
 
 /** The shape every locale must have (zh-CN is checked against it by the compiler and by a test). */

@@ -456,4 +456,20 @@ export const zhCN: MessageSchema = {
       description: '单个验证请求的超时时间。',
     },
   },
+  // Admin sessions card (settings page).
+  sessions: {
+    title: '登录会话',
+    hint: '已登录此控制台的浏览器。退出登录或撤销会话会立即生效；更换 AUTH_KEY 会使全部会话失效。',
+    client: '浏览器',
+    current: '当前浏览器',
+    createdAt: '登录时间',
+    lastSeenAt: '最近活动',
+    empty: '没有浏览器会话',
+    revoke: '撤销',
+    revokeConfirm: '结束此会话？该浏览器需要重新登录。',
+    revoked: '会话已撤销',
+    revokeOthers: '撤销其他全部会话',
+    revokeOthersConfirm: '结束除当前会话外的所有会话？这些浏览器需要重新登录。',
+    revokedOthers: '其他会话已撤销',
+  },
 };
