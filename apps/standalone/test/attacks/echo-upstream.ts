@@ -64,6 +64,8 @@ export function startEchoUpstream(known: readonly string[]): Promise<{ url: stri
       res.writeHead(Number(status), {
         'content-type': 'application/json',
         ...(status === '429' ? { 'retry-after': '1' } : {}),
+        // Some upstreams name the credential they saw in a header: a relayed header must not carry it out.
+        'x-echo-credential': String(req.headers.authorization ?? req.headers['x-api-key'] ?? ''),
       });
       res.end(
         JSON.stringify({
