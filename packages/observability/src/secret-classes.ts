@@ -6,9 +6,12 @@
  * added here without a way to plant it there does not compile.
  */
 export const SECRET_CLASSES = {
+  // Not registered process-wide: masked as a per-request extra (`maskText(text, [key])`) by the two places that
+  // send one (the gateway's attempt, the worker's validation), since only the upstream it went to can echo it.
+  // Measured: 100,000 keys in a registry cost 42 MB, 2.2 s to build its matcher and 1.5 s per rebuild after an add.
   upstreamKey: {
     description: 'an upstream provider API key of a group',
-    knownAt: 'key import, pool load, and the attempt that sends it upstream',
+    knownAt: 'the attempt that sends it upstream, and the validation request that tests it',
   },
   proxyKey: {
     description: 'a global or group proxy key (stored only as a hash)',
