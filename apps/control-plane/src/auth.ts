@@ -13,6 +13,7 @@ import { SESSION_COOKIE } from './sessions';
 export { SESSION_COOKIE } from './sessions';
 const LOGIN_WINDOW_MS = 5 * 60 * 1000;
 const LOGIN_MAX_FAILURES = 10;
+const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 function hasAdminBearer(c: Context<CpEnv>): boolean {
   const header = c.req.header('authorization');
@@ -113,7 +114,8 @@ export function authRoutes(sessions: SessionManager): Hono<CpEnv> {
 
   app.delete('/sessions/:id', async (c) => {
     const id = c.req.param('id');
-    if (!(await sessions.revoke(id))) throw AppError.notFound('Session');
+    // Ids are short base64url strings; anything else names no session and need not reach the store.
+    if (!SESSION_ID_RE.test(id) || !(await sessions.revoke(id))) throw AppError.notFound('Session');
     await c.var.audit('sessions.revoke', `session:${id}`);
     return c.body(null, 204);
   });

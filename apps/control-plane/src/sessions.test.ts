@@ -143,9 +143,11 @@ describe('revoking sessions', () => {
     expect(del.status).toBe(204);
     expect(await status(b.cookie)).toBe(401);
     expect(await status(a.cookie)).toBe(200);
-    const again = await fx.req<ErrorBody>('DELETE', `/api/auth/sessions/${other}`);
-    expect(again.status).toBe(404);
-    expect(again.json.error.code).toBe('NOT_FOUND');
+    for (const unknown of [other, 'no-such-session', `${'x'.repeat(65)}`, '%2e%2e', 'a%00b']) {
+      const again = await fx.req<ErrorBody>('DELETE', `/api/auth/sessions/${unknown}`);
+      expect(again.status, unknown).toBe(404);
+      expect(again.json.error.code).toBe('NOT_FOUND');
+    }
   });
 
   it("revokes every session but the caller's", async () => {
