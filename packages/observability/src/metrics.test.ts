@@ -199,6 +199,19 @@ describe('createMetrics', () => {
     expect(text).toContain('leaky_total{group="[redacted]"} 1');
   });
 
+  it('exports a label value that contains a secret or a key-shaped string as "[redacted]"', () => {
+    const secrets = new SecretRegistry(['team-proxy-key-0123456789']);
+    const m = createMetrics({ secrets });
+    const c = m.counter('models_seen_total', 'Models.', ['model']);
+    c.inc({ model: 'gpt-4 team-proxy-key-0123456789' });
+    c.inc({ model: 'sk-proj-abcdefghijklmnopqrstuvwxyz' });
+    c.inc({ model: 'gpt-4.1-nano' });
+    const text = m.render();
+    expect(text).not.toContain('team-proxy-key-0123456789');
+    expect(text).not.toContain('sk-proj-abcdefghijklmnopqrstuvwxyz');
+    expect(text).toContain('models_seen_total{model="gpt-4.1-nano"} 1');
+  });
+
   it('folds label sets beyond the per-metric limit into one overflow series', () => {
     const m = createMetrics({ maxSeriesPerMetric: 3 });
     const c = m.counter('models_total', 'Models.', ['model']);

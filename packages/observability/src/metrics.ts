@@ -160,7 +160,8 @@ class Family {
       return s;
     }
     const secrets = this.options.secrets;
-    const safe = secrets ? values.map((v) => (secrets.has(v) ? '[redacted]' : v)) : values;
+    // A secret anywhere in the value, in any form (a model name that quotes a key): checked once per label set.
+    const safe = secrets ? values.map((v) => (secrets.maskText(v) !== v ? '[redacted]' : v)) : values;
     const s = this.create(safe);
     this.series.set(key, s);
     return s;
