@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { addKeys } from '@keyway/control-plane';
 import type { ControlPlaneDeps } from '@keyway/control-plane';
 import { maskSecret } from '@keyway/core';
-import { createPrismaClient, sqlitePathFromUrl } from '@keyway/db';
+import { createPrismaClient, providerFromUrl, sqlitePathFromUrl } from '@keyway/db';
 import type { DbClient } from '@keyway/db';
 import type { KeyCipher } from '@keyway/keypool';
 import { ENCRYPTION_VERIFIER_SETTING, MemoryKeyPool, verifierOf } from '@keyway/keypool';
@@ -23,10 +23,8 @@ export interface Seeded {
   keys: Array<{ groupId: number; value: string }>;
 }
 
-/** Helpers over the (migrated) SQLite database at `url`. */
+/** Helpers over the (migrated) database at `url`; `databaseBytes` only for SQLite. */
 export function keyStore(url: string) {
-  const dbFile = sqlitePathFromUrl(url);
-
   /** Opens the database for the duration of `fn`, then closes it (the command needs the file to itself). */
   async function withDb<T>(fn: (db: DbClient) => Promise<T>): Promise<T> {
     const conn = createPrismaClient(url);
@@ -166,6 +164,7 @@ export function keyStore(url: string) {
       const keyPool = new MemoryKeyPool();
       const deps: ControlPlaneDeps = {
         db,
+        dbProvider: providerFromUrl(url),
         keyPool,
         authKey: 'unused-in-this-test',
         keyCipher: cipher,
@@ -182,6 +181,7 @@ export function keyStore(url: string) {
 
   /** The SQLite file (and any WAL left behind) as text, once every connection is closed. */
   function databaseBytes(): string {
+    const dbFile = sqlitePathFromUrl(url);
     let text = readFileSync(dbFile).toString('latin1');
     for (const extra of [`${dbFile}-wal`, `${dbFile}-journal`])
       if (existsSync(extra)) text += readFileSync(extra).toString('latin1');

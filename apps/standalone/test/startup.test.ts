@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mainJs, startStandalone, tempDir } from './harness';
@@ -49,6 +49,11 @@ describe('standalone start-up', () => {
     expect(key.length).toBeGreaterThanOrEqual(32);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.proc.stdout.split(key).length - 1).toBe(1);
+    // The encryption key generated beside it is never printed: only where it is kept, to back it up.
+    const encryptionKey = readFileSync(join(tmp.dir, 'encryption-key'), 'utf8').trim();
+    expect(statSync(join(tmp.dir, 'encryption-key')).mode & 0o777).toBe(0o600);
+    expect(first.proc.stdout + first.proc.stderr).not.toContain(encryptionKey);
+    expect(first.proc.stdout).toMatch(/encryption-key.*Back this file up/);
     const ok = await fetch(`${first.url}/api/groups`, { headers: { authorization: `Bearer ${key}` } });
     expect(ok.status).toBe(200);
     expect(await first.proc.stop('SIGTERM')).toBe(0);
@@ -58,5 +63,21 @@ describe('standalone start-up', () => {
     const again = await fetch(`${second.url}/api/groups`, { headers: { authorization: `Bearer ${key}` } });
     expect(again.status).toBe(200);
     await second.proc.stop();
+  }, 60_000);
+
+  it('accepts ENCRYPTION_KEY=off as the explicit opt-out (not as a weak key) and keeps warning about it', async () => {
+    const dir = join(tmp.dir, 'off');
+    const app = await startStandalone(tmp.dir, {
+      AUTH_KEY: 'startup-admin-Key-4f3e2d1c0b9a',
+      ENCRYPTION_KEY: 'off',
+      DATA_DIR: dir,
+      DATABASE_URL: `file:${join(dir, 'keyway.db')}`,
+    });
+    expect(existsSync(join(dir, 'encryption-key'))).toBe(false);
+    const res = await fetch(`${app.url}/api/dashboard/warnings`, {
+      headers: { authorization: 'Bearer startup-admin-Key-4f3e2d1c0b9a' },
+    });
+    expect(JSON.stringify(await res.json())).toContain('ENCRYPTION_DISABLED');
+    expect(await app.proc.stop('SIGTERM')).toBe(0);
   }, 60_000);
 });
