@@ -16,6 +16,13 @@ describe('JSON nesting depth', () => {
     expect(jsonNestingExceeds(JSON.stringify({ s: `"${'['.repeat(100)}` }))).toBe(false);
   });
 
+  it('handles escapes at the end of strings and unterminated input without throwing', () => {
+    expect(jsonNestingExceeds(JSON.stringify({ a: 'x\\', b: [[['\\"']]] }))).toBe(false);
+    expect(jsonNestingExceeds('{"a":"\\')).toBe(false);
+    expect(jsonNestingExceeds(`"${'['.repeat(100)}`)).toBe(false);
+    expect(jsonNestingExceeds(`[${'\\"'.repeat(1000)}`)).toBe(false);
+  });
+
   it('counts depth, not the number of siblings', () => {
     const wide = JSON.stringify({ items: Array.from({ length: 10_000 }, (_, i) => ({ i })) });
     expect(jsonNestingExceeds(wide)).toBe(false);

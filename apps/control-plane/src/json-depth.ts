@@ -2,24 +2,35 @@
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * Whether JSON text nests objects and arrays deeper than `max`. A linear scan of the brackets outside strings,
- * run before `JSON.parse`: deep nesting parses fine but overflows the stack of whatever walks it next (zod,
- * JSON.stringify), which answered 500 where the client's mistake deserves a 400. Invalid JSON may pass; the
- * parser refuses it.
+ * Whether JSON text nests objects and arrays deeper than `max`: a linear scan of the brackets outside strings,
+ * run before `JSON.parse`. Deep nesting parses, but overflows the stack of whatever walks it next (zod,
+ * JSON.stringify) — a 500 for what is the client's mistake — and a megabyte of `[` parses into half a million
+ * arrays. Invalid JSON may pass; the parser refuses it.
+ *
+ * Regular expressions jump to the next significant character natively: a character-by-character loop took
+ * ~8× longer on a 60 MiB key import (mostly one long string), and this costs less than the JSON.parse after it.
  */
 export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  const outside = /[{}[\]"]/g;
+  const inside = /["\\]/g;
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 0x5c)
-        i++; // a backslash: the next character is escaped
-      else if (ch === 0x22) inString = false;
-    } else if (ch === 0x22) inString = true;
-    else if (ch === 0x7b || ch === 0x5b) {
+  let i = 0;
+  for (;;) {
+    outside.lastIndex = i;
+    if (!outside.test(text)) return false;
+    i = outside.lastIndex;
+    const ch = text.charCodeAt(i - 1);
+    if (ch === 0x22) {
+      // A string: on to its closing quote, stepping over escapes (brackets inside do not count).
+      for (;;) {
+        inside.lastIndex = i;
+        if (!inside.test(text)) return false;
+        i = inside.lastIndex;
+        if (text.charCodeAt(i - 1) === 0x22) break;
+        i++;
+      }
+    } else if (ch === 0x7b || ch === 0x5b) {
       if (++depth > max) return true;
-    } else if (ch === 0x7d || ch === 0x5d) depth--;
+    } else depth--;
   }
-  return false;
 }
