@@ -115,24 +115,6 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
       sendDialectError(res, openaiDialect, 404, 'NOT_FOUND', `Group '${name}' not found`);
       return RESPONSE_ALREADY_SENT;
     }
-    if (inFlight >= runtime.settings.maxConcurrentRequests) {
-      sendDialectError(
-        res,
-        group.provider,
-        429,
-        'OVERLOADED',
-        'The gateway is at its concurrency limit; retry shortly',
-        { 'retry-after': '1' },
-      );
-      return RESPONSE_ALREADY_SENT;
-    }
-    inFlight++;
-    deps.metrics?.inFlight(inFlight);
-    res.once('close', () => {
-      inFlight--;
-      deps.metrics?.inFlight(inFlight);
-    });
-
     const peer = req.socket.remoteAddress ?? '';
     const trusted = deps.isTrustedProxy?.(peer) ?? false;
     const forwardedFor = trusted
@@ -153,6 +135,25 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
       started,
       startedAt,
     };
+    if (inFlight >= runtime.settings.maxConcurrentRequests) {
+      sendDialectError(
+        res,
+        group.provider,
+        429,
+        'OVERLOADED',
+        'The gateway is at its concurrency limit; retry shortly',
+        { 'retry-after': '1' },
+      );
+      recordRefusal(ctx, forwardDeps, 429, 'gateway at its concurrency limit');
+      return RESPONSE_ALREADY_SENT;
+    }
+    inFlight++;
+    deps.metrics?.inFlight(inFlight);
+    res.once('close', () => {
+      inFlight--;
+      deps.metrics?.inFlight(inFlight);
+    });
+
     if (target.invalid !== null) {
       // The request's own fault, found before any key was chosen: nothing is charged.
       const message = `Request target cannot be forwarded: ${target.invalid}`;

@@ -50,6 +50,8 @@ describe('overload protection (settings.maxConcurrentRequests)', { timeout: 20_0
     expect(third.headers['retry-after']).toBe('1');
     expect(third.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect(fake.requests).toHaveLength(2);
+    // Refused requests are logged like any request, with no attempt and no key (API.md, proxy statuses).
+    expect(gw.records.find((r) => r.statusCode === 429)).toMatchObject({ attempts: [], keyId: null });
     expect((await first).status).toBe(200);
     expect((await second).status).toBe(200);
     fake.setDefaultBehaviour(undefined);
