@@ -1,7 +1,7 @@
 import { buildConnector, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EffectiveSettings } from '@keyway/contracts';
-import { checkConnectAddress, EgressRefusedError } from '@keyway/core';
+import { egressJudge } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
 import { egressConnector, localAddresses } from '@keyway/server';
 import type { Resolve } from '@keyway/server';
@@ -43,7 +43,7 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
           pipelining: 1,
           connect: egressConnector(buildConnector, new URL(origin), {
             timeoutMs: s.connectTimeoutSeconds * 1000,
-            judge: egressJudge(policy),
+            judge: egressJudge(policy, localAddresses),
             ...(options.resolve ? { resolve: options.resolve } : {}),
           }),
           keepAliveTimeout: s.idleConnTimeoutSeconds * 1000,
@@ -58,14 +58,5 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
       pools.clear();
       await Promise.allSettled(all.map((p) => p.close()));
     },
-  };
-}
-
-/** Judges each address a connection is about to open against `policy` (the machine's addresses read each time). */
-export function egressJudge(policy: EgressPolicy): (address: string, port: number) => Error | null {
-  return (address, port) => {
-    const self = policy.self ? { ...policy.self, addresses: localAddresses() } : undefined;
-    const why = checkConnectAddress(address, port, { ...policy, ...(self ? { self } : {}) });
-    return why ? new EgressRefusedError(`egress refused: ${why}`) : null;
   };
 }

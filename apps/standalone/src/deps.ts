@@ -89,6 +89,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       loadSettings: () => loadSettings(prisma),
       logger,
       queue,
+      selfPort: env.PORT,
     },
     { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention] },
   );
@@ -118,7 +119,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
 
-  const clients = createUpstreamClients();
+  // The listen port: an upstream pointing back at it would loop (egress policy).
+  const clients = createUpstreamClients({ selfPort: env.PORT });
   return {
     env,
     authKey,

@@ -70,6 +70,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
             'keyRecheckIntervalMinutes',
             'keyValidationConcurrency',
             'keyValidationTimeoutSeconds',
+            'egressBlockPrivate',
           ]),
         logger,
         queue,

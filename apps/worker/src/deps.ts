@@ -1,4 +1,4 @@
-import type { RequestLogRecord } from '@keyway/contracts';
+import type { RequestLogRecord, Settings } from '@keyway/contracts';
 import type { DbClient, Provider, RequestLogWriteResult } from '@keyway/db';
 import type { KeyCipher, KeyPool } from '@keyway/keypool';
 import type { Dispatcher } from 'undici';
@@ -27,7 +27,7 @@ export interface WorkerDeps {
    */
   keyCipher: Pick<KeyCipher, 'open' | 'seal' | 'hash'>;
   /** Stored global settings (the control plane's settings store fits); missing ones take their defaults. */
-  loadSettings: () => Promise<Partial<ValidationSettings>>;
+  loadSettings: () => Promise<Partial<ValidationSettings & Pick<Settings, 'egressBlockPrivate'>>>;
   logger: WorkerLogger;
   /**
    * Writes a `request-logs` batch (default: `writeRequestLogs` through Prisma, any database). A replacement must
@@ -36,6 +36,8 @@ export interface WorkerDeps {
   writeRequestLogs?: (records: readonly RequestLogRecord[]) => Promise<RequestLogWriteResult>;
   /** Clock for due checks and timestamps (default `Date.now`). */
   now?: () => number;
-  /** Sends validation requests (default: undici's global dispatcher). */
+  /** Sends validation requests (default: a client that applies the egress policy, as the gateway's do). */
   dispatcher?: Dispatcher;
+  /** The port this process serves `/proxy` on (standalone): validation requests never go there. */
+  selfPort?: number;
 }

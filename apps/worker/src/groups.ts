@@ -1,5 +1,5 @@
 import type { GroupSnapshot } from '@keyway/contracts';
-import { channelSchema, groupConfigSchema, headerRuleSchema } from '@keyway/contracts';
+import { channelSchema, headerRuleSchema, readGroupConfig } from '@keyway/contracts';
 import type { Group } from '@keyway/db';
 import { z } from 'zod';
 
@@ -37,7 +37,7 @@ export function toValidationTarget(row: Group): ValidationTarget | null {
     testModel: row.testModel,
     validationEndpoint: row.validationEndpoint,
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
-    config: json(groupConfigSchema, row.config, {}),
+    config: readGroupConfig(row.config),
     lastValidatedAt: row.lastValidatedAt,
   };
 }

@@ -1,5 +1,5 @@
 import type { FailureClass } from '@keyway/contracts';
-import { classifyOutcome } from '@keyway/core';
+import { classifyOutcome, EGRESS_REFUSED_CODE } from '@keyway/core';
 import type { Outcome } from '@keyway/core';
 import { secretsOf } from '@keyway/observability';
 import { providerFor } from '@keyway/providers';
@@ -7,6 +7,7 @@ import type { HeaderMap } from '@keyway/providers';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { WorkerDeps } from './deps';
+import { validationDispatcher } from './egress-dispatcher';
 import type { ValidationGroup } from './groups';
 import { applyHeaderRules } from '@keyway/core';
 import { resolveValidationSettings } from './settings';
@@ -30,6 +31,25 @@ export interface ValidateKeyOptions {
   timeoutMs?: number;
 }
 
+/** How long the `egressBlockPrivate` setting read for validation is reused (a bulk validation reads it once). */
+const EGRESS_SETTING_TTL_MS = 2_000;
+const egressSetting = new WeakMap<object, { at: number; value: Promise<boolean> }>();
+
+/** The validation client: the injected one, else one applying the egress policy with the current setting. */
+async function dispatcherFor(
+  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'selfPort'>,
+): Promise<Dispatcher> {
+  if (deps.dispatcher) return deps.dispatcher;
+  const now = Date.now();
+  let memo = egressSetting.get(deps.loadSettings);
+  if (!memo || now - memo.at >= EGRESS_SETTING_TTL_MS) {
+    memo = { at: now, value: deps.loadSettings().then((s) => s.egressBlockPrivate === true) };
+    egressSetting.set(deps.loadSettings, memo);
+  }
+  const blockPrivate = await memo.value;
+  return validationDispatcher({ blockPrivate, ...(deps.selfPort ? { selfPort: deps.selfPort } : {}) });
+}
+
 /** Header-rule `${CLIENT_IP}` of validation requests: there is no client, the worker itself asks. */
 export const VALIDATION_CLIENT_IP = '127.0.0.1';
 
@@ -45,6 +65,8 @@ const CONNECT_ERRORS = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  // Refused by the egress policy before connecting: the upstream's configuration, not the key, is at fault.
+  EGRESS_REFUSED_CODE,
 ]);
 
 /**
@@ -61,7 +83,8 @@ export function blamesKey(result: KeyValidationResult): boolean {
  * upstream with weight > 0, moving to the next one on a connection error; 2xx means valid.
  */
 export async function validateKey(
-  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'> & Partial<Pick<WorkerDeps, 'logger'>>,
+  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'> &
+    Partial<Pick<WorkerDeps, 'logger' | 'selfPort'>>,
   group: ValidationGroup,
   keyValue: string,
   options: ValidateKeyOptions = {},
@@ -97,6 +120,7 @@ export async function validateKey(
       class: 'upstream',
     };
 
+  const dispatcher = await dispatcherFor(deps);
   let lastConnectError = '';
   for (const upstream of upstreams) {
     const abort = new AbortController();
@@ -109,7 +133,7 @@ export async function validateKey(
         signal: abort.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+        dispatcher,
       });
       const outcome: Outcome = { status: response.statusCode, headers: response.headers };
       if (response.statusCode >= 200 && response.statusCode < 300) {

@@ -274,3 +274,19 @@ function sameOrigin(a: string, b: URL): boolean {
     return false;
   }
 }
+
+/**
+ * The connect-time judge the gateway's and the worker's connectors use: null when a connection to `address:port`
+ * may open, else the error it fails with. `ownAddresses` (the machine's interface addresses) is read for each
+ * connection, as interfaces come and go.
+ */
+export function egressJudge(
+  policy: EgressPolicy,
+  ownAddresses: () => readonly string[] = () => [],
+): (address: string, port: number) => EgressRefusedError | null {
+  return (address, port) => {
+    const self = policy.self ? { ...policy.self, addresses: ownAddresses() } : undefined;
+    const why = checkConnectAddress(address, port, { ...policy, ...(self ? { self } : {}) });
+    return why ? new EgressRefusedError(`egress refused: ${why}`) : null;
+  };
+}
