@@ -1,4 +1,4 @@
-import type { DbClient } from '@keyway/db';
+import type { DbClient, SqliteWriter } from '@keyway/db';
 import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { CpLogger } from './http';
@@ -10,6 +10,8 @@ export interface ControlPlaneDeps {
   db: DbClient;
   /** Which database `db` talks to (raw statements differ per dialect); SQLite when omitted. */
   dbProvider?: 'sqlite' | 'postgresql' | 'mysql';
+  /** The process's one SQLite writer (standalone): key imports write through it in short transactions. */
+  sqliteWriter?: SqliteWriter | undefined;
   keyPool: KeyPool;
   /** The admin key (already checked for strength by the app's env). */
   authKey: string;

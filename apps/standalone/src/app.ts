@@ -39,6 +39,7 @@ export function createApp(
     {
       db: deps.db.prisma,
       dbProvider: deps.db.provider,
+      sqliteWriter: deps.sqliteWriter,
       keyPool: deps.keyPool,
       authKey: deps.authKey,
       keyCipher: deps.keyCipher,

@@ -5,10 +5,10 @@ import {
   createKeyStateWriter,
   createPgLogWriter,
   createPrismaClient,
-  createSqliteLogWriter,
+  createSqliteWriter,
   writeRequestLogs,
 } from '@keyway/db';
-import type { DbConnection } from '@keyway/db';
+import type { DbConnection, SqliteWriter } from '@keyway/db';
 import {
   compileRuntime,
   createBufferedSink,
@@ -33,6 +33,8 @@ export interface StandaloneDeps {
   metrics: Metrics;
   gatewayMetrics: GatewayMetrics;
   db: DbConnection;
+  /** The one SQLite writer (request logs, key imports, retention), when the database is SQLite. */
+  sqliteWriter: SqliteWriter | undefined;
   keyPool: MemoryKeyPool;
   keyCipher: KeyCipher;
   clients: UpstreamClients;
@@ -47,11 +49,13 @@ export interface StandaloneDeps {
 }
 
 /** A fast request-log writer for the database (Prisma costs more CPU than the proxying it logs). */
-function logWriter(db: DbConnection, url: string): { write: RequestLogWriter; close: () => Promise<void> } {
-  if (db.provider === 'sqlite') {
-    const w = createSqliteLogWriter(url);
-    return { write: (r) => w.write(r), close: () => Promise.resolve(w.close()) };
-  }
+function logWriter(
+  db: DbConnection,
+  url: string,
+  sqlite: SqliteWriter | undefined,
+): { write: RequestLogWriter; close: () => Promise<void> } {
+  // Closed with the process's other SQLite users, below.
+  if (sqlite) return { write: (r) => sqlite.writeLogs(r), close: () => Promise.resolve() };
   if (db.provider === 'postgresql') {
     const w = createPgLogWriter(url);
     return { write: async (r) => void (await w.write(r)), close: () => w.close() };
@@ -65,6 +69,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   await applyMigrations(env.DATABASE_URL, { log: (msg) => logger.info({}, msg) });
   const db = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
+  // SQLite has one writer: request logs, key imports and retention share this one (see createSqliteWriter).
+  const sqliteWriter = db.provider === 'sqlite' ? createSqliteWriter(env.DATABASE_URL) : undefined;
   // ENCRYPTION_KEY or the key kept in DATA_DIR (generated on first start); plaintext keys are encrypted in place.
   // Refuses to start when the key does not match the data (see `pnpm keys:rotate-encryption`).
   const { cipher: keyCipher } = await prepareEncryption(db, env, logger);
@@ -89,6 +95,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       loadSettings: () => loadSettings(prisma),
       logger,
       queue,
+      sqliteWriter,
       selfPort: env.PORT,
     },
     { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention] },
@@ -109,7 +116,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       logger.warn({ keyId: c.keyId, groupId: c.groupId, cause: c.cause }, 'key blacklisted');
   });
 
-  const logs = logWriter(db, env.DATABASE_URL);
+  const logs = logWriter(db, env.DATABASE_URL, sqliteWriter);
   const logSink = createBufferedSink({
     write: logs.write,
     onError: (err, pending) => {
@@ -128,6 +135,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     metrics,
     gatewayMetrics: m.gateway,
     db,
+    sqliteWriter,
     keyPool,
     keyCipher,
     clients,
@@ -143,6 +151,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
       await states.close();
       await logs.close();
+      await sqliteWriter?.close();
       await clients.close();
       await keyPool.close();
       await db.close();

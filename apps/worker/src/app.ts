@@ -73,7 +73,11 @@ export function createWorker(deps: WorkerDeps & { queue: JobQueue }, options: Wo
   if (jobs.has(JOBS.logRetention)) {
     const now = deps.now ?? Date.now;
     queue.process(JOBS.logRetention, (job) =>
-      runRetention(deps.db, { now: new Date(now()), retentionDays: job.payload.retentionDays }),
+      runRetention(deps.db, {
+        now: new Date(now()),
+        retentionDays: job.payload.retentionDays,
+        sqliteWriter: deps.sqliteWriter,
+      }),
     );
     queue.schedule(JOBS.logRetention, options.retentionEveryMs ?? DEFAULT_RETENTION_EVERY_MS, {});
   }

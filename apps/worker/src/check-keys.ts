@@ -1,4 +1,5 @@
 import type { KeyStatus } from '@keyway/contracts';
+import { yieldToLoop } from '@keyway/db';
 import type { WorkerDeps } from './deps';
 import type { ValidationTarget } from './groups';
 import { forEachLimit } from './limit';
@@ -10,6 +11,32 @@ export interface KeyToCheck {
   id: number;
   keyValue: string;
   status: string;
+}
+
+/** Keys read per page while validating: a short query, and the page's keys are all that is held in memory. */
+export const KEY_PAGE = 500;
+
+/**
+ * The keys of a group in the given states, read page by page in id order, with a turn of the event loop before
+ * each page: a 100,000-key group was one query holding every row (and the loop, with SQLite) at once.
+ */
+export async function* keyPages(
+  db: WorkerDeps['db'],
+  groupId: number,
+  states: ReadonlySet<KeyStatus>,
+): AsyncGenerator<KeyToCheck> {
+  for (let cursor = 0; ;) {
+    await yieldToLoop();
+    const page = await db.apiKey.findMany({
+      where: { groupId, status: { in: [...states] }, id: { gt: cursor } },
+      select: { id: true, keyValue: true, status: true },
+      orderBy: { id: 'asc' },
+      take: KEY_PAGE,
+    });
+    yield* page;
+    if (page.length < KEY_PAGE) return;
+    cursor = (page[page.length - 1] as KeyToCheck).id;
+  }
 }
 
 /** Counts of one batch of validations. */
@@ -40,7 +67,7 @@ export function emptyTally(): CheckTally {
 export async function checkKeys(
   deps: WorkerDeps,
   group: ValidationTarget,
-  keys: readonly KeyToCheck[],
+  keys: Iterable<KeyToCheck> | AsyncIterable<KeyToCheck>,
   settings: ValidationSettings,
   states: ReadonlySet<KeyStatus>,
   onChecked?: (processed: number) => Promise<void>,

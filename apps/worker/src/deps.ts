@@ -1,5 +1,5 @@
 import type { RequestLogRecord, Settings } from '@keyway/contracts';
-import type { DbClient, Provider, RequestLogWriteResult } from '@keyway/db';
+import type { DbClient, Provider, RequestLogWriteResult, SqliteWriter } from '@keyway/db';
 import type { KeyCipher, KeyPool } from '@keyway/keypool';
 import type { Dispatcher } from 'undici';
 import type { ValidationSettings } from './settings';
@@ -16,6 +16,11 @@ export interface WorkerDeps {
   db: DbClient;
   /** Which database `db` talks to: key imports use a statement per dialect. */
   dbProvider: Provider;
+  /**
+   * The process's one SQLite writer (standalone): imports and retention deletes go through it in short
+   * transactions, so they never hold the event loop or the write lock for long.
+   */
+  sqliteWriter?: SqliteWriter | undefined;
   /**
    * Where keys live for the gateways (distributed: the Redis pool, whose mirror must hold every group so that
    * an import can tell new keys from known ones; standalone: the in-memory pool).

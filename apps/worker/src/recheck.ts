@@ -1,6 +1,6 @@
 import type { KeyStatus } from '@keyway/contracts';
 import type { JobPayload } from '@keyway/queue';
-import { checkKeys } from './check-keys';
+import { checkKeys, keyPages } from './check-keys';
 import type { WorkerDeps } from './deps';
 import { toValidationTarget } from './groups';
 import type { ValidationSettings } from './settings';
@@ -46,12 +46,13 @@ export async function recheckInvalidKeys(
     const settings = resolveValidationSettings(global, group.config);
     const startedAt = now();
     if (!isRecheckDue(group.lastValidatedAt, settings.keyRecheckIntervalMinutes, startedAt)) continue;
-    const keys = await deps.db.apiKey.findMany({
-      where: { groupId: group.id, status: 'invalid' },
-      select: { id: true, keyValue: true, status: true },
-      orderBy: { id: 'asc' },
-    });
-    const tally = await checkKeys(deps, group, keys, settings, INVALID_ONLY);
+    const tally = await checkKeys(
+      deps,
+      group,
+      keyPages(deps.db, group.id, INVALID_ONLY),
+      settings,
+      INVALID_ONLY,
+    );
     // The interval counts from when this check started, so re-checks keep a steady rhythm however long it took.
     await deps.db.group.updateMany({
       where: { id: group.id },
@@ -62,7 +63,7 @@ export async function recheckInvalidKeys(
     summary.restored += tally.restored;
     summary.failed += tally.failed;
     summary.skipped += tally.skipped;
-    if (keys.length > 0)
+    if (tally.checked + tally.skipped > 0)
       deps.logger.info(
         { groupId: group.id, group: group.name, ...tally },
         `re-checked ${tally.checked} invalid key(s), restored ${tally.restored}`,

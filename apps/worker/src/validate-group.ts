@@ -2,7 +2,7 @@ import type { KeyStatus } from '@keyway/contracts';
 import type { JobPayload, KeyValidateScope } from '@keyway/queue';
 import { PermanentJobError } from '@keyway/queue';
 import type { CheckTally } from './check-keys';
-import { checkKeys } from './check-keys';
+import { checkKeys, keyPages } from './check-keys';
 import type { WorkerDeps } from './deps';
 import { toValidationTarget } from './groups';
 import { resolveValidationSettings } from './settings';
@@ -40,18 +40,24 @@ export async function validateGroupKeys(
   if (group.type !== 'standard')
     throw new PermanentJobError(`group ${payload.groupId} is an aggregate group: it has no keys of its own`);
   const states = SCOPES[payload.status];
-  const keys = await deps.db.apiKey.findMany({
-    where: { groupId: group.id, status: { in: [...states] } },
-    select: { id: true, keyValue: true, status: true },
-    orderBy: { id: 'asc' },
-  });
-  const total = keys.length;
+  const total = await deps.db.apiKey.count({ where: { groupId: group.id, status: { in: [...states] } } });
   await progress(0, total);
   const settings = resolveValidationSettings(await deps.loadSettings(), group.config);
   const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));
-  const tally = await checkKeys(deps, group, keys, settings, states, async (processed) => {
-    if (processed % step === 0 || processed === total) await progress(processed, total);
-  });
+  let processed = 0;
+  const tally = await checkKeys(
+    deps,
+    group,
+    keyPages(deps.db, group.id, states),
+    settings,
+    states,
+    async (n) => {
+      processed = n;
+      if (n % step === 0 && n < total) await progress(n, total);
+    },
+  );
+  // Keys added or removed while this ran may make the count differ from the first one: end at what was done.
+  await progress(processed, Math.max(total, processed));
   deps.logger.info(
     { groupId: group.id, group: group.name, scope: payload.status, ...tally },
     'validated keys',

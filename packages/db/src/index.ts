@@ -27,7 +27,9 @@ export type {
 export { Prisma } from './generated/sqlite/client';
 export { writeRequestLogs, type RequestLogWriteResult } from './repositories/request-logs';
 export { latestKeyStates, writeKeyStates, type KeyStateRow } from './repositories/key-state';
-export { createSqliteLogWriter, sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
+export { sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
+export { createSqliteLogWriter, createSqliteWriter, type SqliteWriter } from './sqlite-writer';
+export { SLICE_MS, createPacer, mapSliced, yieldToLoop, type Pacer } from './slices';
 export {
   addKeys,
   insertKeysIgnoringDuplicates,
@@ -37,6 +39,7 @@ export {
   type KeyPoolWriter,
   type NewKeyRow,
   type NewPoolKey,
+  type StoredKeyId,
 } from './repositories/keys';
 export { readSettings, type PlainSettingKey } from './repositories/settings';
 export {
@@ -57,6 +60,7 @@ export {
   type PruneAuditOptions,
   type PruneLogsOptions,
   type PruneLogsResult,
+  type PrunableTable,
   type RetentionOptions,
   type RetentionResult,
 } from './repositories/retention';

@@ -14,7 +14,7 @@ const registered = new WeakMap<Metrics, { stop(): void }>();
 
 /**
  * Registers process_resident_memory_bytes, process_cpu_seconds_total, process_start_time_seconds,
- * nodejs_eventloop_lag_seconds (mean since the previous scrape) and nodejs_eventloop_lag_max_seconds,
+ * nodejs_eventloop_lag_seconds (mean since the previous scrape), nodejs_eventloop_lag_max_seconds and _p99_seconds,
  * all sampled when the registry renders. `stop()` turns the event-loop monitor off.
  */
 export function defaultProcessMetrics(
@@ -42,6 +42,10 @@ export function defaultProcessMetrics(
     'nodejs_eventloop_lag_max_seconds',
     'Largest event loop lag since the previous scrape, in seconds.',
   );
+  const lagP99 = metrics.gauge(
+    'nodejs_eventloop_lag_p99_seconds',
+    '99th percentile of event loop lag since the previous scrape, in seconds.',
+  );
 
   // Floor: rounding could put the start a fraction of a second in the future.
   start.set(Math.floor((Date.now() - process.uptime() * 1000) / 1000));
@@ -63,6 +67,7 @@ export function defaultProcessMetrics(
     if (delay.count > 0) {
       lag.set(Math.max(0, delay.mean - resolutionNs) / 1e9);
       lagMax.set(Math.max(0, delay.max - resolutionNs) / 1e9);
+      lagP99.set(Math.max(0, delay.percentile(99) - resolutionNs) / 1e9);
       delay.reset();
     }
   });

@@ -1,6 +1,9 @@
+import type Database from 'better-sqlite3';
 import { maskSecret } from '@keyway/core';
 import type { DbClient } from '../client';
 import type { Provider } from '../provider';
+import { createPacer } from '../slices';
+import type { SqliteWriter } from '../sqlite-writer';
 import { sqliteTime } from './sqlite-log-writer';
 
 /** A key row to insert. */
@@ -47,6 +50,39 @@ export async function insertKeysIgnoringDuplicates(
   return added;
 }
 
+/** A stored key's id by its keyed hash. */
+export interface StoredKeyId {
+  id: number;
+  keyHash: string;
+}
+
+/**
+ * Prepares the key-import statements on a better-sqlite3 connection; the function returned inserts rows
+ * (skipping a (groupId, keyHash) already stored) and finds the id of each, to be called inside a transaction
+ * (`createSqliteWriter` owns that). One prepared statement per row: no SQL text to build, and each lookup is
+ * one probe of the unique index.
+ */
+export function prepareKeyInsert(
+  db: Database.Database,
+): (rows: readonly NewKeyRow[]) => { added: number; ids: StoredKeyId[] } {
+  const insert = db.prepare(
+    `INSERT INTO api_keys (groupId, keyValue, keyHash, keyMasked, createdAt, updatedAt)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (groupId, keyHash) DO NOTHING`,
+  );
+  const find = db.prepare('SELECT id FROM api_keys WHERE groupId = ? AND keyHash = ?').pluck();
+  return (rows) => {
+    const now = sqliteTime(Date.now());
+    let added = 0;
+    const ids: StoredKeyId[] = [];
+    for (const r of rows) {
+      added += insert.run(r.groupId, r.keyValue, r.keyHash, r.keyMasked, now, now).changes;
+      const id = find.get(r.groupId, r.keyHash) as number | undefined;
+      if (id !== undefined) ids.push({ id, keyHash: r.keyHash });
+    }
+    return { added, ids };
+  };
+}
+
 /** A new key as the pool takes it: active, with a clean record. */
 export interface NewPoolKey {
   id: number;
@@ -73,6 +109,8 @@ export interface AddKeysDeps {
   /** Seals a key for storage and hashes it for de-duplication (`@keyway/keypool`'s KeyCipher fits). */
   keyCipher: { seal(plain: string): string; hash(plain: string): string };
   keyPool: KeyPoolWriter;
+  /** The process's SQLite writer (standalone): inserts go through it in short transactions, not through Prisma. */
+  sqliteWriter?: SqliteWriter;
 }
 
 /** What adding keys did; `total` is the group's key count afterwards. */
@@ -86,6 +124,11 @@ export interface AddKeysResult {
 export interface AddKeysOptions {
   /** Called as keys are stored (about a hundred times at most, and once at the end), e.g. a job's progress. */
   onProgress?: (processed: number, total: number) => Promise<void>;
+  /**
+   * `values` already sealed by `deps.keyCipher`, index for index (a queued import's payload): stored as they
+   * are instead of sealing each key again, which is most of an import's CPU (a fresh IV each time either way).
+   */
+  sealed?: readonly string[];
 }
 
 /** Keys hashed, sealed and inserted per round (and added to the pool). */
@@ -93,9 +136,27 @@ const ADD_CHUNK = 1000;
 /** Progress reports per call: often enough for a progress bar, rare enough not to flood a Redis-backed queue. */
 const PROGRESS_STEPS = 100;
 
+/** Stores sealed rows and returns how many were new and the id of every hash (new or already stored). */
+async function storeRows(
+  deps: AddKeysDeps,
+  groupId: number,
+  rows: readonly NewKeyRow[],
+): Promise<{ added: number; ids: StoredKeyId[] }> {
+  if (deps.sqliteWriter) return deps.sqliteWriter.insertKeys(rows);
+  const added = await insertKeysIgnoringDuplicates(deps.db, deps.dbProvider ?? 'sqlite', rows);
+  // Ids of the new rows: a key added before (or by a concurrent import) is found by its hash too.
+  const ids = await deps.db.apiKey.findMany({
+    where: { groupId, keyHash: { in: rows.map((r) => r.keyHash) } },
+    select: { id: true, keyHash: true },
+  });
+  return { added, ids };
+}
+
 /**
  * Adds keys to a group, ignoring those already there (by keyed hash; the unique index backs this up), and puts
  * the new ones into the key pool so they are picked at once. Keys the pool already holds keep their live health.
+ * Hashing and sealing run in slices that yield to the event loop (100,000 keys are seconds of CPU), so a
+ * gateway in the same process keeps serving while a large import runs.
  */
 export async function addKeys(
   deps: AddKeysDeps,
@@ -105,27 +166,24 @@ export async function addKeys(
 ): Promise<AddKeysResult> {
   const { db, keyCipher, keyPool } = deps;
   const step = Math.max(ADD_CHUNK, Math.ceil(values.length / PROGRESS_STEPS));
+  const pacer = createPacer();
   let added = 0;
   let reported = 0;
   for (let i = 0; i < values.length; i += ADD_CHUNK) {
-    const hashed = values.slice(i, i + ADD_CHUNK).map((value) => ({ value, hash: keyCipher.hash(value) }));
-    added += await insertKeysIgnoringDuplicates(
-      db,
-      deps.dbProvider ?? 'sqlite',
-      hashed.map((k) => ({
-        groupId,
-        keyValue: keyCipher.seal(k.value),
-        keyHash: k.hash,
-        keyMasked: maskSecret(k.value),
-      })),
-    );
-    // Ids of the new rows: a key added before (or by a concurrent import) is found by its hash too.
-    const plain = new Map(hashed.map((k) => [k.hash, k.value]));
-    const rows = await db.apiKey.findMany({
-      where: { groupId, keyHash: { in: hashed.map((k) => k.hash) } },
-      select: { id: true, keyHash: true },
-    });
-    const fresh = rows.filter((r) => keyPool.health(groupId, r.id) === undefined);
+    const end = Math.min(values.length, i + ADD_CHUNK);
+    const plain = new Map<string, string>();
+    const rows: NewKeyRow[] = [];
+    for (let j = i; j < end; j++) {
+      const value = values[j] as string;
+      const keyHash = keyCipher.hash(value);
+      plain.set(keyHash, value);
+      const keyValue = options.sealed?.[j] ?? keyCipher.seal(value);
+      rows.push({ groupId, keyValue, keyHash, keyMasked: maskSecret(value) });
+      if (pacer.due()) await pacer.pause();
+    }
+    const stored = await storeRows(deps, groupId, rows);
+    added += stored.added;
+    const fresh = stored.ids.filter((r) => keyPool.health(groupId, r.id) === undefined);
     await keyPool.add(
       groupId,
       fresh.map((r) => ({
@@ -143,6 +201,7 @@ export async function addKeys(
       reported = processed;
       await options.onProgress(processed, values.length);
     }
+    if (pacer.due()) await pacer.pause();
   }
   const total = await db.apiKey.count({ where: { groupId } });
   return { added, ignored: values.length - added, total };

@@ -1,10 +1,32 @@
+import type Database from 'better-sqlite3';
 import type { DbClient } from '../client';
+import { yieldToLoop } from '../slices';
+import type { SqliteWriter } from '../sqlite-writer';
 import { readSettings } from './settings';
+import { sqliteTime } from './sqlite-log-writer';
 
 const DAY = 86_400_000;
 
 /** Rows deleted per statement: short transactions, so SQLite's single writer lock is never held for long. */
 export const PRUNE_BATCH_SIZE = 1000;
+
+/** Tables that expire by their `time` column (each has an index starting with it). */
+export type PrunableTable = 'request_logs' | 'hourly_stats' | 'audit_logs';
+
+/**
+ * Prepares a delete of up to `limit` rows of `table` older than `before` on a better-sqlite3 connection, to be
+ * called inside a transaction (`createSqliteWriter` owns that, sizing `limit` so one call takes a few ms).
+ */
+export function prepareDeleteBefore(
+  db: Database.Database,
+  table: PrunableTable,
+): (before: Date, limit: number) => number {
+  // `table` is one of three literals, never input. The subquery walks the time index: no sort, no scan.
+  const remove = db.prepare(
+    `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE time < ? LIMIT ?)`,
+  );
+  return (before, limit) => remove.run(sqliteTime(before.getTime()), limit).changes;
+}
 
 /** Options of {@link pruneLogs}. */
 export interface PruneLogsOptions {
@@ -14,6 +36,8 @@ export interface PruneLogsOptions {
   hourlyRetentionDays?: number;
   now?: Date;
   batchSize?: number;
+  /** The process's SQLite writer (standalone): deletes go through it in short transactions, not through Prisma. */
+  sqliteWriter?: SqliteWriter;
 }
 
 /** What {@link pruneLogs} deleted. */
@@ -40,7 +64,7 @@ async function deleteInBatches<Id>(
     deleted += await remove(ids);
     if (ids.length < batchSize) return deleted;
     // Let the log writer and API requests in between batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToLoop();
   }
 }
 
@@ -50,6 +74,12 @@ export async function pruneLogs(db: DbClient, options: PruneLogsOptions): Promis
   const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
   const logsBefore = cutoff(options.retentionDays, now);
   const statsBefore = cutoff(options.hourlyRetentionDays ?? 400, now);
+  const writer = options.sqliteWriter;
+  if (writer)
+    return {
+      requestLogs: logsBefore ? await writer.deleteBefore('request_logs', logsBefore) : 0,
+      hourlyStats: statsBefore ? await writer.deleteBefore('hourly_stats', statsBefore) : 0,
+    };
   const requestLogs = logsBefore
     ? await deleteInBatches(
         batchSize,
@@ -79,12 +109,15 @@ export interface PruneAuditOptions {
   retentionDays?: number;
   now?: Date;
   batchSize?: number;
+  /** As in {@link PruneLogsOptions}. */
+  sqliteWriter?: SqliteWriter;
 }
 
 /** Deletes audit entries past their retention (a year by default); returns how many. */
 export async function pruneAudit(db: DbClient, options: PruneAuditOptions = {}): Promise<number> {
   const before = cutoff(options.retentionDays ?? 365, options.now ?? new Date());
   if (!before) return 0;
+  if (options.sqliteWriter) return options.sqliteWriter.deleteBefore('audit_logs', before);
   return deleteInBatches(
     options.batchSize ?? PRUNE_BATCH_SIZE,
     async (take) =>
@@ -100,6 +133,8 @@ export interface RetentionOptions {
   now?: Date;
   /** Request-log retention for this run instead of the stored `requestLogRetentionDays` (0 keeps everything). */
   retentionDays?: number;
+  /** As in {@link PruneLogsOptions}. */
+  sqliteWriter?: SqliteWriter;
 }
 
 /** What one retention pass deleted. */
@@ -118,7 +153,11 @@ export async function runRetention(db: DbClient, options: RetentionOptions = {})
     retentionDays: options.retentionDays ?? settings.requestLogRetentionDays,
     hourlyRetentionDays: settings.statsRetentionDays,
     now,
+    ...(options.sqliteWriter ? { sqliteWriter: options.sqliteWriter } : {}),
   });
-  const auditLogs = await pruneAudit(db, { now });
+  const auditLogs = await pruneAudit(db, {
+    now,
+    ...(options.sqliteWriter ? { sqliteWriter: options.sqliteWriter } : {}),
+  });
   return { ...logs, auditLogs };
 }

@@ -8,7 +8,7 @@ import { applyMigrations } from '../migrate';
 import { logRecord as record } from '../testing/records';
 import { groupData } from '../testing/scenario';
 import { writeRequestLogs } from './request-logs';
-import { createSqliteLogWriter } from './sqlite-log-writer';
+import { createSqliteLogWriter } from '../sqlite-writer';
 
 describe('the SQLite fast log writer', () => {
   let dir: string;

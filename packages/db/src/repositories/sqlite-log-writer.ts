@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { RequestLogRecord } from '@keyway/contracts';
-import { openSqliteFile } from '../sqlite-file';
 import { aggregateBatch } from './log-batch';
 
 /** Prisma's SQLite encoding of a DateTime: ISO-8601 text with an explicit `+00:00` offset. */
@@ -13,7 +12,7 @@ const INSERT_LOG = `INSERT INTO request_logs (id, requestId, time, groupId, grou
   clientIp, requestPath, promptTokens, completionTokens, requestBody)
   VALUES (@id, @requestId, @time, @groupId, @groupName, @parentGroupId, @parentGroupName, @keyId, @keyMasked,
   @proxyKeyMasked, @model, @statusCode, @success, @durationMs, @ttfbMs, @stream, @retries, @attempts, @error,
-  @clientIp, @requestPath, @promptTokens, @completionTokens, @requestBody)`;
+  @clientIp, @requestPath, @promptTokens, @completionTokens, @requestBody) ON CONFLICT (id) DO NOTHING`;
 
 const UPSERT_HOUR = `INSERT INTO hourly_stats (time, groupId, model, requests, failures, promptTokens, completionTokens)
   VALUES (@time, @groupId, @model, @requests, @failures, @promptTokens, @completionTokens)
@@ -28,23 +27,24 @@ const COUNT_KEY = `UPDATE api_keys SET requestCount = requestCount + @count,
 /** A batch writer of request logs and the counters derived from them. */
 export interface LogWriter {
   write(records: readonly RequestLogRecord[]): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
- * The standalone fast path: one prepared-statement transaction per batch on its own better-sqlite3 connection.
- * Going through Prisma cost more CPU than proxying the requests being logged (its query compiler runs per
- * query); rows written here are byte-compatible with Prisma's (same time encoding), which a test checks.
+ * Prepares the request-log statements on a better-sqlite3 connection; the function returned writes records with
+ * their hourly stats and key counters, to be called inside a transaction (`createSqliteWriter` owns that). Going
+ * through Prisma cost more CPU than proxying the requests being logged (its query compiler runs per query);
+ * rows written here are byte-compatible with Prisma's (same time encoding), which a test checks. A record whose
+ * id is stored already is skipped, counters included: a batch retried after a partial write counts once.
  */
-export function createSqliteLogWriter(url: string): LogWriter {
-  const db: Database.Database = openSqliteFile(url);
+export function prepareLogInsert(db: Database.Database): (records: readonly RequestLogRecord[]) => number {
   const insertLog = db.prepare(INSERT_LOG);
   const upsertHour = db.prepare(UPSERT_HOUR);
   const countKey = db.prepare(COUNT_KEY);
-  const writeBatch = db.transaction((records: readonly RequestLogRecord[]) => {
-    const { buckets, perKey } = aggregateBatch(records);
+  return (records) => {
+    const written: RequestLogRecord[] = [];
     for (const r of records) {
-      insertLog.run({
+      const { changes } = insertLog.run({
         ...r,
         time: sqliteTime(Date.parse(r.time)),
         success: r.success ? 1 : 0,
@@ -53,17 +53,13 @@ export function createSqliteLogWriter(url: string): LogWriter {
         ttfbMs: r.ttfbMs === null ? null : Math.round(r.ttfbMs),
         attempts: JSON.stringify(r.attempts),
       });
+      if (changes > 0) written.push(r);
     }
+    const { buckets, perKey } = aggregateBatch(written);
     for (const b of buckets) upsertHour.run({ ...b, time: sqliteTime(b.time.getTime()) });
     const now = sqliteTime(Date.now());
     for (const [id, k] of perKey)
       countKey.run({ id, count: k.count, last: sqliteTime(k.last.getTime()), now });
-  });
-  return {
-    write(records) {
-      if (records.length > 0) writeBatch(records);
-      return Promise.resolve();
-    },
-    close: () => db.close(),
+    return written.length;
   };
 }
