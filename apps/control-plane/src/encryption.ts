@@ -28,8 +28,9 @@ const messages = {
     `${ROTATE} with OLD_ENCRYPTION_KEY empty and NEW_ENCRYPTION_KEY set to the key; or unset ENCRYPTION_KEY.`,
   plainButEncrypted:
     'The stored upstream keys are encrypted but ENCRYPTION_KEY is not set. Set ENCRYPTION_KEY to the key they ' +
-    `were encrypted with; to store them unencrypted instead, run ${ROTATE} with OLD_ENCRYPTION_KEY set to that ` +
-    'key and NEW_ENCRYPTION_KEY empty.',
+    "were encrypted with (a database from standalone: the content of its data directory's encryption-key file); " +
+    `to store them unencrypted instead, run ${ROTATE} with OLD_ENCRYPTION_KEY set to that key and ` +
+    'NEW_ENCRYPTION_KEY empty.',
   mixed:
     'Some stored upstream keys are encrypted and some are not, probably from an interrupted ' +
     `${ROTATE}. Stop Keyway and run it again with the same OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY to finish.`,

@@ -141,7 +141,9 @@ const cliEnvSchema = z.object({
 const USAGE = `Usage: DATABASE_URL=… OLD_ENCRYPTION_KEY=… NEW_ENCRYPTION_KEY=… pnpm keys:rotate-encryption
 
 Re-encrypts the stored upstream keys. Stop Keyway first; afterwards start it with ENCRYPTION_KEY set to
-NEW_ENCRYPTION_KEY (or unset, if NEW_ENCRYPTION_KEY is empty).
+NEW_ENCRYPTION_KEY (or, if NEW_ENCRYPTION_KEY is empty: standalone with ENCRYPTION_KEY=off, distributed unset).
+Standalone without ENCRYPTION_KEY keeps its key in DATA_DIR/encryption-key: pass OLD_ENCRYPTION_KEY="$(cat
+data/encryption-key)", and afterwards replace that file's content with the new key (or set ENCRYPTION_KEY).
   OLD_ENCRYPTION_KEY  the key the data is encrypted with now; empty if it is stored unencrypted
   NEW_ENCRYPTION_KEY  the key to encrypt with; empty to store the keys unencrypted
   DATABASE_URL        as for Keyway (default file:./data/keyway.db)
@@ -182,8 +184,10 @@ export async function runRotateEncryption(
     );
     out(
       s.mode === 'plain'
-        ? 'Start Keyway with ENCRYPTION_KEY unset.'
-        : 'Start Keyway with ENCRYPTION_KEY set to the value of NEW_ENCRYPTION_KEY.',
+        ? 'Start Keyway with ENCRYPTION_KEY=off (standalone; unset, it would encrypt them again with its kept ' +
+            'key) or with ENCRYPTION_KEY unset (distributed apps).'
+        : 'Start Keyway with ENCRYPTION_KEY set to the value of NEW_ENCRYPTION_KEY (standalone without ' +
+            'ENCRYPTION_KEY: write that value into DATA_DIR/encryption-key in place of the old key).',
     );
     return 0;
   } catch (e) {
