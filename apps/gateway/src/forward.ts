@@ -6,6 +6,7 @@ import type { Attempt, RequestLogRecord } from '@keyway/contracts';
 import {
   applyHeaderRules,
   classifyOutcome,
+  EGRESS_REFUSED_CODE,
   isSendableHeaderValue,
   maskSecret,
   redactSecrets,
@@ -473,6 +474,7 @@ async function attemptOnce(
   } catch (error) {
     if (overall) clearTimeout(overall);
     ctx.res.off('close', onClose);
+    if (codeOf(error) === EGRESS_REFUSED_CODE) return presend('upstreams', error);
     if (isPresendError(error)) return presend('upstream request', error);
     const transport = transportKind(error, timedOut, ctx.res.destroyed && !ctx.res.writableFinished);
     return {
@@ -488,9 +490,19 @@ async function attemptOnce(
   }
 }
 
-/** undici's argument checks run before a connection is used: such an error means nothing was sent. */
+/** An error's `code`, or its cause's (undici may wrap what a connector failed with). */
+function codeOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * undici's argument checks run before a connection is used, and the egress policy refuses a connection before it
+ * is opened: such an error means nothing was sent.
+ */
 function isPresendError(error: unknown): boolean {
-  const code = (error as { code?: string } | null)?.code;
+  const code = codeOf(error);
   return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
 }
 

@@ -39,6 +39,8 @@ describe('failures before a byte is sent (issue 11 item 2)', { timeout: 30_000 }
         },
         { name: 'ftp', upstreams: ['ftp://127.0.0.1:21/v1'], keys: [GOOD] },
         { name: 'garbage-url', upstreams: ['not a url'], keys: [GOOD] },
+        // Stored before egress checks on write: the connection is refused when opened, before a byte is sent.
+        { name: 'metadata', upstreams: ['http://169.254.169.254/v1'], keys: TEN },
         { name: 'bad-key', channel: 'anthropic', upstreams: [fake.url], keys: [BAD_KEY] },
         { name: 'good', upstreams: [fake.url], keys: [GOOD] },
         {
@@ -90,7 +92,7 @@ describe('failures before a byte is sent (issue 11 item 2)', { timeout: 30_000 }
 
   it('a non-Latin-1 header value in a 10-key group: every key stays active and the storm guard never opens', async () => {
     for (let i = 0; i < 20; i++) expect((await call('unicode')).status).toBe(500);
-    for (const k of TEN) expect(gw.health(k)).toMatchObject({ status: 'active', failureCount: 0 });
+    for (const k of TEN) expect(gw.health(k, 'unicode')).toMatchObject({ status: 'active', failureCount: 0 });
     expect(fake.requests).toHaveLength(0);
   });
 
@@ -104,6 +106,19 @@ describe('failures before a byte is sent (issue 11 item 2)', { timeout: 30_000 }
     expect(res.json<{ error: { message: string } }>().error.message).toContain(field);
     expect(gw.health(GOOD, group)).toMatchObject({ status: 'active', failureCount: 0 });
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it('an upstream the egress policy refuses: 500 GATEWAY_CONFIG naming upstreams, no key charged, no storm', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await call('metadata');
+      expect(res.status).toBe(500);
+      expect(res.json<{ error: { code: string; message: string } }>().error).toMatchObject({
+        code: 'gateway_config',
+        message: expect.stringContaining('upstreams') as string,
+      });
+    }
+    for (const k of TEN)
+      expect(gw.health(k, 'metadata')).toMatchObject({ status: 'active', failureCount: 0 });
   });
 
   it('an upstream key that cannot travel in a header: 500 GATEWAY_CONFIG in the dialect, the key is not blacklisted', async () => {
