@@ -40,7 +40,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
   await checkEncryption(prisma, keyCipher);
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);
   const redis = connectRedis(env.REDIS_URL, logger, 'keyway-control-plane');
   const queue = new BullJobQueue({

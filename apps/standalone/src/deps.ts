@@ -103,7 +103,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // Retention runs at start-up too, not only two hours later.
   void queue.enqueue(JOBS.logRetention, {});
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);
   const m = createGatewayMetrics(metrics);
 

@@ -33,7 +33,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
   const db = createPrismaClient(env.DATABASE_URL);
   const prisma = db.prisma;
   await assertMigrated(db);
-  const metrics = createMetrics();
+  const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
   const redis = connectRedis(env.REDIS_URL, logger, 'keyway-worker');
