@@ -32,30 +32,42 @@ interface Live {
 const FRESH_NAME = 'fz-fresh-name-placeholder';
 
 /**
- * A valid body per write route, built from the live ids. A route not listed here uses its table entry's
- * `example`, or `{}` when its schema accepts that; otherwise the suite fails and names the route.
+ * Valid bodies per write route (one, or a list when the route takes several shapes), built from the live ids. A
+ * route not listed here uses its table entry's `example`, or `{}` when its schema accepts that; otherwise the
+ * suite fails and names the route.
  */
 const EXAMPLES: Record<string, (live: Live) => unknown> = {
   'post /api/auth/login': () => ({ authKey: 'not-the-admin-key-4b1e9d7c' }),
-  'post /api/groups': () => ({
-    name: FRESH_NAME,
-    displayName: 'OpenAI',
-    description: 'fuzzed',
-    type: 'standard',
-    channel: 'openai',
-    upstreams: [{ url: 'https://api.openai.example', weight: 1 }],
-    testModel: 'gpt-4.1-nano',
-    validationEndpoint: '/v1/chat/completions',
-    proxyKeys: ['team-a-secret-4c7d9e1f0a2b'],
-    paramOverrides: { temperature: 0.2 },
-    modelRedirects: { 'gpt-4': 'gpt-4.1' },
-    modelRedirectStrict: false,
-    headerRules: [
-      { action: 'set', key: 'X-Team', value: '${GROUP_NAME}' },
-      { action: 'remove', key: 'X-Forwarded-For' },
-    ],
-    config: { maxRetries: 2, blacklistThreshold: 1 },
-  }),
+  'post /api/groups': (l) => [
+    {
+      name: FRESH_NAME,
+      type: 'aggregate',
+      channel: 'openai',
+      subGroups: [
+        { groupId: l.groupId, weight: 3 },
+        { groupId: l.otherGroupId, weight: 1 },
+      ],
+    },
+    {
+      name: FRESH_NAME,
+      displayName: 'OpenAI',
+      description: 'fuzzed',
+      type: 'standard',
+      channel: 'openai',
+      upstreams: [{ url: 'https://api.openai.example', weight: 1 }],
+      testModel: 'gpt-4.1-nano',
+      validationEndpoint: '/v1/chat/completions',
+      proxyKeys: ['team-a-secret-4c7d9e1f0a2b'],
+      paramOverrides: { temperature: 0.2 },
+      modelRedirects: { 'gpt-4': 'gpt-4.1' },
+      modelRedirectStrict: false,
+      headerRules: [
+        { action: 'set', key: 'X-Team', value: '${GROUP_NAME}' },
+        { action: 'remove', key: 'X-Forwarded-For' },
+      ],
+      config: { maxRetries: 2, blacklistThreshold: 1 },
+    },
+  ],
   'put /api/groups/order': (l) => ({ ids: [l.otherGroupId, l.groupId] }),
   'patch /api/groups/{id}': (l) => ({
     displayName: 'Renamed',
@@ -70,8 +82,15 @@ const EXAMPLES: Record<string, (live: Live) => unknown> = {
     id: l.groupId,
   }),
   'post /api/groups/{id}/copy': () => ({ name: FRESH_NAME, keys: 'valid' }),
-  'post /api/groups/{id}/keys': () => ({ keys: 'sk-fuzz-000000000001\nsk-fuzz-000000000002, sk-fuzz-3' }),
-  'delete /api/groups/{id}/keys': () => ({ keys: 'sk-fuzz-000000000001' }),
+  'post /api/groups/{id}/keys': () => [
+    { keys: 'sk-fuzz-000000000001\nsk-fuzz-000000000002, sk-fuzz-3' },
+    { keys: ['sk-fuzz-000000000004', 'sk-fuzz-000000000005'] },
+  ],
+  'delete /api/groups/{id}/keys': (l) => [
+    { keys: 'sk-fuzz-000000000001' },
+    { ids: [l.keyId] },
+    { status: 'invalid' },
+  ],
   'post /api/groups/{id}/keys/restore': (l) => ({ ids: [l.keyId] }),
   'post /api/groups/{id}/keys/validate': () => ({ status: 'all' }),
   'patch /api/keys/{keyId}': () => ({ notes: 'fuzz notes', status: 'disabled' }),
@@ -88,13 +107,16 @@ const routeKey = (d: RouteDoc) => `${d.method} ${d.path}`;
 const writeRoutes = routeDocs.filter((d) => d.method !== 'get');
 const readRoutes = routeDocs.filter((d) => d.method === 'get');
 
-/** The valid body a write route's mutations start from (`undefined`: the route takes no body). */
-function exampleBody(doc: RouteDoc, live: Live): unknown {
+/** The valid bodies a write route's mutations start from (`{}` when the route takes no body). */
+function exampleBodies(doc: RouteDoc, live: Live): unknown[] {
   const fromSuite = EXAMPLES[routeKey(doc)];
-  if (fromSuite) return fromSuite(live);
+  if (fromSuite) {
+    const bodies = fromSuite(live);
+    return Array.isArray(bodies) ? bodies : [bodies];
+  }
   const fromTable = (doc as RouteDoc & { example?: unknown }).example;
-  if (fromTable !== undefined) return fromTable;
-  if (!doc.body || doc.body.safeParse({}).success) return {};
+  if (fromTable !== undefined) return [fromTable];
+  if (!doc.body || doc.body.safeParse({}).success) return [{}];
   throw new Error(
     `fuzz: ${routeKey(doc)} has a body schema but no valid example: add one to EXAMPLES in fuzz.test.ts`,
   );
@@ -194,6 +216,8 @@ let queue: MemoryJobQueue;
 let rssBefore = 0;
 let cases = 0;
 let fresh = 0;
+/** Cases per status class, printed at the end: a suite that only ever gets 400s tests little. */
+const statusClasses = new Map<string, number>();
 
 /** Sends one request and checks the properties every response must have. */
 async function check(
@@ -206,6 +230,8 @@ async function check(
   const bytes = body?.bytes && replaceAscii(body.bytes, FRESH_NAME, () => `fz-${++fresh}`);
   const res = await fx.app.request(url, { method: method.toUpperCase(), headers, body: bytes }, {});
   const text = await res.text();
+  const cls = `${String(res.status).charAt(0)}xx`;
+  statusClasses.set(cls, (statusClasses.get(cls) ?? 0) + 1);
   if (res.status >= 500)
     throw new Error(`${method.toUpperCase()} ${url.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`);
   if (res.status >= 400 && res.headers.get('content-type')?.includes('json')) {
@@ -251,7 +277,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const rssAfter = rssMiB();
-  console.log(`[fuzz] admin API: ${cases} cases, RSS before ${rssBefore} MiB, after ${rssAfter} MiB`);
+  const classes = [...statusClasses].map(([k, n]) => `${k} ${n}`).join(', ');
+  console.log(
+    `[fuzz] admin API: ${cases} cases (${classes}), RSS before ${rssBefore} MiB, after ${rssAfter} MiB`,
+  );
   await queue.close();
   await fx.close();
 });
@@ -260,8 +289,8 @@ describe('admin API fuzzing', () => {
   it('knows a valid body for every write route of the route table', () => {
     const live: Live = { groupId: 1, otherGroupId: 2, keyId: 1, taskId: 't' };
     for (const doc of writeRoutes) {
-      const body = exampleBody(doc, live);
-      if (doc.body) expect(doc.body.safeParse(body).success, routeKey(doc)).toBe(true);
+      for (const body of exampleBodies(doc, live))
+        if (doc.body) expect(doc.body.safeParse(body).success, routeKey(doc)).toBe(true);
     }
   });
 
@@ -269,10 +298,10 @@ describe('admin API fuzzing', () => {
     'answers mutated bodies on %s without a 5xx',
     async (_name, doc) => {
       const live = await freshLive();
-      const seed = exampleBody(doc, live);
+      const seeds = exampleBodies(doc, live);
       await fc.assert(
         fc.asyncProperty(
-          mutatedBody(seed),
+          mutatedBody(seeds),
           headerSet,
           fc.option(oddParam, { freq: 8 }),
           async (body, headers, odd) => {

@@ -208,12 +208,13 @@ export interface FuzzBody {
 }
 
 /**
- * Mutations of a valid body: 1–3 structural changes, then maybe text damage. Half the cases keep the text
+ * Mutations of valid bodies (one of `seeds` each time): 1–3 structural changes, then maybe text damage. Half the cases keep the text
  * intact so the structural changes reach the validators rather than the JSON parser.
  */
-export function mutatedBody(seed: unknown): fc.Arbitrary<FuzzBody> {
+export function mutatedBody(seeds: readonly unknown[]): fc.Arbitrary<FuzzBody> {
   return fc
     .tuple(
+      fc.constantFrom(...seeds),
       fc.array(mutation, { minLength: 1, maxLength: 3 }),
       fc.constantFrom<TextDamage>(
         'none',
@@ -229,7 +230,7 @@ export function mutatedBody(seed: unknown): fc.Arbitrary<FuzzBody> {
       ),
       fc.nat(),
     )
-    .map(([mutations, damage, cut]) => {
+    .map(([seed, mutations, damage, cut]) => {
       const body = mutations.reduce<Fuzzed>((b, m) => applyMutation(b, m), (seed ?? {}) as Fuzzed);
       const text = toJsonText(body);
       const how = `${mutations.map((m) => m.op).join('+')}, damage=${damage}: ${text.slice(0, 400)}`;
