@@ -1,6 +1,7 @@
 import { scrubKeyMaterial } from '@keyway/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stdSerializers } from 'pino';
+import { SECRET_CLASS_NAMES } from './secret-classes';
 
 /** What replaces a redacted field. */
 export const REDACTED = '[redacted]';
@@ -15,14 +16,16 @@ export const SENSITIVE_HEADERS = [
   'proxy-authorization',
 ] as const;
 
-/** Field names whose values are secrets wherever they appear at the top level or one level deep. */
+/**
+ * Field names whose values are secrets wherever they appear at the top level or one level deep: every secret class
+ * name (`authKey`, `proxyKey` …, so a new class is covered too) and the usual names of credentials.
+ */
 export const SECRET_FIELDS = [
+  ...SECRET_CLASS_NAMES,
   'key',
   'apiKey',
-  'authKey',
-  'proxyKey',
+  'proxyKeys',
   'keyValue',
-  'upstreamKey',
   'secret',
   'password',
   'token',

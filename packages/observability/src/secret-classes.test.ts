@@ -57,6 +57,22 @@ describe.each(SECRET_CLASS_NAMES)('a registered %s', (secretClass) => {
     for (const line of lines) for (const f of forms(secret)) expect(line).not.toContain(f);
   });
 
+  it('is redacted in a log field named after its class, even unregistered', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    createLogger({ level: 'info', format: 'json', destination }).info(
+      { [secretClass]: secret },
+      'configured',
+    );
+    expect(lines[0]).not.toContain(secret);
+    expect(lines[0]).toContain(`"${secretClass}":"[redacted]"`);
+  });
+
   it('never becomes a metric label value', () => {
     const secrets = new SecretRegistry();
     secrets.add(secret, secretClass);
