@@ -24,6 +24,8 @@ let echo: Awaited<ReturnType<typeof startEchoUpstream>>;
 let port = 0;
 let rssBefore = 0;
 let cases = 0;
+/** Cases per status class, printed at the end: how many reached the upstream (2xx) and how many were refused. */
+const statusClasses = new Map<string, number>();
 
 beforeAll(async () => {
   echo = await startEchoUpstream();
@@ -55,7 +57,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`[fuzz] proxy: ${cases} cases, RSS before ${rssBefore} MiB, after ${rssMiB()} MiB`);
+  const classes = [...statusClasses].map(([k, n]) => `${k} ${n}`).join(', ');
+  console.log(
+    `[fuzz] proxy: ${cases} cases (${classes}), RSS before ${rssBefore} MiB, after ${rssMiB()} MiB`,
+  );
   await gw.close();
   await echo.close();
 });
@@ -107,6 +112,8 @@ async function exchange(r: RawRequest): Promise<void> {
     'connection: close\r\n\r\n';
   const raw = await rawExchange(head, r.body);
   const status = finalStatus(raw);
+  const cls = status === null ? 'none' : `${String(status).charAt(0)}xx`;
+  statusClasses.set(cls, (statusClasses.get(cls) ?? 0) + 1);
   const shown = `${r.method} ${r.target.slice(0, 200)} [${r.headers.map(([k]) => k).join(',')}]`;
   if (status === null) throw new Error(`${shown}: connection closed without a response`);
   if (status >= 500) throw new Error(`${shown} → ${status} ${raw.slice(0, 600)}`);
