@@ -8,7 +8,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DbClient, Provider } from '@keyway/db';
 import type { KeyCipher } from '@keyway/keypool';
-import { ENCRYPTION_VERIFIER_SETTING, isInFormatOf, verifierOf } from '@keyway/keypool';
+import { ENCRYPTION_VERIFIER_SETTING, isSealedValue, KeyDecryptError, verifierOf } from '@keyway/keypool';
 
 /** Rows per transaction: small enough to keep locks short, large enough that a million keys take minutes. */
 export const REENCRYPT_BATCH = 1000;
@@ -42,8 +42,8 @@ export async function scanKeys(
     if (rows.length === 0) break;
     for (const r of rows) {
       scan.total++;
-      if (isInFormatOf(to, r.keyValue)) continue;
-      if (isInFormatOf(from, r.keyValue)) scan.pending++;
+      if (openIfOwn(to, r.keyValue) !== null) continue;
+      if (openIfOwn(from, r.keyValue) !== null) scan.pending++;
       else scan.strangers.push(r.id);
     }
     cursor = rows[rows.length - 1]?.id ?? cursor;
@@ -73,9 +73,19 @@ export interface ReencryptOptions {
   onBatch?: (progress: ReencryptProgress) => void | Promise<void>;
 }
 
-/** The key a stored value holds if `cipher` wrote it; null when it did not. */
+/**
+ * The key a stored value holds if `cipher` wrote it; null when it did not. Opens once and checks the form first:
+ * a failed open builds an error with a stack, several times the cost of the decryption itself.
+ */
 function openIfOwn(cipher: KeyCipher, stored: string): string | null {
-  return isInFormatOf(cipher, stored) ? cipher.open(stored) : null;
+  if (!isSealedValue(stored)) return cipher.encrypted ? null : stored;
+  if (!cipher.encrypted) return null;
+  try {
+    return cipher.open(stored);
+  } catch (e) {
+    if (e instanceof KeyDecryptError) return null;
+    throw e;
+  }
 }
 
 type Tx = Parameters<Parameters<DbClient['$transaction']>[0]>[0];
