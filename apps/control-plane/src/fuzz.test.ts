@@ -114,11 +114,11 @@ function exampleBodies(doc: RouteDoc, live: Live): unknown[] {
     const bodies = fromSuite(live);
     return Array.isArray(bodies) ? bodies : [bodies];
   }
-  const fromTable = (doc as RouteDoc & { example?: unknown }).example;
+  const fromTable = doc.example;
   if (fromTable !== undefined) return [fromTable];
   if (!doc.body || doc.body.safeParse({}).success) return [{}];
   throw new Error(
-    `fuzz: ${routeKey(doc)} has a body schema but no valid example: add one to EXAMPLES in fuzz.test.ts`,
+    `fuzz: ${routeKey(doc)} has a body schema but no valid example: give its routeDocs entry an \`example\``,
   );
 }
 

@@ -35,6 +35,8 @@ export interface RouteDoc {
   path: string;
   summary: string;
   body?: z.ZodType;
+  /** A valid body, when `{}` is not one: the fuzz suite (fuzz.test.ts) mutates it. */
+  example?: unknown;
   query?: z.ZodObject;
   /** Success status and schema (undefined schema: no body; 'text' / 'csv': not JSON). */
   status: number;
