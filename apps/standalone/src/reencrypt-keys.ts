@@ -5,7 +5,7 @@
 // hashes and the hashes in their request logs together, and is rolled back if any key no longer holds what was
 // read; values already under the new cipher are skipped, never sealed twice. The caller writes the verifier last (`writeVerifier`), so
 // an interrupted run is finished by running it again with the same ciphers.
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { yieldToLoop } from '@keyway/db';
 import type { DbClient, Provider } from '@keyway/db';
 import type { KeyCipher } from '@keyway/keypool';
 import { ENCRYPTION_VERIFIER_SETTING, isSealedValue, KeyDecryptError, verifierOf } from '@keyway/keypool';
@@ -48,7 +48,7 @@ export async function scanKeys(
     }
     cursor = rows[rows.length - 1]?.id ?? cursor;
     // Opening a batch of sealed values is synchronous work: let requests and timers run between batches.
-    await nextTurn();
+    await yieldToLoop();
   }
   return scan;
 }
@@ -230,7 +230,7 @@ export async function reencryptKeys(
     progress.alreadyDone += done.skipped;
     progress.logRows += done.logs;
     await opts.onBatch?.({ ...progress });
-    await nextTurn();
+    await yieldToLoop();
   }
   return progress;
 }
