@@ -91,7 +91,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeAllExcept(keepId: string | null): Promise<number> {
     let count = 0;
-    for (const id of await this.redis.zrange(this.names.sessions, 0, -1)) {
+    for (const id of await this.redis.zrange(this.names.sessions, '0', '-1')) {
       if (id !== keepId && (await this.revoke(id))) count++;
     }
     return count;
@@ -100,7 +100,7 @@ export class RedisSessionStore implements SessionStore {
   async purge(now: Date, authKeyFingerprint: string): Promise<number> {
     // Expired hashes and token strings went with their TTL; only their set members are left.
     let count = await this.redis.zremrangebyscore(this.names.sessions, '-inf', now.getTime());
-    const ids = await this.redis.zrange(this.names.sessions, 0, -1);
+    const ids = await this.redis.zrange(this.names.sessions, '0', '-1');
     const keep = (await this.read(ids)).filter((s) => s.authKeyFingerprint === authKeyFingerprint);
     const keepIds = new Set(keep.map((s) => s.id));
     for (const id of ids) {
