@@ -22,6 +22,7 @@ import { defaultSettings, groupConfigSchema } from '@keyway/contracts';
 import type { KeyHealth } from '@keyway/core';
 import { MemoryKeyPool, hashProxyKey } from '@keyway/keypool';
 import { SecretRegistry } from '@keyway/observability';
+import { headSafeFetch } from '@keyway/server';
 import { freePort } from '@keyway/testing';
 import { compileRuntime, createApp, createUpstreamClients } from '../src/index';
 import type { GatewayRuntime, RequestLogSink, UpstreamClients } from '../src/index';
@@ -237,7 +238,10 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   });
 
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+    const s = serve(
+      { fetch: headSafeFetch(app.fetch) as typeof app.fetch, port: 0, hostname: '127.0.0.1' },
+      () => resolve(s as Server),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

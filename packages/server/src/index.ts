@@ -5,3 +5,4 @@ export * from './boot';
 export * from './lingering-close';
 export * from './trusted-proxies';
 export * from './egress-connect';
+export * from './head-safe';

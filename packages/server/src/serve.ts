@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Logger } from '@keyway/observability';
+import { headSafeFetch } from './head-safe';
 import type { NodeFetch } from './two-phase';
 
 /** Prints why the process cannot start and exits with status 1 (for env and start-up errors). */
@@ -32,7 +33,7 @@ export function startServer(options: StartServerOptions): { stop: (signal: strin
   const { logger } = options;
   const server = serve(
     {
-      fetch: options.fetch as (request: Request) => Response | Promise<Response>,
+      fetch: headSafeFetch(options.fetch) as (request: Request) => Response | Promise<Response>,
       port: options.port,
       hostname: options.host,
     },
