@@ -46,14 +46,14 @@ describe('headSafeFetch', () => {
 
   it('answers HEAD on a route that wrote its own response without writing the head twice', async () => {
     const app = rawApp();
-    const safe = await head(headSafeFetch(app.fetch as NodeFetch));
+    const safe = await head(headSafeFetch(app.fetch));
     expect(safe).toMatchObject({ status: 200, raw: 'yes' });
     expect(safe.logged).not.toContain('ERR_HTTP_HEADERS_SENT');
   });
 
   it('is needed: hono alone makes the node server write the head a second time', async () => {
     const app = rawApp();
-    const plain = await head(app.fetch as NodeFetch);
+    const plain = await head(app.fetch);
     expect(plain.status).toBe(200);
     expect(plain.logged).toMatch(/ERR_HTTP_HEADERS_SENT|Cannot write headers/);
   });
