@@ -152,6 +152,8 @@ export const enUS = {
       weight: 'Weight',
       weightHint: 'Requests are spread over the upstreams by weight; weight 0 turns one off.',
       urlInvalid: 'Enter an http(s) URL without a query string or fragment.',
+      urlCredentials: 'No user name or password in the URL: credentials belong in keys or header rules.',
+      urlCharacters: 'No spaces, line breaks or control characters in the URL.',
       subGroups: 'Sub-groups',
       proxyKeys: 'Proxy keys',
       proxyKeysHint:
@@ -413,9 +415,10 @@ export const enUS = {
       label: 'Largest request body (MiB)',
       description: 'Largest proxied request body; larger ones get 413.',
     },
-    proxyUrl: {
-      label: 'Outbound proxy',
-      description: 'Proxy for upstream calls, http(s):// or socks5:// (empty: direct).',
+    egressBlockPrivate: {
+      label: 'Block private networks',
+      description:
+        'Also refuse upstreams on loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16, 100.64/10, ::1, fc00::/7), checked when a URL is saved and on every address a name resolves to when connecting. Link-local and cloud metadata addresses are always refused.',
     },
     maxRetries: {
       label: 'Retries',

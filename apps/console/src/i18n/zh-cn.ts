@@ -153,6 +153,8 @@ export const zhCN: MessageSchema = {
       weight: '权重',
       weightHint: '请求按权重分配到各上游；权重为 0 表示停用。',
       urlInvalid: '请输入 http(s) 地址，不能包含查询参数或片段。',
+      urlCredentials: 'URL 中不能包含用户名或密码：凭据应放在密钥或请求头规则中。',
+      urlCharacters: 'URL 中不能包含空格、换行或控制字符。',
       subGroups: '子分组',
       proxyKeys: '代理密钥',
       proxyKeysHint:
@@ -414,9 +416,10 @@ export const zhCN: MessageSchema = {
       label: '最大请求体（MiB）',
       description: '代理请求体的上限；超出返回 413。',
     },
-    proxyUrl: {
-      label: '出站代理',
-      description: '访问上游使用的代理，http(s):// 或 socks5://（留空为直连）。',
+    egressBlockPrivate: {
+      label: '禁止访问内网',
+      description:
+        '同时拒绝环回和内网地址上的上游（127/8、10/8、172.16/12、192.168/16、100.64/10、::1、fc00::/7）：保存 URL 时检查，连接时也检查域名解析出的每个地址。链路本地地址和云元数据地址始终拒绝。',
     },
     maxRetries: {
       label: '重试次数',

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { group } from '../../testing/fixtures';
-import { buildCreate, buildPatch, emptyForm, formFromGroup, shares, switchChannel } from './group-form';
+import {
+  buildCreate,
+  buildPatch,
+  emptyForm,
+  formFromGroup,
+  shares,
+  switchChannel,
+  withListErrors,
+} from './group-form';
 import type { Describe } from './group-form';
 
 const describeProblem: Describe = (problem, detail) => (detail ? `${problem}: ${detail}` : problem);
@@ -132,5 +140,40 @@ describe('form helpers', () => {
   it('computes traffic shares from weights', () => {
     expect(shares([3, 1, 0])).toEqual([75, 25, 0]);
     expect(shares([0, 0])).toEqual([0, 0]);
+  });
+});
+
+describe('operator input the API refuses', () => {
+  it('names credentials and line breaks in an upstream URL instead of a generic message', () => {
+    const form = standardForm();
+    form.upstreams = [
+      { url: 'http://user:pass@api.example.com', weight: 1 },
+      { url: 'http://api.example.com/v1\r\nX: 1', weight: 1 },
+    ];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toMatchObject({
+      'upstreams.0.url': 'urlCredentials',
+      'upstreams.1.url': 'urlCharacters',
+    });
+  });
+
+  it('refuses header rules the gateway could not send, at the rule', () => {
+    const form = standardForm();
+    form.headerRules = [
+      { action: 'set', key: 'Host', value: 'x' },
+      { action: 'set', key: 'X-A', value: 'a\r\nb' },
+    ];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toMatchObject({
+      'headerRules.0.key': expect.stringMatching(/hop-by-hop/) as unknown,
+      'headerRules.1.value': 'must not contain line breaks (CR or LF)',
+    });
+  });
+
+  it("shows a proxy key's error (e.g. the API's strength check) on the key list", () => {
+    expect(withListErrors({ 'proxyKeys.1': 'too weak (shorter than 16 characters)' })).toEqual({
+      'proxyKeys.1': 'too weak (shorter than 16 characters)',
+      proxyKeys: '#2: too weak (shorter than 16 characters)',
+    });
   });
 });

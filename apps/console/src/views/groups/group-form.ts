@@ -1,4 +1,4 @@
-import { groupCreateSchema, groupPatchSchema } from '@keyway/contracts';
+import { groupCreateSchema, groupPatchSchema, UPSTREAM_URL_MESSAGES } from '@keyway/contracts';
 import type { Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
 import type { z } from 'zod';
 import { parseJsonObject, toJsonText } from '../../utils/json-text';
@@ -122,7 +122,14 @@ export type FieldErrors = Record<string, string>;
 export type BuildResult<T> = { ok: true; body: T } | { ok: false; errors: FieldErrors };
 
 /** Reasons the console words itself (the rest show the schema's message). */
-export type FormProblem = 'jsonSyntax' | 'jsonNotObject' | 'redirectNotString' | 'nameRule' | 'urlInvalid';
+export type FormProblem =
+  | 'jsonSyntax'
+  | 'jsonNotObject'
+  | 'redirectNotString'
+  | 'nameRule'
+  | 'urlInvalid'
+  | 'urlCredentials'
+  | 'urlCharacters';
 export type Describe = (problem: FormProblem, detail?: string) => string;
 
 function issuesToErrors(issues: z.ZodError['issues'], describe: Describe): FieldErrors {
@@ -131,8 +138,27 @@ function issuesToErrors(issues: z.ZodError['issues'], describe: Describe): Field
     const path = issue.path.map(String).join('.');
     let message = issue.message;
     if (path === 'name') message = describe('nameRule');
-    else if (/^upstreams\.\d+\.url$/.test(path)) message = describe('urlInvalid');
+    else if (/^upstreams\.\d+\.url$/.test(path)) message = describe(urlProblem(issue.message));
     out[path] ??= message;
+  }
+  return withListErrors(out);
+}
+
+function urlProblem(message: string): FormProblem {
+  if (message === UPSTREAM_URL_MESSAGES.credentials) return 'urlCredentials';
+  if (message === UPSTREAM_URL_MESSAGES.characters) return 'urlCharacters';
+  return 'urlInvalid';
+}
+
+/**
+ * Errors of one proxy key (`proxyKeys.2`, from the schema or the API's strength check) also shown on the whole
+ * list, which is where the form displays them: "key 3: …".
+ */
+export function withListErrors(errors: FieldErrors): FieldErrors {
+  const out = { ...errors };
+  for (const [path, message] of Object.entries(errors)) {
+    const m = /^proxyKeys\.(\d+)$/.exec(path);
+    if (m) out.proxyKeys ??= `#${Number(m[1]) + 1}: ${message}`;
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { useI18n } from 'vue-i18n';
 import { api } from '../../api';
 import { ApiError } from '../../api/http';
 import { errorText, toastError, toastSuccess } from '../../ui/feedback';
-import { buildCreate, buildPatch, emptyForm, formFromGroup } from './group-form';
+import { buildCreate, buildPatch, emptyForm, formFromGroup, withListErrors } from './group-form';
 import type { Describe, FieldErrors, GroupForm } from './group-form';
 
 /** What the form dialog edits: a new group of a type, or an existing one. */
@@ -30,6 +30,10 @@ export function useGroupForm(onSaved: (group: Group) => void) {
         return t('groups.form.nameRule');
       case 'urlInvalid':
         return t('groups.form.urlInvalid');
+      case 'urlCredentials':
+        return t('groups.form.urlCredentials');
+      case 'urlCharacters':
+        return t('groups.form.urlCharacters');
     }
   };
 
@@ -71,7 +75,8 @@ export function useGroupForm(onSaved: (group: Group) => void) {
       onSaved(saved);
       return true;
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'VALIDATION_FAILED') errors.value = e.fieldErrors();
+      if (e instanceof ApiError && e.code === 'VALIDATION_FAILED')
+        errors.value = withListErrors(e.fieldErrors());
       if (e instanceof ApiError && e.code === 'CONFLICT') errors.value = { name: e.message };
       // 401 went to the login page already; everything else is shown here.
       if (!(e instanceof ApiError && e.status === 401)) toastError(errorText(e));
