@@ -1,4 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
+import { clientAddress } from '@keyway/server';
 import { Hono } from 'hono';
 import { auditRoutes } from './audit';
 import { authRoutes, requireAuth } from './auth';
@@ -24,7 +25,6 @@ type Env = CpEnv & { Bindings: Partial<HttpBindings> };
 export function createApp(
   deps: ControlPlaneDeps,
   options: {
-    clientIp?: (c: { env: Partial<HttpBindings> }) => string;
     /** CORS_ORIGINS: browser origins that may write besides the API's own (csrf.ts). */
     corsOrigins?: readonly string[];
   } = {},
@@ -36,7 +36,13 @@ export function createApp(
   );
 
   app.use('/api/*', async (c, next) => {
-    const clientIp = options.clientIp?.(c) ?? c.env?.incoming?.socket.remoteAddress ?? '';
+    // Behind TRUSTED_PROXIES the client is named by X-Forwarded-For (login rate limit, sessions, audit), as in the
+    // gateway; anyone else's X-Forwarded-For is ignored, so a caller cannot pick the address it is counted under.
+    const clientIp = clientAddress(
+      c.env?.incoming?.socket.remoteAddress ?? '',
+      c.req.raw.headers.get('x-forwarded-for') ?? undefined,
+      deps.isTrustedProxy,
+    );
     c.set('deps', deps);
     c.set('clientIp', clientIp);
     c.set('audit', async (action, target, details = {}) => {

@@ -5,7 +5,7 @@ import { maskSecret } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import { hashProxyKey } from '@keyway/keypool';
 import { providers } from '@keyway/providers';
-import { lingeringClose } from '@keyway/server';
+import { clientAddress, lingeringClose } from '@keyway/server';
 import { Hono } from 'hono';
 import { AuthFailureSampler } from './auth-failures';
 import { readBody } from './body';
@@ -117,9 +117,6 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
     }
     const peer = req.socket.remoteAddress ?? '';
     const trusted = deps.isTrustedProxy?.(peer) ?? false;
-    const forwardedFor = trusted
-      ? clientFromForwarded(req.headers['x-forwarded-for'], deps.isTrustedProxy)
-      : '';
     const ctx: ForwardContext = {
       req,
       res,
@@ -130,7 +127,7 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
       body: null,
       proxyKey: '',
       proxyKeyMasked: null,
-      clientIp: forwardedFor || peer,
+      clientIp: clientAddress(peer, req.headers['x-forwarded-for'], deps.isTrustedProxy),
       keepForwarded: trusted,
       started,
       startedAt,
@@ -204,23 +201,4 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
   app.all('/proxy/:group', handler);
   app.all('/proxy/:group/*', handler);
   return app;
-}
-
-/**
- * The client address from X-Forwarded-For sent by a trusted proxy: the right-most entry that is not itself a
- * trusted proxy. Entries further left were written by the client and could be anything.
- */
-function clientFromForwarded(
-  header: string | string[] | undefined,
-  isTrusted: GatewayDeps['isTrustedProxy'],
-): string {
-  const entries = (Array.isArray(header) ? header.join(',') : (header ?? ''))
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const entry = entries[i] as string;
-    if (!isTrusted?.(entry)) return entry;
-  }
-  return entries[0] ?? '';
 }

@@ -18,7 +18,7 @@ import { createGatewayMetrics } from './gateway-metrics';
 import { createBufferedSink } from './log-sink';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
-import { trustedProxyMatcher } from './trusted-proxies';
+import { trustedProxyMatcher } from '@keyway/server';
 import { createUpstreamClients } from './upstream-clients';
 
 /** The running gateway's collaborators; `proxy` is set once the key pool and the first snapshot are loaded. */

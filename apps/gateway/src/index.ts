@@ -4,6 +4,7 @@ export * from './runtime';
 export * from './upstream-clients';
 export * from './storm-guard';
 export * from './upstream-health';
-export { trustedProxyMatcher } from './trusted-proxies';
+/** Re-exported for apps that compose the gateway (standalone): the one matcher lives in @keyway/server. */
+export { trustedProxyMatcher } from '@keyway/server';
 export * from './config-follower';
 export * from './gateway-metrics';
