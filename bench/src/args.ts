@@ -1,13 +1,23 @@
 /** Command-line options of `pnpm bench`. */
 import { parseArgs } from 'node:util';
 
+/** Every target, in the order tables list them. */
+export const TARGET_NAMES = ['direct', 'bare', 'standalone', 'standalone-nolog', 'distributed'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+/** Always measured: direct decides whether ratios may be reported at all, bare is what they are relative to. */
+const REQUIRED: readonly TargetName[] = ['direct', 'bare'];
+
 export interface BenchOptions {
+  /** Targets to measure, in table order (always with direct and bare). */
+  targets: TargetName[];
   connections: number;
-  /** Measured load seconds per target. */
+  /** wrk threads for the load runs (the 1-connection runs use one). */
+  threads: number;
+  /** Measured load seconds per target and round. */
   durationSec: number;
-  /** Unrecorded load seconds per target before the measured run. */
+  /** Unrecorded load seconds per target before its first round. */
   warmupSec: number;
-  /** Seconds of sequential 1-connection requests per target. */
+  /** Seconds of a 1-connection wrk run per target and round (0 skips them). */
   latencySec: number;
   /** Sequential streamed requests per target. */
   streamSamples: number;
@@ -15,7 +25,7 @@ export interface BenchOptions {
   streamDelayMs: number;
   /** Content deltas per streamed answer (plus role, finish and [DONE] events). */
   streamChunks: number;
-  bareMode: 'outgoing' | 'response';
+  bareMode: 'response' | 'outgoing';
   /** Before each measured load run, wait up to this many seconds for other processes to go quiet. */
   quietWaitSec: number;
   /** Load rounds per target (the order of targets rotates each round); figures are each target's median round. */
@@ -26,18 +36,24 @@ export interface BenchOptions {
 
 export const usage = `pnpm bench [-- options]
 
-  --quick                 ~40 s run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples
+  --quick                 ~1 min run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples
+  --targets LIST          comma-separated, from ${TARGET_NAMES.join(', ')}
+                          (default all; direct and bare are always measured)
   -c, --connections N     concurrent connections for the load runs (default 64)
-  -d, --duration S        measured load seconds per target (default 10)
+  -t, --threads N         wrk threads for the load runs (default 2)
+  -d, --duration S        measured load seconds per target and round (default 10)
   -w, --warmup S          warm-up load seconds per target, before its first round (default 3)
   -r, --rounds N          load rounds per target, in rotating order; the median round counts (default 3)
-  --latency-duration S    1-connection latency seconds per target (default 3)
+  --latency-duration S    1-connection wrk seconds per target and round (default 3; 0 skips)
   --stream-samples N      sequential streamed requests per target (default 200)
   --stream-delay-ms MS    delay between upstream SSE events (default 2)
-  --quiet-wait S          before each load run wait up to S s for the machine to be idle (default 15)
-  --bare-mode MODE        outgoing (default) or response: how the bare gateway writes its answer
+  --quiet-wait S          before each load run wait up to S s for the machine to be idle (default 5)
+  --bare-mode MODE        response (default: a web Response, like most hono proxies) or outgoing
+                          (writes the node response directly: a stricter, ~1.1x faster baseline)
   --out FILE              JSON result file (default bench/results/latest.json)
-  -h, --help`;
+  -h, --help
+
+Needs wrk on the PATH (Debian/Ubuntu: apt-get install wrk).`;
 
 function positive(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
@@ -46,13 +62,27 @@ function positive(name: string, raw: string | undefined, fallback: number, min =
   return n;
 }
 
+function targetList(raw: string | undefined): TargetName[] {
+  if (raw === undefined) return [...TARGET_NAMES];
+  const asked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = asked.filter((s) => !(TARGET_NAMES as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new Error(`--targets: unknown ${unknown.join(', ')} (known: ${TARGET_NAMES.join(', ')})`);
+  return TARGET_NAMES.filter((t) => REQUIRED.includes(t) || asked.includes(t));
+}
+
 /** Parses argv (a bare `--` forwarded by pnpm is ignored); returns undefined for --help. */
 export function parseOptions(argv: readonly string[]): BenchOptions | undefined {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--'),
     options: {
       quick: { type: 'boolean', default: false },
+      targets: { type: 'string' },
       connections: { type: 'string', short: 'c' },
+      threads: { type: 'string', short: 't' },
       duration: { type: 'string', short: 'd' },
       warmup: { type: 'string', short: 'w' },
       rounds: { type: 'string', short: 'r' },
@@ -67,21 +97,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
   });
   if (values.help) return undefined;
   const quick = values.quick;
-  const bareMode = values['bare-mode'] ?? 'outgoing';
+  const bareMode = values['bare-mode'] ?? 'response';
   if (bareMode !== 'outgoing' && bareMode !== 'response') {
-    throw new Error(`--bare-mode must be outgoing or response (got "${bareMode}")`);
+    throw new Error(`--bare-mode must be response or outgoing (got "${bareMode}")`);
   }
   return {
     quick,
+    targets: targetList(values.targets),
     connections: Math.round(positive('connections', values.connections, 64)),
-    durationSec: positive('duration', values.duration, quick ? 3 : 10),
-    warmupSec: positive('warmup', values.warmup, quick ? 1 : 3, 0),
-    latencySec: positive('latency-duration', values['latency-duration'], quick ? 1 : 3, 0.1),
+    threads: Math.round(positive('threads', values.threads, 2)),
+    durationSec: Math.round(positive('duration', values.duration, quick ? 3 : 10)),
+    warmupSec: Math.round(positive('warmup', values.warmup, quick ? 1 : 3, 0)),
+    latencySec: Math.round(positive('latency-duration', values['latency-duration'], quick ? 1 : 3, 0)),
     streamSamples: Math.round(positive('stream-samples', values['stream-samples'], quick ? 50 : 200)),
     streamDelayMs: positive('stream-delay-ms', values['stream-delay-ms'], 2),
     streamChunks: 8,
     bareMode,
-    quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 15, 0),
+    quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 5, 0),
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
     out: values.out,
   };

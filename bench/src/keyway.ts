@@ -29,20 +29,21 @@ export interface KeywayTarget {
   upstreamKeys: string[];
 }
 
-/** POSTs to the admin API and returns the JSON answer; throws on an error status. */
+/** POSTs (or PATCHes) to the admin API and returns the JSON answer; throws on an error status. */
 export async function adminPost(
   base: string,
   authKey: string,
   path: string,
   body: unknown,
+  method: 'POST' | 'PATCH' = 'POST',
 ): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}/api${path}`, {
-    method: 'POST',
+    method,
     headers: { authorization: `Bearer ${authKey}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   const text = await res.text();
-  if (res.status >= 300) throw new Error(`POST /api${path} answered ${res.status}: ${text}`);
+  if (res.status >= 300) throw new Error(`${method} /api${path} answered ${res.status}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -71,8 +72,14 @@ export async function createBenchGroup(
   return { proxyKey, upstreamKeys };
 }
 
-/** Starts Keyway on a free port with a throw-away SQLite database, one `bench` group and 20 upstream keys. */
-export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
+/**
+ * Starts Keyway on a free port with a throw-away SQLite database, one `bench` group and 20 upstream keys, with the
+ * `requestLogging` setting given (the default, `all`, unless told).
+ */
+export async function startKeyway(
+  upstreamUrl: string,
+  requestLogging: 'all' | 'errors' | 'off' = 'all',
+): Promise<KeywayTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
   onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const port = await freePort();
@@ -93,6 +100,7 @@ export async function startKeyway(upstreamUrl: string): Promise<KeywayTarget> {
     timeoutMs: 30_000,
   });
   const base = `http://127.0.0.1:${port}`;
+  if (requestLogging !== 'all') await adminPost(base, authKey, '/settings', { requestLogging }, 'PATCH');
   const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl);
   return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys };
 }

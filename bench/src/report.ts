@@ -1,7 +1,56 @@
 /** The result document (bench/results/latest.json) and its text rendering. */
+import type { TargetName } from './args';
 
-type Num = number | null;
-type PerTarget<T> = Record<'direct' | 'bare' | 'keyway' | 'distributed', T>;
+export type Num = number | null;
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface TargetFigures {
+  name: TargetName;
+  /** The target's median load round (by req/s). */
+  load: {
+    rps: Num;
+    p50Ms: Num;
+    p90Ms: Num;
+    p99Ms: Num;
+    maxMs: Num;
+    requests: number;
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+    upstreamSaw: number;
+    /** The target's own process (the gateway); null for direct. */
+    gatewayCpuUsPerReq: Num;
+    upstreamCpuUsPerReq: Num;
+    loadGenCpuUsPerReq: Num;
+    /** Busy CPU seconds of everything outside the benchmark during the run (noise indicator). */
+    otherCpuSec: Num;
+    /** Distributed: CPU of its worker, PostgreSQL, Redis, control plane and NATS per request, and each's. */
+    helpersCpuUsPerReq: Num;
+    helpersCpuUsPerReqBy: Record<string, Num> | null;
+  };
+  roundsRps: Num[];
+  /** req/s over bare's; null when the headroom rule refused ratios. */
+  vsBare: Num;
+  /** Gateway CPU per request over bare's. */
+  cpuVsBare: Num;
+  /** 1-connection wrk runs: the round with the median p50. */
+  oneConnection: { p50Ms: Num; p99Ms: Num; roundsP50Ms: Num[]; addedOverBareMs: Num } | null;
+  stream: {
+    samples: number;
+    headersP50Ms: Num;
+    firstByteP50Ms: Num;
+    firstByteP99Ms: Num;
+    totalP50Ms: Num;
+    dataEventsMin: number;
+    sseEvents: number;
+    addedFirstByteOverBareMs: Num;
+  };
+  memory: { rssAfterLoadMiB: Num; peakRssMiB: Num } | null;
+}
 
 export interface Report {
   machine: {
@@ -13,86 +62,62 @@ export interface Report {
     loadAvgAtStart: Num[];
   };
   config: {
+    targets: TargetName[];
     connections: number;
+    threads: number;
     warmupSec: number;
     durationSec: number;
+    rounds: number;
     latencySec: number;
     streamSamples: number;
     streamDelayMs: number;
     streamChunks: number;
     bodyBytes: number;
-    streamBodyBytes: number;
     bareMode: string;
     quietWaitSec: number;
-    rounds: number;
-    autocannon: string;
+    wrk: string;
+    /** Versions the bare pass-through runs on. */
+    bare: string;
     quick: boolean;
   };
-  load: PerTarget<{
-    rps: Num;
-    p50Ms: number;
-    p90Ms: number;
-    p99Ms: number;
-    maxMs: number;
-    meanMs: Num;
-    requests: number;
-    non2xx: number;
-    errors: number;
-    timeouts: number;
-    upstreamSaw: number;
-    gatewayCpuUsPerReq: Num;
-    upstreamCpuUsPerReq: Num;
-    /** CPU seconds of the autocannon process (start-up included). */
-    loadGenCpuSec: Num;
-    /** Busy CPU seconds of everything outside the benchmark during the measured run (noise indicator). */
-    otherCpuSec: Num;
-    /** Distributed: CPU of its control plane, worker, PostgreSQL, Redis and NATS per request. */
-    helpersCpuUsPerReq?: Num;
-    /** …the same by process: worker, postgres, redis, controlPlane, nats. */
-    helpersCpuUsPerReqBy?: Record<string, Num>;
-  }>;
-  ratios: {
-    keywayOverBareRps: Num;
-    distributedOverKeywayRps: Num;
-    bareOverDirectRps: Num;
-    keywayOverDirectRps: Num;
-    keywayOverBareP50: Num;
-    keywayOverBareP99: Num;
-    bareOverDirectP50: Num;
+  targets: TargetFigures[];
+  /** The "direct ≥ 2× fastest gateway" rule. */
+  headroom: {
+    ok: boolean;
+    directRps: Num;
+    fastest: { name: string; rps: Num } | null;
+    neededRps: Num;
+    reason: string;
   };
-  /** Every load round: requests/s per target, and the two ratios within each round (same pass). */
-  rounds: { rps: PerTarget<Num[]>; keywayOverBare: Num[]; distributedOverKeyway: Num[] };
-  oneConnection: PerTarget<{ samples: number; p50Ms: Num; p90Ms: Num; p99Ms: Num; meanMs: Num }>;
-  oneConnectionAddedP50Ms: { keywayOverDirect: Num; keywayOverBare: Num; bareOverDirect: Num };
-  stream: PerTarget<{
-    samples: number;
-    headersP50Ms: Num;
-    firstByteP50Ms: Num;
-    firstByteP99Ms: Num;
-    totalP50Ms: Num;
-    totalP99Ms: Num;
-    dataEventsMin: number;
-    dataEventsP50: number;
-    sseEvents: number;
-  }>;
-  streamAddedFirstByteP50Ms: { keywayOverDirect: Num; keywayOverBare: Num; bareOverDirect: Num };
-  keywayMemory: { rssAfterLoadMiB: Num; peakRssMiB: Num; rssAtEndMiB: Num };
-  checks: { name: string; ok: boolean; detail: string }[];
+  /** Null when the headroom rule refused them. */
+  ratios: {
+    standaloneOverBare: Num;
+    standaloneNologOverBare: Num;
+    distributedOverStandalone: Num;
+    distributedGatewayCpuOverBare: Num;
+  } | null;
+  /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */
+  roundRatios: Record<string, Num[]> | null;
+  checks: Check[];
   finishedAt: string;
   elapsedSec: Num;
 }
 
-const TARGETS = ['direct', 'bare', 'keyway', 'distributed'] as const;
+const LABELS: Record<TargetName, string> = {
+  direct: 'direct (fake upstream)',
+  bare: 'bare hono + undici',
+  standalone: 'standalone, logging all',
+  'standalone-nolog': 'standalone, logging off',
+  distributed: 'distributed gateway',
+};
 
 function fmt(value: Num | undefined, digits = 2): string {
   if (value === null || value === undefined) return 'n/a';
   return value.toFixed(digits);
 }
-
-function signed(value: Num, digits = 3): string {
-  if (value === null) return 'n/a';
-  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
-}
+const signed = (value: Num, digits = 3): string =>
+  value === null ? 'n/a' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+const int = (value: Num): string => (value === null ? 'n/a' : Math.round(value).toLocaleString('en-US'));
 
 /** A left-aligned first column, right-aligned others. */
 function table(header: string[], rows: string[][]): string {
@@ -102,135 +127,129 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function renderReport(r: Report): string {
+function method(r: Report): string[] {
   const c = r.config;
   const m = r.machine;
-  const out: string[] = [];
-  out.push('');
-  out.push('Keyway benchmark (one run; compare ratios, not absolute figures)');
-  out.push('How measured:');
-  out.push(
+  return [
+    'How measured:',
     `  machine   ${m.cpus} cores (${m.cpuModel}), ${fmt(m.memoryGiB, 1)} GiB, ${m.platform}, Node ${m.node}, load avg at start ${m.loadAvgAtStart.map((v) => fmt(v)).join(' ')}`,
-  );
-  out.push(
-    '  targets   direct = fake upstream (@keyway/testing) in its own process; bare = hono + @hono/node-server + undici Pool',
-  );
-  out.push(
-    `            pass-through (${c.bareMode} mode); keyway = apps/standalone/dist/main.js (SQLite, 1 group, 20 keys, LOG_LEVEL=warn)`,
-  );
-  out.push(
-    '            distributed = apps/gateway/dist/main.js (Redis key pool + NATS + BullMQ logs) with its control plane and worker on PostgreSQL',
-  );
-  out.push(
-    `  load      autocannon ${c.autocannon} (API, own process), ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON (non-streaming),`,
-  );
-  out.push(
-    `            ${c.warmupSec} s warm-up, then ${c.rounds} round(s) of ${c.durationSec} s per target, one target at a time in rotating order;`,
-  );
-  out.push(
-    `            before each, up to ${c.quietWaitSec} s waiting for an idle machine; latency has 1 ms resolution`,
-  );
-  out.push(
-    `  CPU       /proc: proxy and upstream CPU per request; "other CPU s" = busy CPU of processes outside the benchmark (noise)`,
-  );
-  out.push(
-    `  1-conn    sequential keep-alive node:http requests for ${c.latencySec} s per target after 200 warm-up requests`,
-  );
-  out.push(
-    `  stream    ${c.streamSamples} sequential stream:true requests per target (node:http, one keep-alive connection), upstream sends`,
-  );
-  out.push(
-    `            ${c.streamChunks} content deltas + role/finish/[DONE] events ${c.streamDelayMs} ms apart; first byte = first body chunk`,
-  );
-  out.push('');
+    `  load      wrk ${c.wrk}, ${c.threads} threads, ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON; ${c.warmupSec} s warm-up, then ${c.rounds} round(s) of`,
+    `            ${c.durationSec} s per target in rotating order (median round reported), each after up to ${c.quietWaitSec} s waiting for an idle machine`,
+    `  rule      direct (wrk straight to the fake upstream) must reach 2x the fastest gateway, or no ratio is reported`,
+    `  1-conn    wrk, 1 thread, 1 connection, ${c.latencySec} s per target and round (median round's p50)`,
+    `  stream    ${c.streamSamples} sequential stream:true requests per target on one keep-alive node:http connection;`,
+    `            the upstream sends ${c.streamChunks} deltas + role/finish/[DONE] events ${c.streamDelayMs} ms apart`,
+    `  CPU       /proc per process: gateway (and distributed's worker, PostgreSQL, Redis, control plane, NATS) per request`,
+    `  bare      ${c.bare} Pool pass-through, ${c.bareMode} mode`,
+  ];
+}
 
-  out.push(
-    `Load: ${c.connections} connections, ${c.durationSec} s; each target's median of ${c.rounds} round(s)`,
-  );
-  out.push(
+function loadDetail(r: Report): string[] {
+  const out = [
     table(
       [
         'target',
         'req/s',
-        'p50 ms',
-        'p90 ms',
-        'p99 ms',
+        'p50',
+        'p90',
+        'p99',
         'non-2xx',
         'errors',
         'upstream saw',
-        'proxy CPU us/req',
-        'upstream CPU us/req',
-        'loadgen CPU s',
+        'gw us/req',
+        'upstream us/req',
+        'wrk us/req',
         'other CPU s',
-        'cp+worker+pg+redis CPU us/req',
       ],
-      TARGETS.map((t) => {
-        const l = r.load[t];
+      r.targets.map((t) => {
+        const l = t.load;
         return [
-          t,
-          fmt(l.rps, 0),
-          String(l.p50Ms),
-          String(l.p90Ms),
-          String(l.p99Ms),
+          t.name,
+          int(l.rps),
+          fmt(l.p50Ms),
+          fmt(l.p90Ms),
+          fmt(l.p99Ms),
           String(l.non2xx),
           String(l.errors + l.timeouts),
           String(l.upstreamSaw),
           fmt(l.gatewayCpuUsPerReq, 0),
           fmt(l.upstreamCpuUsPerReq, 0),
-          fmt(l.loadGenCpuSec, 1),
+          fmt(l.loadGenCpuUsPerReq, 0),
           fmt(l.otherCpuSec, 1),
-          fmt(l.helpersCpuUsPerReq ?? null, 0),
         ];
       }),
     ),
-  );
-  out.push(
-    `ratios: keyway/bare req/s ${fmt(r.ratios.keywayOverBareRps, 3)} (p50 x${fmt(r.ratios.keywayOverBareP50)}, p99 x${fmt(r.ratios.keywayOverBareP99)}), ` +
-      `bare/direct req/s ${fmt(r.ratios.bareOverDirectRps, 3)}, keyway/direct req/s ${fmt(r.ratios.keywayOverDirectRps, 3)}, ` +
-      `distributed/keyway req/s ${fmt(r.ratios.distributedOverKeywayRps, 3)}`,
-  );
-  const by = r.load.distributed.helpersCpuUsPerReqBy;
-  if (by) {
+    `rounds, req/s: ${r.targets.map((t) => `${t.name} ${t.roundsRps.map(int).join('/')}`).join(', ')}`,
+  ];
+  if (r.roundRatios) {
     out.push(
-      `distributed's helpers, CPU us/req: ${Object.entries(by)
+      `rounds, ratios: ${Object.entries(r.roundRatios)
+        .map(([k, v]) => `${k} ${v.map((x) => fmt(x, 3)).join('/')}`)
+        .join(', ')}`,
+    );
+  }
+  const dist = r.targets.find((t) => t.name === 'distributed')?.load.helpersCpuUsPerReqBy;
+  if (dist) {
+    out.push(
+      `distributed's helpers, CPU us/req: ${Object.entries(dist)
         .map(([k, v]) => `${k} ${fmt(v, 1)}`)
         .join(', ')}`,
     );
   }
-  if (c.rounds > 1) {
-    const list = (values: Num[]) => values.map((v) => fmt(v, 3)).join(', ');
+  const disturbed = r.targets.filter((t) => (t.load.otherCpuSec ?? 0) > 1).map((t) => t.name);
+  if (disturbed.length > 0)
     out.push(
-      `rounds: req/s ${TARGETS.map((t) => `${t} ${r.rounds.rps[t].map((v) => fmt(v, 0)).join('/')}`).join(', ')}`,
+      `note: other processes used > 1 CPU s during ${disturbed.join(', ')}: those figures are disturbed`,
     );
-    out.push(
-      `        keyway/bare ${list(r.rounds.keywayOverBare)}; distributed/keyway ${list(r.rounds.distributedOverKeyway)}`,
-    );
-  }
-  const disturbed = TARGETS.filter((t) => (r.load[t].otherCpuSec ?? 0) > 1);
-  if (disturbed.length > 0) {
-    out.push(
-      `note: other processes used > 1 CPU s during ${disturbed.join(', ')}: those figures are disturbed (see --quiet-wait)`,
-    );
-  }
-  out.push('');
+  return out;
+}
 
-  out.push(`1 connection (sequential, ${c.latencySec} s)`);
-  out.push(
-    table(
-      ['target', 'requests', 'p50 ms', 'p90 ms', 'p99 ms'],
-      TARGETS.map((t) => {
-        const l = r.oneConnection[t];
-        return [t, String(l.samples), fmt(l.p50Ms, 3), fmt(l.p90Ms, 3), fmt(l.p99Ms, 3)];
-      }),
-    ),
+function finalTable(r: Report): string {
+  return table(
+    [
+      'target',
+      'req/s',
+      'vs bare',
+      'CPU us/req',
+      'helpers us/req',
+      'p50 ms',
+      'p99 ms',
+      '1-conn p50',
+      '+ms vs bare',
+      'stream 1st byte',
+      '+ms vs bare',
+      'RSS MiB',
+    ],
+    r.targets.map((t) => [
+      LABELS[t.name],
+      int(t.load.rps),
+      r.ratios ? fmt(t.vsBare) : 'refused',
+      fmt(t.load.gatewayCpuUsPerReq, 0),
+      fmt(t.load.helpersCpuUsPerReq, 0),
+      fmt(t.load.p50Ms),
+      fmt(t.load.p99Ms),
+      fmt(t.oneConnection?.p50Ms ?? null, 3),
+      signed(t.oneConnection?.addedOverBareMs ?? null),
+      fmt(t.stream.firstByteP50Ms, 3),
+      signed(t.stream.addedFirstByteOverBareMs),
+      t.memory ? `${fmt(t.memory.rssAfterLoadMiB, 0)} (peak ${fmt(t.memory.peakRssMiB, 0)})` : 'n/a',
+    ]),
   );
-  const a = r.oneConnectionAddedP50Ms;
-  out.push(
-    `added p50: keyway over direct ${signed(a.keywayOverDirect)} ms, keyway over bare ${signed(a.keywayOverBare)} ms, bare over direct ${signed(a.bareOverDirect)} ms`,
-  );
-  out.push('');
+}
 
-  out.push(`Streaming (${c.streamSamples} sequential requests)`);
+/** The whole report as text: method, detail tables, checks, then the summary table last. */
+export function renderReport(r: Report): string {
+  const c = r.config;
+  const out: string[] = [
+    '',
+    'Keyway benchmark (one run; compare ratios from the same run, not absolute figures)',
+  ];
+  out.push(...method(r), '');
+  out.push(
+    `Load: ${c.connections} connections, ${c.durationSec} s; each target's median of ${c.rounds} round(s)`,
+  );
+  out.push(...loadDetail(r), '');
+  out.push(`Streaming (${c.streamSamples} sequential requests, ms)`);
   out.push(
     table(
       [
@@ -239,38 +258,38 @@ export function renderReport(r: Report): string {
         'first byte p50',
         'first byte p99',
         'total p50',
-        'total p99',
-        'data events min/p50',
+        'data events min',
         'SSE events',
       ],
-      TARGETS.map((t) => {
-        const s = r.stream[t];
-        return [
-          t,
-          fmt(s.headersP50Ms, 3),
-          fmt(s.firstByteP50Ms, 3),
-          fmt(s.firstByteP99Ms, 3),
-          fmt(s.totalP50Ms, 3),
-          fmt(s.totalP99Ms, 3),
-          `${s.dataEventsMin}/${s.dataEventsP50}`,
-          String(s.sseEvents),
-        ];
-      }),
+      r.targets.map((t) => [
+        t.name,
+        fmt(t.stream.headersP50Ms, 3),
+        fmt(t.stream.firstByteP50Ms, 3),
+        fmt(t.stream.firstByteP99Ms, 3),
+        fmt(t.stream.totalP50Ms, 3),
+        String(t.stream.dataEventsMin),
+        String(t.stream.sseEvents),
+      ]),
     ),
+    '',
   );
-  const f = r.streamAddedFirstByteP50Ms;
-  out.push(
-    `(ms) added first-byte p50: keyway over direct ${signed(f.keywayOverDirect)} ms, keyway over bare ${signed(f.keywayOverBare)} ms, bare over direct ${signed(f.bareOverDirect)} ms`,
-  );
-  out.push('');
-
-  const k = r.keywayMemory;
-  out.push(
-    `Keyway RSS: ${fmt(k.rssAfterLoadMiB, 1)} MiB right after its load run, ${fmt(k.rssAtEndMiB, 1)} MiB at the end, peak ${fmt(k.peakRssMiB, 1)} MiB`,
-  );
-  out.push('');
   out.push('Checks');
   for (const check of r.checks) out.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name} (${check.detail})`);
+  out.push('');
+  if (r.ratios) {
+    const x = r.ratios;
+    out.push(
+      `Ratios (medians): standalone/bare ${fmt(x.standaloneOverBare, 3)}, standalone logging off/bare ${fmt(x.standaloneNologOverBare, 3)}, ` +
+        `distributed/standalone ${fmt(x.distributedOverStandalone, 3)}, distributed gateway CPU/bare CPU ${fmt(x.distributedGatewayCpuOverBare, 3)}`,
+    );
+  } else {
+    out.push(`RATIOS REFUSED: ${r.headroom.reason}`);
+  }
+  out.push(
+    '',
+    'Summary (latencies in ms; CPU = the gateway process; RSS right after its 64-connection rounds, peak over the run)',
+  );
+  out.push(finalTable(r));
   out.push(`\nfinished ${r.finishedAt} in ${fmt(r.elapsedSec, 1)} s`);
   return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { parseOptions, type TargetName } from './args';
+import type { Timing } from './client';
+import { buildFigures, type Collected } from './figures';
+import type { LoadRun } from './measure';
+import { renderReport, type Report } from './report';
+import type { RunningTarget } from './targets';
+
+const opts = parseOptions(['--quick', '--targets', 'standalone'])!;
+const names: TargetName[] = ['direct', 'bare', 'standalone'];
+const targets: RunningTarget[] = names.map((name) => ({
+  name,
+  url: `http://127.0.0.1:1/${name}`,
+  headers: {},
+  proc: undefined,
+  upstreamKeys: name === 'standalone' ? ['sk-1'] : undefined,
+  helpers: undefined,
+}));
+
+function loadRun(rps: number, cpu: number | null): LoadRun {
+  const requests = rps * 10;
+  return {
+    requests,
+    durationSec: 10,
+    rps,
+    bytes: requests * 500,
+    p50Ms: 6,
+    p90Ms: 8,
+    p99Ms: 12,
+    maxMs: 40,
+    meanMs: 6.5,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    loadGenCpuSec: 1,
+    upstreamSaw: requests,
+    upstreamKeys: { 'sk-1': requests },
+    gatewayCpuUsPerReq: cpu,
+    upstreamCpuUsPerReq: 60,
+    loadGenCpuUsPerReq: 10,
+    otherCpuSec: 0,
+    helpersCpuUsPerReq: null,
+    helpersCpuUsPerReqBy: null,
+  };
+}
+const stream: Timing = {
+  status: 200,
+  headersMs: 1,
+  firstByteMs: 1.2,
+  totalMs: 25,
+  reads: 11,
+  sseEvents: 11,
+  bytes: 900,
+};
+
+function collect(rps: Record<TargetName, number[]>): Collected {
+  const c: Collected = { loads: new Map(), oneConn: new Map(), streams: new Map(), memory: new Map() };
+  for (const n of names) {
+    c.loads.set(
+      n,
+      (rps[n] ?? []).map((r) => loadRun(r, n === 'direct' ? null : 300)),
+    );
+    c.oneConn.set(n, [{ ...loadRun(1_000, null), p50Ms: n === 'direct' ? 0.4 : 0.9 }]);
+    c.streams.set(n, [stream, stream]);
+  }
+  return c;
+}
+
+function report(c: Collected): Report {
+  const f = buildFigures(opts, targets, c);
+  return {
+    machine: {
+      cpus: 2,
+      cpuModel: 'test',
+      memoryGiB: 4,
+      platform: 'linux x64',
+      node: 'v20',
+      loadAvgAtStart: [0],
+    },
+    config: {
+      targets: names,
+      connections: 64,
+      threads: 2,
+      warmupSec: 1,
+      durationSec: 10,
+      rounds: 3,
+      latencySec: 1,
+      streamSamples: 2,
+      streamDelayMs: 2,
+      streamChunks: 8,
+      bodyBytes: 307,
+      bareMode: 'response',
+      quietWaitSec: 0,
+      wrk: 'test',
+      bare: 'hono test',
+      quick: true,
+    },
+    ...f,
+    finishedAt: 'now',
+    elapsedSec: 1,
+  };
+}
+
+describe('the figures of one run', () => {
+  it('reports the median round and ratios to bare when direct had twice the headroom', () => {
+    const r = report(
+      collect({
+        direct: [30_000, 31_000, 29_000],
+        bare: [9_000, 8_000, 10_000],
+        standalone: [8_100, 9_000, 7_000],
+      } as Record<TargetName, number[]>),
+    );
+    expect(r.headroom.ok).toBe(true);
+    expect(r.targets.find((t) => t.name === 'bare')?.load.rps).toBe(9_000);
+    expect(r.ratios?.standaloneOverBare).toBe(0.9);
+    expect(r.targets.find((t) => t.name === 'standalone')?.vsBare).toBe(0.9);
+    expect(r.roundRatios?.['standalone/bare']).toEqual([0.9, 1.125, 0.7]);
+    const text = renderReport(r);
+    expect(text).toMatch(/standalone\/bare 0\.900/);
+    expect(text).not.toMatch(/REFUSED/);
+  });
+
+  it('refuses every req/s ratio, and says why, when direct is below twice the fastest gateway', () => {
+    const r = report(
+      collect({
+        direct: [5_400, 5_300, 5_500],
+        bare: [3_000, 2_900, 3_100],
+        standalone: [2_950, 2_900, 3_000],
+      } as Record<TargetName, number[]>),
+    );
+    expect(r.headroom.ok).toBe(false);
+    expect(r.ratios).toBeNull();
+    expect(r.roundRatios).toBeNull();
+    expect(r.targets.every((t) => t.vsBare === null)).toBe(true);
+    expect(r.checks.find((c) => c.name.startsWith('method:'))?.ok).toBe(false);
+    const text = renderReport(r);
+    expect(text).toMatch(/RATIOS REFUSED: .*load generator or the fake upstream is the bottleneck/);
+    expect(text).toMatch(/standalone, logging all +2,950 +refused/);
+    expect(text).not.toMatch(/standalone\/bare/);
+  });
+
+  it('gives one-connection and first-byte delays over bare', () => {
+    const r = report(
+      collect({ direct: [30_000], bare: [9_000], standalone: [8_500] } as Record<TargetName, number[]>),
+    );
+    const s = r.targets.find((t) => t.name === 'standalone');
+    expect(s?.oneConnection?.addedOverBareMs).toBe(0);
+    expect(r.targets.find((t) => t.name === 'direct')?.oneConnection?.addedOverBareMs).toBe(-0.5);
+    expect(s?.stream.addedFirstByteOverBareMs).toBe(0);
+  });
+});
