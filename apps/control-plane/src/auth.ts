@@ -1,5 +1,5 @@
 import { loginBodySchema } from '@keyway/contracts';
-import { AppError } from '@keyway/core';
+import { AppError, isAppError } from '@keyway/core';
 import { safeEqual } from '@keyway/keypool';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
@@ -8,7 +8,7 @@ import type { CpEnv } from './context';
 import { parseBody } from './http';
 import { isHttpsRequest } from './request-origin';
 import type { SessionManager } from './sessions';
-import { SESSION_COOKIE } from './sessions';
+import { SESSION_COOKIE, SESSION_STORE_RETRY_AFTER_S } from './sessions';
 
 export { SESSION_COOKIE } from './sessions';
 const LOGIN_WINDOW_MS = 5 * 60 * 1000;
@@ -24,6 +24,17 @@ function hasAdminBearer(c: Context<CpEnv>): boolean {
   );
 }
 
+/** Awaits a session-store call; when the store is unreachable its 503 tells the client when to retry. */
+async function fromStore<T>(c: Context<CpEnv>, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (e) {
+    if (isAppError(e) && e.code === 'UNAVAILABLE')
+      c.header('retry-after', String(SESSION_STORE_RETRY_AFTER_S));
+    throw e;
+  }
+}
+
 /**
  * Requires `Authorization: Bearer <AUTH_KEY>` or the cookie of a live server-side session. Sets `authVia` (the
  * CSRF check applies to cookie callers only) and `sessionId` (null for bearer callers).
@@ -35,7 +46,7 @@ export function requireAuth(sessions: SessionManager): MiddlewareHandler<CpEnv> 
       c.set('sessionId', null);
       return next();
     }
-    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
+    const session = await fromStore(c, sessions.authenticate(getCookie(c, SESSION_COOKIE)));
     if (!session) throw new AppError('UNAUTHORIZED', 'Authentication required');
     c.set('authVia', 'cookie');
     c.set('sessionId', session.id);
@@ -77,25 +88,25 @@ export function authRoutes(sessions: SessionManager): Hono<CpEnv> {
       throw new AppError('UNAUTHORIZED', 'Wrong admin key');
     }
     failures.delete(ip);
-    const { token, session } = await sessions.open({
-      clientIp: ip,
-      userAgent: c.req.header('user-agent') ?? '',
-    });
+    const { token, session } = await fromStore(
+      c,
+      sessions.open({ clientIp: ip, userAgent: c.req.header('user-agent') ?? '' }),
+    );
     setCookie(c, SESSION_COOKIE, token, cookieOptions(c, session.expiresAt));
     return c.body(null, 204);
   });
 
   app.post('/logout', async (c) => {
     // Revoked server-side: a copy of the cookie taken before logout opens nothing afterwards.
-    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
-    if (session) await sessions.revoke(session.id);
+    const session = await fromStore(c, sessions.authenticate(getCookie(c, SESSION_COOKIE)));
+    if (session) await fromStore(c, sessions.revoke(session.id));
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: cookieOptions(c, new Date(0)).secure });
     return c.body(null, 204);
   });
 
   app.get('/session', async (c) => {
     if (hasAdminBearer(c)) return c.json({ authenticated: true, expiresAt: null });
-    const session = await sessions.authenticate(getCookie(c, SESSION_COOKIE));
+    const session = await fromStore(c, sessions.authenticate(getCookie(c, SESSION_COOKIE)));
     if (!session) throw new AppError('UNAUTHORIZED', 'No valid session');
     return c.json({ authenticated: true, expiresAt: session.expiresAt.toISOString() });
   });
@@ -103,11 +114,11 @@ export function authRoutes(sessions: SessionManager): Hono<CpEnv> {
   app.use('/sessions', requireAuth(sessions));
   app.use('/sessions/*', requireAuth(sessions));
 
-  app.get('/sessions', async (c) => c.json({ items: await sessions.list(c.var.sessionId) }));
+  app.get('/sessions', async (c) => c.json({ items: await fromStore(c, sessions.list(c.var.sessionId)) }));
 
   // Every session but the caller's (a bearer caller has none, so all of them).
   app.delete('/sessions', async (c) => {
-    const count = await sessions.revokeOthers(c.var.sessionId);
+    const count = await fromStore(c, sessions.revokeOthers(c.var.sessionId));
     await c.var.audit('sessions.revoke-others', 'sessions', { count });
     return c.body(null, 204);
   });
@@ -115,7 +126,8 @@ export function authRoutes(sessions: SessionManager): Hono<CpEnv> {
   app.delete('/sessions/:id', async (c) => {
     const id = c.req.param('id');
     // Ids are short base64url strings; anything else names no session and need not reach the store.
-    if (!SESSION_ID_RE.test(id) || !(await sessions.revoke(id))) throw AppError.notFound('Session');
+    if (!SESSION_ID_RE.test(id) || !(await fromStore(c, sessions.revoke(id))))
+      throw AppError.notFound('Session');
     await c.var.audit('sessions.revoke', `session:${id}`);
     return c.body(null, 204);
   });

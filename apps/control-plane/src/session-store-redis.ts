@@ -9,6 +9,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeen
 return 0
 `;
 
+/**
+ * Connection states in which a command would only wait in ioredis' offline queue until its retries run out (about
+ * a second per request): the store fails at once instead, and the session manager answers 503.
+ */
+const DISCONNECTED = new Set(['close', 'reconnecting', 'end']);
+
 function toHash(s: SessionRecord): Record<string, string> {
   return {
     tokenHash: s.tokenHash,
@@ -51,9 +57,15 @@ export class RedisSessionStore implements SessionStore {
     this.names = redisKeyNames(prefix);
   }
 
+  /** The client, unless the connection is known to be down. */
+  private get client(): Redis {
+    if (DISCONNECTED.has(this.redis.status)) throw new Error(`redis connection is ${this.redis.status}`);
+    return this.redis;
+  }
+
   async create(s: SessionRecord): Promise<void> {
     const expires = s.expiresAt.getTime();
-    await this.redis
+    await this.client
       .multi()
       .hset(this.names.session(s.id), toHash(s))
       .pexpireat(this.names.session(s.id), expires)
@@ -64,26 +76,26 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async findByTokenHash(tokenHash: string, now: Date): Promise<SessionRecord | null> {
-    const id = await this.redis.get(this.names.sessionToken(tokenHash));
+    const id = await this.client.get(this.names.sessionToken(tokenHash));
     if (id === null) return null;
-    const s = fromHash(id, await this.redis.hgetall(this.names.session(id)));
+    const s = fromHash(id, await this.client.hgetall(this.names.session(id)));
     if (!s || s.tokenHash !== tokenHash || s.expiresAt.getTime() <= now.getTime()) return null;
     return s;
   }
 
   async list(now: Date): Promise<SessionRecord[]> {
-    const ids = await this.redis.zrangebyscore(this.names.sessions, `(${now.getTime()}`, '+inf');
+    const ids = await this.client.zrangebyscore(this.names.sessions, `(${now.getTime()}`, '+inf');
     const sessions = await this.read(ids);
     return sessions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   }
 
   async touch(id: string, at: Date): Promise<void> {
-    await this.redis.eval(TOUCH, 1, this.names.session(id), String(at.getTime()));
+    await this.client.eval(TOUCH, 1, this.names.session(id), String(at.getTime()));
   }
 
   async revoke(id: string): Promise<boolean> {
-    const tokenHash = await this.redis.hget(this.names.session(id), 'tokenHash');
-    const tx = this.redis.multi().del(this.names.session(id)).zrem(this.names.sessions, id);
+    const tokenHash = await this.client.hget(this.names.session(id), 'tokenHash');
+    const tx = this.client.multi().del(this.names.session(id)).zrem(this.names.sessions, id);
     if (tokenHash) tx.del(this.names.sessionToken(tokenHash));
     const results = await tx.exec();
     return Number(results?.[0]?.[1] ?? 0) > 0;
@@ -91,7 +103,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeAllExcept(keepId: string | null): Promise<number> {
     let count = 0;
-    for (const id of await this.redis.zrange(this.names.sessions, '0', '-1')) {
+    for (const id of await this.client.zrange(this.names.sessions, '0', '-1')) {
       if (id !== keepId && (await this.revoke(id))) count++;
     }
     return count;
@@ -99,8 +111,8 @@ export class RedisSessionStore implements SessionStore {
 
   async purge(now: Date, authKeyFingerprint: string): Promise<number> {
     // Expired hashes and token strings went with their TTL; only their set members are left.
-    let count = await this.redis.zremrangebyscore(this.names.sessions, '-inf', now.getTime());
-    const ids = await this.redis.zrange(this.names.sessions, '0', '-1');
+    let count = await this.client.zremrangebyscore(this.names.sessions, '-inf', now.getTime());
+    const ids = await this.client.zrange(this.names.sessions, '0', '-1');
     const keep = (await this.read(ids)).filter((s) => s.authKeyFingerprint === authKeyFingerprint);
     const keepIds = new Set(keep.map((s) => s.id));
     for (const id of ids) {
@@ -112,7 +124,7 @@ export class RedisSessionStore implements SessionStore {
   /** The sessions behind `ids`; members whose hash is gone (expired a moment ago) are dropped from the set. */
   private async read(ids: string[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.client.pipeline();
     for (const id of ids) pipeline.hgetall(this.names.session(id));
     const results = (await pipeline.exec()) ?? [];
     const out: SessionRecord[] = [];
@@ -124,7 +136,7 @@ export class RedisSessionStore implements SessionStore {
       if (s) out.push(s);
       else gone.push(id);
     });
-    if (gone.length > 0) await this.redis.zrem(this.names.sessions, ...gone);
+    if (gone.length > 0) await this.client.zrem(this.names.sessions, ...gone);
     return out;
   }
 }

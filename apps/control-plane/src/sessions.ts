@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { AuthSession } from '@keyway/contracts';
+import { AppError, isAppError } from '@keyway/core';
 import type { CpLogger } from './http';
 import type { SessionRecord, SessionStore } from './session-store';
 
@@ -16,6 +17,11 @@ export const SESSION_TOUCH_MS = 60_000;
 const USER_AGENT_MAX = 255;
 const CLIENT_IP_MAX = 64;
 const CACHE_MAX = 1000;
+/** What a cookie caller is told while the session store cannot be reached (bearer callers never ask it). */
+export const SESSION_STORE_UNAVAILABLE =
+  'session store unavailable; use the admin key as a Bearer token or retry';
+/** `Retry-After` (seconds) of that 503. */
+export const SESSION_STORE_RETRY_AFTER_S = 5;
 
 /** Who opened a session, as recorded with it. */
 export interface SessionOrigin {
@@ -55,6 +61,32 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 /** Builds the session manager over a store (database or Redis). */
 export function createSessionManager(store: SessionStore, authKey: string, logger: CpLogger): SessionManager {
   const fingerprint = authKeyFingerprint(authKey);
+  // An unreachable store (Redis down in distributed mode) is one outage, logged when it starts and when it ends,
+  // not once per request; meanwhile cookie callers get 503 UNAVAILABLE instead of a 500.
+  let down = false;
+  const failed = (err: unknown) => {
+    if (down) return;
+    down = true;
+    logger.error(
+      { err },
+      'session store unavailable: cookie sessions answer 503 until it is back; the admin key as a Bearer token still works',
+    );
+  };
+  const guarded = async <T>(call: () => Promise<T>): Promise<T> => {
+    let value: T;
+    try {
+      value = await call();
+    } catch (err) {
+      if (isAppError(err)) throw err;
+      failed(err);
+      throw new AppError('UNAVAILABLE', SESSION_STORE_UNAVAILABLE, { cause: err });
+    }
+    if (down) {
+      down = false;
+      logger.info({}, 'session store available again');
+    }
+    return value;
+  };
   // tokenHash → what the store said and until when it is believed.
   const cache = new Map<string, { session: SessionRecord; until: number }>();
 
@@ -65,20 +97,19 @@ export function createSessionManager(store: SessionStore, authKey: string, logge
   const touch = (s: SessionRecord, now: number) => {
     if (now - s.lastSeenAt.getTime() < SESSION_TOUCH_MS) return;
     s.lastSeenAt = new Date(now);
-    store.touch(s.id, s.lastSeenAt).catch((err: unknown) => {
-      logger.warn({ err }, 'could not record session activity');
-    });
+    // Activity is a detail: a failed write is part of the outage (logged once), never the request's failure.
+    store.touch(s.id, s.lastSeenAt).catch(failed);
   };
 
   const lookup = async (hash: string, now: number): Promise<SessionRecord | null> => {
     const hit = cache.get(hash);
     if (hit && hit.until > now) return hit.session;
     cache.delete(hash);
-    const session = await store.findByTokenHash(hash, new Date(now));
+    const session = await guarded(() => store.findByTokenHash(hash, new Date(now)));
     if (!session) return null;
     if (session.authKeyFingerprint !== fingerprint) {
       // Opened under another AUTH_KEY: revoked, and removed so it no longer shows in the list.
-      await store.revoke(session.id);
+      await guarded(() => store.revoke(session.id));
       return null;
     }
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
@@ -90,7 +121,7 @@ export function createSessionManager(store: SessionStore, authKey: string, logge
     async open(origin) {
       const now = Date.now();
       // Expired sessions and those of an earlier AUTH_KEY go whenever someone logs in.
-      await store.purge(new Date(now), fingerprint);
+      await guarded(() => store.purge(new Date(now), fingerprint));
       const token = randomBytes(32).toString('base64url');
       const session: SessionRecord = {
         id: randomBytes(16).toString('base64url'),
@@ -102,7 +133,7 @@ export function createSessionManager(store: SessionStore, authKey: string, logge
         userAgent: origin.userAgent.slice(0, USER_AGENT_MAX),
         authKeyFingerprint: fingerprint,
       };
-      await store.create(session);
+      await guarded(() => store.create(session));
       return { token, session };
     },
 
@@ -117,8 +148,10 @@ export function createSessionManager(store: SessionStore, authKey: string, logge
 
     async list(currentId) {
       const now = new Date();
-      await store.purge(now, fingerprint);
-      const sessions = await store.list(now);
+      const sessions = await guarded(async () => {
+        await store.purge(now, fingerprint);
+        return store.list(now);
+      });
       return sessions.map((s) => ({
         id: s.id,
         createdAt: s.createdAt.toISOString(),
@@ -131,12 +164,12 @@ export function createSessionManager(store: SessionStore, authKey: string, logge
 
     async revoke(id) {
       forget((s) => s.id !== id);
-      return store.revoke(id);
+      return guarded(() => store.revoke(id));
     },
 
     async revokeOthers(keepId) {
       forget((s) => s.id === keepId);
-      return store.revokeAllExcept(keepId);
+      return guarded(() => store.revokeAllExcept(keepId));
     },
   };
 }
