@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { channelSchema, groupTypeSchema, headerRuleSchema } from './groups';
-import { groupConfigSchema, settingsSchema } from './settings';
+import { defaultSettings, groupConfigSchema, settingsSchema } from './settings';
 
 /** A group as the data plane needs it: no secrets but proxy-key hashes. */
 export const groupSnapshotSchema = z.object({
@@ -16,7 +16,8 @@ export const groupSnapshotSchema = z.object({
   modelRedirects: z.record(z.string(), z.string()),
   modelRedirectStrict: z.boolean(),
   headerRules: z.array(headerRuleSchema),
-  config: groupConfigSchema,
+  // Stripped, not strict: a replica of another version may know settings this one does not (rolling upgrades).
+  config: z.object(groupConfigSchema.shape),
   subGroups: z.array(z.object({ groupId: z.number().int(), weight: z.number().int() })),
 });
 export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
@@ -25,9 +26,24 @@ export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
  * Everything a gateway needs to route, built by the control plane from the database. In distributed mode this
  * is the `kw:config` document in Redis; in standalone mode it is handed over in process.
  */
+const { proxyKeys: _secret, ...snapshotDefaults } = defaultSettings;
+
+/**
+ * The snapshot's settings across versions: a setting this build does not know (written by a newer control plane,
+ * or retired like `proxyUrl`) is dropped, and one it knows but the writer did not (an older control plane) takes
+ * its default — so a gateway of another version than the control plane still loads the snapshot.
+ */
+const snapshotSettingsSchema = z.preprocess(
+  (value) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? { ...snapshotDefaults, ...value }
+      : value,
+  z.object(settingsSchema.omit({ proxyKeys: true }).shape),
+);
+
 export const configSnapshotSchema = z.object({
   version: z.number().int(),
-  settings: settingsSchema.omit({ proxyKeys: true }),
+  settings: snapshotSettingsSchema,
   proxyKeyHashes: z.array(z.string()),
   groups: z.array(groupSnapshotSchema),
 });
