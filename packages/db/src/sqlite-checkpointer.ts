@@ -49,6 +49,8 @@ export function startCheckpointer(url: string, everyMs = CHECKPOINT_EVERY_MS): {
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         void exited.then(resolve);
+        // Referenced again: otherwise a process with nothing else to do would exit before the last checkpoint.
+        worker.ref();
         worker.postMessage('stop');
         // A thread stuck on the disk must not hold up shutdown.
         setTimeout(() => void worker.terminate(), 2000).unref();
