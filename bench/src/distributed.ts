@@ -79,7 +79,15 @@ export async function startDistributed(
     redis.disconnect();
   });
   const authKey = `bench-admin-Key-${randomBytes(12).toString('hex')}`;
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL, NATS_URL, REDIS_PREFIX: prefix, AUTH_KEY: authKey };
+  const encryptionKey = `bench-enc-${randomBytes(24).toString('hex')}`;
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    NATS_URL,
+    REDIS_PREFIX: prefix,
+    AUTH_KEY: authKey,
+    ENCRYPTION_KEY: encryptionKey,
+  };
   const migrated = spawnSync(process.execPath, [dist('control-plane', 'migrate.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     encoding: 'utf8',

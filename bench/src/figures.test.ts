@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, type TargetName } from './args';
+import type { TargetName } from './args';
 import type { Timing } from './client';
 import { buildFigures, type Collected } from './figures';
 import type { LoadRun } from './measure';
 import { renderReport, type Report } from './report';
 import type { RunningTarget } from './targets';
 
-const opts = parseOptions(['--quick', '--targets', 'standalone'])!;
 const names: TargetName[] = ['direct', 'bare', 'standalone'];
 const targets: RunningTarget[] = names.map((name) => ({
   name,
@@ -67,7 +66,7 @@ function collect(rps: Record<TargetName, number[]>): Collected {
 }
 
 function report(c: Collected): Report {
-  const f = buildFigures(opts, targets, c);
+  const f = buildFigures(targets, c);
   return {
     machine: {
       cpus: 2,

@@ -1,5 +1,5 @@
 /** From the raw runs of one benchmark to the figures of the report: medians, ratios, deltas, checks. */
-import type { BenchOptions, TargetName } from './args';
+import type { TargetName } from './args';
 import type { Timing } from './client';
 import { headroomVerdict } from './headroom';
 import type { LoadResult } from './load';
@@ -91,7 +91,6 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
 
 /** Figures, ratios (unless the headroom rule refuses them) and checks of one run. */
 export function buildFigures(
-  opts: BenchOptions,
   targets: RunningTarget[],
   c: Collected,
 ): Pick<Report, 'targets' | 'headroom' | 'ratios' | 'roundRatios' | 'checks'> {

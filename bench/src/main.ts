@@ -136,7 +136,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     }
   }
 
-  const figures = buildFigures(opts, targets, collected);
+  const figures = buildFigures(targets, collected);
   const cpu = cpus();
   return {
     machine: {
