@@ -51,6 +51,28 @@ describe('dashboard warnings from the gateway (issue 11 items 2 and 8)', () => {
     expect(found[0]?.message).not.toContain('files.example');
   });
 
+  it('names upstreams the egress policy refuses: stored metadata addresses, and private ones once egressBlockPrivate is on', async () => {
+    const meta = await create('meta');
+    const local = await create('local');
+    await fx.db.group.update({
+      where: { id: meta.id },
+      data: { upstreams: [{ url: 'http://169.254.169.254/latest', weight: 1 }] },
+    });
+    await fx.db.group.update({
+      where: { id: local.id },
+      data: { upstreams: [{ url: 'http://127.0.0.1:11434', weight: 1 }] },
+    });
+    const before = (await warnings()).filter((w) => w.type === 'GATEWAY_CONFIG');
+    expect(before.map((w) => w.message).join('\n')).toContain("Group 'meta'");
+    expect(before.map((w) => w.message).join('\n')).not.toContain("Group 'local'");
+    expect(before[0]?.message).toContain('egress policy');
+
+    const patched = await fx.req('PATCH', '/api/settings', { egressBlockPrivate: true });
+    expect(patched.status, patched.text).toBe(200);
+    const after = (await warnings()).filter((w) => w.type === 'GATEWAY_CONFIG');
+    expect(after.map((w) => w.message).join('\n')).toContain("Group 'local'");
+  });
+
   it('warns once more than 100 proxy requests were refused for a wrong key in the last hour, naming groups', async () => {
     const now = Date.now();
     const refused = (n: number, group: string, minutesAgo: number) =>

@@ -1,8 +1,8 @@
 import { encryptionWarning } from './encryption';
 import { isWeakSecret } from '@keyway/config';
 import type { Warning } from '@keyway/contracts';
-import { unsendableConfig } from '@keyway/core';
-import type { SendableGroupConfig } from '@keyway/core';
+import { checkUpstreamUrl, unsendableConfig } from '@keyway/core';
+import type { EgressPolicy, SendableGroupConfig } from '@keyway/core';
 import { z } from 'zod';
 import type { ControlPlaneDeps } from './context';
 import { loadSettings } from './settings-store';
@@ -58,12 +58,21 @@ function objects(value: unknown): Array<Record<string, unknown>> {
 }
 
 /** Stored group configuration the gateway cannot send (checked with the gateway's own rule): 500 GATEWAY_CONFIG. */
-function gatewayConfigWarnings(g: { name: string; upstreams: unknown; headerRules: unknown }): Warning[] {
-  const config: SendableGroupConfig = {
-    upstreams: objects(g.upstreams),
-    headerRules: objects(g.headerRules),
-  };
+function gatewayConfigWarnings(
+  g: { name: string; upstreams: unknown; headerRules: unknown },
+  egress: EgressPolicy,
+): Warning[] {
+  const upstreams = objects(g.upstreams);
+  const config: SendableGroupConfig = { upstreams, headerRules: objects(g.headerRules) };
   const problems = unsendableConfig(config);
+  // Upstreams stored before the egress policy (or stranded by turning on egressBlockPrivate) are refused when the
+  // gateway connects; names are judged there, by what they resolve to, so only the URL itself is checked here.
+  const malformed = new Set(problems.map((p) => p.field));
+  upstreams.forEach((u, i) => {
+    const field = `upstreams[${i}].url`;
+    const why = typeof u.url === 'string' && !malformed.has(field) ? checkUpstreamUrl(u.url, egress) : null;
+    if (why) problems.push({ field, reason: `is refused by the egress policy: ${why}` });
+  });
   if (problems.length === 0) return [];
   const list = problems.map((p) => `${p.field} ${p.reason}`).join('; ');
   return [
@@ -129,7 +138,8 @@ export async function collectWarnings(
   const encryption = encryptionWarning(deps.keyCipher);
   if (encryption) out.push(encryption);
 
-  for (const g of groups) out.push(...gatewayConfigWarnings(g));
+  const egress: EgressPolicy = { blockPrivate: settings.egressBlockPrivate };
+  for (const g of groups) out.push(...gatewayConfigWarnings(g, egress));
   out.push(...(await proxyAuthFailureWarnings(db, Date.now())));
 
   out.push(...weakProxyKeys('Global proxy keys', settings.proxyKeys));
