@@ -162,6 +162,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     SHUTDOWN_TIMEOUT_SECONDS: '5',
     DATABASE_URL: undefined,
     AUTH_KEY: undefined,
+    // Distributed apps refuse to start without one (or an explicit `off`); every process of a cluster shares it.
+    ENCRYPTION_KEY: `kw-enc-${randomBytes(24).toString('hex')}`,
   };
   const close = async (): Promise<void> => {
     await Promise.all(apps.map((a) => a.stop().catch(() => a.stop('SIGKILL'))));

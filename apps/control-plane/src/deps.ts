@@ -39,6 +39,8 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
   await assertMigrated(db);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
   await checkEncryption(prisma, keyCipher);
+  if (env.encryptionOff)
+    logger.warn({}, 'ENCRYPTION_KEY=off: upstream keys are stored unencrypted in the database and in Redis');
 
   const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);

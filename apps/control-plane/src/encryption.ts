@@ -25,12 +25,13 @@ const messages = {
     `${ROTATE} (with OLD_ENCRYPTION_KEY set to the original key and NEW_ENCRYPTION_KEY to the new one).`,
   keyButPlain:
     'ENCRYPTION_KEY is set but the stored upstream keys are not encrypted. To encrypt them, stop Keyway and run ' +
-    `${ROTATE} with OLD_ENCRYPTION_KEY empty and NEW_ENCRYPTION_KEY set to the key; or unset ENCRYPTION_KEY.`,
+    `${ROTATE} with OLD_ENCRYPTION_KEY empty and NEW_ENCRYPTION_KEY set to the key; or set ENCRYPTION_KEY=off ` +
+    'to keep them unencrypted.',
   plainButEncrypted:
-    'The stored upstream keys are encrypted but ENCRYPTION_KEY is not set. Set ENCRYPTION_KEY to the key they ' +
-    "were encrypted with (a database from standalone: the content of its data directory's encryption-key file); " +
-    `to store them unencrypted instead, run ${ROTATE} with OLD_ENCRYPTION_KEY set to that key and ` +
-    'NEW_ENCRYPTION_KEY empty.',
+    'The stored upstream keys are encrypted but ENCRYPTION_KEY is not set (or is off). Set ENCRYPTION_KEY to the ' +
+    "key they were encrypted with (a database from standalone: the content of its data directory's " +
+    `encryption-key file); to store them unencrypted instead, run ${ROTATE} with OLD_ENCRYPTION_KEY set to that ` +
+    'key and NEW_ENCRYPTION_KEY empty.',
   mixed:
     'Some stored upstream keys are encrypted and some are not, probably from an interrupted ' +
     `${ROTATE}. Stop Keyway and run it again with the same OLD_ENCRYPTION_KEY and NEW_ENCRYPTION_KEY to finish.`,

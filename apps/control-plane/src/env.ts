@@ -8,19 +8,22 @@ import {
   metricsEnv,
   natsEnv,
   redisEnv,
+  requiredEncryptionKeyEnv,
   secretsEnv,
+  splitEncryptionKey,
   trustedProxiesEnv,
 } from '@keyway/config';
 import { z } from 'zod';
 
-/** The distributed control plane's environment: the only place that reads `process.env`. */
-export const envSchema = z.object({
+const fields = z.object({
   ...httpServerEnv,
   ...logEnv,
   ...databaseEnv,
   ...redisEnv,
   ...natsEnv,
   ...secretsEnv,
+  // Replicas must share one key; plaintext (`off`) has to be said, never implied by a missing variable.
+  ...requiredEncryptionKeyEnv,
   // No generated key here: replicas must share one, so it is configuration.
   AUTH_KEY: z.string({ message: 'is required (a long random value: openssl rand -hex 32)' }).min(1),
   ...metricsEnv,
@@ -31,6 +34,9 @@ export const envSchema = z.object({
   /** Mark the session cookie Secure (set it when the console is reached over HTTPS). */
   SECURE_COOKIES: booleanFromEnv(false),
 });
+
+/** The distributed control plane's environment: the only place that reads `process.env`. */
+export const envSchema = fields.transform(splitEncryptionKey);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -6,22 +6,25 @@ import {
   natsEnv,
   portSchema,
   redisEnv,
-  secretsEnv,
+  requiredEncryptionKeyEnv,
+  splitEncryptionKey,
   trustedProxiesEnv,
 } from '@keyway/config';
 import { z } from 'zod';
 
-/** The distributed gateway's environment: the only place that reads `process.env`. */
-export const envSchema = z.object({
+const fields = z.object({
   ...httpServerEnv,
   PORT: portSchema(3000),
   ...logEnv,
   ...redisEnv,
   ...natsEnv,
-  ENCRYPTION_KEY: secretsEnv.ENCRYPTION_KEY,
+  ...requiredEncryptionKeyEnv,
   ...metricsEnv,
   ...trustedProxiesEnv,
 });
+
+/** The distributed gateway's environment: the only place that reads `process.env`. */
+export const envSchema = fields.transform(splitEncryptionKey);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -6,12 +6,10 @@ import {
   logEnv,
   metricsEnv,
   secretsEnv,
+  splitEncryptionKey,
   trustedProxiesEnv,
 } from '@keyway/config';
 import { z } from 'zod';
-
-/** `ENCRYPTION_KEY=off`: the one way to keep upstream keys unencrypted in standalone (the dashboard warns). */
-const ENCRYPTION_OFF = 'off';
 
 /** Standalone's environment: the only place that reads `process.env`. */
 const fields = z.object({
@@ -31,10 +29,7 @@ const fields = z.object({
  * Unset ENCRYPTION_KEY means "the key kept in DATA_DIR (generated on first start)", not "unencrypted": opting out
  * takes the explicit `off`, which is turned into `encryptionOff` here so no code mistakes it for a key.
  */
-export const envSchema = fields.transform(({ ENCRYPTION_KEY, ...rest }) => {
-  const encryptionOff = ENCRYPTION_KEY?.trim().toLowerCase() === ENCRYPTION_OFF;
-  return { ...rest, ENCRYPTION_KEY: encryptionOff ? undefined : ENCRYPTION_KEY, encryptionOff };
-});
+export const envSchema = fields.transform(splitEncryptionKey);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -8,12 +8,12 @@ import {
   natsEnv,
   portSchema,
   redisEnv,
-  secretsEnv,
+  requiredEncryptionKeyEnv,
+  splitEncryptionKey,
 } from '@keyway/config';
 import { z } from 'zod';
 
-/** The worker's environment: the only place that reads `process.env`. */
-export const envSchema = z.object({
+const fields = z.object({
   ...httpServerEnv,
   /** Serves only /health, /ready and /metrics. */
   PORT: portSchema(3002),
@@ -21,13 +21,16 @@ export const envSchema = z.object({
   ...databaseEnv,
   ...redisEnv,
   ...natsEnv,
-  ENCRYPTION_KEY: secretsEnv.ENCRYPTION_KEY,
+  ...requiredEncryptionKeyEnv,
   ...metricsEnv,
   /** Period of the scheduled key re-check, in seconds (each group's own interval decides what is due). */
   RECHECK_EVERY_SECONDS: intFromEnv(300, { min: 1, max: 86_400 }),
   /** `key-validate` tasks run at once in this process. */
   VALIDATE_CONCURRENCY: intFromEnv(2, { min: 1, max: 64 }),
 });
+
+/** The worker's environment: the only place that reads `process.env`. */
+export const envSchema = fields.transform(splitEncryptionKey);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -65,6 +65,35 @@ export const secretsEnv = {
   ENCRYPTION_KEY: z.string().optional(),
 };
 
+/** `ENCRYPTION_KEY=off` (any case): the one explicit way to store upstream keys unencrypted, in every mode. */
+export const ENCRYPTION_OFF = 'off';
+
+/**
+ * ENCRYPTION_KEY of the distributed apps (control plane, gateway, worker): required, since replicas must share one
+ * key and a missing variable must not quietly mean "store keys in plaintext". `off` opts out explicitly. Pipe the
+ * parsed object through {@link splitEncryptionKey}.
+ */
+export const requiredEncryptionKeyEnv = {
+  ENCRYPTION_KEY: z.string({
+    error:
+      'is required in distributed mode: the same long random value for the control plane, every gateway and ' +
+      'worker (openssl rand -hex 32; for a database from standalone, the content of the encryption-key file in ' +
+      'its data directory), or `off` to store upstream keys unencrypted',
+  }),
+};
+
+/**
+ * Turns ENCRYPTION_KEY=off into `encryptionOff: true` and no key, so no code mistakes the word for a key (nor
+ * checks it for strength); any other value is the key, unchanged.
+ */
+export function splitEncryptionKey<T extends { ENCRYPTION_KEY?: string | undefined }>(
+  env: T,
+): Omit<T, 'ENCRYPTION_KEY'> & { ENCRYPTION_KEY: string | undefined; encryptionOff: boolean } {
+  const { ENCRYPTION_KEY: value, ...rest } = env;
+  const encryptionOff = value?.trim().toLowerCase() === ENCRYPTION_OFF;
+  return { ...rest, ENCRYPTION_KEY: encryptionOff ? undefined : value, encryptionOff };
+}
+
 const DATABASE_SCHEMES = ['file:', 'postgres://', 'postgresql://', 'mysql://', 'mariadb://'] as const;
 
 /** The database behind a DATABASE_URL. */

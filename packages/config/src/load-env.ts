@@ -64,7 +64,10 @@ export function loadEnv<S extends z.ZodType>(
     const name = String(issue.path[0] ?? '');
     const value = env[name];
     if (value === undefined) {
-      return { variable, message: issue.code === 'invalid_type' ? 'is required' : issue.message };
+      // zod's own "Invalid input: expected string, received undefined" becomes "is required"; a schema's message
+      // for a missing variable (what to set it to) is kept.
+      const generic = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input');
+      return { variable, message: generic ? 'is required' : issue.message };
     }
     const echo = SECRET_NAME.test(name) ? '' : ` (got ${shown(value)})`;
     return { variable, message: `${issue.message}${echo}` };
