@@ -43,7 +43,7 @@ const JOB_BATCH = 500;
  * last snapshot and mirror; it catches up when they return.
  */
 export function startGateway(env: Env, logger: Logger): GatewayProcess {
-  const metrics = createMetrics();
+  const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);
   const m = createGatewayMetrics(metrics);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);

@@ -309,7 +309,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   const { response } = last;
   if (last.errorBody !== null) {
     const body = redact(last.errorBody, lastKey.value, ctx, deps);
-    const headers = clientHeaders(response.headers);
+    const headers = maskHeaders(clientHeaders(response.headers), lastKey.value, ctx, deps, true);
     delete headers['content-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(response.statusCode, headers);
@@ -368,7 +368,10 @@ async function sendModelList(
     );
   } catch {
     // Not a list we understand: pass the upstream's bytes on untouched.
-    ctx.res.writeHead(response.statusCode, clientHeaders(response.headers));
+    ctx.res.writeHead(
+      response.statusCode,
+      maskHeaders(clientHeaders(response.headers), f.key?.value ?? '', ctx, deps, false),
+    );
     ctx.res.end(raw);
     return finish(deps, record, ctx, { ...f, statusCode: response.statusCode, error: null });
   }
@@ -581,7 +584,7 @@ function relay(
   f: Final,
 ): void {
   const { res } = ctx;
-  const headers = clientHeaders(response.headers);
+  const headers = maskHeaders(clientHeaders(response.headers), f.key?.value ?? '', ctx, deps, false);
   if (stream) headers['x-accel-buffering'] = 'no';
   res.writeHead(response.statusCode, headers);
   const ttfbMs = Math.round(performance.now() - ctx.started);
@@ -715,8 +718,9 @@ function finish(
     record.groupId = f.groupOf.id;
     record.groupName = f.groupOf.name;
   }
+  // A caller may paste a secret into its prompt: a stored body is masked like any text leaving the process.
   if (f.groupOf.settings.requestLogBodies && ctx.body)
-    record.requestBody = truncate(ctx.body.toString('utf8'), 65_000);
+    record.requestBody = redact(truncate(ctx.body.toString('utf8'), 65_000), f.key?.value ?? '', ctx, deps);
   deps.onRecord(record);
 }
 
@@ -728,6 +732,38 @@ function finish(
 function redact(text: string, key: string, ctx: ForwardContext, deps: ForwardDeps): string {
   const extras = [key, ctx.proxyKey];
   return deps.secrets ? deps.secrets.maskText(text, extras) : scrubKeyMaterial(redactSecrets(text, extras));
+}
+
+/**
+ * Response headers an upstream sent may name the credential it saw. On error answers every value goes through the
+ * full mask; on successful ones (the hot path) only a value that contains this request's upstream or proxy key is
+ * masked — a couple of `includes` per header rather than the registry's scan.
+ */
+function maskHeaders(
+  headers: Record<string, string | string[]>,
+  key: string,
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  full: boolean,
+): Record<string, string | string[]> {
+  for (const name in headers) {
+    const v = headers[name] as string | string[];
+    if (typeof v === 'string') {
+      if (full || echoes(v, key, ctx.proxyKey)) headers[name] = redactHeader(v, key, ctx, deps);
+    } else if (full || v.some((e) => echoes(e, key, ctx.proxyKey)))
+      headers[name] = v.map((e) => redactHeader(e, key, ctx, deps));
+  }
+  return headers;
+}
+
+/** A masked value is `sk-ab…9f3c`: the ellipsis is not Latin-1, and a header carrying it could not be sent. */
+function redactHeader(value: string, key: string, ctx: ForwardContext, deps: ForwardDeps): string {
+  const masked = redact(value, key, ctx, deps);
+  return masked === value ? value : masked.replace(/[^\t\x20-\x7e\x80-\xff]/g, '.');
+}
+
+function echoes(value: string, key: string, proxyKey: string): boolean {
+  return (key !== '' && value.includes(key)) || (proxyKey !== '' && value.includes(proxyKey));
 }
 
 function truncate(text: string, max = 2048): string {

@@ -60,6 +60,24 @@ describe('echoed secrets and account headers (issue 11 item 9, gateway side)', {
     expect(record?.attempts[0]?.error).toContain('Unknown header');
   });
 
+  it('response headers naming the credential are masked, on errors and on success, and still sent', async () => {
+    fake.setKeyBehaviour(KEY, {
+      status: 401,
+      headers: { 'x-echo-credential': `Bearer ${KEY}`, 'x-echo-proxy': PROXY_KEY, 'x-admin': AUTH_KEY },
+    });
+    const failed = await postJson(`${gw.base('oa')}/v1/chat/completions`, chatBody());
+    expect(failed.status).toBe(401);
+    const sent = JSON.stringify(failed.headers);
+    for (const secret of [KEY, PROXY_KEY, AUTH_KEY]) expect(sent).not.toContain(secret);
+    expect(failed.headers['x-echo-credential']).toMatch(/^Bearer sk-ec\.+/);
+    fake.setKeyBehaviour(KEY, { headers: { 'x-echo-credential': `Bearer ${KEY}` } });
+    const ok = await postJson(`${gw.base('oa')}/v1/chat/completions`, chatBody());
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(ok.headers)).not.toContain(KEY);
+    const records = await gw.waitForRecords(2);
+    expect(records.map((r) => r.statusCode)).toEqual([401, 200]);
+  });
+
   it('account-identifying headers are removed from successful, failed and streamed responses', async () => {
     fake.setKeyBehaviour(KEY, { headers: ACCOUNT });
     const ok = await postJson(`${gw.base('oa')}/v1/chat/completions`, chatBody());
