@@ -10,6 +10,7 @@ import {
 } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
 import { addKeys, createPacer, mapSliced, yieldToLoop } from '@keyway/db';
+import { sealAll } from '@keyway/keypool';
 import type { PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
@@ -133,11 +134,12 @@ export function keyRoutes(): Hono<CpEnv> {
     if (values.length === 0)
       throw AppError.validation([{ path: 'keys', message: 'no keys found in the input' }]);
     if (values.length > SYNC_IMPORT_LIMIT && deps.queue) {
-      // Large imports run in the background with progress (GET /api/tasks/{id}); sealed before queuing, in
-      // slices: sealing 100,000 keys is seconds of CPU the gateway in this process must not wait for.
+      // Large imports run in the background with progress (GET /api/tasks/{id}); sealed before queuing, off
+      // this thread: sealing 100,000 keys is seconds of CPU, and its garbage long GC pauses, that the gateway
+      // in this process must not wait for.
       const { id } = await deps.queue.enqueue(JOBS.keyImport, {
         groupId,
-        keys: await mapSliced(values, (v) => deps.keyCipher.seal(v)),
+        keys: await sealAll(deps.keyCipher, values),
       });
       await c.var.audit('keys.import', `group:${groupId}`, { keys: values.length, taskId: id });
       return c.json({ taskId: id }, 202);

@@ -1,5 +1,6 @@
 import type { AddKeysResult } from '@keyway/db';
-import { addKeys, mapSliced } from '@keyway/db';
+import { addKeys } from '@keyway/db';
+import { openAll } from '@keyway/keypool';
 import type { JobPayload } from '@keyway/queue';
 import { PermanentJobError } from '@keyway/queue';
 import type { WorkerDeps } from './deps';
@@ -22,8 +23,9 @@ export async function importKeys(
     throw new PermanentJobError(`group ${groupId} is an aggregate group: it has no keys of its own`);
   let values: string[];
   try {
-    // In slices: opening 100,000 values is seconds of CPU, and standalone serves requests in this process.
-    values = await mapSliced(payload.keys, (k) => deps.keyCipher.open(k));
+    // Off this thread: opening 100,000 values is seconds of CPU (and garbage), and standalone serves requests
+    // in this process.
+    values = await openAll(deps.keyCipher, payload.keys);
   } catch (err) {
     // The message becomes the task's visible error: it must not carry a value, whatever the cipher put in its own.
     throw new PermanentJobError(

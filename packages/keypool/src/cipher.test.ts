@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   createKeyCipher,
+  hashAll,
   isInFormatOf,
   isSealedValue,
   KeyDecryptError,
+  openAll,
   parseVerifier,
+  sealAll,
   SEALED_PREFIX,
   verifierOf,
 } from './cipher';
@@ -136,6 +139,53 @@ describe('createKeyCipher with an ENCRYPTION_KEY', () => {
 
   it('shows nothing of its keys when printed or serialised', () => {
     expect(JSON.stringify(a)).toBe('{"encrypted":true}');
+  });
+});
+
+describe('bulk sealing, opening and hashing (off the main thread)', () => {
+  const many = Array.from({ length: 4500 }, (_, i) => `sk-many-${i}-${'x'.repeat(i % 40)}`);
+
+  it('gives the same results as one key at a time, in order, across batches', async () => {
+    const sealed = await sealAll(a, many);
+    expect(sealed).toHaveLength(many.length);
+    expect(sealed.map((s) => aAgain.open(s))).toEqual(many);
+    expect(
+      await openAll(
+        a,
+        many.map((v) => aAgain.seal(v)),
+      ),
+    ).toEqual(many);
+    expect(await hashAll(a, many)).toEqual(many.map((v) => aAgain.hash(v)));
+    expect(await sealAll(a, [])).toEqual([]);
+  });
+
+  it('rejects a batch holding a value it cannot open with the same typed error, and keeps working', async () => {
+    const sealed = many.slice(0, 10).map((v) => a.seal(v));
+    const foreign = b.seal(SECRET);
+    const err: unknown = await openAll(a, [...sealed, foreign]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeyDecryptError);
+    expect((err as KeyDecryptError).reason).toBe('authentication');
+    expect(String((err as Error).message)).not.toContain(SECRET);
+    await expect(openAll(a, [SECRET])).rejects.toMatchObject({ reason: 'not-sealed' });
+    expect(await openAll(a, sealed)).toEqual(many.slice(0, 10));
+  });
+
+  it('falls back to one key at a time for a cipher without bulk forms', async () => {
+    const single = {
+      seal: (v: string) => a.seal(v),
+      open: (v: string) => a.open(v),
+      hash: (v: string) => a.hash(v),
+    };
+    const sealed = await sealAll(single, many.slice(0, 300));
+    expect(await openAll(single, sealed)).toEqual(many.slice(0, 300));
+    expect(await hashAll(single, many.slice(0, 3))).toEqual(many.slice(0, 3).map((v) => a.hash(v)));
+    await expect(openAll(single, [SECRET])).rejects.toBeInstanceOf(KeyDecryptError);
+  });
+
+  it('leaves keys as they are without an ENCRYPTION_KEY', async () => {
+    expect(await sealAll(plain, many)).toEqual(many);
+    expect(await openAll(plain, many)).toEqual(many);
+    expect(await hashAll(plain, many.slice(0, 3))).toEqual(many.slice(0, 3).map((v) => hashUpstreamKey(v)));
   });
 });
 
