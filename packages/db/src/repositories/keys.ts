@@ -59,8 +59,8 @@ export interface StoredKeyId {
 /**
  * Prepares the key-import statements on a better-sqlite3 connection; the function returned inserts rows
  * (skipping a (groupId, keyHash) already stored) and finds the id of each, to be called inside a transaction
- * (`createSqliteWriter` owns that). One prepared statement per row: no SQL text to build, and each lookup is
- * one probe of the unique index.
+ * (`createSqliteWriter` owns that). One prepared statement per row: no SQL text to build; a new row's id is its
+ * rowid, and only a key already stored costs a probe of the unique index.
  */
 export function prepareKeyInsert(
   db: Database.Database,
@@ -75,8 +75,13 @@ export function prepareKeyInsert(
     let added = 0;
     const ids: StoredKeyId[] = [];
     for (const r of rows) {
-      added += insert.run(r.groupId, r.keyValue, r.keyHash, r.keyMasked, now, now).changes;
-      const id = find.get(r.groupId, r.keyHash) as number | undefined;
+      const done = insert.run(r.groupId, r.keyValue, r.keyHash, r.keyMasked, now, now);
+      added += done.changes;
+      // A new row's id is the insert's rowid; only a key already stored needs the lookup (half the index work).
+      const id =
+        done.changes === 1
+          ? Number(done.lastInsertRowid)
+          : (find.get(r.groupId, r.keyHash) as number | undefined);
       if (id !== undefined) ids.push({ id, keyHash: r.keyHash });
     }
     return { added, ids };
@@ -106,8 +111,16 @@ export interface AddKeysDeps {
   db: DbClient;
   /** Which database `db` talks to (the insert statement differs per dialect); SQLite when omitted. */
   dbProvider?: Provider;
-  /** Seals a key for storage and hashes it for de-duplication (`@keyway/keypool`'s KeyCipher fits). */
-  keyCipher: { seal(plain: string): string; hash(plain: string): string };
+  /**
+   * Seals a key for storage and hashes it for de-duplication (`@keyway/keypool`'s KeyCipher fits). The bulk
+   * forms, when present, are used per chunk: the KeyCipher runs them in a worker thread.
+   */
+  keyCipher: {
+    seal(plain: string): string;
+    hash(plain: string): string;
+    sealMany?(plains: readonly string[]): Promise<string[]>;
+    hashMany?(plains: readonly string[]): Promise<string[]>;
+  };
   keyPool: KeyPoolWriter;
   /** The process's SQLite writer (standalone): inserts go through it in short transactions, not through Prisma. */
   sqliteWriter?: SqliteWriter;
@@ -173,11 +186,17 @@ export async function addKeys(
     const end = Math.min(values.length, i + ADD_CHUNK);
     const plain = new Map<string, string>();
     const rows: NewKeyRow[] = [];
-    for (let j = i; j < end; j++) {
-      const value = values[j] as string;
-      const keyHash = keyCipher.hash(value);
+    const chunk = values.slice(i, end);
+    // Bulk forms off this thread when the cipher has them; otherwise one key at a time, in slices.
+    const [hashes, sealed] = await Promise.all([
+      keyCipher.hashMany ? keyCipher.hashMany(chunk) : null,
+      options.sealed?.slice(i, end) ?? (keyCipher.sealMany ? keyCipher.sealMany(chunk) : null),
+    ]);
+    for (let j = 0; j < chunk.length; j++) {
+      const value = chunk[j] as string;
+      const keyHash = hashes?.[j] ?? keyCipher.hash(value);
       plain.set(keyHash, value);
-      const keyValue = options.sealed?.[j] ?? keyCipher.seal(value);
+      const keyValue = sealed?.[j] ?? keyCipher.seal(value);
       rows.push({ groupId, keyValue, keyHash, keyMasked: maskSecret(value) });
       if (pacer.due()) await pacer.pause();
     }
