@@ -42,7 +42,7 @@ describe('the SQLite fast log writer', () => {
     const writer = createSqliteLogWriter(`file:${join(dir, 'fast.db')}`);
     await writer.write(batch);
     await writer.write([record(4, { keyId: 9 })]);
-    writer.close();
+    await writer.close();
     await writeRequestLogs(slow.prisma, batch);
     await writeRequestLogs(slow.prisma, [record(4, { keyId: 9 })]);
 
