@@ -121,7 +121,8 @@ describe.skipIf(!hasChromium)('console layout in Chromium', () => {
       const { page, monitor } = await open(viewport);
       await logIn(page, monitor, app.url, AUTH_KEY, '/settings');
       await page.getByTestId('setting-maxRetries').waitFor();
-      await page.locator('.el-loading-mask').waitFor({ state: 'detached' });
+      // Every card's loading mask (settings, sessions) gone: the layout is final.
+      await expect.poll(() => page.locator('.el-loading-mask').count(), { timeout: 10_000 }).toBe(0);
       expect(await paintedOver(page, '.settings__bar'), `at ${viewport.width} px`).toEqual([]);
       expect(monitor.unexpected()).toEqual([]);
     }
