@@ -1,8 +1,6 @@
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupAddress } from 'node:dns';
-import type { AddressInfo } from 'node:net';
 import type { Resolve } from '@keyway/server';
+import { startBystander } from '@keyway/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validationDispatcher } from './egress-dispatcher';
 import type { ValidationGroup } from './groups';
@@ -11,19 +9,8 @@ import { blamesKey, validateKey } from './validate-key';
 const KEY = 'sk-validate-egress-0123456789abcdef';
 
 /** A local listener that records connections and headers (it would accept the key as valid). */
-async function listener() {
-  const seen = { connections: 0, headers: [] as IncomingHttpHeaders[] };
-  const server = createServer((req, res) => {
-    seen.headers.push(req.headers);
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[]}');
-  });
-  server.on('connection', () => seen.connections++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    seen,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+function listener() {
+  return startBystander('{"data":[]}');
 }
 
 const open: Array<{ close: () => Promise<void> }> = [];

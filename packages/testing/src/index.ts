@@ -16,3 +16,4 @@ export {
 } from './process';
 export { fuzzRun, rssMiB, type FuzzRun } from './fuzz';
 export { isServiceReachable, randomPrefix, redactUrl, requireService, serviceAddress } from './services';
+export { startBystander, type Bystander } from './bystander';

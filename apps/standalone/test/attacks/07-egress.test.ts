@@ -3,9 +3,7 @@
  * spellings, `http://user:pass@…` (then shown in clear), CR/LF in the path, the gateway's own port — and loopback
  * forms reached a local listener with the upstream key in `Authorization`.
  */
-import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startBystander } from '@keyway/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, createGroupWithKey, startTarget } from './support';
 import type { AttackTarget, CreatedGroup } from './support';
@@ -16,19 +14,8 @@ interface Problem {
 }
 
 /** A local service that is not an AI upstream: it records who connects and what they send. */
-async function bystander() {
-  const seen = { connections: 0, headers: [] as IncomingHttpHeaders[] };
-  const server: Server = createServer((req, res) => {
-    seen.headers.push(req.headers);
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"x","choices":[]}');
-  });
-  server.on('connection', () => seen.connections++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    seen,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
+function bystander() {
+  return startBystander('{"id":"x","choices":[]}');
 }
 
 describe('attack 07: where upstream keys may be sent', { timeout: 120_000 }, () => {
