@@ -2,16 +2,40 @@ import { describe, expect, it } from 'vitest';
 import { parseOptions } from './args';
 
 describe('pnpm bench options', () => {
-  it('measures every target by default: 3 rounds of 10 s at 64 connections with 2 wrk threads', () => {
+  it('measures every target by default: 3 rounds of 10 s at 64 connections with 2 wrk threads, a 30 s soak', () => {
     const o = parseOptions([]);
-    expect(o?.targets).toEqual(['direct', 'bare', 'standalone', 'standalone-nolog', 'distributed']);
+    expect(o?.targets).toEqual([
+      'direct',
+      'bare',
+      'standalone',
+      'standalone-nolog',
+      'distributed',
+      'standalone-100k',
+      'standalone-200groups',
+    ]);
     expect(o).toMatchObject({
       rounds: 3,
       durationSec: 10,
       connections: 64,
       threads: 2,
       bareMode: 'response',
+      soakSec: 30,
     });
+  });
+
+  it('measures standalone too when a scale target is asked for, since it is compared with it', () => {
+    expect(parseOptions(['--targets', 'standalone-200groups'])?.targets).toEqual([
+      'direct',
+      'bare',
+      'standalone',
+      'standalone-200groups',
+    ]);
+  });
+
+  it('takes the soak seconds, 0 skipping the soak', () => {
+    expect(parseOptions(['--soak', '45'])?.soakSec).toBe(45);
+    expect(parseOptions(['--soak', '0'])?.soakSec).toBe(0);
+    expect(() => parseOptions(['--soak', '-1'])).toThrow(/--soak/);
   });
 
   it('always measures direct and bare, whatever --targets lists', () => {
@@ -29,7 +53,12 @@ describe('pnpm bench options', () => {
   });
 
   it('makes a quick run of one short round', () => {
-    expect(parseOptions(['--quick'])).toMatchObject({ rounds: 1, durationSec: 3, quietWaitSec: 0 });
+    expect(parseOptions(['--quick'])).toMatchObject({
+      rounds: 1,
+      durationSec: 3,
+      quietWaitSec: 0,
+      soakSec: 0,
+    });
     expect(parseOptions(['--quick', '--rounds', '2'])?.rounds).toBe(2);
   });
 });

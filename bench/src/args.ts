@@ -2,8 +2,21 @@
 import { parseArgs } from 'node:util';
 
 /** Every target, in the order tables list them. */
-export const TARGET_NAMES = ['direct', 'bare', 'standalone', 'standalone-nolog', 'distributed'] as const;
+export const TARGET_NAMES = [
+  'direct',
+  'bare',
+  'standalone',
+  'standalone-nolog',
+  'distributed',
+  'standalone-100k',
+  'standalone-200groups',
+] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
+/** Standalone with a big key pool or many groups: their req/s is compared with standalone's. */
+export const SCALE_TARGETS = [
+  'standalone-100k',
+  'standalone-200groups',
+] as const satisfies readonly TargetName[];
 /** Always measured: direct decides whether ratios may be reported at all, bare is what they are relative to. */
 const REQUIRED: readonly TargetName[] = ['direct', 'bare'];
 
@@ -21,13 +34,15 @@ export interface BenchOptions {
   latencySec: number;
   /** Sequential streamed requests per target. */
   streamSamples: number;
-  /** Delay between the fake upstream's SSE events. */
+  /** Delay between the bench upstream's SSE events. */
   streamDelayMs: number;
   /** Content deltas per streamed answer (plus role, finish and [DONE] events). */
   streamChunks: number;
   bareMode: 'response' | 'outgoing';
   /** Before each measured load run, wait up to this many seconds for other processes to go quiet. */
   quietWaitSec: number;
+  /** Seconds of an extra load run on standalone and the distributed gateway before reading their RSS (0: none). */
+  soakSec: number;
   /** Load rounds per target (the order of targets rotates each round); figures are each target's median round. */
   rounds: number;
   out: string | undefined;
@@ -36,9 +51,11 @@ export interface BenchOptions {
 
 export const usage = `pnpm bench [-- options]
 
-  --quick                 ~1 min run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples
+  --quick                 ~2 min run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples, no soak
   --targets LIST          comma-separated, from ${TARGET_NAMES.join(', ')}
-                          (default all; direct and bare are always measured)
+                          (default all; direct and bare are always measured, and standalone with a scale
+                          target). Scale targets, like standalone (logging all): standalone-100k has 100,000
+                          keys in its group; standalone-200groups has 200 groups, the load on the last created
   -c, --connections N     concurrent connections for the load runs (default 64)
   -t, --threads N         wrk threads for the load runs (default 2)
   -d, --duration S        measured load seconds per target and round (default 10)
@@ -47,6 +64,8 @@ export const usage = `pnpm bench [-- options]
   --latency-duration S    1-connection wrk seconds per target and round (default 3; 0 skips)
   --stream-samples N      sequential streamed requests per target (default 200)
   --stream-delay-ms MS    delay between upstream SSE events (default 2)
+  --soak S                after the rounds, load standalone and the distributed gateway S s more at the same
+                          connections and read their RSS then (default 30; --quick 0; 0 skips)
   --quiet-wait S          before each load run wait up to S s for the machine to be idle (default 5)
   --bare-mode MODE        response (default: a web Response, like most hono proxies) or outgoing
                           (writes the node response directly: a stricter, ~1.1x faster baseline)
@@ -71,6 +90,8 @@ function targetList(raw: string | undefined): TargetName[] {
   const unknown = asked.filter((s) => !(TARGET_NAMES as readonly string[]).includes(s));
   if (unknown.length > 0)
     throw new Error(`--targets: unknown ${unknown.join(', ')} (known: ${TARGET_NAMES.join(', ')})`);
+  // the scale targets are only meaningful next to standalone from the same run
+  if (asked.some((t) => (SCALE_TARGETS as readonly string[]).includes(t))) asked.push('standalone');
   return TARGET_NAMES.filter((t) => REQUIRED.includes(t) || asked.includes(t));
 }
 
@@ -91,6 +112,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
       'stream-delay-ms': { type: 'string' },
       'bare-mode': { type: 'string' },
       'quiet-wait': { type: 'string' },
+      soak: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -114,6 +136,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     streamChunks: 8,
     bareMode,
     quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 5, 0),
+    soakSec: Math.round(positive('soak', values.soak, quick ? 0 : 30, 0)),
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
     out: values.out,
   };

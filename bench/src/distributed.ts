@@ -1,7 +1,7 @@
 /**
  * Starting Keyway in distributed mode for the benchmark: control plane + worker + one gateway as real processes
  * on the machine's PostgreSQL, Redis and NATS (a throw-away database and a random Redis/NATS prefix), configured
- * like the standalone target (one `bench` group, 20 keys).
+ * like the standalone target (one `bench` group, 3 keys).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -6,15 +6,15 @@ import type { LoadRun } from './measure';
 import { renderReport, type Report } from './report';
 import type { RunningTarget } from './targets';
 
-const names: TargetName[] = ['direct', 'bare', 'standalone'];
-const targets: RunningTarget[] = names.map((name) => ({
-  name,
-  url: `http://127.0.0.1:1/${name}`,
-  headers: {},
-  proc: undefined,
-  upstreamKeys: name === 'standalone' ? ['sk-1'] : undefined,
-  helpers: undefined,
-}));
+const targetsOf = (list: TargetName[]): RunningTarget[] =>
+  list.map((name) => ({
+    name,
+    url: `http://127.0.0.1:1/${name}`,
+    headers: {},
+    proc: undefined,
+    upstreamKeys: name.startsWith('standalone') ? ['sk-1'] : undefined,
+    helpers: undefined,
+  }));
 
 function loadRun(rps: number, cpu: number | null): LoadRun {
   const requests = rps * 10;
@@ -52,9 +52,15 @@ const stream: Timing = {
   bytes: 900,
 };
 
-function collect(rps: Record<TargetName, number[]>): Collected {
-  const c: Collected = { loads: new Map(), oneConn: new Map(), streams: new Map(), memory: new Map() };
-  for (const n of names) {
+function collect(rps: Partial<Record<TargetName, number[]>>): Collected {
+  const c: Collected = {
+    loads: new Map(),
+    oneConn: new Map(),
+    streams: new Map(),
+    memory: new Map(),
+    soaks: new Map(),
+  };
+  for (const n of Object.keys(rps) as TargetName[]) {
     c.loads.set(
       n,
       (rps[n] ?? []).map((r) => loadRun(r, n === 'direct' ? null : 300)),
@@ -65,8 +71,9 @@ function collect(rps: Record<TargetName, number[]>): Collected {
   return c;
 }
 
-function report(c: Collected): Report {
-  const f = buildFigures(targets, c);
+function report(c: Collected, soakSec = 0): Report {
+  const list = [...c.loads.keys()];
+  const f = buildFigures(targetsOf(list), c);
   return {
     machine: {
       cpus: 2,
@@ -77,7 +84,7 @@ function report(c: Collected): Report {
       loadAvgAtStart: [0],
     },
     config: {
-      targets: names,
+      targets: list,
       connections: 64,
       threads: 2,
       warmupSec: 1,
@@ -90,6 +97,7 @@ function report(c: Collected): Report {
       bodyBytes: 307,
       bareMode: 'response',
       quietWaitSec: 0,
+      soakSec,
       wrk: 'test',
       bare: 'hono test',
       quick: true,
@@ -107,7 +115,7 @@ describe('the figures of one run', () => {
         direct: [30_000, 31_000, 29_000],
         bare: [9_000, 8_000, 10_000],
         standalone: [8_100, 9_000, 7_000],
-      } as Record<TargetName, number[]>),
+      }),
     );
     expect(r.headroom.ok).toBe(true);
     expect(r.targets.find((t) => t.name === 'bare')?.load.rps).toBe(9_000);
@@ -125,7 +133,7 @@ describe('the figures of one run', () => {
         direct: [5_400, 5_300, 5_500],
         bare: [3_000, 2_900, 3_100],
         standalone: [2_950, 2_900, 3_000],
-      } as Record<TargetName, number[]>),
+      }),
     );
     expect(r.headroom.ok).toBe(false);
     expect(r.ratios).toBeNull();
@@ -133,18 +141,56 @@ describe('the figures of one run', () => {
     expect(r.targets.every((t) => t.vsBare === null)).toBe(true);
     expect(r.checks.find((c) => c.name.startsWith('method:'))?.ok).toBe(false);
     const text = renderReport(r);
-    expect(text).toMatch(/RATIOS REFUSED: .*load generator or the fake upstream is the bottleneck/);
-    expect(text).toMatch(/standalone, logging all +2,950 +refused/);
+    expect(text).toMatch(/RATIOS REFUSED: .*load generator or the bench upstream is the bottleneck/);
+    expect(text).toMatch(/\| standalone, logging all +\| +2,950 \(2,900–3,000\) \| +refused \|/);
     expect(text).not.toMatch(/standalone\/bare/);
   });
 
   it('gives one-connection and first-byte delays over bare', () => {
-    const r = report(
-      collect({ direct: [30_000], bare: [9_000], standalone: [8_500] } as Record<TargetName, number[]>),
-    );
+    const r = report(collect({ direct: [30_000], bare: [9_000], standalone: [8_500] }));
     const s = r.targets.find((t) => t.name === 'standalone');
     expect(s?.oneConnection?.addedOverBareMs).toBe(0);
     expect(r.targets.find((t) => t.name === 'direct')?.oneConnection?.addedOverBareMs).toBe(-0.5);
     expect(s?.stream.addedFirstByteOverBareMs).toBe(0);
+  });
+
+  it('compares the scale targets with standalone from the same rounds', () => {
+    const r = report(
+      collect({
+        direct: [40_000, 40_000],
+        bare: [9_000, 9_000],
+        standalone: [8_000, 8_200],
+        'standalone-100k': [7_600, 8_200],
+        'standalone-200groups': [6_000, 6_150],
+      }),
+    );
+    expect(r.ratios?.standalone100kOverStandalone).toBe(0.95);
+    expect(r.ratios?.standalone200groupsOverStandalone).toBe(0.75);
+    expect(r.roundRatios?.['standalone-100k/standalone']).toEqual([0.95, 1]);
+    expect(r.targets.find((t) => t.name === 'standalone-200groups')?.vsStandalone).toBe(0.75);
+    const text = renderReport(r);
+    expect(text).toMatch(/\| same req\/s with 100,000 keys as with 3 .*\| +0\.950 \| +yes \|/);
+    expect(text).toMatch(/\| same req\/s with 200 groups as with 1 .*\| +0\.750 \| +NO \|/);
+  });
+
+  it('says so when a gateway merged streamed events into fewer chunks', () => {
+    const c = collect({ direct: [30_000], bare: [9_000], standalone: [8_500] });
+    c.streams.set('standalone', [stream, { ...stream, reads: 4 }]);
+    const r = report(c);
+    expect(r.targets.find((t) => t.name === 'standalone')?.stream.everyEventOwnChunk).toBe(false);
+    expect(
+      r.checks.find((x) => x.name === 'standalone: every streamed event arrives as its own chunk')?.ok,
+    ).toBe(false);
+    expect(renderReport(r)).toMatch(/events MERGED \| +NO \|/);
+  });
+
+  it('judges the memory goal on the RSS after the soak', () => {
+    const c = collect({ direct: [30_000], bare: [9_000], standalone: [8_500] });
+    c.memory.set('standalone', { rssAfterLoadMiB: 180, rssAfterSoakMiB: 212, peakRssMiB: 220 });
+    const text = renderReport(report(c, 30));
+    expect(text).toMatch(
+      /\| RSS ≤ 200 MiB after a 30 s, 64-connection soak: standalone, logging all +\| +212 MiB \| +NO \|/,
+    );
+    expect(text).toMatch(/\| +212 \(soak\) \|\n/);
   });
 });

@@ -1,5 +1,5 @@
 /** From the raw runs of one benchmark to the figures of the report: medians, ratios, deltas, checks. */
-import type { TargetName } from './args';
+import { SCALE_TARGETS, type TargetName } from './args';
 import type { Timing } from './client';
 import { headroomVerdict } from './headroom';
 import type { LoadResult } from './load';
@@ -13,8 +13,18 @@ export interface Collected {
   loads: Map<TargetName, LoadRun[]>;
   oneConn: Map<TargetName, LoadResult[]>;
   streams: Map<TargetName, Timing[]>;
-  /** RSS in MiB right after each measured load run (largest kept), and the process's peak RSS at the end. */
-  memory: Map<TargetName, { rssAfterLoadMiB: number; peakRssMiB: number }>;
+  /**
+   * RSS in MiB right after each measured load run (largest kept), right after the soak run (when there was one),
+   * and the process's peak RSS at the end.
+   */
+  memory: Map<TargetName, { rssAfterLoadMiB: number; rssAfterSoakMiB?: number; peakRssMiB: number }>;
+  /** The soak run of the targets that had one. */
+  soaks: Map<TargetName, LoadRun>;
+}
+
+/** Whether every streamed answer was 200 and arrived in at least as many reads as it had SSE events. */
+function everyEventOwnChunk(s: readonly Timing[]): boolean {
+  return s.length > 0 && s.every((x) => x.status === 200 && x.reads >= x.sseEvents);
 }
 
 function loadFigures(r: LoadRun): TargetFigures['load'] {
@@ -48,6 +58,7 @@ function streamFigures(s: Timing[]): Omit<TargetFigures['stream'], 'addedFirstBy
     totalP50Ms: round(summarize(s.map((t) => t.totalMs)).p50),
     dataEventsMin: reads.min,
     sseEvents: s[0]?.sseEvents ?? 0,
+    everyEventOwnChunk: everyEventOwnChunk(s),
   };
 }
 
@@ -56,7 +67,8 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
   const checks: Check[] = [];
   for (const t of targets) {
     const runs = c.loads.get(t.name) ?? [];
-    const all = [...runs, ...(c.oneConn.get(t.name) ?? [])];
+    const soak = c.soaks.get(t.name);
+    const all = [...runs, ...(c.oneConn.get(t.name) ?? []), ...(soak ? [soak] : [])];
     const sum = (f: (r: LoadResult) => number) => all.reduce((n, r) => n + f(r), 0);
     checks.push({
       name: `${t.name}: no failed requests under load`,
@@ -64,17 +76,22 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
       detail: `${sum((r) => r.requests)} requests, non-2xx ${sum((r) => r.non2xx)}, socket errors ${sum((r) => r.errors)}, timeouts ${sum((r) => r.timeouts)}`,
     });
     if (t.upstreamKeys) {
-      const pooled = t.upstreamKeys;
+      const pooled = new Set(t.upstreamKeys);
       const bad = runs.filter((r) => {
         const used = Object.keys(r.upstreamKeys);
         return (
-          used.length === 0 || !used.every((k) => pooled.includes(k)) || r.upstreamSaw < r.requests - r.non2xx
+          used.length === 0 || !used.every((k) => pooled.has(k)) || r.upstreamSaw < r.requests - r.non2xx
         );
       });
       checks.push({
         name: `${t.name}: load reached the upstream with pooled keys only`,
         ok: bad.length === 0,
-        detail: runs.map((r) => `${r.upstreamSaw} upstream requests for ${r.requests} answered`).join('; '),
+        detail: runs
+          .map(
+            (r) =>
+              `${r.upstreamSaw} upstream requests for ${r.requests} answered, ${Object.keys(r.upstreamKeys).length} of ${pooled.size} keys used`,
+          )
+          .join('; '),
       });
     }
     const s = c.streams.get(t.name) ?? [];
@@ -82,7 +99,7 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
     const events = Math.min(...s.map((x) => x.sseEvents));
     checks.push({
       name: `${t.name}: every streamed event arrives as its own chunk`,
-      ok: s.length > 0 && s.every((x) => x.status === 200) && fewest >= events,
+      ok: everyEventOwnChunk(s),
       detail: `fewest data events in one response ${fewest}, SSE events ${events}`,
     });
   }
@@ -121,6 +138,8 @@ export function buildFigures(
       load: loadFigures(m),
       roundsRps: (c.loads.get(name) ?? []).map((r) => round(r.rps, 1)),
       vsBare: verdict.ok ? round(ratio(m.rps, rps('bare'))) : null,
+      vsStandalone:
+        verdict.ok && name !== 'direct' && name !== 'bare' ? round(ratio(m.rps, rps('standalone'))) : null,
       cpuVsBare: round(ratio(m.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN)),
       oneConnection: one
         ? {
@@ -132,7 +151,11 @@ export function buildFigures(
         : null,
       stream: { ...stream, addedFirstByteOverBareMs: round((stream.firstByteP50Ms ?? Number.NaN) - bareFb) },
       memory: mem
-        ? { rssAfterLoadMiB: round(mem.rssAfterLoadMiB, 1), peakRssMiB: round(mem.peakRssMiB, 1) }
+        ? {
+            rssAfterLoadMiB: round(mem.rssAfterLoadMiB, 1),
+            rssAfterSoakMiB: round(mem.rssAfterSoakMiB ?? Number.NaN, 1),
+            peakRssMiB: round(mem.peakRssMiB, 1),
+          }
         : null,
     };
   });
@@ -150,6 +173,12 @@ export function buildFigures(
           has('distributed') && has('standalone')
             ? round(ratio(rps('distributed'), rps('standalone')))
             : null,
+        standalone100kOverStandalone: has('standalone-100k')
+          ? round(ratio(rps('standalone-100k'), rps('standalone')))
+          : null,
+        standalone200groupsOverStandalone: has('standalone-200groups')
+          ? round(ratio(rps('standalone-200groups'), rps('standalone')))
+          : null,
         distributedGatewayCpuOverBare: has('distributed')
           ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
           : null,
@@ -160,13 +189,15 @@ export function buildFigures(
         ...Object.fromEntries(
           names.filter((n) => n !== 'direct' && n !== 'bare').map((n) => [`${n}/bare`, perRound(n, 'bare')]),
         ),
-        ...(has('distributed') && has('standalone')
-          ? { 'distributed/standalone': perRound('distributed', 'standalone') }
-          : {}),
+        ...Object.fromEntries(
+          (['distributed', ...SCALE_TARGETS] as const)
+            .filter((n) => has(n) && has('standalone'))
+            .map((n) => [`${n}/standalone`, perRound(n, 'standalone')]),
+        ),
       }
     : null;
   const headroomCheck: Check = {
-    name: `method: direct run ≥ 2× the fastest gateway (load generator and fake upstream not the bottleneck)`,
+    name: `method: direct run ≥ 2× the fastest gateway (load generator and bench upstream not the bottleneck)`,
     ok: verdict.ok,
     detail: verdict.reason,
   };

@@ -18,7 +18,7 @@ describe('refusing ratios when the load generator or the upstream is the bottlen
     // a load generator that tops out at ~5.4k req/s straight to the upstream: gateways near 3k look alike
     const v = headroomVerdict(5_400, { bare: 3_000, standalone: 2_950, distributed: 2_900 }, 2);
     expect(v.ok).toBe(false);
-    expect(v.reason).toMatch(/load generator or the fake upstream is the bottleneck/);
+    expect(v.reason).toMatch(/load generator or the bench upstream is the bottleneck/);
     expect(v.reason).toMatch(/bare/);
     expect(v.reason).toMatch(/6,000 req\/s/);
   });

@@ -1,6 +1,6 @@
 /**
  * The rule that keeps the benchmark honest: a gateway can only be compared with another when neither the load
- * generator nor the fake upstream caps the rate. Every run also loads the fake upstream directly with the same
+ * generator nor the bench upstream caps the rate. Every run also loads the bench upstream directly with the same
  * settings; if that direct rate is not at least `factor` × the fastest gateway's, the client or the upstream is
  * (close to) the bottleneck, every target looks alike, and the ratios are not reported. Pure.
  */
@@ -46,10 +46,10 @@ export function headroomVerdict(
       directRps,
       fastest,
       needed,
-      reason: 'the direct run against the fake upstream produced no request rate',
+      reason: 'the direct run against the bench upstream produced no request rate',
     };
   }
-  const head = `direct to the fake upstream ${fmt(directRps)} req/s vs the fastest gateway (${fastest.name}) ${fmt(fastest.rps)} req/s = ${(directRps / fastest.rps).toFixed(2)}×`;
+  const head = `direct to the bench upstream ${fmt(directRps)} req/s vs the fastest gateway (${fastest.name}) ${fmt(fastest.rps)} req/s = ${(directRps / fastest.rps).toFixed(2)}×`;
   if (directRps >= needed) {
     return { ok: true, directRps, fastest, needed, reason: `${head} (≥ ${factor}× needed)` };
   }
@@ -59,7 +59,7 @@ export function headroomVerdict(
     fastest,
     needed,
     reason:
-      `${head}, below the ${factor}× (${fmt(needed)} req/s) needed: the load generator or the fake upstream is ` +
+      `${head}, below the ${factor}× (${fmt(needed)} req/s) needed: the load generator or the bench upstream is ` +
       'the bottleneck (or the machine is busy), so every target would look alike. Ratios are not reported; ' +
       'rerun on an idle machine.',
   };

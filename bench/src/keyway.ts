@@ -47,38 +47,84 @@ export async function adminPost(
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/** GETs from the admin API and returns the JSON answer; throws on an error status. */
+async function adminGet(base: string, authKey: string, path: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${base}/api${path}`, { headers: { authorization: `Bearer ${authKey}` } });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`GET /api${path} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
 /**
- * Creates the `bench` group (OpenAI channel, the fake upstream, one proxy key, 20 upstream keys) through the admin
- * API at `base`; returns the keys it made up.
+ * Adds `keys` to group `groupId` in one admin API call: a small list is added at once, a large one (over the
+ * API's synchronous limit) becomes a background import whose task is polled until it finishes.
+ */
+async function addKeys(base: string, authKey: string, groupId: unknown, keys: string[]): Promise<void> {
+  const answer = await adminPost(base, authKey, `/groups/${String(groupId)}/keys`, { keys });
+  let added = answer.added;
+  if (typeof answer.taskId === 'string') {
+    const path = `/tasks/${encodeURIComponent(answer.taskId)}`;
+    for (const until = Date.now() + 300_000; ; await new Promise((r) => setTimeout(r, 250))) {
+      const task = await adminGet(base, authKey, path);
+      if (task.state === 'failed')
+        throw new Error(`importing ${keys.length} keys failed: ${String(task.error)}`);
+      if (task.state === 'succeeded') {
+        added = (task.result as { added?: unknown } | null)?.added ?? task.processed;
+        break;
+      }
+      if (Date.now() > until) throw new Error(`importing ${keys.length} keys took over 5 minutes`);
+    }
+  }
+  if (added !== keys.length) throw new Error(`adding ${keys.length} keys added ${String(added)}`);
+}
+
+/** Shape of the bench's Keyway configuration: the loaded group's key count, and how many groups exist. */
+export interface BenchGroupShape {
+  /** Upstream keys in the loaded group (default 3). */
+  keys?: number;
+  /** Groups in all, each with its own proxy key and 3 keys; the loaded one, `bench`, is created last. */
+  groups?: number;
+}
+
+/** Made-up upstream keys the bench upstream accepts (it takes any `sk-` key). */
+const upstreamKeyList = (count: number, tag: string): string[] =>
+  Array.from({ length: count }, (_, i) => `sk-bench-${tag}${i}-${randomBytes(8).toString('hex')}`);
+
+/**
+ * Creates the `bench` group (OpenAI channel, the bench upstream, one proxy key, 3 upstream keys unless `shape`
+ * says otherwise, after `shape.groups - 1` other groups) through the admin API at `base`; returns its keys.
  */
 export async function createBenchGroup(
   base: string,
   authKey: string,
   upstreamUrl: string,
+  shape: BenchGroupShape = {},
 ): Promise<{ proxyKey: string; upstreamKeys: string[] }> {
-  const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
-  const upstreamKeys = Array.from(
-    { length: 20 },
-    (_, i) => `sk-bench-${String(i).padStart(2, '0')}-${randomBytes(8).toString('hex')}`,
-  );
-  const group = await adminPost(base, authKey, '/groups', {
-    name: 'bench',
-    channel: 'openai',
-    upstreams: [{ url: upstreamUrl }],
-    proxyKeys: [proxyKey],
-  });
-  const added = await adminPost(base, authKey, `/groups/${String(group.id)}/keys`, { keys: upstreamKeys });
-  if (added.added !== upstreamKeys.length) throw new Error(`adding keys answered ${JSON.stringify(added)}`);
-  return { proxyKey, upstreamKeys };
+  const create = async (name: string, keys: string[]): Promise<string> => {
+    const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
+    const group = await adminPost(base, authKey, '/groups', {
+      name,
+      channel: 'openai',
+      upstreams: [{ url: upstreamUrl }],
+      proxyKeys: [proxyKey],
+    });
+    await addKeys(base, authKey, group.id, keys);
+    return proxyKey;
+  };
+  for (let i = 1; i < (shape.groups ?? 1); i++)
+    await create(`bench-other-${i}`, upstreamKeyList(3, `g${i}-`));
+  const upstreamKeys = upstreamKeyList(shape.keys ?? 3, '');
+  return { proxyKey: await create('bench', upstreamKeys), upstreamKeys };
 }
 
 /**
- * Starts Keyway on a free port with a throw-away SQLite database, one `bench` group and 20 upstream keys, with the
- * `requestLogging` setting given (the default, `all`, unless told).
+ * Starts Keyway on a free port with a throw-away SQLite database and the `bench` group (3 upstream keys unless
+ * `shape` says otherwise), with the `requestLogging` setting given (the default, `all`, unless told).
  */
 export async function startKeyway(
   upstreamUrl: string,
   requestLogging: 'all' | 'errors' | 'off' = 'all',
+  shape: BenchGroupShape = {},
 ): Promise<KeywayTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
   onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -101,6 +147,6 @@ export async function startKeyway(
   });
   const base = `http://127.0.0.1:${port}`;
   if (requestLogging !== 'all') await adminPost(base, authKey, '/settings', { requestLogging }, 'PATCH');
-  const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl);
+  const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl, shape);
   return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys };
 }

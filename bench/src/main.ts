@@ -1,17 +1,18 @@
 /**
- * `pnpm bench`: the fake upstream (direct), a bare hono + undici pass-through (bare), Keyway standalone with request
- * logging `all` and `off`, and Keyway distributed, each a real process on 127.0.0.1, loaded with wrk. Prints the
- * figures and writes bench/results/latest.json. Only ratios from one run mean much on a shared machine, and only
- * when the direct run shows that neither wrk nor the fake upstream capped the rates (headroom.ts).
+ * `pnpm bench`: the bench upstream (direct), a bare hono + undici pass-through (bare), Keyway standalone with request
+ * logging `all` and `off`, Keyway distributed, and standalone with 100,000 keys or 200 groups, each a real process
+ * on 127.0.0.1, loaded with wrk; then a soak run before reading the RSS of standalone and the distributed gateway.
+ * Prints the figures, the issue's goals and one markdown summary table, and writes bench/results/latest.json. Only ratios from one run mean much on a shared machine, and only
+ * when the direct run shows that neither wrk nor the bench upstream capped the rates (headroom.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, platform, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseOptions, usage, type BenchOptions } from './args';
+import { parseOptions, usage, type BenchOptions, type TargetName } from './args';
 import { sequential, type Target } from './client';
 import { buildFigures, type Collected } from './figures';
 import { prepareWrk, WRK_MISSING } from './load';
-import { measureLoad, waitForQuiet } from './measure';
+import { measureLoad, waitForQuiet, type LoadRun } from './measure';
 import { benchDir, installSignalHandlers, memoryMiB, shutdownAll } from './procs';
 import { renderReport, type Check, type Report } from './report';
 import { round } from './stats';
@@ -63,6 +64,23 @@ async function sanity(targets: RunningTarget[], json: Buffer, sse: Buffer): Prom
   return checks;
 }
 
+/** The targets with a memory goal: one more long load run each, then their RSS. */
+const SOAKED: readonly TargetName[] = ['standalone', 'distributed'];
+
+async function soak(
+  targets: RunningTarget[],
+  load: (t: RunningTarget) => Promise<LoadRun>,
+  collected: Collected,
+): Promise<void> {
+  for (const t of targets.filter((x) => SOAKED.includes(x.name))) {
+    log(`${t.name}: soak…`);
+    collected.soaks.set(t.name, await load(t));
+    const mem = memoryMiB(t.proc?.child.pid);
+    const m = collected.memory.get(t.name);
+    if (m) Object.assign(m, { rssAfterSoakMiB: mem.rss, peakRssMiB: mem.peak });
+  }
+}
+
 async function run(opts: BenchOptions): Promise<Report> {
   const started = Date.now();
   const loadAvgAtStart = loadavg();
@@ -78,6 +96,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     oneConn: new Map(),
     streams: new Map(),
     memory: new Map(),
+    soaks: new Map(),
   };
   const spec = (t: Target, connections: number, threads: number, durationSec: number) => ({
     url: t.url,
@@ -106,6 +125,7 @@ async function run(opts: BenchOptions): Promise<Report> {
         t,
         spec(t, opts.connections, opts.threads, opts.durationSec),
       );
+      log(`${t.name}: ${Math.round(r.rps)} req/s`);
       collected.loads.set(t.name, [...(collected.loads.get(t.name) ?? []), r]);
       if (t.proc) {
         const mem = memoryMiB(t.proc.child.pid);
@@ -136,6 +156,13 @@ async function run(opts: BenchOptions): Promise<Report> {
     }
   }
 
+  if (opts.soakSec > 0)
+    await soak(
+      targets,
+      (t) => measureLoad(wrk, upstream, t, spec(t, opts.connections, opts.threads, opts.soakSec)),
+      collected,
+    );
+
   const figures = buildFigures(targets, collected);
   const cpu = cpus();
   return {
@@ -161,6 +188,7 @@ async function run(opts: BenchOptions): Promise<Report> {
       bodyBytes: jsonBody.length,
       bareMode: opts.bareMode,
       quietWaitSec: opts.quietWaitSec,
+      soakSec: opts.soakSec,
       wrk: wrk.version,
       bare: `hono ${versionOf('hono')}, @hono/node-server ${versionOf('@hono/node-server')}, undici ${versionOf('undici')}`,
       quick: opts.quick,

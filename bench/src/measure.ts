@@ -1,5 +1,5 @@
 /**
- * One measured wrk run against a target, with the CPU bookkeeping around it: the target's own process, the fake
+ * One measured wrk run against a target, with the CPU bookkeeping around it: the target's own process, the bench
  * upstream, the distributed target's helpers (worker, PostgreSQL, Redis, control plane, NATS — on the same two
  * cores here) and whatever else the machine did meanwhile (noise).
  */
@@ -31,7 +31,7 @@ interface UpstreamStats {
   keys: Record<string, number>;
 }
 
-/** The fake upstream's request counters since the last reset (or resets them). */
+/** The bench upstream's request counters since the last reset (or resets them). */
 export async function upstreamStats(upstream: Upstream, reset = false): Promise<UpstreamStats> {
   const res = await fetch(`${upstream.control}/${reset ? 'reset' : 'stats'}`, {
     method: reset ? 'POST' : 'GET',

@@ -1,7 +1,10 @@
 /** The result document (bench/results/latest.json) and its text rendering. */
 import type { TargetName } from './args';
+import { fmt, int, type Num } from './format';
+import { goalsMarkdown, summaryMarkdown } from './summary';
 
-export type Num = number | null;
+export type { Num } from './format';
+
 export interface Check {
   name: string;
   ok: boolean;
@@ -35,6 +38,8 @@ export interface TargetFigures {
   roundsRps: Num[];
   /** req/s over bare's; null when the headroom rule refused ratios. */
   vsBare: Num;
+  /** req/s over standalone's (Keyway targets); null when refused, or for direct and bare. */
+  vsStandalone: Num;
   /** Gateway CPU per request over bare's. */
   cpuVsBare: Num;
   /** 1-connection wrk runs: the round with the median p50. */
@@ -47,9 +52,12 @@ export interface TargetFigures {
     totalP50Ms: Num;
     dataEventsMin: number;
     sseEvents: number;
+    /** Every streamed answer was 200 and came in at least as many reads as it had SSE events. */
+    everyEventOwnChunk: boolean;
     addedFirstByteOverBareMs: Num;
   };
-  memory: { rssAfterLoadMiB: Num; peakRssMiB: Num } | null;
+  /** RSS right after the load rounds, right after the soak run (null without one), peak over the run. */
+  memory: { rssAfterLoadMiB: Num; rssAfterSoakMiB: Num; peakRssMiB: Num } | null;
 }
 
 export interface Report {
@@ -75,6 +83,7 @@ export interface Report {
     bodyBytes: number;
     bareMode: string;
     quietWaitSec: number;
+    soakSec: number;
     wrk: string;
     /** Versions the bare pass-through runs on. */
     bare: string;
@@ -94,6 +103,8 @@ export interface Report {
     standaloneOverBare: Num;
     standaloneNologOverBare: Num;
     distributedOverStandalone: Num;
+    standalone100kOverStandalone: Num;
+    standalone200groupsOverStandalone: Num;
     distributedGatewayCpuOverBare: Num;
   } | null;
   /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */
@@ -102,22 +113,6 @@ export interface Report {
   finishedAt: string;
   elapsedSec: Num;
 }
-
-const LABELS: Record<TargetName, string> = {
-  direct: 'direct (fake upstream)',
-  bare: 'bare hono + undici',
-  standalone: 'standalone, logging all',
-  'standalone-nolog': 'standalone, logging off',
-  distributed: 'distributed gateway',
-};
-
-function fmt(value: Num | undefined, digits = 2): string {
-  if (value === null || value === undefined) return 'n/a';
-  return value.toFixed(digits);
-}
-const signed = (value: Num, digits = 3): string =>
-  value === null ? 'n/a' : `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
-const int = (value: Num): string => (value === null ? 'n/a' : Math.round(value).toLocaleString('en-US'));
 
 /** A left-aligned first column, right-aligned others. */
 function table(header: string[], rows: string[][]): string {
@@ -135,12 +130,17 @@ function method(r: Report): string[] {
     `  machine   ${m.cpus} cores (${m.cpuModel}), ${fmt(m.memoryGiB, 1)} GiB, ${m.platform}, Node ${m.node}, load avg at start ${m.loadAvgAtStart.map((v) => fmt(v)).join(' ')}`,
     `  load      wrk ${c.wrk}, ${c.threads} threads, ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON; ${c.warmupSec} s warm-up, then ${c.rounds} round(s) of`,
     `            ${c.durationSec} s per target in rotating order (median round reported), each after up to ${c.quietWaitSec} s waiting for an idle machine`,
-    `  rule      direct (wrk straight to the fake upstream) must reach 2x the fastest gateway, or no ratio is reported`,
+    `  rule      direct (wrk straight to the bench upstream) must reach 2x the fastest gateway, or no ratio is reported`,
     `  1-conn    wrk, 1 thread, 1 connection, ${c.latencySec} s per target and round (median round's p50)`,
     `  stream    ${c.streamSamples} sequential stream:true requests per target on one keep-alive node:http connection;`,
     `            the upstream sends ${c.streamChunks} deltas + role/finish/[DONE] events ${c.streamDelayMs} ms apart`,
     `  CPU       /proc per process: gateway (and distributed's worker, PostgreSQL, Redis, control plane, NATS) per request`,
     `  bare      ${c.bare} Pool pass-through, ${c.bareMode} mode`,
+    `  upstream  node:http with prebuilt answers (bench/src/upstream-proc.ts); Keyway groups have 3 keys, standalone-100k`,
+    `            100,000, standalone-200groups 200 groups of 3 keys with the load on the last created`,
+    c.soakSec > 0
+      ? `  memory    RSS after the rounds; standalone and distributed: after ${c.soakSec} s more at ${c.connections} connections (soak)`
+      : `  memory    RSS right after each target's load rounds (no soak)`,
   ];
 }
 
@@ -204,39 +204,6 @@ function loadDetail(r: Report): string[] {
   return out;
 }
 
-function finalTable(r: Report): string {
-  return table(
-    [
-      'target',
-      'req/s',
-      'vs bare',
-      'CPU us/req',
-      'helpers us/req',
-      'p50 ms',
-      'p99 ms',
-      '1-conn p50',
-      '+ms vs bare',
-      'stream 1st byte',
-      '+ms vs bare',
-      'RSS MiB',
-    ],
-    r.targets.map((t) => [
-      LABELS[t.name],
-      int(t.load.rps),
-      r.ratios ? fmt(t.vsBare) : 'refused',
-      fmt(t.load.gatewayCpuUsPerReq, 0),
-      fmt(t.load.helpersCpuUsPerReq, 0),
-      fmt(t.load.p50Ms),
-      fmt(t.load.p99Ms),
-      fmt(t.oneConnection?.p50Ms ?? null, 3),
-      signed(t.oneConnection?.addedOverBareMs ?? null),
-      fmt(t.stream.firstByteP50Ms, 3),
-      signed(t.stream.addedFirstByteOverBareMs),
-      t.memory ? `${fmt(t.memory.rssAfterLoadMiB, 0)} (peak ${fmt(t.memory.peakRssMiB, 0)})` : 'n/a',
-    ]),
-  );
-}
-
 /** The whole report as text: method, detail tables, checks, then the summary table last. */
 export function renderReport(r: Report): string {
   const c = r.config;
@@ -280,16 +247,13 @@ export function renderReport(r: Report): string {
     const x = r.ratios;
     out.push(
       `Ratios (medians): standalone/bare ${fmt(x.standaloneOverBare, 3)}, standalone logging off/bare ${fmt(x.standaloneNologOverBare, 3)}, ` +
-        `distributed/standalone ${fmt(x.distributedOverStandalone, 3)}, distributed gateway CPU/bare CPU ${fmt(x.distributedGatewayCpuOverBare, 3)}`,
+        `distributed/standalone ${fmt(x.distributedOverStandalone, 3)}, distributed gateway CPU/bare CPU ${fmt(x.distributedGatewayCpuOverBare, 3)}, ` +
+        `100,000 keys/standalone ${fmt(x.standalone100kOverStandalone, 3)}, 200 groups/standalone ${fmt(x.standalone200groupsOverStandalone, 3)}`,
     );
   } else {
     out.push(`RATIOS REFUSED: ${r.headroom.reason}`);
   }
-  out.push(
-    '',
-    'Summary (latencies in ms; CPU = the gateway process; RSS right after its 64-connection rounds, peak over the run)',
-  );
-  out.push(finalTable(r));
-  out.push(`\nfinished ${r.finishedAt} in ${fmt(r.elapsedSec, 1)} s`);
+  out.push(`\nfinished ${r.finishedAt} in ${fmt(r.elapsedSec, 1)} s`, '');
+  out.push(...goalsMarkdown(r), '', ...summaryMarkdown(r));
   return `${out.join('\n')}\n`;
 }

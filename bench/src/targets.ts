@@ -1,9 +1,9 @@
-/** Starting the fake upstream and the targets to measure, each a real process on 127.0.0.1. */
+/** Starting the bench upstream and the targets to measure, each a real process on 127.0.0.1. */
 import { randomBytes } from 'node:crypto';
 import type { ManagedProcess } from '@keyway/testing';
 import type { BenchOptions, TargetName } from './args';
 import { ensureDistributedBuilt, startDistributed } from './distributed';
-import { ensureStandaloneBuilt, startKeyway } from './keyway';
+import { ensureStandaloneBuilt, startKeyway, type BenchGroupShape } from './keyway';
 import { startScript } from './procs';
 
 export interface RunningTarget {
@@ -27,17 +27,22 @@ export interface Upstream {
 }
 
 const PATH = '/v1/chat/completions';
+/** The scale targets' configuration; the load goes to the `bench` group, in 200groups the last one created. */
+const SHAPES: Partial<Record<TargetName, BenchGroupShape>> = {
+  'standalone-100k': { keys: 100_000 },
+  'standalone-200groups': { groups: 200 },
+};
 const log = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 
-/** Builds what is missing, then starts the fake upstream and every target in `opts.targets`. */
+/** Builds what is missing, then starts the bench upstream and every target in `opts.targets`. */
 export async function startTargets(
   opts: BenchOptions,
 ): Promise<{ upstream: Upstream; targets: RunningTarget[] }> {
   const wants = (t: TargetName): boolean => opts.targets.includes(t);
-  if (wants('standalone') || wants('standalone-nolog')) ensureStandaloneBuilt();
+  if (opts.targets.some((t) => t.startsWith('standalone'))) ensureStandaloneBuilt();
   if (wants('distributed')) ensureDistributedBuilt();
 
-  log(`starting the fake upstream and ${opts.targets.filter((t) => t !== 'direct').join(', ')}…`);
+  log(`starting the bench upstream and ${opts.targets.filter((t) => t !== 'direct').join(', ')}…`);
   const up = await startScript<{ url: string; control: string }>('upstream-proc.ts', {
     STREAM_DELAY_MS: String(opts.streamDelayMs),
     STREAM_CHUNKS: String(opts.streamChunks),
@@ -58,7 +63,7 @@ export async function startTargets(
       case 'bare': {
         const proxyKey = `bench-proxy-bare-${randomBytes(8).toString('hex')}`;
         const keys = Array.from(
-          { length: 20 },
+          { length: 3 },
           (_, i) => `sk-bench-bare-${i}-${randomBytes(6).toString('hex')}`,
         );
         const bare = await startScript<{ url: string }>('bare-gateway.ts', {
@@ -77,8 +82,12 @@ export async function startTargets(
         break;
       }
       case 'standalone':
-      case 'standalone-nolog': {
-        const k = await startKeyway(upstream.url, name === 'standalone' ? 'all' : 'off');
+      case 'standalone-nolog':
+      case 'standalone-100k':
+      case 'standalone-200groups': {
+        if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
+        if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
+        const k = await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
         targets.push({
           ...plain,
           name,

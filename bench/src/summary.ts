@@ -1,0 +1,169 @@
+/**
+ * The end of the report, as markdown ready to paste into the README: the issue's goals with this run's figures,
+ * then one table with every figure per target. Pure.
+ */
+import type { TargetName } from './args';
+import { fmt, int, LABELS, signed, type Num } from './format';
+import type { Report, TargetFigures } from './report';
+
+/** "Scale: the same req/s" counts as met within this fraction of standalone's rate. */
+export const SCALE_TOLERANCE = 0.05;
+/** Goals of issue 12 (ms over bare; MiB). */
+export const GOALS = {
+  oneConnAddedMs: 0.1,
+  firstByteAddedMs: 0.3,
+  standaloneRssMiB: 200,
+  distributedRssMiB: 120,
+} as const;
+
+const NA = '–';
+const KEYWAY: readonly TargetName[] = [
+  'standalone',
+  'standalone-nolog',
+  'distributed',
+  'standalone-100k',
+  'standalone-200groups',
+];
+
+/** `| a | b |` rows with a separator after the header; the first column left-aligned, the others right. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${widths.map((w, i) => (i === 0 ? (cells[i] ?? '').padEnd(w) : (cells[i] ?? '').padStart(w))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? ` ${'-'.repeat(w)} ` : ` ${'-'.repeat(w - 1)}: `)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)];
+}
+
+/** `12,345 (11,900–12,800)` for several rounds, `12,345` for one. */
+export function rpsCell(t: Pick<TargetFigures, 'load' | 'roundsRps'>): string {
+  const rounds = t.roundsRps.filter((v): v is number => v !== null);
+  if (rounds.length < 2) return int(t.load.rps);
+  return `${int(t.load.rps)} (${int(Math.min(...rounds))}–${int(Math.max(...rounds))})`;
+}
+
+/** The RSS the memory goals are about: after the soak when there was one, else after the load rounds. */
+export function rssCell(t: Pick<TargetFigures, 'memory'>): string {
+  const m = t.memory;
+  if (!m) return NA;
+  return m.rssAfterSoakMiB !== null ? `${fmt(m.rssAfterSoakMiB, 0)} (soak)` : fmt(m.rssAfterLoadMiB, 0);
+}
+
+const verdict = (ok: boolean | null): string => (ok === null ? NA : ok ? 'yes' : 'NO');
+const atMost = (v: Num, limit: number): boolean | null => (v === null ? null : v <= limit);
+
+/** The issue's goals, one row per figure of this run, with whether it is met. */
+export function goalsMarkdown(r: Report): string[] {
+  const byName = new Map(r.targets.map((t) => [t.name, t]));
+  const refused = r.ratios === null ? 'refused (headroom)' : null;
+  const rows: string[][] = [];
+  const ratioRow = (goal: string, value: Num, ok: boolean | null = null): void => {
+    rows.push([goal, refused ?? fmt(value, 3), refused ? NA : verdict(ok)]);
+  };
+  const x = r.ratios;
+  if (byName.has('standalone'))
+    ratioRow('req/s: standalone (logging all) / bare', x?.standaloneOverBare ?? null);
+  if (byName.has('standalone-nolog'))
+    ratioRow('req/s: standalone (logging off) / bare', x?.standaloneNologOverBare ?? null);
+  if (byName.has('distributed')) {
+    ratioRow('req/s: distributed / standalone', x?.distributedOverStandalone ?? null);
+    const d = byName.get('distributed');
+    rows.push([
+      'CPU/request: distributed gateway / bare (+ helpers µs/req)',
+      `${fmt(d?.cpuVsBare ?? null)} (+${fmt(d?.load.helpersCpuUsPerReq ?? null, 0)} µs)`,
+      NA,
+    ]);
+  }
+  for (const t of r.targets.filter((t) => KEYWAY.includes(t.name))) {
+    const added = t.oneConnection?.addedOverBareMs ?? null;
+    rows.push([
+      `1-conn p50 ≤ bare + ${GOALS.oneConnAddedMs} ms: ${LABELS[t.name]}`,
+      `${signed(added)} ms`,
+      verdict(atMost(added, GOALS.oneConnAddedMs)),
+    ]);
+  }
+  for (const t of r.targets.filter((t) => KEYWAY.includes(t.name))) {
+    const added = t.stream.addedFirstByteOverBareMs;
+    const ok = atMost(added, GOALS.firstByteAddedMs);
+    rows.push([
+      `stream 1st byte ≤ bare + ${GOALS.firstByteAddedMs} ms, every event its own chunk: ${LABELS[t.name]}`,
+      `${signed(added)} ms, ${t.stream.everyEventOwnChunk ? 'own chunks' : 'events MERGED'}`,
+      verdict(ok === null ? null : ok && t.stream.everyEventOwnChunk),
+    ]);
+  }
+  const soaked =
+    r.config.soakSec > 0
+      ? `after a ${r.config.soakSec} s, ${r.config.connections}-connection soak`
+      : 'after the load rounds (no soak)';
+  const memRow = (name: TargetName, limit: number): void => {
+    const t = byName.get(name);
+    if (!t) return;
+    const rss = t.memory?.rssAfterSoakMiB ?? t.memory?.rssAfterLoadMiB ?? null;
+    rows.push([
+      `RSS ≤ ${limit} MiB ${soaked}: ${LABELS[name]}`,
+      `${fmt(rss, 0)} MiB`,
+      verdict(r.config.soakSec > 0 ? atMost(rss, limit) : null),
+    ]);
+  };
+  memRow('standalone', GOALS.standaloneRssMiB);
+  memRow('distributed', GOALS.distributedRssMiB);
+  const scale = (name: TargetName, goal: string, value: Num): void => {
+    if (byName.has(name)) ratioRow(goal, value, value === null ? null : value >= 1 - SCALE_TOLERANCE);
+  };
+  scale(
+    'standalone-100k',
+    'same req/s with 100,000 keys as with 3 (/ standalone, ≥ 0.95)',
+    x?.standalone100kOverStandalone ?? null,
+  );
+  scale(
+    'standalone-200groups',
+    'same req/s with 200 groups as with 1 (/ standalone, ≥ 0.95)',
+    x?.standalone200groupsOverStandalone ?? null,
+  );
+  return ['Goals (issue 12)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
+}
+
+/** Every figure per target in one markdown table, with the notes a reader needs above it. */
+export function summaryMarkdown(r: Report): string[] {
+  const c = r.config;
+  const bareOrDirect = (t: TargetFigures): boolean => t.name === 'bare' || t.name === 'direct';
+  const rows = r.targets.map((t) => [
+    LABELS[t.name],
+    rpsCell(t),
+    r.ratios ? fmt(t.vsBare) : 'refused',
+    bareOrDirect(t) ? NA : r.ratios ? fmt(t.vsStandalone) : 'refused',
+    t.name === 'direct' ? NA : fmt(t.load.gatewayCpuUsPerReq, 0),
+    bareOrDirect(t) ? NA : fmt(t.cpuVsBare),
+    t.load.helpersCpuUsPerReq === null ? NA : fmt(t.load.helpersCpuUsPerReq, 0),
+    fmt(t.oneConnection?.p50Ms ?? null, 3),
+    t.name === 'bare' ? NA : signed(t.oneConnection?.addedOverBareMs ?? null),
+    fmt(t.stream.firstByteP50Ms, 3),
+    t.name === 'bare' ? NA : signed(t.stream.addedFirstByteOverBareMs),
+    t.stream.everyEventOwnChunk ? 'yes' : 'NO',
+    rssCell(t),
+  ]);
+  return [
+    `Summary: req/s = median of ${c.rounds} round(s) of ${c.durationSec} s at ${c.connections} connections (min–max), ` +
+      `ratios from the same run${r.ratios ? '' : ' (refused: the direct run had no 2× headroom)'}; CPU = µs per request ` +
+      `of the gateway process (helpers: distributed's worker, PostgreSQL, Redis, control plane, NATS); latencies in ms, ` +
+      `Δ = over bare; RSS in MiB${c.soakSec > 0 ? ` after a ${c.soakSec} s soak where marked, else` : ''} right after the load rounds.`,
+    '',
+    ...markdownTable(
+      [
+        'target',
+        'req/s',
+        'vs bare',
+        'vs standalone',
+        'CPU µs/req',
+        'CPU vs bare',
+        'helpers µs/req',
+        '1-conn p50',
+        'Δ',
+        'stream 1st byte',
+        'Δ',
+        'own chunks',
+        'RSS MiB',
+      ],
+      rows,
+    ),
+  ];
+}
