@@ -1,9 +1,11 @@
 export * from './cipher';
 export * from './keys';
 export * from './memory-key-pool';
+export * from './pool-ops';
 export * from './port';
 export * from './redis-key-event-feed';
 export * from './redis-key-pool';
+export { REDIS_BATCH, type ValueCodec } from './redis-key-store';
 export * from './ring';
 export * from './secrets';
 export * from './redis-config-store';

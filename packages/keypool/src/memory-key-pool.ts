@@ -1,6 +1,7 @@
 import type { KeyStats } from '@keyway/contracts';
-import { nextHealth } from '@keyway/core';
 import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import { causeOf, healthAfter } from './pool-ops';
+import type { HealthOp, KeyOp, PoolOp } from './pool-ops';
 import type {
   KeyChangeCause,
   KeyPool,
@@ -32,45 +33,57 @@ interface GroupState {
 /** How often a group with no usable key lets one attempt through to see whether it healed. */
 export const PROBE_INTERVAL_MS = 30_000;
 
-/** The in-memory key pool: the standalone adapter, and the local mirror distributed gateways build on. */
+/**
+ * The in-memory key pool: the standalone adapter, and the local mirror distributed gateways build on. Every
+ * change goes through `apply(op)`; the port's methods only build the op.
+ */
 export class MemoryKeyPool implements KeyPool {
   private readonly groups = new Map<number, GroupState>();
-  private readonly listeners = new Set<(c: KeyStateChange) => void>();
+  private readonly listeners = new Set<(c: KeyStateChange, op: HealthOp) => void>();
+
+  /**
+   * Applies one change. Returns the key's new state for a key op that changed it (null otherwise, and for
+   * membership ops); listeners hear about health ops only (see `PoolOp`).
+   */
+  apply(op: PoolOp): KeyStateChange | null {
+    switch (op.kind) {
+      case 'load':
+        this.groups.delete(op.groupId);
+        this.addKeys(op.groupId, op.keys);
+        return null;
+      case 'add':
+        this.addKeys(op.groupId, op.keys);
+        return null;
+      case 'remove': {
+        const g = this.groups.get(op.groupId);
+        if (g) for (const id of op.keyIds) this.detach(g, id);
+        return null;
+      }
+      case 'drop':
+        this.groups.delete(op.groupId);
+        return null;
+      default:
+        return this.applyToKey(op);
+    }
+  }
 
   load(groupId: number, keys: readonly PoolKeyRecord[]): Promise<void> {
-    this.groups.delete(groupId);
-    return this.add(groupId, keys);
+    this.apply({ kind: 'load', groupId, keys });
+    return Promise.resolve();
   }
 
   add(groupId: number, keys: readonly PoolKeyRecord[]): Promise<void> {
-    const g = this.group(groupId);
-    for (const k of keys) {
-      this.detach(g, k.id);
-      const entry: Entry = {
-        id: k.id,
-        value: k.value,
-        health: {
-          status: k.status,
-          failureCount: k.failureCount,
-          cooldownUntil: k.cooldownUntil,
-          rateStrikes: 0,
-          lastError: k.lastError,
-        },
-      };
-      g.keys.set(k.id, entry);
-      this.place(g, entry);
-    }
+    this.apply({ kind: 'add', groupId, keys });
     return Promise.resolve();
   }
 
   remove(groupId: number, keyIds: readonly number[]): Promise<void> {
-    const g = this.groups.get(groupId);
-    if (g) for (const id of keyIds) this.detach(g, id);
+    this.apply({ kind: 'remove', groupId, keyIds });
     return Promise.resolve();
   }
 
   dropGroup(groupId: number): Promise<void> {
-    this.groups.delete(groupId);
+    this.apply({ kind: 'drop', groupId });
     return Promise.resolve();
   }
 
@@ -113,16 +126,7 @@ export class MemoryKeyPool implements KeyPool {
     policy: HealthPolicy,
     now = Date.now(),
   ): KeyStateChange | null {
-    const g = this.groups.get(groupId);
-    const e = g?.keys.get(keyId);
-    if (!g || !e) return null;
-    const info = {
-      ...(outcome.retryAfterMs === undefined ? {} : { retryAfterMs: outcome.retryAfterMs }),
-      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-    };
-    const next = nextHealth(e.health, outcome.class, policy, now, info);
-    if (next === e.health) return null;
-    return this.apply(g, e, next, outcome.class, now);
+    return this.apply({ kind: 'outcome', groupId, keyId, outcome, policy, at: now });
   }
 
   setStatus(
@@ -132,14 +136,7 @@ export class MemoryKeyPool implements KeyPool {
     cause: KeyChangeCause = 'manual',
     lastError: string | null = null,
   ): KeyStateChange | null {
-    const g = this.groups.get(groupId);
-    const e = g?.keys.get(keyId);
-    if (!g || !e) return null;
-    const next: KeyHealth =
-      status === 'active'
-        ? { status, failureCount: 0, cooldownUntil: null, rateStrikes: 0, lastError }
-        : { ...e.health, status, cooldownUntil: null, lastError: lastError ?? e.health.lastError };
-    return this.apply(g, e, next, cause, Date.now());
+    return this.apply({ kind: 'status', groupId, keyId, status, cause, lastError, at: Date.now() });
   }
 
   health(groupId: number, keyId: number, now = Date.now()): KeyHealth | undefined {
@@ -161,7 +158,8 @@ export class MemoryKeyPool implements KeyPool {
     return s;
   }
 
-  onChange(listener: (change: KeyStateChange) => void): () => void {
+  /** Subscribes to health changes; a listener also gets the op that made the change, replayable elsewhere. */
+  onChange(listener: (change: KeyStateChange, op: HealthOp) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -170,6 +168,48 @@ export class MemoryKeyPool implements KeyPool {
     this.groups.clear();
     this.listeners.clear();
     return Promise.resolve();
+  }
+
+  private addKeys(groupId: number, keys: readonly PoolKeyRecord[]): void {
+    const g = this.group(groupId);
+    for (const k of keys) {
+      this.detach(g, k.id);
+      const entry: Entry = {
+        id: k.id,
+        value: k.value,
+        health: {
+          status: k.status,
+          failureCount: k.failureCount,
+          cooldownUntil: k.cooldownUntil,
+          rateStrikes: 0,
+          lastError: k.lastError,
+        },
+      };
+      g.keys.set(k.id, entry);
+      this.place(g, entry);
+    }
+  }
+
+  private applyToKey(op: KeyOp): KeyStateChange | null {
+    const g = this.groups.get(op.groupId);
+    const e = g?.keys.get(op.keyId);
+    if (!g || !e) return null;
+    const next = healthAfter(e.health, op);
+    if (next === e.health) return null;
+    e.health = next;
+    this.place(g, e);
+    const change: KeyStateChange = {
+      keyId: e.id,
+      groupId: g.id,
+      status: next.status,
+      failureCount: next.failureCount,
+      cooldownUntil: next.cooldownUntil,
+      lastError: next.lastError,
+      cause: op.kind === 'set' ? op.cause : causeOf(op),
+      at: op.at,
+    };
+    if (op.kind !== 'set') for (const l of this.listeners) l(change, op);
+    return change;
   }
 
   private group(groupId: number): GroupState {
@@ -206,29 +246,6 @@ export class MemoryKeyPool implements KeyPool {
     }
   }
 
-  private apply(
-    g: GroupState,
-    e: Entry,
-    next: KeyHealth,
-    cause: KeyChangeCause,
-    now: number,
-  ): KeyStateChange {
-    e.health = next;
-    this.place(g, e);
-    const change: KeyStateChange = {
-      keyId: e.id,
-      groupId: g.id,
-      status: next.status,
-      failureCount: next.failureCount,
-      cooldownUntil: next.cooldownUntil,
-      lastError: next.lastError,
-      cause,
-      at: now,
-    };
-    for (const l of this.listeners) l(change);
-    return change;
-  }
-
   /** Returns keys whose cooldown has passed to the rotation (they come back by themselves). */
   private releaseCooled(g: GroupState, now: number): void {
     let nextDue = Infinity;
@@ -236,8 +253,7 @@ export class MemoryKeyPool implements KeyPool {
       const e = g.keys.get(id);
       if (!e) continue;
       const until = e.health.cooldownUntil ?? 0;
-      if (until <= now)
-        this.apply(g, e, { ...e.health, status: 'active', cooldownUntil: null }, 'recovered', now);
+      if (until <= now) this.applyToKey({ kind: 'recover', groupId: g.id, keyId: id, at: now });
       else nextDue = Math.min(nextDue, until);
     }
     g.nextCoolingDue = nextDue;

@@ -34,8 +34,11 @@ export interface KeyEventFeed {
   position(): Promise<string>;
   /** Publishes events (best effort: Redis hashes stay the source of truth). */
   publish(events: readonly KeyEvent[]): Promise<void>;
-  /** Delivers every event after `from` to `handler` until `close`. */
-  subscribe(from: string, handler: (event: KeyEvent) => void, onError?: (error: unknown) => void): void;
+  /**
+   * Delivers every event after `from` to `handler` until `close`, as published (JSON): the reader parses it, so
+   * one malformed entry is skipped there and never stops the feed.
+   */
+  subscribe(from: string, handler: (raw: string) => void, onError?: (error: unknown) => void): void;
   close(): Promise<void>;
 }
 
@@ -81,7 +84,7 @@ export class RedisKeyEventFeed implements KeyEventFeed {
     if (failed?.[0]) throw failed[0];
   }
 
-  subscribe(from: string, handler: (event: KeyEvent) => void, onError?: (error: unknown) => void): void {
+  subscribe(from: string, handler: (raw: string) => void, onError?: (error: unknown) => void): void {
     if (this.loop) throw new Error('RedisKeyEventFeed: already subscribed');
     const reader = this.redis.duplicate();
     reader.on('error', () => undefined); // its failures reach read() as rejected XREADs; no unhandled-error noise
@@ -99,7 +102,7 @@ export class RedisKeyEventFeed implements KeyEventFeed {
   private async read(
     reader: Redis,
     from: string,
-    handler: (event: KeyEvent) => void,
+    handler: (raw: string) => void,
     onError: (error: unknown) => void,
   ): Promise<void> {
     let last = from;
@@ -112,7 +115,7 @@ export class RedisKeyEventFeed implements KeyEventFeed {
             const raw = fields[fields.indexOf('e') + 1];
             if (raw === undefined) continue;
             try {
-              handler(JSON.parse(raw) as KeyEvent);
+              handler(raw);
             } catch (error) {
               onError(error);
             }
