@@ -8,3 +8,4 @@ export * from './upstream-health';
 export { trustedProxyMatcher } from '@keyway/server';
 export * from './config-follower';
 export * from './gateway-metrics';
+export * from './proxy-handler';

@@ -1,7 +1,8 @@
 import type { HttpBindings } from '@hono/node-server';
 import { createSite } from '@keyway/control-plane';
 import { databaseCheck } from '@keyway/db';
-import { createApp as createGateway } from '@keyway/gateway';
+import { createProxyHandler, honoProxyApp } from '@keyway/gateway';
+import type { ProxyHandler } from '@keyway/gateway';
 import { mountJsonNotFound, mountOpsRoutes } from '@keyway/server';
 import { Hono } from 'hono';
 import type { StandaloneDeps } from './deps';
@@ -14,6 +15,26 @@ export function createApp(
   deps: StandaloneDeps,
   options: { consoleDir?: string } = {},
 ): Hono<{ Bindings: HttpBindings }> {
+  return createServing(deps, options).app;
+}
+
+/**
+ * The app and its data-plane handler: servers hand `/proxy/` requests to `proxy` before hono (the hot path); the
+ * app's own `/proxy` routes share the same handler (one concurrency count, one storm guard).
+ */
+export function createServing(
+  deps: StandaloneDeps,
+  options: { consoleDir?: string } = {},
+): { app: Hono<{ Bindings: HttpBindings }>; proxy: ProxyHandler } {
+  const proxy = createProxyHandler({
+    runtime: deps.runtime,
+    keyPool: deps.keyPool,
+    logSink: deps.logSink,
+    clients: deps.clients,
+    logger: deps.logger,
+    metrics: deps.gatewayMetrics,
+    isTrustedProxy: deps.isTrustedProxy,
+  });
   const app = new Hono<{ Bindings: HttpBindings }>();
   mountOpsRoutes(app, {
     metrics: deps.metrics,
@@ -23,18 +44,7 @@ export function createApp(
       database: databaseCheck(deps.db),
     },
   });
-  app.route(
-    '/',
-    createGateway({
-      runtime: deps.runtime,
-      keyPool: deps.keyPool,
-      logSink: deps.logSink,
-      clients: deps.clients,
-      logger: deps.logger,
-      metrics: deps.gatewayMetrics,
-      isTrustedProxy: deps.isTrustedProxy,
-    }),
-  );
+  app.route('/', honoProxyApp(proxy));
   const site = createSite(
     {
       db: deps.db.prisma,
@@ -55,5 +65,5 @@ export function createApp(
   );
   app.route('/', site.app);
   mountJsonNotFound(app);
-  return app;
+  return { app, proxy };
 }

@@ -1,6 +1,7 @@
 import { EncryptionMismatchError, KeyDecryptError, defaultConsoleDir } from '@keyway/control-plane';
 import { boot, fail, runMain, startServer } from '@keyway/server';
-import { createApp } from './app';
+import { isProxyTarget } from '@keyway/gateway';
+import { createServing } from './app';
 import { resolveAuthKey } from './auth-key';
 import { buildDeps } from './deps';
 import type { StandaloneDeps } from './deps';
@@ -36,7 +37,9 @@ runMain(NAME, async () => {
     if (e instanceof EncryptionMismatchError || e instanceof KeyDecryptError) fail(NAME, e.message);
     throw e;
   }
-  const app = createApp(deps, { consoleDir: env.CONSOLE_DIR ?? defaultConsoleDir(import.meta.url) });
+  const { app, proxy } = createServing(deps, {
+    consoleDir: env.CONSOLE_DIR ?? defaultConsoleDir(import.meta.url),
+  });
   startServer({
     name: 'Keyway standalone',
     fetch: app.fetch,
@@ -45,5 +48,10 @@ runMain(NAME, async () => {
     logger,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     close: deps.close,
+    direct: (req, res) => {
+      if (!isProxyTarget(req.url)) return false;
+      void proxy(req, res);
+      return true;
+    },
   });
 });

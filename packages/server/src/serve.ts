@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerOptions, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import type { Logger } from '@keyway/observability';
 import { headSafeFetch } from './head-safe';
@@ -23,6 +25,19 @@ export interface StartServerOptions {
   close: () => Promise<void>;
   /** Called as soon as a shutdown starts (e.g. to answer not-ready to the load balancer). */
   onShutdownStart?: () => void;
+  /**
+   * Takes a request before any router sees it (returns true when it did): the data plane's hot path, which works
+   * on node's request and response and needs no web Request or router context built for it.
+   */
+  direct?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+/** A node server that offers each request to `direct` first, then to the fetch adapter's listener. */
+function directFirst(direct: NonNullable<StartServerOptions['direct']>) {
+  return (serverOptions: ServerOptions, listener: RequestListener) =>
+    createServer(serverOptions, (req, res) => {
+      if (!direct(req, res)) listener(req, res);
+    });
 }
 
 /**
@@ -36,6 +51,7 @@ export function startServer(options: StartServerOptions): { stop: (signal: strin
       fetch: headSafeFetch(options.fetch) as (request: Request) => Response | Promise<Response>,
       port: options.port,
       hostname: options.host,
+      ...(options.direct ? { createServer: directFirst(options.direct) as typeof createServer } : {}),
     },
     (info) => {
       const shown = options.host === '0.0.0.0' ? 'localhost' : options.host;

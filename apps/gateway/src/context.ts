@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestLogRecord } from '@keyway/contracts';
+import type { ConfigProblem } from '@keyway/core';
+import type { KeyPool } from '@keyway/keypool';
+import type { GroupRuntime } from './runtime';
+import type { StormGuard } from './storm-guard';
+import type { UpstreamClients } from './upstream-clients';
+import type { UpstreamHealth } from './upstream-health';
+
+/** What one proxied request needs beyond the group. */
+export interface ForwardContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  group: GroupRuntime;
+  path: string;
+  query: string;
+  body: Buffer | null;
+  /** The proxy key this request presented, in plaintext: masked wherever an upstream echoes it back. */
+  proxyKey: string;
+  /** What the log record shows of it (null when the request was refused before it was accepted). */
+  proxyKeyMasked: string | null;
+  clientIp: string;
+  keepForwarded: boolean;
+  started: number;
+  startedAt: number;
+  /**
+   * What the client closing its connection early must do now (abort the attempt in flight, end the relay): the
+   * request has one `close` listener, which calls this hook; each phase sets it and clears it when done.
+   */
+  closeHook: (() => void) | null;
+}
+
+/** Collaborators of the forwarding loop. */
+export interface ForwardDeps {
+  keyPool: KeyPool;
+  clients: UpstreamClients;
+  guard: StormGuard;
+  upstreamHealth: UpstreamHealth;
+  onRecord: (record: RequestLogRecord) => void;
+  onBrokenStream?: (info: { requestId: string; group: string; error: string }) => void;
+  /** A group's configuration could not be sent (the caller throttles how often it logs this). */
+  onConfigProblem?: (group: string, problem: ConfigProblem) => void;
+  /** Masks every secret the process knows (AUTH_KEY, upstream keys …) in text that leaves it. */
+  secrets?: SecretMasker;
+}
+
+/** The process's secret registry (observability's `SecretRegistry`), as far as the gateway uses it. */
+export interface SecretMasker {
+  /** Masks `extras`, every registered secret and key-shaped material in text leaving the process. */
+  maskText(text: string, extras?: Iterable<string | null | undefined>): string;
+}

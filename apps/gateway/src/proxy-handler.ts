@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maskSecret } from '@keyway/core';
+import { hashProxyKey } from '@keyway/keypool';
+import { providers } from '@keyway/providers';
+import { clientAddress, lingeringClose } from '@keyway/server';
+import type { GatewayDeps } from './app';
+import { AuthFailureSampler } from './auth-failures';
+import { readBody } from './body';
+import type { ForwardContext, ForwardDeps } from './context';
+import { forward } from './forward';
+import { extractProxyKey } from './headers';
+import { recordRefusal } from './request-record';
+import { sendDialectError } from './respond';
+import { StormGuard } from './storm-guard';
+import { parseProxyTarget } from './target';
+import { UpstreamHealth } from './upstream-health';
+
+/** Handles one `/proxy/…` request on the raw node request and response; never rejects. */
+export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const openaiDialect = providers.openai;
+/** The same configuration problem of a group is logged at most this often (every request hits it). */
+const CONFIG_LOG_INTERVAL_MS = 60_000;
+/** Accepted proxy keys whose hash and mask are remembered (a SHA-256 per request showed up in profiles). */
+const ACCEPTED_KEYS_KEPT = 1024;
+
+/** Whether a request target is for the data plane (servers send these to the proxy handler before any router). */
+export function isProxyTarget(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('/proxy/');
+}
+
+/**
+ * The data plane: `ANY /proxy/{group}/…` on node's own request and response — no web Request, no router context.
+ * Checks the target, the group, the concurrency limit and the proxy key, reads the body within the group's limit,
+ * and forwards. Every request, refused or served, ends with one log record.
+ */
+export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
+  let inFlight = 0;
+  // Process-local health memory: outlives config reloads, shared by every request of this process.
+  const guard = new StormGuard();
+  const upstreamHealth = new UpstreamHealth();
+  const authFailures = new AuthFailureSampler((line) =>
+    deps.logger.warn(line, 'proxy request refused: missing or wrong proxy key'),
+  );
+  const configLogged = new Map<string, number>();
+  // Accepted proxy keys → their hash and mask. Only keys that passed the check are kept (a caller spraying random
+  // keys cannot churn it); validity is still checked against the current configuration on every request.
+  const accepted = new Map<string, { hash: string; masked: string }>();
+  // Built once: nothing in it depends on the request (the runtime is read when a record is made).
+  const forwardDeps: ForwardDeps = {
+    keyPool: deps.keyPool,
+    clients: deps.clients,
+    guard,
+    upstreamHealth,
+    onRecord: (record) => {
+      deps.metrics?.request(record.parentGroupName ?? record.groupName, record.statusCode, record.durationMs);
+      const mode = deps.runtime().settings.requestLogging;
+      if (mode === 'all' || (mode === 'errors' && !record.success)) deps.logSink.push(record);
+    },
+    onBrokenStream: (info) => deps.logger.warn(info, 'upstream broke a stream; client stream aborted'),
+    onConfigProblem: (group, problem) => {
+      const id = `${group}|${problem.field}`;
+      const now = Date.now();
+      if (now - (configLogged.get(id) ?? 0) < CONFIG_LOG_INTERVAL_MS) return;
+      if (configLogged.size > 1000) configLogged.clear();
+      configLogged.set(id, now);
+      deps.logger.error(
+        { group, field: problem.field, reason: problem.reason },
+        'group configuration cannot be sent upstream; its requests answer 500 GATEWAY_CONFIG',
+      );
+    },
+    ...(deps.logger.secrets ? { secrets: deps.logger.secrets } : {}),
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const startedAt = Date.now();
+    const runtime = deps.runtime();
+    // Parsed from the raw target: the upstream path is cut from the same string, byte for byte.
+    const target = parseProxyTarget(req.url ?? '/', req.headers.host);
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+
+    const group = target ? runtime.groups.get(target.group) : undefined;
+    if (!target || !group) {
+      // Group names are not secret, and an unknown group has no channel: OpenAI's dialect.
+      const name = target?.group ?? rawGroupSegment(req.url ?? '');
+      sendDialectError(res, openaiDialect, 404, 'NOT_FOUND', `Group '${name}' not found`);
+      return;
+    }
+    const peer = req.socket.remoteAddress ?? '';
+    const ctx: ForwardContext = {
+      req,
+      res,
+      requestId,
+      group,
+      path: target.path,
+      query: '',
+      body: null,
+      proxyKey: '',
+      proxyKeyMasked: null,
+      clientIp: clientAddress(peer, req.headers['x-forwarded-for'], deps.isTrustedProxy),
+      keepForwarded: deps.isTrustedProxy?.(peer) ?? false,
+      started,
+      startedAt,
+      closeHook: null,
+    };
+    if (inFlight >= runtime.settings.maxConcurrentRequests) {
+      sendDialectError(
+        res,
+        group.provider,
+        429,
+        'OVERLOADED',
+        'The gateway is at its concurrency limit; retry shortly',
+        { 'retry-after': '1' },
+      );
+      recordRefusal(ctx, forwardDeps, 429, 'gateway at its concurrency limit');
+      return;
+    }
+    inFlight++;
+    deps.metrics?.inFlight(inFlight);
+    // The request's one close listener: the phase in progress (attempt, relay) says what an early close means.
+    res.once('close', () => {
+      inFlight--;
+      deps.metrics?.inFlight(inFlight);
+      const hook = ctx.closeHook;
+      ctx.closeHook = null;
+      if (hook && !res.writableFinished) hook();
+    });
+
+    if (target.invalid !== null) {
+      // The request's own fault, found before any key was chosen: nothing is charged.
+      const message = `Request target cannot be forwarded: ${target.invalid}`;
+      sendDialectError(res, group.provider, 400, 'INVALID_REQUEST_TARGET', message);
+      recordRefusal(ctx, forwardDeps, 400, message);
+      return;
+    }
+    const { key: proxyKey, query } = extractProxyKey(req.headers, target.query);
+    ctx.query = query;
+    const known = proxyKey ? (accepted.get(proxyKey) ?? null) : null;
+    const hash = known ? known.hash : proxyKey ? hashProxyKey(proxyKey) : null;
+    if (!hash || !(group.proxyKeyHashes.has(hash) || runtime.proxyKeyHashes.has(hash))) {
+      const message = proxyKey ? 'Invalid proxy key' : 'Missing proxy key';
+      sendDialectError(res, group.provider, 401, 'UNAUTHORIZED', message);
+      // Counted and sampled by client address; the presented key appears nowhere (not even masked).
+      deps.metrics?.proxyAuthFailure?.(group.name);
+      authFailures.fail(ctx.clientIp, group.name, proxyKey ? 'invalid' : 'missing');
+      recordRefusal(ctx, forwardDeps, 401, message);
+      return;
+    }
+    ctx.proxyKey = proxyKey as string;
+    if (known) ctx.proxyKeyMasked = known.masked;
+    else {
+      ctx.proxyKeyMasked = maskSecret(ctx.proxyKey);
+      if (accepted.size >= ACCEPTED_KEYS_KEPT) accepted.clear();
+      accepted.set(ctx.proxyKey, { hash, masked: ctx.proxyKeyMasked });
+    }
+
+    const body = await readBody(req, group.maxBodyBytes);
+    if (body === 'aborted') {
+      // A broken-off upload is never forwarded as a complete (or empty) body; the client is gone.
+      res.destroy();
+      recordRefusal(ctx, forwardDeps, 499, 'client aborted the request body');
+      return;
+    }
+    if (body === 'too-large') {
+      // The client may still be uploading: answer without resetting it (SDKs retry resets, re-uploading).
+      lingeringClose(req, res);
+      sendDialectError(
+        res,
+        group.provider,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `Request body exceeds ${group.settings.maxRequestBodyMb} MiB`,
+        { connection: 'close' },
+      );
+      return;
+    }
+    ctx.body = body;
+    await forward(ctx, forwardDeps);
+  };
+
+  return async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (error) {
+      // A bug, not a request's fault: answer 500 (or cut a response already under way) and say so once.
+      deps.logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'proxy handler failed',
+      );
+      if (res.headersSent) res.destroy();
+      else sendDialectError(res, openaiDialect, 500, 'INTERNAL', 'Internal gateway error');
+    }
+  };
+}
+
+/** The group segment of a target that did not parse, as sent (for the 404 message only). */
+function rawGroupSegment(url: string): string {
+  const start = url.indexOf('/proxy/');
+  if (start < 0) return '';
+  const rest = url.slice(start + 7);
+  const end = rest.search(/[/?]/);
+  return end < 0 ? rest : rest.slice(0, end);
+}

@@ -1,0 +1,251 @@
+import type { RequestLogRecord } from '@keyway/contracts';
+import { decodeBody, isModelListRequest, rewriteModelList } from '@keyway/providers';
+import type { Dispatcher } from 'undici';
+import type { Exhaustion } from './attempt-planner';
+import type { ForwardContext, ForwardDeps } from './context';
+import { clientHeaders } from './headers';
+import type { Ending } from './request-record';
+import { finishRecord, redact, truncate } from './request-record';
+import { sendDialectError } from './respond';
+import { errorText, headerString } from './upstream-call';
+import type { SentResult } from './upstream-call';
+import { UsageTap } from './usage-tap';
+
+/** Who served a request, as the answer and its record need it. */
+export type Served = Pick<Ending, 'attempts' | 'groupOf' | 'root' | 'key'>;
+
+/**
+ * Answers with the result of the last attempt: the upstream's error (masked), a transport failure in the
+ * channel's dialect, a rewritten model list, or the upstream's response relayed byte for byte.
+ */
+export function writeResult(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  last: SentResult,
+  stream: boolean,
+  served: Served & { key: { id: number; value: string } },
+): Promise<void> | void {
+  const key = served.key.value;
+  if (last.kind === 'transport') {
+    const status = last.timeout ? 504 : 502;
+    const message = `Upstream ${last.timeout ? 'timed out' : 'unreachable'} after ${served.attempts.length} attempt(s): ${redact(last.error, key, ctx, deps)}`;
+    sendDialectError(
+      ctx.res,
+      served.groupOf.provider,
+      status,
+      last.timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNREACHABLE',
+      message,
+    );
+    return finishRecord(deps, record, ctx, { ...served, statusCode: status, error: message });
+  }
+  const { response } = last;
+  if (last.errorBody !== null) {
+    const body = redact(last.errorBody, key, ctx, deps);
+    const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, true);
+    delete headers['content-encoding'];
+    headers['content-length'] = String(Buffer.byteLength(body));
+    ctx.res.writeHead(response.statusCode, headers);
+    ctx.res.end(body);
+    return finishRecord(deps, record, ctx, {
+      ...served,
+      statusCode: response.statusCode,
+      error: truncate(body),
+    });
+  }
+  if (
+    served.groupOf.modelRedirects &&
+    response.statusCode < 300 &&
+    isModelListRequest(ctx.req.method ?? 'GET', ctx.path)
+  )
+    return sendModelList(ctx, deps, record, response, served);
+  relay(ctx, deps, record, response, stream, served);
+}
+
+/** Answers a request no attempt could be sent for: 500 for a configuration fault, else 503 with Retry-After. */
+export function writeExhausted(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  why: Exhaustion,
+  served: Served,
+): void {
+  const { res } = ctx;
+  if (why.kind === 'config') {
+    const { group, problem } = why;
+    const message = `Group '${group.name}' cannot be served: its ${problem.field} ${problem.reason}. Fix the group's configuration.`;
+    sendDialectError(res, served.root.provider, 500, 'GATEWAY_CONFIG', message);
+    return finishRecord(deps, record, ctx, { ...served, groupOf: group, statusCode: 500, error: message });
+  }
+  const message =
+    why.kind === 'storm'
+      ? 'The upstream is failing for every key right now (storm guard); retry later'
+      : why.kind === 'cooling'
+        ? 'Every key of this group is cooling down; retry later'
+        : 'No usable API key in this group';
+  const extra: Record<string, string> =
+    why.kind === 'empty' ? {} : { 'retry-after': String(Math.max(1, Math.ceil(why.retryAfterMs / 1000))) };
+  sendDialectError(res, served.root.provider, 503, 'NO_KEYS_AVAILABLE', message, extra);
+  finishRecord(deps, record, ctx, { ...served, statusCode: 503, error: message });
+}
+
+/**
+ * Model lists of a group with redirects show the redirected names (merged, or only them in strict mode), so
+ * clients that pick models from the list see what the group serves. The list is small: read it whole.
+ */
+async function sendModelList(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  response: Dispatcher.ResponseData,
+  served: Served,
+): Promise<void> {
+  const group = served.groupOf;
+  let raw: Buffer;
+  try {
+    raw = Buffer.from(await response.body.arrayBuffer());
+  } catch (error) {
+    sendDialectError(ctx.res, group.provider, 502, 'UPSTREAM_UNREACHABLE', 'Upstream broke the model list');
+    return finishRecord(deps, record, ctx, { ...served, statusCode: 502, error: errorText(error) });
+  }
+  let body: string;
+  try {
+    const decoded = await decodeBody(raw, headerString(response.headers['content-encoding']));
+    const list: unknown = JSON.parse(decoded.toString('utf8'));
+    const firstPage = !new URLSearchParams(ctx.query).has('pageToken');
+    body = JSON.stringify(
+      rewriteModelList(list, {
+        redirects: group.modelRedirects ?? {},
+        strict: group.modelRedirectStrict,
+        firstPage,
+      }),
+    );
+  } catch {
+    // Not a list we understand: pass the upstream's bytes on untouched.
+    ctx.res.writeHead(
+      response.statusCode,
+      maskHeaders(clientHeaders(response.headers), served.key?.value ?? '', ctx, deps, false),
+    );
+    ctx.res.end(raw);
+    return finishRecord(deps, record, ctx, { ...served, statusCode: response.statusCode, error: null });
+  }
+  ctx.res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  ctx.res.end(body);
+  finishRecord(deps, record, ctx, { ...served, statusCode: 200, error: null });
+}
+
+/**
+ * Streams a successful upstream response to the client byte for byte; breaks the client's stream if the upstream
+ * breaks. Relayed by hand rather than with stream.pipeline: the same backpressure for a fraction of the
+ * bookkeeping per request, and one place that sees each chunk (the usage tap) without a Transform in the byte path.
+ */
+function relay(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  record: RequestLogRecord,
+  response: Dispatcher.ResponseData,
+  stream: boolean,
+  served: Served,
+): void {
+  const { res } = ctx;
+  const key = served.key?.value ?? '';
+  const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, false);
+  if (stream) headers['x-accel-buffering'] = 'no';
+  res.writeHead(response.statusCode, headers);
+  const ttfbMs = Math.round(performance.now() - ctx.started);
+  const contentType = String(response.headers['content-type'] ?? '');
+  const tap = new UsageTap(
+    served.groupOf.provider,
+    contentType.includes('event-stream') ? 'sse' : contentType.includes('json') ? 'json' : 'none',
+    headerString(response.headers['content-encoding']),
+  );
+  const body = response.body;
+  let done = false;
+  const complete = (error: Error | null, clientGone: boolean): void => {
+    if (done) return;
+    done = true;
+    ctx.closeHook = null;
+    const usage = tap.end();
+    record.promptTokens = usage.promptTokens;
+    record.completionTokens = usage.completionTokens;
+    if (error || clientGone) {
+      if (!clientGone && error)
+        deps.onBrokenStream?.({
+          requestId: ctx.requestId,
+          group: served.groupOf.name,
+          error: errorText(error),
+        });
+      finishRecord(deps, record, ctx, {
+        ...served,
+        statusCode: clientGone ? 499 : 502,
+        error: clientGone
+          ? 'client closed the stream'
+          : `upstream broke the stream: ${redact(errorText(error), key, ctx, deps)}`,
+        ttfbMs,
+        success: false,
+      });
+      return;
+    }
+    finishRecord(deps, record, ctx, {
+      ...served,
+      statusCode: response.statusCode,
+      error: null,
+      ttfbMs,
+      success: response.statusCode < 400,
+    });
+  };
+  body.on('data', (chunk: Buffer) => {
+    tap.push(chunk);
+    if (!res.write(chunk)) body.pause();
+  });
+  res.on('drain', () => body.resume());
+  body.once('end', () => {
+    res.end();
+    complete(null, false);
+  });
+  body.once('error', (error: Error) => {
+    // The upstream died mid-body: break the client's connection too, never end it as if complete.
+    res.destroy(error);
+    complete(error, false);
+  });
+  // The client went away before the end: stop reading the upstream.
+  ctx.closeHook = () => {
+    body.destroy();
+    complete(null, true);
+  };
+}
+
+/**
+ * Response headers an upstream sent may name the credential it saw. On error answers every value goes through the
+ * full mask; on successful ones (the hot path) only a value that contains this request's upstream or proxy key is
+ * masked — a couple of `includes` per header rather than the registry's scan.
+ */
+function maskHeaders(
+  headers: Record<string, string | string[]>,
+  key: string,
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  full: boolean,
+): Record<string, string | string[]> {
+  for (const name in headers) {
+    const v = headers[name] as string | string[];
+    if (typeof v === 'string') {
+      if (full || echoes(v, key, ctx.proxyKey)) headers[name] = redactHeader(v, key, ctx, deps);
+    } else if (full || v.some((e) => echoes(e, key, ctx.proxyKey)))
+      headers[name] = v.map((e) => redactHeader(e, key, ctx, deps));
+  }
+  return headers;
+}
+
+/** A masked value is `sk-ab…9f3c`: the ellipsis is not Latin-1, and a header carrying it could not be sent. */
+function redactHeader(value: string, key: string, ctx: ForwardContext, deps: ForwardDeps): string {
+  const masked = redact(value, key, ctx, deps);
+  return masked === value ? value : masked.replace(/[^\t\x20-\x7e\x80-\xff]/g, '.');
+}
+
+function echoes(value: string, key: string, proxyKey: string): boolean {
+  return (key !== '' && value.includes(key)) || (proxyKey !== '' && value.includes(proxyKey));
+}

@@ -1,0 +1,219 @@
+import { EventEmitter } from 'node:events';
+import {
+  applyHeaderRules,
+  classifyOutcome,
+  EGRESS_REFUSED_CODE,
+  isSendableHeaderValue,
+  scrubKeyMaterial,
+} from '@keyway/core';
+import type { Classification, ConfigProblem, Outcome } from '@keyway/core';
+import { createDecoder } from '@keyway/providers';
+import type { Dispatcher } from 'undici';
+import type { ForwardContext } from './context';
+import { upstreamHeaders } from './headers';
+import type { GroupRuntime } from './runtime';
+import type { UpstreamClients } from './upstream-clients';
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** What one attempt produced. */
+export type AttemptResult =
+  | {
+      kind: 'response';
+      response: Dispatcher.ResponseData;
+      classification: Classification;
+      /** The upstream's error body (≤ 64 KiB, decoded) when the response is a failure to relay as such. */
+      errorBody: string | null;
+    }
+  | {
+      kind: 'transport';
+      classification: Classification;
+      error: string;
+      timeout: boolean;
+      transport: NonNullable<Outcome['transport']>;
+    }
+  | {
+      /** Failed before a byte left the gateway: never the key's fault, nor the upstream's. */
+      kind: 'presend';
+      problem: ConfigProblem;
+    };
+
+/** An attempt that reached (or tried to reach) the upstream. */
+export type SentResult = Exclude<AttemptResult, { kind: 'presend' }>;
+
+/** The request body and path as the group rewrote them. */
+export interface Rewritten {
+  body: Buffer | null;
+  path: string;
+}
+
+/**
+ * Sends one attempt to `upstream` with `key` and classifies what came back; reads (and decodes) an error body so
+ * it can be classified, relayed and logged. Never throws: a failure before sending is `presend`, after it
+ * `transport`.
+ */
+export async function sendAttempt(
+  ctx: ForwardContext,
+  rewritten: Rewritten,
+  stream: boolean,
+  group: GroupRuntime,
+  key: { id: number; value: string },
+  origin: string,
+  basePath: string,
+  clients: UpstreamClients,
+): Promise<AttemptResult> {
+  const s = group.settings;
+  // A key that cannot travel in a header (stored before import checks) would make undici throw before sending.
+  if (!isSendableHeaderValue(key.value))
+    return {
+      kind: 'presend',
+      problem: {
+        field: `key #${key.id}`,
+        reason: 'contains characters an HTTP header cannot carry; replace or delete that key',
+      },
+    };
+  const headers = upstreamHeaders(
+    ctx.req.headers,
+    rewritten.body ? rewritten.body.length : null,
+    ctx.keepForwarded,
+  );
+  const target = group.provider.applyKey(headers, key.value, { path: rewritten.path, query: ctx.query });
+  if (group.headerRules.length > 0)
+    applyHeaderRules(headers, group.headerRules, {
+      clientIp: ctx.clientIp,
+      groupName: group.name,
+      apiKey: key.value,
+      now: Date.now(),
+    });
+  let dispatcher: Dispatcher;
+  try {
+    dispatcher = clients.get(origin, s);
+  } catch (error) {
+    return presend('upstreams', error);
+  }
+  // undici accepts an EventEmitter as the abort signal: far cheaper per request than AbortController (whose
+  // DOMException and listener bookkeeping showed up in profiles).
+  const abort = new EventEmitter();
+  let timedOut = false;
+  // The client's early close aborts the attempt (the request's one close listener calls this hook).
+  ctx.closeHook = () => abort.emit('abort');
+  const overall = stream
+    ? null
+    : setTimeout(() => {
+        timedOut = true;
+        abort.emit('abort');
+      }, s.requestTimeoutSeconds * 1000);
+  try {
+    const response = await dispatcher.request({
+      method: ctx.req.method ?? 'GET',
+      path: basePath + target.path + (target.query ? `?${target.query}` : ''),
+      headers: headers as Record<string, string | string[]>,
+      body: rewritten.body,
+      signal: abort,
+      headersTimeout: s.responseHeaderTimeoutSeconds * 1000,
+      bodyTimeout: (stream ? s.streamIdleTimeoutSeconds : s.requestTimeoutSeconds) * 1000,
+    });
+    if (overall) response.body.once('close', () => clearTimeout(overall));
+    ctx.closeHook = null;
+    const outcome: Outcome = { status: response.statusCode, headers: response.headers };
+    let errorBody: string | null = null;
+    if (response.statusCode >= 400) {
+      errorBody = await readErrorBody(response);
+      outcome.body = errorBody;
+    }
+    const classification = classifyOutcome(outcome, group.provider.classifierRules, group.failover);
+    if (classification.class === 'ok' || (classification.class === 'client' && response.statusCode < 400))
+      errorBody = null;
+    return { kind: 'response', response, classification, errorBody };
+  } catch (error) {
+    if (overall) clearTimeout(overall);
+    ctx.closeHook = null;
+    if (codeOf(error) === EGRESS_REFUSED_CODE) return presend('upstreams', error);
+    if (isPresendError(error)) return presend('upstream request', error);
+    const transport = transportKind(error, timedOut, ctx.res.destroyed && !ctx.res.writableFinished);
+    return {
+      kind: 'transport',
+      classification: classifyOutcome({ status: 0, transport }, group.provider.classifierRules),
+      error:
+        transport === 'timeout-headers' || timedOut
+          ? `${transport === 'timeout-headers' ? 'response header' : 'request'} timeout`
+          : errorText(error),
+      timeout: transport.startsWith('timeout'),
+      transport,
+    };
+  }
+}
+
+/** An error's `code`, or its cause's (undici may wrap what a connector failed with). */
+function codeOf(error: unknown): string | undefined {
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * undici's argument checks run before a connection is used, and the egress policy refuses a connection before it
+ * is opened: such an error means nothing was sent.
+ */
+function isPresendError(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED';
+}
+
+function presend(field: string, error: unknown): AttemptResult {
+  // undici's messages name the header or the part of the URL, never its value.
+  const why = error instanceof Error ? error.message : 'refused by the HTTP client';
+  return { kind: 'presend', problem: { field, reason: `cannot be sent (${scrubKeyMaterial(why)})` } };
+}
+
+function transportKind(
+  error: unknown,
+  timedOut: boolean,
+  clientGone: boolean,
+): NonNullable<Outcome['transport']> {
+  if (timedOut) return 'timeout-body';
+  const code = (error as { code?: string } | null)?.code ?? '';
+  if (clientGone || code === 'UND_ERR_ABORTED' || (error as Error | null)?.name === 'AbortError')
+    return clientGone ? 'aborted' : 'other';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout-connect';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout-headers';
+  if (code === 'UND_ERR_BODY_TIMEOUT') return 'timeout-body';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH')
+    return 'connect';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return 'reset';
+  return 'other';
+}
+
+/** A transport error as text that can leave the process (code, message, cause; key material scrubbed). */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return 'transport error';
+  const code = (error as { code?: string }).code;
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return scrubKeyMaterial(`${code ? `${code} ` : ''}${error.message}${cause}`);
+}
+
+/** Reads at most 64 KiB of an error body, decoded with the app's one content decoder; never throws. */
+async function readErrorBody(response: Dispatcher.ResponseData): Promise<string> {
+  const decoder = createDecoder(headerString(response.headers['content-encoding']));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    const source = decoder ? response.body.pipe(decoder) : response.body;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ERROR_BODY_LIMIT) break;
+    }
+  } catch {
+    // A truncated or undecodable error body still classifies by status.
+  } finally {
+    response.body.destroy();
+    decoder?.destroy();
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_BODY_LIMIT));
+}
+
+/** A header's value as one string (repeated headers joined as HTTP does). */
+export function headerString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
