@@ -3,11 +3,14 @@ import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress } from 'node:dns';
 import { defaultSettings } from '@keyway/contracts';
-import type { EffectiveSettings } from '@keyway/contracts';
+import type { EffectiveSettings, GroupSnapshot } from '@keyway/contracts';
 import { EGRESS_REFUSED_CODE } from '@keyway/core';
 import type { Resolve } from '@keyway/server';
+import { startFakeUpstream } from '@keyway/testing';
+import type { Dispatcher, Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createUpstreamClients } from './upstream-clients';
+import { compileRuntime } from './runtime';
+import { createUpstreamClients, liveUpstreams } from './upstream-clients';
 import type { UpstreamClients } from './upstream-clients';
 
 /** A local listener that records every connection and request it gets. */
@@ -145,3 +148,97 @@ describe('egress policy at connect time', () => {
     expect(target.seen.connections).toBe(0);
   });
 });
+
+/** A streamed chat completion through `dispatcher`: the body arrives one event every `streamChunkDelayMs`. */
+function stream(dispatcher: Dispatcher) {
+  return dispatcher.request({
+    method: 'POST',
+    path: '/v1/chat/completions',
+    headers: { authorization: 'Bearer sk-upstream-secret', 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+}
+
+describe('pools after a config reload', () => {
+  it('leaves one pool per origin after a settings change, closing the old one only once its request is done', async () => {
+    const fake = await startFakeUpstream({ streamChunkDelayMs: 60 });
+    open.push(fake);
+    clients = createUpstreamClients();
+    const before = settings({ maxConnsPerUpstream: 4 });
+    const after = settings({ maxConnsPerUpstream: 8 });
+    const old = clients.get(fake.url, before) as Pool;
+    const inFlight = await stream(old);
+    expect(inFlight.statusCode).toBe(200);
+
+    const fresh = clients.get(fake.url, after);
+    expect(fresh).not.toBe(old);
+    let closed = false;
+    const retained = clients.retain([{ origin: fake.url, settings: after }]).then(() => (closed = true));
+    expect(clients.openPools()).toBe(1);
+    expect(clients.get(fake.url, after)).toBe(fresh);
+
+    // The old pool takes no new request but lets the stream in flight finish.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed).toBe(false);
+    expect(old.destroyed).toBe(false);
+    const body = await inFlight.body.text();
+    expect(body).toContain('data: [DONE]');
+    expect(body.split(' fake').length).toBe(2);
+    await retained;
+    expect(old.destroyed).toBe(true);
+    expect(fake.aborted).toBe(0);
+
+    const next = await stream(clients.get(fake.url, after));
+    expect(next.statusCode).toBe(200);
+    await next.body.dump();
+    expect(clients.openPools()).toBe(1);
+  });
+
+  it('closes the pools of origins no group uses any more, keeping those of the live config', async () => {
+    const kept = await startFakeUpstream();
+    const dropped = await startFakeUpstream();
+    open.push(kept, dropped);
+    clients = createUpstreamClients();
+    const s = settings();
+    for (const origin of [kept.url, dropped.url]) await (await stream(clients.get(origin, s))).body.dump();
+    const keptPool = clients.get(kept.url, s) as Pool;
+    const droppedPool = clients.get(dropped.url, s) as Pool;
+    expect(clients.openPools()).toBe(2);
+
+    const { proxyKeys: _omit, ...global } = s;
+    const runtime = compileRuntime({
+      version: 2,
+      settings: global,
+      proxyKeyHashes: [],
+      groups: [groupSnapshot(1, `${kept.url}/v1`)],
+    });
+    const live = liveUpstreams(runtime);
+    expect(live.map((u) => u.origin)).toEqual([kept.url]);
+    await clients.retain(live);
+    expect(droppedPool.destroyed).toBe(true);
+    expect(keptPool.destroyed).toBe(false);
+    expect(clients.openPools()).toBe(1);
+    const again = await stream(clients.get(kept.url, s));
+    expect(again.statusCode).toBe(200);
+    await again.body.dump();
+  });
+});
+
+function groupSnapshot(id: number, url: string): GroupSnapshot {
+  return {
+    id,
+    name: `group-${id}`,
+    type: 'standard',
+    channel: 'openai',
+    upstreams: [{ url, weight: 1 }],
+    testModel: 'gpt-4o-mini',
+    validationEndpoint: '/v1/chat/completions',
+    proxyKeyHashes: [],
+    paramOverrides: {},
+    modelRedirects: {},
+    modelRedirectStrict: false,
+    headerRules: [],
+    config: {},
+    subGroups: [],
+  };
+}
