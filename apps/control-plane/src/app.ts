@@ -1,4 +1,5 @@
 import type { HttpBindings } from '@hono/node-server';
+import { writeAuditEntry } from '@keyway/db';
 import { clientAddress } from '@keyway/server';
 import { Hono } from 'hono';
 import { auditRoutes } from './audit';
@@ -47,7 +48,7 @@ export function createApp(
     c.set('clientIp', clientIp);
     c.set('audit', async (action, target, details = {}) => {
       try {
-        await deps.db.auditLog.create({ data: { action, target, details, clientIp } });
+        await writeAuditEntry(deps.db, { action, target, details, clientIp });
       } catch (err) {
         // The audit trail must not turn a successful change into an error response.
         deps.logger.warn({ err, action }, 'could not write the audit log');

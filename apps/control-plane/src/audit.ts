@@ -1,6 +1,7 @@
 import type { AuditEntry, AuditPage } from '@keyway/contracts';
 import type { SecretRegistry } from '@keyway/observability';
 import { auditQuerySchema } from '@keyway/contracts';
+import { listAuditEntries } from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
@@ -22,16 +23,10 @@ export function auditRoutes(): Hono<CpEnv> {
   const app = new Hono<CpEnv>();
   app.get('/', async (c) => {
     const q = parseQuery(c, auditQuerySchema);
-    const { db } = c.var.deps;
-    const [rows, total] = await Promise.all([
-      // id breaks ties: entries written within the same millisecond keep their write order.
-      db.auditLog.findMany({
-        orderBy: [{ time: 'desc' }, { id: 'desc' }],
-        skip: (q.page - 1) * q.pageSize,
-        take: q.pageSize,
-      }),
-      db.auditLog.count(),
-    ]);
+    const { rows, total } = await listAuditEntries(c.var.deps.db, {
+      skip: (q.page - 1) * q.pageSize,
+      take: q.pageSize,
+    });
     const secrets = cpSecrets(c.var.deps);
     const items: AuditEntry[] = rows.map((r) => ({
       time: r.time.toISOString(),

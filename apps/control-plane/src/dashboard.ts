@@ -1,6 +1,13 @@
 import type { DashboardSummary, KeyStats, Range, Timeseries, WindowCounts } from '@keyway/contracts';
 import { dashboardSummaryQuerySchema, timeseriesQuerySchema } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
+import {
+  countRequestLogs,
+  groupIdsOfType,
+  hourlyStatTotals,
+  listGroupTypes,
+  sumHourlyStats,
+} from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
@@ -36,17 +43,9 @@ export function rangeWindow(range: Range, now: Date): RangeWindow {
   return { start: new Date(start), end: new Date(end), previousStart: new Date(start - hours * HOUR) };
 }
 
-/** Ids of the aggregate groups: their hourly buckets repeat what their sub-groups already counted. */
-async function aggregateGroupIds(db: DbClient): Promise<number[]> {
-  const rows = await db.group.findMany({ where: { type: 'aggregate' }, select: { id: true } });
-  return rows.map((r) => r.id);
-}
-
 /** Requests per minute over the ten minutes before `at`, from the request logs (one row per request). */
 async function requestsPerMinute(db: DbClient, at: Date): Promise<number> {
-  const count = await db.requestLog.count({
-    where: { time: { gte: new Date(at.getTime() - RPM_MINUTES * MINUTE), lt: at } },
-  });
+  const count = await countRequestLogs(db, new Date(at.getTime() - RPM_MINUTES * MINUTE), at);
   return count / RPM_MINUTES;
 }
 
@@ -80,26 +79,21 @@ export async function dashboardSummary(
   now: Date,
 ): Promise<DashboardSummary> {
   const w = rangeWindow(range, now);
-  const groups = await db.group.findMany({ select: { id: true, type: true } });
-  const notAggregate = {
-    groupId: { notIn: groups.filter((g) => g.type === 'aggregate').map((g) => g.id) },
-  };
-  const sum = { requests: true, failures: true, promptTokens: true, completionTokens: true } as const;
+  const groups = await listGroupTypes(db);
+  // Aggregates' hourly buckets repeat what their sub-groups already counted.
+  const notAggregate = { excludeGroupIds: groups.filter((g) => g.type === 'aggregate').map((g) => g.id) };
   const [current, previous, rpm, previousRpm] = await Promise.all([
-    db.hourlyStat.aggregate({ where: { ...notAggregate, time: { gte: w.start, lt: w.end } }, _sum: sum }),
-    db.hourlyStat.aggregate({
-      where: { ...notAggregate, time: { gte: w.previousStart, lt: w.start } },
-      _sum: sum,
-    }),
+    sumHourlyStats(db, notAggregate, w.start, w.end),
+    sumHourlyStats(db, notAggregate, w.previousStart, w.start),
     requestsPerMinute(db, now),
     // The previous window's rpm is the rate at the same moment one range ago.
     requestsPerMinute(db, new Date(now.getTime() - rangeHours[range] * HOUR)),
   ]);
   return {
-    ...counts(current._sum.requests ?? 0, current._sum.failures ?? 0, rpm),
+    ...counts(current.requests, current.failures, rpm),
     keys: keyTotals(stats, groups),
-    tokens: { prompt: current._sum.promptTokens ?? 0, completion: current._sum.completionTokens ?? 0 },
-    previous: counts(previous._sum.requests ?? 0, previous._sum.failures ?? 0, previousRpm),
+    tokens: { prompt: current.promptTokens, completion: current.completionTokens },
+    previous: counts(previous.requests, previous.failures, previousRpm),
   };
 }
 
@@ -118,13 +112,10 @@ export async function dashboardTimeseries(
   const count = range === '24h' ? 24 : rangeHours[range] / 24;
   const last = Math.floor(now.getTime() / size) * size;
   const first = last - (count - 1) * size;
-  const groupFilter =
-    groupId === undefined ? { groupId: { notIn: await aggregateGroupIds(db) } } : { groupId };
-  const rows = await db.hourlyStat.groupBy({
-    by: ['time'],
-    where: { ...groupFilter, time: { gte: new Date(first), lt: new Date(last + size) } },
-    _sum: { requests: true, failures: true, promptTokens: true, completionTokens: true },
-  });
+  // Without a group: every group but the aggregates, whose buckets repeat what their sub-groups counted.
+  const groups =
+    groupId === undefined ? { excludeGroupIds: await groupIdsOfType(db, 'aggregate') } : { groupId };
+  const rows = await hourlyStatTotals(db, groups, new Date(first), new Date(last + size));
   const buckets = Array.from({ length: count }, (_, i) => ({
     start: new Date(first + i * size).toISOString(),
     requests: 0,
@@ -135,10 +126,10 @@ export async function dashboardTimeseries(
   for (const r of rows) {
     const b = buckets[Math.floor((r.time.getTime() - first) / size)];
     if (!b) continue;
-    b.requests += r._sum.requests ?? 0;
-    b.errors += r._sum.failures ?? 0;
-    b.promptTokens += r._sum.promptTokens ?? 0;
-    b.completionTokens += r._sum.completionTokens ?? 0;
+    b.requests += r.requests;
+    b.errors += r.failures;
+    b.promptTokens += r.promptTokens;
+    b.completionTokens += r.completionTokens;
   }
   return { buckets };
 }

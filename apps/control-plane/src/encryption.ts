@@ -1,5 +1,12 @@
 import type { Warning } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
+import {
+  countKeys,
+  countKeysStartingWith,
+  insertVerifierRow,
+  oldestAndNewestKeyValues,
+  readVerifierRow,
+} from '@keyway/db';
 import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
 import {
   ENCRYPTION_VERIFIER_SETTING,
@@ -58,12 +65,11 @@ export interface StoredEncryption {
 
 /** Reads the verifier and counts sealed keys; throws EncryptionMismatchError when the verifier is unreadable. */
 export async function readStoredEncryption(db: DbClient): Promise<StoredEncryption> {
-  const row = await db.setting.findUnique({ where: { key: ENCRYPTION_VERIFIER_SETTING } });
-  const verifier = row ? parseVerifier(row.value) : null;
-  if (row && !verifier) throw new EncryptionMismatchError(messages.unreadable);
-  const total = await db.apiKey.count();
-  const sealed =
-    total === 0 ? 0 : await db.apiKey.count({ where: { keyValue: { startsWith: SEALED_PREFIX } } });
+  const stored = await readVerifierRow(db, ENCRYPTION_VERIFIER_SETTING);
+  const verifier = stored === null ? null : parseVerifier(stored);
+  if (stored !== null && !verifier) throw new EncryptionMismatchError(messages.unreadable);
+  const total = await countKeys(db);
+  const sealed = total === 0 ? 0 : await countKeysStartingWith(db, SEALED_PREFIX);
   return { verifier, total, sealed };
 }
 
@@ -80,12 +86,8 @@ async function inferFromData(
   if (!cipher.encrypted) return messages.plainButEncrypted;
   // No fingerprint to compare yet: the oldest and newest keys must open, or the verifier written next would
   // bless the wrong key.
-  const probes = await Promise.all(
-    (['asc', 'desc'] as const).map((order) =>
-      db.apiKey.findFirst({ orderBy: { id: order }, select: { keyValue: true } }),
-    ),
-  );
-  return probes.every((p) => p === null || isInFormatOf(cipher, p.keyValue)) ? null : messages.wrongKey;
+  const probes = await oldestAndNewestKeyValues(db);
+  return probes.every((v) => v === null || isInFormatOf(cipher, v)) ? null : messages.wrongKey;
 }
 
 /**
@@ -108,9 +110,7 @@ async function check(db: DbClient, cipher: KeyCipher, retried: boolean): Promise
   const problem = await inferFromData(db, cipher, state);
   if (problem) throw new EncryptionMismatchError(problem);
   try {
-    await db.setting.create({
-      data: { key: ENCRYPTION_VERIFIER_SETTING, value: JSON.stringify(configured) },
-    });
+    await insertVerifierRow(db, ENCRYPTION_VERIFIER_SETTING, JSON.stringify(configured));
   } catch (e) {
     // Another process starting at the same time wrote it first: its verifier must agree with ours too.
     if (retried) throw e;

@@ -1,5 +1,6 @@
 import type { GroupStats, Range } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
+import { groupExists, sumHourlyStats } from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { rangeWindow } from './dashboard';
@@ -14,18 +15,14 @@ export function groupStatsRoutes(): Hono<CpEnv> {
   app.get('/:id/stats', async (c) => {
     const id = idParam(c, 'id', 'Group');
     const { db, keyPool } = c.var.deps;
-    const group = await db.group.findUnique({ where: { id }, select: { id: true } });
-    if (!group) throw AppError.notFound('Group');
+    if (!(await groupExists(db, id))) throw AppError.notFound('Group');
     const now = new Date();
     // The group's own buckets: for an aggregate, the requests made through it.
     const totals = await Promise.all(
       RANGES.map(async (range) => {
         const w = rangeWindow(range, now);
-        const r = await db.hourlyStat.aggregate({
-          where: { groupId: id, time: { gte: w.start, lt: w.end } },
-          _sum: { requests: true, failures: true },
-        });
-        return { total: r._sum.requests ?? 0, failed: r._sum.failures ?? 0 };
+        const r = await sumHourlyStats(db, { groupId: id }, w.start, w.end);
+        return { total: r.requests, failed: r.failures };
       }),
     );
     const [day, week, month] = totals as [

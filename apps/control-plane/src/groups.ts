@@ -1,7 +1,22 @@
 import type { Channel, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
 import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
-import { addKeys } from '@keyway/db';
+import {
+  addKeys,
+  countParentGroups,
+  createGroup,
+  deleteGroup,
+  existingGroupIds,
+  findGroupKinds,
+  findGroupWithMembers,
+  groupNameTaken,
+  keysAfter,
+  listGroupsWithMembers,
+  parentGroupNames,
+  reorderGroups,
+  updateGroup,
+} from '@keyway/db';
+import type { GroupMember } from '@keyway/db';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CpEnv } from './context';
@@ -9,12 +24,9 @@ import { toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
 import { assertUpstreamsAllowed, writePolicy } from './egress-policy';
-import { assertStrongProxyKeys, loadSettings, storeProxyKeys } from './settings-store';
+import { assertStrongProxyKeys, storeProxyKeys } from './proxy-keys';
+import { loadSettings } from './settings-store';
 import { registerProxyKeys } from './secrets';
-
-const include = {
-  subGroups: { include: { subGroup: { select: { name: true } } }, orderBy: { id: 'asc' as const } },
-};
 
 /** Group CRUD under `/api/groups`. */
 export function groupRoutes(): Hono<CpEnv> {
@@ -22,10 +34,7 @@ export function groupRoutes(): Hono<CpEnv> {
 
   app.get('/', async (c) => {
     const { db, keyPool } = c.var.deps;
-    const [rows, settings] = await Promise.all([
-      db.group.findMany({ include, orderBy: [{ sort: 'asc' }, { id: 'asc' }] }),
-      loadSettings(db),
-    ]);
+    const [rows, settings] = await Promise.all([listGroupsWithMembers(db), loadSettings(db)]);
     return c.json({ items: rows.map((r) => toGroupView(r, settings.appUrl, keyPool.stats(r.id))) });
   });
 
@@ -41,17 +50,9 @@ export function groupRoutes(): Hono<CpEnv> {
     assertUpstreamsAllowed(input.upstreams, writePolicy(c, await loadSettings(db)));
     assertStrongProxyKeys(input.proxyKeys, []);
     await checkSubGroups(c.var.deps, input.type, input.channel, input.subGroups, null);
-    const last = await db.group.findFirst({ orderBy: { sort: 'desc' }, select: { sort: true } });
-    const row = await db.group
-      .create({
-        data: {
-          ...columns(input, []),
-          sort: (last?.sort ?? 0) + 1,
-          subGroups: { create: input.subGroups.map((s) => ({ subGroupId: s.groupId, weight: s.weight })) },
-        },
-        include,
-      })
-      .catch(conflictOnName(input.name));
+    const row = await createGroup(db, columns(input, []), memberLinks(input.subGroups)).catch(
+      conflictOnName(input.name),
+    );
     await c.var.audit('group.create', `group:${row.id}`, { name: row.name });
     await c.var.deps.onConfigChanged();
     return c.json(await view(c.var.deps, row), 201);
@@ -70,7 +71,7 @@ export function groupRoutes(): Hono<CpEnv> {
     if (patch.type && patch.type !== current.type)
       throw AppError.validation([{ path: 'type', message: 'a group cannot change its type' }]);
     if (patch.channel && patch.channel !== current.channel) {
-      const parents = await db.groupSubGroup.count({ where: { subGroupId: id } });
+      const parents = await countParentGroups(db, id);
       if (parents > 0)
         throw new AppError('CONFLICT', 'This group belongs to an aggregate group; it cannot change channel');
     }
@@ -86,17 +87,12 @@ export function groupRoutes(): Hono<CpEnv> {
       (patch.channel ? current.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })) : null);
     if (members) await checkSubGroups(c.var.deps, type, channel, members, id);
     const existingKeys = toGroupViewKeys(current);
-    const row = await db
-      .$transaction(async (tx) => {
-        if (patch.subGroups) {
-          await tx.groupSubGroup.deleteMany({ where: { groupId: id } });
-          await tx.groupSubGroup.createMany({
-            data: patch.subGroups.map((s) => ({ groupId: id, subGroupId: s.groupId, weight: s.weight })),
-          });
-        }
-        return tx.group.update({ where: { id }, data: patchColumns(patch, existingKeys), include });
-      })
-      .catch(conflictOnName(patch.name ?? current.name));
+    const row = await updateGroup(
+      db,
+      id,
+      patchColumns(patch, existingKeys),
+      patch.subGroups && memberLinks(patch.subGroups),
+    ).catch(conflictOnName(patch.name ?? current.name));
     await c.var.audit('group.update', `group:${id}`, {
       fields: Object.keys(patch).filter((k) => k !== 'proxyKeys'),
     });
@@ -112,10 +108,10 @@ export function groupRoutes(): Hono<CpEnv> {
     const { db } = c.var.deps;
     if (new Set(ids).size !== ids.length)
       throw AppError.validation([{ path: 'ids', message: 'an id is listed twice' }]);
-    const known = await db.group.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    const known = await existingGroupIds(db, ids);
     if (known.length !== ids.length)
       throw AppError.validation([{ path: 'ids', message: 'unknown group id in the list' }]);
-    await db.$transaction(ids.map((id, i) => db.group.update({ where: { id }, data: { sort: i + 1 } })));
+    await reorderGroups(db, ids);
     await c.var.audit('group.reorder', 'groups', { count: ids.length });
     await c.var.deps.onConfigChanged();
     return c.body(null, 204);
@@ -133,39 +129,31 @@ export function groupRoutes(): Hono<CpEnv> {
     const deps = c.var.deps;
     const source = await findGroup(deps, id);
     const name = input.name ?? (await freeCopyName(deps, source.name));
-    const last = await deps.db.group.findFirst({ orderBy: { sort: 'desc' }, select: { sort: true } });
-    const { id: _id, createdAt: _c, updatedAt: _u, subGroups, ...fields } = source;
-    const row = await deps.db.group
-      .create({
-        data: {
-          ...fields,
-          upstreams: fields.upstreams as object,
-          proxyKeys: fields.proxyKeys as object,
-          paramOverrides: fields.paramOverrides as object,
-          modelRedirects: fields.modelRedirects as object,
-          headerRules: fields.headerRules as object,
-          config: fields.config as object,
-          name,
-          sort: (last?.sort ?? 0) + 1,
-          lastValidatedAt: null,
-          subGroups: { create: subGroups.map((s) => ({ subGroupId: s.subGroupId, weight: s.weight })) },
-        },
-        include,
-      })
-      .catch(conflictOnName(name));
+    const { id: _id, createdAt: _c, updatedAt: _u, sort: _s, subGroups, ...fields } = source;
+    const row = await createGroup(
+      deps.db,
+      {
+        ...fields,
+        upstreams: fields.upstreams as object,
+        proxyKeys: fields.proxyKeys as object,
+        paramOverrides: fields.paramOverrides as object,
+        modelRedirects: fields.modelRedirects as object,
+        headerRules: fields.headerRules as object,
+        config: fields.config as object,
+        name,
+        lastValidatedAt: null,
+      },
+      subGroups,
+    ).catch(conflictOnName(name));
     let copied = 0;
     if (input.keys !== 'none' && source.type === 'standard') {
       if (input.keys === 'valid') {
         deps.keyPool.stats(id);
         await deps.flushKeyStates?.();
       }
-      const statusFilter = input.keys === 'valid' ? { status: { in: ['active', 'cooling'] } } : {};
+      const statuses = input.keys === 'valid' ? ['active', 'cooling'] : undefined;
       for (let cursor = 0; ;) {
-        const keys = await deps.db.apiKey.findMany({
-          where: { groupId: id, id: { gt: cursor }, ...statusFilter },
-          orderBy: { id: 'asc' },
-          take: 1000,
-        });
+        const keys = await keysAfter(deps.db, id, cursor, 1000, statuses);
         if (keys.length === 0) break;
         const result = await addKeys(
           deps,
@@ -185,16 +173,10 @@ export function groupRoutes(): Hono<CpEnv> {
     const id = idParam(c, 'id', 'Group');
     const { db, keyPool } = c.var.deps;
     const current = await findGroup(c.var.deps, id);
-    const parents = await db.groupSubGroup.findMany({
-      where: { subGroupId: id },
-      include: { group: { select: { name: true } } },
-    });
+    const parents = await parentGroupNames(db, id);
     if (parents.length > 0)
-      throw new AppError(
-        'CONFLICT',
-        `Group is a sub-group of: ${parents.map((p) => p.group.name).join(', ')}; remove it there first`,
-      );
-    await db.group.delete({ where: { id } });
+      throw new AppError('CONFLICT', `Group is a sub-group of: ${parents.join(', ')}; remove it there first`);
+    await deleteGroup(db, id);
     await keyPool.dropGroup(id);
     await c.var.audit('group.delete', `group:${id}`, { name: current.name });
     await c.var.deps.onConfigChanged();
@@ -207,14 +189,13 @@ export function groupRoutes(): Hono<CpEnv> {
 async function freeCopyName(deps: CpEnv['Variables']['deps'], base: string): Promise<string> {
   for (let i = 1; i < 1000; i++) {
     const candidate = `${base.slice(0, 90)}-copy${i === 1 ? '' : `-${i}`}`;
-    if (!(await deps.db.group.findUnique({ where: { name: candidate }, select: { id: true } })))
-      return candidate;
+    if (!(await groupNameTaken(deps.db, candidate))) return candidate;
   }
   throw new AppError('CONFLICT', 'Could not find a free name for the copy; pass one');
 }
 
 async function findGroup(deps: CpEnv['Variables']['deps'], id: number): Promise<GroupRow> {
-  const row = await deps.db.group.findUnique({ where: { id }, include });
+  const row = await findGroupWithMembers(deps.db, id);
   if (!row) throw AppError.notFound('Group');
   return row;
 }
@@ -243,10 +224,7 @@ async function checkSubGroups(
     throw AppError.validation([{ path: 'subGroups', message: 'a sub-group is listed twice' }]);
   if (selfId !== null && ids.includes(selfId))
     throw AppError.validation([{ path: 'subGroups', message: 'a group cannot contain itself' }]);
-  const rows = await deps.db.group.findMany({
-    where: { id: { in: ids } },
-    select: { id: true, type: true, channel: true },
-  });
+  const rows = await findGroupKinds(deps.db, ids);
   const problems = refs.flatMap((r, i) => {
     const g = rows.find((x) => x.id === r.groupId);
     if (!g) return [{ path: `subGroups.${i}.groupId`, message: 'no such group' }];
@@ -259,6 +237,11 @@ async function checkSubGroups(
     return [];
   });
   if (problems.length > 0) throw AppError.validation(problems);
+}
+
+/** Sub-group references of the API as stored member links. */
+function memberLinks(refs: readonly SubGroupRef[]): GroupMember[] {
+  return refs.map((s) => ({ subGroupId: s.groupId, weight: s.weight }));
 }
 
 function columns(input: GroupCreate, existing: Array<{ hash: string; masked: string }>) {

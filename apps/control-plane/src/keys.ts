@@ -9,7 +9,23 @@ import {
   splitKeys,
 } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
-import { addKeys, createPacer, mapSliced, yieldToLoop } from '@keyway/db';
+import {
+  addKeys,
+  createPacer,
+  deleteKeys,
+  findGroupType,
+  findKey,
+  groupExists,
+  keyIdsWithHashes,
+  keyIdsWithStatus,
+  keyStatuses,
+  keyValuesAfter,
+  listKeys,
+  mapSliced,
+  restoreKey,
+  updateKey,
+  yieldToLoop,
+} from '@keyway/db';
 import { sealAll } from '@keyway/keypool';
 import type { PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
@@ -110,9 +126,9 @@ export function toPoolRecord(row: KeyRow, deps: Pick<ControlPlaneDeps, 'keyCiphe
 }
 
 async function standardGroup(deps: ControlPlaneDeps, id: number): Promise<void> {
-  const g = await deps.db.group.findUnique({ where: { id }, select: { type: true } });
-  if (!g) throw AppError.notFound('Group');
-  if (g.type !== 'standard')
+  const type = await findGroupType(deps.db, id);
+  if (type === null) throw AppError.notFound('Group');
+  if (type !== 'standard')
     throw AppError.validation([{ path: 'groupId', message: 'an aggregate group has no keys of its own' }]);
 }
 
@@ -153,28 +169,22 @@ export function keyRoutes(): Hono<CpEnv> {
     const groupId = idParam(c, 'id', 'Group');
     const q = parseQuery(c, keyListQuerySchema);
     const deps = c.var.deps;
-    const group = await deps.db.group.findUnique({ where: { id: groupId }, select: { id: true } });
-    if (!group) throw AppError.notFound('Group');
+    if (!(await groupExists(deps.db, groupId))) throw AppError.notFound('Group');
     if (q.status) {
       // Reading the pool's stats returns keys whose cooldown ended to rotation (a state change to persist).
       deps.keyPool.stats(groupId);
       await deps.flushKeyStates?.();
     }
     const search = q.search?.trim();
-    const where = {
-      groupId,
-      ...(q.status ? { status: q.status } : {}),
-      ...(search ? { OR: [{ keyHash: deps.keyCipher.hash(search) }, { notes: { contains: search } }] } : {}),
-    };
-    const [rows, total] = await Promise.all([
-      deps.db.apiKey.findMany({
-        where,
-        orderBy: { id: 'asc' },
-        skip: (q.page - 1) * q.pageSize,
-        take: q.pageSize,
-      }),
-      deps.db.apiKey.count({ where }),
-    ]);
+    const { rows, total } = await listKeys(
+      deps.db,
+      {
+        groupId,
+        status: q.status,
+        search: search ? { keyHash: deps.keyCipher.hash(search), notes: search } : undefined,
+      },
+      { skip: (q.page - 1) * q.pageSize, take: q.pageSize },
+    );
     return c.json({ items: rows.map((r) => keyView(r, deps)), total, page: q.page, pageSize: q.pageSize });
   });
 
@@ -188,26 +198,19 @@ export function keyRoutes(): Hono<CpEnv> {
     else if ('status' in input) {
       deps.keyPool.stats(groupId);
       await deps.flushKeyStates?.();
-      ids = (
-        await deps.db.apiKey.findMany({ where: { groupId, status: input.status }, select: { id: true } })
-      ).map((r) => r.id);
+      ids = await keyIdsWithStatus(deps.db, groupId, input.status);
     } else {
       const values = await splitKeysSliced(input.keys);
       const hashes = await mapSliced(values, (k) => deps.keyCipher.hash(k));
       ids = [];
       for (const part of chunks(hashes)) {
-        const rows = await deps.db.apiKey.findMany({
-          where: { groupId, keyHash: { in: part } },
-          select: { id: true },
-        });
-        ids.push(...rows.map((r) => r.id));
+        ids.push(...(await keyIdsWithHashes(deps.db, groupId, part)));
         await yieldToLoop();
       }
     }
     let deleted = 0;
     for (const part of chunks(ids)) {
-      const res = await deps.db.apiKey.deleteMany({ where: { groupId, id: { in: part } } });
-      deleted += res.count;
+      deleted += await deleteKeys(deps.db, groupId, part);
       // Prisma's SQLite driver is synchronous: without a turn here the whole loop would hold the event loop.
       await yieldToLoop();
     }
@@ -235,12 +238,7 @@ export function keyRoutes(): Hono<CpEnv> {
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         await yieldToLoop();
-        const rows = await deps.db.apiKey.findMany({
-          where: { groupId, id: { gt: cursor }, ...(status ? { status } : {}) },
-          orderBy: { id: 'asc' },
-          take: EXPORT_PAGE,
-          select: { id: true, keyValue: true },
-        });
+        const rows = await keyValuesAfter(deps.db, groupId, cursor, EXPORT_PAGE, status);
         if (rows.length === 0) {
           controller.close();
           return;
@@ -267,19 +265,13 @@ export function keyRoutes(): Hono<CpEnv> {
     );
     const deps = c.var.deps;
     await standardGroup(deps, groupId);
-    const rows = await deps.db.apiKey.findMany({
-      where: { groupId, ...(input.ids ? { id: { in: input.ids } } : {}) },
-      select: { id: true, status: true },
-    });
+    const rows = await keyStatuses(deps.db, groupId, input.ids);
     let restored = 0;
     for (const r of rows) {
       const live = deps.keyPool.health(groupId, r.id)?.status ?? r.status;
       if (live !== 'invalid' && live !== 'cooling') continue;
       deps.keyPool.setStatus(groupId, r.id, 'active', 'manual');
-      await deps.db.apiKey.update({
-        where: { id: r.id },
-        data: { status: 'active', failureCount: 0, cooldownUntil: null },
-      });
+      await restoreKey(deps.db, r.id);
       restored++;
     }
     await c.var.audit('keys.restore', `group:${groupId}`, { restored });
@@ -296,21 +288,10 @@ export function keyRoutes(): Hono<CpEnv> {
       }),
     );
     const deps = c.var.deps;
-    const row = await deps.db.apiKey.findUnique({ where: { id: keyId } });
+    const row = await findKey(deps.db, keyId);
     if (!row) throw AppError.notFound('Key');
     if (input.status) deps.keyPool.setStatus(row.groupId, keyId, input.status, 'manual');
-    const updated = await deps.db.apiKey.update({
-      where: { id: keyId },
-      data: {
-        ...(input.notes === undefined ? {} : { notes: input.notes.trim() }),
-        ...(input.status
-          ? {
-              status: input.status,
-              ...(input.status === 'active' ? { failureCount: 0, cooldownUntil: null } : {}),
-            }
-          : {}),
-      },
-    });
+    const updated = await updateKey(deps.db, keyId, { notes: input.notes?.trim(), status: input.status });
     await c.var.audit('key.update', `key:${keyId}`, { fields: Object.keys(input) });
     return c.json(keyView(updated, deps));
   });

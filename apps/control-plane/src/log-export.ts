@@ -1,6 +1,6 @@
-import type { LogQuery } from '@keyway/contracts';
 import { logQuerySchema } from '@keyway/contracts';
-import type { Prisma } from '@keyway/db';
+import type { ExportedLogRow, LogCursor } from '@keyway/db';
+import { requestLogPageAfter } from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
@@ -10,33 +10,8 @@ import type { SecretRegistry } from '@keyway/observability';
 /** Rows read per database query while streaming an export. */
 export const EXPORT_PAGE_SIZE = 1000;
 
-/** The filters of `GET /api/logs` (everything but pagination). */
-export type LogFilter = Omit<LogQuery, 'page' | 'pageSize'>;
-
 /** `GET /api/logs/export` query: the list's filters; pagination parameters are accepted and ignored. */
 export const logExportQuerySchema = logQuerySchema.omit({ page: true, pageSize: true });
-
-/** The `where` of the `GET /api/logs` filters (the same semantics as the list, so an export matches it). */
-export function logWhere(q: LogFilter): Prisma.RequestLogWhereInput {
-  const search = q.search?.trim();
-  return {
-    ...(q.groupId ? { OR: [{ groupId: q.groupId }, { parentGroupId: q.groupId }] } : {}),
-    ...(q.result ? { success: q.result === 'success' } : {}),
-    ...(q.statusCode === undefined ? {} : { statusCode: q.statusCode }),
-    ...(q.model ? { model: q.model } : {}),
-    ...(q.keyId ? { keyId: q.keyId } : {}),
-    ...(q.from || q.to
-      ? { time: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } }
-      : {}),
-    ...(search
-      ? {
-          AND: [
-            { OR: [{ requestId: search }, { error: { contains: search } }, { model: { contains: search } }] },
-          ],
-        }
-      : {}),
-  };
-}
 
 /** Column order of the CSV export. */
 export const CSV_COLUMNS = [
@@ -78,30 +53,7 @@ export function csvRow(cells: ReadonlyArray<string | number | boolean | null>): 
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
 
-const select = {
-  id: true,
-  time: true,
-  requestId: true,
-  groupName: true,
-  parentGroupName: true,
-  model: true,
-  statusCode: true,
-  success: true,
-  durationMs: true,
-  ttfbMs: true,
-  stream: true,
-  retries: true,
-  keyMasked: true,
-  proxyKeyMasked: true,
-  clientIp: true,
-  promptTokens: true,
-  completionTokens: true,
-  error: true,
-} as const;
-
-type ExportRow = Prisma.RequestLogGetPayload<{ select: typeof select }>;
-
-function line(r: ExportRow, secrets: SecretRegistry): string {
+function line(r: ExportedLogRow, secrets: SecretRegistry): string {
   return csvRow([
     r.time.toISOString(),
     r.requestId,
@@ -132,32 +84,19 @@ function fileName(now: Date): string {
 export function logExportRoutes(): Hono<CpEnv> {
   const app = new Hono<CpEnv>();
   app.get('/', (c) => {
-    const where = logWhere(parseQuery(c, logExportQuerySchema));
+    const filter = parseQuery(c, logExportQuerySchema);
     const { db, logger } = c.var.deps;
     const secrets = cpSecrets(c.var.deps);
     const encoder = new TextEncoder();
-    let after: { time: Date; id: string } | null = null;
+    let after: LogCursor | null = null;
     let header = csvRow(CSV_COLUMNS);
     const stream = new ReadableStream<Uint8Array>(
       {
         // One page per pull: nothing is read before the client asks, and memory stays at one page.
         async pull(controller) {
           try {
-            // Keyset paging on (time, id): stable while new logs arrive and cheap however deep the export goes,
-            // unlike OFFSET; it also survives retention deleting the previous page's last row.
-            const page: ExportRow[] = await db.requestLog.findMany({
-              where: after
-                ? {
-                    AND: [
-                      where,
-                      { OR: [{ time: { lt: after.time } }, { time: after.time, id: { lt: after.id } }] },
-                    ],
-                  }
-                : where,
-              orderBy: [{ time: 'desc' }, { id: 'desc' }],
-              take: EXPORT_PAGE_SIZE,
-              select,
-            });
+            // Keyset paging on (time, id) (see requestLogPageAfter): stable while new logs arrive.
+            const page = await requestLogPageAfter(db, filter, after, EXPORT_PAGE_SIZE);
             const text = header + page.map((r) => line(r, secrets)).join('');
             header = '';
             if (text !== '') controller.enqueue(encoder.encode(text));

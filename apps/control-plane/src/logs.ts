@@ -1,10 +1,10 @@
 import type { RequestLog } from '@keyway/contracts';
 import { attemptSchema, logQuerySchema } from '@keyway/contracts';
+import { listRequestLogs } from '@keyway/db';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { CpEnv } from './context';
 import { parseQuery } from './http';
-import { logWhere } from './log-export';
 import { cpSecrets } from './secrets';
 
 const attemptsSchema = z.array(attemptSchema).catch([]);
@@ -14,17 +14,10 @@ export function logRoutes(): Hono<CpEnv> {
   const app = new Hono<CpEnv>();
   app.get('/', async (c) => {
     const q = parseQuery(c, logQuerySchema);
-    const { db } = c.var.deps;
-    const where = logWhere(q);
-    const [rows, total] = await Promise.all([
-      db.requestLog.findMany({
-        where,
-        orderBy: { time: 'desc' },
-        skip: (q.page - 1) * q.pageSize,
-        take: q.pageSize,
-      }),
-      db.requestLog.count({ where }),
-    ]);
+    const { rows, total } = await listRequestLogs(c.var.deps.db, q, {
+      skip: (q.page - 1) * q.pageSize,
+      take: q.pageSize,
+    });
     // Error text came from upstreams: masked again on the way out, for records stored before a secret was known.
     const secrets = cpSecrets(c.var.deps);
     const items: RequestLog[] = rows.map((r) => ({

@@ -1,4 +1,5 @@
 import type { DbClient } from '@keyway/db';
+import { groupIdsOfType, keysAfter } from '@keyway/db';
 import type { KeyPool, PoolKeyRecord } from '@keyway/keypool';
 import type { KeyCipher } from './key-cipher';
 import { toPoolRecord } from './keys';
@@ -11,16 +12,11 @@ const PAGE = 10_000;
  * cold start of the pool. Returns how many keys were loaded.
  */
 export async function loadPoolFromDb(db: DbClient, pool: KeyPool, keyCipher: KeyCipher): Promise<number> {
-  const groups = await db.group.findMany({ where: { type: 'standard' }, select: { id: true } });
   let total = 0;
-  for (const { id: groupId } of groups) {
+  for (const groupId of await groupIdsOfType(db, 'standard')) {
     const records: PoolKeyRecord[] = [];
     for (let cursor = 0; ;) {
-      const rows = await db.apiKey.findMany({
-        where: { groupId, id: { gt: cursor } },
-        orderBy: { id: 'asc' },
-        take: PAGE,
-      });
+      const rows = await keysAfter(db, groupId, cursor, PAGE);
       if (rows.length === 0) break;
       for (const r of rows) records.push(toPoolRecord(r, { keyCipher }));
       cursor = (rows[rows.length - 1] as { id: number }).id;

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import type { CpEnv } from './context';
 import { parseBody } from './http';
 import { registerProxyKeys } from './secrets';
-import { assertStrongProxyKeys, loadSettings, publicSettings, saveSettings } from './settings-store';
+import { assertStrongProxyKeys } from './proxy-keys';
+import { loadSettings, publicSettings, saveSettings } from './settings-store';
 
 /** `GET/PATCH /api/settings`: values plus the schema the console renders. */
 export function settingsRoutes(): Hono<CpEnv> {

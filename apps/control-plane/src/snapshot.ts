@@ -1,14 +1,12 @@
 import type { ConfigSnapshot } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
+import { listGroupsForSnapshot } from '@keyway/db';
 import { groupJson } from './group-view';
 import { loadSettings } from './settings-store';
 
 /** Builds the data plane's configuration snapshot from the database. */
 export async function buildSnapshot(db: DbClient, version: number): Promise<ConfigSnapshot> {
-  const [settings, groups] = await Promise.all([
-    loadSettings(db),
-    db.group.findMany({ include: { subGroups: true }, orderBy: [{ sort: 'asc' }, { id: 'asc' }] }),
-  ]);
+  const [settings, groups] = await Promise.all([loadSettings(db), listGroupsForSnapshot(db)]);
   const { proxyKeys, ...rest } = settings;
   return {
     version,

@@ -1,4 +1,5 @@
 import { AppError } from '@keyway/core';
+import { findGroupType, findKeyValue } from '@keyway/db';
 import type { JobQueue } from '@keyway/queue';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
@@ -35,9 +36,9 @@ export function taskRoutes(): Hono<CpEnv> {
       z.strictObject({ status: z.enum(['invalid', 'active', 'all']).default('invalid') }),
     );
     const deps = c.var.deps;
-    const g = await deps.db.group.findUnique({ where: { id: groupId }, select: { type: true } });
-    if (!g) throw AppError.notFound('Group');
-    if (g.type !== 'standard')
+    const type = await findGroupType(deps.db, groupId);
+    if (type === null) throw AppError.notFound('Group');
+    if (type !== 'standard')
       throw AppError.validation([{ path: 'groupId', message: 'an aggregate group has no keys of its own' }]);
     const { id } = await queueOf(deps).enqueue(JOBS.keyValidate, { groupId, status });
     await c.var.audit('keys.validate', `group:${groupId}`, { status, taskId: id });
@@ -48,10 +49,7 @@ export function taskRoutes(): Hono<CpEnv> {
     const keyId = idParam(c, 'keyId', 'Key');
     const deps = c.var.deps;
     if (!deps.testKey) throw new AppError('UNAVAILABLE', 'Key tests are not available in this deployment');
-    const row = await deps.db.apiKey.findUnique({
-      where: { id: keyId },
-      select: { id: true, groupId: true, keyValue: true },
-    });
+    const row = await findKeyValue(deps.db, keyId);
     if (!row) throw AppError.notFound('Key');
     const result = await deps.testKey({
       groupId: row.groupId,

@@ -7,7 +7,7 @@ import { dashboardRoutes } from './dashboard';
 import { plainKeyCipher } from './key-cipher';
 import type { Fixture } from './testing/fixture';
 import { createFixture, createRequester, standardGroup } from './testing/fixture';
-import { proxyKeyWarnings } from './warnings';
+import { proxyKeyWarnings } from './proxy-keys';
 
 let fx: Fixture;
 beforeAll(async () => {

@@ -1,29 +1,12 @@
-import { encryptionWarning } from './encryption';
 import { isWeakSecret } from '@keyway/config';
 import type { Warning } from '@keyway/contracts';
 import { checkUpstreamUrl, unsendableConfig } from '@keyway/core';
 import type { EgressPolicy, SendableGroupConfig } from '@keyway/core';
+import { failuresByGroupName, listGroupsForWarnings } from '@keyway/db';
 import { z } from 'zod';
 import type { ControlPlaneDeps } from './context';
+import { encryptionWarning } from './encryption';
 import { loadSettings } from './settings-store';
-
-/** A proxy key judged weak when it was written: its position in the written list and why. */
-export interface ProxyKeyWeakness {
-  index: number;
-  reason: string;
-}
-
-/**
- * Judges proxy keys as they are written. Stored proxy keys are only hashes, so this is the one moment their
- * strength can be known; the caller keeps `reason` as `weak` next to the hash. Call it only for values that are
- * new plaintext: a masked value sent back for a key already stored is no key at all and would always look weak.
- */
-export function proxyKeyWarnings(values: readonly string[]): ProxyKeyWeakness[] {
-  return values.flatMap((value, index) => {
-    const weak = isWeakSecret(value);
-    return weak ? [{ index, reason: weak.reason }] : [];
-  });
-}
 
 /** Stored proxy keys with the weakness recorded at write time; anything unreadable counts as no keys. */
 const storedKeysSchema = z
@@ -91,16 +74,12 @@ function gatewayConfigWarnings(
  * `requestLogging: off` nothing is recorded and this stays silent (the Prometheus counter still counts).
  */
 async function proxyAuthFailureWarnings(db: ControlPlaneDeps['db'], now: number): Promise<Warning[]> {
-  const rows = await db.requestLog.groupBy({
-    by: ['groupName'],
-    where: { success: false, time: { gte: new Date(now - 3_600_000) }, statusCode: 401 },
-    _count: { _all: true },
-  });
-  const total = rows.reduce((n, r) => n + r._count._all, 0);
+  const rows = await failuresByGroupName(db, 401, new Date(now - 3_600_000));
+  const total = rows.reduce((n, r) => n + r.count, 0);
   if (total <= PROXY_AUTH_FAILURE_THRESHOLD) return [];
   const list = rows
-    .sort((a, b) => b._count._all - a._count._all)
-    .map((r) => `'${r.groupName}' (${r._count._all})`)
+    .sort((a, b) => b.count - a.count)
+    .map((r) => `'${r.groupName}' (${r.count})`)
     .join(', ');
   return [
     {
@@ -117,13 +96,7 @@ export async function collectWarnings(
   deps: Pick<ControlPlaneDeps, 'db' | 'keyPool' | 'authKey' | 'keyCipher'>,
 ): Promise<Warning[]> {
   const { db, keyPool } = deps;
-  const [settings, groups] = await Promise.all([
-    loadSettings(db),
-    db.group.findMany({
-      select: { id: true, name: true, type: true, proxyKeys: true, upstreams: true, headerRules: true },
-      orderBy: [{ sort: 'asc' }, { id: 'asc' }],
-    }),
-  ]);
+  const [settings, groups] = await Promise.all([loadSettings(db), listGroupsForWarnings(db)]);
   const out: Warning[] = [];
 
   const auth = isWeakSecret(deps.authKey);

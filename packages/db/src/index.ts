@@ -67,3 +67,85 @@ export {
 export { createKeyStateWriter, type KeyStateWriter } from './key-state-writer';
 export { createPgLogWriter, type PgLogWriter } from './pg-log-writer';
 export { assertMigrated, databaseCheck, NotMigratedError } from './schema-check';
+// control-plane repositories
+export {
+  readAllSettings,
+  writeSettings,
+  type StoredProxyKey,
+  type StoredSettings,
+} from './repositories/settings';
+export {
+  countParentGroups,
+  createGroup,
+  deleteGroup,
+  existingGroupIds,
+  findGroupKinds,
+  findGroupType,
+  findGroupWithMembers,
+  groupExists,
+  groupIdsOfType,
+  groupNameTaken,
+  listGroupsForSnapshot,
+  listGroupsForWarnings,
+  listGroupsWithMembers,
+  listGroupTypes,
+  parentGroupNames,
+  reorderGroups,
+  updateGroup,
+  type GroupMember,
+  type GroupRowPatch,
+  type GroupWithMembers,
+  type NewGroupRow,
+} from './repositories/groups';
+export {
+  countKeys,
+  countKeysStartingWith,
+  deleteKeys,
+  findKey,
+  findKeyValue,
+  keyIdsWithHashes,
+  keyIdsWithStatus,
+  keysAfter,
+  keyStatuses,
+  keyValuesAfter,
+  listKeys,
+  oldestAndNewestKeyValues,
+  restoreKey,
+  updateKey,
+  type KeyEdit,
+  type KeyListFilter,
+} from './repositories/api-keys';
+export { insertVerifierRow, readVerifierRow } from './repositories/encryption';
+export { listAuditEntries, writeAuditEntry, type AuditEntryRow } from './repositories/audit';
+export { hourlyStatTotals, sumHourlyStats, type StatGroups, type StatTotals } from './repositories/dashboard';
+export {
+  countRequestLogs,
+  failuresByGroupName,
+  listRequestLogs,
+  requestLogPageAfter,
+  type ExportedLogRow,
+  type LogCursor,
+  type LogFilter,
+} from './repositories/logs-query';
+// worker repositories
+export {
+  countKeysInStatuses,
+  invalidateCheckedKey,
+  keyCheckPage,
+  keyWithGroup,
+  markKeyChecked,
+  markKeyTested,
+  recordKeyCheckFailure,
+  restoreCheckedKey,
+  type KeyCheckRow,
+} from './repositories/key-checks';
+export { groupToValidate, markGroupValidated, standardGroups } from './repositories/group-validation';
+export {
+  compactSqliteFile,
+  replaceVerifierRow,
+  rewriteKeyBatch,
+  storedKeyValuePage,
+  type KeyRewrite,
+  type KeyRewriteBatch,
+  type StoredKeyRow,
+} from './repositories/key-encryption';
