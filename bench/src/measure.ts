@@ -39,6 +39,22 @@ export async function upstreamStats(upstream: Upstream, reset = false): Promise<
   return (await res.json()) as UpstreamStats;
 }
 
+/**
+ * Waits (up to `maxMs`) until the upstream's request count stays the same for `stillMs`: a gateway still works
+ * through requests it read before the previous wrk run closed its connections, and those must not be counted as
+ * the next target's (they carry another target's keys).
+ */
+export async function waitUpstreamIdle(upstream: Upstream, stillMs = 250, maxMs = 10_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  let last = (await upstreamStats(upstream)).total;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, stillMs));
+    const now = (await upstreamStats(upstream)).total;
+    if (now === last) return;
+    last = now;
+  }
+}
+
 /** Waits (up to `maxSec`) until the machine's busy CPU over 1 s is under a quarter of a core. */
 export async function waitForQuiet(maxSec: number, log: (m: string) => void): Promise<void> {
   const until = Date.now() + maxSec * 1000;
@@ -77,6 +93,19 @@ function helperDelta(a: HelperCpu, b: HelperCpu): Record<HelperName, number> {
   return out;
 }
 
+/** When target `t`'s process has died: how, and the end of its output (for the error that stops the run). */
+function deathNote(t: RunningTarget): string {
+  const child = t.proc?.child;
+  if (!child || (child.exitCode === null && child.signalCode === null)) return '';
+  const how = child.signalCode
+    ? `signal ${child.signalCode}`
+    : child.exitCode === 0
+      ? 'code 0 (a graceful stop: another process sent it SIGTERM or SIGINT, e.g. a `pkill -f …/dist/main.js`)'
+      : `code ${String(child.exitCode)}`;
+  const tail = (t.proc?.lines ?? []).slice(-20).join('\n');
+  return `\n${t.name}'s process exited with ${how}; its last output:\n${tail}`;
+}
+
 /** Runs `spec` against target `t` once; counts what the upstream saw and who spent how much CPU. */
 export async function measureLoad(
   wrk: Wrk & { script: string },
@@ -84,6 +113,7 @@ export async function measureLoad(
   t: RunningTarget,
   spec: LoadSpec,
 ): Promise<LoadRun> {
+  await waitUpstreamIdle(upstream);
   await upstreamStats(upstream, true);
   const gwPid = t.proc?.child.pid;
   const upPid = upstream.proc.child.pid;
@@ -94,7 +124,9 @@ export async function measureLoad(
     helpers: readHelpers(t),
     all: machineBusySeconds(),
   };
-  const result = await runLoad(wrk, spec);
+  const result = await runLoad(wrk, spec).catch((e: unknown) => {
+    throw new Error(`${t.name}: ${(e as Error).message}${deathNote(t)}`, { cause: e });
+  });
   const after = {
     gw: cpuSeconds(gwPid),
     up: cpuSeconds(upPid),
