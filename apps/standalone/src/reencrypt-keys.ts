@@ -5,15 +5,19 @@
 // hashes and the hashes in their request logs together, and is rolled back if any key no longer holds what was
 // read; values already under the new cipher are skipped, never sealed twice. The caller writes the verifier last (`writeVerifier`), so
 // an interrupted run is finished by running it again with the same ciphers.
-import { yieldToLoop } from '@keyway/db';
-import type { DbClient, Provider } from '@keyway/db';
+import {
+  compactSqliteFile,
+  replaceVerifierRow,
+  rewriteKeyBatch,
+  storedKeyValuePage,
+  yieldToLoop,
+} from '@keyway/db';
+import type { DbClient, KeyRewrite, Provider, StoredKeyRow } from '@keyway/db';
 import type { KeyCipher } from '@keyway/keypool';
 import { ENCRYPTION_VERIFIER_SETTING, isSealedValue, KeyDecryptError, verifierOf } from '@keyway/keypool';
 
 /** Rows per transaction: small enough to keep locks short, large enough that a million keys take minutes. */
 export const REENCRYPT_BATCH = 1000;
-/** Generous: a batch is 1000 single-row updates plus the matching log updates, on a possibly remote database. */
-const TX_TIMEOUT_MS = 5 * 60_000;
 
 /** What the stored keys look like from `from` to `to`. */
 export interface KeyScan {
@@ -33,12 +37,7 @@ export async function scanKeys(
 ): Promise<KeyScan> {
   const scan: KeyScan = { total: 0, pending: 0, strangers: [] };
   for (let cursor = 0; ;) {
-    const rows = await db.apiKey.findMany({
-      where: { id: { gt: cursor } },
-      orderBy: { id: 'asc' },
-      take: batch,
-      select: { id: true, keyValue: true },
-    });
+    const rows = await storedKeyValuePage(db, cursor, batch);
     if (rows.length === 0) break;
     for (const r of rows) {
       scan.total++;
@@ -88,101 +87,13 @@ function openIfOwn(cipher: KeyCipher, stored: string): string | null {
   }
 }
 
-type Tx = Parameters<Parameters<DbClient['$transaction']>[0]>[0];
-
-/** One key's new stored form. */
-interface Change {
-  id: number;
-  oldValue: string;
-  oldHash: string;
-  keyValue: string;
-  keyHash: string;
-}
-
-/** Rows per statement: 6 parameters each stays far below every database's parameter limit. */
-const ROWS_PER_STATEMENT = 500;
-
-/** Builds statements for one provider: identifier quotes and placeholders differ. */
-function sqlFor(provider: Provider) {
-  const q = provider === 'mysql' ? '`' : '"';
-  const params: unknown[] = [];
-  const p = (value: unknown) => {
-    params.push(value);
-    return provider === 'postgresql' ? `$${params.length}` : '?';
-  };
-  /** `CASE col WHEN k THEN v … END` over pairs. */
-  const caseOf = (col: string, pairs: Array<[number, string]>) =>
-    `CASE ${q}${col}${q} ${pairs.map(([k, v]) => `WHEN ${p(k)} THEN ${p(v)}`).join(' ')} END`;
-  return { q, params, p, caseOf };
-}
-
 /**
- * Writes a chunk of changes in two statements (one per table) instead of two per key: per-row updates made an
- * in-place encryption take ~1 ms a key, minutes for a large pool. Each key is rewritten only if it still holds
- * the value read; when one does not, the batch's transaction is rolled back (a server is writing: stop it first).
+ * Decides a batch's rewrites: each key in `from`'s form is sealed with `to`; a key already in `to`'s form keeps
+ * its value, but its hash is recomputed under `to` (an interrupted run may have left the old one). A key in
+ * neither form throws, which rolls the batch back.
  */
-async function applyChanges(tx: Tx, provider: Provider, changes: Change[]): Promise<number> {
-  let logRows = 0;
-  for (let i = 0; i < changes.length; i += ROWS_PER_STATEMENT) {
-    const part = changes.slice(i, i + ROWS_PER_STATEMENT);
-    const k = sqlFor(provider);
-    const keys =
-      `UPDATE ${k.q}api_keys${k.q} SET ` +
-      `${k.q}keyValue${k.q} = ${k.caseOf(
-        'id',
-        part.map((c) => [c.id, c.keyValue]),
-      )}, ` +
-      `${k.q}keyHash${k.q} = ${k.caseOf(
-        'id',
-        part.map((c) => [c.id, c.keyHash]),
-      )} ` +
-      `WHERE ${part.map((c) => `(${k.q}id${k.q} = ${k.p(c.id)} AND ${k.q}keyValue${k.q} = ${k.p(c.oldValue)})`).join(' OR ')}`;
-    const updated = await tx.$executeRawUnsafe(keys, ...k.params);
-    if (updated !== part.length)
-      throw new Error(
-        `${part.length - updated} stored key(s) changed during the run (is Keyway running?); this batch was ` +
-          'rolled back: stop Keyway and run again',
-      );
-    // Logs hold no ciphertext, only the hash: the old one maps to the new one through the key's id.
-    const rehashed = part.filter((c) => c.keyHash !== c.oldHash);
-    if (rehashed.length === 0) continue;
-    const l = sqlFor(provider);
-    const logs =
-      `UPDATE ${l.q}request_logs${l.q} SET ` +
-      `${l.q}keyHash${l.q} = ${l.caseOf(
-        'keyId',
-        rehashed.map((c) => [c.id, c.keyHash]),
-      )} ` +
-      `WHERE ${l.q}keyId${l.q} IN (${rehashed.map((c) => l.p(c.id)).join(', ')}) ` +
-      `AND ${l.q}keyHash${l.q} = ${l.caseOf(
-        'keyId',
-        rehashed.map((c) => [c.id, c.oldHash]),
-      )}`;
-    logRows += await tx.$executeRawUnsafe(logs, ...l.params);
-  }
-  return logRows;
-}
-
-/** One batch after `cursor`, in its own transaction. */
-async function convertBatch(
-  tx: Tx,
-  from: KeyCipher,
-  to: KeyCipher,
-  cursor: number,
-  opts: ReencryptOptions & { batchSize: number },
-) {
-  if (opts.provider === 'sqlite') {
-    // Freed cells are zeroed, so a replaced value does not linger in its page. Per transaction: the pragma holds
-    // per connection, and a transaction may run on any connection of the pool.
-    await tx.$queryRawUnsafe('PRAGMA secure_delete = ON');
-  }
-  const rows = await tx.apiKey.findMany({
-    where: { id: { gt: cursor } },
-    orderBy: { id: 'asc' },
-    take: opts.batchSize,
-    select: { id: true, keyValue: true, keyHash: true },
-  });
-  const changes: Change[] = [];
+function planBatch(rows: StoredKeyRow[], from: KeyCipher, to: KeyCipher) {
+  const changes: KeyRewrite[] = [];
   let converted = 0;
   let skipped = 0;
   for (const r of rows) {
@@ -201,8 +112,7 @@ async function convertBatch(
     if (keyValue !== r.keyValue || keyHash !== r.keyHash)
       changes.push({ id: r.id, oldValue: r.keyValue, oldHash: r.keyHash, keyValue, keyHash });
   }
-  const logs = changes.length > 0 ? await applyChanges(tx, opts.provider, changes) : 0;
-  return { n: rows.length, last: rows[rows.length - 1]?.id ?? cursor, converted, skipped, logs };
+  return { changes, converted, skipped };
 }
 
 /**
@@ -216,19 +126,18 @@ export async function reencryptKeys(
   to: KeyCipher,
   opts: ReencryptOptions,
 ): Promise<ReencryptProgress> {
-  const o = { ...opts, batchSize: opts.batchSize ?? REENCRYPT_BATCH };
+  const batchSize = opts.batchSize ?? REENCRYPT_BATCH;
   const progress: ReencryptProgress = { seen: 0, converted: 0, alreadyDone: 0, logRows: 0 };
   for (let cursor = 0; ;) {
-    const done = await db.$transaction((tx) => convertBatch(tx, from, to, cursor, o), {
-      timeout: TX_TIMEOUT_MS,
-      maxWait: 60_000,
-    });
-    if (done.n === 0) break;
-    cursor = done.last;
-    progress.seen += done.n;
-    progress.converted += done.converted;
-    progress.alreadyDone += done.skipped;
-    progress.logRows += done.logs;
+    const done = await rewriteKeyBatch(db, opts.provider, cursor, batchSize, (rows) =>
+      planBatch(rows, from, to),
+    );
+    if (done.rows === 0) break;
+    cursor = done.lastId;
+    progress.seen += done.rows;
+    progress.converted += done.plan.converted;
+    progress.alreadyDone += done.plan.skipped;
+    progress.logRows += done.logRows;
     await opts.onBatch?.({ ...progress });
     await yieldToLoop();
   }
@@ -237,12 +146,7 @@ export async function reencryptKeys(
 
 /** Records how the stored keys are now protected: the last step, once every value is in `cipher`'s form. */
 export async function writeVerifier(db: DbClient, cipher: KeyCipher): Promise<void> {
-  const value = JSON.stringify(verifierOf(cipher));
-  await db.setting.upsert({
-    where: { key: ENCRYPTION_VERIFIER_SETTING },
-    create: { key: ENCRYPTION_VERIFIER_SETTING, value },
-    update: { value },
-  });
+  await replaceVerifierRow(db, ENCRYPTION_VERIFIER_SETTING, JSON.stringify(verifierOf(cipher)));
 }
 
 /** Old plaintext must not survive in free space: SQLite zeroes what it frees, then rebuilds the file. */
@@ -254,8 +158,7 @@ export async function scrubFreeSpace(
   if (provider === 'sqlite') {
     log('compacting the SQLite file (VACUUM) so no old value stays in its free pages…');
     try {
-      await db.$executeRawUnsafe('VACUUM');
-      await db.$queryRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+      await compactSqliteFile(db);
     } catch (e) {
       // The keys are converted and the verifier written; only the clean-up failed (e.g. no room for the copy).
       log(

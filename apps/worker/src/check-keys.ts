@@ -1,17 +1,18 @@
 import type { KeyStatus } from '@keyway/contracts';
-import { yieldToLoop } from '@keyway/db';
+import type { KeyCheckRow } from '@keyway/db';
+import {
+  invalidateCheckedKey,
+  keyCheckPage,
+  markKeyChecked,
+  recordKeyCheckFailure,
+  restoreCheckedKey,
+  yieldToLoop,
+} from '@keyway/db';
 import type { WorkerDeps } from './deps';
 import type { ValidationTarget } from './groups';
 import { forEachLimit } from './limit';
 import type { ValidationSettings } from './settings';
 import { blamesKey, validateKey } from './validate-key';
-
-/** A key row to check. */
-export interface KeyToCheck {
-  id: number;
-  keyValue: string;
-  status: string;
-}
 
 /** Keys read per page while validating: a short query, and the page's keys are all that is held in memory. */
 export const KEY_PAGE = 500;
@@ -24,18 +25,13 @@ export async function* keyPages(
   db: WorkerDeps['db'],
   groupId: number,
   states: ReadonlySet<KeyStatus>,
-): AsyncGenerator<KeyToCheck> {
+): AsyncGenerator<KeyCheckRow> {
   for (let cursor = 0; ;) {
     await yieldToLoop();
-    const page = await db.apiKey.findMany({
-      where: { groupId, status: { in: [...states] }, id: { gt: cursor } },
-      select: { id: true, keyValue: true, status: true },
-      orderBy: { id: 'asc' },
-      take: KEY_PAGE,
-    });
+    const page = await keyCheckPage(db, groupId, states, cursor, KEY_PAGE);
     yield* page;
     if (page.length < KEY_PAGE) return;
-    cursor = (page[page.length - 1] as KeyToCheck).id;
+    cursor = (page[page.length - 1] as KeyCheckRow).id;
   }
 }
 
@@ -67,7 +63,7 @@ export function emptyTally(): CheckTally {
 export async function checkKeys(
   deps: WorkerDeps,
   group: ValidationTarget,
-  keys: Iterable<KeyToCheck> | AsyncIterable<KeyToCheck>,
+  keys: Iterable<KeyCheckRow> | AsyncIterable<KeyCheckRow>,
   settings: ValidationSettings,
   states: ReadonlySet<KeyStatus>,
   onChecked?: (processed: number) => Promise<void>,
@@ -83,7 +79,7 @@ export async function checkKeys(
   });
   return tally;
 
-  async function checkOne(key: KeyToCheck): Promise<void> {
+  async function checkOne(key: KeyCheckRow): Promise<void> {
     const live = deps.keyPool.health(group.id, key.id)?.status ?? (key.status as KeyStatus);
     if (!states.has(live)) {
       tally.skipped++;
@@ -104,38 +100,23 @@ export async function checkKeys(
     if (result.valid) {
       tally.valid++;
       if (live === 'active') {
-        await deps.db.apiKey.updateMany({ where: { id: key.id }, data: { lastCheckedAt: checkedAt } });
+        await markKeyChecked(deps.db, key.id, checkedAt);
         return;
       }
       // Database first: it is what every process loads on start, so a restore must not live only in a pool.
-      await deps.db.apiKey.updateMany({
-        where: { id: key.id },
-        data: {
-          status: 'active',
-          failureCount: 0,
-          lastError: null,
-          cooldownUntil: null,
-          lastCheckedAt: checkedAt,
-        },
-      });
+      await restoreCheckedKey(deps.db, key.id, checkedAt);
       deps.keyPool.setStatus(group.id, key.id, 'active', 'validation', null);
       tally.restored++;
       return;
     }
     tally.failed++;
     if (live !== 'invalid' && blamesKey(result)) {
-      await deps.db.apiKey.updateMany({
-        where: { id: key.id },
-        data: { status: 'invalid', lastError: result.error, cooldownUntil: null, lastCheckedAt: checkedAt },
-      });
+      await invalidateCheckedKey(deps.db, key.id, result.error, checkedAt);
       deps.keyPool.setStatus(group.id, key.id, 'invalid', 'validation', result.error);
       tally.invalidated++;
       return;
     }
     // Still invalid, or a failure that is not the key's fault (5xx, timeout, rate limit): keep the state, record why.
-    await deps.db.apiKey.updateMany({
-      where: { id: key.id },
-      data: { lastError: result.error, lastCheckedAt: checkedAt },
-    });
+    await recordKeyCheckFailure(deps.db, key.id, result.error, checkedAt);
   }
 }

@@ -1,5 +1,5 @@
 import type { AddKeysResult } from '@keyway/db';
-import { addKeys } from '@keyway/db';
+import { addKeys, findGroupType } from '@keyway/db';
 import { openAll } from '@keyway/keypool';
 import type { JobPayload } from '@keyway/queue';
 import { PermanentJobError } from '@keyway/queue';
@@ -17,9 +17,9 @@ export async function importKeys(
   progress: (processed: number, total: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<AddKeysResult> {
   const { groupId } = payload;
-  const group = await deps.db.group.findUnique({ where: { id: groupId }, select: { type: true } });
-  if (!group) throw new PermanentJobError(`group ${groupId} not found`);
-  if (group.type !== 'standard')
+  const type = await findGroupType(deps.db, groupId);
+  if (type === null) throw new PermanentJobError(`group ${groupId} not found`);
+  if (type !== 'standard')
     throw new PermanentJobError(`group ${groupId} is an aggregate group: it has no keys of its own`);
   let values: string[];
   try {

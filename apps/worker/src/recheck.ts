@@ -1,4 +1,5 @@
 import type { KeyStatus } from '@keyway/contracts';
+import { markGroupValidated, standardGroups } from '@keyway/db';
 import type { JobPayload } from '@keyway/queue';
 import { checkKeys, keyPages } from './check-keys';
 import type { WorkerDeps } from './deps';
@@ -36,7 +37,7 @@ export async function recheckInvalidKeys(
     ? payload.settings
     : { ...(await deps.loadSettings()), ...payload.settings };
   const summary: RecheckSummary = { groups: 0, checked: 0, restored: 0, failed: 0, skipped: 0 };
-  const rows = await deps.db.group.findMany({ where: { type: 'standard' }, orderBy: { id: 'asc' } });
+  const rows = await standardGroups(deps.db);
   for (const row of rows) {
     const group = toValidationTarget(row);
     if (!group) {
@@ -54,10 +55,7 @@ export async function recheckInvalidKeys(
       INVALID_ONLY,
     );
     // The interval counts from when this check started, so re-checks keep a steady rhythm however long it took.
-    await deps.db.group.updateMany({
-      where: { id: group.id },
-      data: { lastValidatedAt: new Date(startedAt) },
-    });
+    await markGroupValidated(deps.db, group.id, new Date(startedAt));
     summary.groups++;
     summary.checked += tally.checked;
     summary.restored += tally.restored;

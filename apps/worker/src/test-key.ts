@@ -1,3 +1,4 @@
+import { keyWithGroup, markKeyTested } from '@keyway/db';
 import { PermanentJobError } from '@keyway/queue';
 import type { KeyTestJobResult } from '@keyway/queue';
 import type { WorkerDeps } from './deps';
@@ -13,10 +14,7 @@ export async function testKey(
   deps: WorkerDeps,
   payload: { groupId: number; keyId: number },
 ): Promise<KeyTestJobResult> {
-  const row = await deps.db.apiKey.findUnique({
-    where: { id: payload.keyId },
-    select: { id: true, groupId: true, keyValue: true, group: true },
-  });
+  const row = await keyWithGroup(deps.db, payload.keyId);
   if (!row || row.groupId !== payload.groupId) throw new PermanentJobError('the key no longer exists');
   const group = toValidationTarget(row.group);
   if (!group) throw new PermanentJobError('the key belongs to a group of an unknown channel');
@@ -29,9 +27,6 @@ export async function testKey(
   const r = await validateKey(deps, group, value);
   if (r.valid) deps.keyPool.setStatus(row.groupId, row.id, 'active', 'validation');
   else if (blamesKey(r)) deps.keyPool.setStatus(row.groupId, row.id, 'invalid', 'validation', r.error);
-  await deps.db.apiKey.update({
-    where: { id: row.id },
-    data: { lastCheckedAt: new Date((deps.now ?? Date.now)()) },
-  });
+  await markKeyTested(deps.db, row.id, new Date((deps.now ?? Date.now)()));
   return { valid: r.valid, statusCode: r.statusCode || null, durationMs: r.durationMs, error: r.error };
 }

@@ -1,4 +1,5 @@
 import type { KeyStatus } from '@keyway/contracts';
+import { countKeysInStatuses, groupToValidate } from '@keyway/db';
 import type { JobPayload, KeyValidateScope } from '@keyway/queue';
 import { PermanentJobError } from '@keyway/queue';
 import type { CheckTally } from './check-keys';
@@ -33,14 +34,14 @@ export async function validateGroupKeys(
   payload: JobPayload<'key-validate'>,
   progress: (processed: number, total: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<ValidateSummary> {
-  const row = await deps.db.group.findUnique({ where: { id: payload.groupId } });
+  const row = await groupToValidate(deps.db, payload.groupId);
   if (!row) throw new PermanentJobError(`group ${payload.groupId} not found`);
   const group = toValidationTarget(row);
   if (!group) throw new PermanentJobError(`group ${payload.groupId} has an unknown channel '${row.channel}'`);
   if (group.type !== 'standard')
     throw new PermanentJobError(`group ${payload.groupId} is an aggregate group: it has no keys of its own`);
   const states = SCOPES[payload.status];
-  const total = await deps.db.apiKey.count({ where: { groupId: group.id, status: { in: [...states] } } });
+  const total = await countKeysInStatuses(deps.db, group.id, states);
   await progress(0, total);
   const settings = resolveValidationSettings(await deps.loadSettings(), group.config);
   const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));

@@ -11,7 +11,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { databaseEnv, EnvError, isWeakSecret, loadEnv } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
-import { createPrismaClient, sqlitePathFromUrl } from '@keyway/db';
+import { createPrismaClient, readVerifierRow, sqlitePathFromUrl } from '@keyway/db';
 import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
 import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf } from '@keyway/keypool';
 import { z } from 'zod';
@@ -77,9 +77,9 @@ export async function rotateEncryption(opts: RotateOptions): Promise<RotateSumma
     const to = createKeyCipher(opts.newKey);
     const target = verifierOf(to);
 
-    const row = await db.setting.findUnique({ where: { key: ENCRYPTION_VERIFIER_SETTING } });
-    const stored = row ? parseVerifier(row.value) : null;
-    if (row && !stored)
+    const raw = await readVerifierRow(db, ENCRYPTION_VERIFIER_SETTING);
+    const stored = raw === null ? null : parseVerifier(raw);
+    if (raw !== null && !stored)
       throw new RotateRefusedError(
         `the "${ENCRYPTION_VERIFIER_SETTING}" setting is unreadable; delete that row and run again. Nothing was changed.`,
       );
