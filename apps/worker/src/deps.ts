@@ -1,15 +1,9 @@
 import type { RequestLogRecord, Settings } from '@keyway/contracts';
+import type { LogPort } from '@keyway/core';
 import type { DbClient, Provider, RequestLogWriteResult, SqliteWriter } from '@keyway/db';
 import type { KeyCipher, KeyPool } from '@keyway/keypool';
 import type { Dispatcher } from 'undici';
 import type { ValidationSettings } from './settings';
-
-/** The logging the worker needs; a pino logger fits. Never give it a key value: log key ids. */
-export interface WorkerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 /** Collaborators of the worker's processors. */
 export interface WorkerDeps {
@@ -33,7 +27,8 @@ export interface WorkerDeps {
   keyCipher: Pick<KeyCipher, 'open' | 'seal' | 'hash'>;
   /** Stored global settings (the control plane's settings store fits); missing ones take their defaults. */
   loadSettings: () => Promise<Partial<ValidationSettings & Pick<Settings, 'egressBlockPrivate'>>>;
-  logger: WorkerLogger;
+  /** Never give it a key value: log key ids. */
+  logger: LogPort;
   /**
    * Writes a `request-logs` batch (default: `writeRequestLogs` through Prisma, any database). A replacement must
    * be idempotent too: jobs are retried, and a stalled one may run on two workers.

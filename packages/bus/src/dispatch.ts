@@ -1,9 +1,10 @@
 /** Validation, counting and per-subscription serial delivery shared by the bus adapters. */
-import type { BusLogger, BusStats, BusStatus, Handler } from './port';
+import type { LogPort } from '@keyway/core';
+import type { BusStats, BusStatus, Handler } from './port';
 import { PAYLOAD_SCHEMAS, type Payload, type Subject } from './subjects';
 
 /** A logger that discards everything, for when the caller gives none. */
-export const silentLogger: BusLogger = {
+export const silentLogger: LogPort = {
   info: () => undefined,
   warn: () => undefined,
   error: () => undefined,
@@ -43,7 +44,7 @@ export function createDelivery<S extends Subject>(
   subject: S,
   handler: Handler<S>,
   stats: BusStats,
-  logger: BusLogger,
+  logger: LogPort,
 ): Delivery {
   let active = true;
   let chain: Promise<void> = Promise.resolve();
@@ -90,7 +91,7 @@ export class StatusBroadcaster {
 
   constructor(
     initial: BusStatus,
-    private readonly logger: BusLogger,
+    private readonly logger: LogPort,
   ) {
     this.current = initial;
   }

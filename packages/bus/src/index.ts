@@ -1,6 +1,6 @@
 export { MemoryBus, MemoryHub, type MemoryBusOptions } from './memory-bus';
 export { NatsBus, type NatsBusOptions } from './nats-bus';
-export type { Bus, BusLogger, BusStats, BusStatus, Handler, Unsubscribe } from './port';
+export type { Bus, BusStats, BusStatus, Handler, Unsubscribe } from './port';
 export {
   ALL_SUBJECTS,
   DEFAULT_PREFIX,

@@ -1,4 +1,5 @@
 /** In-process bus: standalone mode (one process, no NATS) and tests. */
+import type { LogPort } from '@keyway/core';
 import {
   createDelivery,
   emptyStats,
@@ -7,7 +8,7 @@ import {
   validateOutgoing,
   type Delivery,
 } from './dispatch';
-import type { Bus, BusLogger, BusStats, BusStatus, Handler, Unsubscribe } from './port';
+import type { Bus, BusStats, BusStatus, Handler, Unsubscribe } from './port';
 import { DEFAULT_PREFIX, subjectName, type Payload, type Subject } from './subjects';
 
 /**
@@ -49,14 +50,14 @@ export interface MemoryBusOptions {
   prefix?: string;
   /** The hub to share with other buses (default: a private one). */
   hub?: MemoryHub;
-  logger?: BusLogger;
+  logger?: LogPort;
 }
 
 /** A {@link Bus} fanning messages out in-process through a {@link MemoryHub}. */
 export class MemoryBus implements Bus {
   readonly prefix: string;
   readonly hub: MemoryHub;
-  private readonly logger: BusLogger;
+  private readonly logger: LogPort;
   private readonly counters = emptyStats();
   private readonly status: StatusBroadcaster;
   private readonly subscriptions = new Map<Delivery, () => void>();

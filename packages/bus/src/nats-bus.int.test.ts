@@ -2,9 +2,10 @@ import { freePort, randomPrefix, requireService, startProcess, type ManagedProce
 import { existsSync } from 'node:fs';
 import { connect, JSONCodec, StringCodec, type NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { LogPort } from '@keyway/core';
 import { busContract } from './contract';
 import { NatsBus } from './nats-bus';
-import type { BusLogger, BusStatus } from './port';
+import type { BusStatus } from './port';
 import { subjectName } from './subjects';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -31,7 +32,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 }
 
 /** Collects log calls so tests can check what the bus reported. */
-function recordingLogger(): BusLogger & { messages: string[] } {
+function recordingLogger(): LogPort & { messages: string[] } {
   const messages: string[] = [];
   const push = (_obj: object, msg: string): void => void messages.push(msg);
   return { messages, info: push, warn: push, error: push };

@@ -1,5 +1,6 @@
 /** The bus over NATS core pub/sub: what replicas use to tell each other about config and key changes. */
 import { connect, DebugEvents, Events, JSONCodec, type NatsConnection } from 'nats';
+import type { LogPort } from '@keyway/core';
 import {
   createDelivery,
   emptyStats,
@@ -8,7 +9,7 @@ import {
   validateOutgoing,
   type Delivery,
 } from './dispatch';
-import type { Bus, BusLogger, BusStats, BusStatus, Handler, Unsubscribe } from './port';
+import type { Bus, BusStats, BusStatus, Handler, Unsubscribe } from './port';
 import { DEFAULT_PREFIX, subjectName, type Payload, type Subject } from './subjects';
 
 /** Options of {@link NatsBus.connect}. */
@@ -19,7 +20,7 @@ export interface NatsBusOptions {
   prefix?: string;
   /** Connection name shown by the server's monitoring (e.g. `keyway-gateway`). */
   name?: string;
-  logger?: BusLogger;
+  logger?: LogPort;
   /** Wait between reconnect attempts (default 500 ms). */
   reconnectTimeWaitMs?: number;
   /** How long `close()` lets the drain run before it cuts the connection (default 5000 ms). */
@@ -58,7 +59,7 @@ export class NatsBus implements Bus {
   private constructor(
     private readonly nc: NatsConnection,
     readonly prefix: string,
-    private readonly logger: BusLogger,
+    private readonly logger: LogPort,
     private readonly closeTimeoutMs: number,
     private readonly maxBuffered: number,
   ) {

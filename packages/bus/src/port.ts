@@ -27,13 +27,6 @@ export interface BusStats {
   unsent: number;
 }
 
-/** Structured logger the adapters report to; a pino logger fits. */
-export interface BusLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 /**
  * The event-bus port: at-most-once, fire-and-forget change notifications between Keyway replicas (config
  * reloads, key-state changes). Payloads are validated on publish (a bad one rejects) and on receipt (a bad one

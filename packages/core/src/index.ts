@@ -5,3 +5,4 @@ export * from './mask';
 export * from './weighted';
 export * from './header-rules';
 export * from './egress';
+export type { LogPort } from './log-port';

@@ -1,10 +1,6 @@
+import type { LogPort } from '@keyway/core';
 import type { DbClient } from './client';
 import { writeKeyStates, type KeyStateRow } from './repositories/key-state';
-
-/** Logging the writer needs (a pino logger fits). */
-interface WriterLogger {
-  warn(obj: object, msg?: string): void;
-}
 
 /** Buffers key health changes and writes the latest of each key in batches. */
 export interface KeyStateWriter {
@@ -22,7 +18,7 @@ export interface KeyStateWriter {
  */
 export function createKeyStateWriter(
   db: DbClient,
-  logger: WriterLogger,
+  logger: Pick<LogPort, 'warn'>,
   options: { intervalMs?: number } = {},
 ): KeyStateWriter {
   const pending = new Map<number, KeyStateRow>();

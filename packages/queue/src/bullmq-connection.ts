@@ -1,3 +1,4 @@
+import type { LogPort } from '@keyway/core';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 
@@ -7,15 +8,8 @@ export type QueueRedisOptions = RedisOptions & { replyMapping?: 'legacy' };
 /** Where the queues live: a `redis://` / `rediss://` URL or ioredis options. */
 export type QueueRedisConnection = string | QueueRedisOptions;
 
-/** Structured logger the BullMQ adapter reports to; a pino logger fits. */
-export interface QueueLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 /** Reports warnings and errors on the console when the caller gives no logger, so failures never go unseen. */
-export const consoleQueueLogger: QueueLogger = {
+export const consoleQueueLogger: LogPort = {
   info: () => undefined,
   warn: (obj, msg) => console.warn(msg, obj),
   error: (obj, msg) => console.error(msg, obj),
@@ -73,7 +67,7 @@ export function createRedisClient(
  * Logs an error at most once per message and `quietMs`: during an outage every connection reports every
  * reconnect attempt, and one line per outage and cause is what an operator needs.
  */
-export function errorReporter(logger: QueueLogger, quietMs = 30_000): (source: string, error: Error) => void {
+export function errorReporter(logger: LogPort, quietMs = 30_000): (source: string, error: Error) => void {
   const lastLogged = new Map<string, number>();
   return (source, error) => {
     const now = Date.now();

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { LogPort } from '@keyway/core';
 import { QueueUnavailableError } from './bullmq-connection';
-import type { QueueLogger } from './bullmq-connection';
 import { BullJobQueue } from './bullmq-job-queue';
 import type { BullJobQueueOptions } from './bullmq-job-queue';
 import { jobQueueContract, task, until } from './contract';
@@ -38,7 +38,7 @@ async function requireRedis(target: string): Promise<boolean> {
 const hasRedis = await requireRedis(url);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const silent: QueueLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent: LogPort = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const finished = (s: TaskStatus | null | undefined) => s?.state === 'succeeded' || s?.state === 'failed';
 
 describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {

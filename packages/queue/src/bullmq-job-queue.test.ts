@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { LogPort } from '@keyway/core';
 import { QueueUnavailableError } from './bullmq-connection';
-import type { QueueLogger } from './bullmq-connection';
 import { BullJobQueue } from './bullmq-job-queue';
 import { freePort } from './tcp-proxy';
 
-function recordingLogger(): QueueLogger & { messages: string[] } {
+function recordingLogger(): LogPort & { messages: string[] } {
   const messages: string[] = [];
   const push = (_obj: object, msg: string): void => void messages.push(msg);
   return { messages, info: push, warn: push, error: push };

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
 import type { DefaultJobOptions } from 'bullmq';
+import type { LogPort } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import {
   consoleQueueLogger,
@@ -11,7 +12,7 @@ import {
   trackCopies,
   withTimeout,
 } from './bullmq-connection';
-import type { QueueLogger, QueueRedisConnection } from './bullmq-connection';
+import type { QueueRedisConnection } from './bullmq-connection';
 import { checkJobId, LIST_GROUPS, newestFirst, newJobId, queueOfJobId } from './bullmq-jobs';
 import type { StoredJob } from './bullmq-jobs';
 import { addUnlessPending, readStatus, readTasks } from './bullmq-queue-ops';
@@ -46,7 +47,7 @@ export interface BullJobQueueOptions {
    */
   closeTimeoutMs?: number;
   /** Where Redis errors and failed attempts are reported (default: warnings and errors on the console). */
-  logger?: QueueLogger;
+  logger?: LogPort;
   /**
    * Jobs deleted as soon as they succeed (default: `request-logs` and `key-events`): gateways' batches carry
    * the data itself, and keeping an hour of them would hold every log record of that hour in Redis. Nobody
@@ -92,7 +93,7 @@ export class BullJobQueue implements JobQueue {
   private readonly timeoutMs: number;
   private readonly closeTimeoutMs: number;
   private readonly listLimit: number;
-  private readonly logger: QueueLogger;
+  private readonly logger: LogPort;
   private readonly report: (source: string, error: Error) => void;
   /** Connection of the Queues (enqueue, status, list, schedules); fails fast while Redis is down. */
   private readonly producer: Redis;

@@ -1,8 +1,8 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Processor, Queue } from 'bullmq';
+import type { LogPort } from '@keyway/core';
 import type { StoredJob } from './bullmq-jobs';
 import { storedProgress } from './bullmq-jobs';
-import type { QueueLogger } from './bullmq-connection';
 import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
 import type { JobPayload } from './payloads';
@@ -37,7 +37,7 @@ export function bullProcessor<N extends JobName>(
   name: N,
   handler: JobHandler<N>,
   queue: Queue,
-  context: { logger: QueueLogger; running: Set<Promise<unknown>> },
+  context: { logger: LogPort; running: Set<Promise<unknown>> },
 ): Processor<unknown, unknown, string> {
   return async (job: StoredJob) => {
     if (job.repeatJobKey !== undefined && (await previousRunActive(queue, job))) {

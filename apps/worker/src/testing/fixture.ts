@@ -5,13 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Channel, HeaderRule, KeyStatus } from '@keyway/contracts';
+import type { LogPort } from '@keyway/core';
 import { maskSecret } from '@keyway/core';
 import type { ApiKey, DbClient } from '@keyway/db';
 import { applyMigrations, createPrismaClient } from '@keyway/db';
 import { MemoryKeyPool } from '@keyway/keypool';
 import type { FakeUpstream } from '@keyway/testing';
 import { startFakeUpstream } from '@keyway/testing';
-import type { WorkerDeps, WorkerLogger } from '../deps';
+import type { WorkerDeps } from '../deps';
 import type { ValidationTarget } from '../groups';
 import { toValidationTarget } from '../groups';
 import type { ValidationSettings } from '../settings';
@@ -92,7 +93,7 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
     (obj: object, msg?: string): void => {
       logs.push({ level, obj, msg });
     };
-  const logger: WorkerLogger = { info: line('info'), warn: line('warn'), error: line('error') };
+  const logger: LogPort = { info: line('info'), warn: line('warn'), error: line('error') };
   const deps: WorkerDeps = {
     db,
     keyPool: pool,
