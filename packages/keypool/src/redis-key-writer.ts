@@ -218,7 +218,7 @@ function replay(ops: readonly HealthOp[], h: KeyHealth): KeyHealth {
 }
 
 /** Whether two health states are equal field by field. */
-export function sameHealth(a: KeyHealth, b: KeyHealth): boolean {
+function sameHealth(a: KeyHealth, b: KeyHealth): boolean {
   return (
     a.status === b.status &&
     a.failureCount === b.failureCount &&
