@@ -1,13 +1,11 @@
 import { z } from 'zod';
 import { groupConfigInputSchema, groupConfigSchema } from './settings';
+import { channelSchema } from './channels';
 import { keyStatsSchema } from './keys';
 
 /** NUL characters are refused in free text: PostgreSQL cannot store them. */
 export const noNul = (v: string): boolean => !v.includes('\u0000');
 export const NUL_MESSAGE = { message: 'must not contain NUL characters' };
-
-export const channelSchema = z.enum(['openai', 'openai-response', 'anthropic', 'gemini']);
-export type Channel = z.infer<typeof channelSchema>;
 
 export const groupTypeSchema = z.enum(['standard', 'aggregate']);
 export type GroupType = z.infer<typeof groupTypeSchema>;

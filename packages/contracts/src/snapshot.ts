@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { channelSchema, groupTypeSchema, headerRuleSchema } from './groups';
+import { channelSchema } from './channels';
+import { groupTypeSchema, headerRuleSchema } from './groups';
 import { defaultSettings, groupConfigSchema, settingsSchema } from './settings';
 
 /** A group as the data plane needs it: no secrets but proxy-key hashes. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { setCredential, withoutQueryKey } from './credential';
+import { extractProxyKey, setCredential, withoutQueryCredentials } from './credential';
 import type { HeaderMap } from './provider';
+// The registry registers every built-in channel's credential slots.
+import './registry';
 
 describe('setCredential', () => {
   it('replaces every credential header, whatever its case, and keeps the rest', () => {
@@ -10,12 +12,12 @@ describe('setCredential', () => {
       'X-GOOG-API-KEY': 'c',
       accept: '*/*',
     };
-    setCredential(headers, 'x-goog-api-key', 'new');
+    setCredential(headers, { name: 'x-goog-api-key' }, 'new');
     expect(headers).toEqual({ 'x-goog-api-key': 'new', accept: '*/*' });
   });
 });
 
-describe('withoutQueryKey', () => {
+describe('withoutQueryCredentials', () => {
   it.each([
     ['', ''],
     ['alt=sse', 'alt=sse'],
@@ -26,11 +28,26 @@ describe('withoutQueryKey', () => {
     ['alt=sse&key', 'alt=sse'],
     ['q=%E0%A4%A&key=a', 'q=%E0%A4%A'],
   ])('%j → %j', (query, expected) => {
-    expect(withoutQueryKey({ path: '/p', query }).query).toBe(expected);
+    expect(withoutQueryCredentials({ path: '/p', query }).query).toBe(expected);
   });
 
   it('returns the same target when there is nothing to drop', () => {
     const t = { path: '/p', query: 'alt=sse' };
-    expect(withoutQueryKey(t)).toBe(t);
+    expect(withoutQueryCredentials(t)).toBe(t);
+  });
+});
+
+describe('extractProxyKey', () => {
+  it.each([
+    [{ authorization: 'Bearer kw-a' }, 'alt=sse', 'kw-a', 'alt=sse'],
+    [{ authorization: 'bearer  kw-a ' }, '', 'kw-a', ''],
+    [{ 'x-api-key': 'kw-b' }, '', 'kw-b', ''],
+    [{ 'x-goog-api-key': ['kw-c', 'x'] }, '', 'kw-c', ''],
+    [{ authorization: 'Bearer kw-a' }, 'alt=sse&key=kw-q', 'kw-q', 'alt=sse'],
+    [{ authorization: 'Basic abc' }, '', null, ''],
+    [{}, 'key=', null, 'key='],
+    [{ 'x-api-key': '' }, '', null, ''],
+  ])('%j ?%s → %j', (headers, query, key, rest) => {
+    expect(extractProxyKey(headers, query)).toEqual({ key, query: rest });
   });
 });

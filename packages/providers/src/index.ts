@@ -1,3 +1,5 @@
+export * from './credential';
+export * from './decode';
 export * from './json-peek';
 export * from './model-list';
 export * from './provider';

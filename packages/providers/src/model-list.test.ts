@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BodyDecodeError, decodeBody, isModelListRequest, rewriteModelList } from './model-list';
+import { isModelListRequest, rewriteModelList } from './registry';
 
 describe('isModelListRequest', () => {
   it.each([
@@ -158,79 +155,5 @@ describe('rewriteModelList: leaves other bodies alone', () => {
     expect(rewriteModelList(body, { redirects: {}, strict: false, firstPage: true })).toBe(body);
     const gemini = { models: [{ name: 'models/x' }], nextPageToken: 't' };
     expect(rewriteModelList(gemini, { redirects: {}, strict: false, firstPage: true })).toBe(gemini);
-  });
-});
-
-const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
-const plain = fixture('model-list.json');
-
-describe('decodeBody', () => {
-  it.each([
-    ['gzip', zlib.gzipSync(plain)],
-    ['x-gzip', zlib.gzipSync(plain)],
-    ['GZIP', zlib.gzipSync(plain)],
-    ['br', zlib.brotliCompressSync(plain)],
-    ['deflate', zlib.deflateSync(plain)],
-    ['deflate', zlib.deflateRawSync(plain)],
-    ['deflate', zlib.gzipSync(plain)],
-    // Made by the zstd CLI: a frame with its content size, and two frames without (as a streaming server sends).
-    ['zstd', fixture('model-list.json.zst')],
-    ['zstd', fixture('model-list.frames.zst')],
-    ['gzip, br', zlib.brotliCompressSync(zlib.gzipSync(plain))],
-    [' identity , gzip ', zlib.gzipSync(plain)],
-  ])('%s', async (encoding, encoded) => {
-    const out = await decodeBody(encoded, encoding);
-    expect(out.equals(plain)).toBe(true);
-    expect(JSON.parse(out.toString('utf8'))).toMatchObject({ object: 'list' });
-  });
-
-  it('round-trips the async zlib encoders too', async () => {
-    const big = Buffer.from(
-      JSON.stringify({ data: Array.from({ length: 5000 }, (_, i) => ({ id: `m-${i}` })) }),
-    );
-    const gz = await promisify(zlib.gzip)(big);
-    const br = await promisify(zlib.brotliCompress)(big);
-    expect((await decodeBody(gz, 'gzip')).equals(big)).toBe(true);
-    expect((await decodeBody(br, 'br')).equals(big)).toBe(true);
-  });
-
-  it.each([undefined, '', 'identity', 'compress', 'snappy', 'gzip, compress'])(
-    'passes %j through unchanged',
-    async (encoding) => {
-      const buf = zlib.gzipSync(plain);
-      expect(await decodeBody(buf, encoding)).toBe(buf);
-    },
-  );
-
-  it('passes an empty body through', async () => {
-    const empty = Buffer.alloc(0);
-    expect(await decodeBody(empty, 'gzip')).toBe(empty);
-  });
-
-  it.each([
-    ['gzip', plain],
-    ['br', Buffer.from('definitely not brotli')],
-    // Raw deflate has no header or checksum, so only bytes that are invalid as a block fail for sure (BTYPE 11).
-    ['deflate', Buffer.from([0xff, 0xff, 0xff, 0xff])],
-    ['zstd', plain],
-    ['zstd', fixture('model-list.json.zst').subarray(0, 40)],
-    ['gzip', zlib.gzipSync(plain).subarray(0, 30)],
-  ])('throws BodyDecodeError for undecodable %s', async (encoding, buf) => {
-    const error = await decodeBody(buf, encoding).then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(BodyDecodeError);
-    expect(error).toMatchObject({ name: 'BodyDecodeError', encoding });
-  });
-
-  it.each([
-    ['gzip', zlib.gzipSync(plain)],
-    ['br', zlib.brotliCompressSync(plain)],
-    ['deflate', zlib.deflateSync(plain)],
-    ['zstd', fixture('model-list.json.zst')],
-  ])('refuses %s output past maxBytes', async (encoding, buf) => {
-    await expect(decodeBody(buf, encoding, 100)).rejects.toBeInstanceOf(BodyDecodeError);
-    expect((await decodeBody(buf, encoding, plain.length)).equals(plain)).toBe(true);
   });
 });

@@ -1,190 +1,87 @@
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
-import { Decompress } from 'fzstd';
-
-const LIST_SUFFIXES = ['/v1/models', '/v1beta/models', '/v1beta/openai/models'] as const;
-
-/**
- * Whether a proxied request lists models (GPT-Load intercepts these to show the group's redirect keys). Only
- * the collection: `/v1/models/{id}` is a single model and passes through untouched.
- */
-export function isModelListRequest(method: string, path: string): boolean {
-  if (method.toUpperCase() !== 'GET') return false;
-  let p = path;
-  const q = p.indexOf('?');
-  if (q >= 0) p = p.slice(0, q);
-  if (p.endsWith('/')) p = p.slice(0, -1);
-  return LIST_SUFFIXES.some((s) => p.endsWith(s));
-}
-
 /** How to rewrite one model-list response. */
 export interface ModelListOptions {
   /** The group's model redirects: client-facing name → upstream name. Keys are what clients may ask for. */
   redirects: Record<string, string>;
   /** Strict redirects: clients may use only the redirect keys, so the list shows exactly those. */
   strict: boolean;
-  /** No page token in the request: the only page the keys are merged into, so they are not repeated. */
+  /** The first page of the list (see `ModelListFormat.isFirstPage`): the only one the keys are merged into. */
   firstPage: boolean;
 }
 
+/** One dialect's model-list response, as a group with model redirects rewrites it. */
+export interface ModelListFormat {
+  /** Whether a request with this query (raw, without `?`) asks for the list's first page. */
+  isFirstPage(query: string): boolean;
+  /**
+   * The parsed list with the group's redirect keys shown: strict mode replaces the list; otherwise the keys are
+   * appended on the first page, skipping names upstream already lists. A body of another shape comes back as
+   * given; the input is never mutated.
+   */
+  rewrite(body: unknown, opts: ModelListOptions): unknown;
+}
+
 type JsonObject = Record<string, unknown>;
+
+/** What differs between the dialects' list bodies. */
+export interface ModelListShape {
+  /** The array field holding the models. */
+  field: string;
+  /** The entry shown for a redirect key. */
+  entry(name: string): JsonObject;
+  /** The comparable name of an upstream entry (or of a key), to skip names upstream lists already. */
+  nameOf(entry: unknown): string | null;
+  /** Query parameters that ask for a later page. */
+  pageParams: readonly string[];
+  /** A replaced (complete) list without its paging fields. */
+  lastPage(body: JsonObject): JsonObject;
+}
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function asArray(v: unknown): unknown[] | null {
-  return Array.isArray(v) ? (v as unknown[]) : null;
-}
-
-function bareName(name: unknown): string | null {
-  if (typeof name !== 'string') return null;
-  return name.startsWith('models/') ? name.slice('models/'.length) : name;
-}
-
-function openAiEntry(id: string): JsonObject {
-  return { id, object: 'model', created: 0, owned_by: 'system' };
-}
-
-function geminiEntry(key: string): JsonObject {
-  const bare = bareName(key) ?? key;
-  return { name: `models/${bare}`, displayName: bare, supportedGenerationMethods: ['generateContent'] };
+/** A model-list format from the shape of its body. */
+export function modelListFormat(shape: ModelListShape): ModelListFormat {
+  return {
+    isFirstPage(query) {
+      if (shape.pageParams.length === 0 || query === '') return true;
+      const params = new URLSearchParams(query);
+      return !shape.pageParams.some((p) => params.has(p));
+    },
+    rewrite(body, opts) {
+      if (!isObject(body)) return body;
+      const list = body[shape.field];
+      if (!Array.isArray(list)) return body;
+      const keys = Object.keys(opts.redirects);
+      if (opts.strict) return shape.lastPage({ ...body, [shape.field]: keys.map((k) => shape.entry(k)) });
+      // Appending on a later page would show the keys once per page.
+      if (keys.length === 0 || !opts.firstPage) return body;
+      const seen = new Set((list as unknown[]).map((m) => shape.nameOf(m)));
+      const extra = keys.filter((k) => !seen.has(shape.nameOf(k))).map((k) => shape.entry(k));
+      return extra.length === 0 ? body : { ...body, [shape.field]: [...(list as unknown[]), ...extra] };
+    },
+  };
 }
 
 /**
- * Rewrites a parsed model-list body so clients see the group's redirect keys: an OpenAI-style `data` list (any
- * channel; Anthropic's has the same field) or Gemini's native `models` list. Strict mode replaces the list;
- * otherwise the keys are appended, skipping names upstream already lists. Anything else comes back as given.
- * The input is never mutated.
+ * Whether a request lists models at one of `suffixes` (GPT-Load intercepts these to show the group's redirect
+ * keys). Only the collection: `/v1/models/{id}` is a single model and passes through untouched.
  */
-export function rewriteModelList(body: unknown, opts: ModelListOptions): unknown {
-  if (!isObject(body)) return body;
-  const keys = Object.keys(opts.redirects);
-  if (keys.length === 0 && !opts.strict) return body;
-  const data = asArray(body.data);
-  const models = asArray(body.models);
-  if (!data && !models) return body;
-  // Appending on a later page would show the keys once per page.
-  const merge = opts.strict || opts.firstPage;
-  let out: JsonObject = body;
-
-  if (data && merge) {
-    if (opts.strict) {
-      out = { ...out, data: keys.map(openAiEntry) };
-      // Anthropic's list pages by `has_more`; the replaced list is complete.
-      if ('has_more' in out) out.has_more = false;
-    } else {
-      const seen = new Set(data.map((m) => (isObject(m) ? m.id : undefined)));
-      const extra = keys.filter((k) => !seen.has(k)).map(openAiEntry);
-      if (extra.length > 0) out = { ...out, data: [...data, ...extra] };
-    }
-  }
-
-  if (models && merge) {
-    if (opts.strict) {
-      const { nextPageToken: _dropped, ...rest } = out;
-      out = { ...rest, models: keys.map(geminiEntry) };
-    } else {
-      const seen = new Set(models.map((m) => (isObject(m) ? bareName(m.name) : null)));
-      const extra = keys.filter((k) => !seen.has(bareName(k))).map(geminiEntry);
-      if (extra.length > 0) out = { ...out, models: [...models, ...extra] };
-    }
-  }
-  return out;
+export function isListPath(method: string, path: string, suffixes: readonly string[]): boolean {
+  if (method.toUpperCase() !== 'GET') return false;
+  let p = path;
+  const q = p.indexOf('?');
+  if (q >= 0) p = p.slice(0, q);
+  if (p.endsWith('/')) p = p.slice(0, -1);
+  return suffixes.some((s) => p.endsWith(s));
 }
 
-/** A response body that could not be decoded; the caller falls back to the raw bytes. */
-export class BodyDecodeError extends Error {
-  override readonly name = 'BodyDecodeError';
-  constructor(
-    /** The content coding that failed. */
-    readonly encoding: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`cannot decode ${encoding} body: ${message}`, options);
-  }
-}
-
-/** Upper bound of a decoded body: model lists are small, and this stops a decompression bomb. */
-export const MAX_DECODED_BYTES = 64 * 1024 * 1024;
-
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-const inflateRaw = promisify(zlib.inflateRaw);
-const brotli = promisify(zlib.brotliDecompress);
-
-function zstd(buf: Buffer, maxBytes: number): Buffer {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  // The streaming decoder so the size cap holds while decoding, and frames without a content size work.
-  const d = new Decompress((chunk) => {
-    size += chunk.length;
-    if (size > maxBytes) throw new RangeError(`output exceeds ${maxBytes} bytes`);
-    chunks.push(chunk);
-  });
-  d.push(buf, true);
-  return Buffer.concat(chunks, size);
-}
-
-async function decodeOne(buf: Buffer, coding: string, maxBytes: number): Promise<Buffer> {
-  const opts = { maxOutputLength: maxBytes };
-  switch (coding) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzip(buf, opts);
-    case 'br':
-      return brotli(buf, opts);
-    case 'zstd':
-      return zstd(buf, maxBytes);
-    case 'deflate':
-      // RFC 9110 says zlib-wrapped, but servers have long sent raw deflate (and some send gzip) under this name.
-      try {
-        return await inflate(buf, opts);
-      } catch (zlibError) {
-        try {
-          return await inflateRaw(buf, opts);
-        } catch {
-          try {
-            return await gunzip(buf, opts);
-          } catch {
-            throw zlibError;
-          }
-        }
-      }
-    default:
-      throw new Error(`unsupported coding ${coding}`);
-  }
-}
-
-const KNOWN = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd']);
-
-/**
- * Undoes a response's `Content-Encoding` (gzip, x-gzip, deflate, br, zstd; a list is undone last-applied
- * first). Identity, absent or unknown codings return the bytes unchanged. Throws `BodyDecodeError` when the
- * bytes do not decode or exceed `maxBytes`.
- */
-export async function decodeBody(
-  buf: Buffer,
-  contentEncoding: string | undefined,
-  maxBytes = MAX_DECODED_BYTES,
-): Promise<Buffer> {
-  if (!contentEncoding || buf.length === 0) return buf;
-  const codings = contentEncoding
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  // Can't undo a coding we don't know, so neither can we undo the ones applied before it.
-  if (codings.length === 0 || codings.some((c) => !KNOWN.has(c))) return buf;
-  let out = buf;
-  for (const coding of codings.reverse()) {
-    try {
-      out = await decodeOne(out, coding, maxBytes);
-    } catch (error) {
-      throw new BodyDecodeError(coding, error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
-    }
-  }
-  return out;
-}
+/** OpenAI's `{"object":"list","data":[{"id",…}]}`, also served by OpenAI-compatible APIs. */
+export const openAiModelList = modelListFormat({
+  field: 'data',
+  entry: (id) => ({ id, object: 'model', created: 0, owned_by: 'system' }),
+  nameOf: (m) => (typeof m === 'string' ? m : isObject(m) && typeof m.id === 'string' ? m.id : null),
+  pageParams: [],
+  // Some OpenAI-compatible lists page by `has_more`; the replaced list is complete.
+  lastPage: (body) => ('has_more' in body ? { ...body, has_more: false } : body),
+});

@@ -1,5 +1,7 @@
 import type { Channel } from '@keyway/contracts';
 import type { ClassifierRules } from '@keyway/core';
+import type { CredentialSlots } from './credential';
+import type { ModelListFormat } from './model-list';
 
 /** Outgoing request headers as the gateway builds them (lower-case names). */
 export type HeaderMap = Record<string, string | string[] | undefined>;
@@ -42,9 +44,36 @@ export interface ValidationGroup {
   validationEndpoint: string;
 }
 
-/** One channel's protocol knowledge. Nothing outside its folder knows a provider's quirks. */
+/** A model named in the request path (Gemini's `/models/{model}:action`). */
+export interface PathModel {
+  /** The model, percent-decoded. */
+  model: string;
+  /** The same path naming `other` instead. */
+  withModel(other: string): string;
+}
+
+/**
+ * One channel's protocol knowledge. Nothing outside its folder knows a provider's quirks: adding a channel is
+ * its folder plus one line in the registry.
+ */
 export interface Provider {
   readonly id: Channel;
+  /**
+   * Where this channel's clients and upstream carry a credential. Every channel's slots are cleaned from every
+   * forwarded request and read for the proxy key.
+   */
+  readonly credentials: CredentialSlots;
+  /** Response headers (lower-case) naming the upstream account behind the pool: never relayed to a client. */
+  readonly accountHeaders: readonly string[];
+  /**
+   * Path prefixes this channel serves at the gateway root (key-routed endpoints), matched at segment
+   * boundaries; across channels the longest match wins (`/v1/messages` beats `/v1`).
+   */
+  readonly rootPaths: readonly string[];
+  /** The model named in the path, when this channel names it there rather than in the body. */
+  modelInPath?(path: string): PathModel | null;
+  /** The format of a model-list request's answer, or null when the request does not list models. */
+  modelList(method: string, path: string): ModelListFormat | null;
   /** Places the upstream credential on the headers (and maybe the query); drops nothing else. */
   applyKey(headers: HeaderMap, key: string, target: UpstreamTarget): UpstreamTarget;
   /** Whether the client asked for a streamed response. */

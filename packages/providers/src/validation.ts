@@ -1,4 +1,3 @@
-import { isModelListRequest } from './model-list';
 import type { ValidationRequest } from './provider';
 
 /** A group's validation endpoint, split and classified. */
@@ -9,14 +8,18 @@ export interface ValidationTarget {
   list: boolean;
 }
 
-/** Splits the configured endpoint (`fallback` when empty) into path and query. */
-export function validationTarget(endpoint: string, fallback: string): ValidationTarget {
+/** Splits the configured endpoint (`fallback` when empty) into path and query; `isList` tells a model list. */
+export function validationTarget(
+  endpoint: string,
+  fallback: string,
+  isList: (path: string) => boolean,
+): ValidationTarget {
   const raw = endpoint.trim() || fallback;
   const q = raw.indexOf('?');
   const path = q < 0 ? raw : raw.slice(0, q);
   const query = q < 0 ? '' : raw.slice(q + 1);
   const withSlash = path.startsWith('/') ? path : `/${path}`;
-  return { path: withSlash, query, list: isModelListRequest('GET', withSlash) };
+  return { path: withSlash, query, list: isList(withSlash) };
 }
 
 /** A GET of a model list carrying only the credential header. */

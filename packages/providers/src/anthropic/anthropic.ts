@@ -1,7 +1,10 @@
+import { CHANNEL_INFO } from '@keyway/contracts';
 import { genericRules } from '@keyway/core';
 import type { ClassifierRules } from '@keyway/core';
 import { setCredential } from '../credential';
+import type { CredentialHeader } from '../credential';
 import { field, headerValue, num, peekJsonString, peekJsonTrue } from '../json-peek';
+import { isListPath, modelListFormat } from '../model-list';
 import type { Provider, Usage } from '../provider';
 import { listValidation, validationTarget } from '../validation';
 
@@ -49,11 +52,32 @@ export const anthropicRules: ClassifierRules = {
   billingPatterns: BILLING_PATTERNS,
 };
 
+/** Anthropic's list, `{"data":[{"type":"model","id",…}],"has_more","first_id","last_id"}`, paged by id. */
+const anthropicModelList = modelListFormat({
+  field: 'data',
+  entry: (id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }),
+  nameOf: (m) =>
+    typeof m === 'string' ? m : typeof field(m, 'id') === 'string' ? (field(m, 'id') as string) : null,
+  pageParams: ['after_id', 'before_id'],
+  lastPage(body) {
+    const data = body.data as Array<{ id: string }>;
+    return { ...body, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  },
+});
+
+const isAnthropicList = (path: string) => isListPath('GET', path, ['/v1/models']);
+const X_API_KEY: CredentialHeader = { name: 'x-api-key' };
+const info = CHANNEL_INFO.anthropic;
+
 /** The `anthropic` channel: the Messages API with `x-api-key`. */
 export const anthropic = {
   id: 'anthropic',
+  credentials: { headers: [X_API_KEY], query: [] },
+  accountHeaders: ['anthropic-organization-id'],
+  rootPaths: ['/v1/messages', '/v1/complete'],
+  modelList: (method, path) => (isListPath(method, path, ['/v1/models']) ? anthropicModelList : null),
   applyKey(headers, key, target) {
-    setCredential(headers, 'x-api-key', key);
+    setCredential(headers, X_API_KEY, key);
     // Keep the client's version and beta flags: GPT-Load overwrote them, breaking newer features.
     if (!headerValue(headers, 'anthropic-version')) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
     return target;
@@ -87,7 +111,7 @@ export const anthropic = {
   },
   classifierRules: anthropicRules,
   validationRequest(group, key) {
-    const target = validationTarget(group.validationEndpoint, '/v1/messages');
+    const target = validationTarget(group.validationEndpoint, info.validationEndpoint, isAnthropicList);
     const headers = { 'x-api-key': key, 'anthropic-version': DEFAULT_ANTHROPIC_VERSION };
     if (target.list) return listValidation(target, headers);
     return {
@@ -96,8 +120,7 @@ export const anthropic = {
       query: target.query,
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({
-        // The 3.5 generation is retired: a retired default would fail every key's validation with a 404.
-        model: group.testModel || 'claude-haiku-4-5',
+        model: group.testModel || info.testModel,
         max_tokens: 1,
         messages: [{ role: 'user', content: 'hi' }],
       }),

@@ -1,13 +1,21 @@
+import { CHANNEL_INFO } from '@keyway/contracts';
 import { genericRules } from '@keyway/core';
 import type { ClassifierRules, Outcome } from '@keyway/core';
-import { setCredential, withoutQueryKey } from '../credential';
+import { setCredential, withoutQueryCredentials } from '../credential';
+import type { CredentialHeader } from '../credential';
 import { field, num, peekJsonString, queryParam } from '../json-peek';
-import { applyBearer, isOpenAiStream, openAiUsage } from '../openai/openai';
-import type { Provider, RequestView, Usage, ValidationRequest } from '../provider';
+import { isListPath, modelListFormat, openAiModelList } from '../model-list';
+import type { ModelListFormat } from '../model-list';
+import { BEARER, applyBearer, isOpenAiStream, openAiUsage } from '../openai/openai';
+import type { PathModel, Provider, RequestView, Usage, ValidationRequest } from '../provider';
 import { listValidation, validationTarget } from '../validation';
 
 const OPENAI_SURFACE = 'v1beta/openai';
 const MODEL_IN_PATH = /\/models\/([^/:]+)(?::[A-Za-z]+)?/;
+/** The model segment of a native path, with what precedes and follows it (for a redirect). */
+const MODEL_SEGMENT = /(\/models\/)([^/:]+)((?::[A-Za-z]+)?)/;
+const X_GOOG_API_KEY: CredentialHeader = { name: 'x-goog-api-key' };
+const info = CHANNEL_INFO.gemini;
 const STREAM_ACTION = /:streamGenerateContent\/?$/;
 
 function isOpenAiSurface(path: string): boolean {
@@ -52,6 +60,46 @@ function geminiUsage(obj: unknown): Usage | null {
   return metaUsage(meta);
 }
 
+/** The native API names the model in the path (`/v1beta/models/{model}:generateContent`). */
+function modelInPath(path: string): PathModel | null {
+  if (isOpenAiSurface(path)) return null;
+  const m = MODEL_SEGMENT.exec(path);
+  if (!m?.[2]) return null;
+  let model = m[2];
+  try {
+    model = decodeURIComponent(model);
+  } catch {
+    // Malformed escapes: the model as sent.
+  }
+  return {
+    model,
+    withModel: (other) => path.replace(MODEL_SEGMENT, `$1${encodeURIComponent(other)}$3`),
+  };
+}
+
+/** Gemini's native list, `{"models":[{"name":"models/…"}],"nextPageToken"}`. */
+export const geminiModelList = modelListFormat({
+  field: 'models',
+  entry(key) {
+    const bare = key.startsWith('models/') ? key.slice('models/'.length) : key;
+    return { name: `models/${bare}`, displayName: bare, supportedGenerationMethods: ['generateContent'] };
+  },
+  nameOf(m) {
+    const name = typeof m === 'string' ? m : field(m, 'name');
+    if (typeof name !== 'string') return null;
+    return name.startsWith('models/') ? name.slice('models/'.length) : name;
+  },
+  pageParams: ['pageToken'],
+  lastPage: ({ nextPageToken: _dropped, ...rest }) => rest,
+});
+
+function geminiModelListOf(method: string, path: string): ModelListFormat | null {
+  if (isListPath(method, path, ['/v1beta/openai/models'])) return openAiModelList;
+  return isListPath(method, path, ['/v1beta/models', '/v1/models']) ? geminiModelList : null;
+}
+
+const isGeminiList = (path: string) => geminiModelListOf('GET', path) !== null;
+
 /** Gemini states when to retry as `RetryInfo.retryDelay: "30s"` in the error details. */
 function retryDelayMs(outcome: Outcome): number | undefined {
   const m = /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(outcome.body ?? '');
@@ -80,11 +128,17 @@ export const geminiRules: ClassifierRules = {
 /** The `gemini` channel: native generateContent & co. (key by header) and the OpenAI-compatible surface. */
 export const gemini = {
   id: 'gemini',
+  // The OpenAI-compatible surface takes a Bearer token.
+  credentials: { headers: [X_GOOG_API_KEY, BEARER], query: ['key'] },
+  accountHeaders: [],
+  rootPaths: ['/v1beta'],
+  modelInPath,
+  modelList: geminiModelListOf,
   applyKey(headers, key, target) {
     // `?key=` is Gemini's other credential slot: one left there would compete with the header.
-    const clean = withoutQueryKey(target);
+    const clean = withoutQueryCredentials(target);
     if (isOpenAiSurface(clean.path)) return applyBearer(headers, key, clean);
-    setCredential(headers, 'x-goog-api-key', key);
+    setCredential(headers, X_GOOG_API_KEY, key);
     return clean;
   },
   isStream: (req: RequestView) =>
@@ -127,10 +181,11 @@ export const gemini = {
   },
   classifierRules: geminiRules,
   validationRequest(group, key): ValidationRequest {
-    const model = group.testModel || 'gemini-2.0-flash';
+    const model = group.testModel || info.testModel;
     const target = validationTarget(
       group.validationEndpoint,
-      `/v1beta/models/${encodeURIComponent(model)}:generateContent`,
+      info.validationEndpoint.replace('{model}', encodeURIComponent(model)),
+      isGeminiList,
     );
     if (isOpenAiSurface(target.path)) {
       const auth = { authorization: `Bearer ${key}` };

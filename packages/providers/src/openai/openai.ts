@@ -1,15 +1,39 @@
+import { CHANNEL_INFO } from '@keyway/contracts';
 import { genericRules } from '@keyway/core';
 import type { ClassifierRules } from '@keyway/core';
 import { setCredential } from '../credential';
+import type { CredentialHeader, CredentialSlots } from '../credential';
 import { field, headerValue, num, peekJsonString, peekJsonTrue, queryFlag } from '../json-peek';
+import { isListPath, openAiModelList } from '../model-list';
+import type { ModelListFormat } from '../model-list';
 import type { HeaderMap, Provider, RequestView, UpstreamTarget, Usage } from '../provider';
 import { listValidation, validationTarget } from '../validation';
 
+/** `Authorization: Bearer …`, as OpenAI and every OpenAI-compatible API expects it. */
+export const BEARER: CredentialHeader = { name: 'authorization', scheme: 'Bearer' };
+
+/** The OpenAI-style channels' credential slots. */
+export const bearerSlots: CredentialSlots = { headers: [BEARER], query: [] };
+
 /** Bearer credential, as OpenAI and every OpenAI-compatible API expects it. */
 export function applyBearer(headers: HeaderMap, key: string, target: UpstreamTarget): UpstreamTarget {
-  setCredential(headers, 'authorization', `Bearer ${key}`);
+  setCredential(headers, BEARER, key);
   return target;
 }
+
+/** Response headers naming the OpenAI organisation and project behind a key. */
+export const OPENAI_ACCOUNT_HEADERS = ['openai-organization', 'openai-project'] as const;
+
+/**
+ * `GET /v1/models`, also at the end of a longer base path (`/prefix/v1/models`), and Gemini's OpenAI-compatible
+ * list (an OpenAI group may point at that surface).
+ */
+export function openAiModelListOf(method: string, path: string): ModelListFormat | null {
+  return isListPath(method, path, ['/v1/models', '/v1beta/openai/models']) ? openAiModelList : null;
+}
+
+/** Whether a validation endpoint is an OpenAI model list. */
+export const isOpenAiList = (path: string): boolean => openAiModelListOf('GET', path) !== null;
 
 /** Stream detection shared by the OpenAI-style channels. */
 export function isOpenAiStream(req: RequestView): boolean {
@@ -59,16 +83,22 @@ export const openAiRules: ClassifierRules = {
   ],
 };
 
+const info = CHANNEL_INFO.openai;
+
 /** The `openai` channel: Chat Completions and everything else under `/v1`. */
 export const openai = {
   id: 'openai',
+  credentials: bearerSlots,
+  accountHeaders: OPENAI_ACCOUNT_HEADERS,
+  rootPaths: ['/v1'],
+  modelList: openAiModelListOf,
   applyKey: applyBearer,
   isStream: isOpenAiStream,
   extractModel: (req) => peekJsonString(req.body, 'model'),
   renderError: renderOpenAiError,
   classifierRules: openAiRules,
   validationRequest(group, key) {
-    const target = validationTarget(group.validationEndpoint, '/v1/chat/completions');
+    const target = validationTarget(group.validationEndpoint, info.validationEndpoint, isOpenAiList);
     const auth = { authorization: `Bearer ${key}` };
     if (target.list) return listValidation(target, auth);
     return {
@@ -77,7 +107,7 @@ export const openai = {
       query: target.query,
       headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
-        model: group.testModel || 'gpt-4.1-nano',
+        model: group.testModel || info.testModel,
         messages: [{ role: 'user', content: 'hi' }],
         max_tokens: 1,
       }),
