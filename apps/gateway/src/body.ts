@@ -44,8 +44,6 @@ export function readBody(
 /** Result of applying a group's body rules. */
 export type BodyRewrite = { ok: true; body: Buffer | null; path: string } | { ok: false; model: string };
 
-const GEMINI_MODEL = /(\/models\/)([^/:]+)((?::[A-Za-z]+)?)/;
-
 /**
  * Applies param overrides (shallow, GPT-Load semantics) and model redirects. JSON is parsed only when the group
  * configures one of them; otherwise the bytes pass through untouched.
@@ -54,16 +52,13 @@ export function rewriteBody(group: GroupRuntime, path: string, body: Buffer | nu
   const redirects = group.modelRedirects;
   if (!group.paramOverrides && !redirects) return { ok: true, body, path };
 
-  // Gemini's native API names the model in the path.
-  if (redirects && group.provider.id === 'gemini' && !path.includes('v1beta/openai')) {
-    const m = GEMINI_MODEL.exec(path);
-    if (m?.[2]) {
-      const model = decodeURIComponent(m[2]);
-      const target = redirects[model];
-      if (target) path = path.replace(GEMINI_MODEL, `$1${encodeURIComponent(target)}$3`);
-      else if (group.modelRedirectStrict) return { ok: false, model };
-      return { ok: true, body: group.paramOverrides ? overrideOnly(group.paramOverrides, body) : body, path };
-    }
+  // Some channels (Gemini's native API) name the model in the path, not the body.
+  const inPath = redirects ? group.provider.modelInPath?.(path) : null;
+  if (redirects && inPath) {
+    const target = redirects[inPath.model];
+    if (target) path = inPath.withModel(target);
+    else if (group.modelRedirectStrict) return { ok: false, model: inPath.model };
+    return { ok: true, body: group.paramOverrides ? overrideOnly(group.paramOverrides, body) : body, path };
   }
 
   const parsed = parseObject(body);

@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { extractProxyKey as readProxyKey, isAccountHeader, isCredentialHeader } from '@keyway/providers';
 import type { HeaderMap } from '@keyway/providers';
 
 /**
- * Never forwarded upstream: hop-by-hop headers (RFC 9110 §7.6.1), the client's own credentials (the proxy key
- * and the admin session cookie), and headers the gateway sets itself.
+ * Never forwarded upstream: hop-by-hop headers (RFC 9110 §7.6.1), the admin session cookie, and headers the
+ * gateway sets itself. The client's credential headers of every channel (the proxy key) go too: the providers
+ * name them.
  */
 const DROP_REQUEST = new Set([
   'connection',
@@ -18,9 +20,6 @@ const DROP_REQUEST = new Set([
   'host',
   'content-length',
   'expect',
-  'authorization',
-  'x-api-key',
-  'x-goog-api-key',
   'cookie',
   'x-request-id',
 ]);
@@ -34,8 +33,9 @@ const FORWARDED = new Set([
 ]);
 
 /**
- * Never relayed to the client: hop-by-hop headers (node sets its own framing) and headers that identify the
- * upstream account behind the pool (a caller has no business knowing whose organisation serves it).
+ * Never relayed to the client: hop-by-hop headers (node sets its own framing). Headers that identify the
+ * upstream account behind the pool go too (a caller has no business knowing whose organisation serves it): the
+ * providers name them.
  */
 const DROP_RESPONSE = new Set([
   'connection',
@@ -44,9 +44,6 @@ const DROP_RESPONSE = new Set([
   'proxy-connection',
   'trailer',
   'upgrade',
-  'openai-organization',
-  'openai-project',
-  'anthropic-organization-id',
 ]);
 
 /** Copies the client's headers for an upstream attempt, minus everything in DROP_REQUEST. */
@@ -58,7 +55,7 @@ export function upstreamHeaders(
   const out: HeaderMap = {};
   const named = connectionTokens(incoming.connection);
   for (const name in incoming) {
-    if (DROP_REQUEST.has(name) || named?.has(name)) continue;
+    if (DROP_REQUEST.has(name) || isCredentialHeader(name) || named?.has(name)) continue;
     if (!keepForwarded && FORWARDED.has(name)) continue;
     out[name] = incoming[name];
   }
@@ -74,30 +71,19 @@ export function clientHeaders(
   const named = connectionTokens(upstream.connection);
   for (const name in upstream) {
     const v = upstream[name];
-    if (v === undefined || DROP_RESPONSE.has(name) || named?.has(name)) continue;
+    if (v === undefined || DROP_RESPONSE.has(name) || isAccountHeader(name) || named?.has(name)) continue;
     // The response's x-request-id is Keyway's (the client's own or generated); keep the provider's apart.
     out[name === 'x-request-id' ? 'x-upstream-request-id' : name] = v;
   }
   return out;
 }
 
-/** The proxy key from `?key=` (removed from the query), Bearer, `x-api-key` or `x-goog-api-key`. */
+/** The proxy key from any channel's credential slot (`?key=`, Bearer, `x-api-key`, …), removed from the query. */
 export function extractProxyKey(
   headers: IncomingHttpHeaders,
   query: string,
 ): { key: string | null; query: string } {
-  if (query.length > 0 && (query.startsWith('key=') || query.includes('&key='))) {
-    const params = new URLSearchParams(query);
-    const key = params.get('key');
-    params.delete('key');
-    if (key) return { key, query: params.toString() };
-  }
-  const auth = headers.authorization;
-  if (auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ')
-    return { key: auth.slice(7).trim(), query };
-  const x = headers['x-api-key'] ?? headers['x-goog-api-key'];
-  const key = Array.isArray(x) ? x[0] : x;
-  return { key: key && key.length > 0 ? key : null, query };
+  return readProxyKey(headers, query);
 }
 
 /** Header names listed in `Connection` are hop-by-hop too (RFC 9110 §7.6.1); null when there are none. */

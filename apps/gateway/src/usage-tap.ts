@@ -1,4 +1,4 @@
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { decodeBodySync } from '@keyway/providers';
 import type { Provider, Usage } from '@keyway/providers';
 
 const JSON_LIMIT = 1024 * 1024;
@@ -42,10 +42,11 @@ export class UsageTap {
     if (this.mode === 'sse' && this.pending) this.line(this.pending);
     if (this.mode === 'json' && this.size > 0 && this.size < JSON_LIMIT) {
       try {
-        const raw = decode(Buffer.concat(this.chunks, this.size), this.encoding);
-        if (raw) merge(this.usage, this.provider.usageFromJson(JSON.parse(raw.toString('utf8'))));
+        // Synchronous: the body is at most 1 MiB, and `end` answers before the request is recorded.
+        const raw = decodeBodySync(Buffer.concat(this.chunks, this.size), this.encoding, 4 * JSON_LIMIT);
+        merge(this.usage, this.provider.usageFromJson(JSON.parse(raw.toString('utf8'))));
       } catch {
-        // Not JSON after all: no usage.
+        // Not JSON after all, or not decodable: no usage.
       }
     }
     return this.usage;
@@ -71,24 +72,5 @@ export class UsageTap {
     } catch {
       // A data line that is not JSON ([DONE], a partial event): ignore.
     }
-  }
-}
-
-/** Decodes a (small, bounded) compressed JSON body; null for an encoding we do not read. */
-function decode(buf: Buffer, encoding: string | undefined): Buffer | null {
-  const opts = { maxOutputLength: 4 * JSON_LIMIT };
-  switch ((encoding ?? 'identity').trim().toLowerCase()) {
-    case 'identity':
-    case '':
-      return buf;
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(buf, opts);
-    case 'br':
-      return brotliDecompressSync(buf, opts);
-    case 'deflate':
-      return inflateSync(buf, opts);
-    default:
-      return null;
   }
 }
