@@ -1,29 +1,7 @@
-import { groupCreateSchema, groupPatchSchema, UPSTREAM_URL_MESSAGES } from '@keyway/contracts';
+import { CHANNEL_INFO, groupCreateSchema, groupPatchSchema, UPSTREAM_URL_MESSAGES } from '@keyway/contracts';
 import type { Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
 import type { z } from 'zod';
 import { parseJsonObject, toJsonText } from '../../utils/json-text';
-
-export const CHANNELS: readonly Channel[] = ['openai', 'openai-response', 'anthropic', 'gemini'];
-
-/** What the providers fall back to when a field is left empty (shown as placeholders). */
-export const CHANNEL_DEFAULTS: Record<Channel, { upstream: string; testModel: string; endpoint: string }> = {
-  openai: { upstream: 'https://api.openai.com', testModel: 'gpt-4.1-nano', endpoint: '/v1/chat/completions' },
-  'openai-response': {
-    upstream: 'https://api.openai.com',
-    testModel: 'gpt-4.1-nano',
-    endpoint: '/v1/responses',
-  },
-  anthropic: {
-    upstream: 'https://api.anthropic.com',
-    testModel: 'claude-haiku-4-5',
-    endpoint: '/v1/messages',
-  },
-  gemini: {
-    upstream: 'https://generativelanguage.googleapis.com',
-    testModel: 'gemini-2.0-flash',
-    endpoint: '/v1beta/models',
-  },
-};
 
 /** Variables a header rule value may use (API.md). */
 export const HEADER_VARIABLES = [
@@ -76,7 +54,7 @@ export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupFo
     description: '',
     type,
     channel,
-    upstreams: type === 'standard' ? [{ url: CHANNEL_DEFAULTS[channel].upstream, weight: 1 }] : [],
+    upstreams: type === 'standard' ? [{ url: CHANNEL_INFO[channel].upstream, weight: 1 }] : [],
     testModel: '',
     validationEndpoint: '',
     proxyKeys: [],
@@ -111,8 +89,8 @@ export function formFromGroup(g: Group): GroupForm {
 
 /** When the channel changes on a new group, an upstream still at the old channel's default follows along. */
 export function switchChannel(form: GroupForm, next: Channel): void {
-  const old = CHANNEL_DEFAULTS[form.channel].upstream;
-  for (const u of form.upstreams) if (u.url === old) u.url = CHANNEL_DEFAULTS[next].upstream;
+  const old = CHANNEL_INFO[form.channel].upstream;
+  for (const u of form.upstreams) if (u.url === old) u.url = CHANNEL_INFO[next].upstream;
   form.channel = next;
 }
 
