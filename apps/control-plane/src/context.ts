@@ -1,7 +1,7 @@
 import type { DbClient, SqliteWriter } from '@keyway/db';
 import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
-import type { CpLogger } from './http';
+import type { LogPort } from '@keyway/core';
 import type { KeyCipher } from './key-cipher';
 import type { SessionStore } from './session-store';
 
@@ -16,7 +16,7 @@ export interface ControlPlaneDeps {
   /** The admin key (already checked for strength by the app's env). */
   authKey: string;
   keyCipher: KeyCipher;
-  logger: CpLogger;
+  logger: LogPort;
   /** Called after every change of groups or settings, so gateways pick it up without a restart. */
   onConfigChanged: () => Promise<void>;
   /**

@@ -2,15 +2,8 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { toValidationIssues } from '@keyway/contracts';
-import { AppError, isAppError } from '@keyway/core';
+import { AppError, isAppError, type LogPort } from '@keyway/core';
 import { MAX_JSON_DEPTH, jsonNestingExceeds } from './json-depth';
-
-/** Minimal structured logger (pino-compatible). */
-export interface CpLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 /**
  * Parses a JSON body with a zod schema: 400 VALIDATION_FAILED for non-JSON, too deeply nested or invalid bodies.
@@ -65,7 +58,7 @@ export function idParam(c: Context, name: string, what: string): number {
 }
 
 /** The one error → envelope translation of the admin API. Internals never reach the client. */
-export function errorHandler(logger: CpLogger): ErrorHandler {
+export function errorHandler(logger: LogPort): ErrorHandler {
   return (err, c) => {
     if (isAppError(err)) {
       return c.json(

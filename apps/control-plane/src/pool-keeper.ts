@@ -4,7 +4,7 @@ import type { DbClient } from '@keyway/db';
 import type { KeyPool } from '@keyway/keypool';
 import { redisKeyNames } from '@keyway/keypool';
 import type { Redis } from 'ioredis';
-import type { CpLogger } from './http';
+import type { LogPort } from '@keyway/core';
 import type { KeyCipher } from './key-cipher';
 import { loadPoolFromDb } from './pool-loader';
 import { buildSnapshot } from './snapshot';
@@ -25,7 +25,7 @@ export interface PoolKeeperOptions {
   store: SnapshotStore;
   /** The bus once connected (NATS may come later than Redis). */
   bus: () => Bus | undefined;
-  logger: CpLogger;
+  logger: LogPort;
   /** How often Redis is checked for a lost snapshot or pool (flush, restart without persistence). */
   watchMs?: number;
 }

@@ -3,7 +3,7 @@ import type { ManagedProcess } from '@keyway/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from './app';
-import type { CpLogger } from './http';
+import type { LogPort } from '@keyway/core';
 import { RedisSessionStore } from './session-store-redis';
 import { SESSION_CACHE_MS, SESSION_STORE_UNAVAILABLE } from './sessions';
 import type { ErrorBody, Fixture, Requester } from './testing/fixture';
@@ -30,7 +30,7 @@ describe('admin sessions while Redis is down (a private redis-server, stopped an
   let server: ManagedProcess;
   let redis: Redis;
   let req: Requester;
-  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies CpLogger;
+  const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies LogPort;
 
   beforeAll(async () => {
     fx = await createFixture();

@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { AuthSession } from '@keyway/contracts';
 import { AppError, isAppError } from '@keyway/core';
-import type { CpLogger } from './http';
+import type { LogPort } from '@keyway/core';
 import type { SessionRecord, SessionStore } from './session-store';
 
 export const SESSION_COOKIE = 'kw_session';
@@ -59,7 +59,7 @@ export function authKeyFingerprint(authKey: string): string {
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 /** Builds the session manager over a store (database or Redis). */
-export function createSessionManager(store: SessionStore, authKey: string, logger: CpLogger): SessionManager {
+export function createSessionManager(store: SessionStore, authKey: string, logger: LogPort): SessionManager {
   const fingerprint = authKeyFingerprint(authKey);
   // An unreachable store (Redis down in distributed mode) is one outage, logged when it starts and when it ends,
   // not once per request; meanwhile cookie callers get 503 UNAVAILABLE instead of a 500.

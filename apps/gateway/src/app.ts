@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { LogPort } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import { Hono } from 'hono';
 import type { SecretMasker } from './context';
@@ -9,10 +10,7 @@ import type { GatewayRuntime } from './runtime';
 import type { UpstreamClients } from './upstream-clients';
 
 /** Structured logger the gateway writes to (pino-compatible). */
-export interface GatewayLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
+export interface GatewayLogger extends LogPort {
   /**
    * The process's secret registry (observability's logger carries one): what it knows — AUTH_KEY, upstream keys —
    * is also masked in upstream error bodies relayed to clients and stored in request logs.

@@ -11,7 +11,7 @@ import type { Mock } from 'vitest';
 import { vi } from 'vitest';
 import { createApp } from '../app';
 import type { ControlPlaneDeps } from '../context';
-import type { CpLogger } from '../http';
+import type { LogPort } from '@keyway/core';
 import type { KeyCipher } from '../key-cipher';
 import { plainKeyCipher } from '../key-cipher';
 
@@ -135,7 +135,7 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
   };
 
   const loggedErrors: object[] = [];
-  const logger: CpLogger = {
+  const logger: LogPort = {
     info: () => {},
     warn: () => {},
     error: (obj) => {
