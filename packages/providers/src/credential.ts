@@ -34,6 +34,11 @@ export function registerCredentialSlots(slots: CredentialSlots): void {
   for (const q of slots.query) if (!queryNames.includes(q)) queryNames.push(q);
 }
 
+/** Every registered channel's credential header names (lower-case), e.g. for log redaction. */
+export function credentialHeaderNames(): string[] {
+  return [...headerNames];
+}
+
 /** Whether a (lower-case) request header carries a credential in some channel. */
 export function isCredentialHeader(name: string): boolean {
   return headerNames.has(name);

@@ -1,6 +1,6 @@
 import { CHANNELS } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
-import { isCredentialHeader } from './credential';
+import { credentialHeaderNames, isCredentialHeader } from './credential';
 import {
   isAccountHeader,
   ownsPath,
@@ -20,6 +20,7 @@ describe('registry', () => {
     for (const h of ['authorization', 'x-api-key', 'x-goog-api-key'])
       expect(isCredentialHeader(h)).toBe(true);
     expect(isCredentialHeader('accept')).toBe(false);
+    expect(credentialHeaderNames()).toEqual(['authorization', 'x-api-key', 'x-goog-api-key']);
     for (const h of ['openai-organization', 'openai-project', 'anthropic-organization-id'])
       expect(isAccountHeader(h)).toBe(true);
     expect(isAccountHeader('x-request-id')).toBe(false);
