@@ -19,7 +19,7 @@ import { createBufferedSink } from './log-sink';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
 import { trustedProxyMatcher } from '@keyway/server';
-import { createUpstreamClients } from './upstream-clients';
+import { createUpstreamClients, liveUpstreams } from './upstream-clients';
 
 /** The running gateway's collaborators; `proxy` is set once the key pool and the first snapshot are loaded. */
 export interface GatewayProcess {
@@ -85,6 +85,8 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
     source: store,
     apply: (snapshot) => {
       runtime = compileRuntime(snapshot);
+      // Pools of removed upstreams or changed connection settings close once their requests have finished.
+      void clients.retain(liveUpstreams(runtime));
     },
     logger,
   });

@@ -14,6 +14,7 @@ import {
   createBufferedSink,
   createGatewayMetrics,
   createUpstreamClients,
+  liveUpstreams,
   trustedProxyMatcher,
 } from '@keyway/gateway';
 import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
@@ -81,6 +82,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   let runtime = compileRuntime(await buildSnapshot(prisma, version));
   const reloadConfig = async () => {
     runtime = compileRuntime(await buildSnapshot(prisma, ++version));
+    // Pools of removed upstreams or changed connection settings close once their requests have finished.
+    void clients.retain(liveUpstreams(runtime));
   };
 
   // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ). Request
