@@ -1,5 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
-import { decodeBody, isModelListRequest, rewriteModelList } from '@keyway/providers';
+import { decodeBody } from '@keyway/providers';
+import type { ModelListFormat } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import type { Exhaustion } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
@@ -53,12 +54,10 @@ export function writeResult(
       error: truncate(body),
     });
   }
-  if (
-    served.groupOf.modelRedirects &&
-    response.statusCode < 300 &&
-    isModelListRequest(ctx.req.method ?? 'GET', ctx.path)
-  )
-    return sendModelList(ctx, deps, record, response, served);
+  const list = served.groupOf.modelRedirects
+    ? served.groupOf.provider.modelList(ctx.req.method ?? 'GET', ctx.path)
+    : null;
+  if (list && response.statusCode < 300) return sendModelList(ctx, deps, record, response, served, list);
   relay(ctx, deps, record, response, stream, served);
 }
 
@@ -99,6 +98,7 @@ async function sendModelList(
   record: RequestLogRecord,
   response: Dispatcher.ResponseData,
   served: Served,
+  format: ModelListFormat,
 ): Promise<void> {
   const group = served.groupOf;
   let raw: Buffer;
@@ -112,12 +112,11 @@ async function sendModelList(
   try {
     const decoded = await decodeBody(raw, headerString(response.headers['content-encoding']));
     const list: unknown = JSON.parse(decoded.toString('utf8'));
-    const firstPage = !new URLSearchParams(ctx.query).has('pageToken');
     body = JSON.stringify(
-      rewriteModelList(list, {
+      format.rewrite(list, {
         redirects: group.modelRedirects ?? {},
         strict: group.modelRedirectStrict,
-        firstPage,
+        firstPage: format.isFirstPage(ctx.query),
       }),
     );
   } catch {

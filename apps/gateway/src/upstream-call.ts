@@ -7,7 +7,7 @@ import {
   scrubKeyMaterial,
 } from '@keyway/core';
 import type { Classification, ConfigProblem, Outcome } from '@keyway/core';
-import { createDecoder } from '@keyway/providers';
+import { readDecodedPrefix } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import type { ForwardContext } from './context';
 import { upstreamHeaders } from './headers';
@@ -194,23 +194,8 @@ export function errorText(error: unknown): string {
 
 /** Reads at most 64 KiB of an error body, decoded with the app's one content decoder; never throws. */
 async function readErrorBody(response: Dispatcher.ResponseData): Promise<string> {
-  const decoder = createDecoder(headerString(response.headers['content-encoding']));
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    const source = decoder ? response.body.pipe(decoder) : response.body;
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= ERROR_BODY_LIMIT) break;
-    }
-  } catch {
-    // A truncated or undecodable error body still classifies by status.
-  } finally {
-    response.body.destroy();
-    decoder?.destroy();
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, ERROR_BODY_LIMIT));
+  const encoding = headerString(response.headers['content-encoding']);
+  return (await readDecodedPrefix(response.body, encoding, ERROR_BODY_LIMIT)).toString('utf8');
 }
 
 /** A header's value as one string (repeated headers joined as HTTP does). */

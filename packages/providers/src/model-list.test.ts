@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { isModelListRequest, rewriteModelList } from './registry';
+import { geminiModelList } from './gemini/gemini';
+import { openAiModelList } from './model-list';
+import type { ModelListOptions } from './model-list';
+import { registeredProviders } from './registry';
+
+/** Whether any channel lists models at this path. */
+function isModelListRequest(method: string, path: string): boolean {
+  return registeredProviders().some((p) => p.modelList(method, path) !== null);
+}
+
+/** The OpenAI-style and Gemini formats applied in turn (each leaves the other's shape alone). */
+function rewriteModelList(body: unknown, opts: ModelListOptions): unknown {
+  return openAiModelList.rewrite(geminiModelList.rewrite(body, opts), opts);
+}
 
 describe('isModelListRequest', () => {
   it.each([

@@ -1,9 +1,7 @@
 import type { Channel } from '@keyway/contracts';
 import { anthropic } from './anthropic/anthropic';
 import { registerCredentialSlots } from './credential';
-import { gemini, geminiModelList } from './gemini/gemini';
-import { openAiModelList } from './model-list';
-import type { ModelListOptions } from './model-list';
+import { gemini } from './gemini/gemini';
 import { openai } from './openai/openai';
 import { openaiResponse } from './openai-response/openai-response';
 import type { Provider } from './provider';
@@ -77,20 +75,4 @@ export function providerForPath(path: string): Provider | null {
 /** Whether `path` at the gateway root belongs to `provider`'s channel. */
 export function ownsPath(provider: Provider, path: string): boolean {
   return providerForPath(path)?.id === provider.id;
-}
-
-/**
- * Whether a proxied request lists models in any channel.
- * @deprecated Ask the group's provider: `provider.modelList(method, path)`.
- */
-export function isModelListRequest(method: string, path: string): boolean {
-  return registeredProviders().some((p) => p.modelList(method, path) !== null);
-}
-
-/**
- * Rewrites an OpenAI-style `data` list or Gemini's `models` list, whichever the body has.
- * @deprecated Use the format the group's provider names: `provider.modelList(method, path)?.rewrite(body, opts)`.
- */
-export function rewriteModelList(body: unknown, opts: ModelListOptions): unknown {
-  return openAiModelList.rewrite(geminiModelList.rewrite(body, opts), opts);
 }
