@@ -228,12 +228,17 @@ parentPort.on('message', (m) => {
 
 type BulkOp = 'seal' | 'open' | 'hash';
 
+/** How long the bulk thread is kept after its last batch. */
+const BULK_IDLE_MS = 10_000;
+
 /**
- * One worker thread for the bulk forms, started on first use and unreferenced while idle (it never keeps a
- * process alive). Batches go one at a time, so sending never copies a whole 100,000-key list in one go.
+ * One worker thread for the bulk forms, started on first use, unreferenced while idle (it never keeps a
+ * process alive) and ended after 10 s without work (a thread costs ~12 MiB; bulk work comes in bursts). Batches go one
+ * at a time, so sending never copies a whole 100,000-key list in one go.
  */
 function bulkRunner(encKey: Buffer, pepper: Buffer) {
   let worker: Worker | null = null;
+  let idle: NodeJS.Timeout | null = null;
   let nextId = 0;
   const pending = new Map<number, { resolve: (out: string[]) => void; reject: (e: Error) => void }>();
   const failAll = (err: Error) => {
@@ -248,7 +253,16 @@ function bulkRunner(encKey: Buffer, pepper: Buffer) {
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
-      if (pending.size === 0) w.unref();
+      if (pending.size === 0) {
+        w.unref();
+        // A thread is ~12 MiB of memory: bulk work comes in bursts (start-up, imports), so it goes when idle.
+        idle = setTimeout(() => {
+          if (worker !== w || pending.size > 0) return;
+          worker = null;
+          void w.terminate();
+        }, BULK_IDLE_MS);
+        idle.unref();
+      }
       if (m.out) p.resolve(m.out);
       else p.reject(new KeyDecryptError(m.reason ?? 'malformed'));
     });
@@ -260,6 +274,8 @@ function bulkRunner(encKey: Buffer, pepper: Buffer) {
   };
   const batch = (op: BulkOp, items: string[]): Promise<string[]> =>
     new Promise((resolve, reject) => {
+      if (idle) clearTimeout(idle);
+      idle = null;
       worker ??= start();
       const id = nextId++;
       pending.set(id, { resolve, reject });
