@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { maskSecret } from '@keyway/core';
+import { maskSecret, uuidv7 } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
 import { providers } from '@keyway/providers';
 import { clientAddress, lingeringClose } from '@keyway/server';
@@ -81,7 +80,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     // Parsed from the raw target: the upstream path is cut from the same string, byte for byte.
     const target = parseProxyTarget(req.url ?? '/', req.headers.host);
     const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7(startedAt);
     res.setHeader('x-request-id', requestId);
 
     const group = target ? runtime.groups.get(target.group) : undefined;

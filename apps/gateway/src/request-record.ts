@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Attempt, RequestLogRecord } from '@keyway/contracts';
-import { maskSecret, redactSecrets, scrubKeyMaterial } from '@keyway/core';
+import { maskSecret, redactSecrets, scrubKeyMaterial, uuidv7 } from '@keyway/core';
 import type { ForwardContext, ForwardDeps } from './context';
 import type { GroupRuntime } from './runtime';
 
@@ -20,7 +19,8 @@ export interface Ending {
 /** The log record of a request, filled in as it goes and completed by {@link finishRecord}. */
 export function baseRecord(ctx: ForwardContext, model: string | null, stream: boolean): RequestLogRecord {
   return {
-    id: randomUUID(),
+    // Time-ordered: request-log rows append to their indexes instead of dirtying a random page each.
+    id: uuidv7(ctx.startedAt),
     requestId: ctx.requestId,
     time: new Date(ctx.startedAt).toISOString(),
     groupId: ctx.group.id,

@@ -6,3 +6,4 @@ export * from './weighted';
 export * from './header-rules';
 export * from './egress';
 export type { LogPort } from './log-port';
+export { uuidv7 } from './uuid7';
