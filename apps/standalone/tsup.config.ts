@@ -2,5 +2,10 @@ import { defineConfig } from 'tsup';
 import { appBundle } from '../../tsup.app';
 
 export default defineConfig(
-  appBundle({ main: 'src/main.ts', 'rotate-encryption': 'src/commands/rotate-encryption.ts' }),
+  appBundle({
+    main: 'src/main.ts',
+    'rotate-encryption': 'src/commands/rotate-encryption.ts',
+    // The SQLite writer's worker thread (createSqliteWriter starts dist/sqlite-writer-thread.js beside main.js).
+    'sqlite-writer-thread': '../../packages/db/src/sqlite-writer-thread.ts',
+  }),
 );

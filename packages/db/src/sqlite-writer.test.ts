@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPrismaClient } from './client';
@@ -11,7 +15,7 @@ import { addKeys } from './repositories/keys';
 import type { NewPoolKey } from './repositories/keys';
 import { pruneLogs, runRetention } from './repositories/retention';
 import { createSqliteWriter } from './sqlite-writer';
-import type { SqliteWriter } from './sqlite-writer';
+import type { SqliteWriterThread } from './sqlite-writer';
 import { logRecord, requestLogRecord } from './testing/records';
 import { groupData } from './testing/scenario';
 
@@ -33,6 +37,16 @@ function fakePool() {
   };
 }
 
+/** Rows of request_logs, read by a connection of its own (as another process would). */
+function countLogs(file: string): number {
+  const reader = new Database(file, { readonly: true });
+  try {
+    return (reader.prepare('SELECT count(*) AS n FROM request_logs').get() as { n: number }).n;
+  } finally {
+    reader.close();
+  }
+}
+
 /** Counts event-loop turns (timer ticks) while `work` runs: 0 means the work held the loop throughout. */
 async function loopTurnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
   let turns = 0;
@@ -48,7 +62,7 @@ describe('the SQLite writer', () => {
   let dir: string;
   let file: string;
   let conn: DbConnection;
-  let writer: SqliteWriter;
+  let writer: SqliteWriterThread;
   const transactions: Array<{ operation: string; rows: number; ms: number }> = [];
   let groupId: number;
 
@@ -174,7 +188,7 @@ describe('the SQLite writer', () => {
           }),
         ),
       );
-      // The writer's own commits never checkpoint (that would flush the disk on the event loop).
+      // The writer's own commits never checkpoint (that would flush the disk inside a commit).
       const grown = () => statSync(fresh).size > before + 1_000_000;
       const deadline = Date.now() + 5000;
       while (!grown() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -182,5 +196,101 @@ describe('the SQLite writer', () => {
     } finally {
       await own.close();
     }
+  });
+
+  it('writes from its own thread: rows land while the main thread is too busy to run anything', async () => {
+    const write = writer.writeLogs(Array.from({ length: 20_000 }, (_, i) => logRecord(i, { groupId })));
+    // Blocks this thread (no timer, no I/O, no promise runs) until another connection sees every row committed.
+    const deadline = Date.now() + 15_000;
+    let seen = countLogs(file);
+    while (seen < 20_000 && Date.now() < deadline) seen = countLogs(file);
+    expect(seen).toBe(20_000);
+    await write;
+    expect(await conn.prisma.requestLog.count({ where: { groupId } })).toBe(20_000);
+  });
+
+  it('leaves the lock free between its transactions: a Prisma write waits ms, not for the whole job', async () => {
+    const key = await conn.prisma.apiKey.create({
+      data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
+    });
+    const old = new Date(Date.now() - 30 * DAY).toISOString();
+    for (let n = 0; n < 100_000; n += 10_000) {
+      await writer.writeLogs(
+        Array.from({ length: 10_000 }, (_, i) =>
+          requestLogRecord(n + i, { time: old, groupId, groupName: 'g' }),
+        ),
+      );
+    }
+    let done = false;
+    const retention = writer.deleteBefore('request_logs', new Date()).finally(() => (done = true));
+    // Prisma's connection waits for the lock in SQLite's busy handler, on this thread's event loop.
+    const waits: number[] = [];
+    while (!done) {
+      const t = performance.now();
+      await conn.prisma.apiKey.update({ where: { id: key.id }, data: { failureCount: { increment: 1 } } });
+      waits.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await retention).toBe(100_000);
+    waits.sort((a, b) => a - b);
+    // Back to back, the transactions kept such a write waiting 0.65-1.4 s; with rests, ~15 ms on a busy machine.
+    expect(waits.length).toBeGreaterThan(5);
+    expect(waits[Math.floor(waits.length / 2)]).toBeLessThan(100);
+  });
+
+  it('keeps the code of a failed statement in the error it rejects with', async () => {
+    const failed = writer.insertKeys([{ groupId: 999_999, keyValue: 'v', keyHash: 'h', keyMasked: 'm' }]);
+    await expect(failed).rejects.toBeInstanceOf(Error);
+    await expect(failed).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    // The writer goes on.
+    expect((await writer.insertKeys([{ groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' }])).added).toBe(
+      1,
+    );
+  });
+
+  it('fails the calls of a thread that dies and starts a new one for the next call', async () => {
+    const batch = Array.from({ length: 20_000 }, (_, i) => logRecord(i, { groupId }));
+    const lost = writer.writeLogs(batch);
+    await writer.terminate();
+    await expect(lost).rejects.toThrow(/thread exited/);
+    // Retried as the request-log buffer does: rows committed before the crash are not written twice.
+    await writer.writeLogs(batch);
+    expect(await conn.prisma.requestLog.count()).toBe(20_000);
+  });
+
+  it('finishes the pending writes before closing, then refuses new ones', async () => {
+    const fresh = join(dir, 'close.db');
+    await applyMigrations(`file:${fresh}`);
+    const own = createSqliteWriter(`file:${fresh}`);
+    let written = false;
+    const write = own
+      .writeLogs(Array.from({ length: 5000 }, (_, i) => logRecord(i)))
+      .then(() => (written = true));
+    await own.close();
+    expect(written).toBe(true);
+    expect(countLogs(fresh)).toBe(5000);
+    await write;
+    await expect(own.writeLogs([logRecord(1)])).rejects.toThrow(/closed/);
+  });
+
+  it('lets the process exit once idle, but not before a pending write is done', async () => {
+    const fresh = join(dir, 'exit.db');
+    await applyMigrations(`file:${fresh}`);
+    // A program that starts a write, awaits nothing and has nothing else to do.
+    const script = join(dir, 'exit.mts');
+    const source = (name: string) => JSON.stringify(fileURLToPath(new URL(name, import.meta.url)));
+    writeFileSync(
+      script,
+      `import { createSqliteWriter } from ${source('./sqlite-writer.ts')};
+       import { logRecord } from ${source('./testing/records.ts')};
+       void createSqliteWriter(${JSON.stringify(`file:${fresh}`)}).writeLogs(
+         Array.from({ length: 3000 }, (_, i) => logRecord(i)),
+       );`,
+    );
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const run = spawnSync(process.execPath, ['--import', tsx, script], { timeout: 60_000, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(countLogs(fresh)).toBe(3000);
   });
 });

@@ -1,31 +1,32 @@
 // The one SQLite writer of a standalone process: request logs, key imports and retention deletes all go through
 // it (admin writes of single rows stay on Prisma's connection).
 //
-// Why one owner: SQLite has a single write lock per file, and better-sqlite3 is synchronous — a statement waiting
-// for the lock waits on the event loop, and one large statement holds the loop for as long as it runs. So the
-// owner keeps every write transaction short and synchronous (BEGIN IMMEDIATE … COMMIT inside one call, a few
-// milliseconds, sized by measuring), never holds the lock across an `await`, and yields to the event loop
-// between transactions. Two transactions of this connection can therefore never overlap, and Prisma's
-// connection, whose statements are synchronous too, never finds the lock held by this one. When someone else
-// holds the lock (Prisma's interactive transaction spanning awaits, another process, a backup), the owner does
-// not block the loop in SQLite's busy handler: its busy timeout is 0, and it retries on a timer instead. Commits
-// do not flush to disk (WAL + synchronous=NORMAL); the checkpoints that do run in a worker thread.
+// Why one owner: SQLite has a single write lock per file. One connection doing every bulk write never competes
+// with itself for it, and keeps each of its transactions to a few milliseconds (sqlite-writer-owner.ts).
 //
-// Operations take and return plain data only, so the owner can move into a worker thread (records handed over
-// in batches by postMessage) without changing its callers.
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type Database from 'better-sqlite3';
+// Why a worker thread: better-sqlite3 is synchronous, so on the main thread every log transaction ran on the
+// event loop that serves proxied requests (8–10% of it in a CPU profile under load). The owner lives in a thread
+// of its own (sqlite-writer-thread.ts) and this module is a proxy with the same interface: each call posts
+// `{id, op, args}` (records as structured clones, in the batches callers already send) and resolves on the
+// reply. The price: Prisma's connection on the main thread may now find the write lock held by one of the
+// owner's transactions and wait for it in SQLite's busy handler, on the event loop. The owner rests between
+// transactions so that wait stays short (1 ms idle, ~15 ms median during a large retention on a busy machine).
+// Only admin writes and the batched key-state writes go that way; proxied requests never write through Prisma.
+//
+// Checkpoints run in a third thread (sqlite-checkpointer.ts), not the owner's: a checkpoint flushes the disk for
+// tens to hundreds of ms, which in the owner's thread every write queued behind it would wait for, while WAL lets
+// a checkpoint in another connection run alongside commits.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
-import { prepareKeyInsert } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
-import { prepareDeleteBefore } from './repositories/retention';
 import type { LogWriter } from './repositories/sqlite-log-writer';
-import { prepareLogInsert } from './repositories/sqlite-log-writer';
-import { adaptiveBatch, yieldToLoop } from './slices';
 import { startCheckpointer } from './sqlite-checkpointer';
-import { SQLITE_BUSY_TIMEOUT_MS, openSqliteFile } from './sqlite-file';
+import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from './sqlite-writer-thread';
 
 /** The single writer of a SQLite database in this process. */
 export interface SqliteWriter {
@@ -41,13 +42,11 @@ export interface SqliteWriter {
   insertKeys(rows: readonly NewKeyRow[]): Promise<{ added: number; ids: StoredKeyId[] }>;
   /** Deletes the rows of `table` whose time is before `before`, in short transactions; returns how many. */
   deleteBefore(table: PrunableTable, before: Date): Promise<number>;
-  /** Closes the connection once the last checkpoint is done; call it after the work using it has stopped. */
+  /**
+   * Waits for the pending calls, closes the connection and runs the last checkpoint; call it after the work
+   * using the writer has stopped (later calls are refused).
+   */
   close(): Promise<void>;
-}
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
 }
 
 /** Options of {@link createSqliteWriter}. */
@@ -56,103 +55,155 @@ export interface SqliteWriterOptions {
   onTransaction?: (operation: 'logs' | 'keys' | PrunableTable, rows: number, ms: number) => void;
 }
 
-/** Opens the writer's own connection to the SQLite file of a `file:` URL. */
-export function createSqliteWriter(url: string, options: SqliteWriterOptions = {}): SqliteWriter {
-  const db: Database.Database = openSqliteFile(url);
-  // Waiting for a lock happens on a timer (below), never inside SQLite on the event loop.
-  db.pragma('busy_timeout = 0');
-  // WAL + NORMAL: commits do not wait for fsync (a checkpoint does); a crash of the process loses nothing, a
-  // power cut may lose the last commits, never corrupts the file. FULL cost a disk flush per short transaction.
-  db.pragma('synchronous = NORMAL');
-  // Checkpoints flush the database file: done by a worker thread, not inside one of these commits.
-  db.pragma('wal_autocheckpoint = 0');
-  // Random 64-hex key hashes land all over their indexes: with SQLite's default 2 MB page cache an import of
-  // 100,000 keys spent most of each transaction re-reading index pages.
-  db.pragma('cache_size = -32768');
+/** A {@link SqliteWriter} whose connection lives in a worker thread. */
+export interface SqliteWriterThread extends SqliteWriter {
+  /** Ends the thread at once, as a crash would: its pending calls reject, the next call starts a new thread. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * How to start the thread: the built `sqlite-writer-thread.js` beside a bundle (each app that creates a writer
+ * builds it as a tsup entry), else the TypeScript source through tsx (tests, `tsx src/main.ts`).
+ */
+function threadEntry(): { filename: URL | string; eval?: boolean } {
+  const built = new URL('./sqlite-writer-thread.js', import.meta.url);
+  if (existsSync(built)) return { filename: built };
+  const source = new URL('./sqlite-writer-thread.ts', import.meta.url);
+  if (!existsSync(source)) {
+    throw new Error(`${fileURLToPath(built)} is missing: bundle sqlite-writer-thread.ts with the app`);
+  }
+  // tsx is a devDependency of this package, resolved from here so it works from any package's tests. On Node 20
+  // `--import tsx` in a worker's execArgv does not register it (tsx registers its hooks on the main thread only),
+  // so the thread imports the source through tsx's API, whose ESM entry comes from tsx's own export map.
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    exports: { './esm/api': { import: { default: string } } };
+  };
+  const api = pathToFileURL(join(dirname(manifest), exports['./esm/api'].import.default)).href;
+  const code = `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(source.href)}))`;
+  return { filename: code, eval: true };
+}
+
+/** The error a call failed with in the thread, with its `code` (SQLITE_BUSY, SQLITE_CONSTRAINT_…). */
+function revive(failure: WriterFailure): Error {
+  const err = new Error(failure.message);
+  err.name = failure.name;
+  return failure.code === undefined ? err : Object.assign(err, { code: failure.code });
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, { resolve(value: unknown): void; reject(err: Error): void }>;
+  exited: Promise<void>;
+}
+
+/**
+ * Starts the writer's thread, which opens its own connection to the SQLite file of a `file:` URL. Idle, the
+ * thread never keeps the process alive; a pending call does. A thread that dies fails its pending calls and is
+ * started again by the next one.
+ */
+export function createSqliteWriter(url: string, options: SqliteWriterOptions = {}): SqliteWriterThread {
+  const entry = threadEntry();
+  const data: WriterThreadData = { url, reportTransactions: options.onTransaction !== undefined };
   const checkpointer = startCheckpointer(url);
-  const insertLogs = prepareLogInsert(db);
-  const insertKeys = prepareKeyInsert(db);
-  const deletes = new Map<PrunableTable, ReturnType<typeof prepareDeleteBefore>>();
+  let thread: Thread | null = null;
+  let nextId = 0;
+  // Every call not answered yet, settled either way: what close() waits for.
+  const inFlight = new Set<Promise<void>>();
+  let closed: Promise<void> | null = null;
 
-  /** Runs one transaction as soon as the write lock is free, waiting on a timer while it is not. */
-  async function transact<R>(work: () => R): Promise<R> {
-    const tx = db.transaction(work);
-    const deadline = performance.now() + SQLITE_BUSY_TIMEOUT_MS;
-    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+  function start(): Thread {
+    const worker = new Worker(entry.filename, {
+      workerData: data,
+      eval: entry.eval === true,
+    });
+    const t: Thread = {
+      worker,
+      pending: new Map(),
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
+    let crash: Error | undefined;
+    worker.on('message', (m: WriterReply) => {
+      if ('transaction' in m) return options.onTransaction?.(...m.transaction);
+      const p = t.pending.get(m.id);
+      if (!p) return;
+      t.pending.delete(m.id);
+      if (t.pending.size === 0) worker.unref();
+      if ('error' in m) p.reject(revive(m.error));
+      else p.resolve(m.value);
+    });
+    // An uncaught error in the thread; 'exit' follows.
+    worker.on('error', (err) => (crash = err));
+    worker.on('exit', (code) => {
+      if (thread === t) thread = null;
+      const err = new Error(`the SQLite writer thread exited (code ${code})`, crash && { cause: crash });
+      for (const p of t.pending.values()) p.reject(err);
+      t.pending.clear();
+    });
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
+    return t;
+  }
+
+  function call<R>(op: WriterCall['op'], args: unknown[]): Promise<R> {
+    const t = (thread ??= start());
+    const id = nextId++;
+    const done = new Promise<R>((resolve, reject) => {
+      t.pending.set(id, { resolve, reject });
       try {
-        return tx.immediate();
+        t.worker.postMessage({ id, op, args } satisfies WriterCall);
       } catch (err) {
-        if (!isBusy(err) || performance.now() > deadline) throw err;
+        // Not cloneable: nothing was sent, and `done` rejects with what postMessage threw.
+        t.pending.delete(id);
+        throw err;
       }
-      await sleep(wait);
-    }
+    });
+    if (t.pending.has(id)) t.worker.ref();
+    return done;
   }
 
-  /**
-   * Feeds `items` to `write` in transactions sized to take a few milliseconds, yielding between them. A key
-   * import also rests as long as its last transaction took (at most 10 ms): flat out, 100,000 keys kept this
-   * thread busy for seconds, and on a busy machine the OS then preempts it for tens of ms at a time, delaying
-   * every request the process serves; at half duty it is rescheduled promptly. Request logs keep up with
-   * traffic and are not slowed.
-   */
-  async function sliced<T, R>(
-    operation: 'logs' | 'keys',
-    items: readonly T[],
-    batch: ReturnType<typeof adaptiveBatch>,
-    write: (part: readonly T[]) => R,
-    each: (result: R) => void,
-  ): Promise<void> {
-    for (let i = 0; i < items.length;) {
-      const part = items.slice(i, i + batch.size());
-      const t = performance.now();
-      each(await transact(() => write(part)));
-      const ms = performance.now() - t;
-      batch.record(part.length, ms);
-      options.onTransaction?.(operation, part.length, ms);
-      i += part.length;
-      if (i < items.length) await (operation === 'keys' ? sleep(Math.min(ms, 10)) : yieldToLoop());
-    }
+  function tracked<R>(op: WriterCall['op'], args: unknown[]): Promise<R> {
+    if (closed) return Promise.reject(new Error('the SQLite writer is closed'));
+    const done = call<R>(op, args);
+    const settled = done.then(
+      () => {},
+      () => {},
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return done;
   }
 
-  // Batch sizes are learned per operation and kept between calls.
-  const logBatch = adaptiveBatch({ initial: 100 });
-  const keyBatch = adaptiveBatch({ initial: 200 });
-  const deleteBatch = new Map<PrunableTable, ReturnType<typeof adaptiveBatch>>();
-
+  // Started now, so the file is open (and a tsx start-up paid) before the first request log arrives.
+  thread = start();
   return {
-    async writeLogs(records) {
-      await sliced('logs', records, logBatch, insertLogs, () => {});
+    writeLogs: (records) => tracked('writeLogs', [records]),
+    insertKeys: (rows) => tracked('insertKeys', [rows]),
+    deleteBefore: (table, before) => tracked('deleteBefore', [table, before]),
+    async terminate() {
+      const t = thread;
+      if (!t) return;
+      await t.worker.terminate();
+      await t.exited;
     },
-    async insertKeys(rows) {
-      let added = 0;
-      const ids: StoredKeyId[] = [];
-      await sliced('keys', rows, keyBatch, insertKeys, (r) => {
-        added += r.added;
-        ids.push(...r.ids);
-      });
-      return { added, ids };
-    },
-    async deleteBefore(table, before) {
-      const remove = deletes.get(table) ?? prepareDeleteBefore(db, table);
-      deletes.set(table, remove);
-      let batch = deleteBatch.get(table);
-      if (!batch) deleteBatch.set(table, (batch = adaptiveBatch({ initial: 200, max: 20_000 })));
-      let deleted = 0;
-      for (;;) {
-        const limit = batch.size();
-        const t = performance.now();
-        const n = await transact(() => remove(before, limit));
-        const ms = performance.now() - t;
-        batch.record(n, ms);
-        options.onTransaction?.(table, n, ms);
-        deleted += n;
-        if (n < limit) return deleted;
-        await yieldToLoop();
-      }
-    },
-    async close() {
-      await checkpointer.stop();
-      db.close();
+    close() {
+      closed ??= (async () => {
+        await Promise.all(inFlight);
+        const t = thread;
+        try {
+          if (t) {
+            await call('close', []);
+            // The thread ends once it has answered; one stuck on the disk must not hold up shutdown.
+            const timer = setTimeout(() => void t.worker.terminate(), 2000);
+            await t.exited;
+            clearTimeout(timer);
+          }
+        } finally {
+          // After the owner's last commit: the checkpointer's last checkpoint takes all of it into the file.
+          await checkpointer.stop();
+        }
+      })();
+      return closed;
     },
   };
 }

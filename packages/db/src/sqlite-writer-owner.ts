@@ -1,0 +1,134 @@
+// What the SQLite writer's thread runs: the connection that owns every write of the process to one SQLite file
+// (see sqlite-writer.ts for why there is one owner and why it lives in its own thread).
+//
+// The owner keeps every write transaction short and synchronous (BEGIN IMMEDIATE … COMMIT inside one call, a few
+// milliseconds, sized by measuring), never holds the lock across an `await`, and yields to its event loop between
+// transactions, so calls that overlap (a key import while logs arrive) take turns. When someone else holds the
+// lock (Prisma's connection on the main thread, another process, a backup), the owner does not wait in SQLite's
+// busy handler: its busy timeout is 0, and it retries on a timer instead, so the calls behind it go on. Commits
+// do not flush to disk (WAL + synchronous=NORMAL); the checkpoints that do run in a thread of their own.
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Database from 'better-sqlite3';
+import type { StoredKeyId } from './repositories/keys';
+import { prepareKeyInsert } from './repositories/keys';
+import type { PrunableTable } from './repositories/retention';
+import { prepareDeleteBefore } from './repositories/retention';
+import { prepareLogInsert } from './repositories/sqlite-log-writer';
+import { adaptiveBatch } from './slices';
+import { SQLITE_BUSY_TIMEOUT_MS, openSqliteFile } from './sqlite-file';
+import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+}
+
+/**
+ * Opens the owner's connection to the SQLite file of a `file:` URL, in the calling thread; `close()` closes it
+ * (checkpoints are not its business). Everything it takes and returns is plain data, so it can sit behind
+ * postMessage.
+ */
+export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}): SqliteWriter {
+  const db: Database.Database = openSqliteFile(url);
+  // Waiting for a lock happens on a timer (below), never inside SQLite.
+  db.pragma('busy_timeout = 0');
+  // WAL + NORMAL: commits do not wait for fsync (a checkpoint does); a crash of the process loses nothing, a
+  // power cut may lose the last commits, never corrupts the file. FULL cost a disk flush per short transaction.
+  db.pragma('synchronous = NORMAL');
+  // Checkpoints flush the database file: done by the checkpointer's thread, not inside one of these commits.
+  db.pragma('wal_autocheckpoint = 0');
+  // Random 64-hex key hashes land all over their indexes: with SQLite's default 2 MB page cache an import of
+  // 100,000 keys spent most of each transaction re-reading index pages.
+  db.pragma('cache_size = -32768');
+  const insertLogs = prepareLogInsert(db);
+  const insertKeys = prepareKeyInsert(db);
+  const deletes = new Map<PrunableTable, ReturnType<typeof prepareDeleteBefore>>();
+
+  /** Runs one transaction as soon as the write lock is free, waiting on a timer while it is not. */
+  async function transact<R>(work: () => R): Promise<R> {
+    const tx = db.transaction(work);
+    const deadline = performance.now() + SQLITE_BUSY_TIMEOUT_MS;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return tx.immediate();
+      } catch (err) {
+        if (!isBusy(err) || performance.now() > deadline) throw err;
+      }
+      await sleep(wait);
+    }
+  }
+
+  /**
+   * Leaves the write lock free for as long as the last transaction held it (at most 10 ms) before the next one.
+   * Prisma's connection on the main thread waits for the lock in SQLite's busy handler, which sleeps on the event
+   * loop and probes at 0, 1, 3, 8, 18… ms: back to back, this thread's transactions kept it out for 0.65–1.4 s
+   * during a 200,000-row retention; at half duty its wait is a few ms. Half duty also keeps a long import from
+   * holding a core: on a busy two-core machine the OS then preempted the main thread for tens of ms at a time.
+   */
+  function rest(ms: number): Promise<void> {
+    return sleep(Math.min(ms, 10));
+  }
+
+  /** Feeds `items` to `write` in transactions sized to take a few milliseconds, resting between them. */
+  async function sliced<T, R>(
+    operation: 'logs' | 'keys',
+    items: readonly T[],
+    batch: ReturnType<typeof adaptiveBatch>,
+    write: (part: readonly T[]) => R,
+    each: (result: R) => void,
+  ): Promise<void> {
+    for (let i = 0; i < items.length;) {
+      const part = items.slice(i, i + batch.size());
+      const t = performance.now();
+      each(await transact(() => write(part)));
+      const ms = performance.now() - t;
+      batch.record(part.length, ms);
+      options.onTransaction?.(operation, part.length, ms);
+      i += part.length;
+      if (i < items.length) await rest(ms);
+    }
+  }
+
+  // Batch sizes are learned per operation and kept between calls.
+  const logBatch = adaptiveBatch({ initial: 100 });
+  const keyBatch = adaptiveBatch({ initial: 200 });
+  const deleteBatch = new Map<PrunableTable, ReturnType<typeof adaptiveBatch>>();
+
+  return {
+    async writeLogs(records) {
+      await sliced('logs', records, logBatch, insertLogs, () => {});
+    },
+    async insertKeys(rows) {
+      let added = 0;
+      const ids: StoredKeyId[] = [];
+      await sliced('keys', rows, keyBatch, insertKeys, (r) => {
+        added += r.added;
+        ids.push(...r.ids);
+      });
+      return { added, ids };
+    },
+    async deleteBefore(table, before) {
+      const remove = deletes.get(table) ?? prepareDeleteBefore(db, table);
+      deletes.set(table, remove);
+      let batch = deleteBatch.get(table);
+      if (!batch) deleteBatch.set(table, (batch = adaptiveBatch({ initial: 200, max: 20_000 })));
+      let deleted = 0;
+      for (;;) {
+        const limit = batch.size();
+        const t = performance.now();
+        const n = await transact(() => remove(before, limit));
+        const ms = performance.now() - t;
+        batch.record(n, ms);
+        options.onTransaction?.(table, n, ms);
+        deleted += n;
+        if (n < limit) return deleted;
+        await rest(ms);
+      }
+    },
+    close() {
+      db.close();
+      return Promise.resolve();
+    },
+  };
+}

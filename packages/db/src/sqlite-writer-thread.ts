@@ -1,0 +1,64 @@
+// The SQLite writer's worker thread: it owns the connection (openSqliteOwner) and runs the calls that
+// createSqliteWriter posts from the main thread, replying to each by id. Calls overlap as they would in one
+// thread: the owner's transactions take turns between its awaits.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
+import { openSqliteOwner } from './sqlite-writer-owner';
+
+/** What the thread is started with. */
+export interface WriterThreadData {
+  url: string;
+  /** Post a {@link TransactionEvent} after each transaction (only when someone listens: a message each). */
+  reportTransactions: boolean;
+}
+
+/** A call of one of the writer's operations, with its arguments as structured clones. */
+export interface WriterCall {
+  id: number;
+  op: keyof SqliteWriter;
+  args: unknown[];
+}
+
+/** An error as it crosses threads: structured cloning of an Error drops its `code` (SQLITE_BUSY…). */
+export interface WriterFailure {
+  name: string;
+  message: string;
+  code?: unknown;
+}
+
+/** What the thread posts back: a call's result or failure, or a transaction it ran. */
+export type WriterReply =
+  { id: number; value: unknown } | { id: number; error: WriterFailure } | { transaction: TransactionEvent };
+
+/** The arguments of SqliteWriterOptions.onTransaction. */
+export type TransactionEvent = Parameters<NonNullable<SqliteWriterOptions['onTransaction']>>;
+
+function failure(err: unknown): WriterFailure {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const { code } = err as { code?: unknown };
+  return { name: err.name, message: err.message, ...(code === undefined ? {} : { code }) };
+}
+
+const port = parentPort;
+if (port) {
+  const data = workerData as WriterThreadData;
+  const post = (reply: WriterReply) => port.postMessage(reply);
+  const writer = openSqliteOwner(
+    data.url,
+    data.reportTransactions
+      ? { onTransaction: (operation, rows, ms) => post({ transaction: [operation, rows, ms] }) }
+      : {},
+  );
+  // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
+  const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
+  port.on('message', (call: WriterCall) => {
+    void ops[call.op](...call.args).then(
+      (value) => {
+        post({ id: call.id, value });
+        // The main thread sends `close` last, once every other call has been answered.
+        if (call.op === 'close') port.close();
+      },
+      (err: unknown) => post({ id: call.id, error: failure(err) }),
+    );
+  });
+}
