@@ -162,7 +162,7 @@ describe('AttemptPlanner', () => {
   it('prefers an upstream that is not penalised, and uses a penalised one when all are', () => {
     const rt = runtimeOf([{ name: 'g', upstreams: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] }]);
     const g = rt.groups.get('g')!;
-    const one = { guardOpen: () => null, isPenalized: (u: string) => u.endsWith(':1') };
+    const one = { guardOpen: () => null, isPenalized: (u: { url: string }) => u.url.endsWith(':1') };
     const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), one, false);
     for (let i = 0; i < 4; i++) {
       const step = i === 0 ? p.next() : p.next(retryable);

@@ -18,8 +18,10 @@ export interface Candidate {
  * tier only when every member is exhausted. A standard group is one tier of one member.
  */
 export interface Tier {
-  /** The next not-yet-excluded member by weight (`skip` says which groups to leave out), or undefined. */
-  next(skip: (group: GroupRuntime) => boolean): Candidate | undefined;
+  /**
+   * The next member by weight that is not `excluded` (and, with `usable`, has a key in rotation), or undefined.
+   */
+  next(excluded: ReadonlySet<GroupRuntime>, usable: PoolView | null): Candidate | undefined;
 }
 
 /** What the planner reads of the key pool (the `KeyPool` port satisfies it). */
@@ -31,7 +33,8 @@ export interface PoolView {
 /** What the planner reads of the storm guard and the upstream penalties. */
 export interface HealthView {
   guardOpen(groupId: number): number | null;
-  isPenalized(url: string): boolean;
+  /** Whether an upstream is serving a penalty now (a function value: handed to the weighted picker as is). */
+  readonly isPenalized: (upstream: UpstreamRuntime) => boolean;
 }
 
 /** The previous attempt's outcome as the planner needs it. */
@@ -70,7 +73,6 @@ export class AttemptPlanner {
   /** Keys already tried in this request. */
   readonly tried = new Set<number>();
   private readonly excluded = new Set<GroupRuntime>();
-  private readonly failsOver: boolean;
   private current: Candidate | undefined;
   private tier = 0;
   private attempts = 0;
@@ -78,9 +80,6 @@ export class AttemptPlanner {
   private stormRetryMs: number | undefined;
   private cooldownMs: number | undefined;
   private unsendable: { group: GroupRuntime; problem: ConfigProblem } | null = null;
-  private readonly skip = (group: GroupRuntime): boolean => this.excluded.has(group);
-  private readonly skipUnusable = (group: GroupRuntime): boolean =>
-    this.excluded.has(group) || !this.pool.hasUsable(group.id);
 
   /**
    * @param tiers the candidates in order of preference
@@ -91,10 +90,9 @@ export class AttemptPlanner {
     private readonly tiers: readonly Tier[],
     private readonly pool: PoolView,
     private readonly health: HealthView,
-    failsOver: boolean,
+    private readonly failsOver: boolean,
     private readonly onConfigProblem?: (group: string, problem: ConfigProblem) => void,
   ) {
-    this.failsOver = failsOver;
     this.current = this.choose();
     this.maxAttempts = (this.current?.group.settings.maxRetries ?? 0) + 1;
   }
@@ -134,7 +132,7 @@ export class AttemptPlanner {
         this.exclude(group);
         continue;
       }
-      const upstream = group.upstreams.next(this.penalized) ?? group.upstreams.next();
+      const upstream = group.upstreams.next(this.health.isPenalized) ?? group.upstreams.next();
       if (!upstream) return STOP;
       this.attempts++;
       this.tried.add(pick.key.id);
@@ -173,8 +171,6 @@ export class AttemptPlanner {
     return previous.retryable && !previous.storm && this.attempts < this.maxAttempts;
   }
 
-  private readonly penalized = (u: UpstreamRuntime): boolean => this.health.isPenalized(u.url);
-
   private exclude(group: GroupRuntime): void {
     this.excluded.add(group);
     this.current = this.choose();
@@ -185,7 +181,7 @@ export class AttemptPlanner {
     for (; this.tier < this.tiers.length; this.tier++) {
       const tier = this.tiers[this.tier] as Tier;
       // Nothing obviously usable: still try a not-yet-excluded member (its pool may hand out a probe key).
-      const found = tier.next(this.skipUnusable) ?? tier.next(this.skip);
+      const found = tier.next(this.excluded, this.pool) ?? tier.next(this.excluded, null);
       if (found) return found;
     }
     return undefined;
@@ -196,7 +192,12 @@ const STOP: Step = { kind: 'stop' };
 
 /** A tier of one candidate (a standard group, or one member of an ordered list). */
 export function singleTier(candidate: Candidate): Tier {
-  return { next: (skip) => (skip(candidate.group) ? undefined : candidate) };
+  return {
+    next: (excluded, usable) =>
+      excluded.has(candidate.group) || (usable !== null && !usable.hasUsable(candidate.group.id))
+        ? undefined
+        : candidate,
+  };
 }
 
 /** The tiers a request to `root` walks: the group itself, or an aggregate's members spread by weight. */
@@ -205,8 +206,10 @@ export function tiersOf(root: GroupRuntime, model: string | null): Tier[] {
   const members = root.subGroups;
   return [
     {
-      next(skip) {
-        const m = members.next((s) => skip(s.group));
+      next(excluded, usable) {
+        const m = members.next(
+          (s) => excluded.has(s.group) || (usable !== null && !usable.hasUsable(s.group.id)),
+        );
         return m ? { group: m.group, model } : undefined;
       },
     },

@@ -111,6 +111,6 @@ function makeHealthView(deps: ForwardDeps): HealthView {
       const verdict = deps.guard.check(groupId);
       return verdict.open ? verdict.retryAfterMs : null;
     },
-    isPenalized: (url) => deps.upstreamHealth.isPenalized(url),
+    isPenalized: (upstream) => deps.upstreamHealth.isPenalized(upstream.url),
   };
 }

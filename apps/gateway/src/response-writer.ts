@@ -188,8 +188,12 @@ function relay(
       });
       return;
     }
+    // Spelled out rather than spread: this runs for every relayed response.
     finishRecord(deps, record, ctx, {
-      ...served,
+      attempts: served.attempts,
+      groupOf: served.groupOf,
+      root: served.root,
+      key: served.key,
       statusCode: response.statusCode,
       error: null,
       ttfbMs,

@@ -10,6 +10,52 @@ function merge(into: Usage, next: Usage | null): void {
   if (next.completionTokens !== null) into.completionTokens = next.completionTokens;
 }
 
+const USAGE_KEYS = ['"usage"', '"usageMetadata"'];
+
+/**
+ * The usage object of a JSON response body without parsing the rest (the body is relayed already; parsing it all
+ * cost more than anything else the gateway did with it): the last `"usage"` or `"usageMetadata"` key outside a
+ * string, with its object value, as `{ key: value }`. Null when there is none or it does not parse (then the
+ * caller parses the whole body).
+ */
+export function usageOnly(text: string): Record<string, unknown> | null {
+  for (const quoted of USAGE_KEYS) {
+    for (let at = text.lastIndexOf(quoted); at > 0; at = text.lastIndexOf(quoted, at - 1)) {
+      // A key inside a string value would be escaped: an odd run of backslashes before the quote.
+      let slashes = 0;
+      while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes++;
+      if (slashes % 2 === 1) continue;
+      let i = at + quoted.length;
+      while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d) i++;
+      if (text.charCodeAt(i) !== 0x3a) continue;
+      i++;
+      while (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x0a || text.charCodeAt(i) === 0x0d) i++;
+      if (text.charCodeAt(i) !== 0x7b) continue;
+      const end = objectEnd(text, i);
+      if (end < 0) return null;
+      try {
+        return { [quoted.slice(1, -1)]: JSON.parse(text.slice(i, end)) as unknown };
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+/** The index after the `}` closing the object that starts at `start`, skipping strings; -1 if unclosed. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
 /**
  * Watches a response body as it is relayed and extracts token usage without holding the stream back: SSE lines
  * are scanned as they pass and only those mentioning usage are parsed; a JSON body is kept (up to 1 MiB) and
@@ -43,8 +89,10 @@ export class UsageTap {
     if (this.mode === 'json' && this.size > 0 && this.size < JSON_LIMIT) {
       try {
         // Synchronous: the body is at most 1 MiB, and `end` answers before the request is recorded.
-        const raw = decodeBodySync(Buffer.concat(this.chunks, this.size), this.encoding, 4 * JSON_LIMIT);
-        merge(this.usage, this.provider.usageFromJson(JSON.parse(raw.toString('utf8'))));
+        const whole =
+          this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
+        const text = decodeBodySync(whole, this.encoding, 4 * JSON_LIMIT).toString('utf8');
+        merge(this.usage, this.provider.usageFromJson(usageOnly(text) ?? JSON.parse(text)));
       } catch {
         // Not JSON after all, or not decodable: no usage.
       }
