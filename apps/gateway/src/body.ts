@@ -33,11 +33,12 @@ export function readBody(
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.once('error', () => resolve('aborted'));
+    // `on`, not `once`: each fires at most once, and the promise settles once; once() allocates a wrapper each.
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.on('error', () => resolve('aborted'));
     // A request destroyed without an error emits neither 'end' nor 'error'. After 'end' (or 'too-large') the
     // promise is settled already and this resolve does nothing.
-    req.once('close', () => resolve('aborted'));
+    req.on('close', () => resolve('aborted'));
   });
 }
 

@@ -10,6 +10,11 @@ export interface GatewayMetricSet {
   logWriteFailed(): void;
 }
 
+interface GroupSeries {
+  classes: Map<number, { inc(n?: number): void }>;
+  duration: { observe(value: number): void };
+}
+
 /** Registers the proxy's metrics on `metrics` (both standalone and the distributed gateway expose these). */
 export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
   const requests = metrics.counter(
@@ -39,13 +44,29 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
     'Failed request-log batch writes',
     [],
   );
+  // Label children resolved once per group (and status class): this runs for every proxied request.
+  const byGroup = new Map<string, GroupSeries>();
+  const seriesOf = (group: string): GroupSeries => {
+    let g = byGroup.get(group);
+    if (!g) {
+      g = { classes: new Map(), duration: duration.labels({ group }) };
+      // Group names are bounded by the configuration; a renamed group's old series simply stops growing.
+      if (byGroup.size > 10_000) byGroup.clear();
+      byGroup.set(group, g);
+    }
+    return g;
+  };
   return {
     gateway: {
       request(group, status, durationMs) {
-        requests.inc({ group, status: `${Math.floor(status / 100)}xx` });
-        duration.observe({ group }, durationMs / 1000);
+        const g = seriesOf(group);
+        const cls = Math.floor(status / 100);
+        let counter = g.classes.get(cls);
+        if (!counter) g.classes.set(cls, (counter = requests.labels({ group, status: `${cls}xx` })));
+        counter.inc();
+        g.duration.observe(durationMs / 1000);
       },
-      inFlight: (v) => inFlight.set({}, v),
+      inFlight: (v) => inFlight.set(v),
       proxyAuthFailure: (group) => authFailures.inc({ group }),
     },
     keyChange: (status, cause) => keyChanges.inc({ status, cause }),

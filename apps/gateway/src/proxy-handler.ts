@@ -10,7 +10,7 @@ import type { ForwardContext, ForwardDeps } from './context';
 import { forward } from './forward';
 import { extractProxyKey } from './headers';
 import { recordRefusal } from './request-record';
-import { sendDialectError } from './respond';
+import { sendDialectError, tagRequestId } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
 import { UpstreamHealth } from './upstream-health';
@@ -81,7 +81,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     const target = parseProxyTarget(req.url ?? '/', req.headers.host);
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7(startedAt);
-    res.setHeader('x-request-id', requestId);
+    tagRequestId(res, requestId);
 
     const group = target ? runtime.groups.get(target.group) : undefined;
     if (!target || !group) {
@@ -122,7 +122,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     inFlight++;
     deps.metrics?.inFlight(inFlight);
     // The request's one close listener: the phase in progress (attempt, relay) says what an early close means.
-    res.once('close', () => {
+    res.on('close', () => {
       inFlight--;
       deps.metrics?.inFlight(inFlight);
       const hook = ctx.closeHook;

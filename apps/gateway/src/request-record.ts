@@ -62,7 +62,9 @@ export function finishRecord(
   record.attempts = e.attempts;
   record.retries = Math.max(0, e.attempts.length - 1);
   record.keyId = e.key?.id ?? null;
-  record.keyMasked = e.key ? maskSecret(e.key.value) : null;
+  const last = e.attempts.length > 0 ? e.attempts[e.attempts.length - 1] : undefined;
+  // The last attempt masked this key already (masking is not free: it runs for every request).
+  record.keyMasked = e.key ? (last?.keyId === e.key.id ? last.key : maskSecret(e.key.value)) : null;
   if (e.root.type === 'aggregate' && e.groupOf !== e.root) {
     record.parentGroupId = e.root.id;
     record.parentGroupName = e.root.name;

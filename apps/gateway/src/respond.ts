@@ -1,6 +1,22 @@
 import type { ServerResponse } from 'node:http';
 import type { Provider } from '@keyway/providers';
 
+const REQUEST_ID = Symbol('keyway.requestId');
+type Tagged = ServerResponse & { [REQUEST_ID]?: string };
+
+/**
+ * Remembers the request id a response must carry (`x-request-id`). Every response of the proxy is written with one
+ * `writeHead(status, headers)` that includes it: a `setHeader` first made node merge two header sets per response.
+ */
+export function tagRequestId(res: ServerResponse, id: string): void {
+  (res as Tagged)[REQUEST_ID] = id;
+}
+
+/** The request id `tagRequestId` gave this response, if any. */
+export function requestIdOf(res: ServerResponse): string | undefined {
+  return (res as Tagged)[REQUEST_ID];
+}
+
 /** Sends a gateway-made error in the channel's dialect (so SDKs raise their usual errors). */
 export function sendDialectError(
   res: ServerResponse,
@@ -15,7 +31,9 @@ export function sendDialectError(
     return;
   }
   const body = provider.renderError(status, code, message);
+  const id = requestIdOf(res);
   res.writeHead(status, {
+    ...(id === undefined ? {} : { 'x-request-id': id }),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     ...extra,

@@ -46,6 +46,7 @@ export function writeResult(
     const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, true);
     delete headers['content-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
+    headers['x-request-id'] = ctx.requestId;
     ctx.res.writeHead(response.statusCode, headers);
     ctx.res.end(body);
     return finishRecord(deps, record, ctx, {
@@ -121,14 +122,14 @@ async function sendModelList(
     );
   } catch {
     // Not a list we understand: pass the upstream's bytes on untouched.
-    ctx.res.writeHead(
-      response.statusCode,
-      maskHeaders(clientHeaders(response.headers), served.key?.value ?? '', ctx, deps, false),
-    );
+    const headers = maskHeaders(clientHeaders(response.headers), served.key?.value ?? '', ctx, deps, false);
+    headers['x-request-id'] = ctx.requestId;
+    ctx.res.writeHead(response.statusCode, headers);
     ctx.res.end(raw);
     return finishRecord(deps, record, ctx, { ...served, statusCode: response.statusCode, error: null });
   }
   ctx.res.writeHead(200, {
+    'x-request-id': ctx.requestId,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
@@ -153,6 +154,7 @@ function relay(
   const key = served.key?.value ?? '';
   const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, false);
   if (stream) headers['x-accel-buffering'] = 'no';
+  headers['x-request-id'] = ctx.requestId;
   res.writeHead(response.statusCode, headers);
   const ttfbMs = Math.round(performance.now() - ctx.started);
   const contentType = String(response.headers['content-type'] ?? '');
@@ -205,11 +207,11 @@ function relay(
     if (!res.write(chunk)) body.pause();
   });
   res.on('drain', () => body.resume());
-  body.once('end', () => {
+  body.on('end', () => {
     res.end();
     complete(null, false);
   });
-  body.once('error', (error: Error) => {
+  body.on('error', (error: Error) => {
     // The upstream died mid-body: break the client's connection too, never end it as if complete.
     res.destroy(error);
     complete(error, false);

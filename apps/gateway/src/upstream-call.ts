@@ -113,7 +113,7 @@ export async function sendAttempt(
       headersTimeout: s.responseHeaderTimeoutSeconds * 1000,
       bodyTimeout: (stream ? s.streamIdleTimeoutSeconds : s.requestTimeoutSeconds) * 1000,
     });
-    if (overall) response.body.once('close', () => clearTimeout(overall));
+    if (overall) response.body.on('close', () => clearTimeout(overall));
     ctx.closeHook = null;
     const outcome: Outcome = { status: response.statusCode, headers: response.headers };
     let errorBody: string | null = null;
