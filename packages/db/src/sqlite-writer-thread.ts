@@ -52,7 +52,12 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    void ops[call.op](...call.args).then(
+    // Request logs arrive as one JSON string (see createSqliteWriter).
+    const args =
+      call.op === 'writeLogs' && typeof call.args[0] === 'string'
+        ? [JSON.parse(call.args[0]) as unknown]
+        : call.args;
+    void ops[call.op](...args).then(
       (value) => {
         post({ id: call.id, value });
         // The main thread sends `close` last, once every other call has been answered.
