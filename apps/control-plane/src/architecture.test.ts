@@ -1,51 +1,15 @@
 // Source scans of the control plane's own files (tests and test helpers under testing/ excluded): the database is
 // reached through the repository functions of @keyway/db only, and no two modules import each other (directly
 // or round a longer loop), which would leave one of them half-initialised depending on which is loaded first.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Prisma } from '@keyway/db';
+import { prismaCalls, productionSources } from '@keyway/db/source-scan';
 import { describe, expect, it } from 'vitest';
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 
-/** The app's non-test TypeScript files, as absolute paths. */
-function appFiles(dir = SRC): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'testing' ? [] : appFiles(path);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
-  });
-}
-
-const DELEGATES = Object.values(Prisma.ModelName).map((m) => m.charAt(0).toLowerCase() + m.slice(1));
-const METHODS = [
-  'findMany',
-  'findUnique',
-  'findUniqueOrThrow',
-  'findFirst',
-  'findFirstOrThrow',
-  'create',
-  'createMany',
-  'createManyAndReturn',
-  'update',
-  'updateMany',
-  'updateManyAndReturn',
-  'upsert',
-  'delete',
-  'deleteMany',
-  'count',
-  'aggregate',
-  'groupBy',
-];
-const MODEL_CALL = new RegExp(`\\.(${DELEGATES.join('|')})\\s*\\.\\s*(${METHODS.join('|')})\\s*\\(`, 'g');
-const CLIENT_CALL =
-  /\.\s*\$(transaction|queryRaw|queryRawUnsafe|executeRaw|executeRawUnsafe|queryRawTyped)\b/g;
-
-/** The direct Prisma calls in a source text: `db.apiKey.findMany(`, `db.$transaction`, … */
-function prismaCalls(text: string): string[] {
-  return [...text.matchAll(MODEL_CALL), ...text.matchAll(CLIENT_CALL)].map((m) => m[0].replace(/\s+/g, ''));
-}
+const appFiles = (): string[] => productionSources(SRC);
 
 const IMPORT =
   /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
@@ -89,10 +53,10 @@ describe('database access', () => {
       'await listKeys(deps.db, filter); group.name.trim(); keys.count;',
     ].join('\n');
     expect(prismaCalls(sample)).toEqual([
-      '.apiKey.findMany(',
-      '.group.create(',
-      '.setting.upsert(',
-      '.$transaction',
+      '1: await deps.db.apiKey.findMany({ where });',
+      '2: const row = await db.group',
+      '4: await db.$transaction(async (tx) => tx.setting.upsert(args));',
+      '4: await db.$transaction(async (tx) => tx.setting.upsert(args));',
     ]);
   });
 
