@@ -10,16 +10,15 @@ function merge(into: Usage, next: Usage | null): void {
   if (next.completionTokens !== null) into.completionTokens = next.completionTokens;
 }
 
-const USAGE_KEYS = ['"usage"', '"usageMetadata"'];
-
 /**
  * The usage object of a JSON response body without parsing the rest (the body is relayed already; parsing it all
- * cost more than anything else the gateway did with it): the last `"usage"` or `"usageMetadata"` key outside a
- * string, with its object value, as `{ key: value }`. Null when there is none or it does not parse (then the
- * caller parses the whole body).
+ * cost more than anything else the gateway did with it): the last of the channel's usage `fields` found as a key
+ * outside a string, with its object value, as `{ field: value }`. Null when there is none or it does not parse
+ * (then the caller parses the whole body).
  */
-export function usageOnly(text: string): Record<string, unknown> | null {
-  for (const quoted of USAGE_KEYS) {
+export function usageOnly(text: string, fields: readonly string[]): Record<string, unknown> | null {
+  for (const field of fields) {
+    const quoted = `"${field}"`;
     for (let at = text.lastIndexOf(quoted); at > 0; at = text.lastIndexOf(quoted, at - 1)) {
       // A key inside a string value would be escaped: an odd run of backslashes before the quote.
       let slashes = 0;
@@ -34,7 +33,7 @@ export function usageOnly(text: string): Record<string, unknown> | null {
       const end = objectEnd(text, i);
       if (end < 0) return null;
       try {
-        return { [quoted.slice(1, -1)]: JSON.parse(text.slice(i, end)) as unknown };
+        return { [field]: JSON.parse(text.slice(i, end)) as unknown };
       } catch {
         return null;
       }
@@ -92,7 +91,9 @@ export class UsageTap {
         const whole =
           this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.size);
         const text = decodeBodySync(whole, this.encoding, 4 * JSON_LIMIT).toString('utf8');
-        merge(this.usage, this.provider.usageFromJson(usageOnly(text) ?? JSON.parse(text)));
+        const fields = this.provider.usageFields;
+        const body: unknown = (fields ? usageOnly(text, fields) : null) ?? JSON.parse(text);
+        merge(this.usage, this.provider.usageFromJson(body));
       } catch {
         // Not JSON after all, or not decodable: no usage.
       }

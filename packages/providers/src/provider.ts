@@ -89,6 +89,11 @@ export interface Provider {
   /** Token usage from a complete JSON response body. */
   usageFromJson(body: unknown): Usage | null;
   /**
+   * Top-level fields of a JSON response body that hold its usage (`usage`, `usageMetadata`): when given, only that
+   * object is parsed and handed to `usageFromJson` as `{ [field]: value }` rather than the whole relayed body.
+   */
+  readonly usageFields?: readonly string[];
+  /**
    * Token usage from one SSE `data:` payload (already JSON-parsed); null when the event carries none. An event
    * may carry only one half (Anthropic: input in `message_start`, output in `message_delta`; the other is null),
    * so the caller merges a stream's events field by field, the last non-null value winning.

@@ -127,5 +127,6 @@ export const anthropic = {
     };
   },
   usageFromJson: anthropicUsage,
+  usageFields: ['usage'],
   usageFromEvent: anthropicUsage,
 } satisfies Provider;

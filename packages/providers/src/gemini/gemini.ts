@@ -213,5 +213,6 @@ export const gemini = {
     };
   },
   usageFromJson: geminiUsage,
+  usageFields: ['usageMetadata'],
   usageFromEvent: geminiUsage,
 } satisfies Provider;

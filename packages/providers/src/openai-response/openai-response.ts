@@ -42,5 +42,6 @@ export const openaiResponse = {
     };
   },
   usageFromJson: openAiUsage,
+  usageFields: ['usage'],
   usageFromEvent: openAiUsage,
 } satisfies Provider;

@@ -114,5 +114,6 @@ export const openai = {
     };
   },
   usageFromJson: openAiUsage,
+  usageFields: ['usage'],
   usageFromEvent: openAiUsage,
 } satisfies Provider;
