@@ -19,7 +19,7 @@ export function recordAttempt(
   upstream: UpstreamRuntime,
   result: SentResult,
   startedMs: number,
-): { attempt: Attempt; outcome: PreviousOutcome; statusCode: number } {
+): { attempt: Attempt; outcome: PreviousOutcome } {
   const c = result.classification;
   const transport = result.kind === 'transport' ? result.transport : null;
   const statusCode = result.kind === 'response' ? result.response.statusCode : result.timeout ? 504 : 502;
@@ -58,5 +58,5 @@ export function recordAttempt(
           ? null
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
-  return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm }, statusCode };
+  return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
+import type { HealthView } from './attempt-planner';
 import type { GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
 import type { UpstreamClients } from './upstream-clients';
@@ -37,6 +38,8 @@ export interface ForwardDeps {
   clients: UpstreamClients;
   guard: StormGuard;
   upstreamHealth: UpstreamHealth;
+  /** The two above as the attempt planner reads them (built once, not per request). */
+  health: HealthView;
   onRecord: (record: RequestLogRecord) => void;
   onBrokenStream?: (info: { requestId: string; group: string; error: string }) => void;
   /** A group's configuration could not be sent (the caller throttles how often it logs this). */

@@ -10,6 +10,8 @@ import { sendDialectError } from './respond';
 import { writeExhausted, writeResult } from './response-writer';
 import type { Rewritten, SentResult } from './upstream-call';
 import { sendAttempt } from './upstream-call';
+import type { StormGuard } from './storm-guard';
+import type { UpstreamHealth } from './upstream-health';
 
 export type { ForwardContext, ForwardDeps, SecretMasker } from './context';
 export { recordRefusal } from './request-record';
@@ -33,7 +35,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   const planner = new AttemptPlanner(
     tiersOf(root, model),
     deps.keyPool,
-    healthView(deps),
+    deps.health,
     root.type === 'aggregate',
     deps.onConfigProblem,
   );
@@ -96,21 +98,13 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   return writeResult(ctx, deps, record, last, stream, { attempts, groupOf: lastGroup, root, key: lastKey });
 }
 
-const views = new WeakMap<ForwardDeps, HealthView>();
-
-/** The storm guard and upstream penalties as the planner reads them (one view per set of collaborators). */
-function healthView(deps: ForwardDeps): HealthView {
-  let view = views.get(deps);
-  if (!view) views.set(deps, (view = makeHealthView(deps)));
-  return view;
-}
-
-function makeHealthView(deps: ForwardDeps): HealthView {
+/** The storm guard and upstream penalties as the planner reads them; built once per set of collaborators. */
+export function healthView(guard: StormGuard, upstreamHealth: UpstreamHealth): HealthView {
   return {
     guardOpen: (groupId) => {
-      const verdict = deps.guard.check(groupId);
+      const verdict = guard.check(groupId);
       return verdict.open ? verdict.retryAfterMs : null;
     },
-    isPenalized: (upstream) => deps.upstreamHealth.isPenalized(upstream.url),
+    isPenalized: (upstream) => upstreamHealth.isPenalized(upstream.url),
   };
 }

@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { maskSecret, uuidv7 } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
 import { providers } from '@keyway/providers';
-import { clientAddress, lingeringClose } from '@keyway/server';
+import { clientFromForwarded, lingeringClose } from '@keyway/server';
 import type { GatewayDeps } from './app';
 import { AuthFailureSampler } from './auth-failures';
 import { readBody } from './body';
 import type { ForwardContext, ForwardDeps } from './context';
-import { forward } from './forward';
+import { forward, healthView } from './forward';
 import { extractProxyKey } from './headers';
 import { recordRefusal } from './request-record';
 import { sendDialectError, tagRequestId } from './respond';
@@ -53,6 +53,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     clients: deps.clients,
     guard,
     upstreamHealth,
+    health: healthView(guard, upstreamHealth),
     onRecord: (record) => {
       deps.metrics?.request(record.parentGroupName ?? record.groupName, record.statusCode, record.durationMs);
       const mode = deps.runtime().settings.requestLogging;
@@ -91,6 +92,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       return;
     }
     const peer = req.socket.remoteAddress ?? '';
+    // Asked once: a trusted peer's X-Forwarded-For names the client, and its forwarding headers travel upstream.
+    const trusted = deps.isTrustedProxy?.(peer) ?? false;
     const ctx: ForwardContext = {
       req,
       res,
@@ -101,8 +104,11 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       body: null,
       proxyKey: '',
       proxyKeyMasked: null,
-      clientIp: clientAddress(peer, req.headers['x-forwarded-for'], deps.isTrustedProxy),
-      keepForwarded: deps.isTrustedProxy?.(peer) ?? false,
+      clientIp:
+        trusted && deps.isTrustedProxy
+          ? clientFromForwarded(req.headers['x-forwarded-for'], deps.isTrustedProxy) || peer
+          : peer,
+      keepForwarded: trusted,
       started,
       startedAt,
       closeHook: null,
