@@ -1,7 +1,7 @@
 import { startFakeUpstream } from '@keyway/testing';
 import type { FakeUpstream } from '@keyway/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PROXY_KEY, chatBody, countBy, postJson, send, startGateway } from './harness';
+import { PROXY_KEY, chatBody, countBy, postJson, send, sha256, startGateway } from './harness';
 import type { TestGateway } from './harness';
 
 const KEYS = [
@@ -232,5 +232,29 @@ describe('routing and proxy-key authentication', { timeout: 20_000 }, () => {
     // The fake (like OpenAI) sends its own x-request-id: the client sees Keyway's, the provider's is kept apart.
     expect(res.headers['x-request-id']).toBe('client-req-43');
     expect(res.headers['x-upstream-request-id']).toMatch(/^req_/);
+  });
+
+  it('a proxy key accepted before (its hash remembered) is refused as soon as the configuration revokes it', async () => {
+    const url = `${gw.base('oa')}/v1/chat/completions`;
+    const auth = { authorization: `Bearer ${GROUP_ONLY}` };
+    expect((await postJson(url, chatBody(), auth)).status).toBe(200);
+    expect((await postJson(url, chatBody(), auth)).status).toBe(200);
+    const before = gw.snapshot;
+    gw.reconfigure({
+      ...before,
+      version: before.version + 1,
+      groups: before.groups.map((g) =>
+        g.name === 'oa'
+          ? { ...g, proxyKeyHashes: g.proxyKeyHashes.filter((h) => h !== sha256(GROUP_ONLY)) }
+          : g,
+      ),
+    });
+    try {
+      const refused = await postJson(url, chatBody(), auth);
+      expect(refused.status).toBe(401);
+      expect((await postJson(url, chatBody())).status).toBe(200);
+    } finally {
+      gw.reconfigure({ ...before, version: before.version + 2 });
+    }
   });
 });
