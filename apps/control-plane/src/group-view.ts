@@ -18,6 +18,8 @@ export interface GroupRow {
   paramOverrides: unknown;
   modelRedirects: unknown;
   modelRedirectStrict: boolean;
+  /** null on rows written before groups had model globs */
+  models: unknown;
   headerRules: unknown;
   config: unknown;
   sort: number;
@@ -45,6 +47,7 @@ export function groupJson(row: GroupRow): {
   proxyKeys: StoredProxyKey[];
   paramOverrides: Record<string, unknown>;
   modelRedirects: Record<string, string>;
+  models: string[];
   headerRules: HeaderRule[];
   config: GroupConfig;
 } {
@@ -53,6 +56,7 @@ export function groupJson(row: GroupRow): {
     proxyKeys: json(storedProxyKeysSchema, row.proxyKeys, []),
     paramOverrides: json(recordSchema, row.paramOverrides, {}),
     modelRedirects: json(redirectsSchema, row.modelRedirects, {}),
+    models: json(z.array(z.string()), row.models, []),
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
     config: readGroupConfig(row.config),
   };
@@ -84,6 +88,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     paramOverrides: j.paramOverrides,
     modelRedirects: j.modelRedirects,
     modelRedirectStrict: row.modelRedirectStrict,
+    models: j.models,
     headerRules: j.headerRules,
     config: j.config,
     subGroups: row.subGroups.map((s) => ({

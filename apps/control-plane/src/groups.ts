@@ -140,6 +140,7 @@ export function groupRoutes(): Hono<CpEnv> {
         modelRedirects: fields.modelRedirects as object,
         headerRules: fields.headerRules as object,
         config: fields.config as object,
+        models: (fields.models ?? []) as object,
         name,
         lastValidatedAt: null,
       },
@@ -258,6 +259,7 @@ function columns(input: GroupCreate, existing: Array<{ hash: string; masked: str
     paramOverrides: input.paramOverrides as object,
     modelRedirects: input.modelRedirects,
     modelRedirectStrict: input.modelRedirectStrict,
+    models: input.models,
     headerRules: input.headerRules as object[],
     config: input.config as object,
   };
@@ -278,6 +280,7 @@ function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: str
     ...(p.paramOverrides === undefined ? {} : { paramOverrides: p.paramOverrides as object }),
     ...(p.modelRedirects === undefined ? {} : { modelRedirects: p.modelRedirects }),
     ...(p.modelRedirectStrict === undefined ? {} : { modelRedirectStrict: p.modelRedirectStrict }),
+    ...(p.models === undefined ? {} : { models: p.models }),
     ...(p.headerRules === undefined ? {} : { headerRules: p.headerRules as object[] }),
     ...(p.config === undefined ? {} : { config: p.config as object }),
   };

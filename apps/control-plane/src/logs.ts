@@ -44,6 +44,10 @@ export function logRoutes(): Hono<CpEnv> {
       clientIp: r.clientIp,
       promptTokens: r.promptTokens,
       completionTokens: r.completionTokens,
+      cachedTokens: r.cachedTokens,
+      costUsd: r.costUsd,
+      accessKeyId: r.accessKeyId,
+      accessKeyName: r.accessKeyName,
     }));
     return c.json({ items, total, page: q.page, pageSize: q.pageSize });
   });

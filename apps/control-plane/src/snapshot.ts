@@ -29,7 +29,10 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         headerRules: j.headerRules,
         config: j.config,
         subGroups: g.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })),
+        models: j.models,
       };
     }),
+    accessKeys: [],
+    prices: [],
   };
 }

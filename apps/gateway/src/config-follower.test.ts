@@ -5,7 +5,14 @@ import { ConfigFollower } from './config-follower';
 import type { ConfigSource } from './config-follower';
 
 const { proxyKeys: _omit, ...settings } = defaultSettings;
-const snapshot = (version: number): ConfigSnapshot => ({ version, settings, proxyKeyHashes: [], groups: [] });
+const snapshot = (version: number): ConfigSnapshot => ({
+  version,
+  settings,
+  proxyKeyHashes: [],
+  groups: [],
+  accessKeys: [],
+  prices: [],
+});
 
 /** A source whose stored snapshot and availability the test controls, counting reads. */
 function fakeSource(): ConfigSource & { stored: ConfigSnapshot | null; down: boolean; reads: number } {

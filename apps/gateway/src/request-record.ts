@@ -43,6 +43,10 @@ export function baseRecord(ctx: ForwardContext, model: string | null, stream: bo
     requestPath: truncate(ctx.path + (ctx.query ? `?${ctx.query}` : ''), 500),
     promptTokens: null,
     completionTokens: null,
+    cachedTokens: null,
+    costUsd: null,
+    accessKeyId: null,
+    accessKeyName: null,
     requestBody: null,
   };
 }

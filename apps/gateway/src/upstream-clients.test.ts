@@ -211,6 +211,8 @@ describe('pools after a config reload', () => {
       settings: global,
       proxyKeyHashes: [],
       groups: [groupSnapshot(1, `${kept.url}/v1`)],
+      accessKeys: [],
+      prices: [],
     });
     const live = liveUpstreams(runtime);
     expect(live.map((u) => u.origin)).toEqual([kept.url]);
@@ -233,6 +235,7 @@ function groupSnapshot(id: number, url: string): GroupSnapshot {
     upstreams: [{ url, weight: 1 }],
     testModel: 'gpt-4o-mini',
     validationEndpoint: '/v1/chat/completions',
+    models: [],
     proxyKeyHashes: [],
     paramOverrides: {},
     modelRedirects: {},

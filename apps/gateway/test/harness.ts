@@ -61,6 +61,8 @@ export interface GroupSpec {
   paramOverrides?: Record<string, unknown>;
   modelRedirects?: Record<string, string>;
   modelRedirectStrict?: boolean;
+  /** Model globs for the key-routed endpoints. */
+  models?: string[];
   headerRules?: HeaderRule[];
   config?: GroupOverrides;
   /** Aggregate members by name. */
@@ -73,6 +75,8 @@ export interface GatewayOptions {
   settings?: Partial<GatewaySettings>;
   /** Plain global proxy keys (accepted by every group). Default none. */
   globalProxyKeys?: readonly string[];
+  accessKeys?: ConfigSnapshot['accessKeys'];
+  prices?: ConfigSnapshot['prices'];
   /** GatewayDeps.isTrustedProxy. */
   isTrustedProxy?: (address: string) => boolean;
   /** Secrets the process knows (as the logger's registry would, e.g. AUTH_KEY). */
@@ -156,6 +160,7 @@ export function buildSnapshot(
         if (groupId === undefined) throw new Error(`unknown sub-group ${s.group}`);
         return { groupId, weight: s.weight };
       }),
+      models: g.models ?? [],
     };
   });
   const { proxyKeys: _omit, ...base } = defaultSettings;
@@ -165,6 +170,8 @@ export function buildSnapshot(
       settings: { ...base, ...options.settings },
       proxyKeyHashes: (options.globalProxyKeys ?? []).map(hashProxyKey),
       groups,
+      accessKeys: options.accessKeys ?? [],
+      prices: options.prices ?? [],
     },
     keys,
   };

@@ -55,3 +55,19 @@ export const idParamSchema = z.coerce
 export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
   return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
+
+/** A glob over the model the client named: `*` any run of characters, `?` one character. */
+export const modelGlobSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(noControl, { message: 'must not contain control characters' });
+
+/** Whether a string is free of C0 control characters and DEL. */
+export function noControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { groupConfigInputSchema, groupConfigSchema } from './settings';
 import { channelSchema } from './channels';
+import { modelGlobSchema } from './common';
 import { keyStatsSchema } from './keys';
 
 /** NUL characters are refused in free text: PostgreSQL cannot store them. */
@@ -178,6 +179,8 @@ const groupFields = {
   paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).default({}),
   modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).default({}),
   modelRedirectStrict: z.boolean().default(false),
+  /** Model globs the key-routed endpoints (`/v1/…`) match this group on; [] = any model. */
+  models: z.array(modelGlobSchema).max(200).default([]),
   headerRules: z.array(headerRuleInputSchema).max(100).default([]),
   config: groupConfigInputSchema.default({}),
   subGroups: z.array(subGroupRefSchema).max(100).default([]),
@@ -235,6 +238,7 @@ export const groupPatchSchema = z
     paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).optional(),
     modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).optional(),
     modelRedirectStrict: z.boolean().optional(),
+    models: z.array(modelGlobSchema).max(200).optional(),
     headerRules: z.array(headerRuleInputSchema).max(100).optional(),
     config: groupConfigInputSchema.optional(),
     subGroups: z.array(subGroupRefSchema).max(100).optional(),
@@ -265,6 +269,7 @@ export const groupSchema = z.object({
   paramOverrides: z.record(z.string(), z.unknown()),
   modelRedirects: z.record(z.string(), z.string()),
   modelRedirectStrict: z.boolean(),
+  models: z.array(z.string()),
   headerRules: z.array(headerRuleSchema),
   config: groupConfigSchema,
   subGroups: z.array(

@@ -1,3 +1,4 @@
+export * from './access-keys';
 export * from './auth';
 export * from './channels';
 export * from './common';
@@ -9,3 +10,5 @@ export * from './settings';
 export * from './status-codes';
 export * from './snapshot';
 export * from './responses';
+export * from './prices';
+export * from './usage';

@@ -36,6 +36,13 @@ const logFields = {
   clientIp: z.string().nullable(),
   promptTokens: z.number().int().nullable(),
   completionTokens: z.number().int().nullable(),
+  /** Of the prompt tokens, those read from the provider's cache. */
+  cachedTokens: z.number().int().nullable(),
+  /** From the price table for the model that served; null when unpriced or no usage was reported. */
+  costUsd: z.number().nullable(),
+  /** The access key that made the request (null for a bare proxy key). */
+  accessKeyId: z.number().int().nullable(),
+  accessKeyName: z.string().nullable(),
 };
 
 /** One proxied request as the log API returns it. */
@@ -60,6 +67,7 @@ export const logQuerySchema = z.object({
   statusCode: optionalNumber(z.number().int().min(0).max(999)),
   model: z.string().max(255).optional(),
   keyId: optionalNumber(z.number().int().positive()),
+  accessKeyId: optionalNumber(z.number().int().positive()),
   search: z.string().max(500).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessKeySnapshotSchema } from './access-keys';
 import { channelSchema } from './channels';
 import { groupTypeSchema, headerRuleSchema } from './groups';
 import { defaultSettings, groupConfigSchema, settingsSchema } from './settings';
@@ -20,6 +21,8 @@ export const groupSnapshotSchema = z.object({
   // Stripped, not strict: a replica of another version may know settings this one does not (rolling upgrades).
   config: z.object(groupConfigSchema.shape),
   subGroups: z.array(z.object({ groupId: z.number().int(), weight: z.number().int() })),
+  /** Model globs the key-routed endpoints match this group on; [] = any model. */
+  models: z.array(z.string()).default([]),
 });
 export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
 
@@ -47,5 +50,18 @@ export const configSnapshotSchema = z.object({
   settings: snapshotSettingsSchema,
   proxyKeyHashes: z.array(z.string()),
   groups: z.array(groupSnapshotSchema),
+  /** Defaults (older control planes send none). */
+  accessKeys: z.array(accessKeySnapshotSchema).default([]),
+  /** The effective price table (defaults merged with the operator's entries). */
+  prices: z
+    .array(
+      z.object({
+        model: z.string(),
+        inputPerMTok: z.number(),
+        outputPerMTok: z.number(),
+        cachedInputPerMTok: z.number().nullable(),
+      }),
+    )
+    .default([]),
 });
 export type ConfigSnapshot = z.infer<typeof configSnapshotSchema>;

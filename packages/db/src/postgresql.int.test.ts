@@ -122,15 +122,18 @@ describe.skipIf(!available)('PostgreSQL', () => {
     );
     expect(tables.map((t) => t.tablename)).toEqual([
       '_prisma_migrations',
+      'access_keys',
       'api_keys',
       'audit_logs',
       'group_sub_groups',
       'groups',
       'hourly_stats',
+      'model_prices',
       'request_logs',
       'sessions',
       'settings',
       'tasks',
+      'usage_batches',
     ]);
     const conn = createPrismaClient(url);
     try {

@@ -10,7 +10,14 @@ const hasRedis = await requireService('redis', url);
 
 const snapshot = (version: number, maxRetries = 3): ConfigSnapshot => {
   const { proxyKeys: _omit, ...settings } = defaultSettings;
-  return { version, settings: { ...settings, maxRetries }, proxyKeyHashes: [], groups: [] };
+  return {
+    version,
+    settings: { ...settings, maxRetries },
+    proxyKeyHashes: [],
+    groups: [],
+    accessKeys: [],
+    prices: [],
+  };
 };
 
 describe.skipIf(!hasRedis)('RedisConfigStore (real Redis)', () => {

@@ -17,6 +17,7 @@ export function group(over: Partial<Group> = {}): Group {
     paramOverrides: {},
     modelRedirects: {},
     modelRedirectStrict: false,
+    models: [],
     headerRules: [],
     config: {},
     subGroups: [],

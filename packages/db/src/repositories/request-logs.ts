@@ -67,7 +67,9 @@ async function writeNew(tx: Prisma.TransactionClient, records: readonly RequestL
   await tx.requestLog.createMany({ data: fresh.map(toRow) });
   for (const b of buckets) {
     await tx.hourlyStat.upsert({
-      where: { time_groupId_model: { time: b.time, groupId: b.groupId, model: b.model } },
+      where: {
+        time_groupId_model_accessKeyId: { time: b.time, groupId: b.groupId, model: b.model, accessKeyId: 0 },
+      },
       create: b,
       update: {
         requests: { increment: b.requests },

@@ -38,6 +38,7 @@ function typeFamily(type: string): string {
   if (/int/.test(t)) return 'int';
   if (/timestamp|datetime/.test(t)) return 'datetime';
   if (/json/.test(t)) return 'json';
+  if (/^double/.test(t)) return 'double';
   return t;
 }
 

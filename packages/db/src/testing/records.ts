@@ -21,6 +21,10 @@ const BASE: Omit<RequestLogRecord, 'id' | 'requestId' | 'time' | 'groupId' | 'gr
   requestPath: null,
   promptTokens: null,
   completionTokens: null,
+  cachedTokens: null,
+  costUsd: null,
+  accessKeyId: null,
+  accessKeyName: null,
   requestBody: null,
 };
 

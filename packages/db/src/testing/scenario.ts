@@ -95,15 +95,22 @@ export async function exerciseClient(prisma: DbClient): Promise<void> {
   expect(logs[0]?.requestBody).toHaveLength(100_000);
 
   // Hourly stats are upserted on their compound unique key.
-  const bucket = { time: new Date('2026-01-02T03:00:00.000Z'), groupId: group.id, model: 'gpt-4o' };
+  const bucket = {
+    time: new Date('2026-01-02T03:00:00.000Z'),
+    groupId: group.id,
+    model: 'gpt-4o',
+    accessKeyId: 0,
+  };
   for (let i = 0; i < 2; i++) {
     await prisma.hourlyStat.upsert({
-      where: { time_groupId_model: bucket },
+      where: { time_groupId_model_accessKeyId: bucket },
       create: { ...bucket, requests: 1 },
       update: { requests: { increment: 1 } },
     });
   }
-  expect(await prisma.hourlyStat.findUniqueOrThrow({ where: { time_groupId_model: bucket } })).toMatchObject({
+  expect(
+    await prisma.hourlyStat.findUniqueOrThrow({ where: { time_groupId_model_accessKeyId: bucket } }),
+  ).toMatchObject({
     requests: 2,
   });
 
