@@ -3,7 +3,7 @@ import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import type { HealthView } from './attempt-planner';
-import type { GroupRuntime } from './runtime';
+import type { AccessKeyRuntime, GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
 import type { UpstreamClients } from './upstream-clients';
 import type { UpstreamHealth } from './upstream-health';
@@ -21,6 +21,8 @@ export interface ForwardContext {
   proxyKey: string;
   /** What the log record shows of it (null when the request was refused before it was accepted). */
   proxyKeyMasked: string | null;
+  /** The access key the presented secret belongs to (null: a bare proxy key, or not accepted yet). */
+  accessKey: AccessKeyRuntime | null;
   clientIp: string;
   keepForwarded: boolean;
   started: number;

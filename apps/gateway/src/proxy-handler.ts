@@ -9,6 +9,7 @@ import { readBody } from './body';
 import type { ForwardContext, ForwardDeps } from './context';
 import { forward, healthView } from './forward';
 import { extractProxyKey } from './headers';
+import { createRecordHandler } from './record-sinks';
 import { recordRefusal } from './request-record';
 import { sendDialectError, tagRequestId } from './respond';
 import { StormGuard } from './storm-guard';
@@ -54,11 +55,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     guard,
     upstreamHealth,
     health: healthView(guard, upstreamHealth),
-    onRecord: (record) => {
-      deps.metrics?.request(record.parentGroupName ?? record.groupName, record.statusCode, record.durationMs);
-      const mode = deps.runtime().settings.requestLogging;
-      if (mode === 'all' || (mode === 'errors' && !record.success)) deps.logSink.push(record);
-    },
+    onRecord: createRecordHandler(deps),
     onBrokenStream: (info) => deps.logger.warn(info, 'upstream broke a stream; client stream aborted'),
     onConfigProblem: (group, problem) => {
       const id = `${group}|${problem.field}`;
@@ -104,6 +101,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       body: null,
       proxyKey: '',
       proxyKeyMasked: null,
+      accessKey: null,
       clientIp:
         trusted && deps.isTrustedProxy
           ? clientFromForwarded(req.headers['x-forwarded-for'], deps.isTrustedProxy) || peer

@@ -45,8 +45,8 @@ export function baseRecord(ctx: ForwardContext, model: string | null, stream: bo
     completionTokens: null,
     cachedTokens: null,
     costUsd: null,
-    accessKeyId: null,
-    accessKeyName: null,
+    accessKeyId: ctx.accessKey?.id ?? null,
+    accessKeyName: ctx.accessKey?.name ?? null,
     requestBody: null,
   };
 }

@@ -1,5 +1,14 @@
-import type { ConfigSnapshot, EffectiveSettings, GroupSnapshot, HeaderRule } from '@keyway/contracts';
-import { parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
+import type {
+  AccessKeyLimits,
+  AccessKeySnapshot,
+  ConfigSnapshot,
+  EffectiveSettings,
+  GroupSnapshot,
+  HeaderRule,
+} from '@keyway/contracts';
+import { hasCostLimit, modelMatcher, parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
+import { accessKeyRules } from '@keyway/limits';
+import type { LimitRule } from '@keyway/limits';
 import { SmoothWeightedRoundRobin, unsendableConfig } from '@keyway/core';
 import type { ConfigProblem, HealthPolicy } from '@keyway/core';
 import { providerFor } from '@keyway/providers';
@@ -38,6 +47,34 @@ export interface GroupRuntime {
    * 500 GATEWAY_CONFIG before a key is picked), or null.
    */
   configProblem: ConfigProblem | null;
+  /** Whether the key-routed endpoints may send a request for `model` here (the group's `models` globs). */
+  servesModel: (model: string) => boolean;
+}
+
+/** An access key compiled for the hot path (found by the hash of the presented secret). */
+export interface AccessKeyRuntime {
+  id: number;
+  name: string;
+  /** The groups it may use, in the order key-routed requests try them (`"*"` resolved to display order). */
+  groups: readonly GroupRuntime[];
+  groupIds: ReadonlySet<number>;
+  /** Whether the model the client named is allowed (`models` globs; none = any). */
+  allowsModel: (model: string) => boolean;
+  limits: AccessKeyLimits;
+  /** The counter layer's rules for these limits (`rpm` always, observed when unlimited). */
+  rules: readonly LimitRule[];
+  /** Any USD limit: unpriced models are refused. */
+  costLimited: boolean;
+  expiresAtMs: number | null;
+  enabled: boolean;
+}
+
+/** One price-table entry (USD per million tokens). */
+export interface PriceRuntime {
+  model: string;
+  inputPerMTok: number;
+  outputPerMTok: number;
+  cachedInputPerMTok: number | null;
 }
 
 /** The compiled configuration a gateway serves from. */
@@ -47,6 +84,12 @@ export interface GatewayRuntime {
   proxyKeyHashes: ReadonlySet<string>;
   groups: ReadonlyMap<string, GroupRuntime>;
   groupsById: ReadonlyMap<number, GroupRuntime>;
+  /** Every group in display order. */
+  groupList: readonly GroupRuntime[];
+  /** Access keys by the hash of their secret (`hashProxyKey`). */
+  accessKeys: ReadonlyMap<string, AccessKeyRuntime>;
+  /** The price table by model name (look up with `lookupPrice`). */
+  prices: ReadonlyMap<string, PriceRuntime>;
 }
 
 function compileUpstream(u: { url: string; weight: number }): UpstreamRuntime | null {
@@ -97,6 +140,32 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     subGroups: new SmoothWeightedRoundRobin([]),
     maxBodyBytes: settings.maxRequestBodyMb * 1024 * 1024,
     configProblem: problems[0] ?? null,
+    servesModel: modelMatcher(g.models ?? []),
+  };
+}
+
+function compileAccessKey(
+  a: AccessKeySnapshot,
+  byId: ReadonlyMap<number, GroupRuntime>,
+  all: readonly GroupRuntime[],
+): AccessKeyRuntime {
+  // A deleted group drops out; ids are kept in the key's own order.
+  const groups =
+    a.groups === '*'
+      ? all
+      : a.groups.map((id) => byId.get(id)).filter((g): g is GroupRuntime => g !== undefined);
+  const expires = a.expiresAt === null ? null : Date.parse(a.expiresAt);
+  return {
+    id: a.id,
+    name: a.name,
+    groups,
+    groupIds: new Set(groups.map((g) => g.id)),
+    allowsModel: modelMatcher(a.models),
+    limits: a.limits,
+    rules: accessKeyRules(a.limits),
+    costLimited: hasCostLimit(a.limits),
+    expiresAtMs: expires === null || Number.isNaN(expires) ? null : expires,
+    enabled: a.enabled,
   };
 }
 
@@ -121,11 +190,19 @@ export function compileRuntime(snapshot: ConfigSnapshot): GatewayRuntime {
   }
   const byName = new Map<string, GroupRuntime>();
   for (const g of byId.values()) byName.set(g.name, g);
+  const groupList = [...byId.values()];
+  const accessKeys = new Map<string, AccessKeyRuntime>();
+  for (const a of snapshot.accessKeys ?? []) accessKeys.set(a.hash, compileAccessKey(a, byId, groupList));
+  const prices = new Map<string, PriceRuntime>();
+  for (const p of snapshot.prices ?? []) prices.set(p.model, p);
   return {
     version: snapshot.version,
     settings,
     proxyKeyHashes: new Set(snapshot.proxyKeyHashes),
     groups: byName,
     groupsById: byId,
+    groupList,
+    accessKeys,
+    prices,
   };
 }
