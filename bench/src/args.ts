@@ -10,12 +10,14 @@ export const TARGET_NAMES = [
   'distributed',
   'standalone-100k',
   'standalone-200groups',
+  'standalone-accesskey',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 /** Standalone with a big key pool or many groups: their req/s is compared with standalone's. */
 export const SCALE_TARGETS = [
   'standalone-100k',
   'standalone-200groups',
+  'standalone-accesskey',
 ] as const satisfies readonly TargetName[];
 /** Always measured: direct decides whether ratios may be reported at all, bare is what they are relative to. */
 const REQUIRED: readonly TargetName[] = ['direct', 'bare'];
@@ -55,7 +57,8 @@ export const usage = `pnpm bench [-- options]
   --targets LIST          comma-separated, from ${TARGET_NAMES.join(', ')}
                           (default all; direct and bare are always measured, and standalone with a scale
                           target). Scale targets, like standalone (logging all): standalone-100k has 100,000
-                          keys in its group; standalone-200groups has 200 groups, the load on the last created
+                          keys in its group; standalone-200groups has 200 groups, the load on the last created;
+                          standalone-accesskey calls with an access key carrying every limit and budget
   -c, --connections N     concurrent connections for the load runs (default 64)
   -t, --threads N         wrk threads for the load runs (default 2)
   -d, --duration S        measured load seconds per target and round (default 10)

@@ -179,6 +179,9 @@ export function buildFigures(
         standalone200groupsOverStandalone: has('standalone-200groups')
           ? round(ratio(rps('standalone-200groups'), rps('standalone')))
           : null,
+        standaloneAccessKeyOverStandalone: has('standalone-accesskey')
+          ? round(ratio(rps('standalone-accesskey'), rps('standalone')))
+          : null,
         distributedGatewayCpuOverBare: has('distributed')
           ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
           : null,

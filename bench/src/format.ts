@@ -12,6 +12,7 @@ export const LABELS: Record<TargetName, string> = {
   distributed: 'distributed gateway',
   'standalone-100k': 'standalone, 100,000 keys',
   'standalone-200groups': 'standalone, 200 groups',
+  'standalone-accesskey': 'standalone, access key with limits',
 };
 
 /** `value` with `digits` decimals, `n/a` for null. */

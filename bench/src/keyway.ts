@@ -27,7 +27,24 @@ export interface KeywayTarget {
   url: string;
   proxyKey: string;
   upstreamKeys: string[];
+  /**
+   * Creates an access key for the `bench` group carrying every limit and budget (set far above what a run can
+   * reach, so each is checked on every request and none refuses) and returns its secret.
+   */
+  createAccessKey(): Promise<string>;
 }
+
+/** Limits no bench run reaches: every one is checked per request, none refuses. */
+const UNREACHED_LIMITS = {
+  rpm: 2_000_000_000,
+  tpm: 2_000_000_000,
+  rpd: 2_000_000_000,
+  tokensPerDay: 2_000_000_000,
+  tokensPerMonth: 2_000_000_000,
+  costUsdPerDay: 1_000_000,
+  costUsdPerMonth: 1_000_000,
+  costUsdTotal: 1_000_000,
+};
 
 /** POSTs (or PATCHes) to the admin API and returns the JSON answer; throws on an error status. */
 export async function adminPost(
@@ -99,7 +116,8 @@ export async function createBenchGroup(
   authKey: string,
   upstreamUrl: string,
   shape: BenchGroupShape = {},
-): Promise<{ proxyKey: string; upstreamKeys: string[] }> {
+): Promise<{ proxyKey: string; upstreamKeys: string[]; groupId: number }> {
+  let groupId = 0;
   const create = async (name: string, keys: string[]): Promise<string> => {
     const proxyKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
     const group = await adminPost(base, authKey, '/groups', {
@@ -109,12 +127,14 @@ export async function createBenchGroup(
       proxyKeys: [proxyKey],
     });
     await addKeys(base, authKey, group.id, keys);
+    groupId = Number(group.id);
     return proxyKey;
   };
   for (let i = 1; i < (shape.groups ?? 1); i++)
     await create(`bench-other-${i}`, upstreamKeyList(3, `g${i}-`));
   const upstreamKeys = upstreamKeyList(shape.keys ?? 3, '');
-  return { proxyKey: await create('bench', upstreamKeys), upstreamKeys };
+  const proxyKey = await create('bench', upstreamKeys);
+  return { proxyKey, upstreamKeys, groupId };
 }
 
 /**
@@ -147,6 +167,16 @@ export async function startKeyway(
   });
   const base = `http://127.0.0.1:${port}`;
   if (requestLogging !== 'all') await adminPost(base, authKey, '/settings', { requestLogging }, 'PATCH');
-  const { proxyKey, upstreamKeys } = await createBenchGroup(base, authKey, upstreamUrl, shape);
-  return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys };
+  const { proxyKey, upstreamKeys, groupId } = await createBenchGroup(base, authKey, upstreamUrl, shape);
+  const createAccessKey = async (): Promise<string> => {
+    const created = await adminPost(base, authKey, '/access-keys', {
+      name: 'bench',
+      groups: [groupId],
+      models: ['gpt-*'],
+      limits: UNREACHED_LIMITS,
+    });
+    if (typeof created.key !== 'string') throw new Error('creating the access key returned no secret');
+    return created.key;
+  };
+  return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys, createAccessKey };
 }

@@ -105,6 +105,7 @@ export interface Report {
     distributedOverStandalone: Num;
     standalone100kOverStandalone: Num;
     standalone200groupsOverStandalone: Num;
+    standaloneAccessKeyOverStandalone: Num;
     distributedGatewayCpuOverBare: Num;
   } | null;
   /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */

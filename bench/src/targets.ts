@@ -84,15 +84,17 @@ export async function startTargets(
       case 'standalone':
       case 'standalone-nolog':
       case 'standalone-100k':
-      case 'standalone-200groups': {
+      case 'standalone-200groups':
+      case 'standalone-accesskey': {
         if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
         if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
         const k = await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
+        const secret = name === 'standalone-accesskey' ? await k.createAccessKey() : k.proxyKey;
         targets.push({
           ...plain,
           name,
           url: k.url,
-          headers: { authorization: `Bearer ${k.proxyKey}` },
+          headers: { authorization: `Bearer ${secret}` },
           proc: k.proc,
           upstreamKeys: k.upstreamKeys,
         });
