@@ -1,6 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { extractProxyKey as readProxyKey, isAccountHeader, isCredentialHeader } from '@keyway/providers';
 import type { HeaderMap } from '@keyway/providers';
+import { rateLimitsOf } from './respond';
 
 /**
  * Never forwarded upstream: hop-by-hop headers (RFC 9110 §7.6.1), the admin session cookie, and headers the
@@ -63,19 +64,25 @@ export function upstreamHeaders(
   return out;
 }
 
-/** Upstream response headers to send to the client. */
+/**
+ * Upstream response headers to send to `res`'s client. A response to an access key with limits carries the
+ * key's own `x-ratelimit-*` headers (see `tagRateLimits`) instead of the upstream's, which describe a pooled key.
+ */
 export function clientHeaders(
   upstream: Record<string, string | string[] | undefined>,
+  res?: ServerResponse,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const named = connectionTokens(upstream.connection);
+  const limits = res && rateLimitsOf(res);
   for (const name in upstream) {
     const v = upstream[name];
     if (v === undefined || DROP_RESPONSE.has(name) || isAccountHeader(name) || named?.has(name)) continue;
+    if (limits && name.startsWith('x-ratelimit-')) continue;
     // The response's x-request-id is Keyway's (the client's own or generated); keep the provider's apart.
     out[name === 'x-request-id' ? 'x-upstream-request-id' : name] = v;
   }
-  return out;
+  return limits ? Object.assign(out, limits) : out;
 }
 
 /** The proxy key from any channel's credential slot (`?key=`, Bearer, `x-api-key`, …), removed from the query. */

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { Provider } from '@keyway/providers';
 
 const REQUEST_ID = Symbol('keyway.requestId');
-type Tagged = ServerResponse & { [REQUEST_ID]?: string };
+const RATE_LIMITS = Symbol('keyway.rateLimits');
+type Tagged = ServerResponse & { [REQUEST_ID]?: string; [RATE_LIMITS]?: Record<string, string> };
 
 /**
  * Remembers the request id a response must carry (`x-request-id`). Every response of the proxy is written with one
@@ -15,6 +16,19 @@ export function tagRequestId(res: ServerResponse, id: string): void {
 /** The request id `tagRequestId` gave this response, if any. */
 export function requestIdOf(res: ServerResponse): string | undefined {
   return (res as Tagged)[REQUEST_ID];
+}
+
+/**
+ * Remembers the `x-ratelimit-*` headers describing the request's access key: every response head written for it
+ * carries them (gateway-made errors here, upstream answers through `clientHeaders`) in place of the upstream's.
+ */
+export function tagRateLimits(res: ServerResponse, headers: Record<string, string>): void {
+  (res as Tagged)[RATE_LIMITS] = headers;
+}
+
+/** The headers `tagRateLimits` gave this response, if any. */
+export function rateLimitsOf(res: ServerResponse): Record<string, string> | undefined {
+  return (res as Tagged)[RATE_LIMITS];
 }
 
 /** Sends a gateway-made error in the channel's dialect (so SDKs raise their usual errors). */
@@ -34,6 +48,7 @@ export function sendDialectError(
   const id = requestIdOf(res);
   res.writeHead(status, {
     ...(id === undefined ? {} : { 'x-request-id': id }),
+    ...rateLimitsOf(res),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     ...extra,

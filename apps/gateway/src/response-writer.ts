@@ -43,7 +43,7 @@ export function writeResult(
   const { response } = last;
   if (last.errorBody !== null) {
     const body = redact(last.errorBody, key, ctx, deps);
-    const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, true);
+    const headers = maskHeaders(clientHeaders(response.headers, ctx.res), key, ctx, deps, true);
     delete headers['content-encoding'];
     headers['content-length'] = String(Buffer.byteLength(body));
     headers['x-request-id'] = ctx.requestId;
@@ -122,7 +122,13 @@ async function sendModelList(
     );
   } catch {
     // Not a list we understand: pass the upstream's bytes on untouched.
-    const headers = maskHeaders(clientHeaders(response.headers), served.key?.value ?? '', ctx, deps, false);
+    const headers = maskHeaders(
+      clientHeaders(response.headers, ctx.res),
+      served.key?.value ?? '',
+      ctx,
+      deps,
+      false,
+    );
     headers['x-request-id'] = ctx.requestId;
     ctx.res.writeHead(response.statusCode, headers);
     ctx.res.end(raw);
@@ -152,7 +158,7 @@ function relay(
 ): void {
   const { res } = ctx;
   const key = served.key?.value ?? '';
-  const headers = maskHeaders(clientHeaders(response.headers), key, ctx, deps, false);
+  const headers = maskHeaders(clientHeaders(response.headers, ctx.res), key, ctx, deps, false);
   if (stream) headers['x-accel-buffering'] = 'no';
   headers['x-request-id'] = ctx.requestId;
   res.writeHead(response.statusCode, headers);
