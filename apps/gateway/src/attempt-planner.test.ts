@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../test/harness';
 import type { GroupSpec } from '../test/harness';
 import type { HealthView, PoolView, Step } from './attempt-planner';
-import { AttemptPlanner, singleTier, tiersOf } from './attempt-planner';
+import { AttemptPlanner, modeOf, singleTier, tiersOf } from './attempt-planner';
 import { compileRuntime } from './runtime';
 
 /** A pool whose groups hand out their keys in order, skipping avoided ones, then tried ones again. */
@@ -39,7 +39,7 @@ describe('AttemptPlanner', () => {
   it('a standard group tries its keys in turn up to maxRetries + 1 attempts, then stops', () => {
     const rt = runtimeOf([{ name: 'g', upstreams: upstream, config: { maxRetries: 2 } }]);
     const g = rt.groups.get('g')!;
-    const p = new AttemptPlanner(tiersOf(g, 'm'), fakePool({ [g.id]: [1, 2] }), healthy, false);
+    const p = new AttemptPlanner(tiersOf(g, 'm'), fakePool({ [g.id]: [1, 2] }), healthy, 'retry');
     expect(sent(p.next())).toEqual({ group: 'g', key: 1 });
     expect(sent(p.next(retryable))).toEqual({ group: 'g', key: 2 });
     // Every key tried: a standard group retries a tried one (GPT-Load's behaviour).
@@ -56,7 +56,7 @@ describe('AttemptPlanner', () => {
       { class: 'client' as const, retryable: false, storm: false },
       { class: 'aborted' as const, retryable: true, storm: false },
     ]) {
-      const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1, 2] }), healthy, false);
+      const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1, 2] }), healthy, 'retry');
       p.next();
       expect(p.next(previous).kind).toBe('stop');
     }
@@ -83,7 +83,7 @@ describe('AttemptPlanner', () => {
       tiersOf(agg, null),
       fakePool({ [a.id]: [1], [b.id]: [2, 3] }),
       healthy,
-      true,
+      'failover',
     );
     const first = sent(p.next());
     const rest = [sent(p.next(retryable)), sent(p.next(retryable))];
@@ -95,7 +95,7 @@ describe('AttemptPlanner', () => {
       tiersOf(agg, null),
       fakePool({ [a.id]: [1, 4], [b.id]: [2, 3] }),
       healthy,
-      true,
+      'failover',
     );
     const s1 = sent(q.next());
     const s2 = sent(q.next({ class: 'upstream', retryable: true, storm: true }));
@@ -109,7 +109,7 @@ describe('AttemptPlanner', () => {
       tiersOf(g, null),
       fakePool({ [g.id]: [1] }, { [g.id]: 7000 }),
       healthy,
-      false,
+      'retry',
     );
     expect(cooling.next().kind).toBe('stop');
     expect(cooling.exhaustion()).toEqual({ kind: 'cooling', retryAfterMs: 7000 });
@@ -121,22 +121,22 @@ describe('AttemptPlanner', () => {
         guardOpen: () => 4000,
         isPenalized: () => false,
       },
-      false,
+      'retry',
     );
     expect(storm.next().kind).toBe('stop');
     expect(storm.exhaustion()).toEqual({ kind: 'storm', retryAfterMs: 4000 });
 
-    const empty = new AttemptPlanner(tiersOf(g, null), fakePool({}), healthy, false);
+    const empty = new AttemptPlanner(tiersOf(g, null), fakePool({}), healthy, 'retry');
     expect(empty.next().kind).toBe('stop');
     expect(empty.exhaustion()).toEqual({ kind: 'empty' });
 
     const problems: string[] = [];
     const broken = { ...g, configProblem: { field: 'headerRules', reason: 'bad' } };
     const config = new AttemptPlanner(
-      [singleTier({ group: broken, model: null })],
+      [singleTier({ group: broken, model: null, via: broken })],
       fakePool({ [g.id]: [1] }),
       healthy,
-      false,
+      'retry',
       (name, p) => problems.push(`${name}:${p.field}`),
     );
     expect(config.next().kind).toBe('stop');
@@ -151,10 +151,10 @@ describe('AttemptPlanner', () => {
     ]);
     const free = rt.groups.get('free')!;
     const paid = rt.groups.get('paid')!;
-    const tiers = [singleTier({ group: free, model: 'm' }), singleTier({ group: paid, model: 'm' })];
-    const p = new AttemptPlanner(tiers, fakePool({ [free.id]: [], [paid.id]: [9] }), healthy, true);
+    const tiers = tiersOf([free, paid], 'm');
+    const p = new AttemptPlanner(tiers, fakePool({ [free.id]: [], [paid.id]: [9] }), healthy, 'failover');
     expect(sent(p.next())).toEqual({ group: 'paid', key: 9 });
-    const q = new AttemptPlanner(tiers, fakePool({ [free.id]: [1], [paid.id]: [9] }), healthy, true);
+    const q = new AttemptPlanner(tiers, fakePool({ [free.id]: [1], [paid.id]: [9] }), healthy, 'failover');
     expect(sent(q.next())).toEqual({ group: 'free', key: 1 });
     expect(sent(q.next(retryable))).toEqual({ group: 'paid', key: 9 });
   });
@@ -163,13 +163,81 @@ describe('AttemptPlanner', () => {
     const rt = runtimeOf([{ name: 'g', upstreams: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] }]);
     const g = rt.groups.get('g')!;
     const one = { guardOpen: () => null, isPenalized: (u: { url: string }) => u.url.endsWith(':1') };
-    const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), one, false);
+    const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), one, 'retry');
     for (let i = 0; i < 4; i++) {
       const step = i === 0 ? p.next() : p.next(retryable);
       if (step.kind === 'send') expect(step.upstream.url).toBe('http://127.0.0.1:2');
     }
     const all = { guardOpen: () => null, isPenalized: () => true };
-    const q = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), all, false);
+    const q = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), all, 'retry');
     expect(q.next().kind).toBe('send');
+  });
+
+  it('a key-routed request moves to the next candidate after a retryable failure, within the first budget', () => {
+    const rt = runtimeOf([
+      { name: 'a', upstreams: upstream, config: { maxRetries: 2 } },
+      { name: 'b', upstreams: upstream, config: { maxRetries: 9 } },
+      { name: 'c', upstreams: upstream },
+    ]);
+    const a = rt.groups.get('a')!;
+    const b = rt.groups.get('b')!;
+    const c = rt.groups.get('c')!;
+    const pool = fakePool({ [a.id]: [1, 2], [b.id]: [3], [c.id]: [4] });
+    const p = new AttemptPlanner(tiersOf([a, b, c], 'm'), pool, healthy, modeOf([a, b, c]));
+    expect(sent(p.next())).toEqual({ group: 'a', key: 1 });
+    expect(sent(p.next(retryable))).toEqual({ group: 'b', key: 3 });
+    expect(sent(p.next(retryable))).toEqual({ group: 'c', key: 4 });
+    // a's maxRetries (2) bounds the whole request, whatever the later candidates allow.
+    expect(p.next(retryable).kind).toBe('stop');
+    expect(p.sent).toBe(3);
+    expect(p.candidate?.via.name).toBe('c');
+  });
+
+  it('a key-routed request skips a candidate with no usable key, and retries the last candidate left', () => {
+    const rt = runtimeOf([
+      { name: 'empty', upstreams: upstream, config: { maxRetries: 3 } },
+      { name: 'last', upstreams: upstream },
+    ]);
+    const empty = rt.groups.get('empty')!;
+    const last = rt.groups.get('last')!;
+    const p = new AttemptPlanner(
+      tiersOf([empty, last], null),
+      fakePool({ [empty.id]: [], [last.id]: [5, 6] }),
+      healthy,
+      'advance',
+    );
+    expect(sent(p.next())).toEqual({ group: 'last', key: 5 });
+    expect(sent(p.next(retryable))).toEqual({ group: 'last', key: 6 });
+    // No other candidate: the last one retries a tried key, as /proxy/{group} would.
+    expect(sent(p.next(retryable))).toEqual({ group: 'last', key: 5 });
+    const stops = new AttemptPlanner(
+      tiersOf([empty, last], null),
+      fakePool({ [empty.id]: [], [last.id]: [5] }),
+      healthy,
+      'advance',
+    );
+    stops.next();
+    expect(stops.next({ class: 'client', retryable: false, storm: false }).kind).toBe('stop');
+  });
+
+  it('a key-routed candidate that is an aggregate is reached through its members and named as the parent', () => {
+    const rt = runtimeOf([
+      { name: 'm1', upstreams: upstream },
+      { name: 'agg', type: 'aggregate', subGroups: [{ group: 'm1', weight: 1 }] },
+      { name: 'std', upstreams: upstream },
+    ]);
+    const agg = rt.groups.get('agg')!;
+    const std = rt.groups.get('std')!;
+    const m1 = rt.groups.get('m1')!;
+    const p = new AttemptPlanner(
+      tiersOf([agg, std], null),
+      fakePool({ [m1.id]: [1], [std.id]: [2] }),
+      healthy,
+      'advance',
+    );
+    const first = p.next();
+    expect(sent(first)).toEqual({ group: 'm1', key: 1 });
+    expect(first.kind === 'send' && first.candidate.via.name).toBe('agg');
+    expect(sent(p.next(retryable))).toEqual({ group: 'std', key: 2 });
   });
 });

@@ -11,6 +11,8 @@ export interface Candidate {
   group: GroupRuntime;
   /** The model the request names (null when it names none). */
   model: string | null;
+  /** The group the request reached it through: `group` itself, or the aggregate it is a member of. */
+  via: GroupRuntime;
 }
 
 /**
@@ -51,6 +53,14 @@ export type Step =
   /** Nothing more to try: answer with the last attempt's result, or (none) with {@link AttemptPlanner.exhaustion}. */
   | { kind: 'stop' };
 
+/**
+ * How the planner moves between candidates. `retry`: one standard group, retrying its keys (tried ones again once
+ * every key was tried). `failover`: an aggregate's members; a member without an untried key is left for another.
+ * `advance`: a key-routed request's candidate groups; a retryable failure moves on to the next candidate, and only
+ * the last one left retries its own keys as `retry` does.
+ */
+export type PlannerMode = 'retry' | 'failover' | 'advance';
+
 /** Why no attempt could be sent at all. */
 export type Exhaustion =
   | { kind: 'config'; group: GroupRuntime; problem: ConfigProblem }
@@ -66,8 +76,9 @@ export type Exhaustion =
  * Rules (GPT-Load's, plus Keyway's storm guard): a candidate whose configuration cannot be sent, whose storm guard
  * is open, or whose pool has no key is excluded and the next one tried; a standard group retries its other keys
  * (and, once all were tried, tried ones again) up to `maxRetries`; an aggregate's member whose every key was tried
- * in this request, or which is in a storm, is excluded and another member tried. Retries stop at the first
- * success, a non-retryable failure, or the attempt budget (`maxRetries + 1` of the first candidate chosen).
+ * in this request, or which is in a storm, is excluded and another member tried; a key-routed request's candidate
+ * is left for the next after a retryable failure. Retries stop at the first success, a non-retryable failure, or
+ * the attempt budget (`maxRetries + 1` of the first candidate chosen).
  */
 export class AttemptPlanner {
   /** Keys already tried in this request. */
@@ -83,14 +94,13 @@ export class AttemptPlanner {
 
   /**
    * @param tiers the candidates in order of preference
-   * @param failsOver whether a member whose keys were all tried is left for another member (aggregates) rather
-   *   than retried (a standard group)
+   * @param mode how a candidate whose attempt failed, or whose keys were all tried, is left for another
    */
   constructor(
     private readonly tiers: readonly Tier[],
     private readonly pool: PoolView,
     private readonly health: HealthView,
-    private readonly failsOver: boolean,
+    private readonly mode: PlannerMode,
     private readonly onConfigProblem?: (group: string, problem: ConfigProblem) => void,
   ) {
     this.current = this.choose();
@@ -126,11 +136,20 @@ export class AttemptPlanner {
         continue;
       }
       const pick = this.pool.pick(group.id, this.tried);
-      if (!pick.ok || (this.failsOver && this.tried.has(pick.key.id))) {
-        if (!pick.ok && pick.reason === 'cooling')
+      if (!pick.ok) {
+        if (pick.reason === 'cooling')
           this.cooldownMs = Math.min(this.cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
         this.exclude(group);
         continue;
+      }
+      if (this.tried.has(pick.key.id)) {
+        // Every key of this candidate was tried: an aggregate leaves the member, a key-routed request the candidate
+        // unless it is the last one left (then it retries a tried key, as a standard group does).
+        if (this.mode === 'failover') {
+          this.exclude(group);
+          continue;
+        }
+        if (this.mode === 'advance' && this.moveOff(group)) continue;
       }
       const upstream = group.upstreams.next(this.health.isPenalized) ?? group.upstreams.next();
       if (!upstream) return STOP;
@@ -159,21 +178,42 @@ export class AttemptPlanner {
     return { kind: 'empty' };
   }
 
-  /** Whether another attempt may follow `previous`; moves off a member in a storm. */
+  /**
+   * Whether another attempt may follow `previous`; moves off a member in a storm, and off a key-routed candidate
+   * after any retryable failure.
+   */
   private continueAfter(previous: PreviousOutcome): boolean {
     if (previous.class === 'aborted' || previous.class === 'ok') return false;
-    if (previous.storm && this.failsOver && this.attempts < this.maxAttempts && this.current) {
-      // This member is in a storm: try another one.
+    if (this.attempts >= this.maxAttempts || !this.current) return false;
+    if (previous.storm && this.mode !== 'retry') {
+      // This candidate is in a storm: try another one.
       this.stormRetryMs = Math.min(this.stormRetryMs ?? Infinity, 1000);
-      this.exclude(this.current.group);
+      if (this.mode === 'failover') this.exclude(this.current.group);
+      else if (!this.moveOff(this.current.group)) this.current = undefined;
       return this.current !== undefined;
     }
-    return previous.retryable && !previous.storm && this.attempts < this.maxAttempts;
+    if (!previous.retryable || previous.storm) return false;
+    if (this.mode === 'advance') this.moveOff(this.current.group);
+    return true;
   }
 
   private exclude(group: GroupRuntime): void {
     this.excluded.add(group);
     this.current = this.choose();
+  }
+
+  /** Excludes `group` when another candidate is left (and moves to it); otherwise changes nothing. */
+  private moveOff(group: GroupRuntime): boolean {
+    const tier = this.tier;
+    this.excluded.add(group);
+    const next = this.choose();
+    if (next) {
+      this.current = next;
+      return true;
+    }
+    this.excluded.delete(group);
+    this.tier = tier;
+    return false;
   }
 
   /** The best candidate not excluded: by tier, preferring members with a usable key, then any left. */
@@ -200,18 +240,32 @@ export function singleTier(candidate: Candidate): Tier {
   };
 }
 
-/** The tiers a request to `root` walks: the group itself, or an aggregate's members spread by weight. */
-export function tiersOf(root: GroupRuntime, model: string | null): Tier[] {
-  if (root.type !== 'aggregate') return [singleTier({ group: root, model })];
+/**
+ * The tiers a request walks: for each of `roots` in order, the group itself, or an aggregate's members spread by
+ * weight. A `/proxy/{group}` request has one root; a key-routed request its candidate groups.
+ */
+export function tiersOf(roots: GroupRuntime | readonly GroupRuntime[], model: string | null): Tier[] {
+  const list = Array.isArray(roots) ? (roots as readonly GroupRuntime[]) : [roots as GroupRuntime];
+  return list.map((root) =>
+    root.type === 'aggregate' ? memberTier(root, model) : singleTier({ group: root, model, via: root }),
+  );
+}
+
+/** An aggregate's members as one tier, spread by weight. */
+function memberTier(root: GroupRuntime, model: string | null): Tier {
   const members = root.subGroups;
-  return [
-    {
-      next(excluded, usable) {
-        const m = members.next(
-          (s) => excluded.has(s.group) || (usable !== null && !usable.hasUsable(s.group.id)),
-        );
-        return m ? { group: m.group, model } : undefined;
-      },
+  return {
+    next(excluded, usable) {
+      const m = members.next(
+        (s) => excluded.has(s.group) || (usable !== null && !usable.hasUsable(s.group.id)),
+      );
+      return m ? { group: m.group, model, via: root } : undefined;
     },
-  ];
+  };
+}
+
+/** The planner mode for a request to `roots` (see {@link PlannerMode}). */
+export function modeOf(roots: GroupRuntime | readonly GroupRuntime[]): PlannerMode {
+  if (Array.isArray(roots)) return 'advance';
+  return (roots as GroupRuntime).type === 'aggregate' ? 'failover' : 'retry';
 }

@@ -1,7 +1,7 @@
 import type { Attempt } from '@keyway/contracts';
 import type { PickedKey } from '@keyway/keypool';
 import type { HealthView } from './attempt-planner';
-import { AttemptPlanner, tiersOf } from './attempt-planner';
+import { AttemptPlanner, modeOf, tiersOf } from './attempt-planner';
 import { recordAttempt } from './attempt-recorder';
 import { rewriteBody } from './body';
 import type { ForwardContext, ForwardDeps } from './context';
@@ -10,6 +10,7 @@ import { sendDialectError } from './respond';
 import { writeExhausted, writeResult } from './response-writer';
 import type { Rewritten, SentResult } from './upstream-call';
 import { sendAttempt } from './upstream-call';
+import type { GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
 import type { UpstreamHealth } from './upstream-health';
 
@@ -19,9 +20,16 @@ export { recordRefusal } from './request-record';
 /**
  * Forwards one accepted request: the planner says where to try next, each attempt is sent, its health recorded,
  * and the last result written to the client. Retries happen only while nothing has been sent to the client.
+ * `candidates` (key-routed requests) are the groups to walk in order instead of `ctx.group` alone; the record then
+ * names the one that served.
  */
-export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<void> {
-  const root = ctx.group;
+export async function forward(
+  ctx: ForwardContext,
+  deps: ForwardDeps,
+  candidates?: readonly GroupRuntime[],
+): Promise<void> {
+  const roots = candidates ?? ctx.group;
+  let root = ctx.group;
   const view = {
     method: ctx.req.method ?? 'GET',
     path: ctx.path,
@@ -33,12 +41,19 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   const stream = root.provider.isStream(view);
   const record = baseRecord(ctx, model, stream);
   const planner = new AttemptPlanner(
-    tiersOf(root, model),
+    tiersOf(roots, model),
     deps.keyPool,
     deps.health,
-    root.type === 'aggregate',
+    modeOf(roots),
     deps.onConfigProblem,
   );
+  // The record names the candidate that is being tried (key-routed requests may move on to another).
+  const reachedVia = (via: GroupRuntime): void => {
+    if (via === root) return;
+    root = via;
+    record.groupId = via.id;
+    record.groupName = via.name;
+  };
   const attempts: Attempt[] = [];
   let last: SentResult | null = null;
   let lastKey: PickedKey | null = null;
@@ -47,6 +62,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
 
   for (let step = planner.next(); step.kind === 'send';) {
     const { group } = step.candidate;
+    reachedVia(step.candidate.via);
     // The previous attempt's response (if any) is not what the client gets: free its connection.
     if (last?.kind === 'response') last.response.body.destroy();
     if (!rewritten || rewritten.group !== group.id) {
@@ -92,6 +108,7 @@ export async function forward(ctx: ForwardContext, deps: ForwardDeps): Promise<v
   }
 
   if (!last || !lastKey) {
+    if (planner.candidate) reachedVia(planner.candidate.via);
     const groupOf = planner.candidate?.group ?? root;
     return writeExhausted(ctx, deps, record, planner.exhaustion(), { attempts, groupOf, root, key: null });
   }

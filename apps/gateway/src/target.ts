@@ -31,16 +31,10 @@ const HASH = 0x23;
  *   treat as separators; `#`; bytes outside printable ASCII; malformed `%` escapes.
  */
 export function parseProxyTarget(raw: string, host: string | undefined): ProxyTarget | null {
-  let start = 0;
-  let invalid: string | null = null;
-  if (raw.charCodeAt(0) !== SLASH) {
-    const authority = absoluteAuthority(raw);
-    if (authority === null) return null;
-    start = raw.indexOf('/', authority.end);
-    if (start < 0) return null;
-    if (!host || authority.value.toLowerCase() !== host.toLowerCase())
-      invalid = 'absolute-form request target does not name this gateway';
-  }
+  const origin = originForm(raw, host);
+  if (!origin) return null;
+  const { start } = origin;
+  let invalid = origin.invalid;
   if (!raw.startsWith(PREFIX, start)) return null;
   const groupStart = start + PREFIX.length;
   let groupEnd = groupStart;
@@ -65,6 +59,46 @@ export function parseProxyTarget(raw: string, host: string | undefined): ProxyTa
   const query = q < 0 ? '' : raw.slice(q + 1);
   invalid ??= pathProblem(raw, groupEnd, pathEnd) ?? queryProblem(raw, pathEnd + 1);
   return { group, path, query, invalid };
+}
+
+/** A request target at the gateway root (key-routed endpoints): the path and query exactly as the client encoded them. */
+export interface RootTarget {
+  /** The path up to `?`, byte for byte. */
+  path: string;
+  /** The raw query without `?` ('' when none). */
+  query: string;
+  /** Why the path or query cannot be forwarded as sent (then `path`/`query` are not to be used). */
+  invalid: string | null;
+}
+
+/**
+ * Parses a root request target (`/v1/chat/completions?…`) with the same refusals as {@link parseProxyTarget}; null
+ * when it is neither origin-form nor absolute-form.
+ */
+export function parseRootTarget(raw: string, host: string | undefined): RootTarget | null {
+  const origin = originForm(raw, host);
+  if (!origin) return null;
+  const { start } = origin;
+  const q = raw.indexOf('?', start);
+  const pathEnd = q < 0 ? raw.length : q;
+  const path = raw.slice(start, pathEnd);
+  const query = q < 0 ? '' : raw.slice(q + 1);
+  const invalid = origin.invalid ?? pathProblem(raw, start, pathEnd) ?? queryProblem(raw, pathEnd + 1);
+  return { path, query, invalid };
+}
+
+/**
+ * Where the path of a target starts: at 0 for origin-form, after the authority for absolute-form (then `invalid`
+ * says so unless the authority is this gateway's `Host`). Null when it is neither.
+ */
+function originForm(raw: string, host: string | undefined): { start: number; invalid: string | null } | null {
+  if (raw.charCodeAt(0) === SLASH) return { start: 0, invalid: null };
+  const authority = absoluteAuthority(raw);
+  if (authority === null) return null;
+  const start = raw.indexOf('/', authority.end);
+  if (start < 0) return null;
+  const named = host !== undefined && authority.value.toLowerCase() === host.toLowerCase();
+  return { start, invalid: named ? null : 'absolute-form request target does not name this gateway' };
 }
 
 /** `http://authority` or `https://authority` (case-insensitive scheme): the authority and where it ends. */

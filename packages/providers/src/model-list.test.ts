@@ -170,3 +170,38 @@ describe('rewriteModelList: leaves other bodies alone', () => {
     expect(rewriteModelList(gemini, { redirects: {}, strict: false, firstPage: true })).toBe(gemini);
   });
 });
+
+describe('ModelListFormat.union', () => {
+  it('merges several OpenAI lists, each model once, keeping only accepted names, as a complete page', () => {
+    const merged = openAiModelList.union(
+      [
+        { object: 'list', data: [{ id: 'gpt-4o' }, { id: 'gpt-4.1' }], has_more: true },
+        { object: 'list', data: [{ id: 'gpt-4o' }, { id: 'o3' }, { id: 'secret-model' }] },
+        'not a list',
+      ],
+      (name) => name !== 'secret-model',
+    );
+    expect(merged).toEqual({
+      object: 'list',
+      data: [{ id: 'gpt-4o' }, { id: 'gpt-4.1' }, { id: 'o3' }],
+      has_more: false,
+    });
+  });
+
+  it('compares Gemini names without the models/ prefix and drops the page token', () => {
+    const merged = geminiModelList.union(
+      [
+        { models: [{ name: 'models/gemini-2.0-flash' }], nextPageToken: 'abc' },
+        { models: [{ name: 'models/gemini-2.0-flash' }, { name: 'models/gemini-2.5-pro' }] },
+      ],
+      (name) => name.startsWith('gemini-'),
+    );
+    expect(merged).toEqual({
+      models: [{ name: 'models/gemini-2.0-flash' }, { name: 'models/gemini-2.5-pro' }],
+    });
+  });
+
+  it('answers null when no body is a list of its format', () => {
+    expect(openAiModelList.union([{ models: [] }, null], () => true)).toBeNull();
+  });
+});

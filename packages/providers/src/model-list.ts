@@ -18,6 +18,12 @@ export interface ModelListFormat {
    * given; the input is never mutated.
    */
   rewrite(body: unknown, opts: ModelListOptions): unknown;
+  /**
+   * Several lists of this format as one complete list (key-routed model lists answer the union of a caller's
+   * groups): the first list's other fields, each entry once by name (the first seen wins) when `keep` accepts the
+   * name, and no paging fields. Bodies of another shape are skipped; null when none has this format's shape.
+   */
+  union(bodies: readonly unknown[], keep: (name: string) => boolean): unknown;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -59,6 +65,21 @@ export function modelListFormat(shape: ModelListShape): ModelListFormat {
       const seen = new Set((list as unknown[]).map((m) => shape.nameOf(m)));
       const extra = keys.filter((k) => !seen.has(shape.nameOf(k))).map((k) => shape.entry(k));
       return extra.length === 0 ? body : { ...body, [shape.field]: [...(list as unknown[]), ...extra] };
+    },
+    union(bodies, keep) {
+      const lists = bodies.filter((b): b is JsonObject => isObject(b) && Array.isArray(b[shape.field]));
+      const first = lists[0];
+      if (!first) return null;
+      const seen = new Set<string>();
+      const entries: unknown[] = [];
+      for (const body of lists)
+        for (const entry of body[shape.field] as unknown[]) {
+          const name = shape.nameOf(entry);
+          if (name === null || seen.has(name) || !keep(name)) continue;
+          seen.add(name);
+          entries.push(entry);
+        }
+      return shape.lastPage({ ...first, [shape.field]: entries });
     },
   };
 }
