@@ -64,6 +64,11 @@ export interface CounterLayer {
   /** How far `rule` of `id` is used now, as this process knows it. */
   usage(id: string, rule: LimitRule): RuleUsage;
   /**
+   * How far `rule` of `id` is used across the deployment (the control plane's `rpmNow` and usage figures):
+   * distributed, read from Redis; standalone, the same figure as `usage`.
+   */
+  read(id: string, rule: LimitRule): Promise<RuleUsage>;
+  /**
    * Adds usage persisted elsewhere (the database) to a day, month or total window, e.g. at start: standalone
    * adds it to its memory; a distributed layer adds it in Redis only where the window's counter is absent (Redis
    * lost its data), so budgets survive a restart of everything but the database.

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** A Redis call that did not answer in time (the counters then admit on local figures). */
+export class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
+const shas = new Map<string, string>();
+
+function sha1(script: string): string {
+  let sha = shas.get(script);
+  if (!sha) {
+    sha = createHash('sha1').update(script).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
+}
+
+/**
+ * EVALSHA with the script's locally computed SHA (no SCRIPT LOAD round trip), falling back to EVAL once when
+ * Redis does not have it (first use, restart, SCRIPT FLUSH); rejects after `timeoutMs` whatever the client's
+ * own retry policy (ioredis queues commands while reconnecting, which would stall the hot path).
+ */
+export function runScript(
+  redis: Redis,
+  script: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  timeoutMs: number,
+): Promise<unknown> {
+  const call = async (): Promise<unknown> => {
+    try {
+      return await redis.evalsha(sha1(script), keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(script, keys.length, ...keys, ...args);
+    }
+  };
+  return withTimeout(call(), timeoutMs);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
+
+/** A script reply as strings (Redis answers Lua strings as strings, numbers as integers). */
+export function replyStrings(reply: unknown): string[] {
+  if (!Array.isArray(reply)) return [];
+  return reply.map((v: unknown) => (typeof v === 'string' ? v : String(v)));
+}
