@@ -87,6 +87,11 @@ export function parseRootTarget(raw: string, host: string | undefined): RootTarg
   return { path, query, invalid };
 }
 
+/** Where the path of a request target starts (after an absolute-form authority), or -1 when it has none. */
+export function targetPathStart(raw: string): number {
+  return originForm(raw, undefined)?.start ?? -1;
+}
+
 /**
  * Where the path of a target starts: at 0 for origin-form, after the authority for absolute-form (then `invalid`
  * says so unless the authority is this gateway's `Host`). Null when it is neither.
