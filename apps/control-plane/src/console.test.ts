@@ -56,6 +56,17 @@ describe('console serving', () => {
     expect((await a.request('/proxy/group/v1/models')).status).toBe(404);
   });
 
+  it('never answers the key-routed endpoints /v1 and /v1beta with the page', async () => {
+    const a = app();
+    for (const path of ['/v1', '/v1/models', '/v1/chat/completions', '/v1beta', '/v1beta/models?key=x']) {
+      const res = await a.request(path);
+      expect(res.status, path).toBe(404);
+      expect(await res.text(), path).not.toContain('id="app"');
+    }
+    // Only whole segments are reserved: a console route that merely starts with the letters is still one.
+    expect((await a.request('/v1x-report')).status).toBe(200);
+  });
+
   it('does not serve files outside its directory', async () => {
     const res = await app().request('/..%2f..%2fetc%2fpasswd');
     expect(await res.text()).not.toContain('root:');

@@ -6,16 +6,19 @@ import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { secureHeaders } from 'hono/secure-headers';
 
-/** Paths the console never answers: the API and the proxy keep their own 404s (and JSON errors). */
-const RESERVED = /^\/(api|proxy)(\/|$)/;
+/**
+ * Paths the console never answers: the API, the proxy and the key-routed endpoints (`/v1`, `/v1beta`, where SDKs
+ * call the gateway) keep their own 404s and JSON errors — an SDK must never get the console's HTML.
+ */
+const RESERVED = /^\/(api|proxy|v1|v1beta)(\/|$)/;
 /** Vite puts content-hashed files here: they never change, so browsers may keep them for a year. */
 const HASHED = /^\/assets\//;
 
 /**
  * Serves the console's production build (`apps/console/dist`) at `/`: hashed assets with long-cache headers,
  * `index.html` with `no-cache` (so a deploy is picked up at once), and the history fallback — any other GET that
- * is not a file gets `index.html`, so deep links work — never for `/api` or `/proxy`. Returns false (and mounts
- * nothing) when the directory holds no `index.html`.
+ * is not a file gets `index.html`, so deep links work — never for `/api`, `/proxy`, `/v1` or `/v1beta`. Returns
+ * false (and mounts nothing) when the directory holds no `index.html`.
  */
 export function mountConsole<E extends Env>(app: Hono<E>, dir: string): boolean {
   const site = new Hono();
