@@ -2,6 +2,8 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { LogPort } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
+import type { Clock, CounterLayer } from '@keyway/limits';
+import type { RequestLogRecord } from '@keyway/contracts';
 import { Hono } from 'hono';
 import type { SecretMasker } from './context';
 import type { RequestLogSink } from './log-sink';
@@ -24,6 +26,8 @@ export interface GatewayMetrics {
   inFlight(value: number): void;
   /** A request refused for a missing or wrong proxy key. */
   proxyAuthFailure?(group: string): void;
+  /** A finished request of an access key (by name, never the secret): its status, tokens and cost. */
+  accessKeyRequest?(name: string, record: RequestLogRecord): void;
 }
 
 /** Everything the gateway needs, built by a composition root (`deps.ts`). */
@@ -34,6 +38,13 @@ export interface GatewayDeps {
   clients: UpstreamClients;
   logger: GatewayLogger;
   metrics?: GatewayMetrics;
+  /**
+   * Access keys' request, token and cost windows: local and exact in standalone, Redis-reconciled slices across
+   * replicas in distributed mode.
+   */
+  counters: CounterLayer;
+  /** The clock access-key expiry and `x-ratelimit-reset-*` are read from (the counter layer's own). */
+  clock?: Clock;
   /** Whether a peer address is a trusted reverse proxy (then X-Forwarded-For names the client). */
   isTrustedProxy?: (address: string) => boolean;
 }

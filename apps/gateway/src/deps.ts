@@ -4,9 +4,11 @@ import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue, JOBS } from '@keyway/queue';
+import { RedisCounters } from '@keyway/limits';
 import {
   busPrefixOf,
   connectBusInBackground,
+  counterPrefixOf,
   connectRedis,
   mirrorKeyPool,
   queuePrefixOf,
@@ -55,6 +57,9 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   });
   // The listen port: an upstream pointing back at it would loop (egress policy).
   const clients = createUpstreamClients({ selfPort: env.PORT });
+  // Access-key limits across replicas: slices claimed from Redis, never a round trip per request. The gateway
+  // never reaches the database: seeding budgets into Redis from it is left to the processes that do.
+  const counters = new RedisCounters({ redis, prefix: counterPrefixOf(env.REDIS_PREFIX), log: logger });
 
   // Request logs and this replica's key changes go to the worker in batches; while Redis is away they wait here.
   // Built from typed values: the worker validates them (once), the gateway does not spend CPU on it too.
@@ -137,6 +142,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
         clients,
         logger,
         metrics: m.gateway,
+        counters,
         isTrustedProxy,
       };
       return proxyDeps;
@@ -158,6 +164,8 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       await queue.close();
       await bus.close();
       await clients.close();
+      // After the last requests finished: their usage is pushed before the connection goes.
+      await counters.close();
       redis.disconnect();
     },
   };

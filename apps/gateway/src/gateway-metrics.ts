@@ -10,6 +10,19 @@ export interface GatewayMetricSet {
   logWriteFailed(): void;
 }
 
+/** Distinct access-key names given their own series; the rest share one (bounded cardinality). */
+const ACCESS_KEY_SERIES = 1000;
+/** The label of access keys beyond {@link ACCESS_KEY_SERIES} (like the registry's own `__overflow__`). */
+const OTHER_ACCESS_KEYS = '__other__';
+
+interface AccessKeySeries {
+  label: string;
+  classes: Map<number, { inc(n?: number): void }>;
+  prompt: { inc(n?: number): void };
+  completion: { inc(n?: number): void };
+  cost: { inc(n?: number): void };
+}
+
 interface GroupSeries {
   classes: Map<number, { inc(n?: number): void }>;
   duration: { observe(value: number): void };
@@ -44,6 +57,37 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
     'Failed request-log batch writes',
     [],
   );
+  const akRequests = metrics.counter(
+    'keyway_access_key_requests_total',
+    'Requests by access key (name) and status class',
+    ['access_key', 'status'],
+  );
+  const akTokens = metrics.counter(
+    'keyway_access_key_tokens_total',
+    'Tokens of finished requests by access key (name) and kind (prompt, cached included; completion)',
+    ['access_key', 'kind'],
+  );
+  const akCost = metrics.counter(
+    'keyway_access_key_cost_usd_total',
+    'Cost in USD of finished requests by access key (name), priced from the price table',
+    ['access_key'],
+  );
+  const byAccessKey = new Map<string, AccessKeySeries>();
+  const accessKeySeries = (name: string): AccessKeySeries => {
+    const label = byAccessKey.has(name) || byAccessKey.size < ACCESS_KEY_SERIES ? name : OTHER_ACCESS_KEYS;
+    let a = byAccessKey.get(label);
+    if (!a) {
+      a = {
+        label,
+        classes: new Map(),
+        prompt: akTokens.labels({ access_key: label, kind: 'prompt' }),
+        completion: akTokens.labels({ access_key: label, kind: 'completion' }),
+        cost: akCost.labels({ access_key: label }),
+      };
+      byAccessKey.set(label, a);
+    }
+    return a;
+  };
   // Label children resolved once per group (and status class): this runs for every proxied request.
   const byGroup = new Map<string, GroupSeries>();
   const seriesOf = (group: string): GroupSeries => {
@@ -68,6 +112,17 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
       },
       inFlight: (v) => inFlight.set(v),
       proxyAuthFailure: (group) => authFailures.inc({ group }),
+      accessKeyRequest(name, record) {
+        const a = accessKeySeries(name);
+        const cls = Math.floor(record.statusCode / 100);
+        let counter = a.classes.get(cls);
+        if (!counter)
+          a.classes.set(cls, (counter = akRequests.labels({ access_key: a.label, status: `${cls}xx` })));
+        counter.inc();
+        if (record.promptTokens) a.prompt.inc(record.promptTokens);
+        if (record.completionTokens) a.completion.inc(record.completionTokens);
+        if (record.costUsd) a.cost.inc(record.costUsd);
+      },
     },
     keyChange: (status, cause) => keyChanges.inc({ status, cause }),
     logWriteFailed: () => logFailures.inc(),

@@ -9,3 +9,5 @@ export { trustedProxyMatcher } from '@keyway/server';
 export * from './config-follower';
 export * from './gateway-metrics';
 export * from './proxy-handler';
+export * from './access';
+export * from './access-usage';

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { maskSecret, uuidv7 } from '@keyway/core';
-import { hashProxyKey } from '@keyway/keypool';
+import { uuidv7 } from '@keyway/core';
+import { systemClock } from '@keyway/limits';
 import { providers } from '@keyway/providers';
 import { clientFromForwarded, lingeringClose } from '@keyway/server';
+import { admitAccessKey, authorizeAccessKey, createCallerResolver } from './access';
+import type { AccessRefusal } from './access';
 import type { GatewayDeps } from './app';
 import { AuthFailureSampler } from './auth-failures';
 import { readBody } from './body';
@@ -11,7 +13,7 @@ import { forward, healthView } from './forward';
 import { extractProxyKey } from './headers';
 import { createRecordHandler } from './record-sinks';
 import { recordRefusal } from './request-record';
-import { sendDialectError, tagRequestId } from './respond';
+import { sendDialectError, tagRateLimits, tagRequestId } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
 import { UpstreamHealth } from './upstream-health';
@@ -23,8 +25,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const openaiDialect = providers.openai;
 /** The same configuration problem of a group is logged at most this often (every request hits it). */
 const CONFIG_LOG_INTERVAL_MS = 60_000;
-/** Accepted proxy keys whose hash and mask are remembered (a SHA-256 per request showed up in profiles). */
-const ACCEPTED_KEYS_KEPT = 1024;
 
 /** Whether a request target is for the data plane (servers send these to the proxy handler before any router). */
 export function isProxyTarget(url: string | undefined): boolean {
@@ -45,9 +45,10 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     deps.logger.warn(line, 'proxy request refused: missing or wrong proxy key'),
   );
   const configLogged = new Map<string, number>();
-  // Accepted proxy keys → their hash and mask. Only keys that passed the check are kept (a caller spraying random
-  // keys cannot churn it); validity is still checked against the current configuration on every request.
-  const accepted = new Map<string, { hash: string; masked: string }>();
+  // Accepted secrets → their hash and mask; who they belong to is looked up in the current runtime every request.
+  const callers = createCallerResolver();
+  const clock = deps.clock ?? systemClock;
+  const admitDeps = { counters: deps.counters, clock };
   // Built once: nothing in it depends on the request (the runtime is read when a record is made).
   const forwardDeps: ForwardDeps = {
     keyPool: deps.keyPool,
@@ -143,9 +144,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     }
     const { key: proxyKey, query } = extractProxyKey(req.headers, target.query);
     ctx.query = query;
-    const known = proxyKey ? (accepted.get(proxyKey) ?? null) : null;
-    const hash = known ? known.hash : proxyKey ? hashProxyKey(proxyKey) : null;
-    if (!hash || !(group.proxyKeyHashes.has(hash) || runtime.proxyKeyHashes.has(hash))) {
+    const caller = callers.resolve(runtime, proxyKey, group);
+    if (!caller) {
       const message = proxyKey ? 'Invalid proxy key' : 'Missing proxy key';
       sendDialectError(res, group.provider, 401, 'UNAUTHORIZED', message);
       // Counted and sampled by client address; the presented key appears nowhere (not even masked).
@@ -155,11 +155,12 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       return;
     }
     ctx.proxyKey = proxyKey as string;
-    if (known) ctx.proxyKeyMasked = known.masked;
-    else {
-      ctx.proxyKeyMasked = maskSecret(ctx.proxyKey);
-      if (accepted.size >= ACCEPTED_KEYS_KEPT) accepted.clear();
-      accepted.set(ctx.proxyKey, { hash, masked: ctx.proxyKeyMasked });
+    ctx.proxyKeyMasked = caller.masked;
+    if (caller.kind === 'access') {
+      ctx.accessKey = caller.key;
+      // Before the body is read: a revoked key or a group out of scope does not get to upload anything.
+      const refused = authorizeAccessKey(caller.key, group, clock.now());
+      if (refused) return refuse(ctx, refused);
     }
 
     const body = await readBody(req, group.maxBodyBytes);
@@ -183,7 +184,30 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       return;
     }
     ctx.body = body;
+    if (ctx.accessKey) {
+      // The model the client named is known now; limits count only a request that goes on to be forwarded.
+      const model = group.provider.extractModel({
+        method: req.method ?? 'GET',
+        path: ctx.path,
+        query: ctx.query,
+        headers: req.headers,
+        body,
+      });
+      const pending = admitAccessKey(admitDeps, runtime, ctx.accessKey, group, {
+        method: req.method ?? 'GET',
+        model,
+      });
+      const verdict = pending instanceof Promise ? await pending : pending;
+      if (!verdict.ok) return refuse(ctx, verdict);
+      tagRateLimits(res, verdict.headers);
+    }
     await forward(ctx, forwardDeps);
+  };
+
+  /** Answers a request its access key does not allow, in the channel's dialect, and logs it; nothing is charged. */
+  const refuse = (ctx: ForwardContext, r: AccessRefusal): void => {
+    sendDialectError(ctx.res, ctx.group.provider, r.status, r.code, r.message, r.headers);
+    recordRefusal(ctx, forwardDeps, r.status, r.message);
   };
 
   return async (req, res) => {

@@ -1,4 +1,5 @@
 import type { RequestLogRecord } from '@keyway/contracts';
+import { recordAccessKeyUsage } from './access-usage';
 import type { GatewayDeps } from './app';
 
 /**
@@ -8,6 +9,7 @@ import type { GatewayDeps } from './app';
 export function createRecordHandler(deps: GatewayDeps): (record: RequestLogRecord) => void {
   return (record) => {
     deps.metrics?.request(record.parentGroupName ?? record.groupName, record.statusCode, record.durationMs);
+    recordAccessKeyUsage(deps, record);
     const mode = deps.runtime().settings.requestLogging;
     if (mode === 'all' || (mode === 'errors' && !record.success)) deps.logSink.push(record);
   };

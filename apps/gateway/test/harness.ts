@@ -10,6 +10,8 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type {
+  AccessKeyLimits,
+  AccessKeySnapshot,
   Channel,
   ConfigSnapshot,
   GroupSnapshot,
@@ -18,9 +20,11 @@ import type {
   RequestLogRecord,
   Settings,
 } from '@keyway/contracts';
-import { defaultSettings, groupConfigSchema } from '@keyway/contracts';
+import { NO_LIMITS, defaultSettings, groupConfigSchema } from '@keyway/contracts';
 import type { KeyHealth } from '@keyway/core';
 import { MemoryKeyPool, hashProxyKey } from '@keyway/keypool';
+import { LocalCounters } from '@keyway/limits';
+import type { Clock, CounterLayer } from '@keyway/limits';
 import { SecretRegistry } from '@keyway/observability';
 import { headSafeFetch } from '@keyway/server';
 import { freePort } from '@keyway/testing';
@@ -81,6 +85,10 @@ export interface GatewayOptions {
   isTrustedProxy?: (address: string) => boolean;
   /** Secrets the process knows (as the logger's registry would, e.g. AUTH_KEY). */
   secrets?: readonly string[];
+  /** The clock of the counters and of access-key expiry (default: the system clock). */
+  clock?: Clock;
+  /** The counter layer (default: exact in-memory `LocalCounters` on `clock`, as standalone runs). */
+  counters?: CounterLayer;
 }
 
 /** A warn/error/info line the gateway logged. */
@@ -103,6 +111,10 @@ export interface TestGateway {
   readonly completed: Array<{ group: string; status: number }>;
   /** Groups of requests refused for a missing or wrong proxy key, as the metrics hook saw them. */
   readonly authFailures: string[];
+  /** Finished requests of access keys, as the metrics hook saw them (by name). */
+  readonly accessKeyRequests: Array<{ name: string; status: number; tokens: number }>;
+  /** The access keys' counter layer. */
+  readonly counters: CounterLayer;
   readonly logs: LoggedLine[];
   /** The snapshot currently served. */
   readonly snapshot: ConfigSnapshot;
@@ -177,6 +189,27 @@ export function buildSnapshot(
   };
 }
 
+/** An access key of a snapshot: every group, any model, no limits, enabled — unless `fields` says otherwise. */
+export function accessKeySnapshot(
+  id: number,
+  name: string,
+  secret: string,
+  fields: Partial<Omit<AccessKeySnapshot, 'limits' | 'hash'>> & { limits?: Partial<AccessKeyLimits> } = {},
+): AccessKeySnapshot {
+  const { limits, ...rest } = fields;
+  return {
+    id,
+    name,
+    hash: hashProxyKey(secret),
+    groups: '*',
+    models: [],
+    expiresAt: null,
+    enabled: true,
+    ...rest,
+    limits: { ...NO_LIMITS, ...limits },
+  };
+}
+
 /** Validated like the control plane does (a typo in a test's config fails loudly instead of being ignored). */
 function groupConfig(overrides: GroupOverrides | undefined): GroupSnapshot['config'] {
   return groupConfigSchema.parse(overrides ?? {});
@@ -208,6 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   const records: RequestLogRecord[] = [];
   const completed: Array<{ group: string; status: number }> = [];
   const authFailures: string[] = [];
+  const accessKeyRequests: Array<{ name: string; status: number; tokens: number }> = [];
   const logs: LoggedLine[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
@@ -222,6 +256,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     flush: () => Promise.resolve(),
   };
   const clients = createUpstreamClients();
+  const counters = options.counters ?? new LocalCounters(options.clock ? { clock: options.clock } : {});
   const app = createApp({
     runtime: () => runtime,
     keyPool: pool,
@@ -240,7 +275,15 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
       },
       inFlight: () => undefined,
       proxyAuthFailure: (group) => authFailures.push(group),
+      accessKeyRequest: (name, r) =>
+        accessKeyRequests.push({
+          name,
+          status: r.statusCode,
+          tokens: (r.promptTokens ?? 0) + (r.completionTokens ?? 0),
+        }),
     },
+    counters,
+    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.isTrustedProxy ? { isTrustedProxy: options.isTrustedProxy } : {}),
   });
 
@@ -286,6 +329,8 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     records,
     completed,
     authFailures,
+    accessKeyRequests,
+    counters,
     logs,
     get snapshot() {
       return snapshot;
@@ -330,6 +375,8 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
       await closed;
       await clients.close();
       await pool.close();
+      // A counter layer the test passed in is the test's to close.
+      if (!options.counters) await counters.close();
     },
   };
 }

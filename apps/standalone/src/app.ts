@@ -33,6 +33,7 @@ export function createServing(
     clients: deps.clients,
     logger: deps.logger,
     metrics: deps.gatewayMetrics,
+    counters: deps.counters,
     isTrustedProxy: deps.isTrustedProxy,
   });
   const app = new Hono<{ Bindings: HttpBindings }>();
@@ -58,6 +59,8 @@ export function createServing(
       flushKeyStates: deps.flushKeyStates,
       queue: deps.queue,
       testKey: deps.testKey,
+      // The gateway's own counters: `rpmNow` is exact in one process.
+      counters: deps.counters,
       // Sessions live in the database (the default store); X-Forwarded-Proto is believed from these peers only.
       isTrustedProxy: deps.isTrustedProxy,
     },

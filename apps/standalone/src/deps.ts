@@ -6,6 +6,7 @@ import {
   createPgLogWriter,
   createPrismaClient,
   createSqliteWriter,
+  readAccessKeyUsage,
   writeRequestLogs,
 } from '@keyway/db';
 import type { DbConnection, SqliteWriter } from '@keyway/db';
@@ -13,12 +14,14 @@ import {
   compileRuntime,
   createBufferedSink,
   createGatewayMetrics,
+  counterSeeder,
   createUpstreamClients,
   liveUpstreams,
   trustedProxyMatcher,
 } from '@keyway/gateway';
 import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
 import { MemoryKeyPool } from '@keyway/keypool';
+import { LocalCounters } from '@keyway/limits';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { JOBS, MemoryJobQueue } from '@keyway/queue';
@@ -41,6 +44,8 @@ export interface StandaloneDeps {
   clients: UpstreamClients;
   logSink: RequestLogSink & { pending(): number };
   runtime: () => GatewayRuntime;
+  /** Access keys' counters: exact and in memory (this process is the whole deployment), seeded from the database. */
+  counters: LocalCounters;
   reloadConfig: () => Promise<void>;
   queue: MemoryJobQueue;
   testKey: (key: { groupId: number; keyId: number }) => Promise<KeyTestResult>;
@@ -80,8 +85,14 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
 
   let version = 1;
   let runtime = compileRuntime(await buildSnapshot(prisma, version));
+  // Day, month and total budgets continue from the database's figures, seeded before a runtime serves.
+  const counters = new LocalCounters();
+  const seedCounters = counterSeeder(counters, () => readAccessKeyUsage(prisma, new Date()));
+  await seedCounters(runtime);
   const reloadConfig = async () => {
-    runtime = compileRuntime(await buildSnapshot(prisma, ++version));
+    const next = compileRuntime(await buildSnapshot(prisma, ++version));
+    await seedCounters(next);
+    runtime = next;
     // Pools of removed upstreams or changed connection settings close once their requests have finished.
     void clients.retain(liveUpstreams(runtime));
   };
@@ -144,6 +155,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     clients,
     logSink,
     runtime: () => runtime,
+    counters,
     reloadConfig,
     queue,
     testKey: delegateKeyTest(queue),
@@ -152,6 +164,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     async close() {
       await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
+      await counters.close();
       await states.close();
       await logs.close();
       await sqliteWriter?.close();

@@ -16,6 +16,11 @@ export function queuePrefixOf(redisPrefix: string): string {
   return `${redisPrefix.endsWith(':') ? redisPrefix : `${redisPrefix}:`}bull`;
 }
 
+/** `kw:` → `kw:lim:`: where the access-key (and upstream-key pacing) counters live in Redis. */
+export function counterPrefixOf(redisPrefix: string): string {
+  return `${redisPrefix.endsWith(':') ? redisPrefix : `${redisPrefix}:`}lim:`;
+}
+
 /**
  * A command connection to Redis that fails fast while Redis is away (a couple of retries, then the command
  * rejects) instead of queueing without bound, and reconnects forever; state changes are logged once each.

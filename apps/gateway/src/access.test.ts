@@ -1,0 +1,215 @@
+import type { AccessKeySnapshot, ConfigSnapshot, GroupSnapshot } from '@keyway/contracts';
+import { NO_LIMITS, defaultSettings } from '@keyway/contracts';
+import { hashProxyKey } from '@keyway/keypool';
+import type { Admission, CounterLayer, LimitRule, RuleUsage } from '@keyway/limits';
+import { describe, expect, it } from 'vitest';
+import { admitAccessKey, authorizeAccessKey, createCallerResolver, formatDuration } from './access';
+import { compileRuntime } from './runtime';
+import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
+
+const { proxyKeys: _omit, ...settings } = defaultSettings;
+
+function group(id: number, name: string, extra: Partial<GroupSnapshot> = {}): GroupSnapshot {
+  return {
+    id,
+    name,
+    type: 'standard',
+    channel: 'openai',
+    upstreams: [{ url: 'http://127.0.0.1:9', weight: 1 }],
+    testModel: '',
+    validationEndpoint: '',
+    proxyKeyHashes: [],
+    paramOverrides: {},
+    modelRedirects: {},
+    modelRedirectStrict: false,
+    headerRules: [],
+    config: {},
+    subGroups: [],
+    models: [],
+    ...extra,
+  };
+}
+
+function key(id: number, secret: string, extra: Partial<AccessKeySnapshot> = {}): AccessKeySnapshot {
+  return {
+    id,
+    name: `key-${id}`,
+    hash: hashProxyKey(secret),
+    groups: '*',
+    models: [],
+    limits: NO_LIMITS,
+    expiresAt: null,
+    enabled: true,
+    ...extra,
+  };
+}
+
+function runtime(snapshot: Partial<ConfigSnapshot>): GatewayRuntime {
+  return compileRuntime({
+    version: 1,
+    settings,
+    proxyKeyHashes: [],
+    groups: [],
+    accessKeys: [],
+    prices: [],
+    ...snapshot,
+  });
+}
+
+/** Admits everything and counts the calls (the limits themselves are the counter layer's tests). */
+function countingLayer(): CounterLayer & { admitted: number } {
+  const layer = {
+    admitted: 0,
+    admit(): Admission {
+      layer.admitted++;
+      return { ok: true };
+    },
+    record: () => undefined,
+    usage: (_id: string, rule: LimitRule): RuleUsage => ({ used: 0, limit: rule.limit, resetAtMs: null }),
+    read: (_id: string, rule: LimitRule): Promise<RuleUsage> =>
+      Promise.resolve({ used: 0, limit: rule.limit, resetAtMs: null }),
+    seed: () => undefined,
+    close: () => Promise.resolve(),
+  };
+  return layer;
+}
+
+const clock = { now: () => 0 };
+
+function firstKey(rt: GatewayRuntime): AccessKeyRuntime {
+  const [ak] = rt.accessKeys.values();
+  if (!ak) throw new Error('no access key');
+  return ak;
+}
+
+describe('formatDuration', () => {
+  it('writes durations as OpenAI’s x-ratelimit-reset headers do', () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(-5)).toBe('0s');
+    expect(formatDuration(20)).toBe('20ms');
+    expect(formatDuration(1000)).toBe('1s');
+    expect(formatDuration(1500)).toBe('1.5s');
+    expect(formatDuration(360_000)).toBe('6m0s');
+    expect(formatDuration(3_723_000)).toBe('1h2m3s');
+  });
+});
+
+describe('createCallerResolver', () => {
+  const oa = group(1, 'oa', { proxyKeyHashes: [hashProxyKey('group-secret')] });
+  const other = group(2, 'other', { proxyKeyHashes: [hashProxyKey('other-secret')] });
+
+  it('resolves access keys first, then global and group proxy keys', () => {
+    const rt = runtime({
+      groups: [oa, other],
+      proxyKeyHashes: [hashProxyKey('global-secret'), hashProxyKey('moved-secret')],
+      accessKeys: [key(7, 'moved-secret')],
+    });
+    const r = createCallerResolver();
+    const g = rt.groups.get('oa') as GroupRuntime;
+    expect(r.resolve(rt, 'moved-secret', g)).toMatchObject({ kind: 'access', key: { id: 7 } });
+    expect(r.resolve(rt, 'global-secret', g)).toMatchObject({ kind: 'proxy', group: null });
+    expect(r.resolve(rt, 'group-secret', g)).toMatchObject({ kind: 'proxy', group: { name: 'oa' } });
+    // Another group's proxy key is not this group's; without a group it resolves to its own.
+    expect(r.resolve(rt, 'other-secret', g)).toBeNull();
+    expect(r.resolve(rt, 'other-secret')).toMatchObject({ kind: 'proxy', group: { name: 'other' } });
+    expect(r.resolve(rt, null, g)).toBeNull();
+    expect(r.resolve(rt, '', g)).toBeNull();
+  });
+
+  it('checks a remembered secret against the current runtime', () => {
+    const r = createCallerResolver();
+    const before = runtime({ groups: [oa], accessKeys: [key(1, 'ak-secret')] });
+    expect(r.resolve(before, 'ak-secret')?.kind).toBe('access');
+    const after = runtime({ groups: [oa] });
+    expect(r.resolve(after, 'ak-secret')).toBeNull();
+  });
+
+  it('masks what it resolves and never returns the secret', () => {
+    const r = createCallerResolver();
+    const rt = runtime({ groups: [oa], accessKeys: [key(1, 'kw-ak-0123456789abcdef')] });
+    const caller = r.resolve(rt, 'kw-ak-0123456789abcdef');
+    expect(JSON.stringify({ ...caller, key: null })).not.toContain('0123456789abcdef');
+    expect(caller?.masked).toBe('kw-ak…cdef');
+  });
+});
+
+describe('authorizeAccessKey', () => {
+  const rt = runtime({
+    groups: [group(1, 'oa'), group(2, 'other')],
+    accessKeys: [key(1, 'a', { groups: [2], expiresAt: '1970-01-01T00:00:01.000Z' })],
+  });
+  const ak = firstKey(rt);
+
+  it('refuses an expired key from its expiry on, and a group out of scope', () => {
+    expect(authorizeAccessKey(ak, rt.groups.get('other') ?? null, 999)).toBeNull();
+    expect(authorizeAccessKey(ak, rt.groups.get('other') ?? null, 1000)).toMatchObject({ status: 401 });
+    expect(authorizeAccessKey(ak, rt.groups.get('oa') ?? null, 0)).toMatchObject({
+      status: 403,
+      message: "Access key 'key-1' may not use group 'oa'",
+    });
+    // Key-routed requests pick among the key's groups themselves.
+    expect(authorizeAccessKey(ak, null, 0)).toBeNull();
+  });
+});
+
+describe('admitAccessKey', () => {
+  const priced = [{ model: 'gpt-4o', inputPerMTok: 2.5, outputPerMTok: 10, cachedInputPerMTok: null }];
+  const budget = { ...NO_LIMITS, costUsdTotal: 100 };
+
+  it('prices the model the group serves after its redirect', () => {
+    const rt = runtime({
+      groups: [group(1, 'oa', { modelRedirects: { smart: 'gpt-4o', cheap: 'unpriced-model' } })],
+      accessKeys: [key(1, 'a', { limits: budget })],
+      prices: priced,
+    });
+    const ak = firstKey(rt);
+    const g = rt.groups.get('oa') as GroupRuntime;
+    const deps = { counters: countingLayer(), clock };
+    const admit = (model: string) => admitAccessKey(deps, rt, ak, g, { method: 'POST', model });
+    expect(admit('smart')).toMatchObject({ ok: true });
+    expect(admit('gpt-4o-2024-08-06')).toMatchObject({ ok: true });
+    expect(admit('cheap')).toMatchObject({ status: 403, code: 'MODEL_NOT_PRICED' });
+    expect(deps.counters.admitted).toBe(2);
+  });
+
+  it('refuses an aggregate when any member would serve an unpriced model', () => {
+    const rt = runtime({
+      groups: [
+        group(1, 'a1', { modelRedirects: { smart: 'gpt-4o' } }),
+        group(2, 'a2', { modelRedirects: { smart: 'mystery' } }),
+        group(3, 'agg', {
+          type: 'aggregate',
+          upstreams: [],
+          subGroups: [
+            { groupId: 1, weight: 1 },
+            { groupId: 2, weight: 1 },
+          ],
+        }),
+      ],
+      accessKeys: [key(1, 'a', { limits: budget })],
+      prices: priced,
+    });
+    const ak = firstKey(rt);
+    const agg = rt.groups.get('agg') as GroupRuntime;
+    const verdict = admitAccessKey({ counters: countingLayer(), clock }, rt, ak, agg, {
+      method: 'POST',
+      model: 'smart',
+    });
+    expect(verdict).toMatchObject({ status: 403, message: expect.stringContaining("'mystery'") as string });
+  });
+
+  it('lets a model-less read through a restricted key, but not a model-less write', () => {
+    const rt = runtime({
+      groups: [group(1, 'oa')],
+      accessKeys: [key(1, 'a', { models: ['gpt-4o*'] })],
+    });
+    const ak = firstKey(rt);
+    const g = rt.groups.get('oa') as GroupRuntime;
+    const deps = { counters: countingLayer(), clock };
+    expect(admitAccessKey(deps, rt, ak, g, { method: 'GET', model: null })).toMatchObject({ ok: true });
+    expect(admitAccessKey(deps, rt, ak, g, { method: 'POST', model: null })).toMatchObject({
+      status: 403,
+      code: 'MODEL_REQUIRED',
+    });
+  });
+});

@@ -1,0 +1,235 @@
+import { lookupPrice } from '@keyway/contracts';
+import { maskSecret } from '@keyway/core';
+import { hashProxyKey } from '@keyway/keypool';
+import type { Admission, Clock, CounterLayer, LimitRule } from '@keyway/limits';
+import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
+
+/**
+ * Who a presented secret belongs to: an access key (valid or not: disabled and expired keys are known callers,
+ * refused by {@link authorizeAccessKey} naming the key), or a bare proxy key (`group` null = a global one).
+ */
+export type Caller =
+  | { kind: 'access'; key: AccessKeyRuntime; masked: string }
+  | { kind: 'proxy'; group: GroupRuntime | null; masked: string };
+
+/** A request the gateway refuses for its access key, as the client gets it (in the channel's dialect). */
+export interface AccessRefusal {
+  ok: false;
+  status: 401 | 403 | 429;
+  code: string;
+  /** Names the access key by `name` (never the secret), and the group, model or limit at stake. */
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** Admitted: `headers` are the `x-ratelimit-*` headers that describe the access key (empty without limits). */
+export type AccessVerdict = { ok: true; headers: Record<string, string> } | AccessRefusal;
+
+/** The counter layer's id of an access key (`ak:{id}`). */
+export function accessCounterId(key: Pick<AccessKeyRuntime, 'id'>): string {
+  return `ak:${key.id}`;
+}
+
+/** Secrets that resolved, with their hash and mask: a SHA-256 per request showed up in profiles. */
+const RESOLVED_KEPT = 1024;
+
+/** Resolves presented secrets against a runtime; one per handler (its memory of accepted secrets is shared). */
+export interface CallerResolver {
+  /**
+   * The caller a presented secret belongs to in `runtime`, or null (missing or unknown). With `group`, a bare
+   * proxy key must be that group's or a global one; without, a group proxy key resolves to its own group. An
+   * access key wins over a proxy key with the same hash (the operator moved it; its limits apply).
+   */
+  resolve(runtime: GatewayRuntime, secret: string | null, group?: GroupRuntime): Caller | null;
+}
+
+/**
+ * A resolver that hashes each secret once. Only secrets that resolved are remembered (a caller spraying random
+ * keys cannot churn the memory), and what they resolve to is looked up in the current runtime on every request:
+ * a revoked key is refused at the next request after the configuration changes.
+ */
+export function createCallerResolver(): CallerResolver {
+  const known = new Map<string, { hash: string; masked: string }>();
+  return {
+    resolve(runtime, secret, group) {
+      if (!secret) return null;
+      const seen = known.get(secret);
+      const hash = seen ? seen.hash : hashProxyKey(secret);
+      const caller = callerOf(runtime, hash, seen?.masked ?? null, secret, group);
+      if (caller && !seen) {
+        if (known.size >= RESOLVED_KEPT) known.clear();
+        known.set(secret, { hash, masked: caller.masked });
+      }
+      return caller;
+    },
+  };
+}
+
+function callerOf(
+  runtime: GatewayRuntime,
+  hash: string,
+  masked: string | null,
+  secret: string,
+  group: GroupRuntime | undefined,
+): Caller | null {
+  const key = runtime.accessKeys.get(hash);
+  if (key) return { kind: 'access', key, masked: masked ?? maskSecret(secret) };
+  if (runtime.proxyKeyHashes.has(hash))
+    return { kind: 'proxy', group: null, masked: masked ?? maskSecret(secret) };
+  if (group) {
+    if (!group.proxyKeyHashes.has(hash)) return null;
+    return { kind: 'proxy', group, masked: masked ?? maskSecret(secret) };
+  }
+  const own = runtime.groupList.find((g) => g.proxyKeyHashes.has(hash));
+  return own ? { kind: 'proxy', group: own, masked: masked ?? maskSecret(secret) } : null;
+}
+
+/**
+ * Checks what an access key allows before the body is read: 401 when it is disabled or expired, 403 when `group`
+ * is outside its scope (null: the caller picks among `key.groups` itself, as key-routed requests do).
+ */
+export function authorizeAccessKey(
+  key: AccessKeyRuntime,
+  group: GroupRuntime | null,
+  now: number,
+): AccessRefusal | null {
+  if (!key.enabled) return refusal(401, 'UNAUTHORIZED', `Access key '${key.name}' is disabled`);
+  if (key.expiresAtMs !== null && now >= key.expiresAtMs)
+    return refusal(
+      401,
+      'UNAUTHORIZED',
+      `Access key '${key.name}' expired at ${new Date(key.expiresAtMs).toISOString()}`,
+    );
+  if (group && !key.groupIds.has(group.id))
+    return refusal(403, 'GROUP_NOT_ALLOWED', `Access key '${key.name}' may not use group '${group.name}'`);
+  return null;
+}
+
+/** What {@link admitAccessKey} needs besides the key. */
+export interface AdmitDeps {
+  counters: CounterLayer;
+  clock: Clock;
+}
+
+/**
+ * Checks the model the client named (`model`, null when it names none) against the key's allow-list and, for a
+ * key with a USD limit, the price table (the model `group` would serve, after redirects); then admits the request
+ * under the key's limits — counting it, so call this only for a request that will be forwarded. Synchronous
+ * unless the counter layer must claim a new slice.
+ */
+export function admitAccessKey(
+  deps: AdmitDeps,
+  runtime: GatewayRuntime,
+  key: AccessKeyRuntime,
+  group: GroupRuntime,
+  request: { method: string; model: string | null },
+): AccessVerdict | Promise<AccessVerdict> {
+  const { model } = request;
+  if (model === null) {
+    // Without a model, neither the allow-list nor the price can be checked: only reads pass (model lists).
+    if ((key.costLimited || !key.allowsModel('')) && !READS.has(request.method))
+      return refusal(
+        403,
+        'MODEL_REQUIRED',
+        `Access key '${key.name}' only serves requests that name a model${key.costLimited ? ' (it has a USD limit)' : ''}`,
+      );
+  } else {
+    if (!key.allowsModel(model))
+      return refusal(403, 'MODEL_NOT_ALLOWED', `Access key '${key.name}' may not use model '${model}'`);
+    if (key.costLimited) {
+      const unpriced = servedModels(group, model).find((m) => lookupPrice(runtime.prices, m) === null);
+      if (unpriced !== undefined)
+        return refusal(
+          403,
+          'MODEL_NOT_PRICED',
+          `Model '${unpriced}' has no price, and access key '${key.name}' has a USD limit: add a price for '${unpriced}' to use it`,
+        );
+    }
+  }
+  const id = accessCounterId(key);
+  const admission = deps.counters.admit(id, key.rules);
+  return admission instanceof Promise
+    ? admission.then((a) => verdictOf(deps, key, id, a))
+    : verdictOf(deps, key, id, admission);
+}
+
+/** Methods that never run a model: a model-less request with one of these may pass a model-restricted key. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The models a request for `model` may be served as in `group` (an aggregate: as any member would redirect it). */
+function servedModels(group: GroupRuntime, model: string): string[] {
+  if (group.type !== 'aggregate') return [group.modelRedirects?.[model] ?? model];
+  const members = group.subGroups.items;
+  if (members.length === 0) return [model];
+  return members.map((m) => m.group.modelRedirects?.[model] ?? model);
+}
+
+function verdictOf(deps: AdmitDeps, key: AccessKeyRuntime, id: string, a: Admission): AccessVerdict {
+  const headers = rateLimitHeaders(deps, key, id);
+  if (a.ok) return { ok: true, headers };
+  if (a.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(a.retryAfterMs / 1000)));
+  return refusal(429, 'RATE_LIMITED', limitMessage(key, a.rule, a.retryAfterMs), headers);
+}
+
+/**
+ * OpenAI's `x-ratelimit-*` headers for the key's `rpm` and `tpm` limits (when set), in place of the upstream's
+ * (which describe a pooled upstream key the caller has no business seeing).
+ */
+function rateLimitHeaders(deps: AdmitDeps, key: AccessKeyRuntime, id: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const now = deps.clock.now();
+  for (const rule of key.rules) {
+    if (rule.window !== 'minute' || rule.measure === 'cost' || !Number.isFinite(rule.limit)) continue;
+    const suffix = rule.measure === 'requests' ? 'requests' : 'tokens';
+    const u = deps.counters.usage(id, rule);
+    headers[`x-ratelimit-limit-${suffix}`] = String(rule.limit);
+    headers[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, Math.floor(rule.limit - u.used)));
+    headers[`x-ratelimit-reset-${suffix}`] = formatDuration(u.resetAtMs === null ? 0 : u.resetAtMs - now);
+  }
+  return headers;
+}
+
+/** `Access key 'team-a' reached its rpm limit (60 requests per minute): retry in 12s`. */
+function limitMessage(key: AccessKeyRuntime, rule: LimitRule, retryAfterMs: number | null): string {
+  const what = `Access key '${key.name}' reached its ${rule.name} limit (${amount(rule)} ${PER[rule.window]})`;
+  if (retryAfterMs === null) return `${what}: it does not reset; an administrator can raise it`;
+  const wait = formatDuration(retryAfterMs);
+  if (rule.window === 'minute') return `${what}: retry in ${wait}`;
+  const at =
+    rule.window === 'month'
+      ? 'on the 1st at 00:00 UTC'
+      : `at 00:00${rule.timeZone ? ` ${rule.timeZone}` : ' UTC'}`;
+  return `${what}: it resets ${at}, in ${wait}`;
+}
+
+const PER: Record<LimitRule['window'], string> = {
+  minute: 'per minute',
+  day: 'per day',
+  month: 'per month',
+  total: 'in total',
+};
+
+function amount(rule: LimitRule): string {
+  if (rule.measure === 'cost') return `$${rule.limit}`;
+  return `${rule.limit} ${rule.measure}`;
+}
+
+/** A duration as OpenAI's `x-ratelimit-reset-*` headers write it: `20ms`, `1s`, `1.5s`, `6m0s`, `1h2m3s`. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms));
+  if (total < 1000) return total === 0 ? '0s' : `${total}ms`;
+  const h = Math.floor(total / 3_600_000);
+  const m = Math.floor((total % 3_600_000) / 60_000);
+  const s = `${Number(((total % 60_000) / 1000).toFixed(3))}s`;
+  if (h > 0) return `${h}h${m}m${s}`;
+  return m > 0 ? `${m}m${s}` : s;
+}
+
+function refusal(
+  status: AccessRefusal['status'],
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): AccessRefusal {
+  return { ok: false, status, code, message, headers };
+}
