@@ -3,6 +3,8 @@ import { MINUTE_MS, periodBounds } from './windows';
 
 /** A replica's local allowance of a `requests` rule, claimed from Redis. */
 export interface Slice {
+  /** Admissions the slice allowed when claimed. */
+  size: number;
   /** Admissions this replica may still make from the slice. */
   left: number;
   /** After this (epoch ms) the rest goes back to Redis and a new slice is claimed. */
@@ -14,6 +16,10 @@ export interface Slice {
   /** Minute windows: the bucket (epoch s) the slice was counted in; '' for periods. */
   field: string;
 }
+
+/** The first slice's cap; it grows fourfold while slices run out early (a busy key needs few claims). */
+export const INITIAL_DEMAND = 16;
+const MAX_DEMAND = 1_000_000_000;
 
 /** The bucket (epoch s) in which an amount added at `t` leaves a minute window (rounded up: never early). */
 export function minuteBucket(t: number, extraMs = 0): number {
@@ -43,6 +49,8 @@ export class CounterState {
   inflight: Promise<void> | undefined;
   /** Admissions waiting on `inflight` (the next claim asks for at least this many). */
   waiting = 0;
+  /** What this replica expects to admit within one slice's time: the cap of its next claim. */
+  demand = INITIAL_DEMAND;
   lastUsed: number;
   private period = { start: 0, end: 0, key: '' };
 
@@ -79,11 +87,29 @@ export class CounterState {
     this.pending.set(field, (this.pending.get(field) ?? 0) + amount);
   }
 
+  /**
+   * Sizes the next claim from how the current slice went: used up before it expired → four times more; expired
+   * with a rest → twice what it used (at least the initial demand).
+   */
+  nextDemand(now: number): number {
+    const s = this.slice;
+    if (s) {
+      const used = s.size - s.left;
+      this.demand =
+        s.left < 1 && now < s.expiresAt
+          ? Math.min(MAX_DEMAND, Math.max(this.demand, s.size) * 4)
+          : Math.max(INITIAL_DEMAND, used * 2);
+    }
+    return this.demand;
+  }
+
   /** Hands the unused rest of the slice back through the next sync (and drops the slice). */
   releaseSlice(): void {
     const s = this.slice;
     this.slice = undefined;
-    if (!s || s.left <= 0) return;
+    if (!s) return;
+    this.demand = Math.max(INITIAL_DEMAND, (s.size - s.left) * 2);
+    if (s.left <= 0) return;
     const field = this.minute ? s.field : s.key;
     this.pending.set(field, (this.pending.get(field) ?? 0) - s.left);
   }

@@ -23,6 +23,7 @@ describe.skipIf(!hasRedis)('RedisCounters (real Redis)', () => {
   const prefixes: string[] = [];
   const client = (options: RedisOptions = {}): Redis => {
     const c = new Redis(url, options);
+    c.on('error', () => undefined); // the outage tests break connections on purpose
     clients.push(c);
     return c;
   };
@@ -101,6 +102,42 @@ describe.skipIf(!hasRedis)('RedisCounters (real Redis)', () => {
     expect(ok).toBe(1000);
     expect(counters.stats.hotPathCalls).toBeLessThanOrEqual(5);
     await counters.close();
+  });
+
+  it('admits exactly the limit of a burst of concurrent requests on one gateway, in few round trips', async () => {
+    const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+    const counters = make(clock, newPrefix('burst'));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => Promise.resolve(counters.admit('k', [rpm(50)]))),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(50);
+    expect(counters.stats.hotPathCalls).toBeLessThanOrEqual(8);
+    await counters.close();
+  });
+
+  it('costs a caller hammering a key at its limit at most one round trip per slice time', async () => {
+    const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+    const counters = make(clock, newPrefix('hammer'));
+    expect(await counters.admit('k', [rpm(1)])).toEqual({ ok: true });
+    const before = counters.stats.hotPathCalls;
+    for (let i = 0; i < 10_000; i++) {
+      await counters.admit('k', [rpm(1)]);
+      clock.advance(1); // 10 000 requests in 10 s
+    }
+    expect(counters.stats.hotPathCalls - before).toBeLessThanOrEqual(11);
+    await counters.close();
+  });
+
+  it('shows the control plane what was admitted, not what a gateway holds in reserve', async () => {
+    const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+    const prefix = newPrefix('reserve');
+    const [gateway, controlPlane] = [make(clock, prefix), make(clock, prefix)];
+    expect(await gateway.admit('k', [rpm(100_000)])).toEqual({ ok: true });
+    expect((await controlPlane.read('k', rpm(100_000))).used).toBeLessThanOrEqual(16);
+    clock.advance(1_500);
+    await gateway.sync(); // the slice expired: its rest is handed back
+    expect((await controlPlane.read('k', rpm(100_000))).used).toBe(1);
+    await Promise.all([gateway.close(), controlPlane.close()]);
   });
 
   it('refuses a zero limit without a round trip per request', async () => {

@@ -254,7 +254,10 @@ export class RedisCounters implements CounterLayer {
   }
 
   private async claim(c: CounterState, now: number): Promise<void> {
+    // Let the admissions of this same turn (a burst) join first, so one claim asks for all of them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const { key, end } = c.minute ? { key: this.minuteKey(c), end: Infinity } : c.current(now);
+    const demand = c.nextDemand(now);
     const release = c.slice;
     c.slice = undefined;
     const field = c.minute ? String(minuteBucket(now, this.sliceMs)) : '';
@@ -276,6 +279,7 @@ export class RedisCounters implements CounterLayer {
             Math.max(0, release?.left ?? 0),
             CLAIMANT_TTL_MS,
             MINUTE_KEY_TTL_MS,
+            demand,
           ],
           this.timeoutMs,
         ),
@@ -285,6 +289,7 @@ export class RedisCounters implements CounterLayer {
       if (granted === 1) {
         const slice = third ?? 0;
         c.slice = {
+          size: slice,
           left: slice,
           expiresAt: Math.min(now + this.sliceMs, end),
           limit: c.rule.limit,

@@ -16,9 +16,11 @@ export const CLAIMANT_TTL_MS = 2_000;
  * KEYS: counter (minute hash or period string), claimants zset, release key (the previous slice's counter).
  * ARGV: kind ('m' | 'p'), now ms, limit, want (minimum slice: requests waiting on this claim), replica id, claim
  * field (minute: the bucket second), period key TTL ms (0 = none), release field (minute bucket second, '' = none),
- * release amount, claimant TTL ms, minute key TTL ms.
+ * release amount, claimant TTL ms, minute key TTL ms, demand (what the replica expects to use within a slice).
  * Returns {1, used after the claim, slice} or {0, used, ms until the window frees capacity (-1 = not a minute)}.
- * The slice is max(1, remaining / (4 × recent claimants)), at least `want`, at most what remains.
+ * The slice is max(1, remaining / (4 × recent claimants)) capped by the demand, at least `want`, at most what
+ * remains: it shrinks as the limit nears, and a replica holds little more than it uses (an unused rest counts
+ * as used until handed back, which would inflate the figure other replicas and the control plane read).
  */
 export const CLAIM = `
 local kind = ARGV[1]
@@ -71,7 +73,8 @@ if remaining < 1 then
   end
   return {0, tostring(used), tostring(retry)}
 end
-local slice = math.max(1, math.floor(remaining / (4 * claimants)), tonumber(ARGV[4]))
+local slice = math.min(math.max(1, math.floor(remaining / (4 * claimants))), tonumber(ARGV[12]))
+slice = math.max(slice, tonumber(ARGV[4]))
 if slice > remaining then slice = remaining end
 if kind == 'm' then
   redis.call('HINCRBYFLOAT', KEYS[1], ARGV[6], slice)
