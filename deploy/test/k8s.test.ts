@@ -150,7 +150,7 @@ describe('deploy/k8s', () => {
     }
   });
 
-  it('sends /proxy/ to the gateway and the rest to the control plane through the Ingress', () => {
+  it('sends /proxy/, /v1 and /v1beta to the gateway and the rest to the control plane through the Ingress', () => {
     const backends = new Map<string, Record<string, unknown>>();
     for (const ingress of ofKind('Ingress'))
       for (const rule of arr(obj(ingress.raw.spec).rules))
@@ -160,7 +160,8 @@ describe('deploy/k8s', () => {
       ofKind('Service').find((s) =>
         selects(obj(obj(s.raw.spec).selector), podTemplate(deploymentOf(image)).labels),
       );
-    expect(backends.get('/proxy/')?.name).toBe(serviceFor('keyway/gateway')?.name);
+    for (const path of ['/proxy/', '/v1', '/v1beta'])
+      expect(backends.get(path)?.name, path).toBe(serviceFor('keyway/gateway')?.name);
     expect(backends.get('/')?.name).toBe(serviceFor('keyway/control-plane')?.name);
     for (const b of backends.values()) {
       const service = ofKind('Service').find((s) => s.name === b.name);

@@ -12,6 +12,8 @@ import { bytes, children, type Directive, inherited, parseNginx, seconds } from 
 import { readText, requireTool, run } from './support';
 
 const CONFIG = 'deploy/nginx/nginx.conf';
+/** The location of the data plane: `/proxy/…` and the key-routed endpoints `/v1`, `/v1beta`. */
+const DATA_PLANE = '~ ^/(proxy/|v1(beta)?(/|$))';
 const conf = parseNginx(readText(CONFIG));
 const http = children(conf, 'http')[0]?.block;
 const server = children(http, 'server')[0]?.block;
@@ -35,10 +37,10 @@ function target(path: string): string | undefined {
 }
 
 describe('deploy/nginx/nginx.conf', () => {
-  it('sends /proxy/ to the gateway replicas and everything else to the control plane', () => {
+  it('sends /proxy/, /v1 and /v1beta to the gateway replicas and everything else to the control plane', () => {
     const services = composeServices();
     for (const [path, dockerfile] of [
-      ['/proxy/', 'deploy/gateway/Dockerfile'],
+      [DATA_PLANE, 'deploy/gateway/Dockerfile'],
       ['/', 'deploy/control-plane/Dockerfile'],
     ] as const) {
       const servers = upstreamServers(target(path) ?? '');
@@ -61,8 +63,8 @@ describe('deploy/nginx/nginx.conf', () => {
     }
   });
 
-  it('streams /proxy/ both ways over kept-alive HTTP/1.1 connections, with long timeouts', () => {
-    const scopes = [location('/proxy/'), server, http];
+  it('streams the data plane both ways over kept-alive HTTP/1.1 connections, with long timeouts', () => {
+    const scopes = [location(DATA_PLANE), server, http];
     expect(inherited(scopes, 'proxy_buffering')).toEqual(['off']);
     expect(inherited(scopes, 'proxy_request_buffering')).toEqual(['off']);
     expect(seconds(inherited(scopes, 'proxy_read_timeout')?.[0] ?? '60s')).toBeGreaterThanOrEqual(300);
@@ -222,6 +224,20 @@ describe.skipIf(!hasNginx)('nginx with deploy/nginx/nginx.conf', { timeout: 10_0
     const accessLog = readFileSync(join(dir, 'access.log'), 'utf8');
     expect(accessLog).toContain('/proxy/g/v1/chat');
     expect(accessLog).not.toContain('sk-secret-proxy-key');
+  });
+
+  it('sends the key-routed endpoints to the gateway (whole segments only), keeping ?key= out of the log', async () => {
+    release(); // the fake gateway's GET streams end at once
+    for (const path of ['/v1/models', '/v1', '/v1beta', '/v1beta/models?key=AIza-secret-proxy-key']) {
+      const before = seen.length;
+      expect((await get(path)).status, path).toBe(200);
+      expect(seen.length, `${path} reached the gateway`).toBe(before + 1);
+      expect(seen.at(-1)?.url).toBe(path);
+    }
+    expect(await get('/v1x-report')).toEqual({ status: 200, body: 'control-plane /v1x-report' });
+    expect(await get('/v1betamax')).toEqual({ status: 200, body: 'control-plane /v1betamax' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(readFileSync(join(dir, 'access.log'), 'utf8')).not.toContain('AIza-secret-proxy-key');
   });
 
   it('passes a request body on to the gateway as it arrives', async () => {
