@@ -367,6 +367,10 @@ export class RedisCounters implements CounterLayer {
           byRule.delete(key);
           continue;
         }
+        // Pull only what an admission checks against the global figure (limited tokens and cost): requests are
+        // checked by claims, and an unlimited rule's figure is only needed when it has something to push.
+        const checked = c.rule.measure !== 'requests' && c.rule.limit !== Infinity;
+        if (!checked && c.pending.size === 0) continue;
         const deltas = c.pending;
         c.pending = new Map();
         jobs.push(
