@@ -7,6 +7,7 @@ import type { RequestLogRecord } from '@keyway/contracts';
 import { Hono } from 'hono';
 import type { SecretMasker } from './context';
 import type { RequestLogSink } from './log-sink';
+import { keyRoutePrefixes } from './key-routes';
 import { createProxyHandler } from './proxy-handler';
 import type { GatewayRuntime } from './runtime';
 import type { UpstreamClients } from './upstream-clients';
@@ -58,7 +59,7 @@ export function createApp(deps: GatewayDeps): Hono<{ Bindings: HttpBindings }> {
   return honoProxyApp(createProxyHandler(deps));
 }
 
-/** Hono routes for `/proxy/{group}/…` that hand the raw request to `handle`. */
+/** Hono routes for `/proxy/{group}/…` and the key-routed root paths that hand the raw request to `handle`. */
 export function honoProxyApp(
   handle: (req: HttpBindings['incoming'], res: HttpBindings['outgoing']) => Promise<void>,
 ): Hono<{ Bindings: HttpBindings }> {
@@ -69,5 +70,10 @@ export function honoProxyApp(
   };
   app.all('/proxy/:group', route);
   app.all('/proxy/:group/*', route);
+  // The key-routed endpoints at the root (`/v1/…`, `/v1beta/…`): the handler tells them from `/proxy/` itself.
+  for (const prefix of keyRoutePrefixes()) {
+    app.all(prefix, route);
+    app.all(`${prefix}/*`, route);
+  }
   return app;
 }

@@ -1,40 +1,42 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { uuidv7 } from '@keyway/core';
 import { systemClock } from '@keyway/limits';
 import { providers } from '@keyway/providers';
-import { clientFromForwarded, lingeringClose } from '@keyway/server';
 import { admitAccessKey, authorizeAccessKey, createCallerResolver } from './access';
-import type { AccessRefusal } from './access';
 import type { GatewayDeps } from './app';
 import { AuthFailureSampler } from './auth-failures';
-import { readBody } from './body';
-import type { ForwardContext, ForwardDeps } from './context';
+import type { ForwardDeps } from './context';
+import type { DataPlane } from './data-plane';
+import { receiveBody, requestContext, requestIdOf } from './data-plane';
 import { forward, healthView } from './forward';
 import { extractProxyKey } from './headers';
+import { createKeyRouteHandler, isKeyRouteTarget } from './key-routes';
 import { createRecordHandler } from './record-sinks';
 import { recordRefusal } from './request-record';
-import { sendDialectError, tagRateLimits, tagRequestId } from './respond';
+import { sendDialectError, tagRateLimits } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
 import { UpstreamHealth } from './upstream-health';
 
-/** Handles one `/proxy/…` request on the raw node request and response; never rejects. */
+/** Handles one data-plane request (`/proxy/…` or key-routed) on the raw node request and response; never rejects. */
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const openaiDialect = providers.openai;
 /** The same configuration problem of a group is logged at most this often (every request hits it). */
 const CONFIG_LOG_INTERVAL_MS = 60_000;
 
-/** Whether a request target is for the data plane (servers send these to the proxy handler before any router). */
+/**
+ * Whether a request target is for the data plane (servers send these to the proxy handler before any router):
+ * `/proxy/…`, and the key-routed endpoints at the root (`/v1/…`, `/v1beta/…`).
+ */
 export function isProxyTarget(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith('/proxy/');
+  return url !== undefined && (url.startsWith('/proxy/') || isKeyRouteTarget(url));
 }
 
 /**
  * The data plane: `ANY /proxy/{group}/…` on node's own request and response — no web Request, no router context.
  * Checks the target, the group, the concurrency limit and the proxy key, reads the body within the group's limit,
- * and forwards. Every request, refused or served, ends with one log record.
+ * and forwards. Every request, refused or served, ends with one log record. Root paths (`/v1/…`, `/v1beta/…`) go
+ * to the key-routed handler, which shares the concurrency count, health memory and accepted secrets.
  */
 export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
   let inFlight = 0;
@@ -72,15 +74,52 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     ...(deps.logger.secrets ? { secrets: deps.logger.secrets } : {}),
   };
 
+  const plane: DataPlane = {
+    forwardDeps,
+    callers,
+    admitDeps,
+    authFailures,
+    ...(deps.isTrustedProxy ? { isTrustedProxy: deps.isTrustedProxy } : {}),
+    enter(ctx) {
+      const { res } = ctx;
+      if (inFlight >= deps.runtime().settings.maxConcurrentRequests) {
+        sendDialectError(
+          res,
+          ctx.group.provider,
+          429,
+          'OVERLOADED',
+          'The gateway is at its concurrency limit; retry shortly',
+          { 'retry-after': '1' },
+        );
+        recordRefusal(ctx, forwardDeps, 429, 'gateway at its concurrency limit');
+        return false;
+      }
+      inFlight++;
+      deps.metrics?.inFlight(inFlight);
+      // The request's one close listener: the phase in progress (attempt, relay) says what an early close means.
+      res.on('close', () => {
+        inFlight--;
+        deps.metrics?.inFlight(inFlight);
+        const hook = ctx.closeHook;
+        ctx.closeHook = null;
+        if (hook && !res.writableFinished) hook();
+      });
+      return true;
+    },
+    refuse(ctx, r) {
+      sendDialectError(ctx.res, ctx.group.provider, r.status, r.code, r.message, r.headers);
+      recordRefusal(ctx, forwardDeps, r.status, r.message);
+    },
+  };
+  const keyRoutes = createKeyRouteHandler(deps, plane);
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
     const startedAt = Date.now();
     const runtime = deps.runtime();
     // Parsed from the raw target: the upstream path is cut from the same string, byte for byte.
     const target = parseProxyTarget(req.url ?? '/', req.headers.host);
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7(startedAt);
-    tagRequestId(res, requestId);
+    const requestId = requestIdOf(req, res, startedAt);
 
     const group = target ? runtime.groups.get(target.group) : undefined;
     if (!target || !group) {
@@ -89,51 +128,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       sendDialectError(res, openaiDialect, 404, 'NOT_FOUND', `Group '${name}' not found`);
       return;
     }
-    const peer = req.socket.remoteAddress ?? '';
-    // Asked once: a trusted peer's X-Forwarded-For names the client, and its forwarding headers travel upstream.
-    const trusted = deps.isTrustedProxy?.(peer) ?? false;
-    const ctx: ForwardContext = {
-      req,
-      res,
-      requestId,
-      group,
-      path: target.path,
-      query: '',
-      body: null,
-      proxyKey: '',
-      proxyKeyMasked: null,
-      accessKey: null,
-      clientIp:
-        trusted && deps.isTrustedProxy
-          ? clientFromForwarded(req.headers['x-forwarded-for'], deps.isTrustedProxy) || peer
-          : peer,
-      keepForwarded: trusted,
-      started,
-      startedAt,
-      closeHook: null,
-    };
-    if (inFlight >= runtime.settings.maxConcurrentRequests) {
-      sendDialectError(
-        res,
-        group.provider,
-        429,
-        'OVERLOADED',
-        'The gateway is at its concurrency limit; retry shortly',
-        { 'retry-after': '1' },
-      );
-      recordRefusal(ctx, forwardDeps, 429, 'gateway at its concurrency limit');
-      return;
-    }
-    inFlight++;
-    deps.metrics?.inFlight(inFlight);
-    // The request's one close listener: the phase in progress (attempt, relay) says what an early close means.
-    res.on('close', () => {
-      inFlight--;
-      deps.metrics?.inFlight(inFlight);
-      const hook = ctx.closeHook;
-      ctx.closeHook = null;
-      if (hook && !res.writableFinished) hook();
-    });
+    const ctx = requestContext(plane, req, res, group, target.path, { requestId, started, startedAt });
+    if (!plane.enter(ctx)) return;
 
     if (target.invalid !== null) {
       // The request's own fault, found before any key was chosen: nothing is charged.
@@ -160,30 +156,11 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       ctx.accessKey = caller.key;
       // Before the body is read: a revoked key or a group out of scope does not get to upload anything.
       const refused = authorizeAccessKey(caller.key, group, clock.now());
-      if (refused) return refuse(ctx, refused);
+      if (refused) return plane.refuse(ctx, refused);
     }
 
-    const body = await readBody(req, group.maxBodyBytes);
-    if (body === 'aborted') {
-      // A broken-off upload is never forwarded as a complete (or empty) body; the client is gone.
-      res.destroy();
-      recordRefusal(ctx, forwardDeps, 499, 'client aborted the request body');
-      return;
-    }
-    if (body === 'too-large') {
-      // The client may still be uploading: answer without resetting it (SDKs retry resets, re-uploading).
-      lingeringClose(req, res);
-      sendDialectError(
-        res,
-        group.provider,
-        413,
-        'PAYLOAD_TOO_LARGE',
-        `Request body exceeds ${group.settings.maxRequestBodyMb} MiB`,
-        { connection: 'close' },
-      );
-      return;
-    }
-    ctx.body = body;
+    if (!(await receiveBody(ctx, forwardDeps, group.maxBodyBytes, group.provider))) return;
+    const body = ctx.body;
     if (ctx.accessKey) {
       // The model the client named is known now; limits count only a request that goes on to be forwarded.
       const model = group.provider.extractModel({
@@ -198,21 +175,15 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
         model,
       });
       const verdict = pending instanceof Promise ? await pending : pending;
-      if (!verdict.ok) return refuse(ctx, verdict);
+      if (!verdict.ok) return plane.refuse(ctx, verdict);
       tagRateLimits(res, verdict.headers);
     }
     await forward(ctx, forwardDeps);
   };
 
-  /** Answers a request its access key does not allow, in the channel's dialect, and logs it; nothing is charged. */
-  const refuse = (ctx: ForwardContext, r: AccessRefusal): void => {
-    sendDialectError(ctx.res, ctx.group.provider, r.status, r.code, r.message, r.headers);
-    recordRefusal(ctx, forwardDeps, r.status, r.message);
-  };
-
   return async (req, res) => {
     try {
-      await handle(req, res);
+      await (isKeyRouteTarget(req.url) ? keyRoutes(req, res) : handle(req, res));
     } catch (error) {
       // A bug, not a request's fault: answer 500 (or cut a response already under way) and say so once.
       deps.logger.error(
