@@ -165,6 +165,18 @@ describe.skipIf(!hasRedis)('RedisCounters (real Redis)', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('reports the usage of every gateway for the rate-limit headers', async () => {
+    const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+    const prefix = newPrefix('headers');
+    const [a, b] = [make(clock, prefix), make(clock, prefix)];
+    for (let i = 0; i < 3; i++) expect((await a.admit('k', [rpm(8)])).ok).toBe(true);
+    clock.advance(1_500);
+    await a.sync(); // a's rest goes back
+    expect((await b.admit('k', [rpm(8)])).ok).toBe(true);
+    expect(b.usage('k', rpm(8))).toMatchObject({ used: 4, limit: 8 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('admits synchronously from a slice', async () => {
     const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
     const counters = make(clock, newPrefix('sync'));

@@ -285,7 +285,8 @@ export class RedisCounters implements CounterLayer {
         ),
       );
       this.recovered();
-      const [granted, used, third] = reply.map(Number);
+      const [granted, used, third] = reply.slice(0, 3).map(Number);
+      if (c.minute) c.known = bucketsOf(reply.slice(3));
       if (granted === 1) {
         const slice = third ?? 0;
         c.slice = {
@@ -296,8 +297,7 @@ export class RedisCounters implements CounterLayer {
           key,
           field,
         };
-        if (c.minute) c.known.set(Number(field), (c.known.get(Number(field)) ?? 0) + slice);
-        else [c.knownKey, c.knownFigure] = [key, used ?? 0];
+        if (!c.minute) [c.knownKey, c.knownFigure] = [key, used ?? 0];
         c.refusal = undefined;
       } else {
         const freesAt = c.minute ? now + Math.max(0, third ?? 0) : end;
@@ -338,9 +338,7 @@ export class RedisCounters implements CounterLayer {
           this.timeoutMs,
         ),
       );
-      const known = new Map<number, number>();
-      for (let i = 0; i + 1 < flat.length; i += 2) known.set(Number(flat[i]), Number(flat[i + 1]));
-      c.known = known;
+      c.known = bucketsOf(flat);
       c.loaded = true;
       return;
     }
@@ -443,4 +441,14 @@ export class RedisCounters implements CounterLayer {
   private periodTtl(end: number, now: number): number {
     return Number.isFinite(end) ? Math.max(1, end - now + PERIOD_GRACE_MS) : 0;
   }
+}
+
+/** A minute's buckets from a flat (second, amount) reply; a second named twice adds up. */
+function bucketsOf(flat: readonly string[]): Map<number, number> {
+  const buckets = new Map<number, number>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const f = Number(flat[i]);
+    buckets.set(f, (buckets.get(f) ?? 0) + Number(flat[i + 1]));
+  }
+  return buckets;
 }

@@ -17,7 +17,8 @@ export const CLAIMANT_TTL_MS = 2_000;
  * ARGV: kind ('m' | 'p'), now ms, limit, want (minimum slice: requests waiting on this claim), replica id, claim
  * field (minute: the bucket second), period key TTL ms (0 = none), release field (minute bucket second, '' = none),
  * release amount, claimant TTL ms, minute key TTL ms, demand (what the replica expects to use within a slice).
- * Returns {1, used after the claim, slice} or {0, used, ms until the window frees capacity (-1 = not a minute)}.
+ * Returns {1, used after the claim, slice, …buckets} or {0, used, ms until the window frees capacity (-1 = not a
+ * minute), …buckets}; for a minute, buckets are the live (second, amount) pairs (the new slice's as one more pair).
  * The slice is max(1, remaining / (4 × recent claimants)) capped by the demand, at least `want`, at most what
  * remains: it shrinks as the limit nears, and a replica holds little more than it uses (an unused rest counts
  * as used until handed back, which would inflate the figure other replicas and the control plane read).
@@ -71,7 +72,12 @@ if remaining < 1 then
       end
     end
   end
-  return {0, tostring(used), tostring(retry)}
+  local out = {0, tostring(used), tostring(retry)}
+  for _, b in ipairs(buckets) do
+    table.insert(out, tostring(b[1]))
+    table.insert(out, tostring(b[2]))
+  end
+  return out
 end
 local slice = math.min(math.max(1, math.floor(remaining / (4 * claimants))), tonumber(ARGV[12]))
 slice = math.max(slice, tonumber(ARGV[4]))
@@ -83,7 +89,16 @@ else
   redis.call('INCRBYFLOAT', KEYS[1], slice)
   if tonumber(ARGV[7]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
 end
-return {1, tostring(used + slice), tostring(slice)}
+local out = {1, tostring(used + slice), tostring(slice)}
+if kind == 'm' then
+  for _, b in ipairs(buckets) do
+    table.insert(out, tostring(b[1]))
+    table.insert(out, tostring(b[2]))
+  end
+  table.insert(out, ARGV[6])
+  table.insert(out, tostring(slice))
+end
+return out
 `;
 
 /**
