@@ -1,9 +1,11 @@
 import type { AccessKeySnapshot, ConfigSnapshot, GroupSnapshot } from '@keyway/contracts';
 import { NO_LIMITS, defaultSettings } from '@keyway/contracts';
 import { hashProxyKey } from '@keyway/keypool';
+import { LocalCounters } from '@keyway/limits';
 import type { Admission, CounterLayer, LimitRule, RuleUsage } from '@keyway/limits';
 import { describe, expect, it } from 'vitest';
 import { admitAccessKey, authorizeAccessKey, createCallerResolver, formatDuration } from './access';
+import { counterSeeder } from './access-usage';
 import { compileRuntime } from './runtime';
 import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
 
@@ -211,5 +213,76 @@ describe('admitAccessKey', () => {
       status: 403,
       code: 'MODEL_REQUIRED',
     });
+  });
+});
+
+describe('counterSeeder', () => {
+  const persisted = {
+    requestsToday: 40,
+    tokensToday: 9000,
+    costUsdToday: 1.5,
+    tokensMonth: 70_000,
+    costUsdMonth: 12,
+    costUsdTotal: 99,
+  };
+  const limits = {
+    ...NO_LIMITS,
+    rpm: 10,
+    rpd: 50,
+    tokensPerDay: 10_000,
+    tokensPerMonth: 100_000,
+    costUsdPerDay: 2,
+    costUsdPerMonth: 20,
+    costUsdTotal: 100,
+  };
+  const rpd = { ...NO_LIMITS, rpd: 50 };
+
+  it('continues every day, month and total window from the persisted figures', async () => {
+    const counters = new LocalCounters({ clock: { now: () => Date.parse('2026-12-05T12:00:00Z') } });
+    const seed = counterSeeder(counters, () => Promise.resolve(new Map([[1, persisted]])));
+    const rt = runtime({ groups: [group(1, 'oa')], accessKeys: [key(1, 'a', { limits })] });
+    await seed(rt);
+    const used = Object.fromEntries(firstKey(rt).rules.map((r) => [r.name, counters.usage('ak:1', r).used]));
+    expect(used).toEqual({
+      rpm: 0,
+      rpd: 40,
+      tokensPerDay: 9000,
+      tokensPerMonth: 70_000,
+      costUsdPerDay: 1.5,
+      costUsdPerMonth: 12,
+      costUsdTotal: 99,
+    });
+  });
+
+  it('seeds each rule once: a reload does not count twice, a rule added later starts from the database', async () => {
+    const counters = new LocalCounters({ clock: { now: () => Date.parse('2026-12-05T12:00:00Z') } });
+    let stored = new Map<number, typeof persisted>();
+    let reads = 0;
+    const seed = counterSeeder(counters, () => {
+      reads++;
+      return Promise.resolve(stored);
+    });
+    const snapshot = (l: typeof rpd) => ({
+      groups: [group(1, 'oa')],
+      accessKeys: [key(1, 'a', { limits: l })],
+    });
+    const first = runtime(snapshot(rpd));
+    await seed(first);
+    const ak = firstKey(first);
+    for (let i = 0; i < 3; i++) counters.admit('ak:1', ak.rules);
+    counters.record('ak:1', ak.rules, { tokens: 500, costUsd: 0 });
+    // The database has caught up with what this process counted; a reload must not add it again.
+    stored = new Map([[1, { ...persisted, requestsToday: 3, tokensToday: 8000 }]]);
+    await seed(runtime(snapshot(rpd)));
+    expect(reads).toBe(1);
+    const rpdRule = ak.rules.find((r) => r.name === 'rpd') as LimitRule;
+    expect(counters.usage('ak:1', rpdRule).used).toBe(3);
+    // A token budget added now starts from the day's tokens so far.
+    const later = runtime(snapshot({ ...rpd, tokensPerDay: 10_000 }));
+    await seed(later);
+    expect(reads).toBe(2);
+    const tokensRule = firstKey(later).rules.find((r) => r.name === 'tokensPerDay') as LimitRule;
+    expect(counters.usage('ak:1', tokensRule).used).toBe(8000);
+    expect(counters.usage('ak:1', rpdRule).used).toBe(3);
   });
 });

@@ -317,6 +317,36 @@ describe('access keys on /proxy/{group}', { timeout: 30_000 }, () => {
     clock.t += 60_000;
   });
 
+  it('charges cost to a USD budget and refuses once it is spent, whatever requestLogging says', async () => {
+    const oa = DIALECTS[0] as Dialect;
+    const before = gw.snapshot;
+    gw.reconfigure({
+      ...before,
+      version: before.version + 1,
+      settings: { ...before.settings, requestLogging: 'off' },
+      accessKeys: [
+        ...ACCESS_KEYS,
+        accessKeySnapshot(250, 'pennies', SECRETS.tpm, { limits: { costUsdPerDay: 0.000001 } }),
+      ],
+    });
+    try {
+      gw.completed.length = 0;
+      expect((await call(oa, oa.allowed, SECRETS.tpm)).status).toBe(200);
+      await gw.waitForCompleted(1);
+      const res = await call(oa, oa.allowed, SECRETS.tpm);
+      expect(res.status).toBe(429);
+      expect(oa.message(res)).toMatch(
+        /^Access key 'pennies' reached its costUsdPerDay limit \(\$0\.000001 per day\): it resets at 00:00 UTC, in \d+h\d+m[\d.]+s$/,
+      );
+      // The day's budget frees at the next 00:00 UTC of the test clock.
+      const untilMidnight = Math.ceil((86_400_000 - (clock.t % 86_400_000)) / 1000);
+      expect(res.headers['retry-after']).toBe(String(untilMidnight));
+      expect(gw.records).toHaveLength(0);
+    } finally {
+      gw.reconfigure({ ...before, version: before.version + 2 });
+    }
+  });
+
   it('lets the openai SDK surface a 429’s message naming the key and the limit', async () => {
     gw.reconfigure({
       ...gw.snapshot,
