@@ -3,15 +3,12 @@ import type { LogPort } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import { refusal } from './local-counters';
 import { CounterState, minuteBucket } from './redis-counter-state';
-import { replyStrings, runScript } from './redis-exec';
-import { counterKeyNames, DEFAULT_COUNTER_PREFIX, type CounterKeyNames } from './redis-keys';
-import { CLAIM, CLAIMANT_TTL_MS, EPOCH, MINUTE_KEY_TTL_MS, SEED, SYNC } from './redis-scripts';
+import { CounterStore } from './redis-counter-store';
+import { counterKeyNames, DEFAULT_COUNTER_PREFIX } from './redis-keys';
 import type { Admission, Clock, CounterLayer, LimitRule, RuleUsage } from './types';
 import { systemClock } from './types';
 import { recordedAmount, ruleKey } from './windows';
 
-/** Period counters outlive their period by a day (the control plane may still read yesterday's). */
-const PERIOD_GRACE_MS = 86_400_000;
 /** A counter untouched this long, with nothing to push, is dropped from memory (Redis keeps the figure). */
 const IDLE_MS = 70_000;
 /** Claims an admission may wait for before it is refused (each serves at least one waiting admission). */
@@ -59,13 +56,10 @@ export interface RedisCounterStats {
  */
 export class RedisCounters implements CounterLayer {
   readonly stats: RedisCounterStats = { hotPathCalls: 0, syncs: 0 };
-  private readonly redis: Redis;
-  private readonly names: CounterKeyNames;
+  private readonly store: CounterStore;
   private readonly clock: Clock;
   private readonly log: LogPort | undefined;
   private readonly sliceMs: number;
-  private readonly timeoutMs: number;
-  private readonly replicaId: string;
   private readonly onReset: (() => void) | undefined;
   private readonly states = new Map<string, Map<string, CounterState>>();
   private readonly timer: NodeJS.Timeout | undefined;
@@ -77,13 +71,15 @@ export class RedisCounters implements CounterLayer {
   private closed = false;
 
   constructor(options: RedisCountersOptions) {
-    this.redis = options.redis;
-    this.names = counterKeyNames(options.prefix ?? DEFAULT_COUNTER_PREFIX);
+    this.store = new CounterStore(
+      options.redis,
+      counterKeyNames(options.prefix ?? DEFAULT_COUNTER_PREFIX),
+      options.replicaId ?? randomUUID(),
+      options.timeoutMs ?? 500,
+    );
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     this.sliceMs = options.sliceMs ?? 1000;
-    this.timeoutMs = options.timeoutMs ?? 500;
-    this.replicaId = options.replicaId ?? randomUUID();
     this.onReset = options.onReset;
     const every = options.syncIntervalMs ?? 200;
     if (every > 0) {
@@ -127,8 +123,8 @@ export class RedisCounters implements CounterLayer {
   /** The global figure, read from Redis (rejects when Redis is unreachable). */
   async read(id: string, rule: LimitRule): Promise<RuleUsage> {
     const now = this.clock.now();
-    const c = new CounterState(id, rule, (start) => this.names.period(id, ruleKey(rule), start), now);
-    await this.pullInto(c, now, new Map());
+    const c = this.newState(id, rule, now);
+    await this.store.pull(c, now, new Map());
     const outstanding = this.states.get(id)?.get(ruleKey(rule));
     // Own unused allowance is not usage (other replicas' rests are: they may still admit from them).
     const unused = outstanding?.hasAllowance(now) ? (outstanding.slice?.left ?? 0) : 0;
@@ -144,8 +140,7 @@ export class RedisCounters implements CounterLayer {
     if (rule.window === 'minute' || !Number.isFinite(used) || used <= 0) return;
     const now = this.clock.now();
     const c = this.state(id, rule, now);
-    const { key, end } = c.current(now);
-    await runScript(this.redis, SEED, [key], [String(used), this.periodTtl(end, now)], this.timeoutMs);
+    await this.store.seed(c, now, used);
     c.loaded = false; // the next admission checks the seeded figure
   }
 
@@ -182,9 +177,14 @@ export class RedisCounters implements CounterLayer {
       return c;
     }
     if (c) c.releaseSlice(); // the window changed: the old counter's deltas are lost with it
-    const fresh = new CounterState(id, rule, (start) => this.names.period(id, key, start), now);
+    const fresh = this.newState(id, rule, now);
     byRule.set(key, fresh);
     return fresh;
+  }
+
+  private newState(id: string, rule: LimitRule, now: number): CounterState {
+    const key = ruleKey(rule);
+    return new CounterState(id, rule, (start) => this.store.periodKey(id, key, start), now);
   }
 
   /** One pass over the rules without waiting: an admission, a refusal, or the counters that need Redis first. */
@@ -242,7 +242,10 @@ export class RedisCounters implements CounterLayer {
       if (!c.inflight) {
         const now = this.clock.now();
         this.stats.hotPathCalls += 1;
-        const work = c.rule.measure === 'requests' ? this.claim(c, now) : this.load(c, now);
+        const work =
+          c.rule.measure === 'requests'
+            ? this.claim(c, now)
+            : this.push(c, now).then((ok) => (ok ? this.recovered() : undefined));
         c.inflight = work.finally(() => {
           c.inflight = undefined;
         });
@@ -256,55 +259,22 @@ export class RedisCounters implements CounterLayer {
   private async claim(c: CounterState, now: number): Promise<void> {
     // Let the admissions of this same turn (a burst) join first, so one claim asks for all of them.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const { key, end } = c.minute ? { key: this.minuteKey(c), end: Infinity } : c.current(now);
     const demand = c.nextDemand(now);
     const release = c.slice;
     c.slice = undefined;
     const field = c.minute ? String(minuteBucket(now, this.sliceMs)) : '';
     try {
-      const reply = replyStrings(
-        await runScript(
-          this.redis,
-          CLAIM,
-          [key, this.names.claimants(c.id, ruleKey(c.rule)), release?.key ?? key],
-          [
-            c.minute ? 'm' : 'p',
-            now,
-            c.rule.limit,
-            Math.max(1, c.waiting),
-            this.replicaId,
-            field,
-            this.periodTtl(end, now),
-            release?.field ?? '',
-            Math.max(0, release?.left ?? 0),
-            CLAIMANT_TTL_MS,
-            MINUTE_KEY_TTL_MS,
-            demand,
-          ],
-          this.timeoutMs,
-        ),
-      );
+      const r = await this.store.claim(c, { now, want: Math.max(1, c.waiting), demand, release, field });
       this.recovered();
-      const [granted, used, third] = reply.slice(0, 3).map(Number);
-      if (c.minute) c.known = bucketsOf(reply.slice(3));
-      if (granted === 1) {
-        const slice = third ?? 0;
-        c.slice = {
-          size: slice,
-          left: slice,
-          expiresAt: Math.min(now + this.sliceMs, end),
-          limit: c.rule.limit,
-          key,
-          field,
-        };
-        if (!c.minute) [c.knownKey, c.knownFigure] = [key, used ?? 0];
+      if (r.granted) {
+        const expiresAt = Math.min(now + this.sliceMs, r.end);
+        c.slice = { size: r.slice, left: r.slice, expiresAt, limit: c.rule.limit, key: r.key, field };
         c.refusal = undefined;
       } else {
-        const freesAt = c.minute ? now + Math.max(0, third ?? 0) : end;
-        c.refusal = { used: used ?? c.rule.limit, freesAt };
+        c.refusal = { used: r.used, freesAt: r.freesAt };
         // Trusted for at most a slice's time (a raised limit or a handed-back rest shows within it), and at
         // least that long when nothing frees sooner (a zero limit must not cost a round trip per request).
-        c.refusedUntil = freesAt > now ? Math.min(freesAt, now + this.sliceMs) : now + this.sliceMs;
+        c.refusedUntil = r.freesAt > now ? Math.min(r.freesAt, now + this.sliceMs) : now + this.sliceMs;
       }
     } catch (error) {
       // Whether the release was applied is unknown: not handing the rest back again over-counts, never under.
@@ -312,46 +282,18 @@ export class RedisCounters implements CounterLayer {
     }
   }
 
-  private async load(c: CounterState, now: number): Promise<void> {
+  /** Pushes the counter's pending deltas and pulls its global figure; false (deltas kept) when Redis fails. */
+  private async push(c: CounterState, now: number): Promise<boolean> {
     const deltas = c.pending;
     c.pending = new Map();
     try {
-      await this.pullInto(c, now, deltas);
-      this.recovered();
+      await this.store.pull(c, now, deltas);
+      return true;
     } catch (error) {
       c.restorePending(deltas, now);
       this.degrade(error);
+      return false;
     }
-  }
-
-  /** Pushes `deltas` to the counter's keys and sets its known figure from Redis's answer. */
-  private async pullInto(c: CounterState, now: number, deltas: Map<string, number>): Promise<void> {
-    if (c.minute) {
-      const pairs: string[] = [];
-      for (const [f, d] of deltas) if (d !== 0) pairs.push(f, String(d));
-      const flat = replyStrings(
-        await runScript(
-          this.redis,
-          SYNC,
-          [this.minuteKey(c)],
-          ['m', now, MINUTE_KEY_TTL_MS, ...pairs],
-          this.timeoutMs,
-        ),
-      );
-      c.known = bucketsOf(flat);
-      c.loaded = true;
-      return;
-    }
-    const { key, end } = c.current(now);
-    const ttl = this.periodTtl(end, now);
-    const calls = [...deltas].filter(([k, d]) => k !== key && d !== 0);
-    const [figure] = await Promise.all([
-      runScript(this.redis, SYNC, [key], ['p', now, ttl, String(deltas.get(key) ?? 0)], this.timeoutMs),
-      ...calls.map(([k, d]) => runScript(this.redis, SYNC, [k], ['p', now, 0, String(d)], this.timeoutMs)),
-    ]);
-    c.knownKey = key;
-    c.knownFigure = Number(replyStrings(figure)[0] ?? 0);
-    c.loaded = true;
   }
 
   private async runSync(): Promise<void> {
@@ -369,18 +311,7 @@ export class RedisCounters implements CounterLayer {
         // checked by claims, and an unlimited rule's figure is only needed when it has something to push.
         const checked = c.rule.measure !== 'requests' && c.rule.limit !== Infinity;
         if (!checked && c.pending.size === 0) continue;
-        const deltas = c.pending;
-        c.pending = new Map();
-        jobs.push(
-          this.pullInto(c, now, deltas).then(
-            () => true,
-            (error: unknown) => {
-              c.restorePending(deltas, now);
-              this.degrade(error);
-              return false;
-            },
-          ),
-        );
+        jobs.push(this.push(c, now));
       }
       if (byRule.size === 0) this.states.delete(id);
     }
@@ -394,9 +325,7 @@ export class RedisCounters implements CounterLayer {
   /** Reads (or sets) the epoch marker; a changed one means Redis lost its counters. */
   private async checkEpoch(): Promise<boolean> {
     try {
-      const value = String(
-        await runScript(this.redis, EPOCH, [this.names.epoch], [randomUUID()], this.timeoutMs),
-      );
+      const value = await this.store.epoch(randomUUID());
       const before = this.epoch;
       this.epoch = value;
       const lost = before === undefined ? this.failedBeforeEpoch : before !== value;
@@ -433,22 +362,4 @@ export class RedisCounters implements CounterLayer {
     this.degraded = false;
     this.log?.info({ counters: 'limits' }, 'counters: Redis reachable again, limits shared across replicas');
   }
-
-  private minuteKey(c: CounterState): string {
-    return this.names.minute(c.id, ruleKey(c.rule));
-  }
-
-  private periodTtl(end: number, now: number): number {
-    return Number.isFinite(end) ? Math.max(1, end - now + PERIOD_GRACE_MS) : 0;
-  }
-}
-
-/** A minute's buckets from a flat (second, amount) reply; a second named twice adds up. */
-function bucketsOf(flat: readonly string[]): Map<number, number> {
-  const buckets = new Map<number, number>();
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const f = Number(flat[i]);
-    buckets.set(f, (buckets.get(f) ?? 0) + Number(flat[i + 1]));
-  }
-  return buckets;
 }
