@@ -274,6 +274,31 @@ describe.skipIf(!hasRedis)('RedisCounters (real Redis)', () => {
     await counters.close();
   });
 
+  it('sends nothing while the client reconnects, so no push is queued and replayed twice', async () => {
+    const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
+    const redis = new Redis('redis://127.0.0.1:1', { retryStrategy: () => 50 }); // default offline queue
+    redis.on('error', () => undefined);
+    clients.push(redis);
+    await new Promise((resolve) => redis.once('reconnecting', resolve));
+    const counters = new RedisCounters({
+      redis,
+      prefix: newPrefix('queue'),
+      clock,
+      syncIntervalMs: 0,
+      timeoutMs: 5_000,
+    });
+    const started = performance.now();
+    expect((await counters.admit('k', [rpm(2)])).ok).toBe(true);
+    counters.record('k', [{ name: 'tpm', measure: 'tokens', window: 'minute', limit: 10 }], {
+      tokens: 5,
+      costUsd: 0,
+    });
+    await counters.sync();
+    expect(performance.now() - started).toBeLessThan(1_000); // failed at once, not after the 5 s timeout
+    expect(counters.isDegraded).toBe(true);
+    await counters.close();
+  });
+
   it('never throws from admit or record when Redis refuses every command', async () => {
     const clock = new FakeClock(Date.parse('2026-12-05T12:00:00Z'));
     const redis = client({ lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
