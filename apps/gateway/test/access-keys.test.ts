@@ -274,6 +274,33 @@ describe('access keys on /proxy/{group}', { timeout: 30_000 }, () => {
     expect(records.map((r) => r.accessKeyId)).toEqual([null, null]);
   });
 
+  it('replaces the upstream’s x-ratelimit headers for access keys, and relays them to bare proxy keys', async () => {
+    const oa = DIALECTS[0] as Dialect;
+    const upstreamLimits = {
+      'x-ratelimit-limit-requests': '5000',
+      'x-ratelimit-remaining-requests': '4999',
+      'x-ratelimit-limit-tokens': '2000000',
+    };
+    fake.setDefaultBehaviour({ headers: upstreamLimits });
+    gw.reconfigure({
+      ...gw.snapshot,
+      version: gw.snapshot.version + 1,
+      accessKeys: [...ACCESS_KEYS, accessKeySnapshot(500, 'limited', SECRETS.rpm, { limits: { rpm: 100 } })],
+    });
+    const proxy = await call(oa, oa.allowed, PROXY_KEY);
+    expect(proxy.headers).toMatchObject(upstreamLimits);
+    const limited = await call(oa, oa.allowed, SECRETS.rpm);
+    expect(limited.status).toBe(200);
+    expect(limited.headers['x-ratelimit-limit-requests']).toBe('100');
+    expect(limited.headers['x-ratelimit-remaining-requests']).toBe('99');
+    // The pooled key's token figures describe someone else's account: gone, not mixed in.
+    expect(limited.headers['x-ratelimit-limit-tokens']).toBeUndefined();
+    const unlimited = await call(oa, oa.allowed, SECRETS.team);
+    expect(unlimited.headers['x-ratelimit-limit-requests']).toBeUndefined();
+    expect(unlimited.headers['x-ratelimit-limit-tokens']).toBeUndefined();
+    clock.t += 60_000;
+  });
+
   it('refuses a disabled key at the next request after a reload (no cached acceptance)', async () => {
     const oa = DIALECTS[0] as Dialect;
     expect((await call(oa, oa.allowed, SECRETS.team)).status).toBe(200);
