@@ -1,4 +1,5 @@
 import { writeRequestLogs } from '@keyway/db';
+import { accessKeyData, usageBatch } from '@keyway/db/testing';
 import type { JobName } from '@keyway/queue';
 import { JOB_NAMES, MemoryJobQueue } from '@keyway/queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,8 +69,29 @@ describe('createWorker', () => {
     expect(first).toMatchObject({ state: 'succeeded', result: { written: 3, duplicates: 0 } });
     expect(again).toMatchObject({ state: 'succeeded', result: { written: 0, duplicates: 3 } });
     expect(await f.db.requestLog.count()).toBe(3);
-    expect((await f.db.hourlyStat.findMany()).map((h) => h.requests)).toEqual([3]);
-    expect((await f.keyRow(keyId)).requestCount).toBe(3);
+    // Counters come from usage-batch jobs, whatever `requestLogging` keeps: log rows add nothing to them.
+    expect(await f.db.hourlyStat.count()).toBe(0);
+    expect((await f.keyRow(keyId)).requestCount).toBe(0);
+  });
+
+  it('applies usage-batch jobs, and a job run again after it committed counts nothing twice', async () => {
+    createWorker({ ...f.deps, queue }, { jobs: ['usage-batch'] });
+    const group = await f.addGroup();
+    const keyId = await f.addKey(group.id, 'sk-counted-0123456789abcdef');
+    const accessKeyId = (await f.db.accessKey.create({ data: accessKeyData('worker') })).id;
+    const batch = usageBatch('worker-usage-1', { groupId: group.id, keyId, accessKeyId });
+
+    const first = await finished(queue, (await queue.enqueue('usage-batch', { batch })).id);
+    const again = await finished(queue, (await queue.enqueue('usage-batch', { batch })).id);
+
+    expect(first).toMatchObject({ state: 'succeeded', result: true });
+    expect(again).toMatchObject({ state: 'succeeded', result: false });
+    expect((await f.db.hourlyStat.findMany()).reduce((n, h) => n + h.requests, 0)).toBe(3);
+    expect((await f.keyRow(keyId)).requestCount).toBe(2);
+    expect(await f.db.accessKey.findUniqueOrThrow({ where: { id: accessKeyId } })).toMatchObject({
+      totalRequests: 2,
+      totalCostUsd: 0.5,
+    });
   });
 
   it('writes request-log jobs with the writer it is given instead of Prisma', async () => {

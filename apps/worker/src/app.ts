@@ -1,4 +1,4 @@
-import { runRetention, writeRequestLogs } from '@keyway/db';
+import { applyUsageBatch, runRetention, writeRequestLogs } from '@keyway/db';
 import type { JobName, JobQueue } from '@keyway/queue';
 import { JOB_NAMES, JOBS } from '@keyway/queue';
 import type { WorkerDeps } from './deps';
@@ -17,8 +17,8 @@ export const DEFAULT_RETENTION_EVERY_MS = 2 * 60 * 60_000;
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
   /**
-   * Jobs this process runs (default: every job). Standalone leaves out `request-logs` and `key-events`: it
-   * writes logs and key states straight to its database.
+   * Jobs this process runs (default: every job). Standalone leaves out `request-logs`, `usage-batch` and
+   * `key-events`: it writes logs, usage and key states straight to its database.
    */
   jobs?: readonly JobName[];
   /** Period of the scheduled `key-recheck` job (default 5 min). */
@@ -36,7 +36,8 @@ export interface WorkerOptions {
  * - `key-recheck`: re-validates invalid keys of groups whose re-check interval elapsed (scheduled);
  * - `key-validate`: validates one group's keys, with progress;
  * - `key-import`: adds sealed keys to a group and the key pool, with progress;
- * - `request-logs`: writes a gateway's batch of request logs with stats and key counters, idempotently;
+ * - `request-logs`: writes a gateway's batch of request logs, idempotently;
+ * - `usage-batch`: applies a gateway's usage batch (hourly stats, key and access-key use) once by its id;
  * - `key-events`: persists key health changes, the latest per key winning;
  * - `key-test`: one validation request with one key for the control plane, its health updated;
  * - `log-retention`: deletes what is past its retention (scheduled).
@@ -62,6 +63,8 @@ export function createWorker(deps: WorkerDeps & { queue: JobQueue }, options: Wo
     const write = deps.writeRequestLogs ?? ((records) => writeRequestLogs(deps.db, records));
     queue.process(JOBS.requestLogs, (job) => write(job.payload.records));
   }
+  if (jobs.has(JOBS.usageBatch))
+    queue.process(JOBS.usageBatch, (job) => applyUsageBatch(deps.db, job.payload.batch));
   if (jobs.has(JOBS.keyEvents)) {
     const persist = createKeyEventsProcessor(deps, options.keyEvents);
     // One at a time: the processor remembers what it wrote, and must see each job's writes before the next.

@@ -8,6 +8,7 @@ import { createWorker } from './app';
 import { createFixture } from './testing/fixture';
 import type { Fixture } from './testing/fixture';
 import { finished } from './testing/jobs';
+import { accessKeyData, usageBatch } from '@keyway/db/testing';
 import { logRecord } from './testing/records';
 
 const SERVER = process.env.TEST_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -50,9 +51,26 @@ describe.skipIf(!reachable)('worker jobs on PostgreSQL', () => {
 
     expect([sa.state, sb.state]).toEqual(['succeeded', 'succeeded']);
     expect(await a.db.requestLog.count({ where: { groupId: group.id } })).toBe(300);
+  });
+
+  it('applies a usage batch once when two workers run the same job at the same time', async () => {
+    const group = await a.addGroup();
+    const keyId = await a.addKey(group.id, 'sk-pg-counted-0123456789abcdef');
+    const accessKeyId = (await a.db.accessKey.create({ data: accessKeyData(`pg-${group.id}`) })).id;
+    const batch = usageBatch(`pg-usage-${group.id}`, { groupId: group.id, keyId, accessKeyId });
+
+    const [ja, jb] = await Promise.all([
+      qa.enqueue('usage-batch', { batch }),
+      qb.enqueue('usage-batch', { batch }),
+    ]);
+    const [sa, sb] = await Promise.all([finished(qa, ja.id), finished(qb, jb.id)]);
+
+    expect([sa.state, sb.state]).toEqual(['succeeded', 'succeeded']);
+    expect([sa.result, sb.result].sort()).toEqual([false, true]);
     const hours = await a.db.hourlyStat.findMany({ where: { groupId: group.id } });
-    expect(hours.reduce((sum, h) => sum + h.requests, 0)).toBe(300);
-    expect((await a.keyRow(keyId)).requestCount).toBe(300);
+    expect(hours.reduce((sum, h) => sum + h.requests, 0)).toBe(3);
+    expect((await a.keyRow(keyId)).requestCount).toBe(2);
+    expect((await a.db.accessKey.findUniqueOrThrow({ where: { id: accessKeyId } })).totalRequests).toBe(2);
   });
 
   it('adds nothing when a request-log job is run again after it committed', async () => {

@@ -28,7 +28,18 @@ export const usageBatchSchema = z.object({
   buckets: z.array(usageBucketSchema),
   /** Upstream keys: successful requests and the latest use (ISO). */
   keys: z.array(z.object({ id: z.number().int(), count: z.number().int(), last: z.string() })),
-  /** Access keys: the latest use (ISO). Their totals are the sums of their buckets. */
-  accessKeys: z.array(z.object({ id: z.number().int(), last: z.string() })),
+  /**
+   * Access keys: what they add to their lifetime totals and the latest use (ISO). Not derived from the buckets:
+   * an aggregate's request is in its member's bucket and its own.
+   */
+  accessKeys: z.array(
+    z.object({
+      id: z.number().int(),
+      requests: z.number().int(),
+      tokens: z.number().int(),
+      costUsd: z.number(),
+      last: z.string(),
+    }),
+  ),
 });
 export type UsageBatch = z.infer<typeof usageBatchSchema>;

@@ -26,6 +26,7 @@ export type {
 } from './generated/sqlite/client';
 export { Prisma } from './generated/sqlite/client';
 export { writeRequestLogs, type RequestLogWriteResult } from './repositories/request-logs';
+export { applyUsageBatch } from './repositories/usage';
 export { latestKeyStates, writeKeyStates, type KeyStateRow } from './repositories/key-state';
 export { sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
 export { createSqliteLogWriter, createSqliteWriter, type SqliteWriter } from './sqlite-writer';
@@ -54,6 +55,7 @@ export {
 } from './repositories/sessions';
 export {
   PRUNE_BATCH_SIZE,
+  USAGE_BATCH_RETENTION_DAYS,
   pruneAudit,
   pruneLogs,
   runRetention,

@@ -4,7 +4,6 @@ import type { RequestLogRecord } from '@keyway/contracts';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { postgresSearchPathOption } from './client';
-import { aggregateBatch } from './repositories/log-batch';
 import type { RequestLogWriteResult } from './repositories/request-logs';
 
 /** `TIMESTAMP(3)` as Prisma stores it on PostgreSQL: UTC wall-clock time without a zone. */
@@ -35,32 +34,21 @@ const LOG_COLUMNS = [
   ['requestPath', 'text'],
   ['promptTokens', 'int'],
   ['completionTokens', 'int'],
+  ['cachedTokens', 'int'],
+  ['costUsd', 'float8'],
+  ['accessKeyId', 'int'],
+  ['accessKeyName', 'text'],
   ['requestBody', 'text'],
 ] as const;
 const COLUMN_LIST = LOG_COLUMNS.map(([c]) => `"${c}"`).join(', ');
 
-// One statement per table whatever the batch size: columns travel as arrays and UNNEST turns them into rows.
-// ON CONFLICT DO NOTHING RETURNING tells which records are new, and only those are counted: a retried batch (or
-// one run twice by two workers) neither duplicates rows nor double-counts.
+// Columns travel as arrays and UNNEST turns them into rows. ON CONFLICT DO NOTHING RETURNING tells which records
+// are new: a retried batch (or one run twice by two workers) does not duplicate rows.
 const INSERT_LOGS = `INSERT INTO request_logs (${COLUMN_LIST})
 SELECT ${LOG_COLUMNS.map(([c]) => (c === 'attempts' ? 'u."attempts"::jsonb' : `u."${c}"`)).join(', ')}
 FROM UNNEST(${LOG_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${COLUMN_LIST})
 ON CONFLICT ("id") DO NOTHING
 RETURNING "id"`;
-
-const UPSERT_HOURS = `INSERT INTO hourly_stats ("time", "groupId", "model", "requests", "failures", "promptTokens",
-  "completionTokens")
-SELECT * FROM UNNEST($1::timestamp[], $2::int[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
-ON CONFLICT ("time", "groupId", "model") DO UPDATE SET
-  "requests" = hourly_stats."requests" + EXCLUDED."requests",
-  "failures" = hourly_stats."failures" + EXCLUDED."failures",
-  "promptTokens" = hourly_stats."promptTokens" + EXCLUDED."promptTokens",
-  "completionTokens" = hourly_stats."completionTokens" + EXCLUDED."completionTokens"`;
-
-const COUNT_KEYS = `UPDATE api_keys AS k SET "requestCount" = k."requestCount" + u.count,
-  "lastUsedAt" = GREATEST(COALESCE(k."lastUsedAt", u.last), u.last), "updatedAt" = now() AT TIME ZONE 'UTC'
-FROM UNNEST($1::int[], $2::int[], $3::timestamp[]) AS u(id, count, last)
-WHERE k.id = u.id`;
 
 // The common case, a batch none of whose rows exist yet, goes in through COPY: PostgreSQL's cheapest way in (about a
 // third less of its CPU than INSERT … UNNEST … ON CONFLICT) and no per-element array quoting on our side. COPY
@@ -149,6 +137,10 @@ function rowValues(r: RequestLogRecord): (string | number | boolean | null)[] {
     noNul(r.requestPath),
     r.promptTokens,
     r.completionTokens,
+    r.cachedTokens,
+    r.costUsd,
+    r.accessKeyId,
+    noNul(r.accessKeyName),
     noNul(r.requestBody),
   ];
 }
@@ -167,10 +159,9 @@ export interface PgLogWriter {
 }
 
 /**
- * The worker's fast path on PostgreSQL: the same rows and counters as `writeRequestLogs`, in three statements per
- * batch on a `pg` pool of its own. Prisma's per-row query compilation cost the worker about 1 ms of CPU per log
- * record, more than the gateway spent proxying the request. Buckets and keys are updated in a fixed order, so two
- * workers writing at once cannot deadlock.
+ * The worker's fast path on PostgreSQL: the same rows as `writeRequestLogs`, in one statement per batch on a `pg`
+ * pool of its own. Prisma's per-row query compilation cost the worker about 1 ms of CPU per log record, more than
+ * the gateway spent proxying the request.
  */
 export function createPgLogWriter(url: string, options: { maxConnections?: number } = {}): PgLogWriter {
   const searchPath = postgresSearchPathOption(url);
@@ -186,47 +177,13 @@ export function createPgLogWriter(url: string, options: { maxConnections?: numbe
       const client = await pool.connect();
       let failed = false;
       try {
-        let written: readonly RequestLogRecord[] = records;
+        let written = records.length;
         if (!(await copyLogs(client, records))) {
           await client.query('BEGIN');
-          const inserted = await client.query<{ id: string }>(INSERT_LOGS, logColumns(records));
-          const fresh = new Set(inserted.rows.map((r) => r.id));
-          const seen = new Set<string>();
-          written = records.filter((r) => fresh.has(r.id) && !seen.has(r.id) && seen.add(r.id));
-        }
-        // Counted under the model name the row was stored with.
-        const { buckets, perKey } = aggregateBatch(
-          written.some((r) => r.model?.includes(NUL))
-            ? written.map((r) => ({ ...r, model: noNul(r.model) }))
-            : written,
-        );
-        if (buckets.length > 0) {
-          buckets.sort(
-            (a, b) =>
-              a.time.getTime() - b.time.getTime() ||
-              a.groupId - b.groupId ||
-              (a.model < b.model ? -1 : a.model > b.model ? 1 : 0),
-          );
-          await client.query(UPSERT_HOURS, [
-            buckets.map((b) => utc(b.time.getTime())),
-            buckets.map((b) => b.groupId),
-            buckets.map((b) => b.model),
-            buckets.map((b) => b.requests),
-            buckets.map((b) => b.failures),
-            buckets.map((b) => b.promptTokens),
-            buckets.map((b) => b.completionTokens),
-          ]);
-        }
-        if (perKey.size > 0) {
-          const keys = [...perKey].sort((a, b) => a[0] - b[0]);
-          await client.query(COUNT_KEYS, [
-            keys.map(([id]) => id),
-            keys.map(([, k]) => k.count),
-            keys.map(([, k]) => utc(k.last.getTime())),
-          ]);
+          written = (await client.query<{ id: string }>(INSERT_LOGS, logColumns(records))).rowCount ?? 0;
         }
         await client.query('COMMIT');
-        return { written: written.length, duplicates: records.length - written.length };
+        return { written, duplicates: records.length - written };
       } catch (err) {
         failed = true;
         await client.query('ROLLBACK').catch(() => undefined);

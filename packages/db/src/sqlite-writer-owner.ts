@@ -15,6 +15,7 @@ import { prepareKeyInsert } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
 import { prepareDeleteBefore } from './repositories/retention';
 import { prepareLogInsert } from './repositories/sqlite-log-writer';
+import { prepareUsageApply } from './repositories/usage';
 import { adaptiveBatch } from './slices';
 import { SQLITE_BUSY_TIMEOUT_MS, openSqliteFile } from './sqlite-file';
 import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
@@ -42,6 +43,7 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
   // 100,000 keys spent most of each transaction re-reading index pages.
   db.pragma('cache_size = -32768');
   const insertLogs = prepareLogInsert(db);
+  const applyUsage = prepareUsageApply(db);
   const insertKeys = prepareKeyInsert(db);
   const deletes = new Map<PrunableTable, ReturnType<typeof prepareDeleteBefore>>();
 
@@ -101,6 +103,12 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
   return {
     async writeLogs(records) {
       await sliced('logs', records, logBatch, insertLogs, () => {});
+    },
+    async applyUsage(batch) {
+      const t = performance.now();
+      const applied = await transact(() => applyUsage(batch));
+      options.onTransaction?.('usage', batch.buckets.length, performance.now() - t);
+      return applied;
     },
     async insertKeys(rows) {
       let added = 0;

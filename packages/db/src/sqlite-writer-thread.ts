@@ -52,9 +52,9 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    // Request logs arrive as one JSON string (see createSqliteWriter).
+    // Request logs and usage batches arrive as one JSON string (see createSqliteWriter).
     const args =
-      call.op === 'writeLogs' && typeof call.args[0] === 'string'
+      (call.op === 'writeLogs' || call.op === 'applyUsage') && typeof call.args[0] === 'string'
         ? [JSON.parse(call.args[0]) as unknown]
         : call.args;
     void ops[call.op](...args).then(

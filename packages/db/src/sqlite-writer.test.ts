@@ -16,7 +16,7 @@ import type { NewPoolKey } from './repositories/keys';
 import { pruneLogs, runRetention } from './repositories/retention';
 import { createSqliteWriter } from './sqlite-writer';
 import type { SqliteWriterThread } from './sqlite-writer';
-import { logRecord, requestLogRecord } from './testing/records';
+import { USAGE_LAST, accessKeyData, logRecord, requestLogRecord, usageBatch } from './testing/records';
 import { groupData } from './testing/scenario';
 
 const DAY = 86_400_000;
@@ -121,7 +121,7 @@ describe('the SQLite writer', () => {
     );
   });
 
-  it('writes a batch retried after a partial write once: no duplicate rows, stats or key counts', async () => {
+  it('writes a batch retried after a partial write once: no duplicate rows', async () => {
     const key = await conn.prisma.apiKey.create({
       data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
     });
@@ -129,9 +129,36 @@ describe('the SQLite writer', () => {
     await writer.writeLogs(batch.slice(0, 120));
     await writer.writeLogs(batch);
     expect(await conn.prisma.requestLog.count()).toBe(300);
-    const hours = await conn.prisma.hourlyStat.findMany({ where: { groupId } });
-    expect(hours.reduce((n, h) => n + h.requests, 0)).toBe(300);
-    expect((await conn.prisma.apiKey.findUniqueOrThrow({ where: { id: key.id } })).requestCount).toBe(300);
+    // Log rows feed no counters: those come from usage batches.
+    expect(await conn.prisma.hourlyStat.count()).toBe(0);
+    expect((await conn.prisma.apiKey.findUniqueOrThrow({ where: { id: key.id } })).requestCount).toBe(0);
+  });
+
+  it('applies a usage batch sent twice once: stats, key counts and access-key totals', async () => {
+    const db = conn.prisma;
+    const keyId = (await db.apiKey.create({ data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' } }))
+      .id;
+    await db.accessKey.deleteMany();
+    const accessKeyId = (await db.accessKey.create({ data: accessKeyData('writer') })).id;
+    const batch = usageBatch('writer-batch', { groupId, keyId, accessKeyId });
+    expect(await writer.applyUsage(batch)).toBe(true);
+    expect(await writer.applyUsage(batch)).toBe(false);
+    const hours = await db.hourlyStat.findMany({ where: { groupId }, orderBy: { accessKeyId: 'asc' } });
+    expect(hours.map((h) => [h.accessKeyId, h.requests, h.failures, h.cachedTokens, h.costUsd])).toEqual([
+      [0, 1, 1, 0, 0],
+      [accessKeyId, 2, 0, 40, 0.5],
+    ]);
+    expect(await db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).toMatchObject({
+      requestCount: 2,
+      lastUsedAt: new Date(USAGE_LAST),
+    });
+    expect(await db.accessKey.findUniqueOrThrow({ where: { id: accessKeyId } })).toMatchObject({
+      totalRequests: 2,
+      totalTokens: 300,
+      totalCostUsd: 0.5,
+      lastUsedAt: new Date(USAGE_LAST),
+    });
+    expect(transactions.filter((t) => t.operation === 'usage')).toHaveLength(2);
   });
 
   it('deletes expired rows in short transactions that hand the event loop back in between', async () => {

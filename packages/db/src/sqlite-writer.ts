@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { RequestLogRecord } from '@keyway/contracts';
+import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
 import type { LogWriter } from './repositories/sqlite-log-writer';
@@ -31,10 +31,15 @@ import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from '.
 /** The single writer of a SQLite database in this process. */
 export interface SqliteWriter {
   /**
-   * Writes request logs with their hourly stats and key counters, in short transactions. Idempotent: a record
-   * whose id is already stored is skipped and not counted again, so a batch retried after a partial write is safe.
+   * Writes request logs in short transactions. Idempotent: a record whose id is already stored is skipped, so a
+   * batch retried after a partial write is safe.
    */
   writeLogs(records: readonly RequestLogRecord[]): Promise<void>;
+  /**
+   * Applies a usage batch (hourly stats, key and access-key use) in one transaction; false when its id was
+   * applied before (then nothing is counted again).
+   */
+  applyUsage(batch: UsageBatch): Promise<boolean>;
   /**
    * Inserts keys, skipping those whose (groupId, keyHash) exists; returns how many were added and the id of every
    * given hash (new or already stored).
@@ -52,7 +57,7 @@ export interface SqliteWriter {
 /** Options of {@link createSqliteWriter}. */
 export interface SqliteWriterOptions {
   /** Called after each transaction with its operation, row count and duration (metrics, benchmarks). */
-  onTransaction?: (operation: 'logs' | 'keys' | PrunableTable, rows: number, ms: number) => void;
+  onTransaction?: (operation: 'logs' | 'usage' | 'keys' | PrunableTable, rows: number, ms: number) => void;
 }
 
 /** A {@link SqliteWriter} whose connection lives in a worker thread. */
@@ -180,6 +185,8 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
     // As one JSON string: stringifying costs the serving thread a fraction of cloning the records' object graph
     // (request logs are handed over for every proxied request); the writer thread parses it.
     writeLogs: (records) => tracked('writeLogs', [JSON.stringify(records)]),
+    // Likewise one string: a batch holds up to a few thousand small objects.
+    applyUsage: (batch) => tracked('applyUsage', [JSON.stringify(batch)]),
     insertKeys: (rows) => tracked('insertKeys', [rows]),
     deleteBefore: (table, before) => tracked('deleteBefore', [table, before]),
     async terminate() {

@@ -7,6 +7,7 @@ export const JOB_NAMES = [
   'key-validate',
   'key-import',
   'request-logs',
+  'usage-batch',
   'log-retention',
   'key-events',
   'key-test',
@@ -25,6 +26,8 @@ export const JOBS = {
   keyImport: 'key-import',
   /** From gateways: request-log records to write in batches. */
   requestLogs: 'request-logs',
+  /** From gateways: usage counters of about a second (hourly stats, key and access-key use), applied once by id. */
+  usageBatch: 'usage-batch',
   /** Scheduled: deletes request logs older than the retention. */
   logRetention: 'log-retention',
   /** From gateways: key health changes to persist. */

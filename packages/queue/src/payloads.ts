@@ -4,6 +4,7 @@ import {
   keyStatusSchema,
   requestLogRecordSchema,
   settingsSchema,
+  usageBatchSchema,
 } from '@keyway/contracts';
 import type { JobName } from './names';
 
@@ -49,6 +50,9 @@ export const keyImportPayloadSchema = z.object({
 /** `request-logs`: a batch of request-log records from a gateway. */
 export const requestLogsPayloadSchema = z.object({ records: z.array(requestLogRecordSchema).min(1) });
 
+/** `usage-batch`: one usage batch from a gateway (recorded whatever `requestLogging` says). */
+export const usageBatchPayloadSchema = z.object({ batch: usageBatchSchema });
+
 /** `log-retention`: delete request logs older than `retentionDays` (absent: the stored setting). */
 export const logRetentionPayloadSchema = z.object({
   retentionDays: z.number().int().min(0).max(3650).optional(),
@@ -93,6 +97,7 @@ export const jobPayloadSchemas = {
   'key-validate': keyValidatePayloadSchema,
   'key-import': keyImportPayloadSchema,
   'request-logs': requestLogsPayloadSchema,
+  'usage-batch': usageBatchPayloadSchema,
   'log-retention': logRetentionPayloadSchema,
   'key-events': keyEventsPayloadSchema,
   'key-test': keyTestPayloadSchema,

@@ -1,11 +1,10 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { DbClient } from '../client';
 import { Prisma } from '../generated/sqlite/client';
-import { aggregateBatch } from './log-batch';
 
 /** What a batch write did. */
 export interface RequestLogWriteResult {
-  /** Records stored by this call (and counted in the hourly stats and key counters). */
+  /** Records stored by this call. */
   written: number;
   /** Records skipped: their id was already stored (a retried batch) or repeated within the batch. */
   duplicates: number;
@@ -20,15 +19,15 @@ const MAX_ATTEMPTS = 3;
  * would fail the same way; a failed transaction is rolled back whatever the limit, which only stops a stuck one.
  */
 const LIMITS = { maxWait: 10_000, timeout: 60_000 };
-/** Unique constraint violated (another writer stored the same record or hour first), write conflict or deadlock. */
+/** Unique constraint violated (another writer stored the same record first), write conflict or deadlock. */
 const RACE_CODES = new Set(['P2002', 'P2034']);
 
 /**
- * Writes a batch of request records in one transaction: the log rows, the hourly stats per group and model, and
- * each key's request count and last-used time. One batch, one transaction: SQLite stays free of lock storms.
+ * Writes a batch of request records in one transaction. The counters (hourly stats, key use) do not come from
+ * here: they arrive as usage batches (`applyUsageBatch`) whatever `requestLogging` keeps.
  *
- * Idempotent: records whose id is already stored are skipped and counted nowhere, so a queue job retried after
- * its transaction committed (or run twice by two workers) neither duplicates rows nor double-counts. Two writers
+ * Idempotent: records whose id is already stored are skipped, so a queue job retried after its transaction
+ * committed (or run twice by two workers) does not duplicate rows. Two writers
  * racing on the same records both miss them at first; the loser's insert then violates the primary key, its
  * transaction rolls back, and the next attempt finds the rows and skips them.
  */
@@ -53,7 +52,7 @@ function isRace(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && RACE_CODES.has(err.code);
 }
 
-/** Inserts and counts the records not stored yet; returns how many that was. */
+/** Inserts the records not stored yet; returns how many that was. */
 async function writeNew(tx: Prisma.TransactionClient, records: readonly RequestLogRecord[]): Promise<number> {
   const stored = new Set<string>();
   for (let i = 0; i < records.length; i += ID_LOOKUP_CHUNK) {
@@ -63,31 +62,7 @@ async function writeNew(tx: Prisma.TransactionClient, records: readonly RequestL
   }
   const fresh = stored.size === 0 ? records : records.filter((r) => !stored.has(r.id));
   if (fresh.length === 0) return 0;
-  const { buckets, perKey } = aggregateBatch(fresh);
   await tx.requestLog.createMany({ data: fresh.map(toRow) });
-  for (const b of buckets) {
-    await tx.hourlyStat.upsert({
-      where: {
-        time_groupId_model_accessKeyId: { time: b.time, groupId: b.groupId, model: b.model, accessKeyId: 0 },
-      },
-      create: b,
-      update: {
-        requests: { increment: b.requests },
-        failures: { increment: b.failures },
-        promptTokens: { increment: b.promptTokens },
-        completionTokens: { increment: b.completionTokens },
-      },
-    });
-  }
-  for (const [id, k] of perKey) {
-    // updateMany: the key may have been deleted since the request; that is not an error.
-    await tx.apiKey.updateMany({ where: { id }, data: { requestCount: { increment: k.count } } });
-    // Batches can land out of order: the last use only moves forward.
-    await tx.apiKey.updateMany({
-      where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: k.last } }] },
-      data: { lastUsedAt: k.last },
-    });
-  }
   return fresh.length;
 }
 
@@ -116,6 +91,10 @@ function toRow(r: RequestLogRecord): Prisma.RequestLogCreateManyInput {
     requestPath: r.requestPath,
     promptTokens: r.promptTokens,
     completionTokens: r.completionTokens,
+    cachedTokens: r.cachedTokens,
+    costUsd: r.costUsd,
+    accessKeyId: r.accessKeyId,
+    accessKeyName: r.accessKeyName,
     requestBody: r.requestBody,
   };
 }

@@ -11,7 +11,13 @@ const DAY = 86_400_000;
 export const PRUNE_BATCH_SIZE = 1000;
 
 /** Tables that expire by their `time` column (each has an index starting with it). */
-export type PrunableTable = 'request_logs' | 'hourly_stats' | 'audit_logs';
+export type PrunableTable = 'request_logs' | 'hourly_stats' | 'audit_logs' | 'usage_batches';
+
+/**
+ * Applied usage-batch ids are kept this long: a batch retried later than that (a queue job stuck for a week)
+ * would count twice, and keeping them for ever would grow the table by one row per gateway-second.
+ */
+export const USAGE_BATCH_RETENTION_DAYS = 7;
 
 /**
  * Prepares a delete of up to `limit` rows of `table` older than `before` on a better-sqlite3 connection, to be
@@ -21,7 +27,7 @@ export function prepareDeleteBefore(
   db: Database.Database,
   table: PrunableTable,
 ): (before: Date, limit: number) => number {
-  // `table` is one of three literals, never input. The subquery walks the time index: no sort, no scan.
+  // `table` is one of four literals, never input. The subquery walks the time index: no sort, no scan.
   const remove = db.prepare(
     `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE time < ? LIMIT ?)`,
   );
@@ -44,6 +50,8 @@ export interface PruneLogsOptions {
 export interface PruneLogsResult {
   requestLogs: number;
   hourlyStats: number;
+  /** Applied usage-batch ids older than {@link USAGE_BATCH_RETENTION_DAYS}. */
+  usageBatches: number;
 }
 
 /** The cutoff of a retention in days, or null when 0 (or less) means keep everything. */
@@ -74,11 +82,13 @@ export async function pruneLogs(db: DbClient, options: PruneLogsOptions): Promis
   const batchSize = options.batchSize ?? PRUNE_BATCH_SIZE;
   const logsBefore = cutoff(options.retentionDays, now);
   const statsBefore = cutoff(options.hourlyRetentionDays ?? 400, now);
+  const batchesBefore = cutoff(USAGE_BATCH_RETENTION_DAYS, now) as Date;
   const writer = options.sqliteWriter;
   if (writer)
     return {
       requestLogs: logsBefore ? await writer.deleteBefore('request_logs', logsBefore) : 0,
       hourlyStats: statsBefore ? await writer.deleteBefore('hourly_stats', statsBefore) : 0,
+      usageBatches: await writer.deleteBefore('usage_batches', batchesBefore),
     };
   const requestLogs = logsBefore
     ? await deleteInBatches(
@@ -100,7 +110,19 @@ export async function pruneLogs(db: DbClient, options: PruneLogsOptions): Promis
         async (ids) => (await db.hourlyStat.deleteMany({ where: { id: { in: ids } } })).count,
       )
     : 0;
-  return { requestLogs, hourlyStats };
+  const usageBatches = await deleteInBatches(
+    batchSize,
+    async (take) =>
+      (
+        await db.usageBatchApplied.findMany({
+          where: { time: { lt: batchesBefore } },
+          select: { id: true },
+          take,
+        })
+      ).map((r) => r.id),
+    async (ids) => (await db.usageBatchApplied.deleteMany({ where: { id: { in: ids } } })).count,
+  );
+  return { requestLogs, hourlyStats, usageBatches };
 }
 
 /** Options of {@link pruneAudit}. */

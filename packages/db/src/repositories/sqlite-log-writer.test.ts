@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../client';
 import type { DbConnection } from '../client';
 import { applyMigrations } from '../migrate';
-import { logRecord as record } from '../testing/records';
+import { USAGE_LAST, accessKeyData, logRecord as record, usageBatch } from '../testing/records';
 import { groupData } from '../testing/scenario';
 import { writeRequestLogs } from './request-logs';
-import { createSqliteLogWriter } from '../sqlite-writer';
+import { createSqliteLogWriter, createSqliteWriter } from '../sqlite-writer';
+import { applyUsageBatch } from './usage';
 
 describe('the SQLite fast log writer', () => {
   let dir: string;
@@ -38,6 +39,7 @@ describe('the SQLite fast log writer', () => {
       record(1, { keyId: 9 }),
       record(2, { keyId: 9, success: false, statusCode: 500, error: 'boom' }),
       record(3, { parentGroupId: 5, parentGroupName: 'agg', promptTokens: null }),
+      record(5, { cachedTokens: 3, costUsd: 0.000125, accessKeyId: 4, accessKeyName: 'team-a' }),
     ];
     const writer = createSqliteLogWriter(`file:${join(dir, 'fast.db')}`);
     await writer.write(batch);
@@ -48,14 +50,6 @@ describe('the SQLite fast log writer', () => {
 
     const read = async (c: DbConnection) => ({
       logs: await c.prisma.requestLog.findMany({ orderBy: { id: 'asc' } }),
-      hours: await c.prisma.hourlyStat.findMany({
-        orderBy: [{ groupId: 'asc' }, { model: 'asc' }],
-        omit: { id: true },
-      }),
-      key: await c.prisma.apiKey.findUnique({
-        where: { id: 9 },
-        select: { requestCount: true, lastUsedAt: true },
-      }),
       window: await c.prisma.requestLog.count({
         where: { time: { gte: new Date(Date.UTC(2026, 10, 26, 7, 30, 2)) } },
       }),
@@ -63,10 +57,39 @@ describe('the SQLite fast log writer', () => {
     const a = await read(fast);
     const b = await read(slow);
     expect(a.logs).toEqual(b.logs);
-    expect(a.hours).toEqual(b.hours);
-    expect(a.key).toEqual(b.key);
-    expect(a.key).toEqual({ requestCount: 2, lastUsedAt: new Date(Date.UTC(2026, 10, 26, 7, 30, 4)) });
-    expect(a.window).toBe(3);
-    expect(a.hours.find((h) => h.groupId === 5)?.requests).toBe(1);
+    expect(a.window).toBe(4);
+    expect(a.logs.at(-1)).toMatchObject({ cachedTokens: 3, costUsd: 0.000125, accessKeyName: 'team-a' });
+  });
+
+  it('applies a usage batch exactly as applyUsageBatch does through Prisma', async () => {
+    const ids = async (c: DbConnection) => ({
+      groupId: (await c.prisma.group.findFirstOrThrow()).id,
+      keyId: 9,
+      accessKeyId: (await c.prisma.accessKey.create({ data: accessKeyData('parity') })).id,
+    });
+    const writer = createSqliteWriter(`file:${join(dir, 'fast.db')}`);
+    await writer.applyUsage(usageBatch('parity-1', await ids(fast)));
+    await writer.close();
+    await applyUsageBatch(slow.prisma, usageBatch('parity-1', await ids(slow)));
+
+    const read = async (c: DbConnection) => ({
+      hours: await c.prisma.hourlyStat.findMany({
+        orderBy: [{ groupId: 'asc' }, { accessKeyId: 'asc' }],
+        omit: { id: true },
+      }),
+      key: await c.prisma.apiKey.findUnique({
+        where: { id: 9 },
+        select: { requestCount: true, lastUsedAt: true },
+      }),
+      accessKey: await c.prisma.accessKey.findFirstOrThrow({
+        select: { totalRequests: true, totalTokens: true, totalCostUsd: true, lastUsedAt: true },
+      }),
+      batches: await c.prisma.usageBatchApplied.findMany({ select: { id: true } }),
+    });
+    const a = await read(fast);
+    const b = await read(slow);
+    expect(a).toEqual(b);
+    expect(a.key).toEqual({ requestCount: 2, lastUsedAt: new Date(USAGE_LAST) });
+    expect(a.hours).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 // Test-only: request-log records for the repository tests.
-import type { RequestLogRecord } from '@keyway/contracts';
+import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 
 /** Every field of a plain, successful request besides its identity, time and group: the base tests start from. */
 const BASE: Omit<RequestLogRecord, 'id' | 'requestId' | 'time' | 'groupId' | 'groupName'> = {
@@ -69,4 +69,52 @@ export function logRecord(n: number, over: Partial<RequestLogRecord> = {}): Requ
     completionTokens: 7,
     ...over,
   });
+}
+
+/** The latest use {@link usageBatch} reports. */
+export const USAGE_LAST = '2026-11-26T07:30:09.000Z';
+
+/**
+ * A usage batch of the hour 2026-11-26 07:00 UTC: one bare-proxy-key request and two of access key
+ * `accessKeyId` (300 tokens, 40 cached, $0.50), two successes with upstream key `keyId`.
+ */
+export function usageBatch(
+  id: string,
+  ids: { groupId: number; keyId: number; accessKeyId: number },
+  last = USAGE_LAST,
+): UsageBatch {
+  const time = '2026-11-26T07:00:00.000Z';
+  const zero = { failures: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, costUsd: 0 };
+  return {
+    id,
+    buckets: [
+      { time, groupId: ids.groupId, model: 'gpt-x', accessKeyId: 0, requests: 1, ...zero, failures: 1 },
+      {
+        time,
+        groupId: ids.groupId,
+        model: 'gpt-x',
+        accessKeyId: ids.accessKeyId,
+        requests: 2,
+        failures: 0,
+        promptTokens: 200,
+        completionTokens: 100,
+        cachedTokens: 40,
+        costUsd: 0.5,
+      },
+    ],
+    keys: [{ id: ids.keyId, count: 2, last }],
+    accessKeys: [{ id: ids.accessKeyId, requests: 2, tokens: 300, costUsd: 0.5, last }],
+  };
+}
+
+/** The columns of an access-key row for tests (no limits, every group). */
+export function accessKeyData(name: string) {
+  return {
+    name,
+    keyHash: name.padEnd(64, '0'),
+    keyMasked: `${name}…`,
+    groups: '*',
+    models: [],
+    limits: {},
+  };
 }

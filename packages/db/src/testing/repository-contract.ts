@@ -7,8 +7,9 @@ import type { Provider } from '../provider';
 import { writeKeyStates } from '../repositories/key-state';
 import { addKeys, type KeyPoolWriter, type NewPoolKey } from '../repositories/keys';
 import { writeRequestLogs } from '../repositories/request-logs';
+import { applyUsageBatch } from '../repositories/usage';
 import { createTestDatabase, type TestDatabase } from './databases';
-import { logRecord } from './records';
+import { USAGE_LAST, accessKeyData, logRecord, usageBatch } from './records';
 import { groupData } from './scenario';
 
 /** A key pool that records what it holds; `health` answers for the keys it was given. */
@@ -69,21 +70,20 @@ export function repositoryContract(provider: Provider): void {
     describe('writeRequestLogs', () => {
       const batch = () => [1, 2, 3].map((n) => logRecord(n, { groupId, keyId }));
 
-      it('writes a batch retried after it committed only once: no extra rows, stats or key counts', async () => {
+      it('writes a batch retried after it committed only once, and counts nothing itself', async () => {
         expect(await writeRequestLogs(db, batch())).toEqual({ written: 3, duplicates: 0 });
         const once = await counted();
         expect(await writeRequestLogs(db, batch())).toEqual({ written: 0, duplicates: 3 });
         expect(await counted()).toEqual(once);
-        expect(once).toMatchObject({ logs: 3, requests: 3, key: { requestCount: 3 } });
+        // Counters come from usage batches: a log row adds nothing to them.
+        expect(once).toMatchObject({ logs: 3, requests: 0, key: { requestCount: 0 } });
       });
 
       it('adds only the records a batch holds beyond an earlier write', async () => {
         await writeRequestLogs(db, batch().slice(0, 2));
         const more = [...batch(), logRecord(4, { groupId, keyId, success: false, statusCode: 500 })];
         expect(await writeRequestLogs(db, more)).toEqual({ written: 2, duplicates: 2 });
-        expect(await counted()).toMatchObject({ logs: 4, requests: 4, key: { requestCount: 3 } });
-        const [hour] = await db.hourlyStat.findMany();
-        expect(hour).toMatchObject({ requests: 4, failures: 1, promptTokens: 20, completionTokens: 28 });
+        expect(await db.requestLog.count()).toBe(4);
       });
 
       it('stores a record repeated within one batch once', async () => {
@@ -92,10 +92,27 @@ export function repositoryContract(provider: Provider): void {
           written: 2,
           duplicates: 1,
         });
-        expect(await counted()).toMatchObject({ logs: 2, requests: 2, key: { requestCount: 1 } });
       });
 
-      it('stores and counts a batch once when two writers write it at the same time', async () => {
+      it('stores the access key, cached tokens and cost a record carries', async () => {
+        await writeRequestLogs(db, [
+          logRecord(1, {
+            groupId,
+            cachedTokens: 3,
+            costUsd: 0.00125,
+            accessKeyId: 7,
+            accessKeyName: 'team-a',
+          }),
+        ]);
+        expect(await db.requestLog.findFirstOrThrow()).toMatchObject({
+          cachedTokens: 3,
+          costUsd: 0.00125,
+          accessKeyId: 7,
+          accessKeyName: 'team-a',
+        });
+      });
+
+      it('stores a batch once when two writers write it at the same time', async () => {
         // Server databases: a second connection pool, as a second worker process has. SQLite is written by one
         // process only, and better-sqlite3 blocks that process while it waits for a lock, so a second
         // connection there would wait for itself: its writers share the one connection, as standalone's jobs do.
@@ -103,7 +120,73 @@ export function repositoryContract(provider: Provider): void {
         const records = Array.from({ length: 200 }, (_, i) => logRecord(100 + i, { groupId, keyId }));
         const results = await Promise.all([writeRequestLogs(db, records), writeRequestLogs(other, records)]);
         expect(results.map((r) => r.written).sort((a, b) => a - b)).toEqual([0, 200]);
-        expect(await counted()).toMatchObject({ logs: 200, requests: 200, key: { requestCount: 200 } });
+        expect(await db.requestLog.count()).toBe(200);
+      });
+    });
+
+    describe('applyUsageBatch', () => {
+      let accessKeyId: number;
+      beforeEach(async () => {
+        await db.$transaction([db.usageBatchApplied.deleteMany(), db.accessKey.deleteMany()]);
+        accessKeyId = (await db.accessKey.create({ data: accessKeyData('team-a') })).id;
+      });
+      const accessKey = () =>
+        db.accessKey.findUniqueOrThrow({
+          where: { id: accessKeyId },
+          select: { totalRequests: true, totalTokens: true, totalCostUsd: true, lastUsedAt: true },
+        });
+
+      it('applies a batch applied twice once: stats, key counts and access-key totals', async () => {
+        const b = usageBatch('batch-1', { groupId, keyId, accessKeyId });
+        expect(await applyUsageBatch(db, b)).toBe(true);
+        expect(await applyUsageBatch(db, b)).toBe(false);
+        expect(await counted()).toMatchObject({
+          logs: 0,
+          requests: 3,
+          key: { requestCount: 2, lastUsedAt: new Date(USAGE_LAST) },
+        });
+        const rows = await db.hourlyStat.findMany({ orderBy: { accessKeyId: 'asc' } });
+        expect(rows.map((r) => [r.accessKeyId, r.requests, r.cachedTokens, r.costUsd])).toEqual([
+          [0, 1, 0, 0],
+          [accessKeyId, 2, 40, 0.5],
+        ]);
+        expect(await accessKey()).toEqual({
+          totalRequests: 2,
+          totalTokens: 300,
+          totalCostUsd: 0.5,
+          lastUsedAt: new Date(USAGE_LAST),
+        });
+      });
+
+      it('adds a second batch of the same hour to the same rows, and never moves a last use back', async () => {
+        await applyUsageBatch(db, usageBatch('batch-1', { groupId, keyId, accessKeyId }));
+        const older = usageBatch('batch-2', { groupId, keyId, accessKeyId }, '2026-11-26T07:00:01.000Z');
+        await applyUsageBatch(db, older);
+        expect(await counted()).toMatchObject({
+          requests: 6,
+          key: { requestCount: 4, lastUsedAt: new Date(USAGE_LAST) },
+        });
+        expect(await db.hourlyStat.count()).toBe(2);
+        expect(await accessKey()).toMatchObject({
+          totalRequests: 4,
+          totalCostUsd: 1,
+          lastUsedAt: new Date(USAGE_LAST),
+        });
+      });
+
+      it('counts a batch once when two writers apply it at the same time', async () => {
+        const other = provider === 'sqlite' ? db : t.connect().prisma;
+        const b = usageBatch('batch-race', { groupId, keyId, accessKeyId });
+        const results = await Promise.all([applyUsageBatch(db, b), applyUsageBatch(other, b)]);
+        expect(results.sort()).toEqual([false, true]);
+        expect(await counted()).toMatchObject({ requests: 3, key: { requestCount: 2 } });
+        expect(await accessKey()).toMatchObject({ totalRequests: 2 });
+      });
+
+      it('skips keys and access keys deleted since the requests without failing the batch', async () => {
+        const b = usageBatch('batch-gone', { groupId, keyId: 999_999, accessKeyId: 999_998 });
+        expect(await applyUsageBatch(db, b)).toBe(true);
+        expect(await counted()).toMatchObject({ requests: 3, key: { requestCount: 0 } });
       });
     });
 

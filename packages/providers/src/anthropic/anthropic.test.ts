@@ -261,13 +261,17 @@ describe('anthropic usage', () => {
     [
       'message_start: input (and a provisional output)',
       messageStart,
-      { promptTokens: 25, completionTokens: 1 },
+      { promptTokens: 25, completionTokens: 1, cachedTokens: 0 },
     ],
-    ['message_delta: output only', messageDelta, { promptTokens: null, completionTokens: 15 }],
+    [
+      'message_delta: output only',
+      messageDelta,
+      { promptTokens: null, completionTokens: 15, cachedTokens: null },
+    ],
     [
       'message_delta with input: null',
       { ...messageDelta, usage: { input_tokens: null, output_tokens: 20 } },
-      { promptTokens: null, completionTokens: 20 },
+      { promptTokens: null, completionTokens: 20, cachedTokens: null },
     ],
     [
       'content_block_delta',
@@ -280,13 +284,14 @@ describe('anthropic usage', () => {
   });
 
   it('merging a stream "last non-null wins" per field gives the final counts', () => {
-    const merged: Usage = { promptTokens: null, completionTokens: null };
+    const merged: Usage = { promptTokens: null, completionTokens: null, cachedTokens: null };
     for (const e of [messageStart, { type: 'content_block_delta' }, messageDelta, { type: 'message_stop' }]) {
       const u = anthropic.usageFromEvent(e);
       merged.promptTokens = u?.promptTokens ?? merged.promptTokens;
       merged.completionTokens = u?.completionTokens ?? merged.completionTokens;
+      merged.cachedTokens = u?.cachedTokens ?? merged.cachedTokens;
     }
-    expect(merged).toEqual({ promptTokens: 25, completionTokens: 15 });
+    expect(merged).toEqual({ promptTokens: 25, completionTokens: 15, cachedTokens: 0 });
   });
 
   it('usageFromJson: a message, cache reads and writes counted as prompt', () => {
@@ -295,6 +300,7 @@ describe('anthropic usage', () => {
     ).toEqual({
       promptTokens: 10,
       completionTokens: 4,
+      cachedTokens: 0,
     });
     expect(
       anthropic.usageFromJson({
@@ -306,7 +312,7 @@ describe('anthropic usage', () => {
           output_tokens: 9,
         },
       }),
-    ).toEqual({ promptTokens: 2103, completionTokens: 9 });
+    ).toEqual({ promptTokens: 2103, completionTokens: 9, cachedTokens: 2000 });
     expect(anthropic.usageFromJson({ type: 'error', error: {} })).toBeNull();
   });
 });

@@ -350,24 +350,24 @@ describe('gemini usage', () => {
     [
       'usageMetadata',
       chunk({ promptTokenCount: 8, candidatesTokenCount: 4, totalTokenCount: 12 }),
-      { promptTokens: 8, completionTokens: 4 },
+      { promptTokens: 8, completionTokens: 4, cachedTokens: 0 },
     ],
     [
       'thinking tokens are output',
       chunk({ promptTokenCount: 8, candidatesTokenCount: 4, thoughtsTokenCount: 20, totalTokenCount: 32 }),
-      { promptTokens: 8, completionTokens: 24 },
+      { promptTokens: 8, completionTokens: 24, cachedTokens: 0 },
     ],
     [
       'first chunk: prompt only',
       chunk({ promptTokenCount: 8, totalTokenCount: 8 }),
-      { promptTokens: 8, completionTokens: null },
+      { promptTokens: 8, completionTokens: null, cachedTokens: 0 },
     ],
     ['empty usageMetadata', chunk({}), null],
     ['no usage', { candidates: [] }, null],
     [
       'OpenAI surface',
       { object: 'chat.completion', usage: { prompt_tokens: 5, completion_tokens: 2 } },
-      { promptTokens: 5, completionTokens: 2 },
+      { promptTokens: 5, completionTokens: 2, cachedTokens: null },
     ],
     [
       'non-SSE stream array: the last chunk with usage',
@@ -376,7 +376,7 @@ describe('gemini usage', () => {
         chunk({ promptTokenCount: 8, candidatesTokenCount: 6 }),
         { candidates: [] },
       ],
-      { promptTokens: 8, completionTokens: 6 },
+      { promptTokens: 8, completionTokens: 6, cachedTokens: 0 },
     ],
   ])('%s', (_name, body, expected) => {
     expect(gemini.usageFromJson(body)).toEqual(expected);

@@ -39,7 +39,9 @@ function metaUsage(meta: unknown): Usage | null {
   const thoughts = num(meta, 'thoughtsTokenCount');
   const completion = candidates === null && thoughts === null ? null : (candidates ?? 0) + (thoughts ?? 0);
   if (prompt === null && completion === null) return null;
-  return { promptTokens: prompt, completionTokens: completion };
+  // Part of promptTokenCount: the tokens served from a cached content.
+  const cached = prompt === null ? null : (num(meta, 'cachedContentTokenCount') ?? 0);
+  return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached };
 }
 
 /**

@@ -116,7 +116,7 @@ describe('openaiResponse usage', () => {
     },
   };
   it.each<[string, unknown, Usage | null]>([
-    ['response.completed', completed, { promptTokens: 31, completionTokens: 7 }],
+    ['response.completed', completed, { promptTokens: 31, completionTokens: 7, cachedTokens: null }],
     [
       'response.created (usage null)',
       { type: 'response.created', response: { id: 'resp_1', usage: null } },
@@ -131,6 +131,7 @@ describe('openaiResponse usage', () => {
     expect(openaiResponse.usageFromJson(completed.response)).toEqual({
       promptTokens: 31,
       completionTokens: 7,
+      cachedTokens: null,
     });
   });
 });

@@ -2,7 +2,7 @@ import { classifyOutcome } from '@keyway/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJsonServer, type JsonServer } from '../../test/json-server';
-import type { HeaderMap, RequestView } from '../provider';
+import type { HeaderMap, RequestView, Usage } from '../provider';
 import { openai } from './openai';
 
 const req = (over: Partial<RequestView>): RequestView => ({
@@ -213,11 +213,11 @@ describe('openai.validationRequest', () => {
 });
 
 describe('openai usage', () => {
-  it.each<[string, unknown, { promptTokens: number | null; completionTokens: number | null } | null]>([
+  it.each<[string, unknown, Usage | null]>([
     [
       'chat completion',
       { object: 'chat.completion', usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } },
-      { promptTokens: 12, completionTokens: 5 },
+      { promptTokens: 12, completionTokens: 5, cachedTokens: null },
     ],
     ['no usage', { object: 'chat.completion' }, null],
     ['usage: null', { usage: null }, null],
@@ -226,7 +226,7 @@ describe('openai usage', () => {
     expect(openai.usageFromJson(body)).toEqual(expected);
   });
 
-  it.each<[string, unknown, { promptTokens: number | null; completionTokens: number | null } | null]>([
+  it.each<[string, unknown, Usage | null]>([
     [
       'content chunk',
       { object: 'chat.completion.chunk', choices: [{ delta: { content: 'hi' } }], usage: null },
@@ -239,7 +239,7 @@ describe('openai usage', () => {
         choices: [],
         usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 },
       },
-      { promptTokens: 9, completionTokens: 3 },
+      { promptTokens: 9, completionTokens: 3, cachedTokens: null },
     ],
   ])('usageFromEvent: %s', (_name, event, expected) => {
     expect(openai.usageFromEvent(event)).toEqual(expected);

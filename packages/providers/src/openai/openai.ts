@@ -7,6 +7,7 @@ import { field, headerValue, num, peekJsonString, peekJsonTrue, queryFlag } from
 import { isListPath, openAiModelList } from '../model-list';
 import type { ModelListFormat } from '../model-list';
 import type { HeaderMap, Provider, RequestView, UpstreamTarget, Usage } from '../provider';
+import { chatStreamUsage } from './stream-usage';
 import { listValidation, validationTarget } from '../validation';
 
 /** `Authorization: Bearer …`, as OpenAI and every OpenAI-compatible API expects it. */
@@ -58,8 +59,10 @@ export function renderOpenAiError(status: number, code: string, message: string)
 }
 
 /**
- * OpenAI usage: `usage.prompt_tokens`/`completion_tokens` (Chat Completions, incl. the last streamed chunk) or
- * `input_tokens`/`output_tokens` (Responses API, top-level or in a `response.*` event's `response`).
+ * OpenAI usage: `usage.prompt_tokens`/`completion_tokens` with `prompt_tokens_details.cached_tokens` (Chat
+ * Completions, incl. the last streamed chunk) or `input_tokens`/`output_tokens` with
+ * `input_tokens_details.cached_tokens` (Responses API, top-level or in a `response.*` event's `response`). Both
+ * count cached tokens in the prompt and reasoning tokens in the completion already.
  */
 export function openAiUsage(obj: unknown): Usage | null {
   const usage = field(obj, 'usage') ?? field(field(obj, 'response'), 'usage');
@@ -67,7 +70,10 @@ export function openAiUsage(obj: unknown): Usage | null {
   const prompt = num(usage, 'prompt_tokens') ?? num(usage, 'input_tokens');
   const completion = num(usage, 'completion_tokens') ?? num(usage, 'output_tokens');
   if (prompt === null && completion === null) return null;
-  return { promptTokens: prompt, completionTokens: completion };
+  const cached =
+    num(field(usage, 'prompt_tokens_details'), 'cached_tokens') ??
+    num(field(usage, 'input_tokens_details'), 'cached_tokens');
+  return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached };
 }
 
 /** OpenAI's error bodies: `insufficient_quota` is an empty balance; every other 429 is a rate limit. */
@@ -116,4 +122,5 @@ export const openai = {
   usageFromJson: openAiUsage,
   usageFields: ['usage'],
   usageFromEvent: openAiUsage,
+  streamUsage: chatStreamUsage,
 } satisfies Provider;
