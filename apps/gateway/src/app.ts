@@ -9,6 +9,7 @@ import type { SecretMasker } from './context';
 import type { RequestLogSink } from './log-sink';
 import { keyRoutePrefixes } from './key-routes';
 import { createProxyHandler } from './proxy-handler';
+import type { UsageSink } from './usage-aggregator';
 import type { GatewayRuntime } from './runtime';
 import type { UpstreamClients } from './upstream-clients';
 
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   runtime: () => GatewayRuntime;
   keyPool: KeyPool;
   logSink: RequestLogSink;
+  /** Every finished record, for the usage counters (hourly stats, key use), whatever `requestLogging` says. */
+  usageSink: UsageSink;
   clients: UpstreamClients;
   logger: GatewayLogger;
   metrics?: GatewayMetrics;

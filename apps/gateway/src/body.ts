@@ -46,10 +46,19 @@ export function readBody(
 export type BodyRewrite = { ok: true; body: Buffer | null; path: string } | { ok: false; model: string };
 
 /**
- * Applies param overrides (shallow, GPT-Load semantics) and model redirects. JSON is parsed only when the group
- * configures one of them; otherwise the bytes pass through untouched.
+ * Applies param overrides (shallow, GPT-Load semantics) and model redirects, and asks for usage in a stream
+ * that would carry none (OpenAI chat without `stream_options.include_usage`: the response writer removes what
+ * that adds). JSON is parsed only when one of them applies; otherwise the bytes pass through untouched.
  */
 export function rewriteBody(group: GroupRuntime, path: string, body: Buffer | null): BodyRewrite {
+  const r = applyRules(group, path, body);
+  const usage = group.provider.streamUsage;
+  // Judged on the client's own body: what it asked for is what it gets back.
+  if (r.ok && r.body && usage?.missing(path, body)) return { ...r, body: usage.request(r.body) };
+  return r;
+}
+
+function applyRules(group: GroupRuntime, path: string, body: Buffer | null): BodyRewrite {
   const redirects = group.modelRedirects;
   if (!group.paramOverrides && !redirects) return { ok: true, body, path };
 

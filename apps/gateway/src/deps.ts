@@ -18,6 +18,7 @@ import { ConfigFollower } from './config-follower';
 import type { Env } from './env';
 import { createGatewayMetrics } from './gateway-metrics';
 import { createBufferedSink } from './log-sink';
+import { createUsageAggregator } from './usage-aggregator';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
 import { trustedProxyMatcher } from '@keyway/server';
@@ -74,6 +75,17 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       );
     },
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
+  });
+  // Usage counters go as their own jobs whatever `requestLogging` says; a batch keeps its id across retries, so the
+  // worker applies it once.
+  const usageSink = createUsageAggregator({
+    write: async (batch) => void (await queue.enqueue(JOBS.usageBatch, { batch }, { trusted: true })),
+    onError: (err, pending) =>
+      logger.warn(
+        { err, pending },
+        'could not hand usage counters to the queue; keeping them for the next try',
+      ),
+    onDrop: (count) => logger.error({ count }, 'usage buffer full; dropped the oldest batches'),
   });
   const keyEvents = createBufferedSink<KeyStateChange>({
     maxBatch: JOB_BATCH,
@@ -139,6 +151,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
         runtime: () => runtime as GatewayRuntime,
         keyPool: pool,
         logSink,
+        usageSink,
         clients,
         logger,
         metrics: m.gateway,
@@ -157,6 +170,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       await logSink
         .flush()
         .catch((err: unknown) => logger.error({ err }, 'final request-log hand-over failed'));
+      await usageSink.flush().catch((err: unknown) => logger.error({ err }, 'final usage hand-over failed'));
       await pool?.close();
       await keyEvents
         .flush()

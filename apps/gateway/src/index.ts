@@ -11,3 +11,4 @@ export * from './gateway-metrics';
 export * from './proxy-handler';
 export * from './access';
 export * from './access-usage';
+export * from './usage-aggregator';

@@ -1,6 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import { decodeBody } from '@keyway/providers';
-import type { ModelListFormat } from '@keyway/providers';
+import type { ModelListFormat, Usage } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import type { Exhaustion } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
@@ -10,6 +10,7 @@ import { finishRecord, redact, truncate } from './request-record';
 import { sendDialectError } from './respond';
 import { errorText, headerString } from './upstream-call';
 import type { SentResult } from './upstream-call';
+import { AddedUsageRelay } from './added-usage-relay';
 import { UsageTap } from './usage-tap';
 
 /** Who served a request, as the answer and its record need it. */
@@ -147,6 +148,7 @@ async function sendModelList(
  * Streams a successful upstream response to the client byte for byte; breaks the client's stream if the upstream
  * breaks. Relayed by hand rather than with stream.pipeline: the same backpressure for a fraction of the
  * bookkeeping per request, and one place that sees each chunk (the usage tap) without a Transform in the byte path.
+ * A stream whose usage the gateway asked for on the client's behalf goes through {@link AddedUsageRelay} instead.
  */
 function relay(
   ctx: ForwardContext,
@@ -161,67 +163,96 @@ function relay(
   const headers = maskHeaders(clientHeaders(response.headers, ctx.res), key, ctx, deps, false);
   if (stream) headers['x-accel-buffering'] = 'no';
   headers['x-request-id'] = ctx.requestId;
+  const contentType = String(response.headers['content-type'] ?? '');
+  const encoding = headerString(response.headers['content-encoding']);
+  const provider = served.groupOf.provider;
+  const sse = contentType.includes('event-stream');
+  const added = sse && provider.streamUsage?.missing(ctx.path, ctx.body) ? provider.streamUsage : null;
+  const strip = added ? AddedUsageRelay.open(added, encoding) : null;
+  if (strip?.decodes) {
+    // Events are rewritten, so they go out decoded (identity is always an acceptable coding).
+    delete headers['content-encoding'];
+    delete headers['content-length'];
+  }
   res.writeHead(response.statusCode, headers);
   const ttfbMs = Math.round(performance.now() - ctx.started);
-  const contentType = String(response.headers['content-type'] ?? '');
   const tap = new UsageTap(
-    served.groupOf.provider,
-    contentType.includes('event-stream') ? 'sse' : contentType.includes('json') ? 'json' : 'none',
-    headerString(response.headers['content-encoding']),
+    provider,
+    sse ? 'sse' : contentType.includes('json') ? 'json' : 'none',
+    strip ? undefined : encoding,
   );
   const body = response.body;
   let done = false;
-  const complete = (error: Error | null, clientGone: boolean): void => {
-    if (done) return;
-    done = true;
-    ctx.closeHook = null;
-    const usage = tap.end();
+  const finish = (usage: Usage, ending: Omit<Ending, keyof Served>): void => {
     record.promptTokens = usage.promptTokens;
     record.completionTokens = usage.completionTokens;
-    if (error || clientGone) {
-      if (!clientGone && error)
-        deps.onBrokenStream?.({
-          requestId: ctx.requestId,
-          group: served.groupOf.name,
-          error: errorText(error),
-        });
-      finishRecord(deps, record, ctx, {
-        ...served,
-        statusCode: clientGone ? 499 : 502,
-        error: clientGone
-          ? 'client closed the stream'
-          : `upstream broke the stream: ${redact(errorText(error), key, ctx, deps)}`,
-        ttfbMs,
-        success: false,
-      });
-      return;
-    }
+    record.cachedTokens = usage.cachedTokens;
     // Spelled out rather than spread: this runs for every relayed response.
     finishRecord(deps, record, ctx, {
       attempts: served.attempts,
       groupOf: served.groupOf,
       root: served.root,
       key: served.key,
-      statusCode: response.statusCode,
-      error: null,
+      statusCode: ending.statusCode,
+      error: ending.error,
       ttfbMs,
-      success: response.statusCode < 400,
+      success: ending.success ?? false,
     });
   };
-  body.on('data', (chunk: Buffer) => {
-    tap.push(chunk);
-    if (!res.write(chunk)) body.pause();
-  });
-  res.on('drain', () => body.resume());
-  body.on('end', () => {
+  const complete = (error: Error | null, clientGone: boolean): void => {
+    if (done) return;
+    done = true;
+    ctx.closeHook = null;
+    if (error || clientGone) {
+      strip?.destroy();
+      if (!clientGone && error)
+        deps.onBrokenStream?.({
+          requestId: ctx.requestId,
+          group: served.groupOf.name,
+          error: errorText(error),
+        });
+      finish(tap.abort(), {
+        statusCode: clientGone ? 499 : 502,
+        error: clientGone
+          ? 'client closed the stream'
+          : `upstream broke the stream: ${redact(errorText(error), key, ctx, deps)}`,
+        success: false,
+      });
+      return;
+    }
+    tap.finish((usage) =>
+      finish(usage, { statusCode: response.statusCode, error: null, success: response.statusCode < 400 }),
+    );
+  };
+  const ended = (): void => {
     res.end();
     complete(null, false);
-  });
-  body.on('error', (error: Error) => {
+  };
+  const broken = (error: Error): void => {
     // The upstream died mid-body: break the client's connection too, never end it as if complete.
     res.destroy(error);
     complete(error, false);
-  });
+  };
+  if (strip) {
+    strip.start(
+      (text) => tap.pushText(text),
+      (event) => {
+        if (!res.write(event)) body.pause();
+      },
+      ended,
+      broken,
+    );
+    body.on('data', (chunk: Buffer) => strip.push(chunk));
+    body.on('end', () => strip.end());
+  } else {
+    body.on('data', (chunk: Buffer) => {
+      tap.push(chunk);
+      if (!res.write(chunk)) body.pause();
+    });
+    body.on('end', ended);
+  }
+  res.on('drain', () => body.resume());
+  body.on('error', broken);
   // The client went away before the end: stop reading the upstream.
   ctx.closeHook = () => {
     body.destroy();

@@ -1,4 +1,6 @@
-import { decodeBodySync } from '@keyway/providers';
+import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { MAX_DECODED_BYTES, contentCodings, createDecoder, decodeBodySync } from '@keyway/providers';
 import type { Provider, Usage } from '@keyway/providers';
 
 const JSON_LIMIT = 1024 * 1024;
@@ -8,6 +10,7 @@ function merge(into: Usage, next: Usage | null): void {
   if (!next) return;
   if (next.promptTokens !== null) into.promptTokens = next.promptTokens;
   if (next.completionTokens !== null) into.completionTokens = next.completionTokens;
+  if (next.cachedTokens !== null) into.cachedTokens = next.cachedTokens;
 }
 
 /**
@@ -58,33 +61,84 @@ function objectEnd(text: string, start: number): number {
 /**
  * Watches a response body as it is relayed and extracts token usage without holding the stream back: SSE lines
  * are scanned as they pass and only those mentioning usage are parsed; a JSON body is kept (up to 1 MiB) and
- * parsed once it ended.
+ * parsed once it ended. A compressed event stream is decoded on the side (a copy: the client gets the bytes
+ * untouched), so a client asking for gzip cannot hide its tokens.
  */
 export class UsageTap {
-  readonly usage: Usage = { promptTokens: null, completionTokens: null };
+  readonly usage: Usage = { promptTokens: null, completionTokens: null, cachedTokens: null };
   private pending = '';
   private readonly chunks: Buffer[] = [];
   private size = 0;
+  /** The side decoder of a compressed event stream, and the text decoder after it (characters split by chunks). */
+  private decoder: Duplex | null = null;
+  private readonly text = new StringDecoder('utf8');
+  private decoded = 0;
+  /** The relayed bytes are not text this tap can read: an unknown coding, or a side decoder that gave up. */
+  private opaque = false;
 
   constructor(
     private readonly provider: Provider,
     private readonly mode: 'sse' | 'json' | 'none',
-    /** Content-Encoding of a JSON body: decoded on the side, after the bytes went out untouched. */
+    /** Content-Encoding of the body as relayed: undone on the side, after the bytes went out untouched. */
     private readonly encoding: string | undefined = undefined,
-  ) {}
+  ) {
+    if (mode === 'sse' && encoding) {
+      this.opaque = contentCodings(encoding) === null;
+      this.decoder = this.openDecoder(encoding);
+    }
+  }
 
-  /** Feeds one relayed chunk. */
+  /** Feeds one relayed chunk (as the upstream sent it). */
   push(chunk: Buffer): void {
-    if (this.mode === 'sse') this.scan(chunk.toString('utf8'));
-    else if (this.mode === 'json' && this.size < JSON_LIMIT) {
+    if (this.mode === 'sse') {
+      if (this.decoder) this.decoder.write(chunk);
+      else if (!this.opaque) this.scan(this.text.write(chunk));
+    } else if (this.mode === 'json' && this.size < JSON_LIMIT) {
       this.chunks.push(chunk);
       this.size += chunk.length;
     }
   }
 
+  /** Feeds decoded event-stream text (a relay that decodes in the byte path itself). */
+  pushText(text: string): void {
+    this.scan(text);
+  }
+
+  /**
+   * Finishes after the body ended; `done` gets the usage once a side decoder has drained (at once otherwise).
+   */
+  finish(done: (usage: Usage) => void): void {
+    const decoder = this.decoder;
+    if (!decoder || decoder.destroyed) return done(this.end());
+    let called = false;
+    const once = () => {
+      if (called) return;
+      called = true;
+      done(this.end());
+    };
+    decoder.on('end', once);
+    decoder.on('error', once);
+    decoder.on('close', once);
+    decoder.end();
+  }
+
+  /** The usage seen so far, without waiting for a side decoder (a broken or abandoned body). */
+  abort(): Usage {
+    this.decoder?.destroy();
+    this.decoder = null;
+    return this.end();
+  }
+
   /** Finishes after the body ended. */
   end(): Usage {
-    if (this.mode === 'sse' && this.pending) this.line(this.pending);
+    if (this.mode === 'sse') {
+      const rest = this.text.end();
+      if (rest) this.scan(rest);
+    }
+    if (this.mode === 'sse' && this.pending) {
+      this.line(this.pending);
+      this.pending = '';
+    }
     if (this.mode === 'json' && this.size > 0 && this.size < JSON_LIMIT) {
       try {
         // Synchronous: the body is at most 1 MiB, and `end` answers before the request is recorded.
@@ -99,6 +153,26 @@ export class UsageTap {
       }
     }
     return this.usage;
+  }
+
+  /** A decoder whose output is scanned, given up (no usage, nothing else affected) past its bound or on error. */
+  private openDecoder(encoding: string): Duplex | null {
+    const decoder = createDecoder(encoding);
+    if (!decoder) return null;
+    decoder.on('data', (out: Buffer) => {
+      this.decoded += out.length;
+      // A decompression bomb costs CPU, never memory or the relay: stop reading it.
+      if (this.decoded > MAX_DECODED_BYTES) return this.giveUp(decoder);
+      this.scan(this.text.write(out));
+    });
+    decoder.on('error', () => this.giveUp(decoder));
+    return decoder;
+  }
+
+  private giveUp(decoder: Duplex): void {
+    this.opaque = true;
+    if (this.decoder === decoder) this.decoder = null;
+    decoder.destroy();
   }
 
   private scan(text: string): void {

@@ -47,7 +47,9 @@ const engineList = modelListFormat({
 
 const meterUsage = (body: unknown) => {
   const meter = field(body, 'meter');
-  return meter ? { promptTokens: num(meter, 'in'), completionTokens: num(meter, 'out') } : null;
+  return meter
+    ? { promptTokens: num(meter, 'in'), completionTokens: num(meter, 'out'), cachedTokens: null }
+    : null;
 };
 
 /** The fake fifth channel, as its folder would export it. */

@@ -107,6 +107,8 @@ export interface TestGateway {
   readonly clients: UpstreamClients;
   /** Records the log sink received (subject to `requestLogging`). */
   readonly records: RequestLogRecord[];
+  /** Records the usage sink received (every finished request, whatever `requestLogging` says). */
+  readonly usage: RequestLogRecord[];
   /** Every finished request, as the metrics hook saw it (not subject to `requestLogging`). */
   readonly completed: Array<{ group: string; status: number }>;
   /** Groups of requests refused for a missing or wrong proxy key, as the metrics hook saw them. */
@@ -239,6 +241,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
   }
 
   const records: RequestLogRecord[] = [];
+  const usage: RequestLogRecord[] = [];
   const completed: Array<{ group: string; status: number }> = [];
   const authFailures: string[] = [];
   const accessKeyRequests: Array<{ name: string; status: number; tokens: number }> = [];
@@ -261,6 +264,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     runtime: () => runtime,
     keyPool: pool,
     logSink,
+    usageSink: { push: (record) => void usage.push(structuredClone(record)), flush: () => Promise.resolve() },
     clients,
     logger: {
       info: (obj, msg) => logs.push({ level: 'info', obj, msg }),
@@ -327,6 +331,7 @@ export async function startGateway(options: GatewayOptions): Promise<TestGateway
     pool,
     clients,
     records,
+    usage,
     completed,
     authFailures,
     accessKeyRequests,

@@ -30,6 +30,7 @@ export function createServing(
     runtime: deps.runtime,
     keyPool: deps.keyPool,
     logSink: deps.logSink,
+    usageSink: deps.usageSink,
     clients: deps.clients,
     logger: deps.logger,
     metrics: deps.gatewayMetrics,

@@ -2,6 +2,7 @@ import { buildSnapshot, delegateKeyTest, loadPoolFromDb, loadSettings } from '@k
 import type { KeyCipher, KeyTestResult } from '@keyway/control-plane';
 import {
   applyMigrations,
+  applyUsageBatch,
   createKeyStateWriter,
   createPgLogWriter,
   createPrismaClient,
@@ -13,13 +14,20 @@ import type { DbConnection, SqliteWriter } from '@keyway/db';
 import {
   compileRuntime,
   createBufferedSink,
+  createUsageAggregator,
   createGatewayMetrics,
-  counterSeeder,
   createUpstreamClients,
   liveUpstreams,
+  counterSeeder,
   trustedProxyMatcher,
 } from '@keyway/gateway';
-import type { GatewayMetrics, GatewayRuntime, RequestLogSink, UpstreamClients } from '@keyway/gateway';
+import type {
+  GatewayMetrics,
+  GatewayRuntime,
+  RequestLogSink,
+  UpstreamClients,
+  UsageSink,
+} from '@keyway/gateway';
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
 import type { Logger, Metrics } from '@keyway/observability';
@@ -43,6 +51,8 @@ export interface StandaloneDeps {
   keyCipher: KeyCipher;
   clients: UpstreamClients;
   logSink: RequestLogSink & { pending(): number };
+  /** The usage counters (hourly stats, key and access-key use), written whatever `requestLogging` says. */
+  usageSink: UsageSink & { pending(): number };
   runtime: () => GatewayRuntime;
   /** Access keys' counters: exact and in memory (this process is the whole deployment), seeded from the database. */
   counters: LocalCounters;
@@ -140,6 +150,15 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
 
+  // SQLite: in the writer's thread, one transaction per batch; other databases through Prisma (a batch a second).
+  const usageSink = createUsageAggregator({
+    write: async (batch) =>
+      void (await (sqliteWriter ? sqliteWriter.applyUsage(batch) : applyUsageBatch(prisma, batch))),
+    onError: (err, pending) =>
+      logger.warn({ err, pending }, 'could not write usage counters; keeping them for the next try'),
+    onDrop: (count) => logger.error({ count }, 'usage buffer full; dropped the oldest batches'),
+  });
+
   // The listen port: an upstream pointing back at it would loop (egress policy).
   const clients = createUpstreamClients({ selfPort: env.PORT });
   return {
@@ -154,6 +173,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     keyCipher,
     clients,
     logSink,
+    usageSink,
     runtime: () => runtime,
     counters,
     reloadConfig,
@@ -164,6 +184,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     async close() {
       await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
+      await usageSink.flush().catch((err: unknown) => logger.error({ err }, 'final usage flush failed'));
       await counters.close();
       await states.close();
       await logs.close();
