@@ -193,7 +193,7 @@ describe('AttemptPlanner', () => {
     expect(p.candidate?.via.name).toBe('c');
   });
 
-  it('a key-routed request skips a candidate with no usable key, and retries the last candidate left', () => {
+  it('a key-routed request skips candidates with no usable key, and retries the last candidate left', () => {
     const rt = runtimeOf([
       { name: 'empty', upstreams: upstream, config: { maxRetries: 3 } },
       { name: 'last', upstreams: upstream },
@@ -210,6 +210,13 @@ describe('AttemptPlanner', () => {
     expect(sent(p.next(retryable))).toEqual({ group: 'last', key: 6 });
     // No other candidate: the last one retries a tried key, as /proxy/{group} would.
     expect(sent(p.next(retryable))).toEqual({ group: 'last', key: 5 });
+    // A candidate whose keys are all out of rotation (it could only be probed) comes after one with a usable key.
+    const probing: PoolView = {
+      pick: (groupId) => ({ ok: true, key: { id: groupId * 10, value: 'sk' }, probe: groupId === empty.id }),
+      hasUsable: (groupId) => groupId !== empty.id,
+    };
+    const q = new AttemptPlanner(tiersOf([empty, last], null), probing, healthy, 'advance');
+    expect(sent(q.next())).toEqual({ group: 'last', key: last.id * 10 });
     const stops = new AttemptPlanner(
       tiersOf([empty, last], null),
       fakePool({ [empty.id]: [], [last.id]: [5] }),

@@ -216,8 +216,20 @@ export class AttemptPlanner {
     return false;
   }
 
-  /** The best candidate not excluded: by tier, preferring members with a usable key, then any left. */
+  /**
+   * The best candidate not excluded: by tier, preferring members with a usable key, then any left. A key-routed
+   * request first looks for a usable key in every candidate left: the first candidate that has one serves, before
+   * an earlier one is probed.
+   */
   private choose(): Candidate | undefined {
+    if (this.mode === 'advance')
+      for (let t = this.tier; t < this.tiers.length; t++) {
+        const found = (this.tiers[t] as Tier).next(this.excluded, this.pool);
+        if (found) {
+          this.tier = t;
+          return found;
+        }
+      }
     for (; this.tier < this.tiers.length; this.tier++) {
       const tier = this.tiers[this.tier] as Tier;
       // Nothing obviously usable: still try a not-yet-excluded member (its pool may hand out a probe key).

@@ -150,15 +150,15 @@ function groupsOf(runtime: GatewayRuntime, caller: Caller): readonly GroupRuntim
 
 /**
  * The channel of a root request: the provider whose root path it falls under. A model list that several channels
- * serve at the same path (`GET /v1/models`) belongs to the channel whose own credential header the client sent
- * (Anthropic's SDK sends `x-api-key`); a Bearer token keeps the path's channel.
+ * serve at the same path (`GET /v1/models`) belongs to the channel whose own header the client sent (its
+ * `rootHeaders`: Anthropic's SDKs send `anthropic-version`); otherwise to the path's channel.
  */
 function channelOf(method: string, path: string, headers: IncomingHttpHeaders): Provider | null {
   const byPath = providerForPath(path);
   if (!byPath || !byPath.modelList(method, path)) return byPath;
   for (const p of registeredProviders()) {
-    if (p === byPath || !p.modelList(method, path)) continue;
-    if (p.credentials.headers.some((h) => !h.scheme && headers[h.name] !== undefined)) return p;
+    if (p === byPath || !p.rootHeaders || !p.modelList(method, path)) continue;
+    if (p.rootHeaders.some((h) => headers[h] !== undefined)) return p;
   }
   return byPath;
 }

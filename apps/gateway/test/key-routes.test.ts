@@ -1,10 +1,8 @@
-import type { AccessKeySnapshot } from '@keyway/contracts';
-import { NO_LIMITS } from '@keyway/contracts';
-import { hashProxyKey } from '@keyway/keypool';
 import { startFakeUpstream } from '@keyway/testing';
 import type { FakeUpstream } from '@keyway/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { send, sendRaw, startGateway } from './harness';
+import { scopedAccessKey } from './key-routes-fixtures';
 import type { TestGateway } from './harness';
 
 const GLOBAL = 'kw-global-key-routes-1a2b3c4d5e6f';
@@ -16,19 +14,6 @@ const OTHER_KEY = 'sk-key-routes-other-0001-abcdefg';
 
 /** Group ids follow the order of the groups below (the harness numbers them from 1). */
 const IDS = { empty: 1, main: 2, other: 3 };
-
-function accessKey(id: number, name: string, secret: string, groups: number[]): AccessKeySnapshot {
-  return {
-    id,
-    name,
-    hash: hashProxyKey(secret),
-    groups,
-    models: [],
-    limits: { ...NO_LIMITS },
-    expiresAt: null,
-    enabled: true,
-  };
-}
 
 describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 }, () => {
   let fake: FakeUpstream;
@@ -52,8 +37,8 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
       ],
       globalProxyKeys: [GLOBAL],
       accessKeys: [
-        accessKey(1, 'team', TEAM, [IDS.empty, IDS.main]),
-        accessKey(2, 'one-group', ONE, [IDS.other]),
+        scopedAccessKey(1, 'team', TEAM, [IDS.empty, IDS.main]),
+        scopedAccessKey(2, 'one-group', ONE, [IDS.other]),
       ],
     });
     host = new URL(gw.url).host;

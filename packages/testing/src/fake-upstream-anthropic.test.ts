@@ -33,6 +33,16 @@ const params = {
 };
 
 describe('fake upstream × @anthropic-ai/sdk', () => {
+  it('lists Claude models in Anthropic’s shape when the key comes as x-api-key (as the gateway sends it)', async () => {
+    const res = await fetch(`${fake.url}/v1/models`, {
+      headers: { 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: Array<{ type: string; id: string }>; has_more: boolean };
+    expect(body.data.map((m) => m.type)).toEqual(['model', 'model']);
+    expect(body.has_more).toBe(false);
+  });
+
   it('answers a message and records the key', async () => {
     const msg = await anthropic().messages.create(params);
     expect(msg.type).toBe('message');

@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import {
   anthropicEvents,
+  anthropicModelList,
   anthropicMessage,
   asRecord,
   chatCompletion,
@@ -182,6 +183,7 @@ type Operation =
   | 'embed'
   | 'batch-embed'
   | 'gemini-models'
+  | 'anthropic-models'
   | 'gemini-model';
 
 interface Route {
@@ -257,6 +259,9 @@ function openaiRoute(provider: FakeProvider, method: string, sub: string): Route
   return { provider, op: undefined };
 }
 
+/** Model ids listed by Anthropic's `GET /v1/models`. */
+const ANTHROPIC_MODELS = ['claude-sonnet-4-5', 'claude-haiku-4-5'];
+
 function matchRoute(method: string, path: string, cred: Credential): Route | undefined {
   const gemini = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):([A-Za-z]+)$/.exec(path);
   if (gemini?.[1] && gemini[2]) {
@@ -276,6 +281,9 @@ function matchRoute(method: string, path: string, cred: Credential): Route | und
   }
   if (path === '/v1/messages')
     return { provider: 'anthropic', op: method === 'POST' ? 'messages' : undefined };
+  // Anthropic lists its models at OpenAI's path; its key travels as x-api-key.
+  if (cred.source === 'x-api-key' && method === 'GET' && /^\/v1\/models\/?$/.test(path))
+    return { provider: 'anthropic', op: 'anthropic-models' };
   if (path === '/v1/messages/count_tokens') {
     return { provider: 'anthropic', op: method === 'POST' ? 'count-tokens' : undefined };
   }
@@ -699,6 +707,8 @@ class FakeUpstreamServer implements FakeUpstream {
           }),
         });
       }
+      case 'anthropic-models':
+        return ok(anthropicModelList(ANTHROPIC_MODELS));
       case 'gemini-models':
         return ok(
           geminiModelList(

@@ -413,6 +413,16 @@ export function openaiModelList(ids: readonly string[], ownedBy: string): JsonRe
   return { object: 'list', data: ids.map((id) => openaiModel(id, ownedBy)) };
 }
 
+/** Anthropic's `GET /v1/models` answer (one complete page). */
+export function anthropicModelList(ids: readonly string[]): JsonRecord {
+  return {
+    data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-09-29T00:00:00Z' })),
+    has_more: false,
+    first_id: ids[0] ?? null,
+    last_id: ids.at(-1) ?? null,
+  };
+}
+
 /** One OpenAI model object. */
 export function openaiModel(id: string, ownedBy: string): JsonRecord {
   return { id, object: 'model', created: 1700000000, owned_by: ownedBy };

@@ -30,9 +30,7 @@ function anthropicUsage(obj: unknown): Usage | null {
         (num(usage, 'cache_read_input_tokens') ?? 0);
   const completion = num(usage, 'output_tokens');
   if (prompt === null && completion === null) return null;
-  // Cache writes are billed at the input price (or above it): only cache reads are cached tokens.
-  const cached = input === null ? null : (num(usage, 'cache_read_input_tokens') ?? 0);
-  return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached };
+  return { promptTokens: prompt, completionTokens: completion };
 }
 
 /** An exhausted balance or spend limit: the key is fine but may not spend. */
