@@ -32,10 +32,15 @@ export interface ValidationRequest {
   body: string | null;
 }
 
-/** Token counts of one response. */
+/**
+ * Token counts of one response, as API.md "Access keys" defines tokens: prompt tokens include cached ones (and
+ * Anthropic's cache writes), completion tokens include reasoning.
+ */
 export interface Usage {
   promptTokens: number | null;
   completionTokens: number | null;
+  /** Of the prompt tokens, those read from the provider's cache (billed at the cached-input price). */
+  cachedTokens: number | null;
 }
 
 /** The group fields a provider needs to build a validation request. */
@@ -75,6 +80,11 @@ export interface Provider {
    * that several channels serve (`GET /v1/models`) belongs to the channel whose header the request carries.
    */
   readonly rootHeaders?: readonly string[];
+  /**
+   * Request headers only this channel's clients send (lower-case; Anthropic's `anthropic-version`): a root path
+   * that several channels serve (`GET /v1/models`) belongs to the channel whose header the request carries.
+   */
+  readonly rootHeaders?: readonly string[];
   /** The model named in the path, when this channel names it there rather than in the body. */
   modelInPath?(path: string): PathModel | null;
   /** The format of a model-list request's answer, or null when the request does not list models. */
@@ -104,4 +114,22 @@ export interface Provider {
    * so the caller merges a stream's events field by field, the last non-null value winning.
    */
   usageFromEvent(event: unknown): Usage | null;
+  /** Set when some of this channel's streams carry usage only if the client asks for it (OpenAI chat). */
+  readonly streamUsage?: StreamUsage;
+}
+
+/**
+ * Usage a channel's stream carries only on request: the gateway requests it for clients that did not (token
+ * limits, budgets and cost must see every stream) and removes what the request added from the client's stream.
+ */
+export interface StreamUsage {
+  /** Whether the client's request streams without usage (then the gateway asks for it). */
+  missing(path: string, body: Buffer | null): boolean;
+  /** The request body asking for usage too. */
+  request(body: Buffer): Buffer;
+  /**
+   * One SSE `data:` payload of such a stream as the client would have had it without the request: the added
+   * fields removed, or null for an event the request added (it still counts for usage).
+   */
+  strip(data: string): string | null;
 }

@@ -30,7 +30,9 @@ function anthropicUsage(obj: unknown): Usage | null {
         (num(usage, 'cache_read_input_tokens') ?? 0);
   const completion = num(usage, 'output_tokens');
   if (prompt === null && completion === null) return null;
-  return { promptTokens: prompt, completionTokens: completion };
+  // Cache writes are billed at the input price (or above it): only cache reads are cached tokens.
+  const cached = input === null ? null : (num(usage, 'cache_read_input_tokens') ?? 0);
+  return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached };
 }
 
 /** An exhausted balance or spend limit: the key is fine but may not spend. */
@@ -75,6 +77,8 @@ export const anthropic = {
   credentials: { headers: [X_API_KEY], query: [] },
   accountHeaders: ['anthropic-organization-id'],
   rootPaths: ['/v1/messages', '/v1/complete'],
+  // Its SDKs send it on every request, with the key as `x-api-key` or (1.x) as a Bearer token like OpenAI's.
+  rootHeaders: ['anthropic-version'],
   // Its SDKs send it on every request, with the key as `x-api-key` or (1.x) as a Bearer token like OpenAI's.
   rootHeaders: ['anthropic-version'],
   modelList: (method, path) => (isListPath(method, path, ['/v1/models']) ? anthropicModelList : null),
