@@ -80,11 +80,6 @@ export interface Provider {
    * that several channels serve (`GET /v1/models`) belongs to the channel whose header the request carries.
    */
   readonly rootHeaders?: readonly string[];
-  /**
-   * Request headers only this channel's clients send (lower-case; Anthropic's `anthropic-version`): a root path
-   * that several channels serve (`GET /v1/models`) belongs to the channel whose header the request carries.
-   */
-  readonly rootHeaders?: readonly string[];
   /** The model named in the path, when this channel names it there rather than in the body. */
   modelInPath?(path: string): PathModel | null;
   /** The format of a model-list request's answer, or null when the request does not list models. */

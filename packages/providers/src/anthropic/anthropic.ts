@@ -79,8 +79,6 @@ export const anthropic = {
   rootPaths: ['/v1/messages', '/v1/complete'],
   // Its SDKs send it on every request, with the key as `x-api-key` or (1.x) as a Bearer token like OpenAI's.
   rootHeaders: ['anthropic-version'],
-  // Its SDKs send it on every request, with the key as `x-api-key` or (1.x) as a Bearer token like OpenAI's.
-  rootHeaders: ['anthropic-version'],
   modelList: (method, path) => (isListPath(method, path, ['/v1/models']) ? anthropicModelList : null),
   applyKey(headers, key, target) {
     setCredential(headers, X_API_KEY, key);
