@@ -76,7 +76,19 @@ export const accessKeyPatchSchema = z.strictObject({
   name: accessKeyNameSchema.optional(),
   groups: accessKeyGroupsSchema.optional(),
   models: z.array(modelGlobSchema).max(200).optional(),
-  limits: accessKeyLimitsSchema.partial().optional(),
+  // Not `accessKeyLimitsSchema.partial()`: its defaults would fill the limits a patch does not name with null.
+  limits: z
+    .strictObject({
+      rpm: count.optional(),
+      tpm: count.optional(),
+      rpd: count.optional(),
+      tokensPerDay: count.optional(),
+      tokensPerMonth: count.optional(),
+      costUsdPerDay: usd.optional(),
+      costUsdPerMonth: usd.optional(),
+      costUsdTotal: usd.optional(),
+    })
+    .optional(),
   expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
   enabled: z.boolean().optional(),
   notes: z.string().max(2000).refine(noNul, NUL_MESSAGE).optional(),

@@ -23,6 +23,8 @@ export type WindowCounts = z.infer<typeof windowCountsSchema>;
 export const dashboardSummarySchema = windowCountsSchema.extend({
   keys: keyStatsSchema,
   tokens: z.object({ prompt: z.number().int(), completion: z.number().int() }),
+  /** USD of the window's priced requests (requests of unpriced models add nothing). */
+  costUsd: z.number(),
   previous: windowCountsSchema,
 });
 export type DashboardSummary = z.infer<typeof dashboardSummarySchema>;
@@ -49,12 +51,59 @@ export const timeseriesBucketSchema = z.object({
   errors: z.number().int(),
   promptTokens: z.number().int(),
   completionTokens: z.number().int(),
+  costUsd: z.number(),
 });
 export type TimeseriesBucket = z.infer<typeof timeseriesBucketSchema>;
 
 /** `GET /api/dashboard/timeseries`: buckets oldest first, gaps filled with zeros. */
 export const timeseriesSchema = z.object({ buckets: z.array(timeseriesBucketSchema) });
 export type Timeseries = z.infer<typeof timeseriesSchema>;
+
+/** What the usage table groups by. */
+export const usageDimensionSchema = z.enum(['group', 'model', 'accessKey']);
+
+/** `GET /api/dashboard/usage` query. */
+export const dashboardUsageQuerySchema = z.object({
+  range: rangeSchema.default('24h'),
+  by: usageDimensionSchema.default('group'),
+});
+export type DashboardUsageQuery = z.infer<typeof dashboardUsageQuerySchema>;
+
+/**
+ * One row of the usage table. `id`: the group or access key id (0 = requests made with a bare proxy key), or the
+ * model name; `name`: the group's or key's name (`#<id>` once deleted), or the model again.
+ */
+export const usageItemSchema = z.object({
+  id: z.union([z.number().int(), z.string()]),
+  name: z.string(),
+  requests: z.number().int(),
+  errors: z.number().int(),
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  cachedTokens: z.number().int(),
+  costUsd: z.number(),
+});
+export type UsageItem = z.infer<typeof usageItemSchema>;
+
+/** `GET /api/dashboard/usage`: most requests first. */
+export const dashboardUsageSchema = z.object({ items: z.array(usageItemSchema) });
+export type DashboardUsage = z.infer<typeof dashboardUsageSchema>;
+
+/** `GET /api/dashboard/unpriced-models` query. */
+export const unpricedModelsQuerySchema = z.object({ range: rangeSchema.default('24h') });
+
+/** `GET /api/dashboard/unpriced-models`: models that reported tokens in the range but have no price. */
+export const unpricedModelsSchema = z.object({
+  items: z.array(
+    z.object({
+      model: z.string(),
+      requests: z.number().int(),
+      promptTokens: z.number().int(),
+      completionTokens: z.number().int(),
+    }),
+  ),
+});
+export type UnpricedModels = z.infer<typeof unpricedModelsSchema>;
 
 /** What a dashboard warning is about. */
 export const warningTypeSchema = z.enum([

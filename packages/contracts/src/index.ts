@@ -12,3 +12,4 @@ export * from './snapshot';
 export * from './responses';
 export * from './prices';
 export * from './usage';
+export * from './default-prices';

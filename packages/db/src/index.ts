@@ -119,7 +119,34 @@ export {
 } from './repositories/api-keys';
 export { insertVerifierRow, readVerifierRow } from './repositories/encryption';
 export { listAuditEntries, writeAuditEntry, type AuditEntryRow } from './repositories/audit';
-export { hourlyStatTotals, sumHourlyStats, type StatGroups, type StatTotals } from './repositories/dashboard';
+export {
+  groupLabels,
+  hourlyStatTotals,
+  sumHourlyStats,
+  usageTotals,
+  type StatGroups,
+  type StatTotals,
+  type UsageDimension,
+  type UsageTotals,
+} from './repositories/dashboard';
+export {
+  accessKeyHashesAmong,
+  createAccessKey,
+  deleteAccessKey,
+  findAccessKey,
+  findAccessKeyByHash,
+  listAccessKeyPage,
+  listAccessKeys,
+  readAccessKeyUsage,
+  rotateAccessKey,
+  updateAccessKey,
+  usageOf,
+  type AccessKeyRecord,
+  type AccessKeyRowPatch,
+  type AccessKeyUsageRow,
+  type NewAccessKeyRow,
+} from './repositories/access-keys';
+export { deletePrice, listPrices, upsertPrice, type PriceRow } from './repositories/prices';
 export {
   countRequestLogs,
   failuresByGroupName,

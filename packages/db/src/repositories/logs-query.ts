@@ -14,6 +14,7 @@ function logWhere(q: LogFilter): Prisma.RequestLogWhereInput {
     ...(q.statusCode === undefined ? {} : { statusCode: q.statusCode }),
     ...(q.model ? { model: q.model } : {}),
     ...(q.keyId ? { keyId: q.keyId } : {}),
+    ...(q.accessKeyId ? { accessKeyId: q.accessKeyId } : {}),
     ...(q.from || q.to
       ? { time: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } }
       : {}),
@@ -59,6 +60,10 @@ const exportSelect = {
   clientIp: true,
   promptTokens: true,
   completionTokens: true,
+  cachedTokens: true,
+  costUsd: true,
+  accessKeyId: true,
+  accessKeyName: true,
   error: true,
 } as const;
 

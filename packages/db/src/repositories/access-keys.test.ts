@@ -1,0 +1,3 @@
+import { accessKeyContract } from '../testing/access-key-contract';
+
+accessKeyContract('sqlite');
