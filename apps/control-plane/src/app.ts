@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { writeAuditEntry } from '@keyway/db';
 import { clientAddress } from '@keyway/server';
 import { Hono } from 'hono';
+import { accessKeyRoutes } from './access-keys';
 import { auditRoutes } from './audit';
 import { authRoutes, requireAuth } from './auth';
 import { bodyLimit, lingerOnTooLarge } from './body-limit';
@@ -15,6 +16,7 @@ import { keyRoutes } from './keys';
 import { logExportRoutes } from './log-export';
 import { logRoutes } from './logs';
 import { buildOpenApi } from './openapi';
+import { priceRoutes } from './prices';
 import { dbSessionStore } from './session-store';
 import { createSessionManager } from './sessions';
 import { settingsRoutes } from './settings';
@@ -77,5 +79,7 @@ export function createApp(
   app.route('/api/logs', logRoutes());
   app.route('/api/dashboard', dashboardRoutes());
   app.route('/api/audit', auditRoutes());
+  app.route('/api/access-keys', accessKeyRoutes());
+  app.route('/api/prices', priceRoutes());
   return app;
 }

@@ -2,6 +2,7 @@ import type { DbClient, SqliteWriter } from '@keyway/db';
 import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { LogPort } from '@keyway/core';
+import type { LimitRule } from '@keyway/limits';
 import type { KeyCipher } from './key-cipher';
 import type { SessionStore } from './session-store';
 
@@ -34,6 +35,11 @@ export interface ControlPlaneDeps {
   sessionStore?: SessionStore;
   /** Whether a peer address is a trusted reverse proxy (then its X-Forwarded-* headers are believed). */
   isTrustedProxy?: (address: string) => boolean;
+  /**
+   * The access-key counters the gateways share (distributed: Redis; standalone: the gateway's own), read for an
+   * access key's `rpmNow` (counter id `ak:<id>`). Without it `rpmNow` is 0.
+   */
+  counters?: { read(id: string, rule: LimitRule): Promise<{ used: number }> };
 }
 
 /** What an audit entry records besides action and target: never secrets. */

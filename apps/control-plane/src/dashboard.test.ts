@@ -7,6 +7,7 @@ import { createApp } from './app';
 import { dashboardRoutes, rangeWindow } from './dashboard';
 import type { ErrorBody, Fixture, Requester } from './testing/fixture';
 import { createFixture, createRequester, standardGroup } from './testing/fixture';
+import { seedHourlyStats } from './testing/hourly-stats';
 import { logRecord } from './testing/log-record';
 
 const NOW = new Date('2026-03-10T12:34:56.000Z');
@@ -62,7 +63,7 @@ beforeAll(async () => {
   });
   const now = NOW.getTime();
   const viaAgg = { parentGroupId: agg.id, parentGroupName: 'agg' };
-  await writeRequestLogs(fx.db, [
+  const records = [
     // The current 24h window: 2026-03-09T13:00 up to the hour in progress.
     rec(now - MIN, {}),
     rec(now - MIN, {}),
@@ -78,7 +79,9 @@ beforeAll(async () => {
     rec(now - 30 * HOUR, {}),
     // In neither 24h window, but within 7 days.
     rec(now - 60 * HOUR, {}),
-  ]);
+  ];
+  await writeRequestLogs(fx.db, records);
+  await seedHourlyStats(fx.db, records);
 
   await fx.req('POST', `/api/groups/${alpha.id}/keys`, { keys: ['sk-alpha-key-0001', 'sk-alpha-key-0002'] });
   await fx.req('POST', `/api/groups/${beta.id}/keys`, { keys: ['sk-beta-key-0001', 'sk-beta-key-0002'] });
@@ -167,6 +170,7 @@ describe('GET /api/dashboard/timeseries', () => {
       errors: 1,
       promptTokens: 50,
       completionTokens: 100,
+      costUsd: 0,
     });
     expect(buckets[0]?.requests).toBe(1);
     expect(buckets.filter((b) => b.requests > 0)).toHaveLength(4);
@@ -176,6 +180,7 @@ describe('GET /api/dashboard/timeseries', () => {
       errors: 0,
       promptTokens: 0,
       completionTokens: 0,
+      costUsd: 0,
     });
     expect(buckets.reduce((n, b) => n + b.requests, 0)).toBe(8);
   });

@@ -1,5 +1,10 @@
 import type { DashboardSummary, KeyStats, Range, Timeseries, WindowCounts } from '@keyway/contracts';
-import { dashboardSummaryQuerySchema, timeseriesQuerySchema } from '@keyway/contracts';
+import {
+  dashboardSummaryQuerySchema,
+  dashboardUsageQuerySchema,
+  timeseriesQuerySchema,
+  unpricedModelsQuerySchema,
+} from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
 import {
   countRequestLogs,
@@ -10,6 +15,7 @@ import {
 } from '@keyway/db';
 import { Hono } from 'hono';
 import type { CpEnv } from './context';
+import { dashboardUsage, unpricedModels } from './dashboard-usage';
 import { parseQuery } from './http';
 import { collectWarnings } from './warnings';
 
@@ -93,6 +99,7 @@ export async function dashboardSummary(
     ...counts(current.requests, current.failures, rpm),
     keys: keyTotals(stats, groups),
     tokens: { prompt: current.promptTokens, completion: current.completionTokens },
+    costUsd: current.costUsd,
     previous: counts(previous.requests, previous.failures, previousRpm),
   };
 }
@@ -122,6 +129,7 @@ export async function dashboardTimeseries(
     errors: 0,
     promptTokens: 0,
     completionTokens: 0,
+    costUsd: 0,
   }));
   for (const r of rows) {
     const b = buckets[Math.floor((r.time.getTime() - first) / size)];
@@ -130,11 +138,15 @@ export async function dashboardTimeseries(
     b.errors += r.failures;
     b.promptTokens += r.promptTokens;
     b.completionTokens += r.completionTokens;
+    b.costUsd += r.costUsd;
   }
   return { buckets };
 }
 
-/** `GET /summary`, `GET /timeseries` and `GET /warnings`, mounted at `/api/dashboard`. */
+/**
+ * `GET /summary`, `GET /timeseries`, `GET /warnings`, `GET /usage` and `GET /unpriced-models`, mounted at
+ * `/api/dashboard`.
+ */
 export function dashboardRoutes(): Hono<CpEnv> {
   const app = new Hono<CpEnv>();
 
@@ -150,6 +162,16 @@ export function dashboardRoutes(): Hono<CpEnv> {
   });
 
   app.get('/warnings', async (c) => c.json(await collectWarnings(c.var.deps)));
+
+  app.get('/usage', async (c) => {
+    const q = parseQuery(c, dashboardUsageQuerySchema);
+    return c.json(await dashboardUsage(c.var.deps.db, rangeWindow(q.range, new Date()), q.by));
+  });
+
+  app.get('/unpriced-models', async (c) => {
+    const q = parseQuery(c, unpricedModelsQuerySchema);
+    return c.json(await unpricedModels(c.var.deps.db, rangeWindow(q.range, new Date())));
+  });
 
   return app;
 }

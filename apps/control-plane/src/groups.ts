@@ -19,6 +19,7 @@ import {
 import type { GroupMember } from '@keyway/db';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { assertNotAccessKeys } from './access-keys';
 import type { CpEnv } from './context';
 import { toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
@@ -49,6 +50,7 @@ export function groupRoutes(): Hono<CpEnv> {
     const { db } = c.var.deps;
     assertUpstreamsAllowed(input.upstreams, writePolicy(c, await loadSettings(db)));
     assertStrongProxyKeys(input.proxyKeys, []);
+    await assertNotAccessKeys(db, input.proxyKeys);
     await checkSubGroups(c.var.deps, input.type, input.channel, input.subGroups, null);
     const row = await createGroup(db, columns(input, []), memberLinks(input.subGroups)).catch(
       conflictOnName(input.name),
@@ -66,6 +68,7 @@ export function groupRoutes(): Hono<CpEnv> {
     const current = await findGroup(c.var.deps, id);
     if (patch.upstreams) assertUpstreamsAllowed(patch.upstreams, writePolicy(c, await loadSettings(db)));
     if (patch.proxyKeys) assertStrongProxyKeys(patch.proxyKeys, toGroupViewKeys(current));
+    await assertNotAccessKeys(db, patch.proxyKeys);
     const type = patch.type ?? (current.type as 'standard' | 'aggregate');
     const channel = patch.channel ?? (current.channel as Channel);
     if (patch.type && patch.type !== current.type)
@@ -140,7 +143,7 @@ export function groupRoutes(): Hono<CpEnv> {
         modelRedirects: fields.modelRedirects as object,
         headerRules: fields.headerRules as object,
         config: fields.config as object,
-        models: (fields.models ?? []) as object,
+        models: fields.models ?? [],
         name,
         lastValidatedAt: null,
       },

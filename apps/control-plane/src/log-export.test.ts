@@ -121,6 +121,10 @@ describe('GET /api/logs/export', () => {
         retries: 2,
         stream: true,
         error: 'rate limited',
+        cachedTokens: 4,
+        costUsd: 0.00125,
+        accessKeyId: 7,
+        accessKeyName: 'team-a',
       }),
     ]);
     expect(await (await get('/api/logs/export')).text()).not.toContain('request body');
@@ -141,6 +145,10 @@ describe('GET /api/logs/export', () => {
       clientIp: '10.0.0.1',
       promptTokens: '10',
       completionTokens: '20',
+      cachedTokens: '4',
+      costUsd: '0.00125',
+      accessKeyId: '7',
+      accessKeyName: 'team-a',
       error: 'rate limited',
     });
   });

@@ -31,6 +31,10 @@ export const CSV_COLUMNS = [
   'clientIp',
   'promptTokens',
   'completionTokens',
+  'cachedTokens',
+  'costUsd',
+  'accessKeyId',
+  'accessKeyName',
   'error',
 ] as const;
 
@@ -71,6 +75,10 @@ function line(r: ExportedLogRow, secrets: SecretRegistry): string {
     r.clientIp,
     r.promptTokens,
     r.completionTokens,
+    r.cachedTokens,
+    r.costUsd,
+    r.accessKeyId,
+    r.accessKeyName,
     secrets.maskNullable(r.error),
   ]);
 }

@@ -37,6 +37,10 @@ const RECORDS: RequestLogRecord[] = [
     success: false,
     error: 'upstream rate limited',
     retries: 2,
+    accessKeyId: 7,
+    accessKeyName: 'team-a',
+    cachedTokens: 4,
+    costUsd: 0.000235,
     attempts: [
       {
         keyId: 11,
@@ -111,7 +115,24 @@ describe('GET /api/logs', () => {
       clientIp: '10.0.0.1',
       promptTokens: 10,
       completionTokens: 20,
+      cachedTokens: 4,
+      costUsd: 0.000235,
+      accessKeyId: 7,
+      accessKeyName: 'team-a',
     });
+    // A bare proxy key's request names no access key.
+    expect(page.items.find((l) => l.requestId === 'req-1')).toMatchObject({
+      accessKeyId: null,
+      accessKeyName: null,
+    });
+  });
+
+  it('filters by access key', async () => {
+    expect(ids(await logs('?accessKeyId=7'))).toEqual(['req-3']);
+    expect((await logs('?accessKeyId=8')).total).toBe(0);
+    const bad = await fx.req<ErrorBody>('GET', '/api/logs?accessKeyId=0');
+    expect(bad.status).toBe(400);
+    expect((await fx.req('GET', '/api/logs?accessKeyId=7%0d%0aX-Injected:%201')).status).toBe(400);
   });
 
   it('never returns the stored request body', async () => {

@@ -28,21 +28,10 @@ import {
 import { taskStatusSchema } from '@keyway/queue';
 import { z } from 'zod';
 import { logExportQuerySchema } from './log-export';
+import { accessKeyRouteDocs } from './openapi-access-keys';
+import type { RouteDoc } from './route-doc';
 
-/** One documented admin route. `path` uses OpenAPI's `{param}` form. */
-export interface RouteDoc {
-  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
-  path: string;
-  summary: string;
-  body?: z.ZodType;
-  /** A valid body, when `{}` is not one: the fuzz suite (fuzz.test.ts) mutates it. */
-  example?: unknown;
-  query?: z.ZodObject;
-  /** Success status and schema (undefined schema: no body; 'text' / 'csv': not JSON). */
-  status: number;
-  response?: z.ZodType | 'text' | 'csv';
-  public?: boolean;
-}
+export type { RouteDoc } from './route-doc';
 
 const loginSchema = z.strictObject({ authKey: z.string() });
 const sessionSchema = z.object({ authenticated: z.literal(true), expiresAt: z.string().nullable() });
@@ -301,6 +290,7 @@ export const routeDocs: RouteDoc[] = [
     status: 200,
     response: z.object({ openapi: z.string() }),
   },
+  ...accessKeyRouteDocs,
 ];
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -312,7 +302,7 @@ function parameters(doc: RouteDoc): Array<Record<string, unknown>> {
     name: m[1],
     in: 'path',
     required: true,
-    schema: { type: 'integer', minimum: 1 },
+    schema: m[1] === 'model' ? { type: 'string', minLength: 1 } : { type: 'integer', minimum: 1 },
   }));
   const query = doc.query
     ? Object.entries(doc.query.shape).map(([name, s]) => ({

@@ -4,6 +4,7 @@ import type { CpEnv } from './context';
 import { parseBody } from './http';
 import { registerProxyKeys } from './secrets';
 import { assertStrongProxyKeys } from './proxy-keys';
+import { assertNotAccessKeys } from './access-keys';
 import { loadSettings, publicSettings, saveSettings } from './settings-store';
 
 /** `GET/PATCH /api/settings`: values plus the schema the console renders. */
@@ -21,6 +22,7 @@ export function settingsRoutes(): Hono<CpEnv> {
     const { db } = c.var.deps;
     const current = await loadSettings(db);
     if (patch.proxyKeys) assertStrongProxyKeys(patch.proxyKeys, current.proxyKeys);
+    await assertNotAccessKeys(db, patch.proxyKeys);
     await saveSettings(db, patch, current);
     await c.var.audit('settings.update', 'settings', { keys: Object.keys(patch) });
     await c.var.deps.onConfigChanged();

@@ -1,12 +1,18 @@
 import type { ConfigSnapshot } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
-import { listGroupsForSnapshot } from '@keyway/db';
+import { listAccessKeys, listGroupsForSnapshot } from '@keyway/db';
 import { groupJson } from './group-view';
+import { effectivePrices } from './prices';
 import { loadSettings } from './settings-store';
 
 /** Builds the data plane's configuration snapshot from the database. */
 export async function buildSnapshot(db: DbClient, version: number): Promise<ConfigSnapshot> {
-  const [settings, groups] = await Promise.all([loadSettings(db), listGroupsForSnapshot(db)]);
+  const [settings, groups, accessKeys, prices] = await Promise.all([
+    loadSettings(db),
+    listGroupsForSnapshot(db),
+    listAccessKeys(db),
+    effectivePrices(db),
+  ]);
   const { proxyKeys, ...rest } = settings;
   return {
     version,
@@ -32,7 +38,17 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         models: j.models,
       };
     }),
-    accessKeys: [],
-    prices: [],
+    // Disabled and expired keys too: the gateway refuses them by name instead of as unknown keys.
+    accessKeys: accessKeys.map((k) => ({
+      id: k.id,
+      name: k.name,
+      hash: k.keyHash,
+      groups: k.groups,
+      models: k.models,
+      limits: k.limits,
+      expiresAt: k.expiresAt?.toISOString() ?? null,
+      enabled: k.enabled,
+    })),
+    prices: prices.map(({ source: _source, ...p }) => p),
   };
 }

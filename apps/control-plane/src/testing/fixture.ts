@@ -176,6 +176,8 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
         db.requestLog.deleteMany(),
         db.hourlyStat.deleteMany(),
         db.auditLog.deleteMany(),
+        db.accessKey.deleteMany(),
+        db.modelPrice.deleteMany(),
       ]);
       onConfigChanged.mockClear();
       loggedErrors.length = 0;
