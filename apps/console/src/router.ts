@@ -35,6 +35,12 @@ export const routes: RouteRecordRaw[] = [
         meta: { title: 'nav.groups' },
       },
       {
+        path: 'access-keys',
+        name: 'access-keys',
+        component: () => import('./views/access-keys/index.vue'),
+        meta: { title: 'nav.accessKeys' },
+      },
+      {
         path: 'logs',
         name: 'logs',
         component: () => import('./views/logs/index.vue'),

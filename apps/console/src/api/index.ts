@@ -1,3 +1,4 @@
+import { createAccessKeysApi } from './access-keys';
 import { createAuthApi } from './auth';
 import { createDashboardApi } from './dashboard';
 import { createGroupsApi } from './groups';
@@ -5,6 +6,7 @@ import { createHttp } from './http';
 import type { HttpHooks } from './http';
 import { createKeysApi } from './keys';
 import { createLogsApi } from './logs';
+import { createPricesApi } from './prices';
 import { createSettingsApi } from './settings';
 import { createTasksApi } from './tasks';
 
@@ -22,4 +24,6 @@ export const api = {
   settings: createSettingsApi(http),
   dashboard: createDashboardApi(http),
   tasks: createTasksApi(http),
+  accessKeys: createAccessKeysApi(http),
+  prices: createPricesApi(http),
 };

@@ -1,14 +1,18 @@
 import {
+  ACCESS_KEY_LIMITS,
   failureClassSchema,
   keyStatusSchema,
   rangeSchema,
   settingCategorySchema,
+  priceSchema,
   settingDefinitions,
+  usageDimensionSchema,
   warningTypeSchema,
 } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
 import { routes } from '../router';
 import { LOG_COLUMNS } from '../views/logs/log-columns';
+import { USAGE_PAIRS } from '../views/access-keys/usage-bars';
 import { HEADER_VARIABLES } from '../views/groups/group-form';
 import { messages } from './index';
 
@@ -90,6 +94,10 @@ describe('i18n messages', () => {
       ...LOG_COLUMNS.map((c) => `logs.col.${c.key}`),
       ...HEADER_VARIABLES.map((v) => `groups.form.vars.${v}`),
       ...['active', 'disabled', 'unavailable'].map((s) => `subGroups.states.${s}`),
+      ...ACCESS_KEY_LIMITS.flatMap((l) => [`accessKeys.limits.${l}`, `accessKeys.limitShort.${l}`]),
+      ...USAGE_PAIRS.map((p) => `accessKeys.usage.${p.limit}`),
+      ...priceSchema.shape.source.options.map((s) => `prices.sources.${s}`),
+      ...usageDimensionSchema.options.map((b) => `usage.by.${b}`),
       ...routes
         .flatMap((r) => [r, ...(r.children ?? [])])
         .flatMap((r) => (r.meta?.title ? [r.meta.title] : [])),

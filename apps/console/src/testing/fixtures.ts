@@ -1,5 +1,5 @@
-import type { Group, Key, SettingSchemaEntry, Settings } from '@keyway/contracts';
-import { defaultSettings, describeSettings } from '@keyway/contracts';
+import type { AccessKey, Group, Key, SettingSchemaEntry, Settings } from '@keyway/contracts';
+import { defaultSettings, describeSettings, NO_LIMITS } from '@keyway/contracts';
 
 /** A group as the API returns it, with overrides. */
 export function group(over: Partial<Group> = {}): Group {
@@ -53,4 +53,31 @@ export function settingsResponse(values: Partial<Settings> = {}): {
   schema: SettingSchemaEntry[];
 } {
   return { values: { ...defaultSettings, ...values }, schema: describeSettings() };
+}
+
+/** An access key as the API lists it (masked key, no usage), with overrides. */
+export function accessKey(id: number, over: Partial<AccessKey> = {}): AccessKey {
+  return {
+    id,
+    name: `key-${id}`,
+    key: `sk-k***${String(id).padStart(4, '0')}`,
+    groups: [],
+    models: [],
+    limits: { ...NO_LIMITS },
+    expiresAt: null,
+    enabled: true,
+    notes: '',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    lastUsedAt: null,
+    usage: {
+      requestsToday: 0,
+      tokensToday: 0,
+      costUsdToday: 0,
+      tokensMonth: 0,
+      costUsdMonth: 0,
+      costUsdTotal: 0,
+      rpmNow: 0,
+    },
+    ...over,
+  };
 }

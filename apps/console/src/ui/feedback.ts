@@ -65,3 +65,12 @@ export async function promptText(message: string, title: string, value: string):
     return null;
   }
 }
+
+/**
+ * A form the API refused: its field errors (VALIDATION_FAILED details, by path) go to `onFields`, and the
+ * message is toasted unless the session ended (the 401 hook already sends the user to the login page).
+ */
+export function reportFormError(error: unknown, onFields: (errors: Record<string, string>) => void): void {
+  if (error instanceof ApiError && error.code === 'VALIDATION_FAILED') onFields(error.fieldErrors());
+  if (!(error instanceof ApiError && error.status === 401)) toastError(errorText(error));
+}

@@ -55,3 +55,14 @@ export function trend(current: number, previous: number): number | null {
   if (previous === 0) return current === 0 ? 0 : null;
   return (current - previous) / previous;
 }
+
+/** A USD amount: cents for ordinary sums, more digits for the fractions of a cent single requests cost. */
+export function formatUsd(value: number, locale: string): string {
+  const digits = value !== 0 && Math.abs(value) < 1 ? 4 : 2;
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: 'USD',
+    minimumFractionDigits: 2,
+    maximumFractionDigits: digits,
+  }).format(value);
+}

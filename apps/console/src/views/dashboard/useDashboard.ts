@@ -1,10 +1,14 @@
 import type { DashboardSummary, Group, TimeseriesBucket, Warning } from '@keyway/contracts';
 import { onBeforeUnmount, onMounted, ref, watch } from 'vue';
 import { api } from '../../api';
+import { useUsage } from './useUsage';
 
 const REFRESH_MS = 60_000;
 
-/** The dashboard's data: 24 h summary with the 24 h before, the hourly series (per group), warnings. */
+/**
+ * The dashboard's data: 24 h summary with the 24 h before, the hourly series (per group), warnings, and usage
+ * per group / model / access key.
+ */
 export function useDashboard() {
   const summary = ref<DashboardSummary | null>(null);
   const buckets = ref<TimeseriesBucket[]>([]);
@@ -13,6 +17,7 @@ export function useDashboard() {
   const groupId = ref<number | undefined>(undefined);
   const loading = ref(false);
   const chartLoading = ref(false);
+  const usage = useUsage('24h');
   let timer: ReturnType<typeof setInterval> | null = null;
 
   async function loadSeries(): Promise<void> {
@@ -34,6 +39,7 @@ export function useDashboard() {
         api.dashboard.warnings(),
         api.groups.list(),
         loadSeries(),
+        usage.load(),
       ]);
       summary.value = s;
       warnings.value = w;
@@ -57,5 +63,5 @@ export function useDashboard() {
     if (timer) clearInterval(timer);
   });
 
-  return { summary, buckets, warnings, groups, groupId, loading, chartLoading, load };
+  return { summary, buckets, warnings, groups, groupId, loading, chartLoading, usage, load };
 }

@@ -39,6 +39,8 @@ export interface GroupForm {
   testModel: string;
   validationEndpoint: string;
   proxyKeys: string[];
+  /** Model globs for key-routed endpoints; empty = any model. */
+  models: string[];
   paramOverridesText: string;
   modelRedirectsText: string;
   modelRedirectStrict: boolean;
@@ -58,6 +60,7 @@ export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupFo
     testModel: '',
     validationEndpoint: '',
     proxyKeys: [],
+    models: [],
     paramOverridesText: '',
     modelRedirectsText: '',
     modelRedirectStrict: false,
@@ -78,6 +81,7 @@ export function formFromGroup(g: Group): GroupForm {
     testModel: g.testModel,
     validationEndpoint: g.validationEndpoint,
     proxyKeys: [...g.proxyKeys],
+    models: [...g.models],
     paramOverridesText: toJsonText(g.paramOverrides),
     modelRedirectsText: toJsonText(g.modelRedirects),
     modelRedirectStrict: g.modelRedirectStrict,
@@ -129,14 +133,14 @@ function urlProblem(message: string): FormProblem {
 }
 
 /**
- * Errors of one proxy key (`proxyKeys.2`, from the schema or the API's strength check) also shown on the whole
- * list, which is where the form displays them: "key 3: …".
+ * Errors of one proxy key or model glob (`proxyKeys.2`, from the schema or the API's strength check) also shown
+ * on the whole list, which is where the form displays them: "#3: …".
  */
 export function withListErrors(errors: FieldErrors): FieldErrors {
   const out = { ...errors };
   for (const [path, message] of Object.entries(errors)) {
-    const m = /^proxyKeys\.(\d+)$/.exec(path);
-    if (m) out.proxyKeys ??= `#${Number(m[1]) + 1}: ${message}`;
+    const m = /^(proxyKeys|models)\.(\d+)$/.exec(path);
+    if (m?.[1]) out[m[1]] ??= `#${Number(m[2]) + 1}: ${message}`;
   }
   return out;
 }
@@ -167,6 +171,7 @@ function rawBody(
     channel: form.channel,
     upstreams: standard ? form.upstreams.map((u) => ({ url: u.url.trim(), weight: u.weight })) : [],
     proxyKeys: form.proxyKeys,
+    models: form.models.map((m) => m.trim()).filter((m) => m !== ''),
     config: Object.fromEntries(form.overrides.filter((o) => o.key !== '').map((o) => [o.key, o.value])),
     subGroups: standard
       ? []

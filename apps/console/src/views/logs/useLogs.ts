@@ -1,4 +1,4 @@
-import type { Group, RequestLog } from '@keyway/contracts';
+import type { AccessKey, Group, RequestLog } from '@keyway/contracts';
 import { computed, onBeforeUnmount, onMounted, reactive, ref, watch } from 'vue';
 import { useRoute } from 'vue-router';
 import { api } from '../../api';
@@ -18,12 +18,22 @@ export interface LogFilterForm {
   statusCode: string;
   model: string;
   keyId: string;
+  accessKeyId: number | undefined;
   search: string;
   range: [Date, Date] | null;
 }
 
 export function emptyFilter(): LogFilterForm {
-  return { groupId: undefined, result: '', statusCode: '', model: '', keyId: '', search: '', range: null };
+  return {
+    groupId: undefined,
+    result: '',
+    statusCode: '',
+    model: '',
+    keyId: '',
+    accessKeyId: undefined,
+    search: '',
+    range: null,
+  };
 }
 
 /** The form as API query parameters (blank fields left out). */
@@ -35,13 +45,14 @@ export function toQuery(f: LogFilterForm): LogFilter {
     statusCode: num(f.statusCode),
     model: f.model.trim() || undefined,
     keyId: num(f.keyId),
+    accessKeyId: f.accessKeyId,
     search: f.search.trim() || undefined,
     from: f.range?.[0].toISOString(),
     to: f.range?.[1].toISOString(),
   };
 }
 
-/** The logs page: filters (seeded from `?groupId=&keyId=`), paging, columns, auto refresh, detail, export. */
+/** The logs page: filters (seeded from `?groupId=&keyId=&accessKeyId=`), paging, columns, auto refresh, detail, export. */
 export function useLogs() {
   const route = useRoute();
   const filter = reactive<LogFilterForm>(emptyFilter());
@@ -53,6 +64,7 @@ export function useLogs() {
   const loading = ref(false);
   const exporting = ref(false);
   const groups = ref<Group[]>([]);
+  const accessKeys = ref<AccessKey[]>([]);
   const columns = ref<LogColumn[]>(readColumns(storage.get(COLUMNS_KEY)));
   const autoRefresh = ref(false);
   const detail = ref<RequestLog | null>(null);
@@ -111,9 +123,15 @@ export function useLogs() {
     const q = route.query;
     if (typeof q.groupId === 'string' && /^\d+$/.test(q.groupId)) filter.groupId = Number(q.groupId);
     if (typeof q.keyId === 'string') filter.keyId = q.keyId;
+    if (typeof q.accessKeyId === 'string' && /^\d+$/.test(q.accessKeyId))
+      filter.accessKeyId = Number(q.accessKeyId);
     apply();
     void api.groups.list().then(
       (g) => (groups.value = g),
+      () => undefined,
+    );
+    void api.accessKeys.list().then(
+      (k) => (accessKeys.value = k),
       () => undefined,
     );
   });
@@ -130,6 +148,7 @@ export function useLogs() {
     loading,
     exporting,
     groups,
+    accessKeys,
     columns,
     visible,
     autoRefresh,

@@ -11,6 +11,8 @@ beforeEach(() => {
   stub = stubFetch({
     'GET /api/settings': json(initial),
     'PATCH /api/settings': (c) => json({ values: { ...initial.values, ...(c.body as object) } }),
+    'GET /api/prices': json({ items: [] }),
+    'GET /api/auth/sessions': json({ items: [] }),
   });
   vi.stubGlobal('fetch', stub.fetch);
 });

@@ -51,6 +51,17 @@ export function useSettings() {
     errors.value = {};
   }
 
+  /**
+   * A list entry the server already removed (a proxy key turned into an access key): drop it from the saved
+   * values and the draft alike, so it is neither a pending change nor sent back on the next save.
+   */
+  function forgetListEntry(key: string, entry: string): void {
+    for (const values of [saved.value, draft.value]) {
+      const list = values[key];
+      if (Array.isArray(list)) values[key] = list.filter((v) => v !== entry);
+    }
+  }
+
   /** Shows the diff first; saving happens on confirm. */
   function review(): void {
     if (changes.value.length === 0) {
@@ -95,6 +106,7 @@ export function useSettings() {
     changes,
     load,
     reset,
+    forgetListEntry,
     review,
     save,
   };
