@@ -11,6 +11,8 @@ const TEAM = 'kw-ak-key-routes-team-0123456789ab';
 const ONE = 'kw-ak-key-routes-one-0123456789abc';
 const MAIN_KEY = 'sk-key-routes-main-0001-abcdefgh';
 const OTHER_KEY = 'sk-key-routes-other-0001-abcdefg';
+const GEMINI_KEY = 'AIzaKeyRoutesGemini0001abcdefghijklmnopq';
+const O3_ONLY = 'kw-ak-key-routes-o3-0123456789abcd';
 
 /** Group ids follow the order of the groups below (the harness numbers them from 1). */
 const IDS = { empty: 1, main: 2, other: 3 };
@@ -34,11 +36,13 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
           upstreams: [fake.url],
           keys: ['sk-ant-key-routes-0001-abcd'],
         },
+        { name: 'gem', channel: 'gemini', upstreams: [fake.url], keys: [GEMINI_KEY] },
       ],
       globalProxyKeys: [GLOBAL],
       accessKeys: [
         scopedAccessKey(1, 'team', TEAM, [IDS.empty, IDS.main]),
         scopedAccessKey(2, 'one-group', ONE, [IDS.other]),
+        { ...scopedAccessKey(3, 'o3-only', O3_ONLY, [IDS.main, IDS.other]), models: ['o3'] },
       ],
     });
     host = new URL(gw.url).host;
@@ -131,6 +135,8 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
     expect(await list(TEAM)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3']);
     expect(await list(GLOBAL)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3', 'davinci-002']);
     expect(await list(ONE)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3', 'davinci-002']);
+    // The access key's own model globs narrow the union further.
+    expect(await list(O3_ONLY)).toEqual(['o3']);
   });
 
   it('refuses a missing or unknown key with 401 in the path’s dialect', async () => {
@@ -174,6 +180,21 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
       expect(fake.requests).toHaveLength(0);
       const own = await raw(`http://${host}/v1/chat/completions`);
       expect(own.status).toBe(200);
+    });
+
+    it('takes a Gemini-style ?key= as the caller’s key on /v1beta, and never passes it on or logs it', async () => {
+      const res = await post(
+        `/v1beta/models/gemini-2.5-flash:generateContent?key=${GLOBAL}&alt=json`,
+        { contents: [{ parts: [{ text: 'hi' }] }] },
+        {},
+      );
+      expect(res.status).toBe(200);
+      const upstream = fake.requests[0];
+      expect(upstream?.key).toBe(GEMINI_KEY);
+      expect(upstream?.query.toString()).toBe('alt=json');
+      const record = await lastRecord();
+      expect(record).toMatchObject({ groupName: 'gem', model: 'gemini-2.5-flash' });
+      expect(JSON.stringify(record)).not.toContain(GLOBAL);
     });
 
     it('answers a model name with CR/LF or 10 KB long as a plain 404 (escaped, cut short, no header injected)', async () => {
