@@ -30,6 +30,7 @@ import type { ServerProvider, TempDatabase } from './testing/databases';
 import { SERVER_URL_ENV, SERVER_URLS, createTempDatabase } from './testing/databases';
 import type { ErrorBody, Fixture, Res } from './testing/fixture';
 import { POLICY, createFixture, standardGroup } from './testing/fixture';
+import { recordUsage } from './testing/hourly-stats';
 
 type Provider = 'sqlite' | ServerProvider;
 
@@ -554,6 +555,9 @@ for (const [provider, serverUrl] of DATABASES) {
         if (!r1 || !r2 || !r3 || !r4 || !r5 || !r6) throw new Error('records missing');
         await writeRequestLogs(fx.db, [r4, r1, r6]);
         await writeRequestLogs(fx.db, [r3, r5, r2]);
+        // The counters come from usage batches, not from the log rows (requestLogging may be off).
+        await recordUsage(fx.db, [r4, r1, r6]);
+        await recordUsage(fx.db, [r3, r5, r2]);
       });
 
       async function logs(query = ''): Promise<Page<RequestLog>> {
@@ -588,6 +592,10 @@ for (const [provider, serverUrl] of DATABASES) {
           clientIp: '10.0.0.1',
           promptTokens: 10,
           completionTokens: 20,
+          cachedTokens: null,
+          costUsd: null,
+          accessKeyId: null,
+          accessKeyName: null,
         });
         expect(page.items[1]).toMatchObject({ time: r2?.time, attempts: r2?.attempts, retries: 2 });
         expect(page.items[2]).toMatchObject({ stream: true, success: true });
@@ -646,6 +654,7 @@ for (const [provider, serverUrl] of DATABASES) {
           rpm: 0.3,
           keys: { total: 2, active: 2, cooling: 0, invalid: 0, disabled: 0 },
           tokens: { prompt: 30, completion: 60 },
+          costUsd: 0,
           previous: { requests: 1, errors: 0, errorRate: 0, rpm: 0 },
         });
         const week = dashboardSummarySchema.parse(

@@ -7,6 +7,7 @@ import { groupStatsRoutes } from './group-stats';
 import type { ErrorBody, Fixture, Requester } from './testing/fixture';
 import { createFixture, createRequester, standardGroup } from './testing/fixture';
 import { logRecord } from './testing/log-record';
+import { recordUsage } from './testing/hourly-stats';
 
 const NOW = new Date('2026-03-10T12:34:56.000Z');
 const HOUR = 3_600_000;
@@ -49,14 +50,17 @@ beforeAll(async () => {
       subGroups: [{ groupId: alpha.id }],
     })
   ).json;
-  await writeRequestLogs(fx.db, [
+  const records = [
     rec(HOUR),
     rec(2 * HOUR, fail),
     rec(5 * HOUR, { parentGroupId: agg.id, parentGroupName: 'agg', model: 'gpt-4o-mini' }),
     rec(3 * DAY),
     rec(10 * DAY, fail),
     rec(40 * DAY),
-  ]);
+  ];
+  // The counters come from usage batches, not from the log rows (requestLogging may be off).
+  await writeRequestLogs(fx.db, records);
+  await recordUsage(fx.db, records);
   await fx.req('POST', `/api/groups/${alpha.id}/keys`, { keys: ['sk-alpha-key-0001', 'sk-alpha-key-0002'] });
   const [first] = await fx.db.apiKey.findMany({ orderBy: { id: 'asc' } });
   if (!first) throw new Error('no key');
