@@ -40,6 +40,21 @@ export function requestIdOf(req: IncomingMessage, res: ServerResponse, startedAt
   return id;
 }
 
+/**
+ * The client's address: a trusted reverse proxy's `X-Forwarded-For` names it, else the peer; and whether the peer
+ * is such a proxy (then its forwarding headers travel upstream).
+ */
+export function clientOf(
+  plane: Pick<DataPlane, 'isTrustedProxy'>,
+  req: IncomingMessage,
+): { clientIp: string; trusted: boolean } {
+  const peer = req.socket.remoteAddress ?? '';
+  // Asked once per request.
+  const isTrusted = plane.isTrustedProxy;
+  if (!isTrusted?.(peer)) return { clientIp: peer, trusted: false };
+  return { clientIp: clientFromForwarded(req.headers['x-forwarded-for'], isTrusted) || peer, trusted: true };
+}
+
 /** A request's context before its caller is known (no key, no body yet). */
 export function requestContext(
   plane: Pick<DataPlane, 'isTrustedProxy'>,
@@ -48,11 +63,8 @@ export function requestContext(
   group: GroupRuntime,
   path: string,
   timing: { requestId: string; started: number; startedAt: number },
+  client: { clientIp: string; trusted: boolean } = clientOf(plane, req),
 ): ForwardContext {
-  const peer = req.socket.remoteAddress ?? '';
-  // Asked once: a trusted peer's X-Forwarded-For names the client, and its forwarding headers travel upstream.
-  const isTrusted = plane.isTrustedProxy;
-  const trusted = isTrusted?.(peer) ?? false;
   return {
     req,
     res,
@@ -64,9 +76,8 @@ export function requestContext(
     proxyKey: '',
     proxyKeyMasked: null,
     accessKey: null,
-    clientIp:
-      trusted && isTrusted ? clientFromForwarded(req.headers['x-forwarded-for'], isTrusted) || peer : peer,
-    keepForwarded: trusted,
+    clientIp: client.clientIp,
+    keepForwarded: client.trusted,
     started: timing.started,
     startedAt: timing.startedAt,
     closeHook: null,

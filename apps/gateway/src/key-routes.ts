@@ -4,7 +4,7 @@ import type { Provider } from '@keyway/providers';
 import { admitAccessKey, authorizeAccessKey } from './access';
 import type { Caller } from './access';
 import type { DataPlane } from './data-plane';
-import { receiveBody, requestContext, requestIdOf } from './data-plane';
+import { clientOf, receiveBody, requestContext, requestIdOf } from './data-plane';
 import { forward } from './forward';
 import { extractProxyKey } from './headers';
 import { sendModelUnion } from './key-model-lists';
@@ -41,7 +41,7 @@ export function keyRoutePrefixes(): string[] {
  * lists answer the union of the candidates' lists.
  */
 export function createKeyRouteHandler(
-  deps: { runtime: () => GatewayRuntime },
+  deps: { runtime: () => GatewayRuntime; metrics?: { proxyAuthFailure?(group: string): void } },
   plane: DataPlane,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
@@ -64,15 +64,14 @@ export function createKeyRouteHandler(
     }
     const { key: secret, query } = extractProxyKey(req.headers, target.query);
     const caller = plane.callers.resolve(runtime, secret);
+    const client = clientOf(plane, req);
     if (!caller) {
       const message = secret ? 'Invalid proxy key' : 'Missing proxy key';
       sendDialectError(res, provider, 401, 'UNAUTHORIZED', message);
-      // Sampled by client address; the presented key appears nowhere (not even masked).
-      plane.authFailures.fail(
-        req.socket.remoteAddress ?? '',
-        `(key-routed ${provider.id})`,
-        secret ? 'invalid' : 'missing',
-      );
+      // No group to log it under: counted and sampled under the channel, the presented key nowhere (not masked).
+      const label = `(key-routed ${provider.id})`;
+      deps.metrics?.proxyAuthFailure?.(label);
+      plane.authFailures.fail(client.clientIp, label, secret ? 'invalid' : 'missing');
       return;
     }
     const channel = groupsOf(runtime, caller).filter((g) => g.provider.id === provider.id);
@@ -82,7 +81,8 @@ export function createKeyRouteHandler(
       sendDialectError(res, provider, 404, 'NOT_FOUND', message);
       return;
     }
-    const ctx = requestContext(plane, req, res, first, target.path, { requestId, started, startedAt });
+    const timing = { requestId, started, startedAt };
+    const ctx = requestContext(plane, req, res, first, target.path, timing, client);
     ctx.query = query;
     ctx.proxyKey = secret as string;
     ctx.proxyKeyMasked = caller.masked;

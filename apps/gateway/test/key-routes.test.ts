@@ -139,7 +139,7 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
     expect(await list(O3_ONLY)).toEqual(['o3']);
   });
 
-  it('refuses a missing or unknown key with 401 in the path’s dialect', async () => {
+  it('refuses a missing or unknown key with 401 in the path’s dialect, counted without the key', async () => {
     const none = await send(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
     expect(none.status).toBe(401);
     const wrong = await post(
@@ -150,6 +150,9 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
     expect(wrong.status).toBe(401);
     expect(wrong.json<{ type: string; error: { type: string } }>().error.type).toBe('authentication_error');
     expect(wrong.text).not.toContain('kw-not-a-key');
+    // Counted under the channel (no group is known), sampled in the log without the presented key.
+    expect(gw.authFailures.slice(-2)).toEqual(['(key-routed openai)', '(key-routed anthropic)']);
+    expect(JSON.stringify(gw.logs)).not.toContain('kw-not-a-key');
   });
 
   describe('attacks on the request target and the model name', () => {
