@@ -7,8 +7,9 @@ import { readEnv } from './env';
 
 const { env, logger } = boot('keyway-gateway', readEnv);
 const gateway = startGateway(env, logger);
-// One handler once the dependencies are loaded: `/proxy/` requests go to it before hono (the hot path), anything
-// else reaching the hono routes (absolute-form targets) shares it — one concurrency count, one storm guard.
+// One handler once the dependencies are loaded: `/proxy/` and the key-routed `/v1`, `/v1beta` requests go to it
+// before hono (the hot path), anything else reaching the hono routes (absolute-form targets) shares it — one
+// concurrency count, one storm guard.
 let proxy: ProxyHandler | null = null;
 startServer({
   name: 'keyway-gateway',

@@ -8,8 +8,8 @@ import { Hono } from 'hono';
 import type { StandaloneDeps } from './deps';
 
 /**
- * One process, one port: `/proxy` (gateway), `/api` (control plane), the console at `/` (when built),
- * `/health`, `/ready`, `/metrics`.
+ * One process, one port: `/proxy` and the key-routed `/v1`, `/v1beta` (gateway), `/api` (control plane), the
+ * console at `/` (when built), `/health`, `/ready`, `/metrics`.
  */
 export function createApp(
   deps: StandaloneDeps,
@@ -19,8 +19,8 @@ export function createApp(
 }
 
 /**
- * The app and its data-plane handler: servers hand `/proxy/` requests to `proxy` before hono (the hot path); the
- * app's own `/proxy` routes share the same handler (one concurrency count, one storm guard).
+ * The app and its data-plane handler: servers hand `/proxy/`, `/v1` and `/v1beta` requests to `proxy` before hono
+ * (the hot path); the app's own routes for them share the same handler (one concurrency count, one storm guard).
  */
 export function createServing(
   deps: StandaloneDeps,
