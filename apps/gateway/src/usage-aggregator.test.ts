@@ -119,6 +119,15 @@ describe('createUsageAggregator', () => {
     expect(sink.pending()).toBe(0);
   });
 
+  it('stores a hostile model name and absurd token counts in a form every database accepts', async () => {
+    const { sink, batches } = aggregator();
+    sink.push(record(1, { model: `gpt\u0000-${'x'.repeat(400)}`, promptTokens: 1e15, completionTokens: -5 }));
+    await sink.flush();
+    const [bucket] = (batches[0] as UsageBatch).buckets;
+    expect(bucket?.model).toBe(`gpt-${'x'.repeat(251)}`);
+    expect(bucket).toMatchObject({ promptTokens: 100_000_000, completionTokens: 0 });
+  });
+
   it('writes nothing when nothing happened', async () => {
     const { sink, state } = aggregator();
     await sink.flush();

@@ -4,6 +4,24 @@ import type { Sink } from './log-sink';
 import { createBufferedSink } from './log-sink';
 
 const HOUR = 3_600_000;
+/** The hourly-stats model column's width (MySQL VARCHAR(255)). */
+const MODEL_MAX = 255;
+/** Tokens one request may add: a provider reporting absurd counts must not overflow a 32-bit column. */
+const TOKENS_MAX = 100_000_000;
+
+/**
+ * A model name as the counters store it. The client names the model, so it may hold NUL (PostgreSQL text cannot)
+ * or be longer than the column: either would fail the whole batch on every retry.
+ */
+function storedModel(model: string | null): string {
+  if (model === null) return '';
+  const clean = model.includes('\u0000') ? model.replaceAll('\u0000', '') : model;
+  return clean.length > MODEL_MAX ? clean.slice(0, MODEL_MAX) : clean;
+}
+
+function tokens(n: number | null): number {
+  return n === null || !(n > 0) ? 0 : Math.min(Math.round(n), TOKENS_MAX);
+}
 
 /** Where every finished record goes for the usage counters, whatever `requestLogging` says. */
 export type UsageSink = Sink<RequestLogRecord>;
@@ -52,19 +70,19 @@ class Accumulator {
       }
     }
     if (r.accessKeyId !== null) {
-      const tokens = (r.promptTokens ?? 0) + (r.completionTokens ?? 0);
+      const used = tokens(r.promptTokens) + tokens(r.completionTokens);
       const a = this.accessKeys.get(r.accessKeyId);
       if (!a)
         this.accessKeys.set(r.accessKeyId, {
           id: r.accessKeyId,
           requests: 1,
-          tokens,
+          tokens: used,
           costUsd: r.costUsd ?? 0,
           last: t,
         });
       else {
         a.requests++;
-        a.tokens += tokens;
+        a.tokens += used;
         a.costUsd += r.costUsd ?? 0;
         if (t > a.last) a.last = t;
       }
@@ -72,7 +90,7 @@ class Accumulator {
   }
 
   private bucket(hour: number, groupId: number, accessKeyId: number, r: RequestLogRecord): void {
-    const model = r.model ?? '';
+    const model = storedModel(r.model);
     const id = `${hour}|${groupId}|${accessKeyId}|${model}`;
     let b = this.buckets.get(id);
     if (!b) {
@@ -92,9 +110,9 @@ class Accumulator {
     }
     b.requests++;
     if (!r.success) b.failures++;
-    b.promptTokens += r.promptTokens ?? 0;
-    b.completionTokens += r.completionTokens ?? 0;
-    b.cachedTokens += r.cachedTokens ?? 0;
+    b.promptTokens += tokens(r.promptTokens);
+    b.completionTokens += tokens(r.completionTokens);
+    b.cachedTokens += tokens(r.cachedTokens);
     b.costUsd += r.costUsd ?? 0;
   }
 
