@@ -126,6 +126,20 @@ describe('key-routed endpoints (/v1, /v1beta at the root)', { timeout: 30_000 },
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('refuses a model outside the access key’s globs with 403 naming the key, logged under the candidate', async () => {
+    const res = await chat(O3_ONLY, 'gpt-4o');
+    expect(res.status).toBe(403);
+    expect(res.json<{ error: { message: string } }>().error.message).toContain("'o3-only'");
+    expect(res.text).not.toContain(O3_ONLY);
+    expect(fake.requests).toHaveLength(0);
+    expect(await lastRecord()).toMatchObject({
+      statusCode: 403,
+      groupName: 'oa-main',
+      accessKeyName: 'o3-only',
+      attempts: [],
+    });
+  });
+
   it('lists the union of the models the key may use, each once, filtered by the groups’ globs', async () => {
     const list = async (secret: string) => {
       const res = await send(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
