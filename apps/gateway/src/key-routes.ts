@@ -74,7 +74,14 @@ export function createKeyRouteHandler(
       plane.authFailures.fail(client.clientIp, label, secret ? 'invalid' : 'missing');
       return;
     }
-    const channel = groupsOf(runtime, caller).filter((g) => g.provider.id === provider.id);
+    // A model list also gathers the groups of channels that list models in the same format at this path (the
+    // openai-response groups' lists at `/v1/models`).
+    const list = provider.modelList(method, target.path);
+    const channel = groupsOf(runtime, caller).filter(
+      (g) =>
+        g.provider.id === provider.id ||
+        (list !== null && g.provider.modelList(method, target.path) === list),
+    );
     const first = channel[0];
     if (!first) {
       const message = `No ${provider.id} group is available to this key`;
@@ -93,7 +100,6 @@ export function createKeyRouteHandler(
       if (refused) return plane.refuse(ctx, refused);
     }
 
-    const list = provider.modelList(method, target.path);
     if (list) {
       if (!(await admitted(runtime, plane, ctx, first, null))) return;
       return sendModelUnion(ctx, plane.forwardDeps, channel, provider, list);

@@ -10,6 +10,7 @@ import type { TestGateway } from './harness';
 
 const GLOBAL = 'kw-global-sdk-routes-0a1b2c3d4e5f';
 const TEAM = 'kw-ak-sdk-routes-team-0123456789ab';
+const RESPONSES_ONLY = 'kw-ak-sdk-routes-resp-0123456789ab';
 const KEYS = {
   drained: 'sk-sdk-routes-drained-0001-abcdef',
   openai: 'sk-sdk-routes-openai-0001-abcdefg',
@@ -44,7 +45,10 @@ describe('key-routed endpoints with the official SDKs', { timeout: 30_000 }, () 
         { name: 'gem', channel: 'gemini', upstreams: [fake.url], keys: [KEYS.gemini] },
       ],
       globalProxyKeys: [GLOBAL],
-      accessKeys: [scopedAccessKey(1, 'team', TEAM, [1, 2])],
+      accessKeys: [
+        scopedAccessKey(1, 'team', TEAM, [1, 2]),
+        scopedAccessKey(2, 'responses-only', RESPONSES_ONLY, [3]),
+      ],
     });
     openai = new OpenAI({ apiKey: TEAM, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     anthropic = new Anthropic({ apiKey: GLOBAL, baseURL: gw.url, maxRetries: 0 });
@@ -87,6 +91,14 @@ describe('key-routed endpoints with the official SDKs', { timeout: 30_000 }, () 
       const ids: string[] = [];
       for await (const m of openai.models.list()) ids.push(m.id);
       expect(ids).toEqual(['gpt-4o-mini', 'gpt-4.1']);
+    });
+
+    it('lists the models of openai-response groups too (same list format at /v1/models)', async () => {
+      const client = new OpenAI({ apiKey: RESPONSES_ONLY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      const ids: string[] = [];
+      for await (const m of client.models.list()) ids.push(m.id);
+      expect(ids).toEqual(['gpt-4o-mini', 'gpt-4.1']);
+      expect(fake.requests.map((r) => r.key)).toEqual([KEYS.responses]);
     });
 
     it('raises NotFoundError for a model no candidate serves', async () => {
