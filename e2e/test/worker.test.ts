@@ -149,12 +149,25 @@ describe.skipIf(!available)('the worker behind two gateways', () => {
          FROM request_logs WHERE "groupId" = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
       [bulk.id],
     );
-    const stats = await cluster.db.query<{ hour: string; model: string; n: number; failures: number }>(
-      `SELECT "time"::text AS hour, model, sum(requests)::int AS n, sum(failures)::int AS failures
-         FROM hourly_stats WHERE "groupId" = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-      [bulk.id],
+    // The counters travel apart from the logs (usage batches, about one a second per gateway, whatever
+    // requestLogging says): wait for them to add up.
+    const readStats = () =>
+      cluster.db.query<{ hour: string; model: string; n: number; failures: number }>(
+        `SELECT "time"::text AS hour, model, sum(requests)::int AS n, sum(failures)::int AS failures
+           FROM hourly_stats WHERE "groupId" = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+        [bulk.id],
+      );
+    let stats = await readStats();
+    const statsMs = await eventually(
+      'the hourly stats adding up to the log rows',
+      async () => JSON.stringify((stats = await readStats())) === JSON.stringify(logs),
+      30_000,
+      250,
+    ).catch(() => null);
+    report(
+      'hourly stats of the group (hour, model, requests, failures)',
+      `${JSON.stringify(stats)}${statsMs === null ? '' : ` (+${statsMs} ms)`}`,
     );
-    report('hourly stats of the group (hour, model, requests, failures)', JSON.stringify(stats));
     expect(stats).toEqual(logs);
     const total = logs.reduce((sum, l) => sum + l.n, 0);
     expect(total).toBeGreaterThanOrEqual(REQUESTS);
