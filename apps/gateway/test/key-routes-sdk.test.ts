@@ -189,6 +189,18 @@ describe('key-routed endpoints with the official SDKs', { timeout: 30_000 }, () 
       expect(fake.requests.map((r) => r.key)).toEqual([KEYS.gemini, KEYS.gemini]);
     });
 
+    it('serves Gemini’s OpenAI-compatible surface at /v1beta/openai with the openai SDK', async () => {
+      const client = new OpenAI({ apiKey: GLOBAL, baseURL: `${gw.url}/v1beta/openai`, maxRetries: 0 });
+      const res = await client.chat.completions.create({
+        model: 'gemini-2.5-flash',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(res.choices[0]?.message.content).toContain('Hello');
+      expect(fake.requests.map((r) => [r.path, r.key])).toEqual([
+        ['/v1beta/openai/chat/completions', KEYS.gemini],
+      ]);
+    });
+
     it('lists the gemini group’s models', async () => {
       const names: string[] = [];
       for await (const m of await gemini.models.list()) names.push(m.name ?? '');
