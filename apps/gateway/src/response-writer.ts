@@ -7,7 +7,7 @@ import type { ForwardContext, ForwardDeps } from './context';
 import { clientHeaders } from './headers';
 import type { Ending } from './request-record';
 import { finishRecord, redact, truncate } from './request-record';
-import { sendDialectError } from './respond';
+import { rateLimitsOf, sendDialectError } from './respond';
 import { errorText, headerString } from './upstream-call';
 import type { SentResult } from './upstream-call';
 import { AddedUsageRelay } from './added-usage-relay';
@@ -137,6 +137,7 @@ async function sendModelList(
   }
   ctx.res.writeHead(200, {
     'x-request-id': ctx.requestId,
+    ...rateLimitsOf(ctx.res),
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });

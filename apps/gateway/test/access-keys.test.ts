@@ -301,6 +301,30 @@ describe('access keys on /proxy/{group}', { timeout: 30_000 }, () => {
     clock.t += 60_000;
   });
 
+  it('describes the key on a model list the gateway rewrote, too', async () => {
+    const before = gw.snapshot;
+    gw.reconfigure({
+      ...before,
+      version: before.version + 1,
+      groups: before.groups.map((g) =>
+        g.name === 'oa' ? { ...g, modelRedirects: { smart: 'gpt-4o-mini' } } : g,
+      ),
+      accessKeys: [...ACCESS_KEYS, accessKeySnapshot(600, 'lister', SECRETS.rpm, { limits: { rpm: 100 } })],
+    });
+    try {
+      const res = await send(`${gw.base('oa')}/v1/models`, {
+        headers: { authorization: `Bearer ${SECRETS.rpm}` },
+      });
+      expect(res.status).toBe(200);
+      expect(res.json<{ data: Array<{ id: string }> }>().data.map((m) => m.id)).toContain('smart');
+      expect(res.headers['x-ratelimit-limit-requests']).toBe('100');
+      expect(res.headers['x-ratelimit-remaining-requests']).toBe('99');
+    } finally {
+      gw.reconfigure({ ...before, version: before.version + 2 });
+      clock.t += 60_000;
+    }
+  });
+
   it('refuses a disabled key at the next request after a reload (no cached acceptance)', async () => {
     const oa = DIALECTS[0] as Dialect;
     expect((await call(oa, oa.allowed, SECRETS.team)).status).toBe(200);
