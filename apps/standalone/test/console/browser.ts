@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { it } from 'vitest';
 import type { Browser, BrowserContext, Page, Request, Response } from 'playwright-core';
 
 /** Debian's chromium: the suite never downloads a browser. */
@@ -290,4 +291,27 @@ export function paintedOver(page: Page, selector: string): Promise<string[]> {
     main.scrollTop = 0;
     return [...out];
   }, selector);
+}
+
+/**
+ * The steps of one flow, each needing the one before: after a failure the remaining steps are skipped rather
+ * than failing for the same reason, and the failing one leaves a screenshot of `page()`. `broken()` names it.
+ */
+export function flowSteps(page: () => Page) {
+  let broken: string | null = null;
+  function step(name: string, fn: () => Promise<void>): void {
+    it(name, async (ctx) => {
+      if (broken) ctx.skip(`an earlier step failed: ${broken}`);
+      try {
+        await fn();
+      } catch (e) {
+        broken = name;
+        const shot = await failureShot(page(), name);
+        throw new Error(`${(e as Error).message}\n(page: ${page().url()}, screenshot: ${shot})`, {
+          cause: e,
+        });
+      }
+    });
+  }
+  return { step, broken: () => broken };
 }

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminClient, startStandalone, tempDir } from '../harness';
-import { failureShot, hasChromium, launchBrowser, openPage, screenshot, settled, until } from './browser';
+import { flowSteps, hasChromium, launchBrowser, openPage, screenshot, settled, until } from './browser';
 import type { PageMonitor } from './browser';
 
 const AUTH_KEY = 'console-admin-Key-4d7f1a9c3e6b8d20';
@@ -36,7 +36,6 @@ describe.skipIf(!hasChromium)('console in Chromium: the operator flow end to end
   let monitor: PageMonitor;
   let proxyKey = '';
   let groupId = 0;
-  let broken: string | null = null;
 
   const nav = async (route: 'dashboard' | 'groups' | 'logs' | 'settings', path: string) => {
     await page.getByTestId(`nav-${route}`).click();
@@ -50,18 +49,7 @@ describe.skipIf(!hasChromium)('console in Chromium: the operator flow end to end
       messages: [{ role: 'user', content: 'hi' }],
     });
 
-  function step(name: string, fn: () => Promise<void>): void {
-    it(name, async (ctx) => {
-      if (broken) ctx.skip(`an earlier step failed: ${broken}`);
-      try {
-        await fn();
-      } catch (e) {
-        broken = name;
-        const shot = await failureShot(page, name);
-        throw new Error(`${(e as Error).message}\n(page: ${page.url()}, screenshot: ${shot})`, { cause: e });
-      }
-    });
-  }
+  const { step, broken } = flowSteps(() => page);
 
   beforeAll(async () => {
     fake = await startFakeUpstream();
@@ -327,6 +315,6 @@ describe.skipIf(!hasChromium)('console in Chromium: the operator flow end to end
 
   it('showed no console errors, failed requests or error responses the test did not cause', () => {
     expect(monitor.unexpected()).toEqual([]);
-    if (!broken) expect(monitor.pending()).toEqual([]);
+    if (!broken()) expect(monitor.pending()).toEqual([]);
   });
 });

@@ -20,6 +20,7 @@ const GROUP = 'narrow-openai';
 // Starting on the dashboard, each entry is a different page from the one before.
 const PAGES = [
   { route: 'groups', path: '/groups', ready: `group-item-${GROUP}` },
+  { route: 'access-keys', path: '/access-keys', ready: 'access-key-table' },
   { route: 'logs', path: '/logs', ready: 'log-row' },
   { route: 'settings', path: '/settings', ready: 'settings-form' },
   { route: 'dashboard', path: '/', ready: 'dashboard-cards' },

@@ -20,6 +20,26 @@ function standardForm() {
 }
 
 describe('buildCreate', () => {
+  it('sends model globs for key-routed endpoints, trimmed, blanks dropped, on standard and aggregate groups', () => {
+    for (const type of ['standard', 'aggregate'] as const) {
+      const form = emptyForm(type);
+      form.name = 'routed';
+      form.models = [' gpt-4o* ', '', 'o3-?'];
+      const r = buildCreate(form, describeProblem);
+      expect(r.ok && r.body.models).toEqual(['gpt-4o*', 'o3-?']);
+    }
+    expect(formFromGroup(group({ models: ['claude-*'] })).models).toEqual(['claude-*']);
+  });
+
+  it('shows an invalid glob on the models field', () => {
+    const form = standardForm();
+    form.models = ['ok-*', 'bad\u0000'];
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.models).toMatch(/^#2: /);
+  });
+
   it('builds the POST body of a standard group', () => {
     const form = standardForm();
     form.paramOverridesText = '{"temperature": 0.2}';

@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiError, json, stubFetch } from '../../testing/fetch-stub';
-import { settingsResponse } from '../../testing/fixtures';
+import { accessKey, settingsResponse } from '../../testing/fixtures';
 import { byTestId, mountWithApp, settle, settleErrors, typeInto } from '../../testing/mount';
 import SettingsPage from './index.vue';
 
 let stub: ReturnType<typeof stubFetch>;
 
+vi.setConfig({ testTimeout: 20_000 });
+
 beforeEach(() => {
-  const initial = settingsResponse({ maxRetries: 3 });
+  const initial = settingsResponse({ maxRetries: 3, proxyKeys: ['sk-g***9f3a'] });
   stub = stubFetch({
     'GET /api/settings': json(initial),
     'PATCH /api/settings': (c) => json({ values: { ...initial.values, ...(c.body as object) } }),
@@ -75,5 +77,22 @@ describe('settings page', () => {
     await settleErrors();
     expect(w.find('[data-testid="setting-appUrl"] .el-form-item__error').text()).toBe('Invalid URL');
     expect(w.text()).toContain('Unsaved changes: 1'); // the draft is kept for fixing
+  });
+
+  it('turns a saved global proxy key into an access key, leaving nothing to save', async () => {
+    stub.on('POST /api/access-keys/from-proxy-key', (c) =>
+      json(accessKey(4, { name: (c.body as { name: string }).name }), 201),
+    );
+    const w = await openPage();
+    byTestId('proxy-key-to-access-key').click();
+    await settle();
+    await typeInto(byTestId('from-proxy-key-name'), 'legacy-client');
+    byTestId('from-proxy-key-submit').click();
+    await settle(10);
+    expect(stub.callsTo('POST /api/access-keys/from-proxy-key').map((c) => c.body)).toEqual([
+      { keyMasked: 'sk-g***9f3a', name: 'legacy-client' },
+    ]);
+    expect(document.querySelector('[data-testid="proxy-key-saved"]')).toBeNull();
+    expect(w.text()).not.toContain('Unsaved changes');
   });
 });
