@@ -1,27 +1,7 @@
-import type { RequestLogRecord, UsageBatch, UsageBucket } from '@keyway/contracts';
-import { uuidv7 } from '@keyway/core';
+import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
+import { UsageAccumulator, uuidv7 } from '@keyway/core';
 import type { Sink } from './log-sink';
 import { createBufferedSink } from './log-sink';
-
-const HOUR = 3_600_000;
-/** The hourly-stats model column's width (MySQL VARCHAR(255)). */
-const MODEL_MAX = 255;
-/** Tokens one request may add: a provider reporting absurd counts must not overflow a 32-bit column. */
-const TOKENS_MAX = 100_000_000;
-
-/**
- * A model name as the counters store it. The client names the model, so it may hold NUL (PostgreSQL text cannot)
- * or be longer than the column: either would fail the whole batch on every retry.
- */
-function storedModel(model: string | null): string {
-  if (model === null) return '';
-  const clean = model.includes('\u0000') ? model.replaceAll('\u0000', '') : model;
-  return clean.length > MODEL_MAX ? clean.slice(0, MODEL_MAX) : clean;
-}
-
-function tokens(n: number | null): number {
-  return n === null || !(n > 0) ? 0 : Math.min(Math.round(n), TOKENS_MAX);
-}
 
 /** Where every finished record goes for the usage counters, whatever `requestLogging` says. */
 export type UsageSink = Sink<RequestLogRecord>;
@@ -39,92 +19,6 @@ export interface UsageAggregatorOptions {
   onDrop?: (count: number) => void;
   /** For tests: the clock batch ids are made from. */
   now?: () => number;
-}
-
-/** What one batch has added up so far. */
-class Accumulator {
-  readonly buckets = new Map<string, UsageBucket>();
-  readonly keys = new Map<number, { id: number; count: number; last: number }>();
-  readonly accessKeys = new Map<
-    number,
-    { id: number; requests: number; tokens: number; costUsd: number; last: number }
-  >();
-
-  get empty(): boolean {
-    return this.buckets.size === 0;
-  }
-
-  add(r: RequestLogRecord): void {
-    const t = Date.parse(r.time);
-    const hour = Math.floor(t / HOUR) * HOUR;
-    const accessKeyId = r.accessKeyId ?? 0;
-    this.bucket(hour, r.groupId, accessKeyId, r);
-    // An aggregate's request counts in its own bucket too (its page shows what it served through members).
-    if (r.parentGroupId !== null) this.bucket(hour, r.parentGroupId, accessKeyId, r);
-    if (r.keyId !== null && r.success) {
-      const k = this.keys.get(r.keyId);
-      if (!k) this.keys.set(r.keyId, { id: r.keyId, count: 1, last: t });
-      else {
-        k.count++;
-        if (t > k.last) k.last = t;
-      }
-    }
-    if (r.accessKeyId !== null) {
-      const used = tokens(r.promptTokens) + tokens(r.completionTokens);
-      const a = this.accessKeys.get(r.accessKeyId);
-      if (!a)
-        this.accessKeys.set(r.accessKeyId, {
-          id: r.accessKeyId,
-          requests: 1,
-          tokens: used,
-          costUsd: r.costUsd ?? 0,
-          last: t,
-        });
-      else {
-        a.requests++;
-        a.tokens += used;
-        a.costUsd += r.costUsd ?? 0;
-        if (t > a.last) a.last = t;
-      }
-    }
-  }
-
-  private bucket(hour: number, groupId: number, accessKeyId: number, r: RequestLogRecord): void {
-    const model = storedModel(r.model);
-    const id = `${hour}|${groupId}|${accessKeyId}|${model}`;
-    let b = this.buckets.get(id);
-    if (!b) {
-      b = {
-        time: new Date(hour).toISOString(),
-        groupId,
-        model,
-        accessKeyId,
-        requests: 0,
-        failures: 0,
-        promptTokens: 0,
-        completionTokens: 0,
-        cachedTokens: 0,
-        costUsd: 0,
-      };
-      this.buckets.set(id, b);
-    }
-    b.requests++;
-    if (!r.success) b.failures++;
-    b.promptTokens += tokens(r.promptTokens);
-    b.completionTokens += tokens(r.completionTokens);
-    b.cachedTokens += tokens(r.cachedTokens);
-    b.costUsd += r.costUsd ?? 0;
-  }
-
-  seal(id: string): UsageBatch {
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return {
-      id,
-      buckets: [...this.buckets.values()],
-      keys: [...this.keys.values()].map((k) => ({ id: k.id, count: k.count, last: iso(k.last) })),
-      accessKeys: [...this.accessKeys.values()].map((a) => ({ ...a, last: iso(a.last) })),
-    };
-  }
 }
 
 /**
@@ -147,7 +41,7 @@ export function createUsageAggregator(o: UsageAggregatorOptions): UsageSink & { 
     ...(o.onError ? { onError: o.onError } : {}),
     ...(o.onDrop ? { onDrop: o.onDrop } : {}),
   });
-  let current = new Accumulator();
+  let current = new UsageAccumulator();
   let timer: NodeJS.Timeout | null = null;
 
   const seal = (): void => {
@@ -155,7 +49,7 @@ export function createUsageAggregator(o: UsageAggregatorOptions): UsageSink & { 
     timer = null;
     if (current.empty) return;
     const sealed = current.seal(uuidv7(now()));
-    current = new Accumulator();
+    current = new UsageAccumulator();
     out.push(sealed);
   };
 

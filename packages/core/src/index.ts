@@ -7,3 +7,4 @@ export * from './header-rules';
 export * from './egress';
 export type { LogPort } from './log-port';
 export { uuidv7 } from './uuid7';
+export * from './usage-batch';
