@@ -5,9 +5,11 @@ import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
+import { RedisCounters } from '@keyway/limits';
 import {
   busPrefixOf,
   connectBusInBackground,
+  counterPrefixOf,
   connectRedis,
   mirrorKeyPool,
   queuePrefixOf,
@@ -17,6 +19,8 @@ import type { ControlPlaneDeps } from './context';
 import { checkEncryption } from './encryption';
 import type { Env } from './env';
 import { PoolKeeper } from './pool-keeper';
+import { startBudgetSeeder } from './budget-seeder';
+import type { BudgetSeeder } from './budget-seeder';
 import { RedisSessionStore } from './session-store-redis';
 import { delegateKeyTest } from './key-test-job';
 
@@ -56,6 +60,16 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
     () => undefined,
   );
   const states = createKeyStateWriter(prisma, logger);
+  // The gateways' shared access-key counters: read for `rpmNow`, and seeded from the database (budgets outlive
+  // Redis). This process admits nothing, so its counters never claim or push anything.
+  let seeder: BudgetSeeder | null = null;
+  const counters = new RedisCounters({
+    redis,
+    prefix: counterPrefixOf(env.REDIS_PREFIX),
+    log: logger,
+    onReset: () => void seeder?.seedNow(),
+  });
+  seeder = startBudgetSeeder({ db: prisma, counters, logger });
 
   let stopping = false;
   let deps: ControlPlaneDeps | null = null;
@@ -100,6 +114,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       // In Redis so that a logout on one replica ends the session on all of them.
       sessionStore: new RedisSessionStore(redis, env.REDIS_PREFIX),
       isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
+      counters,
     };
   })().catch((err: unknown) => {
     if (!stopping) logger.error({ err }, 'control plane start-up failed');
@@ -120,6 +135,8 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       stopping = true;
       await booting;
       await keeper?.stop();
+      await seeder?.stop();
+      await counters.close();
       await pool?.close();
       await states.close();
       await queue.close();

@@ -1,5 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
-import type { CounterLayer, LimitRule } from '@keyway/limits';
+import type { CounterLayer, LimitRule, PersistedAccessKeyUsage } from '@keyway/limits';
+import { persistedFigure } from '@keyway/limits';
 import { accessCounterId } from './access';
 import type { AccessKeyRuntime, GatewayRuntime } from './runtime';
 
@@ -35,30 +36,6 @@ function accessKeysById(runtime: GatewayRuntime): ReadonlyMap<number, AccessKeyR
     byIdCache.set(runtime, index);
   }
   return index;
-}
-
-/** An access key's usage as the database keeps it (UTC day and month, and the lifetime cost). */
-export interface PersistedAccessKeyUsage {
-  requestsToday: number;
-  tokensToday: number;
-  costUsdToday: number;
-  tokensMonth: number;
-  costUsdMonth: number;
-  costUsdTotal: number;
-}
-
-/** The persisted figure a day, month or total rule continues from (null: a minute window, or nothing kept). */
-export function persistedFigure(rule: LimitRule, u: PersistedAccessKeyUsage): number | null {
-  if (rule.timeZone !== undefined) return null;
-  const figures: Record<string, number | undefined> = {
-    'requests/day': u.requestsToday,
-    'tokens/day': u.tokensToday,
-    'cost/day': u.costUsdToday,
-    'tokens/month': u.tokensMonth,
-    'cost/month': u.costUsdMonth,
-    'cost/total': u.costUsdTotal,
-  };
-  return figures[`${rule.measure}/${rule.window}`] ?? null;
 }
 
 /**

@@ -26,3 +26,27 @@ export function accessKeyRules(l: AccessKeyLimits): LimitRule[] {
   add('costUsdTotal', 'cost', 'total', l.costUsdTotal);
   return rules;
 }
+
+/** An access key's usage as the database keeps it (UTC day and month, and the lifetime cost). */
+export interface PersistedAccessKeyUsage {
+  requestsToday: number;
+  tokensToday: number;
+  costUsdToday: number;
+  tokensMonth: number;
+  costUsdMonth: number;
+  costUsdTotal: number;
+}
+
+/** The persisted figure a day, month or total rule continues from (null: a minute window, or nothing kept). */
+export function persistedFigure(rule: LimitRule, u: PersistedAccessKeyUsage): number | null {
+  if (rule.timeZone !== undefined) return null;
+  const figures: Record<string, number | undefined> = {
+    'requests/day': u.requestsToday,
+    'tokens/day': u.tokensToday,
+    'cost/day': u.costUsdToday,
+    'tokens/month': u.tokensMonth,
+    'cost/month': u.costUsdMonth,
+    'cost/total': u.costUsdTotal,
+  };
+  return figures[`${rule.measure}/${rule.window}`] ?? null;
+}
