@@ -103,13 +103,20 @@ describe('POST /api/access-keys', () => {
     ['a negative limit', { name: 'a', limits: { rpm: -1 } }],
     ['an unknown limit', { name: 'a', limits: { rps: 1 } }],
     ['groups that are not ids', { name: 'a', groups: ['x'] }],
-    ['an unknown field', { name: 'a', key: 'sk-kw-chosen-by-the-caller-000000000000' }],
+    ['an unknown field', { name: 'a', secret: 'sk-kw-chosen-by-the-caller-000000000000' }],
     ['an expiry that is no date', { name: 'a', expiresAt: 'tomorrow' }],
   ])('refuses %s with 400', async (_what, body) => {
     const res = await fx.req<ErrorBody>('POST', '/api/access-keys', body);
     expect(res.status, res.text).toBe(400);
     expect(res.json.error.code).toBe('VALIDATION_FAILED');
     expect(await fx.db.accessKey.count()).toBe(0);
+  });
+
+  it('ignores a secret the caller sends: the key is always generated', async () => {
+    const chosen = 'sk-kw-chosen-by-the-caller-000000000000';
+    const created = await create({ name: 'a', key: chosen });
+    expect(created.key).not.toBe(chosen);
+    expect((await buildSnapshot(fx.db, 1)).accessKeys[0]?.hash).toBe(hashProxyKey(created.key));
   });
 
   it('refuses a huge models list before reading it all (413)', async () => {
@@ -150,6 +157,12 @@ describe('GET/PATCH/DELETE /api/access-keys/{id}', () => {
     expect(res.json.groups).toEqual([3, 1]);
     const snap = await buildSnapshot(fx.db, 1);
     expect(snap.accessKeys[0]).toMatchObject({ groups: [3, 1], expiresAt: '2030-01-01T00:00:00.000Z' });
+    // What a GET returned, sent back with one change: the read-only fields are ignored, the key kept.
+    const { json: read } = await fx.req<AccessKey>('GET', `/api/access-keys/${k.id}`);
+    const back = await fx.req<AccessKey>('PATCH', `/api/access-keys/${k.id}`, { ...read, notes: 'n' });
+    expect(back.status, back.text).toBe(200);
+    expect(back.json).toMatchObject({ notes: 'n', key: read.key, limits: read.limits });
+    expect((await buildSnapshot(fx.db, 1)).accessKeys[0]?.hash).toBe(hashProxyKey(k.key));
   });
 
   it('deletes a key: gone from the API and the snapshot', async () => {

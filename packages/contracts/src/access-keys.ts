@@ -67,32 +67,54 @@ const accessKeyFields = {
   notes: z.string().max(2000).refine(noNul, NUL_MESSAGE).default(''),
 };
 
+/** Fields a GET returns that a client may send back; accepted and ignored (`key` too: the secret is generated). */
+const readOnlyAccessKeyFields = {
+  id: z.unknown().optional(),
+  key: z.unknown().optional(),
+  createdAt: z.unknown().optional(),
+  lastUsedAt: z.unknown().optional(),
+  usage: z.unknown().optional(),
+};
+
+function stripReadOnly<T extends Record<string, unknown>>(
+  v: T,
+): Omit<T, keyof typeof readOnlyAccessKeyFields> {
+  const out: Record<string, unknown> = { ...v };
+  for (const k of Object.keys(readOnlyAccessKeyFields)) delete out[k];
+  return out as Omit<T, keyof typeof readOnlyAccessKeyFields>;
+}
+
 /** `POST /api/access-keys`. */
-export const accessKeyCreateSchema = z.strictObject(accessKeyFields);
+export const accessKeyCreateSchema = z
+  .strictObject({ ...accessKeyFields, ...readOnlyAccessKeyFields })
+  .transform(stripReadOnly);
 export type AccessKeyCreate = z.infer<typeof accessKeyCreateSchema>;
 
 /** `PATCH /api/access-keys/{id}`: any create field but the key; `limits` replaces the limits it names. */
-export const accessKeyPatchSchema = z.strictObject({
-  name: accessKeyNameSchema.optional(),
-  groups: accessKeyGroupsSchema.optional(),
-  models: z.array(modelGlobSchema).max(200).optional(),
-  // Not `accessKeyLimitsSchema.partial()`: its defaults would fill the limits a patch does not name with null.
-  limits: z
-    .strictObject({
-      rpm: count.optional(),
-      tpm: count.optional(),
-      rpd: count.optional(),
-      tokensPerDay: count.optional(),
-      tokensPerMonth: count.optional(),
-      costUsdPerDay: usd.optional(),
-      costUsdPerMonth: usd.optional(),
-      costUsdTotal: usd.optional(),
-    })
-    .optional(),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
-  enabled: z.boolean().optional(),
-  notes: z.string().max(2000).refine(noNul, NUL_MESSAGE).optional(),
-});
+export const accessKeyPatchSchema = z
+  .strictObject({
+    name: accessKeyNameSchema.optional(),
+    groups: accessKeyGroupsSchema.optional(),
+    models: z.array(modelGlobSchema).max(200).optional(),
+    // Not `accessKeyLimitsSchema.partial()`: its defaults would fill the limits a patch does not name with null.
+    limits: z
+      .strictObject({
+        rpm: count.optional(),
+        tpm: count.optional(),
+        rpd: count.optional(),
+        tokensPerDay: count.optional(),
+        tokensPerMonth: count.optional(),
+        costUsdPerDay: usd.optional(),
+        costUsdPerMonth: usd.optional(),
+        costUsdTotal: usd.optional(),
+      })
+      .optional(),
+    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    enabled: z.boolean().optional(),
+    notes: z.string().max(2000).refine(noNul, NUL_MESSAGE).optional(),
+    ...readOnlyAccessKeyFields,
+  })
+  .transform(stripReadOnly);
 export type AccessKeyPatch = z.infer<typeof accessKeyPatchSchema>;
 
 /** `POST /api/access-keys/from-proxy-key`: moves an existing proxy key (global when `groupId` is absent). */
