@@ -27,6 +27,7 @@ describe('groupCreateSchema', () => {
       paramOverrides: {},
       modelRedirects: {},
       modelRedirectStrict: false,
+      models: [],
       headerRules: [],
       config: {},
       subGroups: [],
