@@ -496,6 +496,7 @@ export const enUS = {
     create: 'Access key',
     empty: 'No access keys yet',
     rotate: 'Rotate',
+    logs: 'Logs',
     rotateConfirm:
       'Give "{name}" a new secret? The current one stops working at once; callers need the new one.',
     deleteConfirm:
@@ -510,6 +511,7 @@ export const enUS = {
     never: 'Never',
     expired: 'Expired',
     neverUsed: 'Not used yet',
+    lastUsed: 'Used {when}',
     secretTitle: 'Secret of "{name}"',
     secretWarning: 'Copy it now: it is stored hashed and will not be shown again.',
     secretDone: 'I have copied it',
@@ -518,8 +520,7 @@ export const enUS = {
       scope: 'Groups / models',
       limits: 'Limits',
       usage: 'Usage',
-      expiresAt: 'Expires',
-      lastUsed: 'Last used',
+      dates: 'Expires / last used',
       enabled: 'Enabled',
     },
     limits: {
@@ -551,7 +552,7 @@ export const enUS = {
       costUsdPerDay: 'Cost today',
       costUsdPerMonth: 'Cost this month',
       costUsdTotal: 'Cost in total',
-      today: 'Today: {requests} requests · {tokens} tokens · {cost}',
+      today: 'Today: {requests} req · {tokens} tokens · {cost}',
     },
     form: {
       createTitle: 'New access key',

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { adminClient, startStandalone, tempDir } from '../harness';
-import { flowSteps, hasChromium, launchBrowser, openPage, until } from './browser';
+import { flowSteps, hasChromium, launchBrowser, openPage, screenshot, until } from './browser';
 import type { PageMonitor } from './browser';
 import { logIn } from './seed';
 
@@ -131,8 +131,9 @@ describe.skipIf(!hasChromium)('console in Chromium: an access key from creation 
       await page.getByTestId('access-keys-refresh').click();
       return false;
     });
-    expect(await row().getByTestId('usage-today').innerText()).toMatch(/Today: [1-9]\d* requests/);
+    expect(await row().getByTestId('usage-today').innerText()).toMatch(/Today: [1-9]\d* req /);
     expect(await row().innerText()).not.toContain('Not used yet');
+    await screenshot(page, 'access-keys');
   });
 
   step('refuses the key with 401 once it is disabled, and after it is deleted', async () => {
