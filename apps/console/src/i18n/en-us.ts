@@ -66,7 +66,7 @@ export const enUS = {
   },
   dashboard: {
     cost24h: 'Cost (24 h)',
-    costHint: 'From the price table; requests to unpriced models cost nothing here',
+    costHint: 'Priced requests only (see Settings → Prices)',
     window: 'Last 24 hours, compared with the 24 hours before',
     keys: 'Keys',
     requests24h: 'Requests (24 h)',

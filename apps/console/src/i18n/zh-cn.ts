@@ -67,7 +67,7 @@ export const zhCN: MessageSchema = {
   },
   dashboard: {
     cost24h: '费用（24 小时）',
-    costHint: '按价格表计算；未定价模型的请求不计费用',
+    costHint: '仅计已定价的请求（见 系统设置 → 价格）',
     window: '最近 24 小时，与之前 24 小时对比',
     keys: '密钥',
     requests24h: '请求数（24 小时）',
