@@ -12,6 +12,7 @@ describe('pnpm bench options', () => {
       'distributed',
       'standalone-100k',
       'standalone-200groups',
+      'standalone-accesskey',
     ]);
     expect(o).toMatchObject({
       rounds: 3,
