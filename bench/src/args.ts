@@ -58,7 +58,8 @@ export const usage = `pnpm bench [-- options]
                           (default all; direct and bare are always measured, and standalone with a scale
                           target). Scale targets, like standalone (logging all): standalone-100k has 100,000
                           keys in its group; standalone-200groups has 200 groups, the load on the last created;
-                          standalone-accesskey calls with an access key carrying every limit and budget
+                          standalone-accesskey calls standalone's own process with an access key carrying every
+                          limit and budget (none reached) instead of its proxy key
   -c, --connections N     concurrent connections for the load runs (default 64)
   -t, --threads N         wrk threads for the load runs (default 2)
   -d, --duration S        measured load seconds per target and round (default 10)

@@ -50,6 +50,9 @@ export async function startTargets(
   const upstream: Upstream = { proc: up.proc, ...up.info };
   const plain = { proc: undefined, upstreamKeys: undefined, helpers: undefined };
   const targets: RunningTarget[] = [];
+  // The access-key target calls the standalone target's own process with an access key instead of the proxy key:
+  // the difference is the access key's cost alone, not that of another process started apart.
+  let standalone: Awaited<ReturnType<typeof startKeyway>> | undefined;
   for (const name of opts.targets) {
     switch (name) {
       case 'direct':
@@ -88,7 +91,11 @@ export async function startTargets(
       case 'standalone-accesskey': {
         if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
         if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
-        const k = await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
+        const k =
+          name === 'standalone-accesskey' && standalone
+            ? standalone
+            : await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
+        if (name === 'standalone') standalone = k;
         const secret = name === 'standalone-accesskey' ? await k.createAccessKey() : k.proxyKey;
         targets.push({
           ...plain,
