@@ -16,8 +16,8 @@ vi.mock(import('../../ui/feedback'), async (original) => ({
 // Dialogs with many Element Plus fields take seconds to mount in happy-dom on a busy machine.
 vi.setConfig({ testTimeout: 20_000 });
 
-const SECRET = 'sk-kw-7Hq2VtZ9mB4xN1pL8cR3sD6fG0jK5wYe';
-const ROTATED = 'sk-kw-Pz4Lr8Qm2Xv6Tb0Nc3Hs9Gd5Fa1Jk7Wu';
+const SECRET = 'sk-kw-console-test-created-secret-0001';
+const ROTATED = 'sk-kw-console-test-rotated-secret-0002';
 let stub: ReturnType<typeof stubFetch>;
 let live: AccessKey[];
 
