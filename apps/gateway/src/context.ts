@@ -23,6 +23,8 @@ export interface ForwardContext {
   proxyKeyMasked: string | null;
   /** The access key the presented secret belongs to (null: a bare proxy key, or not accepted yet). */
   accessKey: AccessKeyRuntime | null;
+  /** The model the client named, when a step before forwarding read it already (read once per request). */
+  model?: string | null;
   clientIp: string;
   keepForwarded: boolean;
   started: number;

@@ -37,7 +37,7 @@ export async function forward(
     headers: ctx.req.headers,
     body: ctx.body,
   };
-  const model = root.provider.extractModel(view);
+  const model = ctx.model !== undefined ? ctx.model : root.provider.extractModel(view);
   const stream = root.provider.isStream(view);
   const record = baseRecord(ctx, model, stream);
   const planner = new AttemptPlanner(

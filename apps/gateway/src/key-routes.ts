@@ -113,6 +113,7 @@ export function createKeyRouteHandler(
       headers: req.headers,
       body: ctx.body,
     });
+    ctx.model = model;
     const candidates = model === null ? channel : channel.filter((g) => g.servesModel(model));
     const chosen = candidates[0];
     if (!chosen) {

@@ -170,6 +170,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
         headers: req.headers,
         body,
       });
+      ctx.model = model;
       const pending = admitAccessKey(admitDeps, runtime, ctx.accessKey, group, {
         method: req.method ?? 'GET',
         model,
