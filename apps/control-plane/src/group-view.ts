@@ -1,5 +1,19 @@
-import type { Group, GroupConfig, HeaderRule, KeyStats, Upstream } from '@keyway/contracts';
-import { headerRuleSchema, readGroupConfig } from '@keyway/contracts';
+import type {
+  Affinity,
+  Group,
+  GroupConfig,
+  HeaderRule,
+  KeyLimits,
+  KeyStats,
+  Upstream,
+} from '@keyway/contracts';
+import {
+  affinitySchema,
+  defaultAffinity,
+  headerRuleSchema,
+  keyLimitsSchema,
+  readGroupConfig,
+} from '@keyway/contracts';
 import { z } from 'zod';
 import type { StoredProxyKey } from './settings-store';
 
@@ -20,6 +34,10 @@ export interface GroupRow {
   modelRedirectStrict: boolean;
   /** null on rows written before groups had model globs */
   models: unknown;
+  /** null on rows written before the smarter pool (and when none are set) */
+  keyLimits: unknown;
+  affinity: unknown;
+  dailyResetTimeZone: string | null;
   headerRules: unknown;
   config: unknown;
   sort: number;
@@ -48,6 +66,8 @@ export function groupJson(row: GroupRow): {
   paramOverrides: Record<string, unknown>;
   modelRedirects: Record<string, string>;
   models: string[];
+  keyLimits: KeyLimits | null;
+  affinity: Affinity;
   headerRules: HeaderRule[];
   config: GroupConfig;
 } {
@@ -57,6 +77,8 @@ export function groupJson(row: GroupRow): {
     paramOverrides: json(recordSchema, row.paramOverrides, {}),
     modelRedirects: json(redirectsSchema, row.modelRedirects, {}),
     models: json(z.array(z.string()), row.models, []),
+    keyLimits: json(keyLimitsSchema.nullable(), row.keyLimits ?? null, null),
+    affinity: json(affinitySchema, row.affinity ?? defaultAffinity, defaultAffinity),
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
     config: readGroupConfig(row.config),
   };
@@ -89,6 +111,9 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     modelRedirects: j.modelRedirects,
     modelRedirectStrict: row.modelRedirectStrict,
     models: j.models,
+    keyLimits: j.keyLimits,
+    affinity: j.affinity,
+    dailyResetTimeZone: row.dailyResetTimeZone,
     headerRules: j.headerRules,
     config: j.config,
     subGroups: row.subGroups.map((s) => ({

@@ -144,6 +144,8 @@ export function groupRoutes(): Hono<CpEnv> {
         headerRules: fields.headerRules as object,
         config: fields.config as object,
         models: fields.models ?? [],
+        keyLimits: (fields.keyLimits ?? null) as object,
+        affinity: (fields.affinity ?? null) as object,
         name,
         lastValidatedAt: null,
       },
@@ -263,6 +265,9 @@ function columns(input: GroupCreate, existing: Array<{ hash: string; masked: str
     modelRedirects: input.modelRedirects,
     modelRedirectStrict: input.modelRedirectStrict,
     models: input.models,
+    keyLimits: input.keyLimits as object,
+    affinity: input.affinity as object,
+    dailyResetTimeZone: input.dailyResetTimeZone,
     headerRules: input.headerRules as object[],
     config: input.config as object,
   };
@@ -284,6 +289,9 @@ function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: str
     ...(p.modelRedirects === undefined ? {} : { modelRedirects: p.modelRedirects }),
     ...(p.modelRedirectStrict === undefined ? {} : { modelRedirectStrict: p.modelRedirectStrict }),
     ...(p.models === undefined ? {} : { models: p.models }),
+    ...(p.keyLimits === undefined ? {} : { keyLimits: p.keyLimits as object }),
+    ...(p.affinity === undefined ? {} : { affinity: p.affinity as object }),
+    ...(p.dailyResetTimeZone === undefined ? {} : { dailyResetTimeZone: p.dailyResetTimeZone }),
     ...(p.headerRules === undefined ? {} : { headerRules: p.headerRules as object[] }),
     ...(p.config === undefined ? {} : { config: p.config as object }),
   };

@@ -1,4 +1,5 @@
 import type { ConfigSnapshot } from '@keyway/contracts';
+import { dailyResetZone } from '@keyway/contracts';
 import type { DbClient } from '@keyway/db';
 import { listAccessKeys, listGroupsForSnapshot } from '@keyway/db';
 import { groupJson } from './group-view';
@@ -36,6 +37,9 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         config: j.config,
         subGroups: g.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })),
         models: j.models,
+        keyLimits: j.keyLimits,
+        affinity: j.affinity,
+        dailyResetTimeZone: dailyResetZone(g.channel, g.dailyResetTimeZone),
       };
     }),
     // Disabled and expired keys too: the gateway refuses them by name instead of as unknown keys.

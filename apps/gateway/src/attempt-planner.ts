@@ -1,7 +1,8 @@
 import type { FailureClass } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
-import type { PickedKey, PickResult } from '@keyway/keypool';
+import type { PickedKey, PickResult, PickWant } from '@keyway/keypool';
 import type { GroupRuntime, UpstreamRuntime } from './runtime';
+import { sentModel } from './runtime';
 
 /**
  * One place a request may be served: a group (a standard group, or a member of an aggregate's tier) and the model
@@ -11,6 +12,8 @@ export interface Candidate {
   group: GroupRuntime;
   /** The model the request names (null when it names none). */
   model: string | null;
+  /** The model sent upstream through `group` (its redirect applied): what key pacing and model cooling key on. */
+  sentModel: string | null;
   /** The group the request reached it through: `group` itself, or the aggregate it is a member of. */
   via: GroupRuntime;
 }
@@ -28,8 +31,33 @@ export interface Tier {
 
 /** What the planner reads of the key pool (the `KeyPool` port satisfies it). */
 export interface PoolView {
-  pick(groupId: number, avoid?: ReadonlySet<number>): PickResult;
+  pick(groupId: number, avoid?: ReadonlySet<number>, now?: number, want?: PickWant): PickResult;
   hasUsable(groupId: number): boolean;
+}
+
+/** A pacing verdict for one attempt on one upstream key. */
+export type PaceVerdict = { ok: true } | { ok: false; retryAfterMs: number };
+
+/**
+ * Upstream-key pacing (group `keyLimits`, and allowances the providers' rate-limit headers state) as the planner
+ * uses it. A refusal has already parked the key in the pool (`KeyPool.pace`), so the next pick skips it.
+ * Synchronous except when a distributed counter must claim a new slice (never once per request).
+ */
+export interface PacingView {
+  admit(group: GroupRuntime, keyId: number, model: string | null): PaceVerdict | Promise<PaceVerdict>;
+}
+
+/** Session affinity as the planner reads it: the key a session was last served by in a group. */
+export interface AffinityView {
+  preferred(group: GroupRuntime, session: string): number | undefined;
+}
+
+/** Per-request extras of the planner (all optional: a plain request needs none). */
+export interface PlannerExtras {
+  pacing?: PacingView;
+  affinity?: AffinityView;
+  /** The request's session id in a group with affinity on (null: none, or affinity off). */
+  sessionOf?: (group: GroupRuntime) => string | null;
 }
 
 /** What the planner reads of the storm guard and the upstream penalties. */
@@ -66,6 +94,8 @@ export type Exhaustion =
   | { kind: 'config'; group: GroupRuntime; problem: ConfigProblem }
   | { kind: 'storm'; retryAfterMs: number }
   | { kind: 'cooling'; retryAfterMs: number }
+  /** Every key is at its pacing limit for the model (`keyLimits` or a provider-stated allowance). */
+  | { kind: 'paced'; retryAfterMs: number }
   | { kind: 'empty' };
 
 /**
@@ -90,6 +120,7 @@ export class AttemptPlanner {
   private readonly maxAttempts: number;
   private stormRetryMs: number | undefined;
   private cooldownMs: number | undefined;
+  private pacedMs: number | undefined;
   private unsendable: { group: GroupRuntime; problem: ConfigProblem } | null = null;
 
   /**
@@ -102,6 +133,7 @@ export class AttemptPlanner {
     private readonly health: HealthView,
     private readonly mode: PlannerMode,
     private readonly onConfigProblem?: (group: string, problem: ConfigProblem) => void,
+    private readonly extras: PlannerExtras = {},
   ) {
     this.current = this.choose();
     this.maxAttempts = (this.current?.group.settings.maxRetries ?? 0) + 1;
@@ -117,9 +149,16 @@ export class AttemptPlanner {
     return this.current;
   }
 
-  /** What to do next, given the previous attempt's outcome (none before the first attempt). */
-  next(previous?: PreviousOutcome): Step {
+  /**
+   * What to do next, given the previous attempt's outcome (none before the first attempt). Synchronous unless a
+   * paced group's distributed counter must claim a slice first.
+   */
+  next(previous?: PreviousOutcome): Step | Promise<Step> {
     if (previous && !this.continueAfter(previous)) return STOP;
+    return this.walk();
+  }
+
+  private walk(): Step | Promise<Step> {
     while (this.current && this.attempts < this.maxAttempts) {
       const candidate = this.current;
       const group = candidate.group;
@@ -135,10 +174,12 @@ export class AttemptPlanner {
         this.exclude(group);
         continue;
       }
-      const pick = this.pool.pick(group.id, this.tried);
+      const pick = this.pool.pick(group.id, this.tried, undefined, this.wantFor(candidate));
       if (!pick.ok) {
         if (pick.reason === 'cooling')
           this.cooldownMs = Math.min(this.cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
+        else if (pick.reason === 'paced')
+          this.pacedMs = Math.min(this.pacedMs ?? Infinity, pick.retryAfterMs ?? 1000);
         this.exclude(group);
         continue;
       }
@@ -151,13 +192,46 @@ export class AttemptPlanner {
         }
         if (this.mode === 'advance' && this.moveOff(group)) continue;
       }
-      const upstream = group.upstreams.next(this.health.isPenalized) ?? group.upstreams.next();
-      if (!upstream) return STOP;
-      this.attempts++;
-      this.tried.add(pick.key.id);
-      return { kind: 'send', candidate, key: pick.key, upstream };
+      const pacing = this.extras.pacing;
+      if (pacing && !pick.probe) {
+        const verdict = pacing.admit(group, pick.key.id, candidate.sentModel);
+        if (verdict instanceof Promise)
+          return verdict.then((v) => (this.paced(v) ? this.walk() : this.send(candidate, pick.key)));
+        // Refused: the key is parked for this model now, so the next pick skips it.
+        if (this.paced(verdict)) continue;
+      }
+      return this.send(candidate, pick.key);
     }
     return STOP;
+  }
+
+  /** Notes a pacing refusal; true when the key may not be used. */
+  private paced(v: PaceVerdict): boolean {
+    if (v.ok) return false;
+    this.pacedMs = Math.min(this.pacedMs ?? Infinity, v.retryAfterMs);
+    return true;
+  }
+
+  private send(candidate: Candidate, key: PickedKey): Step {
+    const upstream =
+      candidate.group.upstreams.next(this.health.isPenalized) ?? candidate.group.upstreams.next();
+    if (!upstream) return STOP;
+    this.attempts++;
+    this.tried.add(key.id);
+    return { kind: 'send', candidate, key, upstream };
+  }
+
+  /** The model to pick for and, on the first attempt of a session, the key that served it last. */
+  private wantFor(candidate: Candidate): PickWant | undefined {
+    const { affinity, sessionOf } = this.extras;
+    const group = candidate.group;
+    let prefer: number | undefined;
+    if (affinity && sessionOf && group.affinity && this.attempts === 0) {
+      const session = sessionOf(group);
+      if (session !== null) prefer = affinity.preferred(group, session);
+    }
+    if (candidate.sentModel === null && prefer === undefined) return undefined;
+    return prefer === undefined ? { model: candidate.sentModel } : { model: candidate.sentModel, prefer };
   }
 
   /**
@@ -174,7 +248,14 @@ export class AttemptPlanner {
   exhaustion(): Exhaustion {
     if (this.unsendable) return { kind: 'config', ...this.unsendable };
     if (this.stormRetryMs !== undefined) return { kind: 'storm', retryAfterMs: this.stormRetryMs };
-    if (this.cooldownMs !== undefined) return { kind: 'cooling', retryAfterMs: this.cooldownMs };
+    if (this.cooldownMs !== undefined || this.pacedMs !== undefined) {
+      // The earliest moment a key becomes usable, whichever way it is held back.
+      const cooling = this.cooldownMs ?? Infinity;
+      const paced = this.pacedMs ?? Infinity;
+      return paced < cooling
+        ? { kind: 'paced', retryAfterMs: paced }
+        : { kind: 'cooling', retryAfterMs: cooling };
+    }
     return { kind: 'empty' };
   }
 
@@ -259,7 +340,9 @@ export function singleTier(candidate: Candidate): Tier {
 export function tiersOf(roots: GroupRuntime | readonly GroupRuntime[], model: string | null): Tier[] {
   const list = Array.isArray(roots) ? (roots as readonly GroupRuntime[]) : [roots as GroupRuntime];
   return list.map((root) =>
-    root.type === 'aggregate' ? memberTier(root, model) : singleTier({ group: root, model, via: root }),
+    root.type === 'aggregate'
+      ? memberTier(root, model)
+      : singleTier({ group: root, model, sentModel: sentModel(root, model), via: root }),
   );
 }
 
@@ -271,7 +354,7 @@ function memberTier(root: GroupRuntime, model: string | null): Tier {
       const m = members.next(
         (s) => excluded.has(s.group) || (usable !== null && !usable.hasUsable(s.group.id)),
       );
-      return m ? { group: m.group, model, via: root } : undefined;
+      return m ? { group: m.group, model, sentModel: sentModel(m.group, model), via: root } : undefined;
     },
   };
 }

@@ -1,49 +1,53 @@
 import type { Attempt } from '@keyway/contracts';
 import { maskSecret } from '@keyway/core';
-import type { PreviousOutcome } from './attempt-planner';
+import type { Classification } from '@keyway/core';
+import type { ReportedOutcome } from '@keyway/keypool';
+import type { Candidate, PreviousOutcome } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { redact, truncate } from './request-record';
-import type { GroupRuntime, UpstreamRuntime } from './runtime';
+import type { UpstreamRuntime } from './runtime';
 import type { SentResult } from './upstream-call';
 
 /**
  * Records what one sent attempt says about health: the upstream's penalty, the storm guard's window, the key's
- * state in the pool (not charged in a storm or when the upstream could not be reached at all), and keys charged
- * while a storm was building forgiven. Returns the attempt as the log shows it and the outcome the planner needs.
+ * state in the pool (not charged in a storm or when the upstream could not be reached at all; for one model only
+ * when the provider scoped the error to it), keys charged while a storm was building forgiven, and what the
+ * response's rate-limit headers say about the key's allowance. Returns the attempt as the log shows it and the
+ * outcome the planner needs.
  */
 export function recordAttempt(
   deps: ForwardDeps,
   ctx: ForwardContext,
-  group: GroupRuntime,
+  candidate: Candidate,
   key: { id: number; value: string },
   upstream: UpstreamRuntime,
   result: SentResult,
   startedMs: number,
 ): { attempt: Attempt; outcome: PreviousOutcome } {
+  const { group } = candidate;
   const c = result.classification;
   const transport = result.kind === 'transport' ? result.transport : null;
   const statusCode = result.kind === 'response' ? result.response.statusCode : result.timeout ? 504 : 502;
+  if (result.kind === 'response' && deps.pacing)
+    deps.pacing.observe(group, key.id, candidate.sentModel, result.response.headers);
   if (c.class === 'ok') {
     deps.upstreamHealth.succeed(upstream.url);
     deps.guard.ok(group.id);
-  } else if (c.class === 'upstream' && (transport !== null || statusCode >= 500))
+  } else if (c.class === 'overloaded') deps.upstreamHealth.fail(upstream.url, undefined, 'brief');
+  else if (c.class === 'upstream' && (transport !== null || statusCode >= 500))
     deps.upstreamHealth.fail(upstream.url);
   // A storm (most keys failing the same way at once) is not the keys' fault; neither is an upstream that cannot
-  // be reached at all (the key never left this machine).
-  const verdict = deps.guard.record(group.id, key.id, c.class, deps.keyPool.keyCount(group.id));
+  // be reached at all (the key never left this machine). A busy provider, an empty reply and a quota of one
+  // model say nothing about a storm of the group's keys.
+  const neutral = c.class === 'overloaded' || c.class === 'empty' || c.model !== undefined;
+  const verdict = neutral
+    ? NO_STORM
+    : deps.guard.record(group.id, key.id, c.class, deps.keyPool.keyCount(group.id));
   // Keys charged while the storm was building were not at fault either.
   for (const id of verdict.absolve)
     if (id !== key.id) deps.keyPool.setStatus(group.id, id, 'active', 'recovered');
   const unreachable = transport === 'connect' || transport === 'timeout-connect';
-  if (!verdict.storm && !unreachable)
-    deps.keyPool.report(
-      group.id,
-      key.id,
-      c.retryAfterMs === undefined
-        ? { class: c.class, reason: c.reason }
-        : { class: c.class, retryAfterMs: c.retryAfterMs, reason: c.reason },
-      group.policy,
-    );
+  if (!verdict.storm && !unreachable) deps.keyPool.report(group.id, key.id, reportOf(c), group.policy);
   const attempt: Attempt = {
     keyId: key.id,
     key: maskSecret(key.value),
@@ -59,4 +63,14 @@ export function recordAttempt(
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
   return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };
+}
+
+const NO_STORM = { storm: false, absolve: [] as readonly number[] };
+
+/** The pool's report of a classification (no copy of the optional fields that are absent). */
+function reportOf(c: Classification): ReportedOutcome {
+  const r: ReportedOutcome = { class: c.class, reason: c.reason };
+  if (c.retryAfterMs !== undefined) r.retryAfterMs = c.retryAfterMs;
+  if (c.model !== undefined) r.model = c.model;
+  return r;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
-import type { HealthView } from './attempt-planner';
+import type { AffinityView, HealthView, PacingView } from './attempt-planner';
 import type { AccessKeyRuntime, GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
 import type { UpstreamClients } from './upstream-clients';
@@ -50,6 +50,34 @@ export interface ForwardDeps {
   onConfigProblem?: (group: string, problem: ConfigProblem) => void;
   /** Masks every secret the process knows (AUTH_KEY, upstream keys …) in text that leaves it. */
   secrets?: SecretMasker;
+  /** Upstream-key pacing (absent: no pacing at all). */
+  pacing?: KeyPacer;
+  /** Session affinity (absent: off everywhere). */
+  affinity?: SessionAffinity;
+}
+
+/**
+ * Upstream-key pacing: group `keyLimits` on the counter layer, plus the allowances the providers' rate-limit
+ * headers state (`x-ratelimit-*`, `anthropic-ratelimit-*`), which lower a key's allowance until their reset.
+ */
+export interface KeyPacer extends PacingView {
+  /** Learns from a response's rate-limit headers (`model` = the model sent upstream). */
+  observe(
+    group: GroupRuntime,
+    keyId: number,
+    model: string | null,
+    headers: Record<string, string | string[] | undefined>,
+  ): void;
+  /** Adds a finished request's tokens to the key's `tpm` windows. */
+  record(group: GroupRuntime, keyId: number, model: string | null, tokens: number): void;
+}
+
+/** Session affinity (group `affinity.mode = session`). */
+export interface SessionAffinity extends AffinityView {
+  /** The request's session id in `group` (null: affinity off there, or no session found). Cached per request. */
+  sessionOf(ctx: ForwardContext, group: GroupRuntime): string | null;
+  /** A session was served by `keyId` in `group`: later requests of the session prefer it. */
+  served(group: GroupRuntime, session: string, keyId: number): void;
 }
 
 /** The process's secret registry (observability's `SecretRegistry`), as far as the gateway uses it. */

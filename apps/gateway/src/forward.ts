@@ -1,6 +1,6 @@
 import type { Attempt } from '@keyway/contracts';
 import type { PickedKey } from '@keyway/keypool';
-import type { HealthView } from './attempt-planner';
+import type { HealthView, PlannerExtras } from './attempt-planner';
 import { AttemptPlanner, modeOf, tiersOf } from './attempt-planner';
 import { recordAttempt } from './attempt-recorder';
 import { rewriteBody } from './body';
@@ -46,6 +46,7 @@ export async function forward(
     deps.health,
     modeOf(roots),
     deps.onConfigProblem,
+    plannerExtras(ctx, deps),
   );
   // The record names the candidate that is being tried (key-routed requests may move on to another).
   const reachedVia = (via: GroupRuntime): void => {
@@ -60,7 +61,8 @@ export async function forward(
   let lastGroup = root;
   let rewritten: (Rewritten & { group: number }) | null = null;
 
-  for (let step = planner.next(); step.kind === 'send';) {
+  let next = planner.next();
+  for (let step = next instanceof Promise ? await next : next; step.kind === 'send';) {
     const { group } = step.candidate;
     reachedVia(step.candidate.via);
     // The previous attempt's response (if any) is not what the client gets: free its connection.
@@ -93,7 +95,7 @@ export async function forward(
     last = result;
     lastKey = step.key;
     lastGroup = group;
-    const r = recordAttempt(deps, ctx, group, step.key, step.upstream, result, t0);
+    const r = recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0);
     attempts.push(r.attempt);
     if (r.outcome.class === 'aborted')
       return finishRecord(deps, record, ctx, {
@@ -104,7 +106,12 @@ export async function forward(
         root,
         key: step.key,
       });
-    step = planner.next(r.outcome);
+    if (r.outcome.class === 'ok' && deps.affinity && group.affinity) {
+      const session = deps.affinity.sessionOf(ctx, group);
+      if (session !== null) deps.affinity.served(group, session, step.key.id);
+    }
+    next = planner.next(r.outcome);
+    step = next instanceof Promise ? await next : next;
   }
 
   if (!last || !lastKey) {
@@ -113,6 +120,13 @@ export async function forward(
     return writeExhausted(ctx, deps, record, planner.exhaustion(), { attempts, groupOf, root, key: null });
   }
   return writeResult(ctx, deps, record, last, stream, { attempts, groupOf: lastGroup, root, key: lastKey });
+}
+
+/** Pacing and affinity for one request's planner (nothing when neither is configured). */
+function plannerExtras(ctx: ForwardContext, deps: ForwardDeps): PlannerExtras {
+  const { pacing, affinity } = deps;
+  if (!affinity) return pacing ? { pacing } : {};
+  return { pacing, affinity, sessionOf: (group) => affinity.sessionOf(ctx, group) };
 }
 
 /** The storm guard and upstream penalties as the planner reads them; built once per set of collaborators. */

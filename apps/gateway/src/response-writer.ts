@@ -82,8 +82,10 @@ export function writeExhausted(
     why.kind === 'storm'
       ? 'The upstream is failing for every key right now (storm guard); retry later'
       : why.kind === 'cooling'
-        ? 'Every key of this group is cooling down; retry later'
-        : 'No usable API key in this group';
+        ? 'Every key of this group is cooling down for this request; retry later'
+        : why.kind === 'paced'
+          ? 'Every key of this group is at its rate limit for this model; retry later'
+          : 'No usable API key in this group';
   const extra: Record<string, string> =
     why.kind === 'empty' ? {} : { 'retry-after': String(Math.max(1, Math.ceil(why.retryAfterMs / 1000))) };
   sendDialectError(res, served.root.provider, 503, 'NO_KEYS_AVAILABLE', message, extra);

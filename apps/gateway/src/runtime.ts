@@ -1,12 +1,20 @@
 import type {
   AccessKeyLimits,
+  Affinity,
+  KeyLimits,
   AccessKeySnapshot,
   ConfigSnapshot,
   EffectiveSettings,
   GroupSnapshot,
   HeaderRule,
 } from '@keyway/contracts';
-import { hasCostLimit, modelMatcher, parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
+import {
+  hasCostLimit,
+  hasKeyLimits,
+  modelMatcher,
+  parseStatusCodeSpec,
+  statusMatcher,
+} from '@keyway/contracts';
 import { accessKeyRules } from '@keyway/limits';
 import type { LimitRule } from '@keyway/limits';
 import { SmoothWeightedRoundRobin, unsendableConfig } from '@keyway/core';
@@ -49,6 +57,18 @@ export interface GroupRuntime {
   configProblem: ConfigProblem | null;
   /** Whether the key-routed endpoints may send a request for `model` here (the group's `models` globs). */
   servesModel: (model: string) => boolean;
+  /** Pacing limits per upstream key (null: none configured). */
+  keyLimits: KeyLimits | null;
+  /** Session affinity (null: off). */
+  affinity: Affinity | null;
+  /** The IANA zone daily key limits reset in (the channel's default resolved). */
+  dailyResetTimeZone: string;
+}
+
+/** The model a request for `model` sends upstream through `group` (its model redirect applied). */
+export function sentModel(group: GroupRuntime, model: string | null): string | null {
+  if (model === null) return null;
+  return group.modelRedirects?.[model] ?? model;
 }
 
 /** An access key compiled for the hot path (found by the hash of the presented secret). */
@@ -141,6 +161,9 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     maxBodyBytes: settings.maxRequestBodyMb * 1024 * 1024,
     configProblem: problems[0] ?? null,
     servesModel: modelMatcher(g.models ?? []),
+    keyLimits: hasKeyLimits(g.keyLimits) ? g.keyLimits : null,
+    affinity: g.affinity.mode === 'session' ? g.affinity : null,
+    dailyResetTimeZone: g.dailyResetTimeZone,
   };
 }
 

@@ -20,9 +20,17 @@ export class UpstreamHealth {
     return s !== undefined && s.until > now;
   }
 
-  /** Records a failure: 1 s, 2 s, 4 s … up to 60 s. */
-  fail(url: string, now = Date.now()): number {
+  /**
+   * Records a failure: 1 s, 2 s, 4 s … up to 60 s. `brief` (the provider said it is overloaded: busy, not
+   * broken) penalises for 1 s without growing the interval.
+   */
+  fail(url: string, now = Date.now(), kind: 'failure' | 'brief' = 'failure'): number {
     const s = this.states.get(url) ?? { strikes: 0, until: 0 };
+    if (kind === 'brief') {
+      s.until = Math.max(s.until, now + BASE_PENALTY_MS);
+      this.states.set(url, s);
+      return BASE_PENALTY_MS;
+    }
     s.strikes = Math.min(s.strikes + 1, 20);
     const ms = Math.min(MAX_PENALTY_MS, BASE_PENALTY_MS * 2 ** (s.strikes - 1));
     s.until = now + ms;

@@ -3,6 +3,7 @@ import { groupConfigInputSchema, groupConfigSchema } from './settings';
 import { channelSchema } from './channels';
 import { modelGlobSchema } from './common';
 import { keyStatsSchema } from './keys';
+import { affinitySchema, dailyResetTimeZoneSchema, keyLimitsSchema } from './pool';
 
 /** NUL characters are refused in free text: PostgreSQL cannot store them. */
 export const noNul = (v: string): boolean => !v.includes('\u0000');
@@ -182,6 +183,11 @@ const groupFields = {
   /** Model globs the key-routed endpoints (`/v1/…`) match this group on; [] = any model. */
   models: z.array(modelGlobSchema).max(200).default([]),
   headerRules: z.array(headerRuleInputSchema).max(100).default([]),
+  /** Pacing limits per upstream key (null = none). */
+  keyLimits: keyLimitsSchema.nullable().default(null),
+  affinity: affinitySchema.default({ mode: 'off', header: 'x-session-id', ttlSeconds: 3600 }),
+  /** IANA zone daily key limits reset in; null = the channel's default. */
+  dailyResetTimeZone: dailyResetTimeZoneSchema.default(null),
   config: groupConfigInputSchema.default({}),
   subGroups: z.array(subGroupRefSchema).max(100).default([]),
 };
@@ -240,6 +246,9 @@ export const groupPatchSchema = z
     modelRedirectStrict: z.boolean().optional(),
     models: z.array(modelGlobSchema).max(200).optional(),
     headerRules: z.array(headerRuleInputSchema).max(100).optional(),
+    keyLimits: keyLimitsSchema.nullable().optional(),
+    affinity: affinitySchema.optional(),
+    dailyResetTimeZone: dailyResetTimeZoneSchema.optional(),
     config: groupConfigInputSchema.optional(),
     subGroups: z.array(subGroupRefSchema).max(100).optional(),
     ...readOnlyGroupFields,
@@ -271,6 +280,9 @@ export const groupSchema = z.object({
   modelRedirectStrict: z.boolean(),
   models: z.array(z.string()),
   headerRules: z.array(headerRuleSchema),
+  keyLimits: keyLimitsSchema.nullable(),
+  affinity: affinitySchema,
+  dailyResetTimeZone: z.string().nullable(),
   config: groupConfigSchema,
   subGroups: z.array(
     z.object({ groupId: z.number().int(), weight: z.number().int(), name: z.string().optional() }),

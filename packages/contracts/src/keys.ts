@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keyPacingUsageSchema, modelCoolingSchema } from './pool';
 
 export const keyStatusSchema = z.enum(['active', 'cooling', 'invalid', 'disabled']);
 export type KeyStatus = z.infer<typeof keyStatusSchema>;
@@ -60,6 +61,10 @@ export const keySchema = z.object({
   lastUsedAt: z.string().nullable(),
   lastError: z.string().nullable(),
   cooldownUntil: z.string().nullable(),
+  /** Models this key is cooling for while it keeps serving others (ended coolings are left out). */
+  modelCooling: z.array(modelCoolingSchema),
+  /** Pacing usage, for keys of a group with `keyLimits`. */
+  usage: keyPacingUsageSchema.optional(),
   notes: z.string(),
   createdAt: z.string(),
 });

@@ -1,7 +1,19 @@
 import { z } from 'zod';
 
 /** How one upstream outcome was classified (DESIGN §5). */
-export const failureClassSchema = z.enum(['ok', 'auth', 'quota', 'rate', 'upstream', 'client', 'aborted']);
+export const failureClassSchema = z.enum([
+  'ok',
+  'auth',
+  'quota',
+  'rate',
+  'upstream',
+  /** 503/529 "overloaded": the provider is busy, not the key (the upstream is penalised briefly). */
+  'overloaded',
+  /** A success status with no content, retried under `retryOnEmpty`. */
+  'empty',
+  'client',
+  'aborted',
+]);
 export type FailureClass = z.infer<typeof failureClassSchema>;
 
 export const attemptSchema = z.object({

@@ -242,6 +242,15 @@ export const settingDefinitions = {
     groupOverridable: true,
     description: 'Cooldown of a key whose quota is exhausted when the provider states no reset time.',
   }),
+  retryOnEmpty: def({
+    schema: z.boolean(),
+    default: false,
+    type: 'boolean',
+    category: 'keys',
+    groupOverridable: true,
+    description:
+      'Retry on another key when a successful reply carries no content (no choices, candidates or content blocks; a Gemini candidate blocked empty). Streams hold the response head until the first content event.',
+  }),
   keyRecheckIntervalMinutes: def({
     schema: int(1, 10_080),
     default: 60,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { accessKeySnapshotSchema } from './access-keys';
 import { channelSchema } from './channels';
 import { groupTypeSchema, headerRuleSchema } from './groups';
+import { affinitySchema, defaultAffinity, keyLimitsSchema } from './pool';
 import { defaultSettings, groupConfigSchema, settingsSchema } from './settings';
 
 /** A group as the data plane needs it: no secrets but proxy-key hashes. */
@@ -23,6 +24,11 @@ export const groupSnapshotSchema = z.object({
   subGroups: z.array(z.object({ groupId: z.number().int(), weight: z.number().int() })),
   /** Model globs the key-routed endpoints match this group on; [] = any model. */
   models: z.array(z.string()).default([]),
+  /** Pacing limits per upstream key; null = none (older control planes send nothing). */
+  keyLimits: keyLimitsSchema.nullable().default(null),
+  affinity: affinitySchema.default(defaultAffinity),
+  /** The zone daily key limits reset in, resolved (the channel's default filled in). */
+  dailyResetTimeZone: z.string().default('UTC'),
 });
 export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
 

@@ -22,6 +22,11 @@ export interface Classification {
   retryAfterMs?: number;
   /** Short reason for logs and `lastError`. */
   reason: string;
+  /**
+   * The model the provider scoped a quota or rate error to (the key cools for that model only); absent = the
+   * whole key.
+   */
+  model?: string;
 }
 
 /** Provider-specific hints layered over the generic rules. */

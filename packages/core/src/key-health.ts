@@ -9,6 +9,18 @@ export interface KeyHealth {
   /** Consecutive rate-limit cooldowns, for the exponential backoff. */
   rateStrikes: number;
   lastError: string | null;
+  /**
+   * Models this key is cooling for (a quota or rate error the provider scoped to one model), by the model sent
+   * upstream: the key keeps serving every other model. Absent or empty = none. Ended entries are dropped lazily.
+   */
+  modelCooling?: Readonly<Record<string, ModelCoolingEntry>>;
+}
+
+/** One model-scoped cooling of a key. */
+export interface ModelCoolingEntry {
+  /** Epoch ms the key may serve the model again. */
+  until: number;
+  reason: string;
 }
 
 /** The settings the policy reads. */
@@ -25,22 +37,26 @@ export function nextHealth(
   cls: FailureClass,
   policy: HealthPolicy,
   now: number,
-  info: { retryAfterMs?: number; reason?: string } = {},
+  info: { retryAfterMs?: number; reason?: string; model?: string } = {},
 ): KeyHealth {
   if (h.status === 'disabled') return h;
   const reason = info.reason ?? cls;
+  if (info.model !== undefined && (cls === 'quota' || cls === 'rate'))
+    return coolModel(h, cls, policy, now, info.model, info.retryAfterMs, reason);
   switch (cls) {
     case 'ok':
       if (h.status === 'active' && h.failureCount === 0 && h.rateStrikes === 0) return h;
       return {
+        ...h,
         status: 'active',
         failureCount: 0,
         cooldownUntil: null,
         rateStrikes: 0,
-        lastError: h.lastError,
       };
     case 'client':
     case 'aborted':
+    case 'overloaded':
+    case 'empty':
       return h;
     case 'auth':
       return { ...h, status: 'invalid', cooldownUntil: null, lastError: reason };
@@ -49,13 +65,7 @@ export function nextHealth(
       return { ...h, status: 'cooling', cooldownUntil: now + Math.max(1000, ms), lastError: reason };
     }
     case 'rate': {
-      const base = policy.rateLimitCooldownSeconds * 1000;
-      const cap = policy.rateLimitMaxCooldownSeconds * 1000;
-      const backoff = Math.min(cap, base * 2 ** Math.min(h.rateStrikes, 20));
-      const ms =
-        info.retryAfterMs === undefined
-          ? backoff
-          : Math.min(Math.max(info.retryAfterMs, 1000), Math.max(cap, info.retryAfterMs));
+      const ms = rateCooldownMs(h.rateStrikes, policy, info.retryAfterMs);
       return {
         ...h,
         status: 'cooling',
@@ -76,6 +86,66 @@ export function nextHealth(
       };
     }
   }
+}
+
+/** How long a rate-limited key rests: Retry-After when stated (within reason), else capped exponential backoff. */
+function rateCooldownMs(strikes: number, policy: HealthPolicy, retryAfterMs: number | undefined): number {
+  const base = policy.rateLimitCooldownSeconds * 1000;
+  const cap = policy.rateLimitMaxCooldownSeconds * 1000;
+  const backoff = Math.min(cap, base * 2 ** Math.min(strikes, 20));
+  return retryAfterMs === undefined
+    ? backoff
+    : Math.min(Math.max(retryAfterMs, 1000), Math.max(cap, retryAfterMs));
+}
+
+/**
+ * A quota or rate error the provider scoped to one model: the key cools for that model only and keeps its state
+ * for every other one. Ended entries are dropped on the way.
+ */
+function coolModel(
+  h: KeyHealth,
+  cls: 'quota' | 'rate',
+  policy: HealthPolicy,
+  now: number,
+  model: string,
+  retryAfterMs: number | undefined,
+  reason: string,
+): KeyHealth {
+  const ms =
+    cls === 'quota'
+      ? Math.max(1000, retryAfterMs ?? policy.quotaCooldownMinutes * 60_000)
+      : rateCooldownMs(0, policy, retryAfterMs);
+  const cooling: Record<string, ModelCoolingEntry> = liveModelCooling(h, now) ?? {};
+  const until = Math.max(now + ms, cooling[model]?.until ?? 0);
+  // Bounded: a key cools for at most MAX_COOLING_MODELS models at once (the earliest-ending ones are dropped).
+  cooling[model] = { until, reason: `${reason} (${model})` };
+  const entries = Object.entries(cooling);
+  if (entries.length > MAX_COOLING_MODELS) {
+    entries.sort((a, b) => b[1].until - a[1].until);
+    return { ...h, modelCooling: Object.fromEntries(entries.slice(0, MAX_COOLING_MODELS)) };
+  }
+  return { ...h, modelCooling: cooling };
+}
+
+/** Most models one key tracks model-scoped coolings for. */
+export const MAX_COOLING_MODELS = 32;
+
+/** A copy of the key's model coolings that have not ended at `now`, or undefined when there are none. */
+export function liveModelCooling(
+  h: Pick<KeyHealth, 'modelCooling'>,
+  now: number,
+): Record<string, ModelCoolingEntry> | undefined {
+  const m = h.modelCooling;
+  if (!m) return undefined;
+  let out: Record<string, ModelCoolingEntry> | undefined;
+  for (const [model, e] of Object.entries(m)) if (e.until > now) (out ??= {})[model] = e;
+  return out;
+}
+
+/** Whether the key is cooling for `model` at `now` (a model-scoped quota or rate error). */
+export function isCoolingFor(h: Pick<KeyHealth, 'modelCooling'>, model: string, now: number): boolean {
+  const e = h.modelCooling?.[model];
+  return e !== undefined && e.until > now;
 }
 
 /** Whether a key may be picked now. */

@@ -1,5 +1,5 @@
 import type { FailureClass, KeyStats, KeyStatus } from '@keyway/contracts';
-import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import type { HealthPolicy, KeyHealth, ModelCoolingEntry } from '@keyway/core';
 
 /** A key as loaded into the pool (plaintext value: pools live in process memory only). */
 export interface PoolKeyRecord {
@@ -10,6 +10,8 @@ export interface PoolKeyRecord {
   failureCount: number;
   cooldownUntil: number | null;
   lastError: string | null;
+  /** Model-scoped coolings (by the model sent upstream); absent or null = none. */
+  modelCooling?: Readonly<Record<string, ModelCoolingEntry>> | null;
 }
 
 /** The key handed to one attempt. */
@@ -21,7 +23,20 @@ export interface PickedKey {
 /** Result of `pick`: a key, or why there is none (a returned value, not an exception: it is on the hot path). */
 export type PickResult =
   | { ok: true; key: PickedKey; probe: boolean }
-  | { ok: false; reason: 'empty' | 'cooling'; retryAfterMs?: number };
+  /**
+   * `cooling`: every key that could serve is cooling (for the whole key, or for this model); `paced`: every key
+   * is at its pacing limit (or a provider-stated allowance) for this model. `retryAfterMs` = when the first one
+   * becomes usable again.
+   */
+  | { ok: false; reason: 'empty' | 'cooling' | 'paced'; retryAfterMs?: number };
+
+/** What a pick is for, beyond the group. */
+export interface PickWant {
+  /** The model sent upstream: keys cooling or paced for it are skipped. null/absent = the request names none. */
+  model?: string | null;
+  /** A key to hand out first when it is usable for the model (session affinity). */
+  prefer?: number;
+}
 
 /** Why a key's health changed. */
 export type KeyChangeCause = FailureClass | 'manual' | 'recovered' | 'validation';
@@ -34,6 +49,8 @@ export interface KeyStateChange {
   failureCount: number;
   cooldownUntil: number | null;
   lastError: string | null;
+  /** Model-scoped coolings after the change (null = none). */
+  modelCooling: Readonly<Record<string, ModelCoolingEntry>> | null;
   cause: KeyChangeCause;
   at: number;
   /**
@@ -48,6 +65,8 @@ export interface ReportedOutcome {
   class: FailureClass;
   retryAfterMs?: number;
   reason?: string;
+  /** The model a quota or rate error was scoped to: the key cools for that model only. */
+  model?: string;
 }
 
 /**
@@ -63,8 +82,16 @@ export interface KeyPool {
   remove(groupId: number, keyIds: readonly number[]): Promise<void>;
   /** Forgets a group and its keys. */
   dropGroup(groupId: number): Promise<void>;
-  /** Next usable key of a group by round robin, preferring keys not in `avoid`. */
-  pick(groupId: number, avoid?: ReadonlySet<number>, now?: number): PickResult;
+  /**
+   * Next usable key of a group by round robin, preferring keys not in `avoid`; with `want.model`, skipping keys
+   * cooling or paced for that model; with `want.prefer`, that key first when it is usable (and not avoided).
+   */
+  pick(groupId: number, avoid?: ReadonlySet<number>, now?: number, want?: PickWant): PickResult;
+  /**
+   * Parks a key in this process only (never persisted nor broadcast: every replica paces from its own view of
+   * the shared counters) until `until`, for `model` or, with null, for every model: upstream-key pacing.
+   */
+  pace(groupId: number, keyId: number, model: string | null, until: number): void;
   /** How many keys a group has, in any state (O(1)). */
   keyCount(groupId: number): number;
   /** Whether `pick` would find a key in rotation now (O(1); probes excluded). */
