@@ -5,3 +5,6 @@ export * from './model-list';
 export * from './provider';
 export * from './registry';
 export { DEFAULT_ANTHROPIC_VERSION } from './anthropic/anthropic';
+export * from './empty-reply';
+export * from './rate-limit-headers';
+export * from './session-id';
