@@ -1,8 +1,8 @@
-import type { PickResult } from '@keyway/keypool';
+import type { PickResult, PickWant } from '@keyway/keypool';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../test/harness';
 import type { GroupSpec } from '../test/harness';
-import type { HealthView, PoolView, Step } from './attempt-planner';
+import type { HealthView, PacingView, PoolView, Step } from './attempt-planner';
 import { AttemptPlanner, modeOf, singleTier, tiersOf } from './attempt-planner';
 import { compileRuntime } from './runtime';
 
@@ -30,7 +30,8 @@ function runtimeOf(groups: GroupSpec[]) {
 const upstream = ['http://127.0.0.1:9'];
 const retryable = { class: 'rate' as const, retryable: true, storm: false };
 
-function sent(step: Step): { group: string; key: number } {
+function sent(step: Step | Promise<Step>): { group: string; key: number } {
+  if (step instanceof Promise) throw new Error('expected a synchronous step');
   if (step.kind !== 'send') throw new Error('expected a send step');
   return { group: step.candidate.group.name, key: step.key.id };
 }
@@ -246,5 +247,112 @@ describe('AttemptPlanner', () => {
     expect(sent(first)).toEqual({ group: 'm1', key: 1 });
     expect(first.kind === 'send' && first.candidate.via.name).toBe('agg');
     expect(sent(p.next(retryable))).toEqual({ group: 'std', key: 2 });
+  });
+
+  describe('pacing and affinity', () => {
+    /** A pool that skips keys parked for a model, as the real pools do, and records what each pick asked for. */
+    function pacedPool(ids: number[]) {
+      const parked = new Map<number, number>();
+      const wants: Array<PickWant | undefined> = [];
+      const pool: PoolView & { parked: Map<number, number>; wants: typeof wants } = {
+        parked,
+        wants,
+        pick(_groupId, avoid, _now, want): PickResult {
+          wants.push(want);
+          const usable = ids.filter((k) => !parked.has(k));
+          if (usable.length === 0)
+            return { ok: false, reason: 'paced', retryAfterMs: Math.min(...parked.values()) };
+          const preferred = want?.prefer;
+          if (preferred !== undefined && usable.includes(preferred) && !avoid?.has(preferred))
+            return { ok: true, key: { id: preferred, value: `sk-${preferred}` }, probe: false };
+          const id = usable.find((k) => !avoid?.has(k)) ?? (usable[0] as number);
+          return { ok: true, key: { id, value: `sk-${id}` }, probe: false };
+        },
+        hasUsable: () => ids.some((k) => !parked.has(k)),
+      };
+      return pool;
+    }
+
+    it('a key the pacer refuses is skipped (parked) and the next one is sent; all refused → paced', () => {
+      const rt = runtimeOf([{ name: 'g', upstreams: upstream, modelRedirects: { alias: 'real-model' } }]);
+      const g = rt.groups.get('g')!;
+      const pool = pacedPool([1, 2, 3]);
+      const asked: Array<[number, string | null]> = [];
+      const pacing: PacingView = {
+        admit(_group, keyId, model) {
+          asked.push([keyId, model]);
+          if (keyId === 3) return { ok: true };
+          pool.parked.set(keyId, keyId * 1000);
+          return { ok: false, retryAfterMs: keyId * 1000 };
+        },
+      };
+      const p = new AttemptPlanner(tiersOf(g, 'alias'), pool, healthy, 'retry', undefined, { pacing });
+      expect(sent(p.next())).toEqual({ group: 'g', key: 3 });
+      // Pacing and picking key on the model sent upstream (after the group's redirect).
+      expect(asked).toEqual([
+        [1, 'real-model'],
+        [2, 'real-model'],
+        [3, 'real-model'],
+      ]);
+      expect(pool.wants[0]).toEqual({ model: 'real-model' });
+
+      pool.parked.set(3, 500);
+      const q = new AttemptPlanner(tiersOf(g, 'alias'), pool, healthy, 'retry', undefined, { pacing });
+      expect(q.next().kind).toBe('stop');
+      expect(q.exhaustion()).toEqual({ kind: 'paced', retryAfterMs: 500 });
+    });
+
+    it('a pacer that must claim a slice first makes the step asynchronous, with the same outcome', async () => {
+      const rt = runtimeOf([{ name: 'g', upstreams: upstream }]);
+      const g = rt.groups.get('g')!;
+      const pool = pacedPool([1, 2]);
+      const pacing: PacingView = {
+        admit: (_group, keyId) => {
+          if (keyId === 2) return Promise.resolve({ ok: true as const });
+          pool.parked.set(1, 2000);
+          return Promise.resolve({ ok: false as const, retryAfterMs: 2000 });
+        },
+      };
+      const p = new AttemptPlanner(tiersOf(g, 'm'), pool, healthy, 'retry', undefined, { pacing });
+      const step = p.next();
+      expect(step).toBeInstanceOf(Promise);
+      const resolved = await step;
+      expect(resolved.kind === 'send' && resolved.key.id).toBe(2);
+      expect(p.sent).toBe(1);
+    });
+
+    it('the first attempt of a session prefers the key that served it; retries do not', () => {
+      const rt = runtimeOf([
+        {
+          name: 'g',
+          upstreams: upstream,
+          affinity: { mode: 'session', header: 'x-session-id', ttlSeconds: 60 },
+        },
+        { name: 'plain', upstreams: upstream },
+      ]);
+      const g = rt.groups.get('g')!;
+      const pool = pacedPool([1, 2, 3]);
+      const affinity = { preferred: (_g: unknown, session: string) => (session === 's1' ? 3 : undefined) };
+      const p = new AttemptPlanner(tiersOf(g, 'm'), pool, healthy, 'retry', undefined, {
+        affinity,
+        sessionOf: () => 's1',
+      });
+      expect(sent(p.next())).toEqual({ group: 'g', key: 3 });
+      expect(sent(p.next(retryable))).toEqual({ group: 'g', key: 1 });
+      expect(pool.wants).toEqual([{ model: 'm', prefer: 3 }, { model: 'm' }]);
+
+      // A group with affinity off never asks for the session.
+      const plain = rt.groups.get('plain')!;
+      let asked = 0;
+      const q = new AttemptPlanner(tiersOf(plain, 'm'), pacedPool([1]), healthy, 'retry', undefined, {
+        affinity,
+        sessionOf: () => {
+          asked++;
+          return 's1';
+        },
+      });
+      expect(sent(q.next())).toEqual({ group: 'plain', key: 1 });
+      expect(asked).toBe(0);
+    });
   });
 });

@@ -10,6 +10,8 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type {
+  Affinity,
+  KeyLimits,
   AccessKeyLimits,
   AccessKeySnapshot,
   Channel,
@@ -20,7 +22,13 @@ import type {
   RequestLogRecord,
   Settings,
 } from '@keyway/contracts';
-import { NO_LIMITS, defaultSettings, groupConfigSchema } from '@keyway/contracts';
+import {
+  NO_LIMITS,
+  defaultAffinity,
+  dailyResetZone,
+  defaultSettings,
+  groupConfigSchema,
+} from '@keyway/contracts';
 import type { KeyHealth } from '@keyway/core';
 import { MemoryKeyPool, hashProxyKey } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
@@ -71,6 +79,11 @@ export interface GroupSpec {
   config?: GroupOverrides;
   /** Aggregate members by name. */
   subGroups?: ReadonlyArray<{ group: string; weight: number }>;
+  /** Pacing limits per upstream key. */
+  keyLimits?: KeyLimits | null;
+  affinity?: Affinity;
+  /** Resolved zone daily key limits reset in (default: the channel's). */
+  dailyResetTimeZone?: string;
 }
 
 export interface GatewayOptions {
@@ -175,6 +188,9 @@ export function buildSnapshot(
         return { groupId, weight: s.weight };
       }),
       models: g.models ?? [],
+      keyLimits: g.keyLimits ?? null,
+      affinity: g.affinity ?? defaultAffinity,
+      dailyResetTimeZone: g.dailyResetTimeZone ?? dailyResetZone(g.channel ?? 'openai', null),
     };
   });
   const { proxyKeys: _omit, ...base } = defaultSettings;

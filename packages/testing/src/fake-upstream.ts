@@ -69,6 +69,11 @@ export interface FakeBehaviour {
   breakStreamAfterChunks?: number;
   /** Delay between SSE events (overrides `options.streamChunkDelayMs`). */
   streamChunkDelayMs?: number;
+  /**
+   * Apply this behaviour only to requests for this model (the body's `model`, or the model in a Gemini path);
+   * requests for other models are answered as if it were not set, and do not count towards `times`.
+   */
+  model?: string;
   /** Apply this behaviour to the next `times` requests only, then move on to `then`. */
   times?: number;
   /** What follows once `times` is used up (default: the default behaviour, normally "answer normally"). */
@@ -209,6 +214,17 @@ interface BehaviourSlot {
 }
 
 const defaultValidKey = (key: string): boolean => key.startsWith('sk-') || key.startsWith('AIza');
+
+/** The `model` a JSON request body names, if any (for model-scoped behaviours). */
+function bodyModel(raw: string): string | undefined {
+  if (!raw.includes('"model"')) return undefined;
+  try {
+    const m = asRecord(JSON.parse(raw))?.model;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -482,15 +498,16 @@ class FakeUpstreamServer implements FakeUpstream {
     res.destroy();
   }
 
-  private nextBehaviour(key: string | undefined): FakeBehaviour | undefined {
+  private nextBehaviour(key: string | undefined, model: string | undefined): FakeBehaviour | undefined {
     const keySlot = key === undefined ? undefined : this.keySlots.get(key);
-    const fromKey = keySlot ? this.advance(keySlot) : undefined;
-    return fromKey ?? this.advance(this.defaultSlot);
+    const fromKey = keySlot ? this.advance(keySlot, model) : undefined;
+    return fromKey ?? this.advance(this.defaultSlot, model);
   }
 
-  private advance(slot: BehaviourSlot): FakeBehaviour | undefined {
+  private advance(slot: BehaviourSlot, model: string | undefined): FakeBehaviour | undefined {
     while (slot.current) {
       const b = slot.current;
+      if (b.model !== undefined && b.model !== model) return undefined;
       if (b.times === undefined) return b;
       if (slot.used < b.times) {
         slot.used++;
@@ -537,7 +554,7 @@ class FakeUpstreamServer implements FakeUpstream {
     this.requests.push(record);
     this.notify();
 
-    const behaviour = this.nextBehaviour(cred.key);
+    const behaviour = this.nextBehaviour(cred.key, route?.model ?? bodyModel(raw));
     if (behaviour?.delayMs) {
       await sleep(behaviour.delayMs);
       if (res.destroyed) return;
