@@ -1,6 +1,6 @@
 import type { FailureClass } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
-import { isUsable, nextHealth } from './key-health';
+import { MAX_COOLING_MODELS, isCoolingFor, isUsable, liveModelCooling, nextHealth } from './key-health';
 import type { HealthPolicy, KeyHealth } from './key-health';
 
 const NOW = 1_700_000_000_000;
@@ -176,5 +176,61 @@ describe('isUsable', () => {
     ['disabled', null, false],
   ] as const)('%s until %s → %s', (status, cooldownUntil, usable) => {
     expect(isUsable({ status, cooldownUntil }, NOW)).toBe(usable);
+  });
+});
+
+describe('nextHealth — model-scoped quota and rate errors', () => {
+  it('cools the key for that model only: its status, failures and other models are untouched', () => {
+    const h = nextHealth(fresh, 'quota', policy, NOW, {
+      model: 'gemini-2.5-pro',
+      retryAfterMs: 3_600_000,
+      reason: '429 quota exhausted',
+    });
+    expect(h).toMatchObject({ status: 'active', failureCount: 0, cooldownUntil: null });
+    expect(h.modelCooling).toEqual({
+      'gemini-2.5-pro': { until: NOW + 3_600_000, reason: '429 quota exhausted (gemini-2.5-pro)' },
+    });
+    expect(isCoolingFor(h, 'gemini-2.5-pro', NOW)).toBe(true);
+    expect(isCoolingFor(h, 'gemini-2.5-flash', NOW)).toBe(false);
+    expect(isCoolingFor(h, 'gemini-2.5-pro', NOW + 3_600_000)).toBe(false);
+  });
+
+  it('without a stated reset a model quota rests quotaCooldownMinutes, a model rate limit the first backoff', () => {
+    const q = nextHealth(fresh, 'quota', policy, NOW, { model: 'a' });
+    expect(q.modelCooling?.a?.until).toBe(NOW + 60 * 60_000);
+    const r = nextHealth(fresh, 'rate', policy, NOW, { model: 'b' });
+    expect(r.modelCooling?.b?.until).toBe(NOW + 5000);
+    expect(r.rateStrikes).toBe(0);
+  });
+
+  it('keeps the later end when a model cools again, drops ended entries, and survives a success', () => {
+    let h = nextHealth(fresh, 'quota', policy, NOW, { model: 'a', retryAfterMs: 10_000 });
+    h = nextHealth(h, 'rate', policy, NOW, { model: 'a', retryAfterMs: 2000 });
+    expect(h.modelCooling?.a?.until).toBe(NOW + 10_000);
+    h = nextHealth(h, 'quota', policy, NOW + 20_000, { model: 'b', retryAfterMs: 5000 });
+    expect(Object.keys(h.modelCooling ?? {})).toEqual(['b']);
+    h = nextHealth(h, 'ok', policy, NOW + 20_001);
+    expect(liveModelCooling(h, NOW + 20_001)).toEqual({
+      b: expect.objectContaining({ until: NOW + 25_000 }),
+    });
+    expect(liveModelCooling(h, NOW + 25_000)).toBeUndefined();
+  });
+
+  it('tracks at most MAX_COOLING_MODELS models, keeping the longest coolings', () => {
+    let h = fresh;
+    for (let i = 0; i < MAX_COOLING_MODELS + 5; i++)
+      h = nextHealth(h, 'quota', policy, NOW, { model: `m${i}`, retryAfterMs: 1000 + i * 1000 });
+    const models = Object.keys(h.modelCooling ?? {});
+    expect(models).toHaveLength(MAX_COOLING_MODELS);
+    expect(models).not.toContain('m0');
+    expect(models).toContain(`m${MAX_COOLING_MODELS + 4}`);
+  });
+
+  it('a key-wide quota, an auth failure and an operator restore still work as before; overloaded/empty change nothing', () => {
+    const cooled = nextHealth(fresh, 'quota', policy, NOW, { model: 'a' });
+    expect(nextHealth(cooled, 'overloaded', policy, NOW)).toBe(cooled);
+    expect(nextHealth(cooled, 'empty', policy, NOW)).toBe(cooled);
+    expect(nextHealth(cooled, 'quota', policy, NOW).status).toBe('cooling');
+    expect(nextHealth(cooled, 'auth', policy, NOW).status).toBe('invalid');
   });
 });
