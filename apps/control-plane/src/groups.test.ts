@@ -655,3 +655,75 @@ describe('configuration change notifications', () => {
     for (const plain of [...FULL.proxyKeys, 'sk-proxy-delta-0004']) expect(text).not.toContain(plain);
   });
 });
+
+describe('smarter pool fields (keyLimits, affinity, dailyResetTimeZone, retryOnEmpty)', () => {
+  const base = { name: 'pool', channel: 'gemini', upstreams: [{ url: 'https://g.example', weight: 1 }] };
+
+  it('defaults: no key limits, affinity off, the channel default zone resolved only in the snapshot', async () => {
+    const g = await create(base);
+    expect(g.keyLimits).toBeNull();
+    expect(g.affinity).toEqual({ mode: 'off', header: 'x-session-id', ttlSeconds: 3600 });
+    expect(g.dailyResetTimeZone).toBeNull();
+    const snap = await buildSnapshot(fx.db, 1);
+    const sg = snap.groups.find((s) => s.id === g.id);
+    expect(sg?.dailyResetTimeZone).toBe('America/Los_Angeles');
+    expect(sg?.keyLimits).toBeNull();
+  });
+
+  it('stores, returns and snapshots them; PATCH changes one and keeps the others', async () => {
+    const g = await create({
+      ...base,
+      keyLimits: {
+        default: { rpm: 10, tpm: 250000, rpd: 250 },
+        models: { 'gemini-2.5-pro': { rpm: 5, rpd: 100 } },
+        total: { rpm: 30 },
+      },
+      affinity: { mode: 'session', header: 'X-Conversation', ttlSeconds: 600 },
+      dailyResetTimeZone: 'Europe/Berlin',
+      config: { retryOnEmpty: true },
+    });
+    expect(g.keyLimits).toEqual({
+      default: { rpm: 10, tpm: 250000, rpd: 250 },
+      models: { 'gemini-2.5-pro': { rpm: 5, tpm: null, rpd: 100 } },
+      total: { rpm: 30, tpm: null, rpd: null },
+    });
+    expect(g.affinity).toEqual({ mode: 'session', header: 'x-conversation', ttlSeconds: 600 });
+    expect(g.config.retryOnEmpty).toBe(true);
+    const snap = await buildSnapshot(fx.db, 1);
+    const sg = snap.groups.find((s) => s.id === g.id);
+    expect(sg?.dailyResetTimeZone).toBe('Europe/Berlin');
+    expect(sg?.affinity.mode).toBe('session');
+    expect(sg?.keyLimits?.total?.rpm).toBe(30);
+
+    const res = await fx.req<Group>('PATCH', `/api/groups/${g.id}`, { keyLimits: null });
+    expect(res.status, res.text).toBe(200);
+    const after = await get(g.id);
+    expect(after.keyLimits).toBeNull();
+    expect(after.affinity.mode).toBe('session');
+    expect(after.dailyResetTimeZone).toBe('Europe/Berlin');
+  });
+
+  it('refuses what cannot take effect, naming the field', async () => {
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ dailyResetTimeZone: 'Mars/Olympus' }, 'dailyResetTimeZone'],
+      [{ dailyResetTimeZone: 'UTC\r\nX-Evil: 1' }, 'dailyResetTimeZone'],
+      [{ keyLimits: { default: { rpm: 0 } } }, 'keyLimits.default.rpm'],
+      [{ keyLimits: { default: { rpm: 1.5 } } }, 'keyLimits.default.rpm'],
+      [{ keyLimits: { default: { rps: 3 } } }, 'keyLimits.default'],
+      [{ keyLimits: { models: { 'bad\nmodel': { rpm: 1 } } } }, 'keyLimits.models'],
+      [{ affinity: { mode: 'sticky' } }, 'affinity.mode'],
+      [{ affinity: { mode: 'session', header: 'x-session\r\nid' } }, 'affinity.header'],
+      [{ affinity: { mode: 'session', ttlSeconds: 0 } }, 'affinity.ttlSeconds'],
+      [{ config: { retryOnEmpty: 'yes' } }, 'config.retryOnEmpty'],
+    ];
+    for (const [fields, path] of bad) {
+      const details = expectValidation(
+        await fx.req<ErrorBody>('POST', '/api/groups', { ...base, ...fields }),
+      );
+      expect(
+        details.some((d) => d.path.startsWith(path)),
+        `${JSON.stringify(fields)} → ${JSON.stringify(details)}`,
+      ).toBe(true);
+    }
+  });
+});
