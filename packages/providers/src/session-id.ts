@@ -1,2 +1,185 @@
-// Filled in by the smarter-pool work (issue 14); exported from the package index.
-export {};
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { field, headerValue, peekJsonString } from './json-peek';
+import type { HeaderMap } from './provider';
+
+/** What session affinity reads of a request to tell which conversation it continues. */
+export interface SessionRequest {
+  /** Path after `/proxy/{group}` (or the key-routed root path), without the query. */
+  path: string;
+  headers: HeaderMap;
+  /** The client's own body (before a group's overrides and redirects: those differ between groups). */
+  body: Buffer | null;
+  /** The proxy or access key the caller presented: only ever hashed, together with the prompt. */
+  callerKey: string;
+}
+
+/** The request's session id given the group's session header name (lower-case); null when none is found. */
+export type SessionLookup = (header: string) => string | null;
+
+/** The request shapes a session can be read from; told by the path, so a translated request reads as sent. */
+type Dialect = 'chat' | 'responses' | 'anthropic' | 'gemini';
+
+/** Each part of a prompt is hashed up to this many characters: a long history never costs more than this. */
+const PART_LIMIT = 64 * 1024;
+
+/** Characters of the hash kept (base64url, 132 bits): ids stay short in memory and on the wire. */
+const ID_LENGTH = 22;
+
+/** Prompt-caching markers clients move from turn to turn (Anthropic `cache_control`): not part of the prompt. */
+const VOLATILE_FIELDS = new Set(['cache_control']);
+
+function dialectOf(path: string): Dialect | null {
+  if (path.endsWith('/chat/completions')) return 'chat';
+  if (path.endsWith('/responses')) return 'responses';
+  if (path.endsWith('/messages')) return 'anthropic';
+  if (/(?::|%3a)(?:stream)?generatecontent$/i.test(path)) return 'gemini';
+  return null;
+}
+
+/**
+ * Reads a request's session id the way session affinity wants it, first found: OpenAI `prompt_cache_key` (chat
+ * completions and Responses), Anthropic `metadata.user_id`, the group's session header, else a fingerprint of
+ * (caller key, system prompt, first user message). Lazy and memoised: the body is JSON-parsed at most once, and
+ * only when a body field is needed (`prompt_cache_key` is peeked without a parse). Every id is a truncated
+ * sha256, so neither the caller key nor a client-chosen value (which may name a user) is kept as sent.
+ */
+export function sessionLookup(req: SessionRequest): SessionLookup {
+  const dialect = dialectOf(req.path);
+  let parsed: { body: unknown } | undefined;
+  const body = (): unknown => {
+    parsed ??= { body: parseJson(req.body) };
+    return parsed.body;
+  };
+  let fromBody: string | null | undefined;
+  let fingerprint: string | null | undefined;
+  const byHeader = new Map<string, string | null>();
+  return (header) => {
+    fromBody ??= dialect === null ? null : bodySession(dialect, req.body, body);
+    if (fromBody !== null) return fromBody;
+    let own = byHeader.get(header);
+    if (own === undefined) {
+      const value = headerValue(req.headers, header)?.trim();
+      own = value ? digest('h', [value]) : null;
+      byHeader.set(header, own);
+    }
+    if (own !== null) return own;
+    fingerprint ??= dialect === null ? null : promptFingerprint(dialect, body(), req.callerKey);
+    return fingerprint;
+  };
+}
+
+/** The session the client named in the body (`prompt_cache_key`, `metadata.user_id`), hashed; or null. */
+function bodySession(dialect: Dialect, raw: Buffer | null, body: () => unknown): string | null {
+  if (dialect === 'chat' || dialect === 'responses') {
+    const key = peekJsonString(raw, 'prompt_cache_key');
+    return key ? digest('p', [key]) : null;
+  }
+  if (dialect === 'anthropic') {
+    const user = field(field(body(), 'metadata'), 'user_id');
+    return typeof user === 'string' && user !== '' ? digest('u', [user]) : null;
+  }
+  return null;
+}
+
+/** The prompt's first turn as each dialect spells it. */
+interface Opening {
+  system: unknown[];
+  firstUser: unknown;
+}
+
+function promptFingerprint(dialect: Dialect, body: unknown, callerKey: string): string | null {
+  const { system, firstUser } = openingOf(dialect, body);
+  if (system.length === 0 && firstUser === undefined) return null;
+  return digest('f', [callerKey, system, firstUser ?? null]);
+}
+
+function openingOf(dialect: Dialect, body: unknown): Opening {
+  switch (dialect) {
+    case 'chat':
+      return leadingTurns(field(body, 'messages'), 'content');
+    case 'responses': {
+      const instructions = field(body, 'instructions');
+      const input = field(body, 'input');
+      const turns =
+        typeof input === 'string' ? { system: [], firstUser: input } : leadingTurns(input, 'content');
+      return {
+        ...turns,
+        system: instructions === undefined ? turns.system : [instructions, ...turns.system],
+      };
+    }
+    case 'anthropic': {
+      const system = field(body, 'system');
+      const { firstUser } = leadingTurns(field(body, 'messages'), 'content');
+      return { system: system === undefined ? [] : [system], firstUser };
+    }
+    case 'gemini': {
+      const system = field(body, 'systemInstruction') ?? field(body, 'system_instruction');
+      // A single-turn request may leave `role` out: Gemini reads such an entry as the user's.
+      const { firstUser } = leadingTurns(field(body, 'contents'), 'parts', true);
+      return { system: system === undefined ? [] : [system], firstUser };
+    }
+  }
+}
+
+/**
+ * The system/developer turns before the first user turn, and that user turn's `content` (Gemini: `parts`). Later
+ * system turns are left out: clients insert them as a conversation goes on, and the opening must stay the same.
+ */
+function leadingTurns(turns: unknown, contentField: string, roleless = false): Opening {
+  const system: unknown[] = [];
+  if (!Array.isArray(turns)) return { system, firstUser: undefined };
+  for (const turn of turns as unknown[]) {
+    const role = field(turn, 'role');
+    if (role === 'user' || (roleless && role === undefined))
+      return { system, firstUser: field(turn, contentField) };
+    if (role === 'system' || role === 'developer') system.push(field(turn, contentField));
+  }
+  return { system, firstUser: undefined };
+}
+
+function parseJson(body: Buffer | null): unknown {
+  if (!body || body.length === 0) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    // A body that is not JSON (compressed, form data) names no session: the request is routed as usual.
+    return undefined;
+  }
+}
+
+/** sha256 of a source tag and `parts`, each fed up to {@link PART_LIMIT} characters, truncated. */
+function digest(tag: string, parts: readonly unknown[]): string {
+  const hash = createHash('sha256').update(tag);
+  for (const part of parts) {
+    hash.update('\u0001');
+    feed(hash, part);
+  }
+  return hash.digest('base64url').slice(0, ID_LENGTH);
+}
+
+/**
+ * Feeds the strings of `value` (a string, or text and data fields of content parts, depth first) to `hash`, up to
+ * {@link PART_LIMIT} characters; every value visited also counts, so a huge array of tiny parts stays bounded.
+ */
+function feed(hash: Hash, value: unknown): void {
+  let budget = PART_LIMIT;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && budget > 0) {
+    const v = stack.pop();
+    budget--;
+    if (typeof v === 'string') {
+      const s = v.length > budget ? v.slice(0, budget) : v;
+      hash.update(s).update('\u0000');
+      budget -= s.length;
+    } else if (Array.isArray(v)) {
+      for (let i = Math.min(v.length, budget) - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [name, inner] = entries[i] as [string, unknown];
+        if (!VOLATILE_FIELDS.has(name)) stack.push(inner);
+      }
+    }
+  }
+}
