@@ -343,6 +343,8 @@ export const enUS = {
       upstream: 'upstream failure',
       client: 'client error',
       aborted: 'client went away',
+      overloaded: 'upstream overloaded',
+      empty: 'empty reply',
     },
   },
   proxyKeys: {
@@ -460,6 +462,11 @@ export const enUS = {
     quotaCooldownMinutes: {
       label: 'Quota cooldown (min)',
       description: 'Cooldown of a key whose quota is exhausted when the provider states no reset time.',
+    },
+    retryOnEmpty: {
+      label: 'Retry empty replies',
+      description:
+        'Retry on another key when a successful reply carries no content (no choices, candidates or content blocks; a Gemini candidate blocked empty). Streams hold the response head until the first content event.',
     },
     keyRecheckIntervalMinutes: {
       label: 'Re-check interval (min)',

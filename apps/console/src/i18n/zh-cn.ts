@@ -344,6 +344,8 @@ export const zhCN: MessageSchema = {
       upstream: '上游故障',
       client: '请求错误',
       aborted: '客户端已断开',
+      overloaded: '上游过载',
+      empty: '空回复',
     },
   },
   proxyKeys: {
@@ -460,6 +462,11 @@ export const zhCN: MessageSchema = {
     quotaCooldownMinutes: {
       label: '额度冷却（分钟）',
       description: '额度耗尽且服务商未给出重置时间时，密钥的冷却时长。',
+    },
+    retryOnEmpty: {
+      label: '空回复重试',
+      description:
+        '成功状态但回复没有内容（没有 choices、candidates 或内容块；Gemini 候选被拦截为空）时，换一个密钥重试。流式响应会在第一个内容事件到达前暂缓发送响应头。',
     },
     keyRecheckIntervalMinutes: {
       label: '复检间隔（分钟）',

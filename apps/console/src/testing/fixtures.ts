@@ -1,5 +1,5 @@
 import type { AccessKey, Group, Key, SettingSchemaEntry, Settings } from '@keyway/contracts';
-import { defaultSettings, describeSettings, NO_LIMITS } from '@keyway/contracts';
+import { defaultAffinity, defaultSettings, describeSettings, NO_LIMITS } from '@keyway/contracts';
 
 /** A group as the API returns it, with overrides. */
 export function group(over: Partial<Group> = {}): Group {
@@ -19,6 +19,9 @@ export function group(over: Partial<Group> = {}): Group {
     modelRedirectStrict: false,
     models: [],
     headerRules: [],
+    keyLimits: null,
+    affinity: { ...defaultAffinity },
+    dailyResetTimeZone: null,
     config: {},
     subGroups: [],
     sort: 1,
@@ -41,6 +44,7 @@ export function key(id: number, over: Partial<Key> = {}): Key {
     lastUsedAt: null,
     lastError: null,
     cooldownUntil: null,
+    modelCooling: [],
     notes: '',
     createdAt: '2026-01-01T00:00:00.000Z',
     ...over,
