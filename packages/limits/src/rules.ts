@@ -1,4 +1,5 @@
-import type { AccessKeyLimits } from '@keyway/contracts';
+import type { AccessKeyLimits, KeyLimits, KeyLimitSet } from '@keyway/contracts';
+import { keyLimitsFor } from '@keyway/contracts';
 import type { LimitRule } from './types';
 
 /**
@@ -49,4 +50,43 @@ export function persistedFigure(rule: LimitRule, u: PersistedAccessKeyUsage): nu
     'cost/total': u.costUsdTotal,
   };
   return figures[`${rule.measure}/${rule.window}`] ?? null;
+}
+
+/** Counter id of an upstream key across all its models (`keyLimits.total`, and the key's usage in the API). */
+export function upstreamKeyCounterId(keyId: number): string {
+  return `uk:${keyId}`;
+}
+
+/** Counter id of an upstream key for one model sent upstream (`keyLimits.default` / `keyLimits.models`). */
+export function upstreamKeyModelCounterId(keyId: number, model: string): string {
+  return `uk:${keyId}:m:${model}`;
+}
+
+/** The rules of one upstream key for one request: its model's counter, and its counter across models. */
+export interface KeyPacingRules {
+  /** Limited rules of the model's counter (empty: the model is not limited, or the request names none). */
+  model: LimitRule[];
+  /** `rpm`, `tpm` and `rpd` across models, always present (observed without a limit where none is set). */
+  total: LimitRule[];
+}
+
+/**
+ * The rules a group's `keyLimits` put on each of its upstream keys for `model` (API.md "Smarter pool"): the
+ * model's own set (its `models` entry, else `default`) and `total`. The gateway and the control plane both build
+ * them here, so the usage the API shows is read from the counters the gateway counts in. `rpd` resets at
+ * midnight in `timeZone`. A request naming no model is held to `total` only: providers count per model, and
+ * there is no model to count it under.
+ */
+export function keyPacingRules(limits: KeyLimits, model: string | null, timeZone: string): KeyPacingRules {
+  const set = model === null ? null : keyLimitsFor(limits, model);
+  const own = set ? keySetRules(set, timeZone).filter((r) => r.limit !== Infinity) : [];
+  return { model: own, total: keySetRules(limits.total, timeZone) };
+}
+
+function keySetRules(set: KeyLimitSet | null, timeZone: string): LimitRule[] {
+  return [
+    { name: 'rpm', measure: 'requests', window: 'minute', limit: set?.rpm ?? Infinity },
+    { name: 'tpm', measure: 'tokens', window: 'minute', limit: set?.tpm ?? Infinity },
+    { name: 'rpd', measure: 'requests', window: 'day', limit: set?.rpd ?? Infinity, timeZone },
+  ];
 }
