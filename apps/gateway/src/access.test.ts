@@ -1,5 +1,5 @@
 import type { AccessKeySnapshot, ConfigSnapshot, GroupSnapshot } from '@keyway/contracts';
-import { NO_LIMITS, defaultSettings } from '@keyway/contracts';
+import { NO_LIMITS, defaultAffinity, defaultSettings } from '@keyway/contracts';
 import { hashProxyKey } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
 import type { Admission, CounterLayer, LimitRule, RuleUsage } from '@keyway/limits';
@@ -28,6 +28,9 @@ function group(id: number, name: string, extra: Partial<GroupSnapshot> = {}): Gr
     config: {},
     subGroups: [],
     models: [],
+    keyLimits: null,
+    affinity: defaultAffinity,
+    dailyResetTimeZone: 'UTC',
     ...extra,
   };
 }

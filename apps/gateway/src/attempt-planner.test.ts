@@ -30,6 +30,12 @@ function runtimeOf(groups: GroupSpec[]) {
 const upstream = ['http://127.0.0.1:9'];
 const retryable = { class: 'rate' as const, retryable: true, storm: false };
 
+/** A step the planner had to produce synchronously (no pacer claiming a slice). */
+function now(step: Step | Promise<Step>): Step {
+  if (step instanceof Promise) throw new Error('expected a synchronous step');
+  return step;
+}
+
 function sent(step: Step | Promise<Step>): { group: string; key: number } {
   if (step instanceof Promise) throw new Error('expected a synchronous step');
   if (step.kind !== 'send') throw new Error('expected a send step');
@@ -45,7 +51,7 @@ describe('AttemptPlanner', () => {
     expect(sent(p.next(retryable))).toEqual({ group: 'g', key: 2 });
     // Every key tried: a standard group retries a tried one (GPT-Load's behaviour).
     expect(sent(p.next(retryable))).toEqual({ group: 'g', key: 1 });
-    expect(p.next(retryable).kind).toBe('stop');
+    expect(now(p.next(retryable)).kind).toBe('stop');
     expect(p.sent).toBe(3);
   });
 
@@ -59,7 +65,7 @@ describe('AttemptPlanner', () => {
     ]) {
       const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1, 2] }), healthy, 'retry');
       p.next();
-      expect(p.next(previous).kind).toBe('stop');
+      expect(now(p.next(previous)).kind).toBe('stop');
     }
   });
 
@@ -90,7 +96,7 @@ describe('AttemptPlanner', () => {
     const rest = [sent(p.next(retryable)), sent(p.next(retryable))];
     // Each key once: the member with one key is left after it, never retried with the same key.
     expect([first, ...rest].map((s) => s.key).sort()).toEqual([1, 2, 3]);
-    expect(p.next(retryable).kind).toBe('stop');
+    expect(now(p.next(retryable)).kind).toBe('stop');
 
     const q = new AttemptPlanner(
       tiersOf(agg, null),
@@ -112,7 +118,7 @@ describe('AttemptPlanner', () => {
       healthy,
       'retry',
     );
-    expect(cooling.next().kind).toBe('stop');
+    expect(now(cooling.next()).kind).toBe('stop');
     expect(cooling.exhaustion()).toEqual({ kind: 'cooling', retryAfterMs: 7000 });
 
     const storm = new AttemptPlanner(
@@ -124,23 +130,23 @@ describe('AttemptPlanner', () => {
       },
       'retry',
     );
-    expect(storm.next().kind).toBe('stop');
+    expect(now(storm.next()).kind).toBe('stop');
     expect(storm.exhaustion()).toEqual({ kind: 'storm', retryAfterMs: 4000 });
 
     const empty = new AttemptPlanner(tiersOf(g, null), fakePool({}), healthy, 'retry');
-    expect(empty.next().kind).toBe('stop');
+    expect(now(empty.next()).kind).toBe('stop');
     expect(empty.exhaustion()).toEqual({ kind: 'empty' });
 
     const problems: string[] = [];
     const broken = { ...g, configProblem: { field: 'headerRules', reason: 'bad' } };
     const config = new AttemptPlanner(
-      [singleTier({ group: broken, model: null, via: broken })],
+      [singleTier({ group: broken, model: null, sentModel: null, via: broken })],
       fakePool({ [g.id]: [1] }),
       healthy,
       'retry',
       (name, p) => problems.push(`${name}:${p.field}`),
     );
-    expect(config.next().kind).toBe('stop');
+    expect(now(config.next()).kind).toBe('stop');
     expect(config.exhaustion()).toMatchObject({ kind: 'config', problem: { field: 'headerRules' } });
     expect(problems).toEqual(['g:headerRules']);
   });
@@ -166,12 +172,12 @@ describe('AttemptPlanner', () => {
     const one = { guardOpen: () => null, isPenalized: (u: { url: string }) => u.url.endsWith(':1') };
     const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), one, 'retry');
     for (let i = 0; i < 4; i++) {
-      const step = i === 0 ? p.next() : p.next(retryable);
+      const step = now(i === 0 ? p.next() : p.next(retryable));
       if (step.kind === 'send') expect(step.upstream.url).toBe('http://127.0.0.1:2');
     }
     const all = { guardOpen: () => null, isPenalized: () => true };
     const q = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1] }), all, 'retry');
-    expect(q.next().kind).toBe('send');
+    expect(now(q.next()).kind).toBe('send');
   });
 
   it('a key-routed request moves to the next candidate after a retryable failure, within the first budget', () => {
@@ -189,7 +195,7 @@ describe('AttemptPlanner', () => {
     expect(sent(p.next(retryable))).toEqual({ group: 'b', key: 3 });
     expect(sent(p.next(retryable))).toEqual({ group: 'c', key: 4 });
     // a's maxRetries (2) bounds the whole request, whatever the later candidates allow.
-    expect(p.next(retryable).kind).toBe('stop');
+    expect(now(p.next(retryable)).kind).toBe('stop');
     expect(p.sent).toBe(3);
     expect(p.candidate?.via.name).toBe('c');
   });
@@ -225,7 +231,7 @@ describe('AttemptPlanner', () => {
       'advance',
     );
     stops.next();
-    expect(stops.next({ class: 'client', retryable: false, storm: false }).kind).toBe('stop');
+    expect(now(stops.next({ class: 'client', retryable: false, storm: false })).kind).toBe('stop');
   });
 
   it('a key-routed candidate that is an aggregate is reached through its members and named as the parent', () => {
@@ -243,7 +249,7 @@ describe('AttemptPlanner', () => {
       healthy,
       'advance',
     );
-    const first = p.next();
+    const first = now(p.next());
     expect(sent(first)).toEqual({ group: 'm1', key: 1 });
     expect(first.kind === 'send' && first.candidate.via.name).toBe('agg');
     expect(sent(p.next(retryable))).toEqual({ group: 'std', key: 2 });
@@ -298,7 +304,7 @@ describe('AttemptPlanner', () => {
 
       pool.parked.set(3, 500);
       const q = new AttemptPlanner(tiersOf(g, 'alias'), pool, healthy, 'retry', undefined, { pacing });
-      expect(q.next().kind).toBe('stop');
+      expect(now(q.next()).kind).toBe('stop');
       expect(q.exhaustion()).toEqual({ kind: 'paced', retryAfterMs: 500 });
     });
 

@@ -91,7 +91,9 @@ async function listOf(
   attempts: Attempt[],
 ): Promise<GroupList> {
   const planner = new AttemptPlanner(tiersOf(group, null), deps.keyPool, deps.health, modeOf(group));
-  const step = planner.next();
+  // Model lists name no model: no key pacing applies, so the step is always synchronous.
+  const next = planner.next();
+  const step = next instanceof Promise ? await next : next;
   if (step.kind !== 'send') return { list: null, served: null };
   const member = step.candidate.group;
   const t0 = performance.now();
@@ -110,7 +112,7 @@ async function listOf(
     planner.presend(member, result.problem);
     return { list: null, served: null };
   }
-  attempts.push(recordAttempt(deps, ctx, member, step.key, step.upstream, result, t0).attempt);
+  attempts.push(recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0).attempt);
   const served = { group: member, key: step.key };
   if (result.kind !== 'response') return { list: null, served };
   const { response } = result;

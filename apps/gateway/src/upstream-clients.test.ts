@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LookupAddress } from 'node:dns';
-import { defaultSettings } from '@keyway/contracts';
+import { defaultAffinity, defaultSettings } from '@keyway/contracts';
 import type { EffectiveSettings, GroupSnapshot } from '@keyway/contracts';
 import { EGRESS_REFUSED_CODE } from '@keyway/core';
 import type { Resolve } from '@keyway/server';
@@ -236,6 +236,9 @@ function groupSnapshot(id: number, url: string): GroupSnapshot {
     testModel: 'gpt-4o-mini',
     validationEndpoint: '/v1/chat/completions',
     models: [],
+    keyLimits: null,
+    affinity: defaultAffinity,
+    dailyResetTimeZone: 'UTC',
     proxyKeyHashes: [],
     paramOverrides: {},
     modelRedirects: {},
