@@ -2,6 +2,7 @@ import type { AccessKey, DashboardSummary, Group, RequestLogRecord, Timeseries }
 import { dashboardUsageSchema, unpricedModelsSchema } from '@keyway/contracts';
 import type { DashboardUsage, UnpricedModels } from '@keyway/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { cacheHitRate } from './dashboard-usage';
 import type { ErrorBody, Fixture } from './testing/fixture';
 import { createFixture, standardGroup } from './testing/fixture';
 import { seedHourlyStats } from './testing/hourly-stats';
@@ -61,10 +62,11 @@ beforeAll(async () => {
       statusCode: 502,
       promptTokens: null,
       completionTokens: null,
+      cachedTokens: null,
       costUsd: null,
     }),
     rec(3, {}),
-    rec(4, { groupId: beta.id, groupName: 'beta', model: 'acme-local-7b', costUsd: null }),
+    rec(4, { groupId: beta.id, groupName: 'beta', model: 'acme-local-7b', cachedTokens: 900, costUsd: null }),
     // Another deleted access key's requests stay, named by id.
     rec(5, { groupId: beta.id, groupName: 'beta', accessKeyId: 999, accessKeyName: 'gone' }),
     // Outside 24h, inside 7d.
@@ -95,7 +97,8 @@ describe('GET /api/dashboard/usage', () => {
       errors: 1,
       promptTokens: 2000,
       completionTokens: 200,
-      cachedTokens: 600,
+      cachedTokens: 400,
+      cacheHitRate: 0.2,
       costUsd: 0,
     });
     expect(row(u, 0)).toMatchObject({ name: '', requests: 2 });
@@ -116,6 +119,23 @@ describe('GET /api/dashboard/usage', () => {
       ['acme-local-7b', 'acme-local-7b', 1],
       ['mystery-model', 'mystery-model', 1],
     ]);
+  });
+
+  it('shows the cache-hit share of each group and model: cached prompt tokens / prompt tokens', async () => {
+    const byGroup = await usage('?range=7d&by=group');
+    // alpha: 4 answered requests of 1000 prompt tokens, 200 of them cached each; beta: 900 + 200 of 2000.
+    expect(byGroup.items.map((i) => [i.name, i.cacheHitRate])).toEqual([
+      ['alpha', 0.2],
+      ['beta', 0.55],
+    ]);
+    const byModel = await usage('?range=7d&by=model');
+    expect(row(byModel, 'acme-local-7b')?.cacheHitRate).toBeCloseTo(0.9, 9);
+  });
+
+  it('has no cache-hit share without prompt tokens', () => {
+    expect(cacheHitRate(0, 0)).toBeNull();
+    expect(cacheHitRate(0, 500)).toBe(0);
+    expect(cacheHitRate(700, 500)).toBe(1);
   });
 
   it('defaults to 24h by group and refuses an unknown dimension or range', async () => {

@@ -42,8 +42,17 @@ function item(r: UsageTotals, name: string): UsageItem {
     promptTokens: r.promptTokens,
     completionTokens: r.completionTokens,
     cachedTokens: r.cachedTokens,
+    cacheHitRate: cacheHitRate(r.cachedTokens, r.promptTokens),
     costUsd: r.costUsd,
   };
+}
+
+/**
+ * Cached prompt tokens / prompt tokens, or null without prompt tokens. Every channel counts cached tokens inside
+ * its prompt tokens; the cap keeps an upstream that reports them otherwise from showing more than 100%.
+ */
+export function cacheHitRate(cachedTokens: number, promptTokens: number): number | null {
+  return promptTokens > 0 ? Math.min(1, cachedTokens / promptTokens) : null;
 }
 
 /** `GET /api/dashboard/usage`: who spent what, per group, model or access key, from the hourly stats. */

@@ -81,6 +81,11 @@ export const usageItemSchema = z.object({
   promptTokens: z.number().int(),
   completionTokens: z.number().int(),
   cachedTokens: z.number().int(),
+  /**
+   * Cache-hit share of the range: cached prompt tokens / prompt tokens (0–1), null when no prompt tokens were
+   * reported. What session affinity is for: turns of one conversation kept on one key hit the provider's cache.
+   */
+  cacheHitRate: z.number().min(0).max(1).nullable(),
   costUsd: z.number(),
 });
 export type UsageItem = z.infer<typeof usageItemSchema>;
