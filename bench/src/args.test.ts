@@ -13,6 +13,7 @@ describe('pnpm bench options', () => {
       'standalone-100k',
       'standalone-200groups',
       'standalone-accesskey',
+      'standalone-pool',
     ]);
     expect(o).toMatchObject({
       rounds: 3,

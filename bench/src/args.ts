@@ -11,6 +11,7 @@ export const TARGET_NAMES = [
   'standalone-100k',
   'standalone-200groups',
   'standalone-accesskey',
+  'standalone-pool',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 /** Standalone with a big key pool or many groups: their req/s is compared with standalone's. */
@@ -18,6 +19,7 @@ export const SCALE_TARGETS = [
   'standalone-100k',
   'standalone-200groups',
   'standalone-accesskey',
+  'standalone-pool',
 ] as const satisfies readonly TargetName[];
 /** Always measured: direct decides whether ratios may be reported at all, bare is what they are relative to. */
 const REQUIRED: readonly TargetName[] = ['direct', 'bare'];
@@ -59,7 +61,9 @@ export const usage = `pnpm bench [-- options]
                           target). Scale targets, like standalone (logging all): standalone-100k has 100,000
                           keys in its group; standalone-200groups has 200 groups, the load on the last created;
                           standalone-accesskey calls standalone's own process with an access key carrying every
-                          limit and budget (none reached) instead of its proxy key
+                          limit and budget (none reached) instead of its proxy key; standalone-pool calls
+                          standalone's own process on a second group of the same keys with per-key pacing limits
+                          (none reached) and session affinity on
   -c, --connections N     concurrent connections for the load runs (default 64)
   -t, --threads N         wrk threads for the load runs (default 2)
   -d, --duration S        measured load seconds per target and round (default 10)

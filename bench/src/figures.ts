@@ -182,6 +182,9 @@ export function buildFigures(
         standaloneAccessKeyOverStandalone: has('standalone-accesskey')
           ? round(ratio(rps('standalone-accesskey'), rps('standalone')))
           : null,
+        standalonePoolOverStandalone: has('standalone-pool')
+          ? round(ratio(rps('standalone-pool'), rps('standalone')))
+          : null,
         distributedGatewayCpuOverBare: has('distributed')
           ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
           : null,

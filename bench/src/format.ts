@@ -13,6 +13,7 @@ export const LABELS: Record<TargetName, string> = {
   'standalone-100k': 'standalone, 100,000 keys',
   'standalone-200groups': 'standalone, 200 groups',
   'standalone-accesskey': 'standalone, access key with limits',
+  'standalone-pool': 'standalone, key pacing + affinity',
 };
 
 /** `value` with `digits` decimals, `n/a` for null. */

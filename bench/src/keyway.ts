@@ -32,6 +32,8 @@ export interface KeywayTarget {
    * reach, so each is checked on every request and none refuses) and returns its secret.
    */
   createAccessKey(): Promise<string>;
+  /** Creates the `bench-pool` group (the same keys, pacing and affinity on); its proxy key and load URL. */
+  createPoolGroup(): Promise<{ proxyKey: string; url: string }>;
 }
 
 /** Limits no bench run reaches: every one is checked per request, none refuses. */
@@ -178,5 +180,30 @@ export async function startKeyway(
     if (typeof created.key !== 'string') throw new Error('creating the access key returned no secret');
     return created.key;
   };
-  return { proc, url: `${base}/proxy/bench/v1/chat/completions`, proxyKey, upstreamKeys, createAccessKey };
+  // The same keys in a second group with per-key pacing (limits never reached) and session affinity: every
+  // request is admitted on two counters per key, and its session id read from the body and hashed.
+  const createPoolGroup = async (): Promise<{ proxyKey: string; url: string }> => {
+    const poolKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
+    const group = await adminPost(base, authKey, '/groups', {
+      name: 'bench-pool',
+      channel: 'openai',
+      upstreams: [{ url: upstreamUrl }],
+      proxyKeys: [poolKey],
+      keyLimits: {
+        default: { rpm: 1_000_000_000, tpm: 1_000_000_000, rpd: 1_000_000_000 },
+        total: { rpm: 1_000_000_000 },
+      },
+      affinity: { mode: 'session' },
+    });
+    await addKeys(base, authKey, group.id, upstreamKeys);
+    return { proxyKey: poolKey, url: `${base}/proxy/bench-pool/v1/chat/completions` };
+  };
+  return {
+    proc,
+    url: `${base}/proxy/bench/v1/chat/completions`,
+    proxyKey,
+    upstreamKeys,
+    createAccessKey,
+    createPoolGroup,
+  };
 }

@@ -106,6 +106,7 @@ export interface Report {
     standalone100kOverStandalone: Num;
     standalone200groupsOverStandalone: Num;
     standaloneAccessKeyOverStandalone: Num;
+    standalonePoolOverStandalone: Num;
     distributedGatewayCpuOverBare: Num;
   } | null;
   /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */

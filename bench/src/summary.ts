@@ -24,6 +24,7 @@ const KEYWAY: readonly TargetName[] = [
   'standalone-100k',
   'standalone-200groups',
   'standalone-accesskey',
+  'standalone-pool',
 ];
 
 /** `| a | b |` rows with a separator after the header; the first column left-aligned, the others right. */
@@ -125,7 +126,12 @@ export function goalsMarkdown(r: Report): string[] {
     'access key with limits at most 5% slower than a bare proxy key (/ standalone, ≥ 0.95; issue 13)',
     x?.standaloneAccessKeyOverStandalone ?? null,
   );
-  return ['Goals (issues 12, 13)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
+  scale(
+    'standalone-pool',
+    'key pacing and affinity on at most 5% slower than off (/ standalone, ≥ 0.95; issue 14)',
+    x?.standalonePoolOverStandalone ?? null,
+  );
+  return ['Goals (issues 12, 13, 14)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
 }
 
 /** Every figure per target in one markdown table, with the notes a reader needs above it. */

@@ -88,19 +88,23 @@ export async function startTargets(
       case 'standalone-nolog':
       case 'standalone-100k':
       case 'standalone-200groups':
-      case 'standalone-accesskey': {
+      case 'standalone-accesskey':
+      case 'standalone-pool': {
         if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
         if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
+        const shared = name === 'standalone-accesskey' || name === 'standalone-pool';
         const k =
-          name === 'standalone-accesskey' && standalone
+          shared && standalone
             ? standalone
             : await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
         if (name === 'standalone') standalone = k;
-        const secret = name === 'standalone-accesskey' ? await k.createAccessKey() : k.proxyKey;
+        const pool = name === 'standalone-pool' ? await k.createPoolGroup() : null;
+        const secret =
+          name === 'standalone-accesskey' ? await k.createAccessKey() : (pool?.proxyKey ?? k.proxyKey);
         targets.push({
           ...plain,
           name,
-          url: k.url,
+          url: pool?.url ?? k.url,
           headers: { authorization: `Bearer ${secret}` },
           proc: k.proc,
           upstreamKeys: k.upstreamKeys,
