@@ -1,6 +1,6 @@
 import type { HealthPolicy } from '@keyway/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyPool, KeyStateChange, PoolKeyRecord } from './port';
+import type { KeyPool, KeyStateChange, PickWant, PoolKeyRecord } from './port';
 
 const policy: HealthPolicy = {
   blacklistThreshold: 3,
@@ -34,12 +34,13 @@ export function keyPoolContract(name: string, make: () => Promise<KeyPool>): voi
       await pool.close();
     });
 
-    const pickIds = (n: number, now = Date.now()) =>
+    const pickIds = (n: number, now = Date.now(), want?: PickWant) =>
       Array.from({ length: n }, () => {
-        const r = pool.pick(gid, undefined, now);
+        const r = pool.pick(gid, undefined, now, want);
         if (!r.ok) throw new Error(`no key: ${r.reason}`);
         return r.key.id;
       });
+    const forModel = (model: string | null): PickWant => ({ model });
 
     it('rotates through every active key evenly', async () => {
       await pool.load(gid, keyRecords(gid, 4));
@@ -161,6 +162,114 @@ export function keyPoolContract(name: string, make: () => Promise<KeyPool>): voi
       expect(new Set(pickIds(9))).toEqual(new Set([2, 3, 4]));
       await pool.dropGroup(gid);
       expect(pool.pick(gid).ok).toBe(false);
+    });
+    it('cools a key for one model only when the error was scoped to it, and brings it back by itself', async () => {
+      await pool.load(gid, keyRecords(gid, 2));
+      const now = Date.now();
+      const seen: KeyStateChange[] = [];
+      pool.onChange((c) => seen.push(c));
+      pool.report(gid, 1, { class: 'quota', retryAfterMs: 60_000, model: 'model-a' }, policy, now);
+      expect(pool.health(gid, 1, now)?.status).toBe('active');
+      expect(pool.health(gid, 1, now)?.modelCooling).toMatchObject({ 'model-a': { until: now + 60_000 } });
+      expect(seen.map((c) => [c.keyId, c.status, c.cause, c.modelCooling?.['model-a']?.until])).toEqual([
+        [1, 'active', 'quota', now + 60_000],
+      ]);
+      expect(new Set(pickIds(6, now + 1_000, forModel('model-a')))).toEqual(new Set([2]));
+      expect(new Set(pickIds(6, now + 1_000, forModel('model-b')))).toEqual(new Set([1, 2]));
+      expect(new Set(pickIds(6, now + 1_000))).toEqual(new Set([1, 2]));
+      expect(new Set(pickIds(6, now + 60_001, forModel('model-a')))).toEqual(new Set([1, 2]));
+    });
+
+    it('refuses a model every key is cooling for, with the time until the first is back, and serves others', async () => {
+      await pool.load(gid, keyRecords(gid, 2));
+      const now = Date.now();
+      pool.report(gid, 1, { class: 'quota', retryAfterMs: 60_000, model: 'model-a' }, policy, now);
+      pool.report(gid, 2, { class: 'quota', retryAfterMs: 30_000, model: 'model-a' }, policy, now);
+      const r = pool.pick(gid, undefined, now + 1_000, forModel('model-a'));
+      expect(r).toEqual({ ok: false, reason: 'cooling', retryAfterMs: 29_000 });
+      expect(pool.hasUsable(gid, now + 1_000)).toBe(true);
+      expect(new Set(pickIds(6, now + 1_000, forModel('model-b')))).toEqual(new Set([1, 2]));
+      expect(pickIds(3, now + 30_001, forModel('model-a'))).toEqual([2, 2, 2]);
+    });
+
+    it('forgets model coolings when an operator restores the key', async () => {
+      await pool.load(gid, keyRecords(gid, 1));
+      const now = Date.now();
+      pool.report(gid, 1, { class: 'rate', retryAfterMs: 60_000, model: 'model-a' }, policy, now);
+      expect(pool.pick(gid, undefined, now, forModel('model-a'))).toMatchObject({ ok: false });
+      const change = pool.setStatus(gid, 1, 'active');
+      expect(change?.modelCooling).toBeNull();
+      expect(pool.health(gid, 1)?.modelCooling).toBeUndefined();
+      expect(pickIds(2, now, forModel('model-a'))).toEqual([1, 1]);
+    });
+
+    it('paces a key for one model or for all of them, locally and silently, until the given time', async () => {
+      await pool.load(gid, keyRecords(gid, 3));
+      const now = Date.now();
+      const seen: KeyStateChange[] = [];
+      pool.onChange((c) => seen.push(c));
+      pool.pace(gid, 1, 'model-a', now + 5_000);
+      pool.pace(gid, 2, null, now + 10_000);
+      expect(new Set(pickIds(9, now, forModel('model-a')))).toEqual(new Set([3]));
+      expect(new Set(pickIds(9, now, forModel('model-b')))).toEqual(new Set([1, 3]));
+      expect(new Set(pickIds(9, now))).toEqual(new Set([1, 3]));
+      expect(new Set(pickIds(9, now + 5_001, forModel('model-a')))).toEqual(new Set([1, 3]));
+      expect(new Set(pickIds(9, now + 10_001, forModel('model-a')))).toEqual(new Set([1, 2, 3]));
+      expect(pool.health(gid, 2, now)).toMatchObject({ status: 'active', failureCount: 0 });
+      expect(seen).toEqual([]);
+    });
+
+    it('answers paced with the earliest free slot when every key is at its limit for the model', async () => {
+      await pool.load(gid, keyRecords(gid, 2));
+      const now = Date.now();
+      pool.pace(gid, 1, 'model-a', now + 8_000);
+      pool.pace(gid, 2, null, now + 3_000);
+      expect(pool.pick(gid, undefined, now, forModel('model-a'))).toEqual({
+        ok: false,
+        reason: 'paced',
+        retryAfterMs: 3_000,
+      });
+      expect(pool.pick(gid, undefined, now, forModel('model-b'))).toMatchObject({ ok: true, key: { id: 1 } });
+    });
+
+    it('hands out the preferred key while it can serve the model, and another one once it cannot', async () => {
+      await pool.load(gid, keyRecords(gid, 3));
+      const now = Date.now();
+      const prefer = (model: string) => ({ model, prefer: 2 });
+      expect(pickIds(5, now, prefer('model-a'))).toEqual([2, 2, 2, 2, 2]);
+      const avoided = pool.pick(gid, new Set([2]), now, prefer('model-a'));
+      expect(avoided.ok && avoided.key.id).not.toBe(2);
+      pool.pace(gid, 2, 'model-a', now + 5_000);
+      expect(pickIds(6, now, prefer('model-a'))).not.toContain(2);
+      expect(pickIds(2, now, prefer('model-b'))).toEqual([2, 2]);
+      pool.setStatus(gid, 2, 'disabled');
+      expect(pickIds(6, now, prefer('model-b'))).not.toContain(2);
+      expect(pickIds(2, now + 5_001, { prefer: 99 }).length).toBe(2);
+    });
+
+    it('takes back a refusal for a fully blocked model as soon as the group changes', async () => {
+      await pool.load(gid, keyRecords(gid, 2));
+      const now = Date.now();
+      pool.pace(gid, 1, 'model-a', now + 60_000);
+      pool.report(gid, 2, { class: 'quota', retryAfterMs: 60_000, model: 'model-a' }, policy, now);
+      expect(pool.pick(gid, undefined, now, forModel('model-a'))).toMatchObject({ ok: false });
+      expect(pool.pick(gid, undefined, now + 1, forModel('model-a'))).toMatchObject({ ok: false });
+      pool.setStatus(gid, 2, 'active');
+      expect(pickIds(2, now + 2, forModel('model-a'))).toEqual([2, 2]);
+      pool.pace(gid, 2, 'model-a', now + 60_000);
+      expect(pool.pick(gid, undefined, now + 3, forModel('model-a'))).toMatchObject({
+        ok: false,
+        reason: 'paced',
+      });
+      await pool.add(gid, keyRecords(gid, 1, 3));
+      expect(pickIds(2, now + 4, forModel('model-a'))).toEqual([3, 3]);
+      pool.pace(gid, 3, 'model-a', now + 30_000);
+      expect(pool.pick(gid, undefined, now + 5, forModel('model-a'))).toMatchObject({
+        ok: false,
+        retryAfterMs: 29_995,
+      });
+      pool.pace(gid, 3, 'model-a', now + 6);
+      expect(pickIds(2, now + 7, forModel('model-a'))).toEqual([3, 3]);
     });
   });
 }

@@ -120,3 +120,44 @@ describe('MemoryKeyPool.apply', () => {
     expect(heard).toEqual([]);
   });
 });
+
+describe('MemoryKeyPool pick for a model', () => {
+  it('answers for a model all 100,000 keys are paced for without scanning them on every request', () => {
+    const pool = new MemoryKeyPool();
+    const big = 4;
+    pool.apply({ kind: 'load', groupId: big, keys: keyRecords(big, 100_000) });
+    const now = Date.now();
+    for (let id = 1; id <= 100_000; id++) pool.pace(big, id, 'model-a', now + 10_000 + id);
+    const want = { model: 'model-a' };
+    expect(pool.pick(big, undefined, now, want)).toEqual({
+      ok: false,
+      reason: 'paced',
+      retryAfterMs: 10_001,
+    });
+    const t = performance.now();
+    for (let i = 1; i <= 10_000; i++) {
+      const r = pool.pick(big, undefined, now + (i % 5_000), want);
+      if (r.ok) throw new Error('picked a paced key');
+    }
+    // Scanning 100,000 keys per pick would take seconds for these 10,000 picks; the cached verdict takes ~1 ms.
+    expect(performance.now() - t).toBeLessThan(500);
+    expect(pool.pick(big, undefined, now, { model: 'model-b' })).toMatchObject({ ok: true });
+    // Once the first key's slot is there, it is handed out.
+    const first = pool.pick(big, undefined, now + 10_001, want);
+    expect(first.ok && first.key.id).toBe(1);
+  });
+
+  it('gets back to even round robin once every block has ended', () => {
+    const { pool } = poolWith(4);
+    const now = Date.now();
+    pool.pace(gid, 1, null, now + 1_000);
+    pool.report(gid, 2, { class: 'quota', retryAfterMs: 2_000, model: 'model-a' }, policy, now);
+    expect(picked(pool, 8, now)).toEqual(new Set([2, 3, 4]));
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 400; i++) {
+      const r = pool.pick(gid, undefined, now + 2_001, { model: 'model-a' });
+      if (r.ok) counts.set(r.key.id, (counts.get(r.key.id) ?? 0) + 1);
+    }
+    expect([...counts.values()]).toEqual([100, 100, 100, 100]);
+  });
+});

@@ -1,5 +1,21 @@
 import type { KeyStats } from '@keyway/contracts';
+import { liveModelCooling } from '@keyway/core';
 import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import { pacedBlock } from './key-blocks';
+import { parseModelCooling } from './model-cooling';
+import {
+  detach,
+  newGroup,
+  pickAround,
+  place,
+  preferred,
+  probeOrRefuse,
+  unblockAll,
+  type Entry,
+  type GroupState,
+} from './pool-group';
+
+export { PROBE_INTERVAL_MS } from './pool-group';
 import { causeOf, healthAfter } from './pool-ops';
 import type { HealthOp, KeyOp, PoolOp } from './pool-ops';
 import type {
@@ -7,31 +23,10 @@ import type {
   KeyPool,
   KeyStateChange,
   PickResult,
+  PickWant,
   PoolKeyRecord,
   ReportedOutcome,
 } from './port';
-import { Ring } from './ring';
-
-interface Entry {
-  id: number;
-  value: string;
-  health: KeyHealth;
-}
-
-interface GroupState {
-  id: number;
-  keys: Map<number, Entry>;
-  /** Usable keys in rotation. */
-  ring: Ring;
-  /** Cooling keys by id; scanned only when the earliest cooldown is due. */
-  cooling: Set<number>;
-  nextCoolingDue: number;
-  /** Last time a key that is not usable was handed out as a probe. */
-  lastProbeAt: number;
-}
-
-/** How often a group with no usable key lets one attempt through to see whether it healed. */
-export const PROBE_INTERVAL_MS = 30_000;
 
 /**
  * The in-memory key pool: the standalone adapter, and the local mirror distributed gateways build on. Every
@@ -56,7 +51,7 @@ export class MemoryKeyPool implements KeyPool {
         return null;
       case 'remove': {
         const g = this.groups.get(op.groupId);
-        if (g) for (const id of op.keyIds) this.detach(g, id);
+        if (g) for (const id of op.keyIds) detach(g, id);
         return null;
       }
       case 'drop':
@@ -87,10 +82,18 @@ export class MemoryKeyPool implements KeyPool {
     return Promise.resolve();
   }
 
-  pick(groupId: number, avoid?: ReadonlySet<number>, now = Date.now()): PickResult {
+  pick(groupId: number, avoid?: ReadonlySet<number>, now = Date.now(), want?: PickWant): PickResult {
     const g = this.groups.get(groupId);
     if (!g || g.keys.size === 0) return { ok: false, reason: 'empty' };
     if (g.cooling.size > 0 && g.nextCoolingDue <= now) this.releaseCooled(g, now);
+    if (g.blocked.size > 0 && g.blocksEnd <= now) unblockAll(g);
+    const model = want?.model ?? null;
+    if (want?.prefer !== undefined) {
+      const hit = preferred(g, want.prefer, avoid, model, now);
+      if (hit) return hit;
+    }
+    // Keys held back for some models (or paced for all): look at each before handing it out.
+    if (g.blocked.size > 0 && g.ring.size > 0) return pickAround(g, avoid, model, now);
     const n = g.ring.size;
     if (n > 0) {
       let id = g.ring.next() as number;
@@ -106,7 +109,18 @@ export class MemoryKeyPool implements KeyPool {
       const e = g.keys.get(id) as Entry;
       return { ok: true, key: { id, value: e.value }, probe: false };
     }
-    return this.probeOrRefuse(g, avoid, now);
+    return probeOrRefuse(g, avoid, now);
+  }
+
+  pace(groupId: number, keyId: number, model: string | null, until: number): void {
+    const g = this.groups.get(groupId);
+    const e = g?.keys.get(keyId);
+    if (!g || !e) return;
+    // Local only: no op, no listener. Every replica paces from its own view of the shared counters.
+    e.block = pacedBlock(e.block, model, until);
+    g.blocked.add(e.id);
+    g.blocksEnd = Math.max(g.blocksEnd, e.block.end);
+    if (g.verdicts.size > 0) g.verdicts.clear();
   }
 
   keyCount(groupId: number): number {
@@ -172,21 +186,22 @@ export class MemoryKeyPool implements KeyPool {
 
   private addKeys(groupId: number, keys: readonly PoolKeyRecord[]): void {
     const g = this.group(groupId);
+    const now = Date.now();
     for (const k of keys) {
-      this.detach(g, k.id);
-      const entry: Entry = {
-        id: k.id,
-        value: k.value,
-        health: {
-          status: k.status,
-          failureCount: k.failureCount,
-          cooldownUntil: k.cooldownUntil,
-          rateStrikes: 0,
-          lastError: k.lastError,
-        },
+      detach(g, k.id);
+      const health: KeyHealth = {
+        status: k.status,
+        failureCount: k.failureCount,
+        cooldownUntil: k.cooldownUntil,
+        rateStrikes: 0,
+        lastError: k.lastError,
       };
+      // Records come from storage (Redis, the database): checked like anything read back from there.
+      const modelCooling = k.modelCooling ? parseModelCooling(k.modelCooling) : undefined;
+      if (modelCooling) health.modelCooling = modelCooling;
+      const entry: Entry = { id: k.id, value: k.value, health, block: undefined };
       g.keys.set(k.id, entry);
-      this.place(g, entry);
+      place(g, entry, now);
     }
   }
 
@@ -197,7 +212,7 @@ export class MemoryKeyPool implements KeyPool {
     const next = healthAfter(e.health, op);
     if (next === e.health) return null;
     e.health = next;
-    this.place(g, e);
+    place(g, e, op.at);
     const change: KeyStateChange = {
       keyId: e.id,
       groupId: g.id,
@@ -205,6 +220,8 @@ export class MemoryKeyPool implements KeyPool {
       failureCount: next.failureCount,
       cooldownUntil: next.cooldownUntil,
       lastError: next.lastError,
+      // Ended coolings are not worth persisting or sending: whoever reads them would drop them anyway.
+      modelCooling: next.modelCooling ? (liveModelCooling(next, op.at) ?? null) : null,
       cause: op.kind === 'set' ? op.cause : causeOf(op),
       at: op.at,
     };
@@ -215,35 +232,10 @@ export class MemoryKeyPool implements KeyPool {
   private group(groupId: number): GroupState {
     let g = this.groups.get(groupId);
     if (!g) {
-      g = {
-        id: groupId,
-        keys: new Map(),
-        ring: new Ring(),
-        cooling: new Set(),
-        nextCoolingDue: Infinity,
-        lastProbeAt: 0,
-      };
+      g = newGroup(groupId);
       this.groups.set(groupId, g);
     }
     return g;
-  }
-
-  private detach(g: GroupState, id: number): void {
-    g.ring.remove(id);
-    g.cooling.delete(id);
-    g.keys.delete(id);
-  }
-
-  /** Puts a key in the ring or the cooling set according to its health. */
-  private place(g: GroupState, e: Entry): void {
-    g.ring.remove(e.id);
-    g.cooling.delete(e.id);
-    const h = e.health;
-    if (h.status === 'active') g.ring.add(e.id);
-    else if (h.status === 'cooling') {
-      g.cooling.add(e.id);
-      g.nextCoolingDue = Math.min(g.nextCoolingDue, h.cooldownUntil ?? 0);
-    }
   }
 
   /** Returns keys whose cooldown has passed to the rotation (they come back by themselves). */
@@ -257,22 +249,5 @@ export class MemoryKeyPool implements KeyPool {
       else nextDue = Math.min(nextDue, until);
     }
     g.nextCoolingDue = nextDue;
-  }
-
-  /**
-   * No usable key: refuse with the time until the first cooldown ends, except that every PROBE_INTERVAL_MS one
-   * blacklisted key is handed out so a pool whose every key was wrongly blacklisted heals without an operator.
-   */
-  private probeOrRefuse(g: GroupState, avoid: ReadonlySet<number> | undefined, now: number): PickResult {
-    if (g.cooling.size > 0)
-      return { ok: false, reason: 'cooling', retryAfterMs: Math.max(1, g.nextCoolingDue - now) };
-    if (now - g.lastProbeAt >= PROBE_INTERVAL_MS) {
-      for (const e of g.keys.values()) {
-        if (e.health.status !== 'invalid' || avoid?.has(e.id)) continue;
-        g.lastProbeAt = now;
-        return { ok: true, key: { id: e.id, value: e.value }, probe: true };
-      }
-    }
-    return { ok: false, reason: 'empty' };
   }
 }

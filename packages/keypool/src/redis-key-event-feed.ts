@@ -1,6 +1,7 @@
 import type { KeyStatus } from '@keyway/contracts';
 import type { Redis } from 'ioredis';
 import { redisKeyNames } from './keys';
+import type { ModelCoolingMap } from './model-cooling';
 import type { KeyChangeCause } from './port';
 
 /** The health fields carried by a `state` event. */
@@ -10,6 +11,8 @@ export interface KeyEventState {
   cooldownUntil: number | null;
   rateStrikes: number;
   lastError: string | null;
+  /** Model-scoped coolings; absent (an older replica's event) or null = none. */
+  modelCooling?: ModelCoolingMap | null;
 }
 
 /** One change to the shared key pool, published by the replica (`origin`) that made it. */

@@ -58,6 +58,19 @@ describe('parseKeyEvent', () => {
     for (const e of events) expect(parseKeyEvent(JSON.stringify(e))).toEqual(e);
   });
 
+  it('keeps the well-formed model coolings of a state and drops the rest, without rejecting the event', () => {
+    const modelCooling = { 'model-a': { until: 9, reason: 'quota (model-a)' } };
+    const withCooling = stateEvent({ state: { ...revoked, modelCooling } });
+    expect(parseKeyEvent(JSON.stringify(withCooling))).toEqual(withCooling);
+    const garbled = {
+      ...stateEvent(),
+      state: { ...revoked, modelCooling: { ...modelCooling, 'model-b': { until: 'soon' }, 'model-c': 7 } },
+    };
+    expect(parseKeyEvent(JSON.stringify(garbled))).toEqual(withCooling);
+    const notAMap = { ...stateEvent(), state: { ...revoked, modelCooling: 'hot' } };
+    expect(parseKeyEvent(JSON.stringify(notAMap))).toEqual(stateEvent());
+  });
+
   it.each([
     ['not JSON', '{"type":"state"'],
     ['JSON that is not an object', '[1,2]'],
@@ -108,6 +121,35 @@ describe('KeyFeedApplier', () => {
     expect(state.mirror.health(gid, 3)).toEqual(revoked);
     expect(state.known.get(3)?.version).toBe(5);
     expect(applier.malformed).toBe(0);
+  });
+
+  it("mirrors another replica's model coolings: the key is skipped for that model only", () => {
+    const { applier, state, heard } = replica(keyRecords(gid, 2), 1);
+    const until = Date.now() + 60_000;
+    const active = {
+      status: 'active',
+      failureCount: 0,
+      cooldownUntil: null,
+      rateStrikes: 0,
+      lastError: null,
+    } as const;
+    const modelCooling = { 'model-a': { until, reason: 'quota (model-a)' } };
+    applier.handle(
+      JSON.stringify(stateEvent({ version: 2, cause: 'quota', state: { ...active, modelCooling } })),
+    );
+    expect(heard.map((c) => [c.keyId, c.status, c.modelCooling])).toEqual([[1, 'active', modelCooling]]);
+    const picks = (model: string) =>
+      new Set(
+        Array.from({ length: 4 }, () => state.mirror.pick(gid, undefined, undefined, { model })).map(
+          (r) => r.ok && r.key.id,
+        ),
+      );
+    expect(picks('model-a')).toEqual(new Set([2]));
+    expect(picks('model-b')).toEqual(new Set([1, 2]));
+
+    // The other replica's operator restores the key: its model coolings go with the next state.
+    applier.handle(JSON.stringify(stateEvent({ version: 3, cause: 'manual', state: active })));
+    expect(picks('model-a')).toEqual(new Set([1, 2]));
   });
 
   it('adds upserted keys read from Redis, and applies removes and drops', async () => {

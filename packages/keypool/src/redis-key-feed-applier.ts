@@ -1,4 +1,5 @@
 import { failureClassSchema, keyStatusSchema } from '@keyway/contracts';
+import { parseModelCooling } from './model-cooling';
 import type { KeyChangeCause, PoolKeyRecord } from './port';
 import type { KeyEvent, KeyEventState } from './redis-key-event-feed';
 import type { StoredKey } from './redis-key-store';
@@ -26,12 +27,15 @@ function parseState(v: unknown): KeyEventState | undefined {
   if (!isTime(failureCount) || !isTime(rateStrikes)) return undefined;
   if (cooldownUntil !== null && !isTime(cooldownUntil)) return undefined;
   if (lastError !== null && typeof lastError !== 'string') return undefined;
+  // Tolerant, like the Redis field: a bad map costs that key its model coolings, not the whole event.
+  const modelCooling = parseModelCooling(v.modelCooling);
   return {
     status: status as KeyEventState['status'],
     failureCount,
     cooldownUntil,
     rateStrikes,
     lastError,
+    ...(modelCooling ? { modelCooling } : {}),
   };
 }
 
@@ -127,7 +131,14 @@ export class KeyFeedApplier {
     if (!known || known.groupId !== e.groupId || known.version >= e.version || state.pending.has(e.keyId))
       return;
     known.version = e.version;
-    const change = state.setHealth(known, e.keyId, { ...e.state }, e.cause, e.at);
+    const { modelCooling, ...health } = e.state;
+    const change = state.setHealth(
+      known,
+      e.keyId,
+      modelCooling ? { ...health, modelCooling } : health,
+      e.cause,
+      e.at,
+    );
     if (change) state.emit({ ...change, remote: true });
   }
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyPoolContract, keyRecords } from './contract';
 import { createKeyCipher } from './cipher';
-import type { KeyPool, KeyStateChange } from './port';
+import type { KeyPool, KeyStateChange, PoolKeyRecord } from './port';
 import { RedisKeyPool } from './redis-key-pool';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -152,6 +152,75 @@ describe.skipIf(!hasRedis)('RedisKeyPool (real Redis)', () => {
       pools.push(wrong);
       expect(wrong.keyCount(gid)).toBe(0);
       expect(errors.length).toBeGreaterThan(0);
+    });
+
+    it('shares model coolings between replicas and through Redis, but never pacing', async () => {
+      const prefix = newPrefix('model-cooling');
+      const a = await replica(prefix, 'a');
+      const now = Date.now();
+      const stored = { 'model-z': { until: now + 120_000, reason: 'quota (model-z)' } };
+      // Loaded from the database with a model cooling: Redis keeps it for replicas that start later.
+      await a.load(gid, [
+        ...keyRecords(gid, 1),
+        { ...(keyRecords(gid, 1, 2)[0] as PoolKeyRecord), modelCooling: stored },
+      ]);
+      const b = await replica(prefix, 'b');
+      const want = (model: string) => ({ model });
+      const picks = (p: KeyPool, model: string) =>
+        new Set(
+          Array.from({ length: 6 }, () => p.pick(gid, undefined, undefined, want(model))).map(
+            (r) => r.ok && r.key.id,
+          ),
+        );
+      expect(b.health(gid, 2)?.modelCooling).toEqual(stored);
+      expect(picks(b, 'model-z')).toEqual(new Set([1]));
+
+      a.report(gid, 1, { class: 'quota', retryAfterMs: 60_000, model: 'model-a' }, policy);
+      await eventually(() => b.health(gid, 1)?.modelCooling?.['model-a'] !== undefined);
+      expect(picks(b, 'model-a')).toEqual(new Set([2]));
+      expect(picks(b, 'model-b')).toEqual(new Set([1, 2]));
+      expect(b.health(gid, 1)?.status).toBe('active');
+
+      // Concurrent coolings for two models on two replicas add up (compare-and-set + replay).
+      b.report(gid, 1, { class: 'rate', retryAfterMs: 30_000, model: 'model-b' }, policy);
+      a.report(gid, 1, { class: 'rate', retryAfterMs: 30_000, model: 'model-c' }, policy);
+      await Promise.all([a.flush(), b.flush()]);
+      const models = (p: KeyPool) => Object.keys(p.health(gid, 1)?.modelCooling ?? {}).sort();
+      await eventually(() => models(a).length === 3 && models(b).length === 3);
+      expect(models(a)).toEqual(['model-a', 'model-b', 'model-c']);
+
+      // Pacing stays on the replica that paced.
+      a.pace(gid, 2, null, Date.now() + 60_000);
+      await a.flush();
+      expect(picks(a, 'model-z')).toEqual(new Set([1]));
+      expect(picks(b, 'model-y')).toEqual(new Set([1, 2]));
+
+      const c = await replica(prefix, 'c');
+      expect(models(c)).toEqual(['model-a', 'model-b', 'model-c']);
+      expect(picks(c, 'model-y')).toEqual(new Set([1, 2]));
+
+      b.setStatus(gid, 1, 'active');
+      await eventually(() => a.health(gid, 1)?.modelCooling === undefined);
+      expect(await admin.hexists(`${prefix}key:1`, 'modelCooling')).toBe(0);
+    });
+
+    it('reads a key whose stored model coolings are garbage as cooling for none', async () => {
+      const prefix = newPrefix('model-cooling-garbage');
+      const a = await replica(prefix, 'a');
+      await a.load(gid, keyRecords(gid, 2));
+      await admin.hset(`${prefix}key:1`, 'modelCooling', '{not json');
+      await admin.hset(
+        `${prefix}key:2`,
+        'modelCooling',
+        JSON.stringify({
+          'model-a': { until: 'later' },
+          'model-b': { until: Date.now() + 60_000, reason: 'quota' },
+        }),
+      );
+      const b = await replica(prefix, 'b');
+      expect(b.keyCount(gid)).toBe(2);
+      expect(b.health(gid, 1)?.modelCooling).toBeUndefined();
+      expect(Object.keys(b.health(gid, 2)?.modelCooling ?? {})).toEqual(['model-b']);
     });
 
     it('spreads add, remove and dropGroup to the other replica', async () => {

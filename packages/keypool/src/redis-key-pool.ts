@@ -7,6 +7,7 @@ import type {
   KeyPool,
   KeyStateChange,
   PickResult,
+  PickWant,
   PoolKeyRecord,
   ReportedOutcome,
 } from './port';
@@ -160,8 +161,13 @@ export class RedisKeyPool implements KeyPool {
     await this.publish([{ type: 'drop', origin: this.origin, groupId, at: Date.now() }]);
   }
 
-  pick(groupId: number, avoid?: ReadonlySet<number>, now?: number): PickResult {
-    return this.state.mirror.pick(groupId, avoid, now);
+  pick(groupId: number, avoid?: ReadonlySet<number>, now?: number, want?: PickWant): PickResult {
+    return this.state.mirror.pick(groupId, avoid, now, want);
+  }
+
+  /** Local to this replica, like every pacing block (see the port): nothing goes to Redis or the feed. */
+  pace(groupId: number, keyId: number, model: string | null, until: number): void {
+    this.state.mirror.pace(groupId, keyId, model, until);
   }
 
   keyCount(groupId: number): number {

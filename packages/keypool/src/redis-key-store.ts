@@ -2,6 +2,7 @@ import type { KeyStatus } from '@keyway/contracts';
 import type { KeyHealth } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import { groupIdOfKey, redisKeyNames, type RedisKeyNames } from './keys';
+import { modelCoolingJson, parseModelCoolingJson } from './model-cooling';
 import type { PoolKeyRecord } from './port';
 import { CAS_HEALTH, UPSERT_KEY } from './redis-scripts';
 
@@ -37,6 +38,7 @@ const HASH_FIELDS = [
   'rateStrikes',
   'lastError',
   'version',
+  'modelCooling',
 ] as const;
 
 /**
@@ -143,6 +145,7 @@ export class RedisKeyStore {
           k.lastError === null ? '0' : '1',
           k.lastError ?? '',
           groupSetPrefix,
+          modelCoolingJson(k.modelCooling),
         );
       }
       await each(batch, (await execAll(pipe)).map(Number));
@@ -183,22 +186,33 @@ export class RedisKeyStore {
       h.rateStrikes,
       h.lastError === null ? '0' : '1',
       h.lastError ?? '',
+      modelCoolingJson(h.modelCooling),
     ];
     const reply = (await this.evalScript(CAS_HEALTH, [this.names.key(keyId)], args)) as (
       string | number | null
     )[];
-    const [code, v, status, failureCount, cooldownUntil, rateStrikes, lastError] = reply;
+    const [code, v, status, failureCount, cooldownUntil, rateStrikes, lastError, modelCooling] = reply;
     if (code === -1) return { kind: 'gone' };
     if (code === 1) return { kind: 'ok', version: Number(v) };
     return {
       kind: 'conflict',
       version: Number(v),
-      health: parseHealth({ status, failureCount, cooldownUntil, rateStrikes, lastError }),
+      health: parseHealth({ status, failureCount, cooldownUntil, rateStrikes, lastError, modelCooling }),
     };
   }
 
   private parseRow(id: number, row: (string | null)[]): StoredKey | undefined {
-    const [groupId, value, status, failureCount, cooldownUntil, rateStrikes, lastError, version] = row;
+    const [
+      groupId,
+      value,
+      status,
+      failureCount,
+      cooldownUntil,
+      rateStrikes,
+      lastError,
+      version,
+      modelCooling,
+    ] = row;
     if (groupId == null || value == null || version == null) return undefined;
     let plain: string;
     try {
@@ -208,7 +222,7 @@ export class RedisKeyStore {
       this.onError(error);
       return undefined;
     }
-    const h = parseHealth({ status, failureCount, cooldownUntil, rateStrikes, lastError });
+    const h = parseHealth({ status, failureCount, cooldownUntil, rateStrikes, lastError, modelCooling });
     return {
       record: {
         id,
@@ -218,6 +232,7 @@ export class RedisKeyStore {
         failureCount: h.failureCount,
         cooldownUntil: h.cooldownUntil,
         lastError: h.lastError,
+        modelCooling: h.modelCooling ?? null,
       },
       version: Number(version),
     };
@@ -258,20 +273,27 @@ const STATUSES = new Set<string>(['active', 'cooling', 'invalid', 'disabled']);
 
 type HashField = string | number | null | undefined;
 
-/** Health from Redis hash fields (absent fields are null). */
-function parseHealth(f: {
+/**
+ * Health from Redis hash fields (absent fields are null). `modelCooling` is JSON; absent (a hash written before
+ * model coolings existed) or unreadable means none.
+ */
+export function parseHealth(f: {
   status: HashField;
   failureCount: HashField;
   cooldownUntil: HashField;
   rateStrikes: HashField;
   lastError: HashField;
+  modelCooling?: HashField;
 }): KeyHealth {
   const status = String(f.status ?? 'active');
-  return {
+  const h: KeyHealth = {
     status: (STATUSES.has(status) ? status : 'disabled') as KeyStatus,
     failureCount: Number(f.failureCount ?? 0),
     cooldownUntil: f.cooldownUntil == null || f.cooldownUntil === '' ? null : Number(f.cooldownUntil),
     rateStrikes: Number(f.rateStrikes ?? 0),
     lastError: f.lastError == null ? null : String(f.lastError),
   };
+  const modelCooling = parseModelCoolingJson(f.modelCooling);
+  if (modelCooling) h.modelCooling = modelCooling;
+  return h;
 }

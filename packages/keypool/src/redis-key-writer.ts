@@ -1,4 +1,5 @@
 import type { KeyHealth } from '@keyway/core';
+import { sameModelCooling } from './model-cooling';
 import { causeOf, healthAfter } from './pool-ops';
 import type { HealthOp } from './pool-ops';
 import type { KeyChangeCause } from './port';
@@ -205,6 +206,7 @@ export class KeyWriter {
         cooldownUntil: h.cooldownUntil,
         rateStrikes: h.rateStrikes,
         lastError: h.lastError,
+        modelCooling: h.modelCooling ?? null,
       },
       cause,
       at: Date.now(),
@@ -224,6 +226,7 @@ function sameHealth(a: KeyHealth, b: KeyHealth): boolean {
     a.failureCount === b.failureCount &&
     a.cooldownUntil === b.cooldownUntil &&
     a.rateStrikes === b.rateStrikes &&
-    a.lastError === b.lastError
+    a.lastError === b.lastError &&
+    sameModelCooling(a.modelCooling, b.modelCooling)
   );
 }
