@@ -139,6 +139,24 @@ describe('upstream-key pacing (keyLimits)', () => {
     ).toBe(250);
   });
 
+  it("hands a distributed layer's slice claim to the planner as a promise, and parks the key if it refuses", async () => {
+    // A layer whose every admission waits for a slice claim, which Redis refuses.
+    const claiming: CounterLayer = {
+      admit: (_id, rules) =>
+        Promise.resolve({ ok: false as const, rule: rules[0] as LimitRule, used: 5, retryAfterMs: 1000 }),
+      record: () => undefined,
+      usage: (_id, rule) => ({ used: 0, limit: rule.limit, resetAtMs: null }),
+      read: (_id, rule) => Promise.resolve({ used: 0, limit: rule.limit, resetAtMs: null }),
+      seed: () => undefined,
+      close: () => Promise.resolve(),
+    };
+    const { pacer, paced, clock } = setup('2026-12-05T12:00:00Z', claiming);
+    const verdict = pacer.admit(group({ keyLimits: limits({ default: { rpm: 5 } }) }), 1, 'gpt-4o');
+    expect(verdict).toBeInstanceOf(Promise);
+    expect(await verdict).toEqual({ ok: false, retryAfterMs: 1000 });
+    expect(paced).toEqual([{ groupId: 1, keyId: 1, model: 'gpt-4o', until: clock.now() + 1000 }]);
+  });
+
   it('costs a group without keyLimits nothing on the counter layer', () => {
     const untouchable = new Proxy({} as CounterLayer, {
       get: () => {

@@ -7,23 +7,15 @@ import {
   upstreamKeyCounterId,
   upstreamKeyModelCounterId,
 } from '@keyway/limits';
+import type { RateLimitState } from '@keyway/providers';
 import { readRateLimitHeaders } from '@keyway/providers';
 import type { PaceVerdict } from './attempt-planner';
 import type { KeyPacer } from './context';
 import type { GroupRuntime } from './runtime';
 
-/** What a provider's headers last said about one key and model, on this replica. */
-interface Learned {
-  /** Admissions left before `leftUntil` (the provider's remaining requests, less what was admitted since). */
-  left: number;
-  leftUntil: number;
-  /** A stated allowance ran out (requests or tokens): nothing is sent before this. */
-  blockedUntil: number;
-}
-
 /** How often expired learned allowances are looked for (a sweep walks every entry once). */
 const SWEEP_EVERY_MS = 10_000;
-/** Learned allowances kept at most (keys × models); beyond it, new ones are not learned until a sweep frees room. */
+/** Learned allowances kept at most (keys × models); beyond it, new ones wait for a sweep to free room. */
 const MAX_LEARNED = 100_000;
 /** Compiled rules kept per group (one per model sent); clients name models freely, so the map is bounded. */
 const MAX_PLANS_PER_GROUP = 1000;
@@ -32,161 +24,202 @@ const OK: PaceVerdict = { ok: true };
 /**
  * Upstream-key pacing (issue 14). A group's `keyLimits` are counted per upstream key on the counter layer —
  * `uk:{keyId}:m:{model}` for the model's own limits, `uk:{keyId}` across models (always observing `rpm`, `tpm`
- * and `rpd`, so the API can show the key's usage) — exact in standalone, in Redis-claimed slices across replicas.
- * On top of that, the providers' rate-limit headers lower a key's allowance for a model until their stated reset,
- * even in groups without `keyLimits`: R requests left means at most R more admissions on this replica, and an
- * allowance at 0 parks the key. A refusal parks the key in the pool (`pace`: that model for a model's limit,
- * every model for `total`), so the next pick skips it. A group without `keyLimits` whose keys stated nothing
- * costs one Map lookup per admission.
+ * and `rpd`, so the API can show the key's usage) — exact in standalone, in Redis-claimed slices across replicas
+ * (no round trip per request). On top of that, the providers' rate-limit headers lower a key's allowance for a
+ * model until their stated reset, even in groups without `keyLimits`. A refusal parks the key in the pool
+ * (`pace`: that model for a model's limit, every model for `total`), so the next pick skips it. A group without
+ * `keyLimits` whose keys stated nothing costs one Map lookup per admission.
  */
 export function createKeyPacer(
   counters: CounterLayer,
   pool: Pick<KeyPool, 'pace'>,
   clock: Clock = systemClock,
 ): KeyPacer {
-  const learned = new Map<number, Map<string, Learned>>();
-  let learnedCount = 0;
-  let lastSweep = clock.now();
-  const plans = new WeakMap<GroupRuntime, Map<string, KeyPacingRules>>();
+  return new Pacer(counters, pool, clock);
+}
 
-  const planFor = (group: GroupRuntime, model: string | null): KeyPacingRules | null => {
-    const limits = group.keyLimits;
-    if (limits === null) return null;
-    let byModel = plans.get(group);
-    if (!byModel) {
-      byModel = new Map();
-      plans.set(group, byModel);
+/** What a provider's headers last said about one key and model, on this replica. */
+interface Stated {
+  /** Admissions left before `leftUntil` (the provider's remaining requests, less what was admitted since). */
+  left: number;
+  leftUntil: number;
+  /** A stated allowance ran out (requests or tokens): nothing is sent before this. */
+  blockedUntil: number;
+}
+
+/**
+ * Allowances the providers stated, per key and model sent (`''` = none named), local to this replica: R requests
+ * left means at most R more admissions here until the reset. Entries end at their reset and are swept.
+ */
+class StatedAllowances {
+  private readonly byKey = new Map<number, Map<string, Stated>>();
+  private count = 0;
+  private lastSweep: number;
+
+  constructor(now: number) {
+    this.lastSweep = now;
+  }
+
+  get empty(): boolean {
+    return this.count === 0;
+  }
+
+  /** The key's live allowance for `model` (undefined: nothing stated, or its window is over). */
+  find(keyId: number, model: string | null, now: number): Stated | undefined {
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
+    const e = this.byKey.get(keyId)?.get(model ?? '');
+    return e && Math.max(e.leftUntil, e.blockedUntil) > now ? e : undefined;
+  }
+
+  /** Takes in what a response stated; returns until when the key is blocked for the model (≤ now: it is not). */
+  learn(keyId: number, model: string | null, stated: RateLimitState, now: number): number {
+    const { requests, tokens } = stated;
+    let blockedUntil = requests && requests.remaining <= 0 ? requests.resetAt : 0;
+    if (tokens && tokens.remaining <= 0) blockedUntil = Math.max(blockedUntil, tokens.resetAt);
+    const counted = requests !== null && requests.remaining > 0 && requests.resetAt > now;
+    const existing = this.byKey.get(keyId)?.get(model ?? '');
+    if (existing) {
+      // The latest response wins: it already counts what was sent before it.
+      if (counted) [existing.left, existing.leftUntil] = [requests.remaining, requests.resetAt];
+      existing.blockedUntil = blockedUntil;
+    } else if ((counted || blockedUntil > now) && this.count < MAX_LEARNED) {
+      let byModel = this.byKey.get(keyId);
+      if (!byModel) {
+        byModel = new Map<string, Stated>();
+        this.byKey.set(keyId, byModel);
+      }
+      byModel.set(model ?? '', {
+        left: counted ? requests.remaining : 0,
+        leftUntil: counted ? requests.resetAt : 0,
+        blockedUntil,
+      });
+      this.count++;
     }
-    const name = model ?? '';
-    let plan = byModel.get(name);
-    if (!plan) {
-      if (byModel.size >= MAX_PLANS_PER_GROUP) byModel.clear();
-      plan = keyPacingRules(limits, model, group.dailyResetTimeZone);
-      byModel.set(name, plan);
-    }
-    return plan;
-  };
+    return blockedUntil;
+  }
 
-  /** Parks the key (for `model`, or every model with null) for `waitMs` and answers the refusal. */
-  const refuse = (group: GroupRuntime, keyId: number, model: string | null, waitMs: number): PaceVerdict => {
-    const retryAfterMs = Math.max(1, Math.ceil(waitMs));
-    pool.pace(group.id, keyId, model, clock.now() + retryAfterMs);
-    return { ok: false, retryAfterMs };
-  };
-  const refuseRule = (group: GroupRuntime, keyId: number, model: string | null, r: Refusal) =>
-    refuse(group, keyId, model, r.retryAfterMs ?? MINUTE_MS);
-
-  /** The rules across models, then the admission's end: a learned allowance is spent only when admitted. */
-  const admitTotal = (
-    group: GroupRuntime,
-    keyId: number,
-    plan: KeyPacingRules,
-    entry: Learned | undefined,
-  ): PaceVerdict | Promise<PaceVerdict> => {
-    const settle = (a: Admission): PaceVerdict => {
-      if (!a.ok) return refuseRule(group, keyId, null, a);
-      if (entry) entry.left -= 1;
-      return OK;
-    };
-    const a = counters.admit(upstreamKeyCounterId(keyId), plan.total);
-    return a instanceof Promise ? a.then(settle) : settle(a);
-  };
-
-  const admitLimited = (
-    group: GroupRuntime,
-    keyId: number,
-    model: string | null,
-    plan: KeyPacingRules,
-    entry: Learned | undefined,
-  ): PaceVerdict | Promise<PaceVerdict> => {
-    if (model === null || plan.model.length === 0) return admitTotal(group, keyId, plan, entry);
-    // A full `total` refuses before the model's counter counts the request (refused requests do not count).
-    const full = fullRule(counters, upstreamKeyCounterId(keyId), plan.total, clock.now());
-    if (full !== null) return refuse(group, keyId, null, full);
-    const a = counters.admit(upstreamKeyModelCounterId(keyId, model), plan.model);
-    const next = (r: Admission) =>
-      r.ok ? admitTotal(group, keyId, plan, entry) : refuseRule(group, keyId, model, r);
-    return a instanceof Promise ? a.then(next) : next(a);
-  };
-
-  const sweep = (now: number): void => {
-    lastSweep = now;
-    for (const [keyId, byModel] of learned) {
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    for (const [keyId, byModel] of this.byKey) {
       for (const [model, e] of byModel) {
         if (Math.max(e.leftUntil, e.blockedUntil) > now) continue;
         byModel.delete(model);
-        learnedCount--;
+        this.count--;
       }
-      if (byModel.size === 0) learned.delete(keyId);
+      if (byModel.size === 0) this.byKey.delete(keyId);
     }
-  };
-
-  return {
-    admit(group, keyId, model) {
-      let entry: Learned | undefined;
-      if (learnedCount > 0) {
-        entry = learned.get(keyId)?.get(model ?? '');
-        if (entry) {
-          const now = clock.now();
-          const until = heldUntil(entry, now);
-          if (until > now) return refuse(group, keyId, model, until - now);
-          if (now >= entry.leftUntil) entry = undefined; // the stated window is over: nothing left to spend
-        }
-      }
-      const plan = planFor(group, model);
-      if (plan === null) {
-        if (entry) entry.left -= 1;
-        return OK;
-      }
-      return admitLimited(group, keyId, model, plan, entry);
-    },
-
-    observe(group, keyId, model, headers) {
-      const now = clock.now();
-      const stated = readRateLimitHeaders(group.provider.id, headers, now);
-      if (stated === null) return;
-      if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
-      let blockedUntil = 0;
-      const { requests, tokens } = stated;
-      if (requests && requests.remaining <= 0) blockedUntil = requests.resetAt;
-      if (tokens && tokens.remaining <= 0) blockedUntil = Math.max(blockedUntil, tokens.resetAt);
-      const leftUntil = requests && requests.remaining > 0 ? requests.resetAt : 0;
-      if (blockedUntil <= now && leftUntil <= now) return;
-      if (blockedUntil > now) pool.pace(group.id, keyId, model, blockedUntil);
-      let byModel = learned.get(keyId);
-      const name = model ?? '';
-      const existing = byModel?.get(name);
-      if (existing) {
-        existing.left = requests?.remaining ?? existing.left;
-        existing.leftUntil = leftUntil > now ? leftUntil : existing.leftUntil;
-        existing.blockedUntil = blockedUntil;
-        return;
-      }
-      if (learnedCount >= MAX_LEARNED) return;
-      if (!byModel) {
-        byModel = new Map();
-        learned.set(keyId, byModel);
-      }
-      byModel.set(name, { left: requests?.remaining ?? 0, leftUntil, blockedUntil });
-      learnedCount++;
-    },
-
-    record(group, keyId, model, tokens) {
-      if (!(tokens > 0)) return;
-      const plan = planFor(group, model);
-      if (plan === null) return;
-      const usage = { tokens, costUsd: 0 };
-      if (model !== null && plan.model.length > 0)
-        counters.record(upstreamKeyModelCounterId(keyId, model), plan.model, usage);
-      counters.record(upstreamKeyCounterId(keyId), plan.total, usage);
-    },
-  };
+  }
 }
 
-/** Until when a learned allowance holds the key back (≤ now: it does not). */
-function heldUntil(e: Learned, now: number): number {
-  if (e.blockedUntil > now) return Math.max(e.blockedUntil, e.left <= 0 ? e.leftUntil : 0);
-  return e.left <= 0 && e.leftUntil > now ? e.leftUntil : 0;
+/** Until when a stated allowance holds the key back (≤ now: it does not). */
+function heldUntil(e: Stated, now: number): number {
+  const spent = e.left <= 0 && e.leftUntil > now ? e.leftUntil : 0;
+  return e.blockedUntil > now ? Math.max(e.blockedUntil, spent) : spent;
+}
+
+class Pacer implements KeyPacer {
+  private readonly stated: StatedAllowances;
+  private readonly plans = new WeakMap<GroupRuntime, Map<string, KeyPacingRules>>();
+
+  constructor(
+    private readonly counters: CounterLayer,
+    private readonly pool: Pick<KeyPool, 'pace'>,
+    private readonly clock: Clock,
+  ) {
+    this.stated = new StatedAllowances(clock.now());
+  }
+
+  admit(group: GroupRuntime, keyId: number, model: string | null): PaceVerdict | Promise<PaceVerdict> {
+    let entry: Stated | undefined;
+    if (!this.stated.empty) {
+      const now = this.clock.now();
+      entry = this.stated.find(keyId, model, now);
+      const until = entry ? heldUntil(entry, now) : 0;
+      if (until > now) return this.refuse(group, keyId, model, until - now);
+    }
+    const plan = this.planFor(group, model);
+    if (plan === null) {
+      if (entry) entry.left -= 1;
+      return OK;
+    }
+    if (model === null || plan.model.length === 0) return this.admitTotal(group, keyId, plan, entry);
+    // A full `total` refuses before the model's counter counts the request (refused requests do not count).
+    const full = fullRule(this.counters, upstreamKeyCounterId(keyId), plan.total, this.clock.now());
+    if (full !== null) return this.refuse(group, keyId, null, full);
+    const a = this.counters.admit(upstreamKeyModelCounterId(keyId, model), plan.model);
+    const next = (r: Admission) =>
+      r.ok ? this.admitTotal(group, keyId, plan, entry) : this.refuse(group, keyId, model, waitOf(r));
+    return a instanceof Promise ? a.then(next) : next(a);
+  }
+
+  observe(
+    group: GroupRuntime,
+    keyId: number,
+    model: string | null,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    const now = this.clock.now();
+    const stated = readRateLimitHeaders(group.provider.id, headers, now);
+    if (stated === null) return;
+    const blockedUntil = this.stated.learn(keyId, model, stated, now);
+    if (blockedUntil > now) this.pool.pace(group.id, keyId, model, blockedUntil);
+  }
+
+  record(group: GroupRuntime, keyId: number, model: string | null, tokens: number): void {
+    if (!(tokens > 0)) return;
+    const plan = this.planFor(group, model);
+    if (plan === null) return;
+    const usage = { tokens, costUsd: 0 };
+    if (model !== null && plan.model.length > 0)
+      this.counters.record(upstreamKeyModelCounterId(keyId, model), plan.model, usage);
+    this.counters.record(upstreamKeyCounterId(keyId), plan.total, usage);
+  }
+
+  /** The rules across models, then the admission's end: a stated allowance is spent only when admitted. */
+  private admitTotal(
+    group: GroupRuntime,
+    keyId: number,
+    plan: KeyPacingRules,
+    entry: Stated | undefined,
+  ): PaceVerdict | Promise<PaceVerdict> {
+    const settle = (a: Admission): PaceVerdict => {
+      if (!a.ok) return this.refuse(group, keyId, null, waitOf(a));
+      if (entry) entry.left -= 1;
+      return OK;
+    };
+    const a = this.counters.admit(upstreamKeyCounterId(keyId), plan.total);
+    return a instanceof Promise ? a.then(settle) : settle(a);
+  }
+
+  /** Parks the key (for `model`, or every model with null) for `waitMs` and answers the refusal. */
+  private refuse(group: GroupRuntime, keyId: number, model: string | null, waitMs: number): PaceVerdict {
+    const retryAfterMs = Math.max(1, Math.ceil(waitMs));
+    this.pool.pace(group.id, keyId, model, this.clock.now() + retryAfterMs);
+    return { ok: false, retryAfterMs };
+  }
+
+  /** The group's rules for `model`, compiled once per runtime (a reload makes new group objects). */
+  private planFor(group: GroupRuntime, model: string | null): KeyPacingRules | null {
+    const limits = group.keyLimits;
+    if (limits === null) return null;
+    let byModel = this.plans.get(group);
+    if (!byModel) {
+      byModel = new Map<string, KeyPacingRules>();
+      this.plans.set(group, byModel);
+    }
+    let plan = byModel.get(model ?? '');
+    if (!plan) {
+      if (byModel.size >= MAX_PLANS_PER_GROUP) byModel.clear();
+      plan = keyPacingRules(limits, model, group.dailyResetTimeZone);
+      byModel.set(model ?? '', plan);
+    }
+    return plan;
+  }
+}
+
+/** How long a refused admission waits (a window that never frees is not one pacing uses: a minute then). */
+function waitOf(r: Refusal): number {
+  return r.retryAfterMs ?? MINUTE_MS;
 }
 
 /**
