@@ -5,7 +5,7 @@ import type { KeyPool } from '@keyway/keypool';
 import type { Clock, CounterLayer } from '@keyway/limits';
 import type { RequestLogRecord } from '@keyway/contracts';
 import { Hono } from 'hono';
-import type { SecretMasker } from './context';
+import type { SecretMasker, SessionAffinity } from './context';
 import type { RequestLogSink } from './log-sink';
 import { keyRoutePrefixes } from './key-routes';
 import { createProxyHandler } from './proxy-handler';
@@ -51,6 +51,11 @@ export interface GatewayDeps {
   clock?: Clock;
   /** Whether a peer address is a trusted reverse proxy (then X-Forwarded-For names the client). */
   isTrustedProxy?: (address: string) => boolean;
+  /**
+   * Session affinity: shared across replicas in distributed mode (Redis pub/sub, best effort); absent = this
+   * process's own memory only (standalone). Used only by groups with affinity on.
+   */
+  affinity?: SessionAffinity;
 }
 
 /**

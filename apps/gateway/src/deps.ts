@@ -22,6 +22,8 @@ import { createUsageAggregator } from './usage-aggregator';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
 import { trustedProxyMatcher } from '@keyway/server';
+import { redisAffinityShare } from './affinity-share-redis';
+import { createSessionAffinity } from './session-affinity';
 import { createUpstreamClients, liveUpstreams } from './upstream-clients';
 
 /** The running gateway's collaborators; `proxy` is set once the key pool and the first snapshot are loaded. */
@@ -51,6 +53,15 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   const m = createGatewayMetrics(metrics);
   const keyCipher = createKeyCipher(env.ENCRYPTION_KEY);
   const redis = connectRedis(env.REDIS_URL, logger, 'keyway-gateway');
+  // Sessions a replica serves are published to the others (best effort, never a round trip on the hot path).
+  const affinity = createSessionAffinity({
+    share: redisAffinityShare({
+      redis,
+      prefix: env.REDIS_PREFIX,
+      onError: (err) =>
+        logger.warn({ err }, 'session affinity: could not share a mapping; this replica keeps its own'),
+    }),
+  });
   const queue = new BullJobQueue({
     connection: env.REDIS_URL,
     prefix: queuePrefixOf(env.REDIS_PREFIX),
@@ -157,6 +168,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
         metrics: m.gateway,
         counters,
         isTrustedProxy,
+        affinity,
       };
       return proxyDeps;
     },
@@ -180,6 +192,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       await clients.close();
       // After the last requests finished: their usage is pushed before the connection goes.
       await counters.close();
+      await affinity.close();
       redis.disconnect();
     },
   };

@@ -15,6 +15,7 @@ import { recordRefusal } from './request-record';
 import { sendDialectError, tagRateLimits } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
+import { createSessionAffinity } from './session-affinity';
 import { UpstreamHealth } from './upstream-health';
 
 /** Handles one data-plane request (`/proxy/…` or key-routed) on the raw node request and response; never rejects. */
@@ -72,6 +73,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       );
     },
     ...(deps.logger.secrets ? { secrets: deps.logger.secrets } : {}),
+    // Only groups with affinity on consult it; without a shared one, this process remembers sessions itself.
+    affinity: deps.affinity ?? createSessionAffinity(),
   };
 
   const plane: DataPlane = {
