@@ -3,7 +3,10 @@ import type { GatewayMetrics } from './app';
 
 /** The gateway's Prometheus series, plus the hooks its composition root reports through. */
 export interface GatewayMetricSet {
-  gateway: GatewayMetrics;
+  gateway: GatewayMetrics & {
+    /** An attempt answered 2xx without content (`retryOnEmpty`), by group: retried, or relayed when it was the last. */
+    emptyReply(group: string): void;
+  };
   /** A key health change (by new status and cause). */
   keyChange(status: string, cause: string): void;
   /** A request-log (or key-event) batch that could not be handed over; it is kept and retried. */
@@ -72,6 +75,11 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
     'Cost in USD of finished requests by access key (name), priced from the price table',
     ['access_key'],
   );
+  const emptyReplies = metrics.counter(
+    'keyway_empty_replies_total',
+    'Attempts answered 2xx without content under retryOnEmpty (failure class empty), by group',
+    ['group'],
+  );
   const byAccessKey = new Map<string, AccessKeySeries>();
   const accessKeySeries = (name: string): AccessKeySeries => {
     const label = byAccessKey.has(name) || byAccessKey.size < ACCESS_KEY_SERIES ? name : OTHER_ACCESS_KEYS;
@@ -112,6 +120,7 @@ export function createGatewayMetrics(metrics: Metrics): GatewayMetricSet {
       },
       inFlight: (v) => inFlight.set(v),
       proxyAuthFailure: (group) => authFailures.inc({ group }),
+      emptyReply: (group) => emptyReplies.inc({ group }),
       accessKeyRequest(name, record) {
         const a = accessKeySeries(name);
         const cls = Math.floor(record.statusCode / 100);

@@ -1,7 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import { decodeBody } from '@keyway/providers';
 import type { ModelListFormat, Usage } from '@keyway/providers';
-import type { Dispatcher } from 'undici';
 import type { Exhaustion } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { clientHeaders } from './headers';
@@ -9,7 +8,7 @@ import type { Ending } from './request-record';
 import { finishRecord, redact, truncate } from './request-record';
 import { rateLimitsOf, sendDialectError } from './respond';
 import { errorText, headerString } from './upstream-call';
-import type { SentResult } from './upstream-call';
+import type { SentResult, UpstreamResponse } from './upstream-call';
 import { AddedUsageRelay } from './added-usage-relay';
 import { UsageTap } from './usage-tap';
 
@@ -100,7 +99,7 @@ async function sendModelList(
   ctx: ForwardContext,
   deps: ForwardDeps,
   record: RequestLogRecord,
-  response: Dispatcher.ResponseData,
+  response: UpstreamResponse,
   served: Served,
   format: ModelListFormat,
 ): Promise<void> {
@@ -157,7 +156,7 @@ function relay(
   ctx: ForwardContext,
   deps: ForwardDeps,
   record: RequestLogRecord,
-  response: Dispatcher.ResponseData,
+  response: UpstreamResponse,
   stream: boolean,
   served: Served,
 ): void {

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import {
   applyHeaderRules,
   classifyOutcome,
@@ -10,17 +12,28 @@ import type { Classification, ConfigProblem, Outcome } from '@keyway/core';
 import { readDecodedPrefix } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import type { ForwardContext } from './context';
+import { EMPTY_REPLY, holdReply } from './empty-reply-check';
 import { upstreamHeaders } from './headers';
 import type { GroupRuntime } from './runtime';
 import type { UpstreamClients } from './upstream-clients';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 
+/**
+ * An upstream response as the writer relays it: undici's, or a reply held for `retryOnEmpty` whose body replays the
+ * same bytes. Read through stream events, or whole with `arrayBuffer()` (model lists).
+ */
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Readable & { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
 /** What one attempt produced. */
 export type AttemptResult =
   | {
       kind: 'response';
-      response: Dispatcher.ResponseData;
+      response: UpstreamResponse;
       classification: Classification;
       /** The upstream's error body (≤ 64 KiB, decoded) when the response is a failure to relay as such. */
       errorBody: string | null;
@@ -49,8 +62,9 @@ export interface Rewritten {
 
 /**
  * Sends one attempt to `upstream` with `key` and classifies what came back; reads (and decodes) an error body so
- * it can be classified, relayed and logged. Never throws: a failure before sending is `presend`, after it
- * `transport`.
+ * it can be classified, relayed and logged. With `retryOnEmpty` a success is held until it shows content (an
+ * empty one is classified `empty`; breaking while held is a `transport` failure). Never throws: a failure before
+ * sending is `presend`, after it `transport`.
  */
 export async function sendAttempt(
   ctx: ForwardContext,
@@ -124,6 +138,17 @@ export async function sendAttempt(
     const classification = classifyOutcome(outcome, group.provider.classifierRules, group.failover);
     if (classification.class === 'ok' || (classification.class === 'client' && response.statusCode < 400))
       errorBody = null;
+    // Off (the default), a success costs one property read here; on, it is held until it shows content.
+    if (classification.class === 'ok' && s.retryOnEmpty) {
+      const held = await holdReply(ctx, group.provider.id, rewritten.path, stream, response);
+      if (held)
+        return {
+          kind: 'response',
+          response: held.response,
+          classification: held.empty ? EMPTY_REPLY : classification,
+          errorBody,
+        };
+    }
     return { kind: 'response', response, classification, errorBody };
   } catch (error) {
     if (overall) clearTimeout(overall);
@@ -193,7 +218,7 @@ export function errorText(error: unknown): string {
 }
 
 /** Reads at most 64 KiB of an error body, decoded with the app's one content decoder; never throws. */
-async function readErrorBody(response: Dispatcher.ResponseData): Promise<string> {
+async function readErrorBody(response: UpstreamResponse): Promise<string> {
   const encoding = headerString(response.headers['content-encoding']);
   return (await readDecodedPrefix(response.body, encoding, ERROR_BODY_LIMIT)).toString('utf8');
 }
