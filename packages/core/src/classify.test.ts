@@ -1,6 +1,6 @@
 import { parseStatusCodeSpec, statusMatcher } from '@keyway/contracts';
-import { describe, expect, it } from 'vitest';
-import { classifyOutcome, genericRules, parseRetryAfter } from './classify';
+import { describe, expect, it, vi } from 'vitest';
+import { classifyOutcome, genericRules, namedModelScope, parseRetryAfter } from './classify';
 import type { Classification, ClassifierRules, Outcome } from './classify';
 
 type Expected = Pick<Classification, 'class' | 'retryable'> & Partial<Classification>;
@@ -62,7 +62,53 @@ describe('classifyOutcome without a forced failover spec', () => {
       { status: 503, headers: { 'retry-after': '2' } },
       { class: 'upstream', retryable: true, retryAfterMs: 2000 },
     ],
-    ['529 (Anthropic overloaded) → upstream', { status: 529 }, { class: 'upstream', retryable: true }],
+    ['529 without a body → upstream', { status: 529 }, { class: 'upstream', retryable: true }],
+    [
+      '529 overloaded_error → overloaded, the key untouched',
+      { status: 529, body: '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}' },
+      { class: 'overloaded', retryable: true, reason: '529 upstream overloaded' },
+    ],
+    [
+      '503 "The model is overloaded" → overloaded, Retry-After kept',
+      {
+        status: 503,
+        headers: { 'retry-after': '4' },
+        body: json('The model is overloaded. Please try again later.'),
+      },
+      { class: 'overloaded', retryable: true, retryAfterMs: 4000 },
+    ],
+    [
+      '503 "currently unavailable" → upstream',
+      { status: 503, body: json('The service is currently unavailable.') },
+      { class: 'upstream', retryable: true },
+    ],
+    [
+      '500 that says overloaded → still upstream (only 503 and 529 mean busy)',
+      { status: 500, body: json('overloaded') },
+      { class: 'upstream', retryable: true },
+    ],
+    [
+      // https://github.com/GoogleCloudPlatform/java-docs-samples/issues/276
+      '403 "has billing disabled" → auth, though "billing" reads like a quota',
+      {
+        status: 403,
+        body: json('Project charming-module-137923 (#808448574146) has billing disabled. Please enable it.'),
+      },
+      { class: 'auth', retryable: true, reason: '403 account suspended' },
+    ],
+    [
+      '403 "requires billing to be enabled" → auth',
+      {
+        status: 403,
+        body: json('This API method requires billing to be enabled. Please enable billing on project #1.'),
+      },
+      { class: 'auth', retryable: true },
+    ],
+    [
+      '429 saying the account is deactivated → auth, not a cooling',
+      { status: 429, body: json('Your account has been deactivated. Check your billing details.') },
+      { class: 'auth', retryable: true, reason: '429 account suspended' },
+    ],
     [
       'connect error → upstream',
       { status: 0, transport: 'connect' },
@@ -152,6 +198,82 @@ describe('classifyOutcome without a forced failover spec', () => {
   });
 });
 
+describe('classifyOutcome with provider hooks', () => {
+  const scoped: ClassifierRules = {
+    ...genericRules,
+    modelScope: (outcome, body) =>
+      body.includes('per model') ? (outcome.model ?? 'named-model') : undefined,
+  };
+
+  it.each([
+    ['a 429 rate limit', 429, 'rate limit per model', 'rate'],
+    ['a 429 quota', 429, 'quota exceeded per model', 'quota'],
+    ['a 403 quota', 403, 'quota exceeded per model', 'quota'],
+  ] as const)('scopes %s to the model the hook names', (_name, status, body, cls) => {
+    expect(classifyOutcome({ status, body, model: 'gpt-4o' }, scoped)).toMatchObject({
+      class: cls,
+      model: 'gpt-4o',
+    });
+  });
+
+  it('leaves a limit the hook does not scope to the whole key', () => {
+    expect(classifyOutcome({ status: 429, body: 'rate limit', model: 'gpt-4o' }, scoped)).not.toHaveProperty(
+      'model',
+    );
+  });
+
+  it.each([
+    ['401', 401],
+    ['403 forbidden', 403],
+    ['500', 500],
+    ['400', 400],
+  ] as const)('never scopes a %s, whatever the body says', (_name, status) => {
+    expect(
+      classifyOutcome({ status, body: 'forbidden per model', model: 'gpt-4o' }, scoped),
+    ).not.toHaveProperty('model');
+  });
+
+  it('drops a Retry-After the provider says does not apply (null), leaving the long cooldown to the policy', () => {
+    const rules: ClassifierRules = { ...genericRules, resetDelayMs: () => null };
+    const got = classifyOutcome({ status: 429, headers: { 'retry-after': '20' }, body: 'quota' }, rules);
+    expect(got).toMatchObject({ class: 'quota' });
+    expect(got).not.toHaveProperty('retryAfterMs');
+  });
+
+  it('hands the hooks the lower-cased body', () => {
+    const seen: string[] = [];
+    const rules: ClassifierRules = {
+      ...genericRules,
+      resetDelayMs: (_o, body) => void seen.push(body),
+      modelScope: (_o, body) => void seen.push(body),
+    };
+    classifyOutcome({ status: 429, body: 'Rate Limit For GPT-4o' }, rules);
+    expect(seen).toEqual(['rate limit for gpt-4o', 'rate limit for gpt-4o']);
+  });
+
+  it('does no body work for a success: no hook runs', () => {
+    const resetDelayMs = vi.fn();
+    const modelScope = vi.fn();
+    const rules: ClassifierRules = { ...genericRules, resetDelayMs, modelScope };
+    expect(classifyOutcome({ status: 200, body: 'quota per model', model: 'm' }, rules).class).toBe('ok');
+    expect(resetDelayMs).not.toHaveBeenCalled();
+    expect(modelScope).not.toHaveBeenCalled();
+  });
+
+  it('keeps the model of a scoped limit under a forced failover spec, and an overload stays an overload', () => {
+    const all = () => true;
+    expect(classifyOutcome({ status: 429, body: 'per model', model: 'gpt-4o' }, scoped, all)).toMatchObject({
+      class: 'rate',
+      retryable: true,
+      model: 'gpt-4o',
+    });
+    expect(classifyOutcome({ status: 503, body: 'overloaded' }, genericRules, all)).toMatchObject({
+      class: 'overloaded',
+      retryable: true,
+    });
+  });
+});
+
 describe('classifyOutcome with a forced failover spec (GPT-Load failoverStatusCodes)', () => {
   const spec = parseStatusCodeSpec('400-403,405-999');
   if (!spec.ok) throw new Error(spec.error);
@@ -220,5 +342,24 @@ describe('parseRetryAfter', () => {
 
   it.each([undefined, '', 'soon', 'Infinity', '-5', '  '])('ignores %j', (value) => {
     expect(parseRetryAfter(value, now)).toBeUndefined();
+  });
+});
+
+describe('namedModelScope', () => {
+  const scope = namedModelScope(/limit for (\S+) reached/);
+
+  it("scopes to the request's model when the body names one (the pool knows keys by the request's name)", () => {
+    expect(
+      scope({ status: 429, model: 'claude-haiku-4-5' }, 'limit for claude-haiku-4-5-20251001 reached'),
+    ).toBe('claude-haiku-4-5');
+  });
+
+  it('falls back to the named model when the request model is unknown', () => {
+    expect(scope({ status: 429, model: null }, 'limit for gpt-4o reached')).toBe('gpt-4o');
+    expect(scope({ status: 429 }, 'limit for gpt-4o reached')).toBe('gpt-4o');
+  });
+
+  it('leaves a body that names no model to the whole key', () => {
+    expect(scope({ status: 429, model: 'gpt-4o' }, 'too many requests')).toBeUndefined();
   });
 });

@@ -11,6 +11,11 @@ export interface Outcome {
   /** Transport failure kind, when no response arrived. */
   transport?:
     'connect' | 'timeout-connect' | 'timeout-headers' | 'timeout-body' | 'reset' | 'aborted' | 'other';
+  /**
+   * The model the request sent upstream (after aliasing and redirects), when known. A quota or rate error the
+   * provider scopes to a model cools the key for this name, the one the pool picks keys by.
+   */
+  model?: string | null;
 }
 
 /** The classifier's verdict. */
@@ -37,8 +42,23 @@ export interface ClassifierRules {
   quotaPatterns: readonly RegExp[];
   /** Body text that marks a 400 as a billing problem of the key (no credit left): quota, not a client error. */
   billingPatterns?: readonly RegExp[];
-  /** Extracts a provider-stated reset delay (ms) from headers/body, beyond Retry-After. */
-  resetDelayMs?: (outcome: Outcome) => number | undefined;
+  /**
+   * Body text that marks a 401/403/429 as a dead account or key (suspended, deactivated, billing disabled): invalid
+   * at once, even when the same body also reads like a quota ("billing").
+   */
+  suspendedPatterns?: readonly RegExp[];
+  /** Body text that marks a 503/529 as the provider being overloaded: its fault, not the key's. */
+  overloadedPatterns?: readonly RegExp[];
+  /**
+   * A provider-stated reset delay (ms) from headers/body (`body` lower-cased), beyond Retry-After. `null` says the
+   * error is one a stated delay does not end (an empty balance): the health policy's own cooldown applies.
+   */
+  resetDelayMs?: (outcome: Outcome, body: string) => number | null | undefined;
+  /**
+   * The model a 403/429 quota or rate error is scoped to (`body` lower-cased), when the provider says the limit
+   * is per model: the key then cools for that model only. Undefined = the whole key.
+   */
+  modelScope?: (outcome: Outcome, body: string) => string | undefined;
 }
 
 export const genericRules: ClassifierRules = {
@@ -59,7 +79,28 @@ export const genericRules: ClassifierRules = {
     /exhausted/,
     /exceeded your current/,
   ],
+  suspendedPatterns: [
+    /suspended/,
+    /deactivated/,
+    /has been disabled/,
+    /billing[ _-]?(?:is[ _-]|has been[ _-])?disabled/,
+    /disabled for billing/,
+    /requires billing to be enabled/,
+  ],
+  overloadedPatterns: [/overloaded/, /over capacity/],
 };
+
+/**
+ * A `modelScope` for a provider whose limit messages name the model the limit was counted for (`pattern` captures
+ * the name): the key cools for the request's model, the name the pool picks keys by (the provider may name a
+ * dated snapshot of an alias), else for the named one.
+ */
+export function namedModelScope(pattern: RegExp): NonNullable<ClassifierRules['modelScope']> {
+  return (outcome, body) => {
+    const named = pattern.exec(body)?.[1];
+    return named === undefined ? undefined : outcome.model || named;
+  };
+}
 
 /** Parses Retry-After (seconds or an HTTP date) into ms from `now`. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
@@ -92,6 +133,9 @@ export function classifyOutcome(
   return c;
 }
 
+const matches = (patterns: readonly RegExp[] | undefined, body: string): boolean =>
+  patterns?.some((p) => p.test(body)) ?? false;
+
 function classifyRaw(outcome: Outcome, rules: ClassifierRules): Classification {
   const { status } = outcome;
   if (status === 0) {
@@ -101,27 +145,34 @@ function classifyRaw(outcome: Outcome, rules: ClassifierRules): Classification {
   }
   if (status < 400) return ok;
   const body = (outcome.body ?? '').toLowerCase();
-  const stated = rules.resetDelayMs?.(outcome) ?? parseRetryAfter(outcome.headers?.['retry-after']);
-  const retryAfter = stated === undefined ? {} : { retryAfterMs: stated };
+  const stated = rules.resetDelayMs?.(outcome, body);
+  const delay = stated === undefined ? parseRetryAfter(outcome.headers?.['retry-after']) : stated;
+  const retryAfter = delay === undefined || delay === null ? {} : { retryAfterMs: delay };
   if (status === 401) return { class: 'auth', retryable: true, reason: `401 unauthorized` };
   if (status === 402)
     return { class: 'quota', retryable: true, reason: '402 payment required', ...retryAfter };
-  if (status === 403) {
-    if (rules.quotaPatterns.some((p) => p.test(body)))
-      return { class: 'quota', retryable: true, reason: '403 quota', ...retryAfter };
-    return { class: 'auth', retryable: true, reason: '403 forbidden' };
-  }
-  if (status === 429) {
-    if (rules.quotaPatterns.some((p) => p.test(body)))
-      return { class: 'quota', retryable: true, reason: '429 quota exhausted', ...retryAfter };
-    return { class: 'rate', retryable: true, reason: '429 rate limited', ...retryAfter };
+  if (status === 403 || status === 429) {
+    // A dead account often mentions billing too ("billing disabled"): it must not read as a quota that refills.
+    if (matches(rules.suspendedPatterns, body))
+      return { class: 'auth', retryable: true, reason: `${status} account suspended` };
+    const quota = matches(rules.quotaPatterns, body);
+    if (status === 403 && !quota) return { class: 'auth', retryable: true, reason: '403 forbidden' };
+    const model = rules.modelScope?.(outcome, body);
+    const scope = model ? { model } : {};
+    if (quota) {
+      const reason = status === 403 ? '403 quota' : '429 quota exhausted';
+      return { class: 'quota', retryable: true, reason, ...retryAfter, ...scope };
+    }
+    return { class: 'rate', retryable: true, reason: '429 rate limited', ...retryAfter, ...scope };
   }
   if (status === 408) return { class: 'upstream', retryable: true, reason: '408 upstream timeout' };
+  if ((status === 503 || status === 529) && matches(rules.overloadedPatterns, body))
+    return { class: 'overloaded', retryable: true, reason: `${status} upstream overloaded`, ...retryAfter };
   if (status >= 500)
     return { class: 'upstream', retryable: true, reason: `${status} upstream error`, ...retryAfter };
-  if (status === 400 && rules.billingPatterns?.some((p) => p.test(body)))
+  if (status === 400 && matches(rules.billingPatterns, body))
     return { class: 'quota', retryable: true, reason: '400 billing', ...retryAfter };
-  if (rules.authPatterns.some((p) => p.test(body)) && status === 400)
+  if (status === 400 && matches(rules.authPatterns, body))
     return { class: 'auth', retryable: true, reason: '400 invalid key' };
   return { class: 'client', retryable: false, reason: `${status} client error` };
 }

@@ -2,8 +2,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import { classifyOutcome } from '@keyway/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJsonServer, type JsonServer } from '../../test/json-server';
+import { itClassifiesEach } from '../classify-fixtures';
 import type { HeaderMap, RequestView, Usage } from '../provider';
 import { anthropic, DEFAULT_ANTHROPIC_VERSION } from './anthropic';
+import { anthropicErrorFixtures } from './classify-fixtures';
 
 const req = (over: Partial<RequestView>): RequestView => ({
   method: 'POST',
@@ -132,75 +134,36 @@ describe('anthropic.renderError', () => {
   });
 });
 
+describe('anthropic classification of documented error bodies', () => {
+  itClassifiesEach(anthropicErrorFixtures, anthropic.classifierRules);
+});
+
 describe('anthropic classification', () => {
   const body = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message } });
-  const credit = {
-    status: 400,
-    body: body(
-      'invalid_request_error',
-      'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
-    ),
-  };
 
-  it.each([
-    [
-      '529 overloaded → upstream',
-      { status: 529, body: body('overloaded_error', 'Overloaded') },
-      { class: 'upstream', retryable: true },
-    ],
-    [
-      '401 → auth',
-      { status: 401, body: body('authentication_error', 'invalid x-api-key') },
-      { class: 'auth' },
-    ],
-    [
-      '403 permission → auth',
-      {
-        status: 403,
-        body: body(
-          'permission_error',
-          'Your API key does not have permission to use the specified resource.',
-        ),
-      },
-      { class: 'auth' },
-    ],
-    [
-      '429 → rate with Retry-After',
+  it('prefers retry-after to the rate limit reset headers', () => {
+    const c = classifyOutcome(
       {
         status: 429,
-        headers: { 'retry-after': '12' },
-        body: body('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'),
+        headers: {
+          'retry-after': '3',
+          'anthropic-ratelimit-requests-remaining': '0',
+          'anthropic-ratelimit-requests-reset': new Date(Date.now() + 60_000).toISOString(),
+        },
+        body: body('rate_limit_error', 'Number of requests has exceeded your per-minute rate limit'),
       },
-      { class: 'rate', retryAfterMs: 12_000 },
-    ],
-    [
-      '429 spend limit → quota',
-      {
-        status: 429,
-        body: body('rate_limit_error', 'You have reached your specified workspace API usage limits.'),
-      },
-      { class: 'quota' },
-    ],
-    [
-      '400 organization disabled → auth',
-      { status: 400, body: body('invalid_request_error', 'This organization has been disabled.') },
-      { class: 'auth' },
-    ],
-    [
-      '400 bad request → client',
-      { status: 400, body: body('invalid_request_error', 'messages: field required') },
-      { class: 'client', retryable: false },
-    ],
-  ])('%s', (_name, outcome, expected) => {
-    expect(classifyOutcome(outcome, anthropic.classifierRules)).toMatchObject(expected);
+      anthropic.classifierRules,
+    );
+    expect(c).toMatchObject({ class: 'rate', retryAfterMs: 3000 });
   });
 
-  it('400 "credit balance is too low" is a billing problem of the key: quota, failed over, key cooled not killed', () => {
-    const c = classifyOutcome(credit, anthropic.classifierRules);
-    expect(c.class).toBe('quota');
-    expect(c.retryable).toBe(true);
-    // The same words on a 403 or 429 are quota today.
-    expect(classifyOutcome({ ...credit, status: 403 }, anthropic.classifierRules).class).toBe('quota');
+  it('reads the same billing words on a 403 or 429 as a quota', () => {
+    const credit = body(
+      'invalid_request_error',
+      'Your credit balance is too low to access the Anthropic API.',
+    );
+    expect(classifyOutcome({ status: 403, body: credit }, anthropic.classifierRules).class).toBe('quota');
+    expect(classifyOutcome({ status: 429, body: credit }, anthropic.classifierRules).class).toBe('quota');
   });
 });
 

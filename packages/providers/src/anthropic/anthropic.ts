@@ -1,11 +1,12 @@
 import { CHANNEL_INFO } from '@keyway/contracts';
-import { genericRules } from '@keyway/core';
-import type { ClassifierRules } from '@keyway/core';
+import { genericRules, namedModelScope, parseRetryAfter } from '@keyway/core';
+import type { ClassifierRules, Outcome } from '@keyway/core';
 import { setCredential } from '../credential';
 import type { CredentialHeader } from '../credential';
 import { field, headerValue, num, peekJsonString, peekJsonTrue } from '../json-peek';
 import { isListPath, modelListFormat } from '../model-list';
 import type { Provider, Usage } from '../provider';
+import { readRateLimitHeaders } from '../rate-limit-headers';
 import { listValidation, validationTarget } from '../validation';
 
 /** Sent only when the client did not choose a version itself. */
@@ -43,15 +44,45 @@ const BILLING_PATTERNS = [
   /billing_error/,
 ] as const;
 
-/** Anthropic's error bodies. */
+/** "(org: …, model: claude-sonnet-4-20250514)": a rate limit Anthropic counted for one model (class). */
+const NAMED_MODEL = /\bmodel: ([\w.:@-]+)\)/;
+/** "You will regain access on 2026-04-01 at 00:00 UTC." (a workspace's spend limit). */
+const REGAIN_ACCESS = /regain access on (\d{4}-\d{2}-\d{2}) at (\d{2}:\d{2}) utc/;
+/**
+ * When an exhausted limit is whole again, from the `anthropic-ratelimit-*` headers: the latest reset of those with
+ * nothing left, else (a request that would exceed what is left) the reset of the binding token allowance.
+ */
+function exhaustedResetMs(outcome: Outcome, now: number): number | undefined {
+  const state = readRateLimitHeaders('anthropic', outcome.headers ?? {}, now);
+  if (!state) return undefined;
+  const spent = [state.requests, state.tokens].flatMap((a) => (a && a.remaining <= 0 ? [a.resetAt] : []));
+  const at = spent.length > 0 ? Math.max(...spent) : state.tokens?.resetAt;
+  return at === undefined ? undefined : Math.max(0, at - now);
+}
+
+/** When an Anthropic key may be used again: the spend limit's stated date, Retry-After, then the reset headers. */
+function anthropicResetMs(outcome: Outcome, body: string): number | undefined {
+  const now = Date.now();
+  const regain = REGAIN_ACCESS.exec(body);
+  if (regain) return Math.max(0, Date.parse(`${regain[1]}T${regain[2]}:00Z`) - now);
+  if (outcome.status !== 429) return undefined;
+  return parseRetryAfter(outcome.headers?.['retry-after'], now) ?? exhaustedResetMs(outcome, now);
+}
+
+/**
+ * Anthropic's error bodies. Rate limits are per model class; a 429 whose message names the model ("This request
+ * would exceed your organization's rate limit of 50,000 input tokens per minute (org: …, model: …)") cools the
+ * key for that model only, one that does not ("… the rate limit for your organization (…) of 30,000 input tokens
+ * per minute") the whole key.
+ */
 export const anthropicRules: ClassifierRules = {
   ...genericRules,
-  // Anthropic reports an empty balance as a *400* invalid_request_error, and core consults quotaPatterns only
-  // for 403/429. Until it does for 400 too, the auth patterns make such a key fail over (and be re-validated)
-  // instead of answering every client with the same 400.
+  // Not a billing problem but a closed account: the key is dead (a 400 here, so it is an auth pattern).
   authPatterns: [...genericRules.authPatterns, /organization has been disabled/],
   quotaPatterns: [...BILLING_PATTERNS, /quota/, /billing/],
   billingPatterns: BILLING_PATTERNS,
+  resetDelayMs: anthropicResetMs,
+  modelScope: namedModelScope(NAMED_MODEL),
 };
 
 /** Anthropic's list, `{"data":[{"type":"model","id",…}],"has_more","first_id","last_id"}`, paged by id. */

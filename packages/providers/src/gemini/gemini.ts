@@ -6,7 +6,7 @@ import type { CredentialHeader } from '../credential';
 import { field, num, peekJsonString, queryParam } from '../json-peek';
 import { isListPath, modelListFormat, openAiModelList } from '../model-list';
 import type { ModelListFormat } from '../model-list';
-import { BEARER, applyBearer, isOpenAiStream, openAiUsage } from '../openai/openai';
+import { BEARER, applyBearer, delayInText, isOpenAiStream, openAiUsage } from '../openai/openai';
 import type { PathModel, Provider, RequestView, Usage, ValidationRequest } from '../provider';
 import { listValidation, validationTarget } from '../validation';
 
@@ -102,16 +102,70 @@ function geminiModelListOf(method: string, path: string): ModelListFormat | null
 
 const isGeminiList = (path: string) => geminiModelListOf('GET', path) !== null;
 
-/** Gemini states when to retry as `RetryInfo.retryDelay: "30s"` in the error details. */
-function retryDelayMs(outcome: Outcome): number | undefined {
-  const m = /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(outcome.body ?? '');
-  return m ? Math.round(Number(m[1]) * 1000) : undefined;
+const DAY_MS = 86_400_000;
+const PACIFIC_CLOCK = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles',
+  hourCycle: 'h23',
+  hour: 'numeric',
+  minute: 'numeric',
+  second: 'numeric',
+});
+
+/** How long after the last midnight on the Pacific wall clock instant `t` is (ms). */
+function pacificTimeOfDayMs(t: number): number {
+  const part: Record<string, number> = {};
+  for (const p of PACIFIC_CLOCK.formatToParts(t)) part[p.type] = Number(p.value);
+  return (((part.hour ?? 0) * 60 + (part.minute ?? 0)) * 60 + (part.second ?? 0)) * 1000 + (t % 1000);
+}
+
+/**
+ * Time until Gemini's daily quotas reset: "Requests per day (RPD) quotas reset at midnight Pacific time"
+ * (https://ai.google.dev/gemini-api/docs/rate-limits). A DST change on the way makes that day 23 or 25 hours long.
+ */
+export function msUntilPacificMidnight(now: number): number {
+  let next = now + DAY_MS - pacificTimeOfDayMs(now);
+  const off = pacificTimeOfDayMs(next);
+  if (off !== 0) next += off > DAY_MS / 2 ? DAY_MS - off : -off;
+  return next - now;
+}
+
+/** A quota counted per day (`…PerDay…` quotaId, a "per day" metric). */
+const DAILY_QUOTA = /^(?=[\s\S]*quota)(?=[\s\S]*per[ _-]?day)/;
+/** A model the key's tier may not use at all ("limit: 0"): nothing frees up before the daily reset either. */
+const NO_ALLOWANCE = /quota[^"]*limit: 0\b/;
+/** Gemini states when to retry as `RetryInfo.retryDelay: "30s"` in the details, and in the message. */
+const RETRY_DELAY = /"retrydelay"\s*:\s*"(\d+(?:\.\d+)?)s"/;
+/** A quota counted per model: `…PerModel…` quotaId, `…per_model…` metric. */
+const PER_MODEL = /permodel|per_model/;
+/** The model a violation names: `quotaDimensions.model`, or "…, limit: 0, model: gemini-2.5-pro" in the message. */
+const NAMED_MODEL = /"quotadimensions"\s*:\s*\{[^}]*"model"\s*:\s*"([^"]+)"|\bmodel: ([\w.-]+)/;
+
+/**
+ * When a Gemini key may be used again. A daily quota (or a model outside the tier) waits for midnight Pacific
+ * time: Gemini attaches a retryDelay of a few seconds even to a per-day violation alone ("22s" with only
+ * `GenerateRequestsPerDayPerProjectPerModel-FreeTier`), and retrying then only fails again. Anything else honours
+ * the stated retryDelay.
+ */
+function geminiResetMs(outcome: Outcome, body: string): number | undefined {
+  if (outcome.status === 429 && (DAILY_QUOTA.test(body) || NO_ALLOWANCE.test(body)))
+    return msUntilPacificMidnight(Date.now());
+  const m = RETRY_DELAY.exec(body);
+  return m ? Math.round(Number(m[1]) * 1000) : delayInText(body);
+}
+
+/** The model a Gemini quota violation is counted for: the request's model, as the pool knows it, else the named one. */
+function geminiModelScope(outcome: Outcome, body: string): string | undefined {
+  const m = NAMED_MODEL.exec(body);
+  const named = m?.[1] ?? m?.[2];
+  if (named === undefined && !PER_MODEL.test(body)) return undefined;
+  return outcome.model || named;
 }
 
 /**
  * Gemini's error bodies. A 429 RESOURCE_EXHAUSTED is both the per-minute rate limit and the daily quota, and
  * every one of them says "quota" (the message, or the QuotaFailure detail's `quotaId`); only the daily ones name
- * a per-day limit. `limit: 0` is a model the key's tier may not use at all.
+ * a per-day limit. Free-tier limits are per project, per model: a violation naming a model cools the key for it
+ * alone. `limit: 0` is a model the key's tier may not use at all.
  */
 export const geminiRules: ClassifierRules = {
   ...genericRules,
@@ -123,8 +177,10 @@ export const geminiRules: ClassifierRules = {
     /has been suspended/,
     /denied access/,
   ],
-  quotaPatterns: [/^(?=[\s\S]*quota)(?=[\s\S]*per[ _-]?day)/, /quota[^"]*limit: 0\b/],
-  resetDelayMs: retryDelayMs,
+  quotaPatterns: [DAILY_QUOTA, NO_ALLOWANCE],
+  suspendedPatterns: [...(genericRules.suspendedPatterns ?? []), /consumer_suspended/, /billing_disabled/],
+  resetDelayMs: geminiResetMs,
+  modelScope: geminiModelScope,
 };
 
 /** The `gemini` channel: native generateContent & co. (key by header) and the OpenAI-compatible surface. */

@@ -2,8 +2,10 @@ import { classifyOutcome } from '@keyway/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJsonServer, type JsonServer } from '../../test/json-server';
+import { itClassifiesEach } from '../classify-fixtures';
 import type { HeaderMap, RequestView, Usage } from '../provider';
-import { openai } from './openai';
+import { openAiErrorFixtures } from './classify-fixtures';
+import { delayInText, openai } from './openai';
 
 const req = (over: Partial<RequestView>): RequestView => ({
   method: 'POST',
@@ -111,35 +113,19 @@ describe('openai.renderError', () => {
   });
 });
 
+describe('openai classification of documented error bodies', () => {
+  itClassifiesEach(openAiErrorFixtures, openai.classifierRules);
+});
+
 describe('openai classification', () => {
   const body = (message: string, type: string, code: string | null) =>
     JSON.stringify({ error: { message, type, param: null, code } });
-  it.each([
-    [
-      '429 insufficient_quota → quota',
+
+  it('keeps a free-tier rate limit whose message links the billing page a rate limit', () => {
+    const c = classifyOutcome(
       {
         status: 429,
-        body: body(
-          'You exceeded your current quota, please check your plan and billing details.',
-          'insufficient_quota',
-          'insufficient_quota',
-        ),
-      },
-      { class: 'quota' },
-    ],
-    [
-      'plain 429 → rate with Retry-After',
-      {
-        status: 429,
-        headers: { 'retry-after': '7' },
-        body: body('Rate limit reached for gpt-4o on tokens per min (TPM).', 'tokens', 'rate_limit_exceeded'),
-      },
-      { class: 'rate', retryAfterMs: 7000 },
-    ],
-    [
-      '429 whose message links the billing page → still rate',
-      {
-        status: 429,
+        model: 'gpt-4o-mini',
         body: body(
           'Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3. You can increase your rate limit by ' +
             'adding a payment method to your account at https://platform.openai.com/account/billing.',
@@ -147,29 +133,36 @@ describe('openai classification', () => {
           'rate_limit_exceeded',
         ),
       },
-      { class: 'rate' },
-    ],
-    [
-      '401 invalid_api_key → auth',
-      {
-        status: 401,
-        body: body('Incorrect API key provided: sk-abc***.', 'invalid_request_error', 'invalid_api_key'),
-      },
-      { class: 'auth' },
-    ],
-    [
-      '400 bad request → client',
-      { status: 400, body: body('messages is required', 'invalid_request_error', null) },
-      { class: 'client', retryable: false },
-    ],
-    [
-      '500 → upstream',
-      { status: 500, body: body('server error', 'server_error', null) },
-      { class: 'upstream' },
-    ],
-  ])('%s', (_name, outcome, expected) => {
-    expect(classifyOutcome(outcome, openai.classifierRules)).toMatchObject(expected);
+      openai.classifierRules,
+    );
+    expect(c.class).toBe('rate');
   });
+
+  it('leaves a 400 bad request to the client', () => {
+    const c = classifyOutcome(
+      { status: 400, body: body('messages is required', 'invalid_request_error', null) },
+      openai.classifierRules,
+    );
+    expect(c).toMatchObject({ class: 'client', retryable: false });
+  });
+});
+
+describe('delayInText', () => {
+  it.each([
+    ['please try again in 1m30s. visit https://platform.openai.com/account/rate-limits', 90_000],
+    ['please try again in 7m12s.', 432_000],
+    ['please try again in 644ms.', 644],
+    ['please retry in 20.04466179s.', 20_045],
+  ])('reads the delay stated in %j', (text, ms) => {
+    expect(delayInText(text)).toBe(ms);
+  });
+
+  it.each(['rate limit reached for requests', 'please try again in a moment.'])(
+    'finds none in %j',
+    (text) => {
+      expect(delayInText(text)).toBeUndefined();
+    },
+  );
 });
 
 describe('openai.validationRequest', () => {

@@ -1,5 +1,5 @@
 import { CHANNEL_INFO } from '@keyway/contracts';
-import { genericRules } from '@keyway/core';
+import { genericRules, namedModelScope } from '@keyway/core';
 import type { ClassifierRules } from '@keyway/core';
 import { setCredential } from '../credential';
 import type { CredentialHeader, CredentialSlots } from '../credential';
@@ -7,6 +7,7 @@ import { field, headerValue, num, peekJsonString, peekJsonTrue, queryFlag } from
 import { isListPath, openAiModelList } from '../model-list';
 import type { ModelListFormat } from '../model-list';
 import type { HeaderMap, Provider, RequestView, UpstreamTarget, Usage } from '../provider';
+import { parseDurationMs } from '../rate-limit-headers';
 import { chatStreamUsage } from './stream-usage';
 import { listValidation, validationTarget } from '../validation';
 
@@ -76,17 +77,50 @@ export function openAiUsage(obj: unknown): Usage | null {
   return { promptTokens: prompt, completionTokens: completion, cachedTokens: cached };
 }
 
-/** OpenAI's error bodies: `insufficient_quota` is an empty balance; every other 429 is a rate limit. */
+const STATED_DELAY = /(?:try again|retry) in (\d[\d.a-zµ]*)/;
+
+/**
+ * A delay an error message states in words, in ms: OpenAI's "Please try again in 1m30s." and Gemini's "Please
+ * retry in 20.04s." (`text` lower-cased).
+ */
+export function delayInText(text: string): number | undefined {
+  const m = STATED_DELAY.exec(text);
+  // The sentence's full stop is not part of the duration.
+  const ms = m?.[1] ? parseDurationMs(m[1].replace(/\.$/, '')) : null;
+  return ms === null ? undefined : Math.round(ms);
+}
+
+/** An empty balance or spend cap of the whole account: it lasts until someone pays, whatever Retry-After says. */
+const ACCOUNT_QUOTA = [
+  /insufficient_quota/,
+  /exceeded your current quota/,
+  /billing_hard_limit_reached/,
+  /billing hard limit/,
+] as const;
+
+/**
+ * "Rate limit reached for gpt-4o in organization org-… on tokens per min (TPM)" and "Request too large for gpt-4o
+ * in organization …": OpenAI counts its rate limits per model.
+ */
+const MODEL_LIMIT = /(?:rate limit reached|request too large) for (\S+) in (?:organization|project)\b/;
+
+/**
+ * OpenAI's error bodies: `insufficient_quota` is an empty balance (a long key-wide cooling: it can be topped up);
+ * a `rate_limit_exceeded` naming a model cools the key for that model only, until the time the message states;
+ * a per-day limit (RPD/TPD) is a quota of that model. A deactivated account or inactive billing is a dead key.
+ */
 export const openAiRules: ClassifierRules = {
   ...genericRules,
   // No bare /billing/: free-tier rate-limit messages link to the billing page ("add a payment method … /billing").
-  quotaPatterns: [
-    /insufficient_quota/,
-    /exceeded your current quota/,
-    /billing_hard_limit_reached/,
-    /billing hard limit/,
-    /quota/,
+  quotaPatterns: [...ACCOUNT_QUOTA, /quota/, /per day \((?:rpd|tpd)\)/],
+  suspendedPatterns: [
+    ...(genericRules.suspendedPatterns ?? []),
+    /account_deactivated/,
+    /billing_not_active/,
+    /account is not active/,
   ],
+  resetDelayMs: (_outcome, body) => (ACCOUNT_QUOTA.some((p) => p.test(body)) ? null : delayInText(body)),
+  modelScope: namedModelScope(MODEL_LIMIT),
 };
 
 const info = CHANNEL_INFO.openai;
