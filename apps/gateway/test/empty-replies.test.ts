@@ -44,7 +44,7 @@ const geminiText = (text: string) => ({
 
 /** Each channel's replies, as the wire chunks the upstream writes. */
 const REPLIES: Record<
-  'openai' | 'anthropic' | 'gemini',
+  'openai' | 'openai-response' | 'anthropic' | 'gemini',
   Record<'json' | 'stream', Record<Kind, string[]>>
 > = {
   openai: {
@@ -75,6 +75,30 @@ const REPLIES: Record<
         ],
         'data: [DONE]\n\n',
       ),
+    },
+  },
+  'openai-response': {
+    json: {
+      empty: [JSON.stringify({ id: 'resp_e', object: 'response', status: 'completed', output: [] })],
+      content: [
+        JSON.stringify({
+          id: 'resp_c',
+          object: 'response',
+          output: [{ type: 'message', content: [{ type: 'output_text', text: 'Hello' }] }],
+        }),
+      ],
+    },
+    stream: {
+      empty: named([
+        { type: 'response.created', response: { output: [] } },
+        { type: 'response.completed', response: { output: [] } },
+      ]),
+      content: named([
+        { type: 'response.created', response: { output: [] } },
+        { type: 'response.output_item.added', item: { type: 'message', content: [] } },
+        { type: 'response.output_text.delta', delta: 'Hello' },
+        { type: 'response.completed', response: { output: [] } },
+      ]),
     },
   },
   anthropic: {
@@ -206,7 +230,11 @@ function generate(
     const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] });
     return send(`${g.base('g')}/v1beta/models/gemini-2.5-flash:${action}`, { method: 'POST', headers, body });
   }
-  const path = channel === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
+  const path = {
+    anthropic: '/v1/messages',
+    'openai-response': '/v1/responses',
+    openai: '/v1/chat/completions',
+  }[channel];
   const body = JSON.stringify({
     model: 'm-1',
     max_tokens: 64,
@@ -223,6 +251,8 @@ const CASES: Array<[TestChannel, boolean]> = [
   ['anthropic', true],
   ['gemini', false],
   ['gemini', true],
+  ['openai-response', false],
+  ['openai-response', true],
 ];
 
 describe('retryOnEmpty', { timeout: 20_000 }, () => {
