@@ -1,4 +1,5 @@
 import type { DbClient } from '../client';
+import { Prisma } from '../generated/sqlite/client';
 import type { ApiKey } from '../generated/sqlite/client';
 
 /** Which keys of a group a list shows: by status, and by a search matching the key itself or its notes. */
@@ -115,11 +116,14 @@ export async function findKeyValue(
   return db.apiKey.findUnique({ where: { id }, select: { id: true, groupId: true, keyValue: true } });
 }
 
-/** What an operator may change on a key. Setting it `active` also clears its failures and cooldown. */
+/** What an operator may change on a key. Setting it `active` also clears its failures and cooldowns. */
 export interface KeyEdit {
   notes?: string | undefined;
   status?: 'active' | 'disabled' | undefined;
 }
+
+/** What a restored key's record is cleared to, like the pool's `setStatus(active)`. */
+export const CLEAN_RECORD = { failureCount: 0, cooldownUntil: null, modelCooling: Prisma.DbNull } as const;
 
 /** Applies an operator's edit to a key; returns the key as stored after it. */
 export async function updateKey(db: DbClient, id: number, edit: KeyEdit): Promise<ApiKey> {
@@ -130,19 +134,16 @@ export async function updateKey(db: DbClient, id: number, edit: KeyEdit): Promis
       ...(edit.status
         ? {
             status: edit.status,
-            ...(edit.status === 'active' ? { failureCount: 0, cooldownUntil: null } : {}),
+            ...(edit.status === 'active' ? CLEAN_RECORD : {}),
           }
         : {}),
     },
   });
 }
 
-/** Stores a key as active again: no failures, no cooldown. */
+/** Stores a key as active again: no failures, no cooldown (for the whole key or any model). */
 export async function restoreKey(db: DbClient, id: number): Promise<void> {
-  await db.apiKey.update({
-    where: { id },
-    data: { status: 'active', failureCount: 0, cooldownUntil: null },
-  });
+  await db.apiKey.update({ where: { id }, data: { status: 'active', ...CLEAN_RECORD } });
 }
 
 /** How many keys are stored, in every group. */

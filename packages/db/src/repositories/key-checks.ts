@@ -2,6 +2,7 @@
 import type { KeyStatus } from '@keyway/contracts';
 import type { DbClient } from '../client';
 import type { Group } from '../generated/sqlite/client';
+import { CLEAN_RECORD } from './api-keys';
 
 /** A key row read for validation (the stored value, still sealed). */
 export interface KeyCheckRow {
@@ -46,13 +47,7 @@ export async function markKeyChecked(db: DbClient, keyId: number, checkedAt: Dat
 export async function restoreCheckedKey(db: DbClient, keyId: number, checkedAt: Date): Promise<void> {
   await db.apiKey.updateMany({
     where: { id: keyId },
-    data: {
-      status: 'active',
-      failureCount: 0,
-      lastError: null,
-      cooldownUntil: null,
-      lastCheckedAt: checkedAt,
-    },
+    data: { status: 'active', ...CLEAN_RECORD, lastError: null, lastCheckedAt: checkedAt },
   });
 }
 

@@ -1,4 +1,11 @@
 import type { DbClient } from '../client';
+import { Prisma } from '../generated/sqlite/client';
+
+/** One model-scoped cooling as persisted: when it ends (epoch ms) and why. */
+export interface StoredModelCooling {
+  until: number;
+  reason: string;
+}
 
 /** A key's health as persisted (the latest change wins). */
 export interface KeyStateRow {
@@ -7,6 +14,11 @@ export interface KeyStateRow {
   failureCount: number;
   cooldownUntil: number | null;
   lastError: string | null;
+  /**
+   * Models the key cools for, by model (null or empty = none). Absent = leave the stored coolings as they are (a
+   * change from a sender that does not know about them).
+   */
+  modelCooling?: Readonly<Record<string, StoredModelCooling>> | null;
   /** When the change happened (ms since the epoch); of several rows for one key, the one with the latest wins. */
   at?: number;
 }
@@ -36,9 +48,20 @@ export async function writeKeyStates(db: DbClient, states: readonly KeyStateRow[
           failureCount: s.failureCount,
           cooldownUntil: s.cooldownUntil === null ? null : new Date(s.cooldownUntil),
           lastError: s.lastError === null ? null : s.lastError.slice(0, 2000),
+          ...(s.modelCooling === undefined ? {} : { modelCooling: modelCoolingColumn(s.modelCooling) }),
         },
       }),
     ),
   );
   return results.reduce((sum, r) => sum + r.count, 0);
+}
+
+/** The `modelCooling` column's value: the map as JSON, or SQL NULL when there is none. */
+export function modelCoolingColumn(
+  m: Readonly<Record<string, StoredModelCooling>> | null,
+): Prisma.InputJsonValue | typeof Prisma.DbNull {
+  if (!m) return Prisma.DbNull;
+  const entries = Object.entries(m);
+  if (entries.length === 0) return Prisma.DbNull;
+  return Object.fromEntries(entries.map(([model, e]) => [model, { until: e.until, reason: e.reason }]));
 }

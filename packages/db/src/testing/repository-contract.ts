@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DbClient } from '../client';
 import type { Provider } from '../provider';
+import { restoreKey, updateKey } from '../repositories/api-keys';
+import { restoreCheckedKey } from '../repositories/key-checks';
 import { writeKeyStates } from '../repositories/key-state';
 import { addKeys, type KeyPoolWriter, type NewPoolKey } from '../repositories/keys';
 import { writeRequestLogs } from '../repositories/request-logs';
@@ -217,6 +219,31 @@ export function repositoryContract(provider: Provider): void {
           await writeKeyStates(db, [state(1, 'invalid'), { ...state(1, 'invalid'), keyId: 999_999 }]),
         ).toBe(1);
         expect((await db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).status).toBe('invalid');
+      });
+
+      it('stores model coolings as JSON, keeps them when a change does not mention them, and clears them', async () => {
+        const modelCooling = {
+          'gemini-2.5-pro': { until: 1_800_000_000_000, reason: 'quota (gemini-2.5-pro)' },
+        };
+        const stored = async () => (await db.apiKey.findUniqueOrThrow({ where: { id: keyId } })).modelCooling;
+        await writeKeyStates(db, [{ ...state(10, 'active'), modelCooling }]);
+        expect(await stored()).toEqual(modelCooling);
+        await writeKeyStates(db, [state(11, 'active', 1)]);
+        expect(await stored()).toEqual(modelCooling);
+        await writeKeyStates(db, [{ ...state(12, 'active'), modelCooling: null }]);
+        expect(await stored()).toBeNull();
+
+        // Every way of restoring a key forgets its model coolings, like the pool does.
+        const restores = [
+          () => restoreKey(db, keyId),
+          () => updateKey(db, keyId, { status: 'active' }),
+          () => restoreCheckedKey(db, keyId, new Date()),
+        ];
+        for (const restore of restores) {
+          await writeKeyStates(db, [{ ...state(13, 'invalid'), modelCooling }]);
+          await restore();
+          expect(await stored()).toBeNull();
+        }
       });
     });
 
