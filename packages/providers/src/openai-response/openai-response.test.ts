@@ -75,6 +75,21 @@ describe('openaiResponse classification (OpenAI rules)', () => {
   ])('%j → %s', (outcome, cls) => {
     expect(classifyOutcome(outcome, openaiResponse.classifierRules).class).toBe(cls);
   });
+
+  it('cools the key for the model a rate limit names only, until the stated time', () => {
+    const body = JSON.stringify({
+      error: {
+        message:
+          'Rate limit reached for gpt-4.1 in organization org-testfixture on tokens per min (TPM): Limit 30000, ' +
+          'Used 28039, Requested 3906. Please try again in 3.89s.',
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+      },
+    });
+    expect(
+      classifyOutcome({ status: 429, body, model: 'gpt-4.1' }, openaiResponse.classifierRules),
+    ).toMatchObject({ class: 'rate', retryAfterMs: 3890, model: 'gpt-4.1' });
+  });
 });
 
 describe('openaiResponse.validationRequest', () => {
