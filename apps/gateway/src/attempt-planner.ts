@@ -121,6 +121,8 @@ export class AttemptPlanner {
   private stormRetryMs: number | undefined;
   private cooldownMs: number | undefined;
   private pacedMs: number | undefined;
+  /** Keys the pacer refused in this request (a pool that failed to park one must not loop the planner). */
+  private refused: Set<number> | undefined;
   private unsendable: { group: GroupRuntime; problem: ConfigProblem } | null = null;
 
   /**
@@ -194,11 +196,16 @@ export class AttemptPlanner {
       }
       const pacing = this.extras.pacing;
       if (pacing && !pick.probe) {
-        const verdict = pacing.admit(group, pick.key.id, candidate.sentModel);
+        if (this.refused?.has(pick.key.id)) {
+          this.exclude(group);
+          continue;
+        }
+        const id = pick.key.id;
+        const verdict = pacing.admit(group, id, candidate.sentModel);
         if (verdict instanceof Promise)
-          return verdict.then((v) => (this.paced(v) ? this.walk() : this.send(candidate, pick.key)));
+          return verdict.then((v) => (this.paced(v, id) ? this.walk() : this.send(candidate, pick.key)));
         // Refused: the key is parked for this model now, so the next pick skips it.
-        if (this.paced(verdict)) continue;
+        if (this.paced(verdict, id)) continue;
       }
       return this.send(candidate, pick.key);
     }
@@ -206,8 +213,9 @@ export class AttemptPlanner {
   }
 
   /** Notes a pacing refusal; true when the key may not be used. */
-  private paced(v: PaceVerdict): boolean {
+  private paced(v: PaceVerdict, keyId: number): boolean {
     if (v.ok) return false;
+    (this.refused ??= new Set()).add(keyId);
     this.pacedMs = Math.min(this.pacedMs ?? Infinity, v.retryAfterMs);
     return true;
   }

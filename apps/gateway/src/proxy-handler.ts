@@ -16,6 +16,7 @@ import { sendDialectError, tagRateLimits } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
 import { createSessionAffinity } from './session-affinity';
+import { createKeyPacer } from './key-pacer';
 import { UpstreamHealth } from './upstream-health';
 
 /** Handles one data-plane request (`/proxy/…` or key-routed) on the raw node request and response; never rejects. */
@@ -51,6 +52,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
   // Accepted secrets → their hash and mask; who they belong to is looked up in the current runtime every request.
   const callers = createCallerResolver();
   const clock = deps.clock ?? systemClock;
+  // Upstream-key pacing shares the access keys' counter layer (ids `uk:` beside `ak:`).
+  const pacing = createKeyPacer(deps.counters, deps.keyPool, clock);
   const admitDeps = { counters: deps.counters, clock };
   // Built once: nothing in it depends on the request (the runtime is read when a record is made).
   const forwardDeps: ForwardDeps = {
@@ -59,7 +62,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     guard,
     upstreamHealth,
     health: healthView(guard, upstreamHealth),
-    onRecord: createRecordHandler(deps),
+    pacing,
+    onRecord: createRecordHandler({ ...deps, pacing }),
     onBrokenStream: (info) => deps.logger.warn(info, 'upstream broke a stream; client stream aborted'),
     onConfigProblem: (group, problem) => {
       const id = `${group}|${problem.field}`;
