@@ -40,8 +40,20 @@ describe('key-events payload', () => {
         quotaCooldownMinutes: 60,
       },
     );
+    pool.report(
+      1,
+      7,
+      { class: 'quota', retryAfterMs: 60_000, reason: '429', model: 'gemini-2.5-pro' },
+      {
+        blacklistThreshold: 3,
+        rateLimitCooldownSeconds: 5,
+        rateLimitMaxCooldownSeconds: 300,
+        quotaCooldownMinutes: 60,
+      },
+    );
     pool.setStatus(1, 7, 'invalid', 'validation', '401 unauthorized');
-    expect(changes).toHaveLength(2);
+    expect(changes).toHaveLength(3);
+    expect(changes[1]?.modelCooling).toHaveProperty('gemini-2.5-pro');
     expect(keyEventsPayloadSchema.parse({ changes })).toEqual({ changes });
   });
 });
@@ -90,6 +102,21 @@ describe('key-events jobs', () => {
     expect(s).toMatchObject({ state: 'succeeded', result: { written: 2, superseded: 2, missing: 0 } });
     expect(await stored()).toEqual({ status: 'invalid', lastError: 'invalid at 3000' });
     expect((await f.keyRow(other)).status).toBe('cooling');
+  });
+
+  it("persists the model coolings a gateway sends, and clears them with the key's next change", async () => {
+    const queue = new MemoryJobQueue({ backoffMs: 10 });
+    createWorker({ ...f.deps, queue }, { jobs: ['key-events'] });
+    const modelCooling = {
+      'gemini-2.5-pro': { until: 1_800_000_000_000, reason: 'quota (gemini-2.5-pro)' },
+    };
+    const run = async (changes: KeyStateChange[]) =>
+      finished(queue, (await queue.enqueue('key-events', { changes })).id);
+    await run([{ ...change(1000, 'active'), modelCooling }]);
+    expect((await f.keyRow(keyId)).modelCooling).toEqual(modelCooling);
+    await run([{ ...change(2000, 'active'), modelCooling: null }]);
+    expect((await f.keyRow(keyId)).modelCooling).toBeNull();
+    await queue.close();
   });
 
   it('does not let an older change, retried or late, overwrite a newer one it wrote', async () => {

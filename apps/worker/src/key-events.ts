@@ -19,7 +19,11 @@ export interface KeyEventsOptions {
   rememberedKeys?: number;
 }
 
-type KeyChange = JobPayload<'key-events'>['changes'][number];
+/**
+ * One change as queued. `modelCooling` is carried when the gateway sent it; a change without it (an older
+ * gateway) leaves the stored model coolings alone rather than clearing them.
+ */
+type KeyChange = JobPayload<'key-events'>['changes'][number] & Pick<KeyStateRow, 'modelCooling'>;
 
 function toRow(c: KeyChange): KeyStateRow {
   return {
@@ -28,6 +32,7 @@ function toRow(c: KeyChange): KeyStateRow {
     failureCount: c.failureCount,
     cooldownUntil: c.cooldownUntil,
     lastError: c.lastError,
+    ...(c.modelCooling === undefined ? {} : { modelCooling: c.modelCooling }),
     at: c.at,
   };
 }
