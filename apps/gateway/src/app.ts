@@ -30,6 +30,8 @@ export interface GatewayMetrics {
   proxyAuthFailure?(group: string): void;
   /** A finished request of an access key (by name, never the secret): its status, tokens and cost. */
   accessKeyRequest?(name: string, record: RequestLogRecord): void;
+  /** An attempt answered 2xx without content under `retryOnEmpty` (class `empty`), by group. */
+  emptyReply?(group: string): void;
 }
 
 /** Everything the gateway needs, built by a composition root (`deps.ts`). */

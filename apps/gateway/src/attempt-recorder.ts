@@ -59,7 +59,9 @@ export function recordAttempt(
       result.kind === 'transport'
         ? redact(result.error, key.value, ctx, deps)
         : result.errorBody === null
-          ? null
+          ? c.class === 'empty'
+            ? c.reason
+            : null
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
   return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };

@@ -81,7 +81,7 @@ export async function forward(
           key: null,
         });
       }
-      rewritten = { group: group.id, body: r.body, path: r.path };
+      rewritten = { group: group.id, body: r.body, path: r.path, model: step.candidate.sentModel };
     }
     const t0 = performance.now();
     const { origin, basePath } = step.upstream;

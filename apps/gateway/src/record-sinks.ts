@@ -17,7 +17,10 @@ export function createRecordHandler(
   return (record) => {
     // Priced once here, before anything reads the cost (access-key budgets, the usage counters, the log).
     record.costUsd ??= recordCost(deps.runtime(), record);
-    deps.metrics?.request(record.parentGroupName ?? record.groupName, record.statusCode, record.durationMs);
+    const group = record.parentGroupName ?? record.groupName;
+    deps.metrics?.request(group, record.statusCode, record.durationMs);
+    const m = deps.metrics;
+    if (m?.emptyReply) for (const a of record.attempts) if (a.class === 'empty') m.emptyReply(group);
     recordAccessKeyUsage(deps, record);
     if (deps.pacing) recordKeyPacing(deps.pacing, deps.runtime(), record);
     deps.usageSink.push(record);

@@ -58,6 +58,8 @@ export type SentResult = Exclude<AttemptResult, { kind: 'presend' }>;
 export interface Rewritten {
   body: Buffer | null;
   path: string;
+  /** The model sent upstream (redirect applied), for the classifier's model-scoped quotas; absent = none. */
+  model?: string | null;
 }
 
 /**
@@ -129,7 +131,11 @@ export async function sendAttempt(
     });
     if (overall) response.body.on('close', () => clearTimeout(overall));
     ctx.closeHook = null;
-    const outcome: Outcome = { status: response.statusCode, headers: response.headers };
+    const outcome: Outcome = {
+      status: response.statusCode,
+      headers: response.headers,
+      model: rewritten.model ?? null,
+    };
     let errorBody: string | null = null;
     if (response.statusCode >= 400) {
       errorBody = await readErrorBody(response);

@@ -59,7 +59,7 @@ describe('validateKey', () => {
     f.fake.setKeyBehaviour(key, { status: 503, message: 'overloaded' });
     const group = await f.addGroup();
     const r = await validateKey(f.deps, group, key);
-    expect(r).toMatchObject({ valid: false, statusCode: 503, class: 'upstream' });
+    expect(r).toMatchObject({ valid: false, statusCode: 503, class: 'overloaded' });
     expect(blamesKey(r)).toBe(false);
   });
 

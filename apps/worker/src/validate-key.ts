@@ -23,6 +23,8 @@ export interface KeyValidationResult {
   error: string | null;
   /** The classifier's verdict (`ok` when valid). */
   class: FailureClass;
+  /** The model a quota or rate error was scoped to (the test model's own quota), when the provider said so. */
+  model?: string;
 }
 
 /** Options of {@link validateKey}. */
@@ -75,6 +77,8 @@ const CONNECT_ERRORS = new Set([
  * marked invalid.
  */
 export function blamesKey(result: KeyValidationResult): boolean {
+  // A quota of the test model alone (a Gemini free-tier daily quota per model) says nothing of the key's others.
+  if (result.model !== undefined) return false;
   return !result.valid && (result.class === 'auth' || result.class === 'quota');
 }
 
@@ -135,7 +139,11 @@ export async function validateKey(
         bodyTimeout: timeoutMs,
         dispatcher,
       });
-      const outcome: Outcome = { status: response.statusCode, headers: response.headers };
+      const outcome: Outcome = {
+        status: response.statusCode,
+        headers: response.headers,
+        model: group.testModel || null,
+      };
       if (response.statusCode >= 200 && response.statusCode < 300) {
         await response.body.dump();
         return {
@@ -156,6 +164,7 @@ export async function validateKey(
         error: redact(detail ? `${c.reason}: ${detail}` : c.reason),
         // A 2xx-less answer the classifier calls ok (a 3xx) still is no proof that the key works.
         class: c.class === 'ok' ? 'client' : c.class,
+        ...(c.model === undefined ? {} : { model: c.model }),
       };
     } catch (error) {
       if (abort.signal.aborted)
