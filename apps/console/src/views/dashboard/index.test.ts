@@ -15,6 +15,7 @@ const item = (id: number | string, name: string, costUsd: number): UsageItem => 
   promptTokens: 1000,
   completionTokens: 500,
   cachedTokens: 200,
+  cacheHitRate: 0.2,
   costUsd,
 });
 const BY: Record<string, UsageItem[]> = {
@@ -62,6 +63,7 @@ describe('dashboard cost and usage', () => {
     expect(byTestId('card-cost').textContent).toContain('$12.50');
     expect(rows()).toEqual(['openai']);
     expect(byTestId('dashboard-usage').textContent).toContain('$1.50');
+    expect(byTestId('usage-cache-hit-rate').textContent).toBe('20%');
     expect(byTestId('dashboard-unpriced').textContent).toContain('my-local-llm');
   });
 

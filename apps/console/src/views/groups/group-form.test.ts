@@ -197,3 +197,72 @@ describe('operator input the API refuses', () => {
     });
   });
 });
+
+describe('smarter pool fields', () => {
+  it('sends key limits, session affinity and the reset zone of a standard group', () => {
+    const form = standardForm();
+    form.channel = 'gemini';
+    form.keyLimits.default = { rpm: 10, tpm: null, rpd: 250 };
+    form.keyLimits.models.push({ model: 'gemini-2.5-pro', rpm: 5, tpm: null, rpd: 100 });
+    form.affinity = { mode: 'session', header: ' X-Conversation ', ttlSeconds: 600 };
+    form.dailyResetTimeZone = ' Europe/Berlin ';
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.body).toMatchObject({
+      keyLimits: {
+        default: { rpm: 10, tpm: null, rpd: 250 },
+        models: { 'gemini-2.5-pro': { rpm: 5, tpm: null, rpd: 100 } },
+        total: null,
+      },
+      affinity: { mode: 'session', header: 'x-conversation', ttlSeconds: 600 },
+      dailyResetTimeZone: 'Europe/Berlin',
+    });
+  });
+
+  it('sends no limits and the channel default zone when those fields are left empty', () => {
+    const r = buildCreate(standardForm(), describeProblem);
+    expect(r.ok && r.body).toMatchObject({
+      keyLimits: null,
+      affinity: { mode: 'off', header: 'x-session-id', ttlSeconds: 3600 },
+      dailyResetTimeZone: null,
+    });
+  });
+
+  it('clears stored limits on edit when every input is emptied', () => {
+    const original = group({
+      keyLimits: { default: { rpm: 10, tpm: null, rpd: null }, models: {}, total: null },
+      dailyResetTimeZone: 'Asia/Tokyo',
+    });
+    const form = formFromGroup(original);
+    expect(form.keyLimits.default.rpm).toBe(10);
+    expect(form.dailyResetTimeZone).toBe('Asia/Tokyo');
+    form.keyLimits.default.rpm = null;
+    form.dailyResetTimeZone = '';
+    const r = buildPatch(form, original, describeProblem);
+    expect(r.ok && r.body).toMatchObject({ keyLimits: null, dailyResetTimeZone: null });
+  });
+
+  it('shows problems on the field that has them: a zone, a header, a limit, an unnamed model', () => {
+    const form = standardForm();
+    form.dailyResetTimeZone = 'Mars/Olympus';
+    form.affinity.header = 'bad header';
+    form.keyLimits.total = { rpm: 2_000_000_000, tpm: null, rpd: null };
+    form.keyLimits.models.push({ model: '', rpm: 1, tpm: null, rpd: null });
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok ? null : r.errors).toMatchObject({
+      dailyResetTimeZone: expect.stringMatching(/IANA/) as unknown,
+      'affinity.header': 'not a valid HTTP header name',
+      'keyLimits.total.rpm': expect.any(String) as unknown,
+      'keyLimits.models.0': 'modelMissing',
+    });
+  });
+
+  it('leaves pacing and affinity to the sub-groups of an aggregate', () => {
+    const form = emptyForm('aggregate');
+    form.name = 'all-gemini';
+    form.keyLimits.default.rpm = 5;
+    const r = buildCreate(form, describeProblem);
+    expect(r.ok && r.body.keyLimits).toBe(null);
+  });
+});

@@ -1,7 +1,15 @@
-import { CHANNEL_INFO, groupCreateSchema, groupPatchSchema, UPSTREAM_URL_MESSAGES } from '@keyway/contracts';
-import type { Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
+import {
+  CHANNEL_INFO,
+  defaultAffinity,
+  groupCreateSchema,
+  groupPatchSchema,
+  UPSTREAM_URL_MESSAGES,
+} from '@keyway/contracts';
+import type { Affinity, Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
 import type { z } from 'zod';
 import { parseJsonObject, toJsonText } from '../../utils/json-text';
+import { keyLimitsBody, keyLimitsForm } from './key-limits';
+import type { KeyLimitsForm } from './key-limits';
 
 /** Variables a header rule value may use (API.md). */
 export const HEADER_VARIABLES = [
@@ -45,6 +53,11 @@ export interface GroupForm {
   modelRedirectsText: string;
   modelRedirectStrict: boolean;
   headerRules: HeaderRuleRow[];
+  /** Pacing limits per upstream key; blank inputs = no limit. */
+  keyLimits: KeyLimitsForm;
+  affinity: Affinity;
+  /** IANA zone; blank = the channel's default. */
+  dailyResetTimeZone: string;
   overrides: OverrideRow[];
   subGroups: SubGroupRow[];
 }
@@ -65,6 +78,9 @@ export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupFo
     modelRedirectsText: '',
     modelRedirectStrict: false,
     headerRules: [],
+    keyLimits: keyLimitsForm(null),
+    affinity: { ...defaultAffinity },
+    dailyResetTimeZone: '',
     overrides: [],
     subGroups: [],
   };
@@ -86,6 +102,9 @@ export function formFromGroup(g: Group): GroupForm {
     modelRedirectsText: toJsonText(g.modelRedirects),
     modelRedirectStrict: g.modelRedirectStrict,
     headerRules: g.headerRules.map((r) => ({ action: r.action, key: r.key, value: r.value ?? '' })),
+    keyLimits: keyLimitsForm(g.keyLimits),
+    affinity: { ...g.affinity },
+    dailyResetTimeZone: g.dailyResetTimeZone ?? '',
     overrides: Object.entries(g.config).map(([key, value]) => ({ key, value })),
     subGroups: g.subGroups.map((s) => ({ groupId: s.groupId, weight: s.weight })),
   };
@@ -111,7 +130,9 @@ export type FormProblem =
   | 'nameRule'
   | 'urlInvalid'
   | 'urlCredentials'
-  | 'urlCharacters';
+  | 'urlCharacters'
+  | 'modelMissing'
+  | 'modelDuplicate';
 export type Describe = (problem: FormProblem, detail?: string) => string;
 
 function issuesToErrors(issues: z.ZodError['issues'], describe: Describe): FieldErrors {
@@ -163,6 +184,9 @@ function rawBody(
   if (modelRedirects && Object.values(modelRedirects).some((v) => typeof v !== 'string'))
     errors.modelRedirects = describe('redirectNotString');
   const standard = form.type === 'standard';
+  const limits = keyLimitsBody(form.keyLimits);
+  if (standard)
+    for (const [path, problem] of Object.entries(limits.problems)) errors[path] = describe(problem);
   const body: Record<string, unknown> = {
     name: form.name.trim(),
     displayName: form.displayName.trim(),
@@ -192,6 +216,10 @@ function rawBody(
           ? { action: 'set', key: r.key.trim(), value: r.value }
           : { action: 'remove', key: r.key.trim() },
       ),
+      // Pacing and affinity pick among a group's own keys; an aggregate leaves them to its sub-groups.
+      keyLimits: limits.keyLimits,
+      affinity: { ...form.affinity, header: form.affinity.header.trim() },
+      dailyResetTimeZone: form.dailyResetTimeZone.trim() || null,
     });
   }
   return { body, errors };

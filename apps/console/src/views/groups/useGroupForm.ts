@@ -34,6 +34,10 @@ export function useGroupForm(onSaved: (group: Group) => void) {
         return t('groups.form.urlCredentials');
       case 'urlCharacters':
         return t('groups.form.urlCharacters');
+      case 'modelMissing':
+        return t('groups.form.limits.modelMissing');
+      case 'modelDuplicate':
+        return t('groups.form.limits.modelDuplicate');
     }
   };
 

@@ -33,6 +33,7 @@ describe('ConfigOverridesEditor', () => {
     const offered = select.findAllComponents({ name: 'ElOption' }).map((o) => String(o.props('value')));
     expect(offered).toContain('maxRetries');
     expect(offered).toContain('blacklistThreshold');
+    expect(offered).toContain('retryOnEmpty'); // the smarter pool's per-group switch
     expect(offered).not.toContain('appUrl'); // global only
     expect(offered).not.toContain('proxyKeys');
   });

@@ -4,6 +4,9 @@ import { group, settingsResponse } from '../../../testing/fixtures';
 import { byTestId, mountWithApp, settle, settleErrors, typeInto } from '../../../testing/mount';
 import GroupFormDialog from './GroupFormDialog.vue';
 
+// The whole dialog (every Element Plus input of every section) mounts in each test: slow in happy-dom.
+vi.setConfig({ testTimeout: 20_000 });
+
 let stub: ReturnType<typeof stubFetch>;
 
 beforeEach(() => {
@@ -87,4 +90,64 @@ describe('GroupFormDialog', () => {
     );
     expect(w.emitted('saved')).toBeUndefined();
   });
+
+  it('sends key limits and session affinity filled in through the pool section', async () => {
+    await openCreateForm();
+    await typeInto(byTestId('group-form-name'), 'paced');
+    await typeNumber('key-limits-default-rpm', '10');
+    await typeNumber('key-limits-total-rpd', '500');
+    byTestId('key-limits-add-model').click();
+    await settle();
+    await typeInto(byTestId('key-limits-model-0'), 'gpt-4.1');
+    await typeNumber('key-limits-model-0-tpm', '30000');
+    byTestId('group-form-affinity-session').querySelector('input')?.click();
+    await settle();
+    await typeInto(byTestId('group-form-affinity-header'), 'x-conversation');
+    byTestId('group-form-submit').click();
+    await settle();
+    expect(stub.callsTo('POST /api/groups')[0]?.body).toMatchObject({
+      keyLimits: {
+        default: { rpm: 10, tpm: null, rpd: null },
+        models: { 'gpt-4.1': { rpm: null, tpm: 30000, rpd: null } },
+        total: { rpm: null, tpm: null, rpd: 500 },
+      },
+      affinity: { mode: 'session', header: 'x-conversation', ttlSeconds: 3600 },
+      dailyResetTimeZone: null,
+    });
+  });
+
+  it("opens the pool section and shows the API's validation errors on its fields", async () => {
+    stub.on(
+      'POST /api/groups',
+      apiError(400, 'VALIDATION_FAILED', 'Invalid request body', [
+        {
+          path: 'dailyResetTimeZone',
+          message: 'must be an IANA time zone such as UTC or America/Los_Angeles',
+        },
+        { path: 'keyLimits.models.gpt-4.1.rpm', message: 'Too big: expected number to be <=1000000000' },
+      ]),
+    );
+    await openCreateForm();
+    await typeInto(byTestId('group-form-name'), 'paced');
+    byTestId('key-limits-add-model').click();
+    await settle();
+    await typeInto(byTestId('key-limits-model-0'), 'gpt-4.1');
+    await typeNumber('key-limits-model-0-rpm', '5');
+    byTestId('group-form-submit').click();
+    await settleErrors();
+    const errorOf = (id: string) =>
+      byTestId(id).closest('.el-form-item')?.querySelector('.el-form-item__error')?.textContent?.trim();
+    expect(errorOf('group-form-reset-zone')).toMatch(/IANA time zone/);
+    expect(errorOf('key-limits-model-0-rpm')).toMatch(/Too big/);
+    expect(byTestId('group-form-pool').classList.contains('is-active')).toBe(true);
+  });
 });
+
+/** Types into an Element Plus number input, which takes the value on `change`. */
+async function typeNumber(testId: string, value: string): Promise<void> {
+  const input = byTestId(testId).querySelector('input');
+  if (!input) throw new Error(`no input in ${testId}`);
+  await typeInto(input, value);
+  input.dispatchEvent(new Event('change', { bubbles: true }));
+  await settle();
+}

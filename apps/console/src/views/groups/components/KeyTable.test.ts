@@ -1,12 +1,15 @@
-import type { Key } from '@keyway/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Key, KeyLimits } from '@keyway/contracts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+// Element Plus tables are slow to mount in happy-dom, more so on a busy machine.
+vi.setConfig({ testTimeout: 20_000 });
 import { key } from '../../../testing/fixtures';
 import { mountWithApp, settle } from '../../../testing/mount';
 import KeyTable from './KeyTable.vue';
 
-function mountTable(items: Key[], total = items.length) {
+function mountTable(items: Key[], total = items.length, keyLimits: KeyLimits | null = null) {
   return mountWithApp(KeyTable, {
-    props: { items, total, loading: false, testing: null, status: '', page: 1, pageSize: 20 },
+    props: { items, total, loading: false, testing: null, status: '', page: 1, pageSize: 20, keyLimits },
   }).wrapper;
 }
 
@@ -56,5 +59,45 @@ describe('KeyTable', () => {
     const buttons = w.findAll('[data-testid="key-test"]');
     await buttons[1]?.trigger('click');
     expect(w.emitted('action')).toEqual([['test', expect.objectContaining({ id: 2 })]]);
+  });
+
+  it('shows the models an active key is cooling for, with the time and reason in a tooltip', async () => {
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const w = mountTable([
+      key(1, {
+        modelCooling: [
+          { model: 'gemini-2.5-pro', until, reason: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier' },
+          { model: 'gemini-2.0-flash', until: '2020-01-01T00:00:00.000Z', reason: 'ended' },
+        ],
+      }),
+    ]);
+    await settle();
+    const chips = w.findAll('[data-testid="key-model-cooling"]');
+    expect(chips.map((c) => c.attributes('data-model'))).toEqual(['gemini-2.5-pro']);
+    expect(chips[0]?.text()).toMatch(/^gemini-2\.5-pro · until \d{2}:\d{2}/);
+    expect(w.findAll('[data-testid="key-status"]').map((s) => s.text())).toEqual(['Active']);
+    await chips[0]?.trigger('mouseenter');
+    await new Promise((r) => setTimeout(r, 50));
+    await settle();
+    expect(document.body.textContent).toContain('Cooling for gemini-2.5-pro until');
+    expect(document.body.textContent).toContain('GenerateRequestsPerDayPerProjectPerModel-FreeTier');
+  });
+
+  it("shows each key's pacing usage against the group's limits only when the group has some", async () => {
+    const usage = { rpmNow: 3, tpmNow: 1200, requestsToday: 250 };
+    const limits: KeyLimits = { default: null, models: {}, total: { rpm: 10, tpm: null, rpd: 250 } };
+    const paced = mountTable([key(1, { usage })], 1, limits);
+    await settle();
+    expect(paced.find('[data-testid="key-pacing-rpm"]').text()).toBe('3/10 rpm');
+    expect(paced.find('[data-testid="key-pacing-tpm"]').text()).toBe('1.2K tpm');
+    const today = paced.find('[data-testid="key-pacing-rpd"]');
+    expect(today.text()).toBe('250/250 today');
+    expect(today.classes()).toContain('pacing__full');
+    paced.unmount();
+
+    const free = mountTable([key(1)], 1, null);
+    await settle();
+    expect(free.find('[data-testid="key-pacing"]').exists()).toBe(false);
+    expect(free.text()).not.toContain('Pacing');
   });
 });
