@@ -1,6 +1,7 @@
 import type { Group, Key, KeysAddResult } from '@keyway/contracts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorBody, Fixture } from './testing/fixture';
+import { toPoolRecord } from './keys';
 import { POLICY, createFixture, standardGroup } from './testing/fixture';
 
 let fx: Fixture;
@@ -161,6 +162,7 @@ describe('GET /api/groups/{id}/keys', () => {
       lastUsedAt: null,
       lastError: null,
       cooldownUntil: null,
+      modelCooling: [],
       notes: '',
       createdAt: expect.any(String) as string,
     });
@@ -271,6 +273,45 @@ describe('GET /api/groups/{id}/keys', () => {
     const k = (await listKeys()).json.items.find((x) => x.id === id);
     expect(k?.status).toBe('cooling');
     expect(Date.parse(k?.cooldownUntil ?? '')).toBeGreaterThanOrEqual(before + 60_000);
+  });
+
+  it('shows the models a key cools for while it serves others, running ones only, until re-activated', async () => {
+    const ids = await keyIds();
+    const id = idOf(ids, K(1));
+    const before = Date.now();
+    const quota = { class: 'quota', retryAfterMs: 60_000, reason: '429 daily quota' } as const;
+    fx.keyPool.report(gid, id, { ...quota, model: 'gemini-2.5-pro' }, POLICY);
+    // A cooling for another model that already ended is left out.
+    fx.keyPool.report(
+      gid,
+      id,
+      { ...quota, retryAfterMs: 1_000, model: 'gemini-2.5-flash' },
+      POLICY,
+      before - 5_000,
+    );
+    const items = (await listKeys()).json.items;
+    const k = items.find((x) => x.id === id);
+    expect(k).toMatchObject({ status: 'active', cooldownUntil: null });
+    expect(k?.modelCooling.map((m) => [m.model, m.reason])).toEqual([
+      ['gemini-2.5-pro', '429 daily quota (gemini-2.5-pro)'],
+    ]);
+    expect(Date.parse(k?.modelCooling[0]?.until ?? '')).toBeGreaterThanOrEqual(before + 60_000);
+    expect(items.find((x) => x.id === idOf(ids, K(2)))?.modelCooling).toEqual([]);
+
+    const on = await fx.req<Key>('PATCH', `/api/keys/${id}`, { status: 'active' });
+    expect(on.json.modelCooling).toEqual([]);
+  });
+
+  it('loads stored model coolings into the pool with the rest of a key', async () => {
+    const id = idOf(await keyIds(), K(1));
+    const until = Date.now() + 60_000;
+    const modelCooling = { 'gemini-2.5-pro': { until, reason: 'quota (gemini-2.5-pro)' } };
+    await fx.db.apiKey.update({ where: { id }, data: { modelCooling } });
+    const row = await fx.db.apiKey.findUniqueOrThrow({ where: { id } });
+    expect(toPoolRecord(row, fx.deps).modelCooling).toEqual(modelCooling);
+    await fx.db.apiKey.update({ where: { id }, data: { modelCooling: 'not a map' } });
+    const garbled = await fx.db.apiKey.findUniqueOrThrow({ where: { id } });
+    expect(toPoolRecord(garbled, fx.deps).modelCooling).toBeNull();
   });
 });
 

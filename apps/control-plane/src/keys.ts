@@ -26,8 +26,8 @@ import {
   updateKey,
   yieldToLoop,
 } from '@keyway/db';
-import { sealAll } from '@keyway/keypool';
-import type { PoolKeyRecord } from '@keyway/keypool';
+import { parseModelCooling, sealAll } from '@keyway/keypool';
+import type { ModelCoolingMap, PoolKeyRecord } from '@keyway/keypool';
 import { JOBS } from '@keyway/queue';
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -85,8 +85,24 @@ interface KeyRow {
   lastUsedAt: Date | null;
   lastError: string | null;
   cooldownUntil: Date | null;
+  /** JSON `{ [model]: { until, reason } }` as stored; read tolerantly. */
+  modelCooling: unknown;
   notes: string;
   createdAt: Date;
+}
+
+/** A key's model coolings as the API shows them: only those still running, soonest end first. */
+function modelCoolingView(m: ModelCoolingMap | undefined, deps: ControlPlaneDeps, now = Date.now()) {
+  if (!m) return [];
+  const secrets = cpSecrets(deps);
+  return Object.entries(m)
+    .filter(([, e]) => e.until > now)
+    .sort((a, b) => a[1].until - b[1].until)
+    .map(([model, e]) => ({
+      model,
+      until: new Date(e.until).toISOString(),
+      reason: secrets.maskText(e.reason),
+    }));
 }
 
 /** A key row overlaid with its live state from the pool (database copies lag behind the gateways). */
@@ -107,6 +123,7 @@ function keyView(row: KeyRow, deps: ControlPlaneDeps) {
         ? new Date(live.cooldownUntil).toISOString()
         : null
       : (row.cooldownUntil?.toISOString() ?? null),
+    modelCooling: modelCoolingView(live ? live.modelCooling : parseModelCooling(row.modelCooling), deps),
     notes: row.notes,
     createdAt: row.createdAt.toISOString(),
   };
@@ -122,6 +139,8 @@ export function toPoolRecord(row: KeyRow, deps: Pick<ControlPlaneDeps, 'keyCiphe
     failureCount: row.failureCount,
     cooldownUntil: row.cooldownUntil?.getTime() ?? null,
     lastError: row.lastError,
+    // Persisted coolings survive a cold start of the pool like the rest of the key's health.
+    modelCooling: parseModelCooling(row.modelCooling) ?? null,
   };
 }
 

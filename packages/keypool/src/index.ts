@@ -9,3 +9,4 @@ export { REDIS_BATCH, type ValueCodec } from './redis-key-store';
 export * from './ring';
 export * from './secrets';
 export * from './redis-config-store';
+export * from './model-cooling';
