@@ -6,11 +6,9 @@ import { parseModelCooling } from './model-cooling';
 import {
   detach,
   newGroup,
-  pickAround,
+  pickWanted,
   place,
-  preferred,
   probeOrRefuse,
-  unblockAll,
   type Entry,
   type GroupState,
 } from './pool-group';
@@ -86,14 +84,11 @@ export class MemoryKeyPool implements KeyPool {
     const g = this.groups.get(groupId);
     if (!g || g.keys.size === 0) return { ok: false, reason: 'empty' };
     if (g.cooling.size > 0 && g.nextCoolingDue <= now) this.releaseCooled(g, now);
-    if (g.blocked.size > 0 && g.blocksEnd <= now) unblockAll(g);
-    const model = want?.model ?? null;
-    if (want?.prefer !== undefined) {
-      const hit = preferred(g, want.prefer, avoid, model, now);
-      if (hit) return hit;
+    // The hot path (no session to keep, no key held back for any model) costs these two checks and nothing more.
+    if (g.blocked.size > 0 || want?.prefer !== undefined) {
+      const r = pickWanted(g, avoid, now, want);
+      if (r) return r;
     }
-    // Keys held back for some models (or paced for all): look at each before handing it out.
-    if (g.blocked.size > 0 && g.ring.size > 0) return pickAround(g, avoid, model, now);
     const n = g.ring.size;
     if (n > 0) {
       let id = g.ring.next() as number;

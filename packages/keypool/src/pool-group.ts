@@ -1,7 +1,7 @@
 import type { KeyHealth } from '@keyway/core';
 import { blockedUntil, blockReason, refreshBlock } from './key-blocks';
 import type { BlockReason, KeyBlock } from './key-blocks';
-import type { PickResult } from './port';
+import type { PickResult, PickWant } from './port';
 import { Ring } from './ring';
 
 /** One key of a group. */
@@ -98,6 +98,26 @@ export function unblockAll(g: GroupState): void {
   g.blocked.clear();
   g.blocksEnd = 0;
   g.verdicts.clear();
+}
+
+/**
+ * A pick that has to look at the session's key or at keys held back for some models; undefined = plain round
+ * robin will do (nothing is held back any more, and the session's key, if any, could not be had).
+ */
+export function pickWanted(
+  g: GroupState,
+  avoid: ReadonlySet<number> | undefined,
+  now: number,
+  want: PickWant | undefined,
+): PickResult | undefined {
+  if (g.blocked.size > 0 && g.blocksEnd <= now) unblockAll(g);
+  const model = want?.model ?? null;
+  if (want?.prefer !== undefined) {
+    const hit = preferred(g, want.prefer, avoid, model, now);
+    if (hit) return hit;
+  }
+  // Keys held back for some models (or paced for all): look at each before handing it out.
+  return g.blocked.size > 0 && g.ring.size > 0 ? pickAround(g, avoid, model, now) : undefined;
 }
 
 /** The session's key when it is in rotation, not avoided and free to serve the model; else undefined. */
