@@ -2,7 +2,16 @@ import type { ManagedProcess } from '@keyway/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { adminClient, startStandalone, tempDir } from '../harness';
-import { flowSteps, hasChromium, launchBrowser, openPage, screenshot } from './browser';
+import {
+  flowSteps,
+  hasChromium,
+  horizontalOverflow,
+  launchBrowser,
+  NARROW,
+  openPage,
+  screenshot,
+  WIDE,
+} from './browser';
 import type { PageMonitor } from './browser';
 import { logIn } from './seed';
 
@@ -123,6 +132,10 @@ describe.skipIf(!hasChromium)('console in Chromium: a group with key limits and 
     // The whole pool section in view: the limits editor, the reset zone and affinity.
     await page.getByTestId('group-form-pool').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await screenshot(page, 'smarter-pool');
+    // On a phone the dialog takes the screen and the limit rows wrap instead of pushing the page sideways.
+    await page.setViewportSize(NARROW);
+    await expect.poll(() => horizontalOverflow(page)).toEqual([]);
+    await page.setViewportSize(WIDE);
   });
 
   step('refuses a time zone that does not exist, on the zone field, without saving', async () => {
