@@ -136,7 +136,8 @@ export function keyPoolContract(name: string, make: () => Promise<KeyPool>): voi
       pool.report(gid, 1, { class: 'auth' }, policy);
       pool.report(gid, 2, { class: 'auth' }, policy);
       const now = Date.now();
-      const first = pool.pick(gid, undefined, now);
+      // A pick for a model probes too: a blacklisted pool heals whatever its clients ask for.
+      const first = pool.pick(gid, undefined, now, forModel('model-a'));
       expect(first).toMatchObject({ ok: true, probe: true });
       expect(pool.pick(gid, undefined, now + 1)).toMatchObject({ ok: false, reason: 'empty' });
     });
