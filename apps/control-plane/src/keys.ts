@@ -2,6 +2,7 @@ import type { KeyStatus } from '@keyway/contracts';
 import {
   noNul,
   NUL_MESSAGE,
+  keyLimitsSchema,
   keyListQuerySchema,
   keysAddSchema,
   keysDeleteSchema,
@@ -13,9 +14,9 @@ import {
   addKeys,
   createPacer,
   deleteKeys,
+  findGroupPacing,
   findGroupType,
   findKey,
-  groupExists,
   keyIdsWithHashes,
   keyIdsWithStatus,
   keyStatuses,
@@ -33,6 +34,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
+import { keyPacingUsage } from './key-pacing-usage';
 import { cpSecrets } from './secrets';
 
 const CHUNK = 500;
@@ -188,7 +190,8 @@ export function keyRoutes(): Hono<CpEnv> {
     const groupId = idParam(c, 'id', 'Group');
     const q = parseQuery(c, keyListQuerySchema);
     const deps = c.var.deps;
-    if (!(await groupExists(deps.db, groupId))) throw AppError.notFound('Group');
+    const group = await findGroupPacing(deps.db, groupId);
+    if (!group) throw AppError.notFound('Group');
     if (q.status) {
       // Reading the pool's stats returns keys whose cooldown ended to rotation (a state change to persist).
       deps.keyPool.stats(groupId);
@@ -204,7 +207,21 @@ export function keyRoutes(): Hono<CpEnv> {
       },
       { skip: (q.page - 1) * q.pageSize, take: q.pageSize },
     );
-    return c.json({ items: rows.map((r) => keyView(r, deps)), total, page: q.page, pageSize: q.pageSize });
+    const parsed = keyLimitsSchema.nullable().safeParse(group.keyLimits ?? null);
+    const usage = await keyPacingUsage(
+      deps,
+      {
+        channel: group.channel,
+        keyLimits: parsed.success ? parsed.data : null,
+        dailyResetTimeZone: group.dailyResetTimeZone,
+      },
+      rows.map((r) => r.id),
+    );
+    const items = rows.map((r) => {
+      const u = usage.get(r.id);
+      return u ? { ...keyView(r, deps), usage: u } : keyView(r, deps);
+    });
+    return c.json({ items, total, page: q.page, pageSize: q.pageSize });
   });
 
   app.delete('/groups/:id/keys', async (c) => {

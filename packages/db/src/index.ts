@@ -84,6 +84,7 @@ export {
   findGroupKinds,
   findGroupType,
   findGroupWithMembers,
+  findGroupPacing,
   groupExists,
   groupIdsOfType,
   groupNameTaken,

@@ -72,6 +72,11 @@ export const keyStateChangeSchema = z.object({
   failureCount: z.number().int().min(0),
   cooldownUntil: z.number().nullable(),
   lastError: z.string().nullable(),
+  /** Model-scoped coolings after the change (null = none); absent from older gateways. */
+  modelCooling: z
+    .record(z.string(), z.object({ until: z.number(), reason: z.string() }))
+    .nullable()
+    .optional(),
   cause: keyChangeCauseSchema,
   at: z.number(),
 });

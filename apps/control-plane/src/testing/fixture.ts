@@ -126,6 +126,7 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
       failureCount: c.failureCount,
       cooldownUntil: c.cooldownUntil,
       lastError: c.lastError,
+      modelCooling: c.modelCooling,
     });
   });
   const flushKeyStates = async (): Promise<void> => {

@@ -44,6 +44,17 @@ export async function groupExists(db: DbClient, id: number): Promise<boolean> {
   return (await db.group.findUnique({ where: { id }, select: { id: true } })) !== null;
 }
 
+/** What the key list needs of a group to show its keys' pacing usage (null: no such group). */
+export async function findGroupPacing(
+  db: DbClient,
+  id: number,
+): Promise<{ channel: string; keyLimits: unknown; dailyResetTimeZone: string | null } | null> {
+  return db.group.findUnique({
+    where: { id },
+    select: { channel: true, keyLimits: true, dailyResetTimeZone: true },
+  });
+}
+
 /** Whether a group with this name exists. */
 export async function groupNameTaken(db: DbClient, name: string): Promise<boolean> {
   return (await db.group.findUnique({ where: { name }, select: { id: true } })) !== null;
