@@ -1,7 +1,7 @@
 import { keyLimitsSchema } from '@keyway/contracts';
 import type { KeyLimits } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
-import { keyLimitsBody, keyLimitsForm, usageFigures } from './key-limits';
+import { keyLimitsBody, keyLimitsForm, limitSetText, usageFigures } from './key-limits';
 
 const none = { rpm: null, tpm: null, rpd: null };
 
@@ -109,5 +109,13 @@ describe('usageFigures', () => {
     const r = usageFigures(usage, { default: { rpm: 2, tpm: null, rpd: null }, models: {}, total: null });
     expect(r.scope).toBe('model');
     expect(r.figures[0]).toEqual({ field: 'rpm', used: 3, limit: 2, full: false });
+  });
+});
+
+describe('limitSetText', () => {
+  it('names the limits that are set, in rpm, tpm, rpd order', () => {
+    expect(limitSetText({ rpm: 10, tpm: null, rpd: 250 }, String)).toBe('10 rpm · 250 rpd');
+    expect(limitSetText({ rpm: null, tpm: null, rpd: null }, String)).toBe('');
+    expect(limitSetText(null, String)).toBe('');
   });
 });

@@ -108,3 +108,12 @@ export function usageFigures(
   });
   return { scope: total ? 'total' : bound ? 'model' : null, figures };
 }
+
+/** A limit set as text, e.g. `10 rpm · 250 rpd` (the API's unit names); '' when it limits nothing. */
+export function limitSetText(set: KeyLimitSet | null, format: (n: number) => string): string {
+  if (!set) return '';
+  return LIMIT_FIELDS.flatMap((f) => {
+    const v = set[f];
+    return v === null ? [] : [`${format(v)} ${f}`];
+  }).join(' · ');
+}

@@ -59,4 +59,29 @@ describe('group details', () => {
     expect(byTestId('from-proxy-key-dialog').textContent).toContain('An access key with this name exists');
     expect(w.emitted('changed')).toBeUndefined();
   });
+
+  it("summarises the group's key limits, reset zone and session affinity", async () => {
+    const { wrapper } = mountWithApp(GroupDetails, {
+      props: {
+        group: group({
+          channel: 'gemini',
+          keyLimits: {
+            default: { rpm: 10, tpm: null, rpd: 250 },
+            models: { 'gemini-2.5-pro': { rpm: 5, tpm: null, rpd: 100 } },
+            total: null,
+          },
+          affinity: { mode: 'session', header: 'x-session-id', ttlSeconds: 3600 },
+        }),
+      },
+    });
+    await settle();
+    const limits = byTestId('group-details-key-limits').textContent ?? '';
+    expect(limits).toContain('Each model: 10 rpm · 250 rpd');
+    expect(limits).toContain('gemini-2.5-pro: 5 rpm · 100 rpd');
+    expect(limits).not.toContain('All models');
+    expect(wrapper.text()).toContain('America/Los_Angeles (default)');
+    expect(byTestId('group-details-affinity').textContent?.trim()).toBe(
+      'Per session · x-session-id · 3600 s',
+    );
+  });
 });
