@@ -210,9 +210,7 @@ describe('nextHealth — model-scoped quota and rate errors', () => {
     h = nextHealth(h, 'quota', policy, NOW + 20_000, { model: 'b', retryAfterMs: 5000 });
     expect(Object.keys(h.modelCooling ?? {})).toEqual(['b']);
     h = nextHealth(h, 'ok', policy, NOW + 20_001);
-    expect(liveModelCooling(h, NOW + 20_001)).toEqual({
-      b: expect.objectContaining({ until: NOW + 25_000 }),
-    });
+    expect(liveModelCooling(h, NOW + 20_001)?.b?.until).toBe(NOW + 25_000);
     expect(liveModelCooling(h, NOW + 25_000)).toBeUndefined();
   });
 
