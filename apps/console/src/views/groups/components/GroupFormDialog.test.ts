@@ -46,6 +46,8 @@ describe('GroupFormDialog', () => {
     expect(text()).toContain('Lower-case letters, digits');
     expect(byTestId('group-form-param-overrides-error').textContent).toContain('Not valid JSON');
     expect(byTestId('group-form-model-redirects-error').textContent).toContain('Must be a JSON object');
+    // The section holding those editors opens by itself: no error stays folded away.
+    expect(byTestId('group-form-advanced').classList.contains('is-active')).toBe(true);
     expect(stub.callsTo('POST /api/groups')).toHaveLength(0);
   });
 
