@@ -130,7 +130,11 @@ describe.skipIf(!hasChromium)('console in Chromium: a group with key limits and 
     expect(await inputOf('group-form-affinity-header').inputValue()).toBe('x-conversation-id');
     expect(await numberIn('group-form-affinity-ttl')).toBe('1800');
     // The whole pool section in view: the limits editor, the reset zone and affinity.
-    await page.getByTestId('group-form-pool').evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await page
+      .getByTestId('group-form-pool')
+      .evaluate((el: { scrollIntoView(o: { block: 'start' }): void }) =>
+        el.scrollIntoView({ block: 'start' }),
+      );
     await screenshot(page, 'smarter-pool');
     // On a phone the dialog takes the screen and the limit rows wrap instead of pushing the page sideways.
     await page.setViewportSize(NARROW);
