@@ -64,7 +64,7 @@ describe('AttemptPlanner', () => {
       { class: 'aborted' as const, retryable: true, storm: false },
     ]) {
       const p = new AttemptPlanner(tiersOf(g, null), fakePool({ [g.id]: [1, 2] }), healthy, 'retry');
-      p.next();
+      now(p.next());
       expect(now(p.next(previous)).kind).toBe('stop');
     }
   });
@@ -230,7 +230,7 @@ describe('AttemptPlanner', () => {
       healthy,
       'advance',
     );
-    stops.next();
+    now(stops.next());
     expect(now(stops.next({ class: 'client', retryable: false, storm: false })).kind).toBe('stop');
   });
 
@@ -271,7 +271,7 @@ describe('AttemptPlanner', () => {
           const preferred = want?.prefer;
           if (preferred !== undefined && usable.includes(preferred) && !avoid?.has(preferred))
             return { ok: true, key: { id: preferred, value: `sk-${preferred}` }, probe: false };
-          const id = usable.find((k) => !avoid?.has(k)) ?? (usable[0] as number);
+          const id = usable.find((k) => !avoid?.has(k)) ?? usable[0];
           return { ok: true, key: { id, value: `sk-${id}` }, probe: false };
         },
         hasUsable: () => ids.some((k) => !parked.has(k)),
