@@ -271,7 +271,7 @@ describe('AttemptPlanner', () => {
           const preferred = want?.prefer;
           if (preferred !== undefined && usable.includes(preferred) && !avoid?.has(preferred))
             return { ok: true, key: { id: preferred, value: `sk-${preferred}` }, probe: false };
-          const id = usable.find((k) => !avoid?.has(k)) ?? usable[0];
+          const id = usable.find((k) => !avoid?.has(k)) ?? usable[0] ?? 0;
           return { ok: true, key: { id, value: `sk-${id}` }, probe: false };
         },
         hasUsable: () => ids.some((k) => !parked.has(k)),
