@@ -11,6 +11,10 @@ export const failureClassSchema = z.enum([
   'overloaded',
   /** A success status with no content, retried under `retryOnEmpty`. */
   'empty',
+  /** The egress proxy refused or failed: the key is untouched, the proxy penalised. */
+  'proxy',
+  /** No first content event within `firstTokenTimeoutSeconds` (nothing reached the client yet). */
+  'slow',
   'client',
   'aborted',
 ]);

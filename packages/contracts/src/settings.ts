@@ -242,6 +242,17 @@ export const settingDefinitions = {
     groupOverridable: true,
     description: 'Cooldown of a key whose quota is exhausted when the provider states no reset time.',
   }),
+  firstTokenTimeoutSeconds: def({
+    schema: int(1, 3600).nullable(),
+    default: null as number | null,
+    type: 'integer',
+    min: 1,
+    max: 3600,
+    category: 'request',
+    groupOverridable: true,
+    description:
+      'Streams: seconds to wait for the first content event before abandoning the attempt and retrying on another key (unset = off). While set, the response head and any events before the first content event are held until then.',
+  }),
   retryOnEmpty: def({
     schema: z.boolean(),
     default: false,

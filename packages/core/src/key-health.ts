@@ -57,7 +57,11 @@ export function nextHealth(
     case 'aborted':
     case 'overloaded':
     case 'empty':
+    case 'proxy':
       return h;
+    case 'slow':
+      // A slow first token is the upstream's, not the key's, unless it repeats: then it counts as a failure.
+      return h.failureCount > 0 ? nextHealth(h, 'upstream', policy, now, info) : { ...h, failureCount: 1 };
     case 'auth':
       return { ...h, status: 'invalid', cooldownUntil: null, lastError: reason };
     case 'quota': {

@@ -384,6 +384,8 @@ export const enUS = {
       aborted: 'client went away',
       overloaded: 'upstream overloaded',
       empty: 'empty reply',
+      proxy: 'egress proxy failed',
+      slow: 'no first token in time',
     },
   },
   proxyKeys: {

@@ -384,6 +384,8 @@ export const zhCN: MessageSchema = {
       aborted: '客户端已断开',
       overloaded: '上游过载',
       empty: '空回复',
+      proxy: '出口代理故障',
+      slow: '首个令牌超时',
     },
   },
   proxyKeys: {
