@@ -29,6 +29,9 @@ describe('groupCreateSchema', () => {
       modelRedirectStrict: false,
       models: [],
       headerRules: [],
+      keyLimits: null,
+      affinity: { mode: 'off', header: 'x-session-id', ttlSeconds: 3600 },
+      dailyResetTimeZone: null,
       config: {},
       subGroups: [],
     });
