@@ -504,6 +504,16 @@ export const enUS = {
       label: 'Quota cooldown (min)',
       description: 'Cooldown of a key whose quota is exhausted when the provider states no reset time.',
     },
+    firstTokenTimeoutSeconds: {
+      label: 'First-token timeout (s)',
+      description:
+        'Streams: seconds to wait for the first content event before abandoning the attempt and retrying on another key (empty = off). While set, the response head and any events before the first content event are held until then.',
+    },
+    proxyUrl: {
+      label: 'Egress proxy',
+      description:
+        'Upstream traffic leaves through this proxy: http://, https://, socks5:// or socks5h:// (credentials allowed, write-only and shown masked). Empty = direct.',
+    },
     retryOnEmpty: {
       label: 'Retry empty replies',
       description:

@@ -503,6 +503,16 @@ export const zhCN: MessageSchema = {
       label: '额度冷却（分钟）',
       description: '额度耗尽且服务商未给出重置时间时，密钥的冷却时长。',
     },
+    firstTokenTimeoutSeconds: {
+      label: '首个令牌超时（秒）',
+      description:
+        '流式请求：等待第一个内容事件的秒数，超时则放弃本次尝试并换一个密钥重试（留空 = 关闭）。开启后，响应头和第一个内容事件之前的事件会暂缓到那时再发送。',
+    },
+    proxyUrl: {
+      label: '出口代理',
+      description:
+        '上游流量经由此代理发出：http://、https://、socks5:// 或 socks5h://（可含凭据，只写不读，显示时打码）。留空 = 直连。',
+    },
     retryOnEmpty: {
       label: '空回复重试',
       description:
