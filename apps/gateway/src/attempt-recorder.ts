@@ -37,9 +37,10 @@ export function recordAttempt(
   else if (c.class === 'upstream' && (transport !== null || statusCode >= 500))
     deps.upstreamHealth.fail(upstream.url);
   // A storm (most keys failing the same way at once) is not the keys' fault; neither is an upstream that cannot
-  // be reached at all (the key never left this machine). A busy provider, an empty reply and a quota of one
-  // model say nothing about a storm of the group's keys.
-  const neutral = c.class === 'overloaded' || c.class === 'empty' || c.model !== undefined;
+  // be reached at all (the key never left this machine). A busy provider, an empty reply, a slow first token and
+  // a quota of one model say nothing about a storm of the group's keys.
+  const neutral =
+    c.class === 'overloaded' || c.class === 'empty' || c.class === 'slow' || c.model !== undefined;
   const verdict = neutral
     ? NO_STORM
     : deps.guard.record(group.id, key.id, c.class, deps.keyPool.keyCount(group.id));

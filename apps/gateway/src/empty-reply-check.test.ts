@@ -34,11 +34,11 @@ describe('holdReply', () => {
     body.write(text.slice(0, 10));
     body.write(text.slice(10));
     const verdict = await held;
-    expect(verdict?.empty).toBe(false);
+    expect(verdict?.verdict).toBe('content');
     // Nothing is held any more: the client's close goes back to the relay.
     expect(ctx.closeHook).toBeNull();
     body.end(done);
-    expect((await buffer(verdict!.response.body)).toString()).toBe(role + text + done);
+    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + text + done);
   });
 
   it('finds a stream empty at [DONE] and keeps its bytes for a last-attempt relay', async () => {
@@ -46,8 +46,8 @@ describe('holdReply', () => {
     const held = holdReply(context(), 'openai', CHAT, true, response);
     body.end(role + done);
     const verdict = await held;
-    expect(verdict?.empty).toBe(true);
-    expect((await buffer(verdict!.response.body)).toString()).toBe(role + done);
+    expect(verdict?.verdict).toBe('empty');
+    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + done);
   });
 
   it('rejects, destroying the body, when the upstream breaks before a verdict', async () => {
@@ -73,8 +73,38 @@ describe('holdReply', () => {
     const held = holdReply(context(), 'openai', CHAT, false, response);
     body.end('not gzip at all');
     const verdict = await held;
-    expect(verdict?.empty).toBe(false);
-    expect((await buffer(verdict!.response.body)).toString()).toBe('not gzip at all');
+    expect(verdict?.verdict).toBe('content');
+    expect((await buffer(verdict!.response!.body)).toString()).toBe('not gzip at all');
+  });
+
+  it('gives up at the deadline without a content event: slow, the body destroyed, nothing to relay', async () => {
+    const { body, response } = upstream('text/event-stream');
+    const ctx = context();
+    const held = holdReply(ctx, 'openai', CHAT, true, response, performance.now() + 50);
+    body.write(role);
+    const verdict = await held;
+    expect(verdict).toEqual({ verdict: 'slow', response: null });
+    expect(body.destroyed).toBe(true);
+    expect(ctx.closeHook).toBeNull();
+  });
+
+  it('a deadline already past decides slow even with nothing read', async () => {
+    const { body, response } = upstream('text/event-stream');
+    const verdict = await holdReply(context(), 'openai', CHAT, true, response, performance.now() - 1);
+    expect(verdict?.verdict).toBe('slow');
+    expect(body.destroyed).toBe(true);
+  });
+
+  it('content before the deadline wins, and the deadline passing later changes nothing', async () => {
+    const { body, response } = upstream('text/event-stream');
+    const held = holdReply(context(), 'openai', CHAT, true, response, performance.now() + 80);
+    body.write(role + text);
+    const verdict = await held;
+    expect(verdict?.verdict).toBe('content');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(body.destroyed).toBe(false);
+    body.end(done);
+    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + text + done);
   });
 
   it('leaves alone what it does not check', async () => {

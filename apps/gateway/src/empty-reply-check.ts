@@ -18,17 +18,20 @@ export const EMPTY_REPLY: Classification = { class: 'empty', retryable: true, re
  */
 const HOLD_LIMIT = 8 * 1024 * 1024;
 
-/** A reply read until its verdict, with a body that replays every byte read (then the rest) for the client. */
-export interface HeldReply {
-  empty: boolean;
-  response: UpstreamResponse;
-}
+/**
+ * A reply read until its verdict, with a body that replays every byte read (then the rest) for the client; or,
+ * past the first-token deadline without content, `slow` with the upstream's body destroyed (nothing to relay).
+ */
+export type HeldReply =
+  { verdict: ReplyVerdict; response: UpstreamResponse } | { verdict: 'slow'; response: null };
 
 /**
- * For a group with `retryOnEmpty`: reads a 2xx reply of a generation call until it shows content (a stream's
- * first content event) or ends without any, holding every byte back meanwhile. Null when the reply is not checked
- * (another endpoint or content type, a coding that cannot be read). Rejects, with the body destroyed, when the
- * upstream breaks (or the client leaves) before the verdict: nothing was sent, like a transport failure.
+ * For a group with `retryOnEmpty` or `firstTokenTimeoutSeconds`: reads a 2xx reply of a generation call until it
+ * shows content (a stream's first content event) or ends without any, holding every byte back meanwhile. With a
+ * `deadline` (a `performance.now()` time), content that has not shown by then makes the reply `slow`: the body is
+ * destroyed, which aborts the upstream call. Null when the reply is not checked (another endpoint or content type,
+ * a coding that cannot be read). Rejects, with the body destroyed, when the upstream breaks (or the client leaves)
+ * before the verdict: nothing was sent, like a transport failure.
  */
 export async function holdReply(
   ctx: ForwardContext,
@@ -36,6 +39,7 @@ export async function holdReply(
   path: string,
   stream: boolean,
   response: UpstreamResponse,
+  deadline: number | null = null,
 ): Promise<HeldReply | null> {
   if (response.statusCode < 200 || response.statusCode >= 300) return null;
   const check = emptyReplyCheck(channel, ctx.req.method ?? 'GET', path);
@@ -49,9 +53,11 @@ export async function holdReply(
     response.body,
     check.watch(framing),
     codings.length > 0 ? encoding : undefined,
+    deadline,
   );
+  if (held.verdict === 'slow') return { verdict: 'slow', response: null };
   return {
-    empty: held.verdict === 'empty',
+    verdict: held.verdict,
     response: {
       statusCode: response.statusCode,
       headers: response.headers,
@@ -68,19 +74,23 @@ function framingOf(contentType: string, stream: boolean): ReplyFraming | null {
 }
 
 interface Held {
-  verdict: ReplyVerdict;
+  verdict: ReplyVerdict | 'slow';
   /** The raw bytes read, as the upstream sent them. */
   chunks: Buffer[];
   /** Whether the body ended (nothing more to relay after the chunks). */
   ended: boolean;
 }
 
-/** Reads `body` until `watch` has a verdict, feeding it decoded text and keeping the raw bytes; leaves it paused. */
+/**
+ * Reads `body` until `watch` has a verdict, feeding it decoded text and keeping the raw bytes; leaves it paused.
+ * At `deadline` without one, destroys it and decides `slow`.
+ */
 function watchBody(
   ctx: ForwardContext,
   body: Readable,
   watch: ContentWatch,
   encoding: string | undefined,
+  deadline: number | null,
 ): Promise<Held> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -90,8 +100,10 @@ function watchBody(
     let settled = false;
     const text = new StringDecoder('utf8');
     const decoder = encoding ? createDecoder(encoding) : null;
+    let timer: NodeJS.Timeout | null = null;
     const detach = (): void => {
       settled = true;
+      if (timer) clearTimeout(timer);
       ctx.closeHook = null;
       body.off('data', onData);
       body.off('end', onEnd);
@@ -99,10 +111,12 @@ function watchBody(
       body.off('close', onClose);
       decoder?.destroy();
     };
-    const decide = (verdict: ReplyVerdict): void => {
+    const decide = (verdict: Held['verdict']): void => {
       if (settled) return;
-      body.pause();
       detach();
+      // A slow upstream is abandoned: destroying its body aborts the call, whose error no one needs to hear.
+      if (verdict === 'slow') body.on('error', () => undefined).destroy();
+      else body.pause();
       resolve({ verdict, chunks, ended });
     };
     function fail(error: Error): void {
@@ -151,6 +165,8 @@ function watchBody(
     body.on('close', onClose);
     // The client leaving while the reply is held ends the attempt as aborted.
     ctx.closeHook = () => body.destroy();
+    if (deadline !== null)
+      timer = setTimeout(() => decide('slow'), Math.max(0, deadline - performance.now()));
   });
 }
 

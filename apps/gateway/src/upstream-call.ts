@@ -65,8 +65,9 @@ export interface Rewritten {
 /**
  * Sends one attempt to `upstream` with `key` and classifies what came back; reads (and decodes) an error body so
  * it can be classified, relayed and logged. With `retryOnEmpty` a success is held until it shows content (an
- * empty one is classified `empty`; breaking while held is a `transport` failure). Never throws: a failure before
- * sending is `presend`, after it `transport`.
+ * empty one is classified `empty`; breaking while held is a `transport` failure); with `firstTokenTimeoutSeconds`
+ * a streamed success is held the same way, and one whose first content event is late is abandoned as `slow`.
+ * Never throws: a failure before sending is `presend`, after it `transport`.
  */
 export async function sendAttempt(
   ctx: ForwardContext,
@@ -113,6 +114,11 @@ export async function sendAttempt(
   let timedOut = false;
   // The client's early close aborts the attempt (the request's one close listener calls this hook).
   ctx.closeHook = () => abort.emit('abort');
+  // Streams only (a non-stream call has `requestTimeoutSeconds`): off, this one read is all it costs.
+  const firstToken = stream ? s.firstTokenTimeoutSeconds : null;
+  const headerMs = s.responseHeaderTimeoutSeconds * 1000;
+  // The first content event is due this long after sending, head included: a late head is as slow as a late token.
+  const deadline = firstToken === null ? null : performance.now() + firstToken * 1000;
   const overall = stream
     ? null
     : setTimeout(() => {
@@ -126,7 +132,7 @@ export async function sendAttempt(
       headers: headers as Record<string, string | string[]>,
       body: rewritten.body,
       signal: abort,
-      headersTimeout: s.responseHeaderTimeoutSeconds * 1000,
+      headersTimeout: firstToken === null ? headerMs : Math.min(headerMs, firstToken * 1000),
       bodyTimeout: (stream ? s.streamIdleTimeoutSeconds : s.requestTimeoutSeconds) * 1000,
     });
     if (overall) response.body.on('close', () => clearTimeout(overall));
@@ -144,14 +150,16 @@ export async function sendAttempt(
     const classification = classifyOutcome(outcome, group.provider.classifierRules, group.failover);
     if (classification.class === 'ok' || (classification.class === 'client' && response.statusCode < 400))
       errorBody = null;
-    // Off (the default), a success costs one property read here; on, it is held until it shows content.
-    if (classification.class === 'ok' && s.retryOnEmpty) {
-      const held = await holdReply(ctx, group.provider.id, rewritten.path, stream, response);
-      if (held)
+    // Off (the default), a success costs these reads; on, it is held until it shows content (or is too slow).
+    if (classification.class === 'ok' && (s.retryOnEmpty || firstToken !== null)) {
+      const held = await holdReply(ctx, group.provider.id, rewritten.path, stream, response, deadline);
+      if (held?.verdict === 'slow' && firstToken !== null) return slowAttempt(firstToken);
+      if (held?.response)
         return {
           kind: 'response',
           response: held.response,
-          classification: held.empty ? EMPTY_REPLY : classification,
+          // Without `retryOnEmpty` a stream that ended empty is what the client gets.
+          classification: held.verdict === 'empty' && s.retryOnEmpty ? EMPTY_REPLY : classification,
           errorBody,
         };
     }
@@ -161,6 +169,8 @@ export async function sendAttempt(
     ctx.closeHook = null;
     if (codeOf(error) === EGRESS_REFUSED_CODE) return presend('upstreams', error);
     if (isPresendError(error)) return presend('upstream request', error);
+    if (firstToken !== null && firstToken * 1000 < headerMs && codeOf(error) === 'UND_ERR_HEADERS_TIMEOUT')
+      return slowAttempt(firstToken);
     const transport = transportKind(error, timedOut, ctx.res.destroyed && !ctx.res.writableFinished);
     return {
       kind: 'transport',
@@ -173,6 +183,21 @@ export async function sendAttempt(
       transport,
     };
   }
+}
+
+/**
+ * A stream without its first content event in time: abandoned before a byte reached the client, so another key
+ * may serve it (`slow`); answered as a timeout when it was the last attempt.
+ */
+function slowAttempt(seconds: number): SentResult {
+  const reason = `no first token within ${seconds}s`;
+  return {
+    kind: 'transport',
+    classification: { class: 'slow', retryable: true, reason },
+    error: `${reason} (firstTokenTimeoutSeconds)`,
+    timeout: true,
+    transport: 'timeout-body',
+  };
 }
 
 /** An error's `code`, or its cause's (undici may wrap what a connector failed with). */
