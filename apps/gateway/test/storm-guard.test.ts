@@ -30,7 +30,8 @@ describe('storm guard', { timeout: 30_000 }, () => {
       ],
     });
     const url = `${gw.base('g')}/v1/chat/completions`;
-    fake.setDefaultBehaviour({ status: 503 });
+    // An outage, not a busy provider: a 503 saying "overloaded" is class overloaded, which no storm is made of.
+    fake.setDefaultBehaviour({ status: 503, message: 'Service Unavailable' });
 
     const first = await postJson(url, chatBody());
     expect(first.status).toBeGreaterThanOrEqual(500);
@@ -66,7 +67,7 @@ describe('storm guard', { timeout: 30_000 }, () => {
       groups: [{ name: 'g', upstreams: [fake.url], keys: KEYS, config: { maxRetries: 4 } }],
     });
     const url = `${gw.base('g')}/v1/chat/completions`;
-    fake.setDefaultBehaviour({ status: 503 });
+    fake.setDefaultBehaviour({ status: 503, message: 'Service Unavailable' });
     await postJson(url, chatBody());
     const calls = fake.requests.length;
     const res = await postJson(url, chatBody());
@@ -84,7 +85,7 @@ describe('storm guard', { timeout: 30_000 }, () => {
         { name: 'g', upstreams: [fake.url], keys: KEYS, config: { maxRetries: 4, blacklistThreshold: 1 } },
       ],
     });
-    fake.setDefaultBehaviour({ status: 503 });
+    fake.setDefaultBehaviour({ status: 503, message: 'Service Unavailable' });
     await postJson(`${gw.base('g')}/v1/chat/completions`, chatBody());
     expect(gw.pool.stats(gw.groupId('g')).invalid).toBe(0);
   });
@@ -97,7 +98,7 @@ describe('storm guard', { timeout: 30_000 }, () => {
       groups: [{ name: 'g', upstreams: [fake.url], keys: KEYS, config: { maxRetries: 4 } }],
     });
     const url = `${gw.base('g')}/v1/chat/completions`;
-    fake.setDefaultBehaviour({ status: 503 });
+    fake.setDefaultBehaviour({ status: 503, message: 'Service Unavailable' });
     await postJson(url, chatBody());
     expect((await postJson(url, chatBody())).status).toBe(503);
     // Open time over; the upstream is back, the first (probe) request happens to be a bad one.
@@ -115,7 +116,7 @@ describe('storm guard', { timeout: 30_000 }, () => {
     gw = await startGateway({
       groups: [{ name: 'g', upstreams: [fake.url], keys: KEYS, config: { blacklistThreshold: 1 } }],
     });
-    fake.setKeyBehaviour(KEYS[0] as string, { status: 503 });
+    fake.setKeyBehaviour(KEYS[0] as string, { status: 503, message: 'Service Unavailable' });
     for (let i = 0; i < 10; i++)
       expect((await postJson(`${gw.base('g')}/v1/chat/completions`, chatBody())).status).toBe(200);
     expect(gw.health(KEYS[0] as string).status).toBe('invalid');
