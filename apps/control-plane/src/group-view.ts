@@ -12,6 +12,7 @@ import {
   defaultAffinity,
   headerRuleSchema,
   keyLimitsSchema,
+  maskProxyUrl,
   readGroupConfig,
 } from '@keyway/contracts';
 import { z } from 'zod';
@@ -38,6 +39,8 @@ export interface GroupRow {
   keyLimits: unknown;
   affinity: unknown;
   dailyResetTimeZone: string | null;
+  /** Egress proxy URLs (credentials included); null on rows written before groups had a proxy pool */
+  proxyPool?: unknown;
   headerRules: unknown;
   config: unknown;
   sort: number;
@@ -70,6 +73,7 @@ export function groupJson(row: GroupRow): {
   affinity: Affinity;
   headerRules: HeaderRule[];
   config: GroupConfig;
+  proxyPool: string[];
 } {
   return {
     upstreams: json(upstreamsSchema, row.upstreams, []),
@@ -81,6 +85,7 @@ export function groupJson(row: GroupRow): {
     affinity: json(affinitySchema, row.affinity ?? defaultAffinity, defaultAffinity),
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
     config: readGroupConfig(row.config),
+    proxyPool: json(z.array(z.string()), row.proxyPool ?? [], []),
   };
 }
 
@@ -93,7 +98,7 @@ export function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
 }
 
-/** A group as the admin API returns it (proxy keys masked). */
+/** A group as the admin API returns it (proxy keys and the credentials of proxy URLs masked). */
 export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): Group {
   const j = groupJson(row);
   return {
@@ -107,6 +112,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     testModel: row.testModel,
     validationEndpoint: row.validationEndpoint,
     proxyKeys: j.proxyKeys.map((k) => k.masked),
+    proxyPool: j.proxyPool.map(maskProxyUrl),
     paramOverrides: j.paramOverrides,
     modelRedirects: j.modelRedirects,
     modelRedirectStrict: row.modelRedirectStrict,
@@ -115,7 +121,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     affinity: j.affinity,
     dailyResetTimeZone: row.dailyResetTimeZone,
     headerRules: j.headerRules,
-    config: j.config,
+    config: j.config.proxyUrl ? { ...j.config, proxyUrl: maskProxyUrl(j.config.proxyUrl) } : j.config,
     subGroups: row.subGroups.map((s) => ({
       groupId: s.subGroupId,
       weight: s.weight,

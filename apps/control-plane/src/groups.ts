@@ -1,6 +1,14 @@
-import type { Channel, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
-import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
-import { AppError } from '@keyway/core';
+import type { Channel, GroupConfig, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
+import {
+  groupCreateSchema,
+  groupNameSchema,
+  groupPatchSchema,
+  isMaskedProxyUrl,
+  maskProxyUrl,
+  PROXY_URL_MESSAGES,
+} from '@keyway/contracts';
+import { AppError, checkUpstreamUrl } from '@keyway/core';
+import type { EgressPolicy } from '@keyway/core';
 import {
   addKeys,
   countParentGroups,
@@ -21,7 +29,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { assertNotAccessKeys } from './access-keys';
 import type { CpEnv } from './context';
-import { toGroupView } from './group-view';
+import { groupJson, toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
 import { assertUpstreamsAllowed, writePolicy } from './egress-policy';
@@ -45,10 +53,12 @@ export function groupRoutes(): Hono<CpEnv> {
   });
 
   app.post('/', async (c) => {
-    const input = await parseBody(c, groupCreateSchema);
-    registerProxyKeys(c.var.deps, input.proxyKeys);
+    const parsed = await parseBody(c, groupCreateSchema);
+    registerProxyKeys(c.var.deps, parsed.proxyKeys);
     const { db } = c.var.deps;
-    assertUpstreamsAllowed(input.upstreams, writePolicy(c, await loadSettings(db)));
+    const policy = writePolicy(c, await loadSettings(db));
+    assertUpstreamsAllowed(parsed.upstreams, policy);
+    const input = { ...parsed, ...unmaskProxies(parsed, [], undefined, policy) };
     assertStrongProxyKeys(input.proxyKeys, []);
     await assertNotAccessKeys(db, input.proxyKeys);
     await checkSubGroups(c.var.deps, input.type, input.channel, input.subGroups, null);
@@ -62,11 +72,14 @@ export function groupRoutes(): Hono<CpEnv> {
 
   app.patch('/:id', async (c) => {
     const id = idParam(c, 'id', 'Group');
-    const patch = await parseBody(c, groupPatchSchema);
-    registerProxyKeys(c.var.deps, patch.proxyKeys);
+    const parsed = await parseBody(c, groupPatchSchema);
+    registerProxyKeys(c.var.deps, parsed.proxyKeys);
     const { db } = c.var.deps;
     const current = await findGroup(c.var.deps, id);
-    if (patch.upstreams) assertUpstreamsAllowed(patch.upstreams, writePolicy(c, await loadSettings(db)));
+    const policy = writePolicy(c, await loadSettings(db));
+    if (parsed.upstreams) assertUpstreamsAllowed(parsed.upstreams, policy);
+    const stored = groupJson(current);
+    const patch = { ...parsed, ...unmaskProxies(parsed, stored.proxyPool, stored.config.proxyUrl, policy) };
     if (patch.proxyKeys) assertStrongProxyKeys(patch.proxyKeys, toGroupViewKeys(current));
     await assertNotAccessKeys(db, patch.proxyKeys);
     const type = patch.type ?? (current.type as 'standard' | 'aggregate');
@@ -146,6 +159,7 @@ export function groupRoutes(): Hono<CpEnv> {
         models: fields.models ?? [],
         keyLimits: (fields.keyLimits ?? null) as object,
         affinity: (fields.affinity ?? null) as object,
+        proxyPool: fields.proxyPool ?? [],
         name,
         lastValidatedAt: null,
       },
@@ -268,6 +282,7 @@ function columns(input: GroupCreate, existing: Array<{ hash: string; masked: str
     keyLimits: input.keyLimits as object,
     affinity: input.affinity as object,
     dailyResetTimeZone: input.dailyResetTimeZone,
+    proxyPool: input.proxyPool,
     headerRules: input.headerRules as object[],
     config: input.config as object,
   };
@@ -292,9 +307,36 @@ function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: str
     ...(p.keyLimits === undefined ? {} : { keyLimits: p.keyLimits as object }),
     ...(p.affinity === undefined ? {} : { affinity: p.affinity as object }),
     ...(p.dailyResetTimeZone === undefined ? {} : { dailyResetTimeZone: p.dailyResetTimeZone }),
+    ...(p.proxyPool === undefined ? {} : { proxyPool: p.proxyPool }),
     ...(p.headerRules === undefined ? {} : { headerRules: p.headerRules as object[] }),
     ...(p.config === undefined ? {} : { config: p.config as object }),
   };
+}
+
+/**
+ * The proxy pool and `config.proxyUrl` of a write with masked entries (what a GET showed, sent back) replaced by the
+ * stored URLs they stand for, and every proxy host judged by the egress policy. 400 names each entry refused.
+ */
+function unmaskProxies(
+  input: { proxyPool?: string[]; config?: GroupConfig },
+  storedPool: readonly string[],
+  storedUrl: string | null | undefined,
+  policy: EgressPolicy,
+): { proxyPool?: string[]; config?: GroupConfig } {
+  const problems: Array<{ path: string; message: string }> = [];
+  const stored = storedUrl ? [...storedPool, storedUrl] : storedPool;
+  const resolve = (url: string, path: string): string => {
+    const full = isMaskedProxyUrl(url) ? stored.find((s) => maskProxyUrl(s) === url) : url;
+    const why = full === undefined ? PROXY_URL_MESSAGES.masked : checkUpstreamUrl(full, policy);
+    if (why) problems.push({ path, message: full === undefined ? why : `not allowed: ${why}` });
+    return full ?? url;
+  };
+  const out: { proxyPool?: string[]; config?: GroupConfig } = {};
+  if (input.proxyPool) out.proxyPool = input.proxyPool.map((u, i) => resolve(u, `proxyPool.${i}`));
+  const url = input.config?.proxyUrl;
+  if (input.config && url) out.config = { ...input.config, proxyUrl: resolve(url, 'config.proxyUrl') };
+  if (problems.length > 0) throw AppError.validation(problems, 'A proxy URL is not allowed');
+  return out;
 }
 
 function conflictOnName(name: string) {

@@ -7,6 +7,8 @@ import {
   keysAddSchema,
   keysDeleteSchema,
   keyStatusSchema,
+  maskProxyUrl,
+  proxyForKey,
   splitKeys,
 } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
@@ -14,7 +16,7 @@ import {
   addKeys,
   createPacer,
   deleteKeys,
-  findGroupPacing,
+  findGroupWithMembers,
   findGroupType,
   findKey,
   keyIdsWithHashes,
@@ -35,6 +37,7 @@ import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
 import { keyPacingUsage } from './key-pacing-usage';
+import { groupJson } from './group-view';
 import { cpSecrets } from './secrets';
 
 const CHUNK = 500;
@@ -105,6 +108,15 @@ function modelCoolingView(m: ModelCoolingMap | undefined, deps: ControlPlaneDeps
       until: new Date(e.until).toISOString(),
       reason: secrets.maskText(e.reason),
     }));
+}
+
+/**
+ * `proxy`: the egress proxy of the group's pool the key is pinned to (masked), as the gateways pick it while no
+ * proxy is penalised; absent when the group has no pool.
+ */
+function keyProxy(pool: readonly string[], keyId: number): { proxy?: string } {
+  const proxy = proxyForKey(pool, keyId);
+  return proxy === null ? {} : { proxy: maskProxyUrl(proxy) };
 }
 
 /** A key row overlaid with its live state from the pool (database copies lag behind the gateways). */
@@ -190,7 +202,7 @@ export function keyRoutes(): Hono<CpEnv> {
     const groupId = idParam(c, 'id', 'Group');
     const q = parseQuery(c, keyListQuerySchema);
     const deps = c.var.deps;
-    const group = await findGroupPacing(deps.db, groupId);
+    const group = await findGroupWithMembers(deps.db, groupId);
     if (!group) throw AppError.notFound('Group');
     if (q.status) {
       // Reading the pool's stats returns keys whose cooldown ended to rotation (a state change to persist).
@@ -217,9 +229,11 @@ export function keyRoutes(): Hono<CpEnv> {
       },
       rows.map((r) => r.id),
     );
+    const { proxyPool } = groupJson(group);
     const items = rows.map((r) => {
       const u = usage.get(r.id);
-      return u ? { ...keyView(r, deps), usage: u } : keyView(r, deps);
+      const view = { ...keyView(r, deps), ...keyProxy(proxyPool, r.id) };
+      return u ? { ...view, usage: u } : view;
     });
     return c.json({ items, total, page: q.page, pageSize: q.pageSize });
   });
@@ -329,7 +343,9 @@ export function keyRoutes(): Hono<CpEnv> {
     if (input.status) deps.keyPool.setStatus(row.groupId, keyId, input.status, 'manual');
     const updated = await updateKey(deps.db, keyId, { notes: input.notes?.trim(), status: input.status });
     await c.var.audit('key.update', `key:${keyId}`, { fields: Object.keys(input) });
-    return c.json(keyView(updated, deps));
+    const group = await findGroupWithMembers(deps.db, row.groupId);
+    const pool = group ? groupJson(group).proxyPool : [];
+    return c.json({ ...keyView(updated, deps), ...keyProxy(pool, keyId) });
   });
 
   return app;

@@ -197,44 +197,28 @@ describe('proxy key strength', () => {
   });
 });
 
-describe('proxyUrl (never implemented)', () => {
-  it('is not offered and a non-empty value is refused with why', async () => {
-    const s = await fx.req<{ values: Record<string, unknown>; schema: Array<{ key: string }> }>(
+describe('proxyUrl', () => {
+  it('is offered as a secret a group may override; a URL that is not a proxy URL is refused', async () => {
+    const s = await fx.req<{ schema: Array<{ key: string; secret?: boolean; groupOverridable: boolean }> }>(
       'GET',
       '/api/settings',
     );
-    expect(s.json.values).not.toHaveProperty('proxyUrl');
-    expect(s.json.schema.map((e) => e.key)).not.toContain('proxyUrl');
-    const res = await fx.req<ErrorBody>('PATCH', '/api/settings', { proxyUrl: 'http://proxy.example:3128' });
-    expect(problems(res)).toEqual([expect.stringMatching(/^proxyUrl: proxyUrl is not supported yet/)]);
-    const group = await createGroup(standardGroup('g', { config: { proxyUrl: 'socks5://p:1080' } }));
-    expect(problems(group)).toEqual([
-      expect.stringMatching(/^config\.proxyUrl: proxyUrl is not supported yet/),
+    expect(s.json.schema.find((e) => e.key === 'proxyUrl')).toMatchObject({
+      secret: true,
+      groupOverridable: true,
+    });
+    const res = await fx.req<ErrorBody>('PATCH', '/api/settings', { proxyUrl: 'ftp://proxy.example:21' });
+    expect(problems(res)).toEqual([
+      expect.stringMatching(/^proxyUrl: must be an http:\/\/, https:\/\/, socks5:\/\//),
     ]);
+    expect((await createGroup(standardGroup('g', { config: { proxyUrl: 'socks5://p:1080' } }))).status).toBe(
+      201,
+    );
   });
 
-  it('accepts an empty proxyUrl (an older console sends it back) and stores nothing', async () => {
+  it('reads an empty proxyUrl (what a console sends for none) as unset', async () => {
     const res = await fx.req<{ values: Settings }>('PATCH', '/api/settings', { proxyUrl: '', maxRetries: 4 });
     expect(res.status, res.text).toBe(200);
-    expect(res.json.values.maxRetries).toBe(4);
-    expect(await fx.db.setting.findUnique({ where: { key: 'proxyUrl' } })).toBeNull();
-  });
-
-  it('loads settings and groups that still hold a stored proxyUrl, dropping only it', async () => {
-    await fx.db.setting.create({ data: { key: 'proxyUrl', value: JSON.stringify('http://old-proxy:3128') } });
-    const g = (await createGroup(standardGroup('g'))).json;
-    await fx.db.group.update({
-      where: { id: g.id },
-      data: { config: { proxyUrl: 'http://old-proxy:3128', maxRetries: 1 } },
-    });
-    const settings = await fx.req<{ values: Record<string, unknown> }>('GET', '/api/settings');
-    expect(settings.status).toBe(200);
-    expect(settings.json.values).not.toHaveProperty('proxyUrl');
-    expect((await fx.req<Group>('GET', `/api/groups/${g.id}`)).json.config).toEqual({ maxRetries: 1 });
-    const snap = await buildSnapshot(fx.db, 1);
-    expect(snap.groups[0]?.config).toEqual({ maxRetries: 1 });
-    // The next settings write drops the stale row.
-    await fx.req('PATCH', '/api/settings', { maxRetries: 2 });
-    expect(await fx.db.setting.findUnique({ where: { key: 'proxyUrl' } })).toBeNull();
+    expect(res.json.values).toMatchObject({ maxRetries: 4, proxyUrl: null });
   });
 });

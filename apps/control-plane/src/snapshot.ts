@@ -40,6 +40,7 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         keyLimits: j.keyLimits,
         affinity: j.affinity,
         dailyResetTimeZone: dailyResetZone(g.channel, g.dailyResetTimeZone),
+        proxyPool: j.proxyPool,
       };
     }),
     // Disabled and expired keys too: the gateway refuses them by name instead of as unknown keys.

@@ -4,6 +4,7 @@ import type { Classification } from '@keyway/core';
 import type { ReportedOutcome } from '@keyway/keypool';
 import type { Candidate, PreviousOutcome } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
+import { isProxyFailureText, PROXY_FAILURE } from './egress-proxy';
 import { redact, truncate } from './request-record';
 import type { UpstreamRuntime } from './runtime';
 import type { SentResult } from './upstream-call';
@@ -25,8 +26,11 @@ export function recordAttempt(
   startedMs: number,
 ): { attempt: Attempt; outcome: PreviousOutcome } {
   const { group } = candidate;
-  const c = result.classification;
   const transport = result.kind === 'transport' ? result.transport : null;
+  // The egress proxy failing says nothing about the key or the upstream: the proxy is penalised instead.
+  const proxyFailed = result.kind === 'transport' && isProxyFailureText(result.error);
+  const c = proxyFailed ? PROXY_FAILURE : result.classification;
+  if (group.proxies.length > 0) recordProxy(deps, group, key.id, proxyFailed ? 'failed' : result.kind);
   const statusCode = result.kind === 'response' ? result.response.statusCode : result.timeout ? 504 : 502;
   if (result.kind === 'response' && deps.pacing)
     deps.pacing.observe(group, key.id, candidate.sentModel, result.response.headers);
@@ -47,7 +51,7 @@ export function recordAttempt(
   // Keys charged while the storm was building were not at fault either.
   for (const id of verdict.absolve)
     if (id !== key.id) deps.keyPool.setStatus(group.id, id, 'active', 'recovered');
-  const unreachable = transport === 'connect' || transport === 'timeout-connect';
+  const unreachable = transport === 'connect' || transport === 'timeout-connect' || proxyFailed;
   if (!verdict.storm && !unreachable) deps.keyPool.report(group.id, key.id, reportOf(c), group.policy);
   const attempt: Attempt = {
     keyId: key.id,
@@ -66,6 +70,21 @@ export function recordAttempt(
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
   return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };
+}
+
+/** A reply through the key's proxy clears its record; a proxy failure penalises it (1 s doubling to 60 s). */
+function recordProxy(
+  deps: ForwardDeps,
+  group: Candidate['group'],
+  keyId: number,
+  how: 'failed' | SentResult['kind'],
+): void {
+  if (how === 'transport') return;
+  // The attempt's own choice, recomputed: it differs only if another request penalised that proxy meanwhile.
+  const proxy = deps.clients.proxyFor(group, keyId);
+  if (proxy === null) return;
+  if (how === 'failed') deps.clients.proxyHealth.fail(proxy);
+  else deps.clients.proxyHealth.succeed(proxy);
 }
 
 const NO_STORM = { storm: false, absolve: [] as readonly number[] };

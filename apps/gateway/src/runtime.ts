@@ -63,6 +63,11 @@ export interface GroupRuntime {
   affinity: Affinity | null;
   /** The IANA zone daily key limits reset in (the channel's default resolved). */
   dailyResetTimeZone: string;
+  /**
+   * The egress proxies its keys leave through: the group's `proxyPool`, else its effective `proxyUrl`; [] = direct.
+   * With more than one, each key is pinned to one of them (`UpstreamClients.proxyFor`).
+   */
+  proxies: readonly string[];
 }
 
 /** The model a request for `model` sends upstream through `group` (its model redirect applied). */
@@ -164,6 +169,7 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     keyLimits: hasKeyLimits(g.keyLimits) ? g.keyLimits : null,
     affinity: g.affinity.mode === 'session' ? g.affinity : null,
     dailyResetTimeZone: g.dailyResetTimeZone,
+    proxies: g.proxyPool?.length ? g.proxyPool : settings.proxyUrl ? [settings.proxyUrl] : [],
   };
 }
 

@@ -5,17 +5,29 @@ import { egressJudge } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
 import { egressConnector, localAddresses } from '@keyway/server';
 import type { Resolve } from '@keyway/server';
-import type { GatewayRuntime } from './runtime';
+import { proxyForKey } from '@keyway/contracts';
+import { ProxyHealth, proxyDispatcher } from './egress-proxy';
+import type { GatewayRuntime, GroupRuntime } from './runtime';
 
-/** An upstream origin as one group reaches it: its connection settings shape the pool. */
+/** An upstream origin as one group reaches it: its connection settings and egress proxies shape the pool. */
 export interface UpstreamUse {
   origin: string;
   settings: EffectiveSettings;
+  /** The group's egress proxies ([] or absent: direct). */
+  proxies?: readonly string[];
 }
 
-/** Gives out one keep-alive connection pool per upstream origin and connection settings. */
+/** Gives out one keep-alive connection pool per upstream origin, connection settings and egress proxy. */
 export interface UpstreamClients {
-  get(origin: string, settings: EffectiveSettings): Dispatcher;
+  /**
+   * The dispatcher towards `origin`: through `proxy` when given (null = direct), else through the settings'
+   * `proxyUrl` when set.
+   */
+  get(origin: string, settings: EffectiveSettings, proxy?: string | null): Dispatcher;
+  /** The proxy `keyId` of `group` leaves through now (its pinned one unless penalised), or null for direct. */
+  proxyFor(group: Pick<GroupRuntime, 'proxies'>, keyId: number): string | null;
+  /** Proxies that failed, skipped for a short growing interval. */
+  readonly proxyHealth: ProxyHealth;
   /**
    * Keeps the pools these uses need and closes every other one once its requests have finished: call it after
    * a config reload with `liveUpstreams(runtime)`, so pools of removed upstreams, or of connection settings that
@@ -40,13 +52,14 @@ export function liveUpstreams(runtime: Pick<GatewayRuntime, 'groupsById'>): Upst
   const live: UpstreamUse[] = [];
   // Aggregates send through their sub-groups, which are groups of the runtime too.
   for (const g of runtime.groupsById.values())
-    for (const u of g.upstreams.items) live.push({ origin: u.origin, settings: g.settings });
+    for (const u of g.upstreams.items)
+      live.push({ origin: u.origin, settings: g.settings, proxies: g.proxies });
   return live;
 }
 
-/** The settings that shape a pool, with its origin: two uses with the same id share a pool. */
-function poolId(origin: string, s: EffectiveSettings): string {
-  return `${origin}|${s.maxConnsPerUpstream}|${s.connectTimeoutSeconds}|${s.idleConnTimeoutSeconds}|${s.egressBlockPrivate}`;
+/** The settings that shape a pool, with its origin and proxy: two uses with the same id share a pool. */
+function poolId(origin: string, s: EffectiveSettings, proxy: string | null): string {
+  return `${origin}|${s.maxConnsPerUpstream}|${s.connectTimeoutSeconds}|${s.idleConnTimeoutSeconds}|${s.egressBlockPrivate}|${proxy ?? ''}`;
 }
 
 /**
@@ -61,12 +74,13 @@ function poolId(origin: string, s: EffectiveSettings): string {
  * config reload says which uses are gone (`retain`).
  */
 export function createUpstreamClients(options: UpstreamClientsOptions = {}): UpstreamClients {
-  const pools = new Map<string, Pool>();
+  const pools = new Map<string, Dispatcher>();
+  const proxyHealth = new ProxyHealth();
   /** Pools let go of, until their last requests have finished. */
   const closing = new Set<Promise<void>>();
 
   /** undici's close() lets requests in flight (streams included) finish before the sockets go; never destroy(). */
-  const letGo = (pool: Pool): Promise<void> => {
+  const letGo = (pool: Dispatcher): Promise<void> => {
     const done = pool.close().then(
       () => void closing.delete(done),
       () => void closing.delete(done),
@@ -76,32 +90,49 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
   };
 
   return {
-    get(origin, s) {
-      const id = poolId(origin, s);
+    get(origin, s, proxy = s.proxyUrl) {
+      const id = poolId(origin, s, proxy);
       let pool = pools.get(id);
       if (!pool) {
         const policy: EgressPolicy = {
           blockPrivate: s.egressBlockPrivate,
           ...(options.selfPort ? { self: { port: options.selfPort } } : {}),
         };
-        pool = new Pool(origin, {
-          connections: s.maxConnsPerUpstream,
-          pipelining: 1,
-          connect: egressConnector(buildConnector, new URL(origin), {
-            timeoutMs: s.connectTimeoutSeconds * 1000,
-            judge: egressJudge(policy, localAddresses),
-            ...(options.resolve ? { resolve: options.resolve } : {}),
-          }),
-          keepAliveTimeout: s.idleConnTimeoutSeconds * 1000,
-          keepAliveMaxTimeout: s.idleConnTimeoutSeconds * 1000,
-        });
+        const judge = egressJudge(policy, localAddresses);
+        const resolve = options.resolve ? { resolve: options.resolve } : {};
+        const timeoutMs = s.connectTimeoutSeconds * 1000;
+        const keepAliveMs = s.idleConnTimeoutSeconds * 1000;
+        pool = proxy
+          ? proxyDispatcher(origin, proxy, {
+              connections: s.maxConnsPerUpstream,
+              timeoutMs,
+              keepAliveMs,
+              judge,
+              ...resolve,
+            })
+          : new Pool(origin, {
+              connections: s.maxConnsPerUpstream,
+              pipelining: 1,
+              connect: egressConnector(buildConnector, new URL(origin), { timeoutMs, judge, ...resolve }),
+              keepAliveTimeout: keepAliveMs,
+              keepAliveMaxTimeout: keepAliveMs,
+            });
         pools.set(id, pool);
       }
       return pool;
     },
+    proxyFor(group, keyId) {
+      const { proxies } = group;
+      if (proxies.length <= 1) return proxies[0] ?? null;
+      return proxyForKey(proxies, keyId, (url) => proxyHealth.isPenalized(url));
+    },
+    proxyHealth,
     async retain(live) {
       const keep = new Set<string>();
-      for (const u of live) keep.add(poolId(u.origin, u.settings));
+      for (const u of live) {
+        if (!u.proxies || u.proxies.length === 0) keep.add(poolId(u.origin, u.settings, null));
+        for (const proxy of u.proxies ?? []) keep.add(poolId(u.origin, u.settings, proxy));
+      }
       const gone: Promise<void>[] = [];
       for (const [id, pool] of pools) {
         if (keep.has(id)) continue;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { toValidationIssues } from './common';
-import { groupCreateSchema, groupPatchSchema } from './groups';
+import { groupCreateSchema, groupPatchSchema, proxyForKey } from './groups';
 
 const minimal = { name: 'openai', channel: 'openai', upstreams: [{ url: 'https://api.openai.com' }] };
 
@@ -24,6 +24,7 @@ describe('groupCreateSchema', () => {
       testModel: '',
       validationEndpoint: '',
       proxyKeys: [],
+      proxyPool: [],
       paramOverrides: {},
       modelRedirects: {},
       modelRedirectStrict: false,
@@ -229,5 +230,40 @@ describe('header rules on write', () => {
     expect(
       issues(groupPatchSchema, { headerRules: [{ action: 'set', key: 'X-A', value: 'a\r\nb' }] }),
     ).toEqual(['headerRules.0.value: must not contain line breaks (CR or LF)']);
+  });
+});
+
+describe('proxyPool', () => {
+  it('accepts proxy URLs and their masked forms, and refuses a proxy listed twice', () => {
+    const pool = ['socks5://u:p@10.0.0.1:1080', 'http://…@10.0.0.2:3128'];
+    expect(groupCreateSchema.parse({ ...minimal, proxyPool: pool }).proxyPool).toEqual(pool);
+    expect(groupCreateSchema.safeParse({ ...minimal, proxyPool: ['ftp://x:1'] }).success).toBe(false);
+    expect(groupPatchSchema.safeParse({ proxyPool: ['http://a:1', 'http://a:1'] }).success).toBe(false);
+  });
+});
+
+describe('proxyForKey', () => {
+  const pool = ['socks5://10.0.0.1:1080', 'socks5://10.0.0.2:1080', 'socks5://10.0.0.3:1080'];
+  const keys = Array.from({ length: 300 }, (_, i) => i + 1);
+
+  it('pins each key to one proxy of the pool, whatever the order, and spreads the keys over all of them', () => {
+    const first = keys.map((k) => proxyForKey(pool, k));
+    expect(keys.map((k) => proxyForKey([...pool].reverse(), k))).toEqual(first);
+    for (const p of pool) expect(first.filter((x) => x === p).length).toBeGreaterThan(60);
+  });
+
+  it('moves only the keys of a removed proxy', () => {
+    const before = keys.map((k) => proxyForKey(pool, k));
+    const after = keys.map((k) => proxyForKey(pool.slice(0, 2), k));
+    const moved = keys.filter((_, i) => after[i] !== before[i]);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const k of moved) expect(before[k - 1]).toBe(pool[2]);
+  });
+
+  it("skips a penalised proxy for the key's next one, and uses its own when all are penalised", () => {
+    const key = keys.find((k) => proxyForKey(pool, k) === pool[0]) as number;
+    expect(proxyForKey(pool, key, (u) => u === pool[0])).not.toBe(pool[0]);
+    expect(proxyForKey(pool, key, () => true)).toBe(pool[0]);
+    expect(proxyForKey([], key)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { groupConfigInputSchema, groupConfigSchema } from './settings';
+import { groupConfigInputSchema, groupConfigSchema, proxyUrlSchema } from './settings';
 import { channelSchema } from './channels';
 import { modelGlobSchema } from './common';
 import { keyStatsSchema } from './keys';
@@ -155,7 +155,53 @@ export const subGroupRefSchema = z
   .transform(({ groupId, weight }) => ({ groupId, weight }));
 export type SubGroupRef = z.infer<typeof subGroupRefSchema>;
 
+/**
+ * The proxy of `pool` a key leaves through: rendezvous (highest random weight) hashing of the key id over the pool,
+ * so each key keeps its proxy while the pool is unchanged and removing one proxy moves only that proxy's keys. A
+ * penalised proxy is skipped for the key's next-best one; when every proxy is penalised, the key's own is used.
+ * Shared by the gateway (which connects through it) and the admin API (which shows it).
+ */
+export function proxyForKey(
+  pool: readonly string[],
+  keyId: number,
+  isPenalized: (url: string) => boolean = () => false,
+): string | null {
+  let best: string | null = null;
+  let bestScore = -1;
+  let healthy: string | null = null;
+  let healthyScore = -1;
+  for (const url of pool) {
+    const score = rendezvousScore(`${keyId}\u0000${url}`);
+    if (score > bestScore) [best, bestScore] = [url, score];
+    if (score > healthyScore && !isPenalized(url)) [healthy, healthyScore] = [url, score];
+  }
+  return healthy ?? best;
+}
+
+/** cyrb53: a fast, well-mixed 53-bit string hash (no crypto needed here, and this file runs in browsers too). */
+function rendezvousScore(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
 const proxyKeyListSchema = z.array(z.string().trim().min(1).max(512)).max(1000);
+
+/**
+ * Egress proxies of a group: each upstream key always leaves through the same one (consistent hashing). Shown
+ * masked; an entry sent back masked (`socks5://…@proxy:1080`) keeps the stored proxy it names.
+ */
+export const proxyPoolSchema = z
+  .array(proxyUrlSchema)
+  .max(100)
+  .refine((pool) => new Set(pool).size === pool.length, { message: 'lists a proxy twice' });
 
 /** Fields a GET returns that a client may send back; accepted and ignored. */
 const readOnlyGroupFields = {
@@ -177,6 +223,7 @@ const groupFields = {
   testModel: z.string().trim().max(255).default(''),
   validationEndpoint: z.string().trim().max(500).default(''),
   proxyKeys: proxyKeyListSchema.default([]),
+  proxyPool: proxyPoolSchema.default([]),
   paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).default({}),
   modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).default({}),
   modelRedirectStrict: z.boolean().default(false),
@@ -241,6 +288,7 @@ export const groupPatchSchema = z
     testModel: z.string().trim().max(255).optional(),
     validationEndpoint: z.string().trim().max(500).optional(),
     proxyKeys: proxyKeyListSchema.optional(),
+    proxyPool: proxyPoolSchema.optional(),
     paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).optional(),
     modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).optional(),
     modelRedirectStrict: z.boolean().optional(),
@@ -275,6 +323,8 @@ export const groupSchema = z.object({
   testModel: z.string(),
   validationEndpoint: z.string(),
   proxyKeys: z.array(z.string()),
+  /** Masked proxy URLs. */
+  proxyPool: z.array(z.string()),
   paramOverrides: z.record(z.string(), z.unknown()),
   modelRedirects: z.record(z.string(), z.string()),
   modelRedirectStrict: z.boolean(),

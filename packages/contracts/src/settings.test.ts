@@ -5,6 +5,9 @@ import {
   groupConfigInputSchema,
   groupConfigSchema,
   groupOverridableKeys,
+  isMaskedProxyUrl,
+  maskProxyUrl,
+  PROXY_URL_MESSAGES,
   readGroupConfig,
   settingDefinitions,
   settingsPatchSchema,
@@ -61,24 +64,49 @@ describe('settingsPatchSchema', () => {
     });
   });
 
-  it('accepts an empty proxyUrl (what an older console sends back) and drops it', () => {
-    expect(settingsPatchSchema.parse({ proxyUrl: '', maxRetries: 2 })).toEqual({ maxRetries: 2 });
+  it('reads an empty proxyUrl (what a console sends for none) as unset', () => {
+    expect(settingsPatchSchema.parse({ proxyUrl: '', maxRetries: 2 })).toEqual({
+      proxyUrl: null,
+      maxRetries: 2,
+    });
   });
 
-  it.each(['http://proxy:8080', 'socks5://127.0.0.1:1080'])(
-    'refuses proxyUrl %j: no request would go through it',
-    (url) => {
-      const r = settingsPatchSchema.safeParse({ proxyUrl: url });
-      expect(r.error?.issues[0]?.path).toEqual(['proxyUrl']);
-      expect(r.error?.issues[0]?.message).toMatch(/^proxyUrl is not supported yet/);
-    },
-  );
+  it.each([
+    'http://proxy:8080',
+    'https://user:p%40ss@proxy.example:8443',
+    'socks5://127.0.0.1:1080',
+    'socks5h://u:p@[::1]:1080/',
+  ])('accepts the proxyUrl %j', (url) => {
+    expect(settingsPatchSchema.parse({ proxyUrl: url })).toEqual({ proxyUrl: url });
+  });
+
+  it.each([
+    ['ftp://proxy:21', PROXY_URL_MESSAGES.scheme],
+    ['socks4://proxy:1080', PROXY_URL_MESSAGES.scheme],
+    ['proxy:8080', PROXY_URL_MESSAGES.scheme],
+    ['http://proxy:8080/path', PROXY_URL_MESSAGES.path],
+    ['http://proxy:8080?x=1', PROXY_URL_MESSAGES.path],
+    ['http://pro xy:8080', PROXY_URL_MESSAGES.characters],
+  ])('refuses the proxyUrl %j', (url, message) => {
+    const r = settingsPatchSchema.safeParse({ proxyUrl: url });
+    expect(r.error?.issues[0]).toMatchObject({ path: ['proxyUrl'], message });
+  });
+
+  it('masks the credentials of a proxy URL and recognises the masked form', () => {
+    expect(maskProxyUrl('socks5://user:secret-pass@proxy:1080')).toBe('socks5://…@proxy:1080');
+    expect(maskProxyUrl('http://proxy:3128')).toBe('http://proxy:3128');
+    expect(isMaskedProxyUrl('socks5://…@proxy:1080')).toBe(true);
+    expect(isMaskedProxyUrl('socks5://user:secret-pass@proxy:1080')).toBe(false);
+    expect(describeSettings().find((e) => e.key === 'proxyUrl')).toMatchObject({
+      secret: true,
+      groupOverridable: true,
+    });
+  });
 
   it('offers egressBlockPrivate, off by default, global only', () => {
     expect(defaultSettings.egressBlockPrivate).toBe(false);
     expect(settingsPatchSchema.parse({ egressBlockPrivate: true })).toEqual({ egressBlockPrivate: true });
     expect(groupOverridableKeys).not.toContain('egressBlockPrivate');
-    expect(describeSettings().map((e) => e.key)).not.toContain('proxyUrl');
   });
 
   it('trims proxy keys and refuses blank ones', () => {
@@ -119,16 +147,16 @@ describe('settings definitions', () => {
 });
 
 describe('group config', () => {
-  it('refuses a non-empty proxyUrl override and drops an empty one', () => {
-    expect(groupConfigInputSchema.parse({ proxyUrl: '', maxRetries: 1 })).toEqual({ maxRetries: 1 });
-    expect(groupConfigInputSchema.safeParse({ proxyUrl: 'http://p:1' }).error?.issues[0]?.message).toMatch(
-      /not supported yet/,
-    );
+  it('accepts a proxyUrl override', () => {
+    expect(groupConfigInputSchema.parse({ proxyUrl: 'socks5h://p:1080', maxRetries: 1 })).toEqual({
+      proxyUrl: 'socks5h://p:1080',
+      maxRetries: 1,
+    });
   });
 
-  it('reads a stored config with a retired or invalid entry, keeping the valid overrides', () => {
+  it('reads a stored config with an unknown or invalid entry, keeping the valid overrides', () => {
     expect(
-      readGroupConfig({ proxyUrl: 'http://p:1', maxRetries: 1, blacklistThreshold: -5, nope: true }),
+      readGroupConfig({ proxyUrl: 'gopher://p:1', maxRetries: 1, blacklistThreshold: -5, nope: true }),
     ).toEqual({ maxRetries: 1 });
     expect(readGroupConfig(null)).toEqual({});
     expect(readGroupConfig([1])).toEqual({});

@@ -30,6 +30,60 @@ interface SettingDef<S extends z.ZodType, G extends boolean = boolean> {
 // `const G` keeps `groupOverridable` a literal type, so GroupOverridableKey lists the right keys.
 const def = <S extends z.ZodType, const G extends boolean>(d: SettingDef<S, G>): SettingDef<S, G> => d;
 
+/** Why a proxy URL cannot be stored (checked on write; the egress policy in `core` judges its host). */
+export const PROXY_URL_MESSAGES = {
+  characters: 'must not contain spaces, line breaks or control characters',
+  scheme: 'must be an http://, https://, socks5:// or socks5h:// URL with a host',
+  path: 'must be only scheme, credentials, host and port: no path, query or fragment',
+  masked: 'is masked (…) but matches no stored proxy URL: send the full URL',
+} as const;
+
+/** The first problem of an egress proxy URL, or null. Credentials are allowed: proxies are where they belong. */
+export function proxyUrlProblem(value: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) return PROXY_URL_MESSAGES.characters;
+  if (!/^(https?|socks5h?):\/\//i.test(value)) return PROXY_URL_MESSAGES.scheme;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return PROXY_URL_MESSAGES.scheme;
+  }
+  if (url.hostname === '') return PROXY_URL_MESSAGES.scheme;
+  if (/[?#]/.test(value) || url.pathname.replace(/^\/$/, '') !== '') return PROXY_URL_MESSAGES.path;
+  if (/^[a-z0-9]+:\/\/[^/]*…[^/]*@/i.test(value) || url.username.includes('%E2%80%A6'))
+    return PROXY_URL_MESSAGES.masked;
+  return null;
+}
+
+/**
+ * An egress proxy URL as written (`http://user:pass@proxy:3128`, `socks5h://proxy:1080`), or its masked form sent
+ * back unchanged (`http://…@proxy:3128`), which the writer replaces by the stored URL it stands for.
+ */
+export const proxyUrlSchema = z
+  .string()
+  .max(500)
+  .superRefine((v, ctx) => {
+    const problem = proxyUrlProblem(v);
+    if (problem && problem !== PROXY_URL_MESSAGES.masked) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Whether `value` is the masked form of a proxy URL (credentials replaced by `…`). */
+export function isMaskedProxyUrl(value: string): boolean {
+  return proxyUrlProblem(value) === PROXY_URL_MESSAGES.masked;
+}
+
+/**
+ * A proxy URL as the API, the console and the logs show it: the credentials (write-only) replaced by `…`, so
+ * `http://user:pass@proxy:3128` reads `http://…@proxy:3128`. A URL without credentials is shown as is.
+ */
+export function maskProxyUrl(value: string): string {
+  const at = value.lastIndexOf('@');
+  const scheme = value.indexOf('://');
+  if (at === -1 || scheme === -1 || at < scheme) return value;
+  return `${value.slice(0, scheme + 3)}…${value.slice(at)}`;
+}
+
 /** Every hot-reloadable setting: its schema, default, category and whether a group may override it. */
 export const settingDefinitions = {
   proxyKeys: def({
@@ -178,6 +232,20 @@ export const settingDefinitions = {
     description:
       'Also refuse upstreams on loopback and private networks (127/8, 10/8, 172.16/12, 192.168/16, 100.64/10, ::1, fc00::/7), checked on the URL when it is saved and on every address a name resolves to when connecting. Link-local and cloud metadata addresses are always refused.',
   }),
+  proxyUrl: def({
+    // "" is what a console sends for "none": unset.
+    schema: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? null : v),
+      proxyUrlSchema.nullable(),
+    ),
+    default: null as string | null,
+    type: 'string',
+    category: 'request',
+    groupOverridable: true,
+    secret: true,
+    description:
+      'Egress proxy for upstream requests: http://, https://, socks5:// (names resolved here) or socks5h:// (resolved by the proxy), credentials allowed (write-only; shown masked). Unset = direct. A group proxyPool takes precedence.',
+  }),
   maxRetries: def({
     schema: int(0, 50),
     default: 3,
@@ -307,16 +375,13 @@ export const settingsSchema = z.strictObject(shape);
 
 /**
  * Settings that were offered once but never had an effect. An older console sends them back empty: that is
- * accepted and dropped; any other value is refused with why.
+ * accepted and dropped; any other value is refused with why. (None at the moment: `proxyUrl` works now.)
  */
-export const RETIRED_SETTINGS = {
-  proxyUrl:
-    'proxyUrl is not supported yet: no request goes through an outbound proxy (it comes with the routing work). Leave it empty.',
-} as const;
+export const RETIRED_SETTINGS: Readonly<Record<never, string>> = {} as const;
 export type RetiredSettingKey = keyof typeof RETIRED_SETTINGS;
 
 const retiredFields = Object.fromEntries(
-  Object.entries(RETIRED_SETTINGS).map(([k, message]) => [
+  Object.entries(RETIRED_SETTINGS as Record<string, string>).map(([k, message]) => [
     k,
     z
       .unknown()

@@ -31,12 +31,15 @@ function snapshot(overrides: { settings?: Record<string, unknown>; config?: Reco
 }
 
 describe('config snapshot across versions (rolling upgrades)', () => {
-  it('loads a snapshot written by an older control plane that still carries the retired proxyUrl', () => {
-    const parsed = configSnapshotSchema.parse(
-      snapshot({ settings: { proxyUrl: 'http://old-proxy:3128' }, config: { proxyUrl: '' } }),
-    );
-    expect(parsed.settings).not.toHaveProperty('proxyUrl');
-    expect(parsed.groups[0]?.config).toEqual({ maxRetries: 1 });
+  it('drops a setting this version does not know (written by a newer control plane)', () => {
+    const parsed = configSnapshotSchema.parse(snapshot({ settings: { futureSetting: 1 } }));
+    expect(parsed.settings).not.toHaveProperty('futureSetting');
+  });
+
+  it('carries the proxy URLs a gateway connects through, and loads a snapshot without a proxy pool', () => {
+    const parsed = configSnapshotSchema.parse(snapshot({ settings: { proxyUrl: 'http://u:p@proxy:3128' } }));
+    expect(parsed.settings.proxyUrl).toBe('http://u:p@proxy:3128');
+    expect(parsed.groups[0]?.proxyPool ?? []).toEqual([]);
   });
 
   it('fills a setting the writer did not know yet with its default', () => {

@@ -5,7 +5,7 @@ import { groupTypeSchema, headerRuleSchema } from './groups';
 import { affinitySchema, defaultAffinity, keyLimitsSchema } from './pool';
 import { defaultSettings, groupConfigSchema, settingsSchema } from './settings';
 
-/** A group as the data plane needs it: no secrets but proxy-key hashes. */
+/** A group as the data plane needs it: no secrets but proxy-key hashes and the egress proxies it connects through. */
 export const groupSnapshotSchema = z.object({
   id: z.number().int(),
   name: z.string(),
@@ -29,6 +29,8 @@ export const groupSnapshotSchema = z.object({
   affinity: affinitySchema.default(defaultAffinity),
   /** The zone daily key limits reset in, resolved (the channel's default filled in). */
   dailyResetTimeZone: z.string().default('UTC'),
+  /** Egress proxies (full URLs: the gateway connects through them); absent or [] = `proxyUrl`, or direct. */
+  proxyPool: z.array(z.string()).optional(),
 });
 export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
 
@@ -40,7 +42,7 @@ const { proxyKeys: _secret, ...snapshotDefaults } = defaultSettings;
 
 /**
  * The snapshot's settings across versions: a setting this build does not know (written by a newer control plane,
- * or retired like `proxyUrl`) is dropped, and one it knows but the writer did not (an older control plane) takes
+ * or retired) is dropped, and one it knows but the writer did not (an older control plane) takes
  * its default — so a gateway of another version than the control plane still loads the snapshot.
  */
 const snapshotSettingsSchema = z.preprocess(
