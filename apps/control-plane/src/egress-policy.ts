@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import type { Upstream, ValidationIssue } from '@keyway/contracts';
-import { defaultSettings } from '@keyway/contracts';
+import { PROXY_URL_MESSAGES, defaultSettings, isMaskedProxyUrl, maskProxyUrl } from '@keyway/contracts';
 import { AppError, checkUpstreamUrl } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
 import type { Context } from 'hono';
@@ -28,6 +28,21 @@ export function writePolicy(
     blockPrivate: settings.egressBlockPrivate,
     self: { ...(port ? { port, addresses: ownAddresses() } : {}), origins },
   };
+}
+
+/**
+ * An egress proxy URL of a write: its masked form (what a GET showed, sent back) stands for the stored URL it
+ * masks; the host is judged by the egress policy. `problem` says why it cannot be stored (null: it can).
+ */
+export function resolveProxyUrl(
+  url: string,
+  stored: readonly string[],
+  policy: EgressPolicy,
+): { url: string; problem: string | null } {
+  const full = isMaskedProxyUrl(url) ? stored.find((s) => maskProxyUrl(s) === url) : url;
+  if (full === undefined) return { url, problem: PROXY_URL_MESSAGES.masked };
+  const why = checkUpstreamUrl(full, policy);
+  return { url: full, problem: why ? `not allowed: ${why}` : null };
 }
 
 /** 400 VALIDATION_FAILED naming each upstream (`upstreams.N.url`) the egress policy refuses. */

@@ -1,13 +1,6 @@
 import type { Channel, GroupConfig, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
-import {
-  groupCreateSchema,
-  groupNameSchema,
-  groupPatchSchema,
-  isMaskedProxyUrl,
-  maskProxyUrl,
-  PROXY_URL_MESSAGES,
-} from '@keyway/contracts';
-import { AppError, checkUpstreamUrl } from '@keyway/core';
+import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
+import { AppError } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
 import {
   addKeys,
@@ -32,7 +25,7 @@ import type { CpEnv } from './context';
 import { groupJson, toGroupView } from './group-view';
 import type { GroupRow } from './group-view';
 import { idParam, isUniqueViolation, parseBody } from './http';
-import { assertUpstreamsAllowed, writePolicy } from './egress-policy';
+import { assertUpstreamsAllowed, resolveProxyUrl, writePolicy } from './egress-policy';
 import { assertStrongProxyKeys, storeProxyKeys } from './proxy-keys';
 import { loadSettings } from './settings-store';
 import { registerProxyKeys } from './secrets';
@@ -326,10 +319,9 @@ function unmaskProxies(
   const problems: Array<{ path: string; message: string }> = [];
   const stored = storedUrl ? [...storedPool, storedUrl] : storedPool;
   const resolve = (url: string, path: string): string => {
-    const full = isMaskedProxyUrl(url) ? stored.find((s) => maskProxyUrl(s) === url) : url;
-    const why = full === undefined ? PROXY_URL_MESSAGES.masked : checkUpstreamUrl(full, policy);
-    if (why) problems.push({ path, message: full === undefined ? why : `not allowed: ${why}` });
-    return full ?? url;
+    const r = resolveProxyUrl(url, stored, policy);
+    if (r.problem) problems.push({ path, message: r.problem });
+    return r.url;
   };
   const out: { proxyPool?: string[]; config?: GroupConfig } = {};
   if (input.proxyPool) out.proxyPool = input.proxyPool.map((u, i) => resolve(u, `proxyPool.${i}`));

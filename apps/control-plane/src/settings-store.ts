@@ -1,4 +1,5 @@
 import type { Settings, SettingsPatch } from '@keyway/contracts';
+import { maskProxyUrl } from '@keyway/contracts';
 import type { DbClient, StoredSettings } from '@keyway/db';
 import { readAllSettings, writeSettings } from '@keyway/db';
 import { storeProxyKeys } from './proxy-keys';
@@ -23,7 +24,11 @@ export async function saveSettings(
   });
 }
 
-/** Settings as the API shows them: proxy keys masked. */
+/** Settings as the API shows them: proxy keys masked, the egress proxy's credentials (write-only) masked. */
 export function publicSettings(s: StoredSettings): Settings {
-  return { ...s, proxyKeys: s.proxyKeys.map((k) => k.masked) };
+  return {
+    ...s,
+    proxyKeys: s.proxyKeys.map((k) => k.masked),
+    proxyUrl: s.proxyUrl ? maskProxyUrl(s.proxyUrl) : s.proxyUrl,
+  };
 }

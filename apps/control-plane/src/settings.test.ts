@@ -208,3 +208,36 @@ describe('PATCH /api/settings', () => {
     expect(JSON.stringify(audit)).not.toContain('sk-global-proxy-one-1111');
   });
 });
+
+describe('the global egress proxy (proxyUrl)', () => {
+  const FULL = 'http://proxy-user:proxy-Secret-9f2c@proxy.example:3128';
+
+  it('is write-only: masked in every response, the full URL in the gateways snapshot, kept when sent back masked', async () => {
+    const res = await patch({ proxyUrl: FULL });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.values.proxyUrl).toBe('http://…@proxy.example:3128');
+    expect(res.text).not.toContain('proxy-Secret-9f2c');
+    const { values } = await getSettings();
+    expect(values.proxyUrl).toBe('http://…@proxy.example:3128');
+    expect((await buildSnapshot(fx.db, 1)).settings.proxyUrl).toBe(FULL);
+
+    // What the console read and sends back unchanged keeps the stored URL.
+    expect((await patch({ ...values, proxyKeys: undefined })).status).toBe(200);
+    expect((await buildSnapshot(fx.db, 1)).settings.proxyUrl).toBe(FULL);
+
+    // A masked value that matches nothing stored is refused on the field, never stored as is.
+    const other = await patch({ proxyUrl: 'http://…@elsewhere.example:3128' });
+    expect(other.status).toBe(400);
+    expect(other.json.error.details?.[0]?.path).toBe('proxyUrl');
+    expect((await buildSnapshot(fx.db, 1)).settings.proxyUrl).toBe(FULL);
+
+    // Empty turns it off.
+    expect((await patch({ proxyUrl: null })).json.values.proxyUrl).toBeNull();
+  });
+
+  it('refuses a proxy host the egress policy refuses (cloud metadata)', async () => {
+    const res = await patch({ proxyUrl: 'socks5://169.254.169.254:1080' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details?.[0]).toMatchObject({ path: 'proxyUrl' });
+  });
+});

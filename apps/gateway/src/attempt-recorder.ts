@@ -1,4 +1,5 @@
 import type { Attempt } from '@keyway/contracts';
+import { maskProxyUrl } from '@keyway/contracts';
 import { maskSecret } from '@keyway/core';
 import type { Classification } from '@keyway/core';
 import type { ReportedOutcome } from '@keyway/keypool';
@@ -30,7 +31,7 @@ export function recordAttempt(
   // The egress proxy failing says nothing about the key or the upstream: the proxy is penalised instead.
   const proxyFailed = result.kind === 'transport' && isProxyFailureText(result.error);
   const c = proxyFailed ? PROXY_FAILURE : result.classification;
-  if (group.proxies.length > 0) recordProxy(deps, group, key.id, proxyFailed ? 'failed' : result.kind);
+  if (result.proxy !== undefined) recordProxy(deps, result.proxy, proxyFailed ? 'failed' : result.kind);
   const statusCode = result.kind === 'response' ? result.response.statusCode : result.timeout ? 504 : 502;
   if (result.kind === 'response' && deps.pacing)
     deps.pacing.observe(group, key.id, candidate.sentModel, result.response.headers);
@@ -60,6 +61,7 @@ export function recordAttempt(
     statusCode,
     class: c.class,
     durationMs: Math.round(performance.now() - startedMs),
+    ...(result.proxy === undefined ? {} : { proxy: maskProxyUrl(result.proxy) }),
     error:
       result.kind === 'transport'
         ? redact(result.error, key.value, ctx, deps)
@@ -73,16 +75,8 @@ export function recordAttempt(
 }
 
 /** A reply through the key's proxy clears its record; a proxy failure penalises it (1 s doubling to 60 s). */
-function recordProxy(
-  deps: ForwardDeps,
-  group: Candidate['group'],
-  keyId: number,
-  how: 'failed' | SentResult['kind'],
-): void {
+function recordProxy(deps: ForwardDeps, proxy: string, how: 'failed' | SentResult['kind']): void {
   if (how === 'transport') return;
-  // The attempt's own choice, recomputed: it differs only if another request penalised that proxy meanwhile.
-  const proxy = deps.clients.proxyFor(group, keyId);
-  if (proxy === null) return;
   if (how === 'failed') deps.clients.proxyHealth.fail(proxy);
   else deps.clients.proxyHealth.succeed(proxy);
 }

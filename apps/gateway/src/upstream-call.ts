@@ -37,6 +37,8 @@ export type AttemptResult =
       classification: Classification;
       /** The upstream's error body (≤ 64 KiB, decoded) when the response is a failure to relay as such. */
       errorBody: string | null;
+      /** The egress proxy the attempt left through (absent: direct). */
+      proxy?: string;
     }
   | {
       kind: 'transport';
@@ -44,6 +46,8 @@ export type AttemptResult =
       error: string;
       timeout: boolean;
       transport: NonNullable<Outcome['transport']>;
+      /** The egress proxy the attempt left through (absent: direct). */
+      proxy?: string;
     }
   | {
       /** Failed before a byte left the gateway: never the key's fault, nor the upstream's. */
@@ -79,6 +83,24 @@ export async function sendAttempt(
   basePath: string,
   clients: UpstreamClients,
 ): Promise<AttemptResult> {
+  // The key's egress proxy, chosen once: the attempt leaves through it and its record names it.
+  const proxy = group.proxies.length > 0 ? clients.proxyFor(group, key.id) : null;
+  const result = await send(ctx, rewritten, stream, group, key, origin, basePath, clients, proxy);
+  if (proxy !== null && result.kind !== 'presend') result.proxy = proxy;
+  return result;
+}
+
+async function send(
+  ctx: ForwardContext,
+  rewritten: Rewritten,
+  stream: boolean,
+  group: GroupRuntime,
+  key: { id: number; value: string },
+  origin: string,
+  basePath: string,
+  clients: UpstreamClients,
+  proxy: string | null,
+): Promise<AttemptResult> {
   const s = group.settings;
   // A key that cannot travel in a header (stored before import checks) would make undici throw before sending.
   if (!isSendableHeaderValue(key.value))
@@ -104,7 +126,7 @@ export async function sendAttempt(
     });
   let dispatcher: Dispatcher;
   try {
-    dispatcher = clients.get(origin, s);
+    dispatcher = clients.get(origin, s, proxy);
   } catch (error) {
     return presend('upstreams', error);
   }

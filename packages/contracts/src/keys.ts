@@ -65,6 +65,8 @@ export const keySchema = z.object({
   modelCooling: z.array(modelCoolingSchema),
   /** Pacing usage, for keys of a group with `keyLimits`. */
   usage: keyPacingUsageSchema.optional(),
+  /** The egress proxy this key always leaves through (masked), for keys of a group with a `proxyPool`. */
+  proxy: z.string().optional(),
   notes: z.string(),
   createdAt: z.string(),
 });

@@ -28,6 +28,8 @@ export const attemptSchema = z.object({
   class: failureClassSchema,
   durationMs: z.number(),
   error: z.string().nullable(),
+  /** The egress proxy the attempt left through (credentials masked); absent when it went direct. */
+  proxy: z.string().optional(),
 });
 export type Attempt = z.infer<typeof attemptSchema>;
 
