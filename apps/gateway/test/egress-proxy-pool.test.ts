@@ -1,8 +1,7 @@
 import { maskProxyUrl } from '@keyway/contracts';
-import { startFakeUpstream } from '@keyway/testing';
+import { startFakeUpstream, startHttpProxy, startSocks5Proxy } from '@keyway/testing';
+import type { TestProxy } from '@keyway/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpProxy, startSocks5Proxy } from './egress-proxies';
-import type { TestProxy } from './egress-proxies';
 import { chatBody, postJson, startGateway } from './harness';
 import type { TestGateway } from './harness';
 

@@ -6,3 +6,4 @@ export * from './lingering-close';
 export * from './trusted-proxies';
 export * from './egress-connect';
 export * from './head-safe';
+export * from './egress-proxy';

@@ -17,3 +17,4 @@ export {
 export { fuzzRun, rssMiB, type FuzzRun } from './fuzz';
 export { isServiceReachable, randomPrefix, redactUrl, requireService, serviceAddress } from './services';
 export { startBystander, type Bystander } from './bystander';
+export { startHttpProxy, startSocks5Proxy, type ProxySeen, type TestProxy } from './egress-proxies';
