@@ -1,5 +1,5 @@
 import { maskProxyUrl } from '@keyway/contracts';
-import { startFakeUpstream, startHttpProxy, startSocks5Proxy } from '@keyway/testing';
+import { startFakeUpstream, startProxyPool } from '@keyway/testing';
 import type { TestProxy } from '@keyway/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chatBody, postJson, startGateway } from './harness';
@@ -36,16 +36,7 @@ function carriers(proxies: TestProxy[]): Map<string, number[]> {
 describe('a group proxy pool on the request path', { timeout: 30_000 }, () => {
   it('sends each key through one proxy of the pool, and a dead proxy costs no key', async () => {
     const fake = await started(startFakeUpstream());
-    const proxies = [
-      await started(startHttpProxy()),
-      await started(startSocks5Proxy()),
-      await started(startHttpProxy({ user: 'pool', pass: 'pool-pass-1' })),
-    ];
-    const pool = [
-      `http://127.0.0.1:${proxies[0]?.port}`,
-      `socks5h://127.0.0.1:${proxies[1]?.port}`,
-      `http://pool:pool-pass-1@127.0.0.1:${proxies[2]?.port}`,
-    ];
+    const { proxies, pool } = await started(startProxyPool());
     const gw = await started(
       startGateway({
         groups: [

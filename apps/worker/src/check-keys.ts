@@ -94,7 +94,7 @@ export async function checkKeys(
       tally.skipped++;
       return;
     }
-    const result = await validateKey(deps, group, value, { timeoutMs });
+    const result = await validateKey(deps, group, value, { timeoutMs, keyId: key.id });
     tally.checked++;
     const checkedAt = new Date(now());
     if (result.valid) {

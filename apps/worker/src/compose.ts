@@ -71,6 +71,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
             'keyValidationConcurrency',
             'keyValidationTimeoutSeconds',
             'egressBlockPrivate',
+            'proxyUrl',
           ]),
         logger,
         queue,

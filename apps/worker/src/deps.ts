@@ -26,7 +26,9 @@ export interface WorkerDeps {
    */
   keyCipher: Pick<KeyCipher, 'open' | 'seal' | 'hash'>;
   /** Stored global settings (the control plane's settings store fits); missing ones take their defaults. */
-  loadSettings: () => Promise<Partial<ValidationSettings & Pick<Settings, 'egressBlockPrivate'>>>;
+  loadSettings: () => Promise<
+    Partial<ValidationSettings & Pick<Settings, 'egressBlockPrivate' | 'proxyUrl'>>
+  >;
   /** Never give it a key value: log key ids. */
   logger: LogPort;
   /**

@@ -2,7 +2,7 @@ import { Agent, buildConnector, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { egressJudge } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
-import { egressConnector, localAddresses } from '@keyway/server';
+import { egressConnector, localAddresses, proxyDispatcher } from '@keyway/server';
 import type { Resolve } from '@keyway/server';
 
 /** What the validation client's egress policy depends on. */
@@ -19,6 +19,21 @@ export interface ValidationEgress {
 const CONNECT_TIMEOUT_MS = 15_000;
 
 const agents = new Map<string, Agent>();
+/** Proxied dispatchers are per origin and proxy: at most this many are kept, the oldest closed first. */
+const MAX_PROXIED = 256;
+const proxied = new Map<string, Dispatcher>();
+/** Connections per proxied dispatcher: a bulk validation sends at most `keyValidationConcurrency` at once. */
+const PROXIED_CONNECTIONS = 16;
+/** How long an idle connection through a proxy is kept for the next validation. */
+const PROXIED_KEEP_ALIVE_MS = 10_000;
+
+function judgeOf(egress: ValidationEgress) {
+  const policy: EgressPolicy = {
+    blockPrivate: egress.blockPrivate,
+    ...(egress.selfPort ? { self: { port: egress.selfPort } } : {}),
+  };
+  return egressJudge(policy, localAddresses);
+}
 
 /**
  * The dispatcher validation requests go through: the same egress policy as the gateway's (addresses judged when
@@ -30,11 +45,7 @@ export function validationDispatcher(egress: ValidationEgress): Dispatcher {
   const id = `${egress.blockPrivate}|${egress.selfPort ?? ''}`;
   const cached = egress.resolve ? undefined : agents.get(id);
   if (cached) return cached;
-  const policy: EgressPolicy = {
-    blockPrivate: egress.blockPrivate,
-    ...(egress.selfPort ? { self: { port: egress.selfPort } } : {}),
-  };
-  const judge = egressJudge(policy, localAddresses);
+  const judge = judgeOf(egress);
   const agent = new Agent({
     factory: (origin, options) =>
       new Pool(origin, {
@@ -48,4 +59,36 @@ export function validationDispatcher(egress: ValidationEgress): Dispatcher {
   });
   if (!egress.resolve) agents.set(id, agent);
   return agent;
+}
+
+/**
+ * The dispatcher validation requests to `origin` go through when the key leaves through `proxyUrl`: the gateway's
+ * own proxied dispatcher (CONNECT or SOCKS5, the egress policy judging the proxy's address), so the provider sees a
+ * key's validation come from the same address as its traffic. A proxy that fails makes the request fail with
+ * `PROXY_FAILED_CODE`.
+ */
+export function proxiedValidationDispatcher(
+  origin: string,
+  proxyUrl: string,
+  egress: ValidationEgress,
+): Dispatcher {
+  const id = `${egress.blockPrivate}|${egress.selfPort ?? ''}|${origin}|${proxyUrl}`;
+  const cached = egress.resolve ? undefined : proxied.get(id);
+  if (cached) return cached;
+  const dispatcher = proxyDispatcher(origin, proxyUrl, {
+    connections: PROXIED_CONNECTIONS,
+    timeoutMs: CONNECT_TIMEOUT_MS,
+    keepAliveMs: PROXIED_KEEP_ALIVE_MS,
+    judge: judgeOf(egress),
+    ...(egress.resolve ? { resolve: egress.resolve } : {}),
+  });
+  if (egress.resolve) return dispatcher;
+  proxied.set(id, dispatcher);
+  // Groups and proxies come and go: the oldest dispatcher is let go (its requests in flight finish first).
+  for (const [old, d] of proxied) {
+    if (proxied.size <= MAX_PROXIED) break;
+    proxied.delete(old);
+    void d.close().catch(() => {});
+  }
+  return dispatcher;
 }

@@ -6,7 +6,14 @@ import { z } from 'zod';
 /** The group fields validating a key needs: a GroupSnapshot satisfies it, so callers outside the worker can too. */
 export type ValidationGroup = Pick<
   GroupSnapshot,
-  'name' | 'channel' | 'upstreams' | 'testModel' | 'validationEndpoint' | 'headerRules' | 'config'
+  | 'name'
+  | 'channel'
+  | 'upstreams'
+  | 'testModel'
+  | 'validationEndpoint'
+  | 'headerRules'
+  | 'config'
+  | 'proxyPool'
 >;
 
 /** A group row read for validation. */
@@ -38,6 +45,7 @@ export function toValidationTarget(row: Group): ValidationTarget | null {
     validationEndpoint: row.validationEndpoint,
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
     config: readGroupConfig(row.config),
+    proxyPool: json(z.array(z.string()), row.proxyPool, []),
     lastValidatedAt: row.lastValidatedAt,
   };
 }

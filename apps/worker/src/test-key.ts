@@ -24,7 +24,7 @@ export async function testKey(
   } catch {
     throw new PermanentJobError('the stored key cannot be opened with this ENCRYPTION_KEY');
   }
-  const r = await validateKey(deps, group, value);
+  const r = await validateKey(deps, group, value, { keyId: row.id });
   if (r.valid) deps.keyPool.setStatus(row.groupId, row.id, 'active', 'validation');
   else if (blamesKey(r)) deps.keyPool.setStatus(row.groupId, row.id, 'invalid', 'validation', r.error);
   await markKeyTested(deps.db, row.id, new Date((deps.now ?? Date.now)()));

@@ -1,6 +1,14 @@
 import type { LookupAddress } from 'node:dns';
 import type { Resolve } from '@keyway/server';
-import { startBystander } from '@keyway/testing';
+import { proxyForKey } from '@keyway/contracts';
+import {
+  freePort,
+  startBystander,
+  startFakeUpstream,
+  startHttpProxy,
+  startProxyPool,
+  startSocks5Proxy,
+} from '@keyway/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validationDispatcher } from './egress-dispatcher';
 import type { ValidationGroup } from './groups';
@@ -18,7 +26,13 @@ afterEach(async () => {
   for (const o of open.splice(0)) await o.close();
 });
 
-const group = (url: string): ValidationGroup => ({
+/** Closed after the test. */
+const opened = <T extends { close: () => Promise<void> }>(it: T): T => {
+  open.push(it);
+  return it;
+};
+
+const group = (url: string, extra: Partial<ValidationGroup> = {}): ValidationGroup => ({
   name: 'g',
   channel: 'openai',
   upstreams: [{ url, weight: 1 }],
@@ -26,9 +40,13 @@ const group = (url: string): ValidationGroup => ({
   validationEndpoint: '',
   headerRules: [],
   config: {},
+  ...extra,
 });
 
-const deps = (settings: { egressBlockPrivate?: boolean } = {}, extra: Record<string, unknown> = {}) => ({
+const deps = (
+  settings: { egressBlockPrivate?: boolean; proxyUrl?: string | null } = {},
+  extra: Record<string, unknown> = {},
+) => ({
   loadSettings: () => Promise.resolve(settings),
   ...extra,
 });
@@ -80,5 +98,64 @@ describe('key validation and the egress policy', () => {
     });
     expect(r.error).toMatch(/this gateway itself/);
     expect(up.seen.connections).toBe(0);
+  });
+});
+
+describe('key validation through the egress proxy', { timeout: 20_000 }, () => {
+  it("leaves through the pool proxy the key is pinned to, as the gateway's traffic does", async () => {
+    const fake = opened(await startFakeUpstream());
+    const { proxies, pool } = opened(await startProxyPool());
+    for (const keyId of [1, 2, 3, 4, 5, 6]) {
+      const key = `${KEY}-${keyId}`;
+      const r = await validateKey(deps(), group(fake.url, { proxyPool: pool }), key, { keyId });
+      expect(r).toMatchObject({ valid: true, class: 'ok' });
+      const pinned = pool.indexOf(proxyForKey(pool, keyId) ?? '');
+      const carriers = proxies.flatMap((p, i) => (p.seen.bytes.includes(key) ? [i] : []));
+      expect(carriers).toEqual([pinned]);
+    }
+    expect(fake.requests).toHaveLength(6);
+  });
+
+  it("takes the group's proxyUrl, else the global one", async () => {
+    const fake = opened(await startFakeUpstream());
+    const groupProxy = opened(await startHttpProxy());
+    const globalProxy = opened(await startSocks5Proxy());
+    const global = deps({ proxyUrl: `socks5://127.0.0.1:${globalProxy.port}` });
+    const own = group(fake.url, { config: { proxyUrl: `http://127.0.0.1:${groupProxy.port}` } });
+    expect(await validateKey(global, own, `${KEY}-own`, { keyId: 1 })).toMatchObject({ valid: true });
+    expect(await validateKey(global, group(fake.url), `${KEY}-global`, { keyId: 1 })).toMatchObject({
+      valid: true,
+    });
+    expect(groupProxy.seen.bytes).toContain(`${KEY}-own`);
+    expect(groupProxy.seen.bytes).not.toContain(`${KEY}-global`);
+    expect(globalProxy.seen.bytes).toContain(`${KEY}-global`);
+  });
+
+  it('never blames the key when its proxy is down or refuses, and never shows the proxy password', async () => {
+    const fake = opened(await startFakeUpstream());
+    // A port nothing listens on: a proxy that is down.
+    const port = await freePort();
+    const down = await validateKey(
+      deps({ proxyUrl: `http://user:proxy-secret-1@127.0.0.1:${port}` }),
+      group(fake.url),
+      KEY,
+      { keyId: 1 },
+    );
+    expect(down).toMatchObject({ valid: false, statusCode: 0, class: 'proxy' });
+    expect(blamesKey(down)).toBe(false);
+    expect(down.error).toContain(`http://…@127.0.0.1:${port}`);
+    expect(down.error).not.toContain('proxy-secret-1');
+
+    const strict = opened(await startHttpProxy({ user: 'u', pass: 'right-pass' }));
+    const refused = await validateKey(
+      deps(),
+      group(fake.url, { config: { proxyUrl: `http://u:wrong-pass@127.0.0.1:${strict.port}` } }),
+      KEY,
+      { keyId: 1 },
+    );
+    expect(refused).toMatchObject({ valid: false, class: 'proxy' });
+    expect(refused.error).toContain('407');
+    expect(blamesKey(refused)).toBe(false);
+    expect(fake.requests).toHaveLength(0);
   });
 });

@@ -1,13 +1,15 @@
+import { effectiveProxies, proxyForKey } from '@keyway/contracts';
 import type { FailureClass } from '@keyway/contracts';
 import { classifyOutcome, EGRESS_REFUSED_CODE } from '@keyway/core';
 import type { Outcome } from '@keyway/core';
 import { secretsOf } from '@keyway/observability';
+import { PROXY_FAILED_CODE } from '@keyway/server';
 import { providerFor } from '@keyway/providers';
 import type { HeaderMap } from '@keyway/providers';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { WorkerDeps } from './deps';
-import { validationDispatcher } from './egress-dispatcher';
+import { proxiedValidationDispatcher, validationDispatcher } from './egress-dispatcher';
 import type { ValidationGroup } from './groups';
 import { applyHeaderRules } from '@keyway/core';
 import { resolveValidationSettings } from './settings';
@@ -31,25 +33,49 @@ export interface KeyValidationResult {
 export interface ValidateKeyOptions {
   /** Deadline of one request; default: the group's effective `keyValidationTimeoutSeconds`. */
   timeoutMs?: number;
+  /**
+   * The key's id: picks the proxy of the group's `proxyPool` it is pinned to, as the gateway does. Without it a
+   * pooled group's validation leaves through the pool's choice for no key in particular.
+   */
+  keyId?: number;
 }
 
-/** How long the `egressBlockPrivate` setting read for validation is reused (a bulk validation reads it once). */
+/** How long the egress settings read for validation are reused (a bulk validation reads them once). */
 const EGRESS_SETTING_TTL_MS = 2_000;
-const egressSetting = new WeakMap<object, { at: number; value: Promise<boolean> }>();
+const egressSetting = new WeakMap<object, { at: number; value: Promise<EgressSettings> }>();
 
-/** The validation client: the injected one, else one applying the egress policy with the current setting. */
-async function dispatcherFor(
-  deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'selfPort'>,
-): Promise<Dispatcher> {
-  if (deps.dispatcher) return deps.dispatcher;
+interface EgressSettings {
+  blockPrivate: boolean;
+  /** The global `proxyUrl` (null: direct). */
+  proxyUrl: string | null;
+}
+
+async function egressSettings(deps: Pick<WorkerDeps, 'loadSettings'>): Promise<EgressSettings> {
   const now = Date.now();
   let memo = egressSetting.get(deps.loadSettings);
   if (!memo || now - memo.at >= EGRESS_SETTING_TTL_MS) {
-    memo = { at: now, value: deps.loadSettings().then((s) => s.egressBlockPrivate === true) };
+    const value = deps
+      .loadSettings()
+      .then((s) => ({ blockPrivate: s.egressBlockPrivate === true, proxyUrl: s.proxyUrl ?? null }));
+    memo = { at: now, value };
     egressSetting.set(deps.loadSettings, memo);
   }
-  const blockPrivate = await memo.value;
-  return validationDispatcher({ blockPrivate, ...(deps.selfPort ? { selfPort: deps.selfPort } : {}) });
+  return memo.value;
+}
+
+/**
+ * The validation client towards one upstream origin: through the key's egress proxy when it has one (the one the
+ * gateway pins it to), else the injected client, else one applying the egress policy with the current setting.
+ */
+function dispatcherFor(
+  deps: Pick<WorkerDeps, 'dispatcher' | 'selfPort'>,
+  egress: EgressSettings,
+  origin: string,
+  proxy: string | null,
+): Dispatcher {
+  const policy = { blockPrivate: egress.blockPrivate, ...(deps.selfPort ? { selfPort: deps.selfPort } : {}) };
+  if (proxy !== null) return proxiedValidationDispatcher(origin, proxy, policy);
+  return deps.dispatcher ?? validationDispatcher(policy);
 }
 
 /** Header-rule `${CLIENT_IP}` of validation requests: there is no client, the worker itself asks. */
@@ -84,7 +110,9 @@ export function blamesKey(result: KeyValidationResult): boolean {
 
 /**
  * Sends the provider's validation request for `keyValue` (group header rules applied) to the group's first
- * upstream with weight > 0, moving to the next one on a connection error; 2xx means valid.
+ * upstream with weight > 0, moving to the next one on a connection error; 2xx means valid. It leaves through the
+ * key's egress proxy (group `proxyPool` pinning, else the effective `proxyUrl`), so the provider sees one address
+ * per key; a proxy that fails is class `proxy`, never the key's fault.
  */
 export async function validateKey(
   deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'> &
@@ -124,7 +152,9 @@ export async function validateKey(
       class: 'upstream',
     };
 
-  const dispatcher = await dispatcherFor(deps);
+  const egress = await egressSettings(deps);
+  const proxies = effectiveProxies(group.proxyPool, group.config.proxyUrl ?? egress.proxyUrl);
+  const proxy = proxies.length > 0 ? proxyForKey(proxies, options.keyId ?? 0) : null;
   let lastConnectError = '';
   for (const upstream of upstreams) {
     const abort = new AbortController();
@@ -137,7 +167,7 @@ export async function validateKey(
         signal: abort.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        dispatcher,
+        dispatcher: dispatcherFor(deps, egress, upstreamOrigin(upstream.url), proxy),
       });
       const outcome: Outcome = {
         status: response.statusCode,
@@ -176,6 +206,15 @@ export async function validateKey(
           class: 'upstream',
         };
       const code = errorCode(error);
+      // The proxy failed (its message names it masked): no upstream was asked, so nothing is said of the key.
+      if (code === PROXY_FAILED_CODE)
+        return {
+          valid: false,
+          statusCode: 0,
+          durationMs: elapsed(),
+          error: redact(errorText(error)),
+          class: 'proxy',
+        };
       if (code && CONNECT_ERRORS.has(code)) {
         lastConnectError = redact(`${upstreamOrigin(upstream.url)}: ${errorText(error)}`);
         continue;

@@ -14,3 +14,4 @@ export * from './responses';
 export * from './prices';
 export * from './usage';
 export * from './default-prices';
+export * from './proxies';

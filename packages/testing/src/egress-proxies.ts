@@ -127,3 +127,32 @@ export function startSocks5Proxy(auth?: { user: string; pass: string }): Promise
   });
   return listen(server, new Set(), seen);
 }
+
+/** Test proxies of each kind a pool may hold, and their URLs in pool order. */
+export interface TestProxyPool {
+  /** A CONNECT proxy, a SOCKS5 proxy resolving names itself, a CONNECT proxy with a password. */
+  proxies: TestProxy[];
+  /** `http://…`, `socks5h://…`, `http://pool:pool-pass-1@…`, in the order of `proxies`. */
+  pool: string[];
+  close(): Promise<void>;
+}
+
+/** Starts one proxy of each kind a group's `proxyPool` may hold. */
+export async function startProxyPool(): Promise<TestProxyPool> {
+  const proxies = [
+    await startHttpProxy(),
+    await startSocks5Proxy(),
+    await startHttpProxy({ user: 'pool', pass: 'pool-pass-1' }),
+  ];
+  const [plain, socks, withPassword] = proxies.map((p) => p.port);
+  return {
+    proxies,
+    pool: [
+      `http://127.0.0.1:${plain}`,
+      `socks5h://127.0.0.1:${socks}`,
+      `http://pool:pool-pass-1@127.0.0.1:${withPassword}`,
+    ],
+    // A proxy a test closed already closes again without error.
+    close: async () => void (await Promise.allSettled(proxies.map((p) => p.close()))),
+  };
+}

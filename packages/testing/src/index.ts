@@ -17,4 +17,11 @@ export {
 export { fuzzRun, rssMiB, type FuzzRun } from './fuzz';
 export { isServiceReachable, randomPrefix, redactUrl, requireService, serviceAddress } from './services';
 export { startBystander, type Bystander } from './bystander';
-export { startHttpProxy, startSocks5Proxy, type ProxySeen, type TestProxy } from './egress-proxies';
+export {
+  startHttpProxy,
+  startProxyPool,
+  startSocks5Proxy,
+  type ProxySeen,
+  type TestProxy,
+  type TestProxyPool,
+} from './egress-proxies';
