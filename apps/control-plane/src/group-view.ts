@@ -33,6 +33,8 @@ export interface GroupRow {
   paramOverrides: unknown;
   modelRedirects: unknown;
   modelRedirectStrict: boolean;
+  /** null on rows written before groups had model aliases (and when none are set) */
+  modelAliases?: unknown;
   /** null on rows written before groups had model globs */
   models: unknown;
   /** null on rows written before the smarter pool (and when none are set) */
@@ -46,7 +48,7 @@ export interface GroupRow {
   sort: number;
   createdAt: Date;
   updatedAt: Date;
-  subGroups: Array<{ subGroupId: number; weight: number; subGroup?: { name: string } }>;
+  subGroups: Array<{ subGroupId: number; weight: number; priority: number; subGroup?: { name: string } }>;
 }
 
 const upstreamsSchema = z.array(z.object({ url: z.string(), weight: z.number().int() }));
@@ -55,6 +57,7 @@ const storedProxyKeysSchema = z.array(
 );
 const recordSchema = z.record(z.string(), z.unknown());
 const redirectsSchema = z.record(z.string(), z.string());
+const aliasesSchema = z.record(z.string(), z.array(z.string()));
 
 /** Reads a JSON column defensively: a row written by an older version never breaks the API. */
 function json<T>(schema: z.ZodType<T>, value: unknown, fallback: T): T {
@@ -68,6 +71,7 @@ export function groupJson(row: GroupRow): {
   proxyKeys: StoredProxyKey[];
   paramOverrides: Record<string, unknown>;
   modelRedirects: Record<string, string>;
+  modelAliases: Record<string, string[]>;
   models: string[];
   keyLimits: KeyLimits | null;
   affinity: Affinity;
@@ -80,6 +84,7 @@ export function groupJson(row: GroupRow): {
     proxyKeys: json(storedProxyKeysSchema, row.proxyKeys, []),
     paramOverrides: json(recordSchema, row.paramOverrides, {}),
     modelRedirects: json(redirectsSchema, row.modelRedirects, {}),
+    modelAliases: json(aliasesSchema, row.modelAliases ?? {}, {}),
     models: json(z.array(z.string()), row.models, []),
     keyLimits: json(keyLimitsSchema.nullable(), row.keyLimits ?? null, null),
     affinity: json(affinitySchema, row.affinity ?? defaultAffinity, defaultAffinity),
@@ -116,6 +121,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     paramOverrides: j.paramOverrides,
     modelRedirects: j.modelRedirects,
     modelRedirectStrict: row.modelRedirectStrict,
+    modelAliases: j.modelAliases,
     models: j.models,
     keyLimits: j.keyLimits,
     affinity: j.affinity,
@@ -125,6 +131,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     subGroups: row.subGroups.map((s) => ({
       groupId: s.subGroupId,
       weight: s.weight,
+      priority: s.priority,
       ...(s.subGroup ? { name: s.subGroup.name } : {}),
     })),
     sort: row.sort,

@@ -93,7 +93,9 @@ export function groupRoutes(): Hono<CpEnv> {
     // Sub-groups must match the channel: check the new list, or the current one when only the channel changes.
     const members =
       patch.subGroups ??
-      (patch.channel ? current.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })) : null);
+      (patch.channel
+        ? current.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight, priority: s.priority }))
+        : null);
     if (members) await checkSubGroups(c.var.deps, type, channel, members, id);
     const existingKeys = toGroupViewKeys(current);
     const row = await updateGroup(
@@ -147,6 +149,7 @@ export function groupRoutes(): Hono<CpEnv> {
         proxyKeys: fields.proxyKeys as object,
         paramOverrides: fields.paramOverrides as object,
         modelRedirects: fields.modelRedirects as object,
+        modelAliases: (fields.modelAliases ?? {}) as object,
         headerRules: fields.headerRules as object,
         config: fields.config as object,
         models: fields.models ?? [],
@@ -254,7 +257,7 @@ async function checkSubGroups(
 
 /** Sub-group references of the API as stored member links. */
 function memberLinks(refs: readonly SubGroupRef[]): GroupMember[] {
-  return refs.map((s) => ({ subGroupId: s.groupId, weight: s.weight }));
+  return refs.map((s) => ({ subGroupId: s.groupId, weight: s.weight, priority: s.priority }));
 }
 
 function columns(input: GroupCreate, existing: Array<{ hash: string; masked: string }>) {
@@ -271,6 +274,7 @@ function columns(input: GroupCreate, existing: Array<{ hash: string; masked: str
     paramOverrides: input.paramOverrides as object,
     modelRedirects: input.modelRedirects,
     modelRedirectStrict: input.modelRedirectStrict,
+    modelAliases: input.modelAliases,
     models: input.models,
     keyLimits: input.keyLimits as object,
     affinity: input.affinity as object,
@@ -296,6 +300,7 @@ function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: str
     ...(p.paramOverrides === undefined ? {} : { paramOverrides: p.paramOverrides as object }),
     ...(p.modelRedirects === undefined ? {} : { modelRedirects: p.modelRedirects }),
     ...(p.modelRedirectStrict === undefined ? {} : { modelRedirectStrict: p.modelRedirectStrict }),
+    ...(p.modelAliases === undefined ? {} : { modelAliases: p.modelAliases }),
     ...(p.models === undefined ? {} : { models: p.models }),
     ...(p.keyLimits === undefined ? {} : { keyLimits: p.keyLimits as object }),
     ...(p.affinity === undefined ? {} : { affinity: p.affinity as object }),

@@ -35,7 +35,12 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         modelRedirectStrict: g.modelRedirectStrict,
         headerRules: j.headerRules,
         config: j.config,
-        subGroups: g.subGroups.map((s) => ({ groupId: s.subGroupId, weight: s.weight })),
+        subGroups: g.subGroups.map((s) => ({
+          groupId: s.subGroupId,
+          weight: s.weight,
+          priority: s.priority,
+        })),
+        modelAliases: j.modelAliases,
         models: j.models,
         keyLimits: j.keyLimits,
         affinity: j.affinity,

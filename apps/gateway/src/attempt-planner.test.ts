@@ -362,3 +362,130 @@ describe('AttemptPlanner', () => {
     });
   });
 });
+
+describe('AttemptPlanner tiers and aliases', () => {
+  /** A runtime whose aggregate members carry `priority` and whose groups carry `modelAliases`. */
+  function routed(
+    groups: GroupSpec[],
+    priorities: Record<string, number>,
+    aliases: Record<string, Record<string, string[]>> = {},
+  ) {
+    const { snapshot } = buildSnapshot({ groups });
+    const nameOf = new Map(snapshot.groups.map((g) => [g.id, g.name]));
+    for (const g of snapshot.groups) {
+      g.subGroups = g.subGroups.map((s) => ({ ...s, priority: priorities[nameOf.get(s.groupId)!] ?? 1 }));
+      if (aliases[g.name]) g.modelAliases = aliases[g.name];
+    }
+    return compileRuntime(snapshot);
+  }
+
+  /** A pool whose keys are cooling for the models (or whole groups) listed; picks skip avoided keys first. */
+  function modelPool(keys: Record<number, number[]>, cooling: Set<string>): PoolView & { wants: string[] } {
+    const wants: string[] = [];
+    return {
+      wants,
+      pick(groupId, avoid, _now, want?: PickWant): PickResult {
+        wants.push(`${groupId}:${want?.model ?? ''}`);
+        if (cooling.has(`${groupId}`) || cooling.has(`${groupId}:${want?.model ?? ''}`))
+          return { ok: false, reason: 'cooling', retryAfterMs: 2000 };
+        const ids = keys[groupId] ?? [];
+        if (ids.length === 0) return { ok: false, reason: 'empty' };
+        const id = ids.find((k) => !avoid?.has(k)) ?? ids.at(0) ?? 0;
+        return { ok: true, key: { id, value: `sk-${id}` }, probe: false };
+      },
+      hasUsable: (groupId) => (keys[groupId]?.length ?? 0) > 0 && !cooling.has(`${groupId}`),
+    };
+  }
+
+  const tiered: GroupSpec[] = [
+    { name: 'free1', upstreams: upstream },
+    { name: 'free2', upstreams: upstream },
+    { name: 'paid', upstreams: upstream },
+    {
+      name: 'agg',
+      type: 'aggregate',
+      subGroups: [
+        { group: 'paid', weight: 10 },
+        { group: 'free1', weight: 1 },
+        { group: 'free2', weight: 1 },
+      ],
+    },
+  ];
+  const freeFirst = { free1: 1, free2: 1, paid: 2 };
+
+  it('sends every request to the best tier, spread by weight inside it, while it has a usable key', () => {
+    const rt = routed(tiered, freeFirst);
+    const [f1, f2, paid] = ['free1', 'free2', 'paid'].map((n) => rt.groups.get(n)!);
+    const pool = modelPool({ [f1!.id]: [1], [f2!.id]: [2], [paid!.id]: [9] }, new Set());
+    const served = Array.from({ length: 10 }, () => {
+      const p = new AttemptPlanner(tiersOf(rt.groups.get('agg')!, 'm'), pool, healthy, 'failover');
+      return sent(p.next()).group;
+    });
+    expect(served.filter((g) => g === 'free1')).toHaveLength(5);
+    expect(served.filter((g) => g === 'free2')).toHaveLength(5);
+  });
+
+  it('spills over to the next tier only when the better one is exhausted or fails, and returns once usable', () => {
+    const rt = routed(tiered, freeFirst);
+    const agg = rt.groups.get('agg')!;
+    const [f1, f2, paid] = ['free1', 'free2', 'paid'].map((n) => rt.groups.get(n)!);
+    const cooling = new Set([`${f1!.id}`, `${f2!.id}`]);
+    const pool = modelPool({ [f1!.id]: [1], [f2!.id]: [2], [paid!.id]: [9] }, cooling);
+    expect(sent(new AttemptPlanner(tiersOf(agg, 'm'), pool, healthy, 'failover').next()).group).toBe('paid');
+
+    // Tier 1 usable again: the next request goes back to it; its keys failing hand the same request to tier 2.
+    cooling.clear();
+    const p = new AttemptPlanner(tiersOf(agg, 'm'), pool, healthy, 'failover');
+    const first = sent(p.next()).group;
+    const second = sent(p.next(retryable)).group;
+    expect([first, second].sort()).toEqual(['free1', 'free2']);
+    expect(sent(p.next(retryable))).toEqual({ group: 'paid', key: 9 });
+
+    // A storm in tier 1 also hands over to tier 2.
+    const storm = { guardOpen: (id: number) => (id === paid!.id ? null : 5000), isPenalized: () => false };
+    const q = new AttemptPlanner(tiersOf(agg, 'm'), pool, storm, 'failover');
+    expect(sent(q.next()).group).toBe('paid');
+  });
+
+  it('tries an alias as each model in order: the next one when the first is exhausted or fails', () => {
+    const rt = routed(
+      [{ name: 'g', upstreams: upstream, modelRedirects: { 'gpt-4o': 'gpt-4o-2024' } }],
+      {},
+      {
+        g: { smart: ['gpt-4.1', 'gpt-4o'] },
+      },
+    );
+    const g = rt.groups.get('g')!;
+    const cooling = new Set([`${g.id}:gpt-4.1`]);
+    const pool = modelPool({ [g.id]: [1] }, cooling);
+    const p = new AttemptPlanner(tiersOf(g, 'smart'), pool, healthy, 'retry');
+    const step = now(p.next());
+    expect(step.kind === 'send' && [step.candidate.model, step.candidate.sentModel]).toEqual([
+      'gpt-4o',
+      'gpt-4o-2024',
+    ]);
+    expect(pool.wants).toEqual([`${g.id}:gpt-4.1`, `${g.id}:gpt-4o-2024`]);
+
+    // The first model usable: it serves; its only key failing moves the request to the next model, same key.
+    cooling.clear();
+    const q = new AttemptPlanner(tiersOf(g, 'smart'), pool, healthy, 'retry');
+    const a = now(q.next());
+    const b = now(q.next(retryable));
+    expect(a.kind === 'send' && [a.candidate.model, a.key.id]).toEqual(['gpt-4.1', 1]);
+    expect(b.kind === 'send' && [b.candidate.model, b.key.id]).toEqual(['gpt-4o', 1]);
+    // A request naming a listed model directly is not expanded.
+    const direct = now(new AttemptPlanner(tiersOf(g, 'gpt-4.1'), pool, healthy, 'retry').next());
+    expect(direct.kind === 'send' && direct.candidate.model).toBe('gpt-4.1');
+  });
+
+  it("expands an aggregate's alias before its members: every tier for the first model, then the next", () => {
+    const rt = routed(tiered, freeFirst, { agg: { smart: ['m1', 'm2'] } });
+    const agg = rt.groups.get('agg')!;
+    const [f1, f2, paid] = ['free1', 'free2', 'paid'].map((n) => rt.groups.get(n)!);
+    const cooling = new Set([`${f1!.id}:m1`, `${f2!.id}:m1`, `${paid!.id}:m1`]);
+    const pool = modelPool({ [f1!.id]: [1], [f2!.id]: [2], [paid!.id]: [9] }, cooling);
+    const step = now(new AttemptPlanner(tiersOf(agg, 'smart'), pool, healthy, 'failover').next());
+    expect(step.kind === 'send' && step.candidate.model).toBe('m2');
+    expect(step.kind === 'send' && step.candidate.group.name).toMatch(/^free/);
+  });
+});

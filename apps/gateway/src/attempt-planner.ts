@@ -1,16 +1,18 @@
 import type { FailureClass } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { PickedKey, PickResult, PickWant } from '@keyway/keypool';
-import type { GroupRuntime, UpstreamRuntime } from './runtime';
-import { sentModel } from './runtime';
+import type { GroupRuntime, Member, UpstreamRuntime } from './runtime';
+import { modelsFor, sentModel } from './runtime';
+import type { SmoothWeightedRoundRobin } from '@keyway/core';
 
 /**
  * One place a request may be served: a group (a standard group, or a member of an aggregate's tier) and the model
- * to ask it for. Access-key scopes, aggregate tiers and model aliases are all ordered lists of these.
+ * to ask it for. Access-key scopes, aggregate tiers and model aliases are all ordered lists of these; a candidate
+ * is excluded, and its keys counted as tried, on its own (an alias's next model in the same group is another one).
  */
 export interface Candidate {
   group: GroupRuntime;
-  /** The model the request names (null when it names none). */
+  /** The model asked for: the one the request names, or one its alias lists (null when it names none). */
   model: string | null;
   /** The model sent upstream through `group` (its redirect applied): what key pacing and model cooling key on. */
   sentModel: string | null;
@@ -26,7 +28,7 @@ export interface Tier {
   /**
    * The next member by weight that is not `excluded` (and, with `usable`, has a key in rotation), or undefined.
    */
-  next(excluded: ReadonlySet<GroupRuntime>, usable: PoolView | null): Candidate | undefined;
+  next(excluded: ReadonlySet<Candidate>, usable: PoolView | null): Candidate | undefined;
 }
 
 /** What the planner reads of the key pool (the `KeyPool` port satisfies it). */
@@ -111,9 +113,9 @@ export type Exhaustion =
  * the attempt budget (`maxRetries + 1` of the first candidate chosen).
  */
 export class AttemptPlanner {
-  /** Keys already tried in this request. */
-  readonly tried = new Set<number>();
-  private readonly excluded = new Set<GroupRuntime>();
+  /** Keys already tried in this request, by the model sent (a key that failed for one model may serve another). */
+  private readonly triedBy = new Map<string | null, Set<number>>();
+  private readonly excluded = new Set<Candidate>();
   private current: Candidate | undefined;
   private tier = 0;
   private attempts = 0;
@@ -165,39 +167,41 @@ export class AttemptPlanner {
       const candidate = this.current;
       const group = candidate.group;
       if (group.configProblem) {
-        this.onConfigProblem?.(group.name, group.configProblem);
+        if (this.unsendable?.group !== group) this.onConfigProblem?.(group.name, group.configProblem);
         this.unsendable ??= { group, problem: group.configProblem };
-        this.exclude(group);
+        this.exclude(candidate);
         continue;
       }
       const openMs = this.health.guardOpen(group.id);
       if (openMs !== null) {
         this.stormRetryMs = Math.min(this.stormRetryMs ?? Infinity, openMs);
-        this.exclude(group);
+        this.exclude(candidate);
         continue;
       }
-      const pick = this.pool.pick(group.id, this.tried, undefined, this.wantFor(candidate));
+      const tried = this.triedFor(candidate);
+      const pick = this.pool.pick(group.id, tried, undefined, this.wantFor(candidate));
       if (!pick.ok) {
         if (pick.reason === 'cooling')
           this.cooldownMs = Math.min(this.cooldownMs ?? Infinity, pick.retryAfterMs ?? 1000);
         else if (pick.reason === 'paced')
           this.pacedMs = Math.min(this.pacedMs ?? Infinity, pick.retryAfterMs ?? 1000);
-        this.exclude(group);
+        this.exclude(candidate);
         continue;
       }
-      if (this.tried.has(pick.key.id)) {
-        // Every key of this candidate was tried: an aggregate leaves the member, a key-routed request the candidate
-        // unless it is the last one left (then it retries a tried key, as a standard group does).
+      if (tried.has(pick.key.id)) {
+        // Every key of this candidate was tried: an aggregate leaves the member; a key-routed request, or an alias,
+        // moves to the next candidate unless this is the last one left (then it retries a tried key, as a standard
+        // group does).
         if (this.mode === 'failover') {
-          this.exclude(group);
+          this.exclude(candidate);
           continue;
         }
-        if (this.mode === 'advance' && this.moveOff(group)) continue;
+        if (this.moveOff(candidate)) continue;
       }
       const pacing = this.extras.pacing;
       if (pacing && !pick.probe) {
         if (this.refused?.has(pick.key.id)) {
-          this.exclude(group);
+          this.exclude(candidate);
           continue;
         }
         const id = pick.key.id;
@@ -225,8 +229,14 @@ export class AttemptPlanner {
       candidate.group.upstreams.next(this.health.isPenalized) ?? candidate.group.upstreams.next();
     if (!upstream) return STOP;
     this.attempts++;
-    this.tried.add(key.id);
+    this.triedFor(candidate).add(key.id);
     return { kind: 'send', candidate, key, upstream };
+  }
+
+  private triedFor(candidate: Candidate): Set<number> {
+    let set = this.triedBy.get(candidate.sentModel);
+    if (!set) this.triedBy.set(candidate.sentModel, (set = new Set()));
+    return set;
   }
 
   /** The model to pick for and, on the first attempt of a session, the key that served it last. */
@@ -277,30 +287,30 @@ export class AttemptPlanner {
     if (previous.storm && this.mode !== 'retry') {
       // This candidate is in a storm: try another one.
       this.stormRetryMs = Math.min(this.stormRetryMs ?? Infinity, 1000);
-      if (this.mode === 'failover') this.exclude(this.current.group);
-      else if (!this.moveOff(this.current.group)) this.current = undefined;
+      if (this.mode === 'failover') this.exclude(this.current);
+      else if (!this.moveOff(this.current)) this.current = undefined;
       return this.current !== undefined;
     }
     if (!previous.retryable || previous.storm) return false;
-    if (this.mode === 'advance') this.moveOff(this.current.group);
+    if (this.mode === 'advance') this.moveOff(this.current);
     return true;
   }
 
-  private exclude(group: GroupRuntime): void {
-    this.excluded.add(group);
+  private exclude(candidate: Candidate): void {
+    this.excluded.add(candidate);
     this.current = this.choose();
   }
 
-  /** Excludes `group` when another candidate is left (and moves to it); otherwise changes nothing. */
-  private moveOff(group: GroupRuntime): boolean {
+  /** Excludes `candidate` when another one is left (and moves to it); otherwise changes nothing. */
+  private moveOff(candidate: Candidate): boolean {
     const tier = this.tier;
-    this.excluded.add(group);
+    this.excluded.add(candidate);
     const next = this.choose();
     if (next) {
       this.current = next;
       return true;
     }
-    this.excluded.delete(group);
+    this.excluded.delete(candidate);
     this.tier = tier;
     return false;
   }
@@ -335,34 +345,63 @@ const STOP: Step = { kind: 'stop' };
 export function singleTier(candidate: Candidate): Tier {
   return {
     next: (excluded, usable) =>
-      excluded.has(candidate.group) || (usable !== null && !usable.hasUsable(candidate.group.id))
+      excluded.has(candidate) || (usable !== null && !usable.hasUsable(candidate.group.id))
         ? undefined
         : candidate,
   };
 }
 
 /**
- * The tiers a request walks: for each of `roots` in order, the group itself, or an aggregate's members spread by
- * weight. A `/proxy/{group}` request has one root; a key-routed request its candidate groups.
+ * The tiers a request walks: for each of `roots` in order, and each model the root's alias for `model` lists (or
+ * `model` itself), the group itself, or an aggregate's members tier by tier (`priority`), spread by weight inside a
+ * tier. A member's own alias for the model adds tiers after the members' first model. A `/proxy/{group}` request
+ * has one root; a key-routed request its candidate groups.
  */
 export function tiersOf(roots: GroupRuntime | readonly GroupRuntime[], model: string | null): Tier[] {
   const list = Array.isArray(roots) ? (roots as readonly GroupRuntime[]) : [roots as GroupRuntime];
-  return list.map((root) =>
-    root.type === 'aggregate'
-      ? memberTier(root, model)
-      : singleTier({ group: root, model, sentModel: sentModel(root, model), via: root }),
-  );
+  const tiers: Tier[] = [];
+  for (const root of list)
+    for (const m of modelsFor(root, model)) {
+      if (root.type !== 'aggregate') {
+        tiers.push(singleTier({ group: root, model: m, sentModel: sentModel(root, m), via: root }));
+        continue;
+      }
+      for (const level of root.memberTiers) {
+        const depth = Math.max(0, ...level.items.map((s) => modelsFor(s.group, m).length));
+        for (let nth = 0; nth < depth; nth++) tiers.push(memberTier(root, level, m, nth));
+      }
+    }
+  return tiers;
 }
 
-/** An aggregate's members as one tier, spread by weight. */
-function memberTier(root: GroupRuntime, model: string | null): Tier {
-  const members = root.subGroups;
+/**
+ * One priority level of an aggregate's members, spread by weight (the level's selector is shared by all requests),
+ * each asked for the `nth` model `model` stands for in it; members without one are left out.
+ */
+function memberTier(
+  root: GroupRuntime,
+  level: SmoothWeightedRoundRobin<Member>,
+  model: string | null,
+  nth: number,
+): Tier {
+  // One candidate per member for the request's life: exclusion is by identity.
+  const made = new Map<GroupRuntime, Candidate | null>();
+  const candidateOf = (group: GroupRuntime): Candidate | null => {
+    let c = made.get(group);
+    if (c === undefined) {
+      const m = modelsFor(group, model)[nth];
+      c = m === undefined ? null : { group, model: m, sentModel: sentModel(group, m), via: root };
+      made.set(group, c);
+    }
+    return c;
+  };
   return {
     next(excluded, usable) {
-      const m = members.next(
-        (s) => excluded.has(s.group) || (usable !== null && !usable.hasUsable(s.group.id)),
-      );
-      return m ? { group: m.group, model, sentModel: sentModel(m.group, model), via: root } : undefined;
+      const member = level.next((s) => {
+        const c = candidateOf(s.group);
+        return c === null || excluded.has(c) || (usable !== null && !usable.hasUsable(s.group.id));
+      });
+      return member ? (candidateOf(member.group) ?? undefined) : undefined;
     },
   };
 }

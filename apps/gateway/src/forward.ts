@@ -1,6 +1,7 @@
 import type { Attempt } from '@keyway/contracts';
+import type { Provider } from '@keyway/providers';
 import type { PickedKey } from '@keyway/keypool';
-import type { HealthView, PlannerExtras } from './attempt-planner';
+import type { Candidate, HealthView, PlannerExtras } from './attempt-planner';
 import { AttemptPlanner, modeOf, tiersOf } from './attempt-planner';
 import { recordAttempt } from './attempt-recorder';
 import { rewriteBody } from './body';
@@ -59,7 +60,7 @@ export async function forward(
   let last: SentResult | null = null;
   let lastKey: PickedKey | null = null;
   let lastGroup = root;
-  let rewritten: (Rewritten & { group: number }) | null = null;
+  let rewritten = null as (Rewritten & { candidate: Candidate }) | null;
 
   let next = planner.next();
   for (let step = next instanceof Promise ? await next : next; step.kind === 'send';) {
@@ -67,8 +68,11 @@ export async function forward(
     reachedVia(step.candidate.via);
     // The previous attempt's response (if any) is not what the client gets: free its connection.
     if (last?.kind === 'response') last.response.body.destroy();
-    if (!rewritten || rewritten.group !== group.id) {
-      const r = rewriteBody(group, ctx.path, ctx.body);
+    if (rewritten?.candidate !== step.candidate) {
+      // An alias is sent as the model of this candidate; the group's redirect then applies to that name.
+      const asked = step.candidate.model;
+      const named = asked === model ? ctx : namingModel(group.provider, ctx.path, ctx.body, asked);
+      const r = rewriteBody(group, named.path, named.body);
       if (!r.ok) {
         const message = `model '${r.model}' is not configured in redirect rules`;
         sendDialectError(ctx.res, group.provider, 400, 'MODEL_NOT_ALLOWED', message);
@@ -81,7 +85,7 @@ export async function forward(
           key: null,
         });
       }
-      rewritten = { group: group.id, body: r.body, path: r.path, model: step.candidate.sentModel };
+      rewritten = { candidate: step.candidate, body: r.body, path: r.path, model: step.candidate.sentModel };
     }
     const t0 = performance.now();
     const { origin, basePath } = step.upstream;
@@ -96,7 +100,8 @@ export async function forward(
     lastKey = step.key;
     lastGroup = group;
     const r = recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0);
-    attempts.push(r.attempt);
+    const sent = step.candidate.sentModel;
+    attempts.push(sent === null ? r.attempt : { ...r.attempt, model: sent });
     if (r.outcome.class === 'aborted')
       return finishRecord(deps, record, ctx, {
         statusCode: 499,
@@ -120,6 +125,30 @@ export async function forward(
     return writeExhausted(ctx, deps, record, planner.exhaustion(), { attempts, groupOf, root, key: null });
   }
   return writeResult(ctx, deps, record, last, stream, { attempts, groupOf: lastGroup, root, key: lastKey });
+}
+
+/**
+ * The request naming `model` instead of the one the client named (an alias): in the path where the channel names
+ * it there (Gemini), else as the JSON body's `model`. A body that is not a JSON object is left as it is.
+ */
+function namingModel(
+  provider: Provider,
+  path: string,
+  body: Buffer | null,
+  model: string | null,
+): { path: string; body: Buffer | null } {
+  if (model === null) return { path, body };
+  const inPath = provider.modelInPath?.(path);
+  if (inPath) return { path: inPath.withModel(model), body };
+  if (!body || body.length === 0) return { path, body };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { path, body };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { path, body };
+  return { path, body: Buffer.from(JSON.stringify({ ...parsed, model })) };
 }
 
 /** Pacing and affinity for one request's planner (nothing when neither is configured). */

@@ -46,8 +46,14 @@ export interface GroupRuntime {
   headerRules: readonly HeaderRule[];
   /** GPT-Load's forced failover statuses, when configured. */
   failover: ((status: number) => boolean) | undefined;
-  /** Sub-groups of an aggregate, weighted. */
-  subGroups: SmoothWeightedRoundRobin<{ weight: number; group: GroupRuntime }>;
+  /** Sub-groups of an aggregate, weighted (all tiers). */
+  subGroups: SmoothWeightedRoundRobin<Member>;
+  /**
+   * An aggregate's members by tier, best (lowest `priority`) first, each spread by weight; [] for a standard group.
+   */
+  memberTiers: ReadonlyArray<SmoothWeightedRoundRobin<Member>>;
+  /** Alias → the models a request naming it is tried as, in order (null: no aliases). */
+  modelAliases: ReadonlyMap<string, readonly string[]> | null;
   /** Upstream-key byte limit for request bodies. */
   maxBodyBytes: number;
   /**
@@ -68,6 +74,20 @@ export interface GroupRuntime {
    * With more than one, each key is pinned to one of them (`UpstreamClients.proxyFor`).
    */
   proxies: readonly string[];
+}
+
+/** A member of an aggregate. */
+export interface Member {
+  weight: number;
+  group: GroupRuntime;
+}
+
+/**
+ * The models a request naming `model` is tried as in `group`, in order: the alias's list, or the model itself. One
+ * level only: a listed model that is itself an alias is sent as named.
+ */
+export function modelsFor(group: GroupRuntime, model: string | null): ReadonlyArray<string | null> {
+  return (model !== null && group.modelAliases?.get(model)) || [model];
 }
 
 /** The model a request for `model` sends upstream through `group` (its model redirect applied). */
@@ -143,6 +163,8 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     settings.failoverStatusCodes === null ? null : parseStatusCodeSpec(settings.failoverStatusCodes);
   const problems = unsendableConfig(g);
   const upstreams = g.upstreams.map(compileUpstream).filter((u): u is UpstreamRuntime => u !== null);
+  const aliases = g.modelAliases && nonEmpty(g.modelAliases) ? new Map(Object.entries(g.modelAliases)) : null;
+  const globs = modelMatcher(g.models ?? []);
   return {
     id: g.id,
     name: g.name,
@@ -163,9 +185,12 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     headerRules: g.headerRules,
     failover: spec?.ok ? statusMatcher(spec.ranges) : undefined,
     subGroups: new SmoothWeightedRoundRobin([]),
+    memberTiers: [],
+    modelAliases: aliases,
     maxBodyBytes: settings.maxRequestBodyMb * 1024 * 1024,
     configProblem: problems[0] ?? null,
-    servesModel: modelMatcher(g.models ?? []),
+    // A group serves its own aliases even when its globs name only the models behind them.
+    servesModel: aliases ? (m) => aliases.has(m) || globs(m) : globs,
     keyLimits: hasKeyLimits(g.keyLimits) ? g.keyLimits : null,
     affinity: g.affinity.mode === 'session' ? g.affinity : null,
     dailyResetTimeZone: g.dailyResetTimeZone,
@@ -210,12 +235,22 @@ export function compileRuntime(snapshot: ConfigSnapshot): GatewayRuntime {
   for (const g of snapshot.groups) {
     if (g.type !== 'aggregate') continue;
     const members = g.subGroups
-      .map((s) => ({ weight: s.weight, group: byId.get(s.groupId) }))
+      .map((s) => ({ weight: s.weight, group: byId.get(s.groupId), priority: s.priority ?? 1 }))
       .filter(
-        (s): s is { weight: number; group: GroupRuntime } =>
-          s.group !== undefined && s.group.type === 'standard',
+        (s): s is Member & { priority: number } => s.group !== undefined && s.group.type === 'standard',
       );
-    (byId.get(g.id) as GroupRuntime).subGroups = new SmoothWeightedRoundRobin(members);
+    const aggregate = byId.get(g.id) as GroupRuntime;
+    aggregate.subGroups = new SmoothWeightedRoundRobin(
+      members.map(({ weight, group }) => ({ weight, group })),
+    );
+    aggregate.memberTiers = [...new Set(members.map((m) => m.priority))]
+      .sort((a, b) => a - b)
+      .map(
+        (p) =>
+          new SmoothWeightedRoundRobin(
+            members.filter((m) => m.priority === p).map(({ weight, group }) => ({ weight, group })),
+          ),
+      );
   }
   const byName = new Map<string, GroupRuntime>();
   for (const g of byId.values()) byName.set(g.name, g);

@@ -28,6 +28,7 @@ describe('groupCreateSchema', () => {
       paramOverrides: {},
       modelRedirects: {},
       modelRedirectStrict: false,
+      modelAliases: {},
       models: [],
       headerRules: [],
       keyLimits: null,
@@ -239,6 +240,45 @@ describe('proxyPool', () => {
     expect(groupCreateSchema.parse({ ...minimal, proxyPool: pool }).proxyPool).toEqual(pool);
     expect(groupCreateSchema.safeParse({ ...minimal, proxyPool: ['ftp://x:1'] }).success).toBe(false);
     expect(groupPatchSchema.safeParse({ proxyPool: ['http://a:1', 'http://a:1'] }).success).toBe(false);
+  });
+});
+
+describe('tiers and model aliases', () => {
+  const aggregate = { name: 'agg', channel: 'openai', type: 'aggregate' };
+
+  it('gives each sub-group a priority (default 1) and refuses one below 1 or not an integer', () => {
+    const agg = groupCreateSchema.parse({
+      ...aggregate,
+      subGroups: [{ groupId: 2 }, { groupId: 3, priority: 2 }],
+    });
+    expect(agg.subGroups).toEqual([
+      { groupId: 2, weight: 1, priority: 1 },
+      { groupId: 3, weight: 1, priority: 2 },
+    ]);
+    expect(issues(groupCreateSchema, { ...aggregate, subGroups: [{ groupId: 2, priority: 0 }] })).toEqual([
+      'subGroups.0.priority: Too small: expected number to be >=1',
+    ]);
+    expect(issues(groupPatchSchema, { subGroups: [{ groupId: 2, priority: 1.5 }] })[0]).toMatch(
+      /^subGroups\.0\.priority: /,
+    );
+  });
+
+  it('accepts aliases of ordered models and refuses self-reference, repeats, control characters and empties', () => {
+    const g = groupCreateSchema.parse({ ...minimal, modelAliases: { smart: ['gpt-4.1', 'gpt-4o'] } });
+    expect(g.modelAliases).toEqual({ smart: ['gpt-4.1', 'gpt-4o'] });
+    expect(issues(groupCreateSchema, { ...minimal, modelAliases: { smart: ['gpt-4o', 'smart'] } })).toEqual([
+      'modelAliases.smart.1: an alias may not name itself',
+    ]);
+    expect(issues(groupPatchSchema, { modelAliases: { smart: ['a', 'a'] } })).toEqual([
+      'modelAliases.smart.1: lists a model twice',
+    ]);
+    expect(issues(groupPatchSchema, { modelAliases: { smart: ['gpt-4o\r\nx-injected: 1'] } })).toEqual([
+      'modelAliases.smart.0: must not contain control characters',
+    ]);
+    expect(issues(groupPatchSchema, { modelAliases: { 'sm\nart': ['gpt-4o'] } })[0]).toMatch(/^modelAliases/);
+    expect(issues(groupPatchSchema, { modelAliases: { smart: [] } })[0]).toMatch(/^modelAliases\.smart: /);
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, ['m']]));
+    expect(issues(groupPatchSchema, { modelAliases: many })).toEqual(['modelAliases: at most 100 aliases']);
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { groupConfigInputSchema, groupConfigSchema, proxyUrlSchema } from './settings';
 import { channelSchema } from './channels';
-import { modelGlobSchema } from './common';
+import { modelGlobSchema, noControl } from './common';
 import { keyStatsSchema } from './keys';
 import { affinitySchema, dailyResetTimeZoneSchema, keyLimitsSchema } from './pool';
 
@@ -149,11 +149,39 @@ export const subGroupRefSchema = z
   .strictObject({
     groupId: z.number().int().positive(),
     weight: z.number().int().min(0).max(1000).default(1),
+    /** The tier (1 = first): traffic reaches a higher number only when every better tier is exhausted. */
+    priority: z.number().int().min(1).max(100).default(1),
     // A GET shows the sub-group's name; accepted (and ignored) so a client can send back what it read.
     name: z.string().max(255).optional(),
   })
-  .transform(({ groupId, weight }) => ({ groupId, weight }));
+  .transform(({ groupId, weight, priority }) => ({ groupId, weight, priority }));
 export type SubGroupRef = z.infer<typeof subGroupRefSchema>;
+
+const modelNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(noControl, { message: 'must not contain control characters' });
+
+/**
+ * `{"smart": ["gpt-4.1", "gpt-4o"]}`: a request naming the alias is tried as each model in turn (fail-over on
+ * exhaustion or a retryable failure). An alias listing itself, or a model twice, is refused.
+ */
+export const modelAliasesSchema = z
+  .record(modelNameSchema, z.array(modelNameSchema).min(1).max(20))
+  .superRefine((aliases, ctx) => {
+    const entries = Object.entries(aliases);
+    if (entries.length > 100) ctx.addIssue({ code: 'custom', path: [], message: 'at most 100 aliases' });
+    for (const [alias, models] of entries) {
+      for (const [i, m] of models.entries()) {
+        if (m === alias)
+          ctx.addIssue({ code: 'custom', path: [alias, i], message: 'an alias may not name itself' });
+        else if (models.indexOf(m) !== i)
+          ctx.addIssue({ code: 'custom', path: [alias, i], message: 'lists a model twice' });
+      }
+    }
+  });
+export type ModelAliases = z.infer<typeof modelAliasesSchema>;
 
 /**
  * The proxy of `pool` a key leaves through: rendezvous (highest random weight) hashing of the key id over the pool,
@@ -227,6 +255,7 @@ const groupFields = {
   paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).default({}),
   modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).default({}),
   modelRedirectStrict: z.boolean().default(false),
+  modelAliases: modelAliasesSchema.default({}),
   /** Model globs the key-routed endpoints (`/v1/…`) match this group on; [] = any model. */
   models: z.array(modelGlobSchema).max(200).default([]),
   headerRules: z.array(headerRuleInputSchema).max(100).default([]),
@@ -292,6 +321,7 @@ export const groupPatchSchema = z
     paramOverrides: z.record(z.string().min(1).max(200), z.unknown()).optional(),
     modelRedirects: z.record(z.string().min(1).max(255), z.string().min(1).max(255)).optional(),
     modelRedirectStrict: z.boolean().optional(),
+    modelAliases: modelAliasesSchema.optional(),
     models: z.array(modelGlobSchema).max(200).optional(),
     headerRules: z.array(headerRuleInputSchema).max(100).optional(),
     keyLimits: keyLimitsSchema.nullable().optional(),
@@ -328,6 +358,7 @@ export const groupSchema = z.object({
   paramOverrides: z.record(z.string(), z.unknown()),
   modelRedirects: z.record(z.string(), z.string()),
   modelRedirectStrict: z.boolean(),
+  modelAliases: z.record(z.string(), z.array(z.string())),
   models: z.array(z.string()),
   headerRules: z.array(headerRuleSchema),
   keyLimits: keyLimitsSchema.nullable(),
@@ -335,7 +366,12 @@ export const groupSchema = z.object({
   dailyResetTimeZone: z.string().nullable(),
   config: groupConfigSchema,
   subGroups: z.array(
-    z.object({ groupId: z.number().int(), weight: z.number().int(), name: z.string().optional() }),
+    z.object({
+      groupId: z.number().int(),
+      weight: z.number().int(),
+      priority: z.number().int(),
+      name: z.string().optional(),
+    }),
   ),
   sort: z.number().int(),
   endpoint: z.string(),

@@ -30,6 +30,8 @@ export const attemptSchema = z.object({
   error: z.string().nullable(),
   /** The egress proxy the attempt left through (credentials masked); absent when it went direct. */
   proxy: z.string().optional(),
+  /** The model the attempt asked the upstream for (after aliasing and redirect); absent when none was named. */
+  model: z.string().optional(),
 });
 export type Attempt = z.infer<typeof attemptSchema>;
 

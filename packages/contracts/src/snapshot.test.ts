@@ -42,6 +42,20 @@ describe('config snapshot across versions (rolling upgrades)', () => {
     expect(parsed.groups[0]?.proxyPool ?? []).toEqual([]);
   });
 
+  it('carries tiers and aliases, and loads a snapshot from a control plane that sends neither', () => {
+    const old = configSnapshotSchema.parse(snapshot());
+    expect(old.groups[0]?.modelAliases).toBeUndefined();
+    const s = snapshot();
+    const group = {
+      ...s.groups[0],
+      modelAliases: { smart: ['gpt-4.1', 'gpt-4o'] },
+      subGroups: [{ groupId: 2, weight: 1, priority: 2 }],
+    };
+    const parsed = configSnapshotSchema.parse({ ...s, groups: [group] });
+    expect(parsed.groups[0]?.modelAliases).toEqual({ smart: ['gpt-4.1', 'gpt-4o'] });
+    expect(parsed.groups[0]?.subGroups).toEqual([{ groupId: 2, weight: 1, priority: 2 }]);
+  });
+
   it('fills a setting the writer did not know yet with its default', () => {
     const { egressBlockPrivate: _new, ...older } = settings;
     const parsed = configSnapshotSchema.parse({ ...snapshot(), settings: older });

@@ -21,7 +21,12 @@ export const groupSnapshotSchema = z.object({
   headerRules: z.array(headerRuleSchema),
   // Stripped, not strict: a replica of another version may know settings this one does not (rolling upgrades).
   config: z.object(groupConfigSchema.shape),
-  subGroups: z.array(z.object({ groupId: z.number().int(), weight: z.number().int() })),
+  /** `priority`: the tier (1 first; absent = 1, as older control planes send it). */
+  subGroups: z.array(
+    z.object({ groupId: z.number().int(), weight: z.number().int(), priority: z.number().int().optional() }),
+  ),
+  /** Alias → the models it is tried as, in order; absent = none (older control planes send none). */
+  modelAliases: z.record(z.string(), z.array(z.string())).optional(),
   /** Model globs the key-routed endpoints match this group on; [] = any model. */
   models: z.array(z.string()).default([]),
   /** Pacing limits per upstream key; null = none (older control planes send nothing). */

@@ -13,6 +13,8 @@ export type GroupWithMembers = Prisma.GroupGetPayload<{ include: typeof withMemb
 export interface GroupMember {
   subGroupId: number;
   weight: number;
+  /** The tier (1 first). */
+  priority: number;
 }
 
 /** The stored columns of a new group (everything but its id, timestamps, sort and members). */
@@ -123,7 +125,9 @@ export async function createGroup(
     data: {
       ...row,
       sort: (last?.sort ?? 0) + 1,
-      subGroups: { create: members.map((s) => ({ subGroupId: s.subGroupId, weight: s.weight })) },
+      subGroups: {
+        create: members.map((s) => ({ subGroupId: s.subGroupId, weight: s.weight, priority: s.priority })),
+      },
     },
     include: withMembers,
   });
@@ -140,7 +144,7 @@ export async function updateGroup(
     if (members) {
       await tx.groupSubGroup.deleteMany({ where: { groupId: id } });
       await tx.groupSubGroup.createMany({
-        data: members.map((s) => ({ groupId: id, subGroupId: s.subGroupId, weight: s.weight })),
+        data: members.map((s) => ({ groupId: id, ...s })),
       });
     }
     return tx.group.update({ where: { id }, data: patch, include: withMembers });
