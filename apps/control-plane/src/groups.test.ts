@@ -488,15 +488,15 @@ describe('aggregate groups', () => {
       type: 'aggregate',
       upstreams: [],
       subGroups: [
-        { groupId: a.id, weight: 2, name: 'sub-a' },
-        { groupId: b.id, weight: 1, name: 'sub-b' },
+        { groupId: a.id, weight: 2, priority: 1, name: 'sub-a' },
+        { groupId: b.id, weight: 1, priority: 1, name: 'sub-b' },
       ],
     });
     expect(await get(agg.id)).toEqual(agg);
     const snap = await buildSnapshot(fx.db, 1);
     expect(snap.groups.find((g) => g.id === agg.id)?.subGroups).toEqual([
-      { groupId: a.id, weight: 2 },
-      { groupId: b.id, weight: 1 },
+      { groupId: a.id, weight: 2, priority: 1 },
+      { groupId: b.id, weight: 1, priority: 1 },
     ]);
   });
 
@@ -551,7 +551,7 @@ describe('aggregate groups', () => {
       subGroups: [{ groupId: b.id, weight: 7 }],
     });
     expect(res.status).toBe(200);
-    expect(res.json.subGroups).toEqual([{ groupId: b.id, weight: 7, name: 'sub-b' }]);
+    expect(res.json.subGroups).toEqual([{ groupId: b.id, weight: 7, priority: 1, name: 'sub-b' }]);
   });
 
   it('accepts an aggregate GET response sent back as a PATCH', async () => {
