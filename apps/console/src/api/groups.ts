@@ -1,11 +1,11 @@
-import { groupSchema, groupStatsSchema } from '@keyway/contracts';
-import type { Group, GroupCreate, GroupPatch, GroupStats } from '@keyway/contracts';
+import { groupSchema, groupStatsSchema, proxyHealthListSchema } from '@keyway/contracts';
+import type { Group, GroupCreate, GroupPatch, GroupStats, ProxyHealthItem } from '@keyway/contracts';
 import type { Http } from './http';
 import { groupListSchema } from './schemas';
 
 export type CopyKeys = 'all' | 'valid' | 'none';
 
-/** `/api/groups`: CRUD, order, copy and stats. */
+/** `/api/groups`: CRUD, order, copy, stats and the health of the egress proxies. */
 export function createGroupsApi(http: Http) {
   return {
     list: async (): Promise<Group[]> => (await http.json('GET', '/api/groups', groupListSchema)).items,
@@ -19,5 +19,7 @@ export function createGroupsApi(http: Http) {
       http.json('POST', `/api/groups/${id}/copy`, groupSchema, { body }),
     order: (ids: number[]): Promise<void> => http.send('PUT', '/api/groups/order', { body: { ids } }),
     stats: (id: number): Promise<GroupStats> => http.json('GET', `/api/groups/${id}/stats`, groupStatsSchema),
+    proxies: async (id: number): Promise<ProxyHealthItem[]> =>
+      (await http.json('GET', `/api/groups/${id}/proxies`, proxyHealthListSchema, { silent: true })).items,
   };
 }

@@ -200,8 +200,27 @@ export const enUS = {
       overridePick: 'Setting',
       addOverride: 'Add override',
       globalValue: 'Global value: {value}',
+      overrideEmptyIsNone: 'Empty: none for this group. Remove the row to use the global value.',
       fixErrors: 'Please fix the highlighted fields.',
       pool: 'Key pacing and session affinity',
+      routing: {
+        title: 'Egress proxies and model aliases',
+        proxyPool: 'Proxy pool',
+        proxyPlaceholder: 'socks5h://proxy.example.com:1080',
+        addProxy: 'Add proxy',
+        proxyPoolHint:
+          'Each key always leaves through the same proxy of the pool (removing one moves only its keys). Credentials are write-only: a saved proxy is shown masked and kept as it is. Empty: the egress proxy setting (its override below, else the global one).',
+        healthy: 'Healthy',
+        unhealthy: 'Skipped until {time}',
+        pinned: '{n} keys',
+        aliases: 'Model aliases',
+        aliasPlaceholder: 'Alias, e.g. smart',
+        aliasModels: 'Models, tried in order (Enter adds one)',
+        addAlias: 'Add alias',
+        aliasesHint:
+          'A request for the alias is tried as each model in turn: the next one when the previous has no usable key or fails before anything reached the client.',
+        aliasDuplicate: 'This alias has a row already.',
+      },
       limits: {
         title: 'Key limits',
         rpm: 'Requests / min',
@@ -239,6 +258,10 @@ export const enUS = {
     empty: 'No sub-groups yet',
     pick: 'Choose a group',
     add: 'Add sub-group',
+    priority: 'Tier',
+    tier: 'Tier {n}',
+    tierHint:
+      'Tier 1 takes all the traffic, spread by weight (the share is within its tier); a higher tier only serves when every better one has no usable key or fails.',
     noCandidates: 'There is no standard group with channel {channel} to add.',
     states: {
       active: 'Active',
@@ -247,6 +270,7 @@ export const enUS = {
     },
   },
   keys: {
+    proxy: 'Egress proxy',
     all: 'All',
     search: 'Full key or notes',
     import: 'Add keys',
@@ -355,6 +379,8 @@ export const enUS = {
     bareProxyKey: 'proxy key (no access key)',
     completionTokens: 'Completion tokens',
     attempts: 'Attempts ({n})',
+    attemptModel: 'model {model}',
+    attemptProxy: 'via {proxy}',
     col: {
       time: 'Time',
       result: 'Result',

@@ -201,8 +201,27 @@ export const zhCN: MessageSchema = {
       overridePick: '配置项',
       addOverride: '添加覆盖',
       globalValue: '全局值：{value}',
+      overrideEmptyIsNone: '留空：本分组不使用。删除此行则沿用全局值。',
       fixErrors: '请修正标红的字段。',
       pool: '密钥限速与会话粘性',
+      routing: {
+        title: '出口代理与模型别名',
+        proxyPool: '代理池',
+        proxyPlaceholder: 'socks5h://proxy.example.com:1080',
+        addProxy: '添加代理',
+        proxyPoolHint:
+          '每个密钥始终经由池中同一个代理出站（移除一个代理只会移动它的密钥）。凭据只写：已保存的代理以掩码显示并保持不变。留空：使用出口代理设置（下方的覆盖值，否则为全局值）。',
+        healthy: '正常',
+        unhealthy: '跳过至 {time}',
+        pinned: '{n} 个密钥',
+        aliases: '模型别名',
+        aliasPlaceholder: '别名，例如 smart',
+        aliasModels: '模型，按顺序尝试（回车添加）',
+        addAlias: '添加别名',
+        aliasesHint:
+          '请求别名时依次尝试各个模型：前一个没有可用密钥，或在向客户端发送任何内容之前失败时，尝试下一个。',
+        aliasDuplicate: '此别名已有一行。',
+      },
       limits: {
         title: '密钥限额',
         rpm: '每分钟请求',
@@ -239,6 +258,10 @@ export const zhCN: MessageSchema = {
     empty: '还没有子分组',
     pick: '选择分组',
     add: '添加子分组',
+    priority: '层级',
+    tier: '第 {n} 层',
+    tierHint:
+      '第 1 层承担全部流量，按权重分配（占比为层内占比）；只有更优的层级都没有可用密钥或请求失败时，下一层才会接手。',
     noCandidates: '没有渠道类型为 {channel} 的标准分组可添加。',
     states: {
       active: '正常',
@@ -247,6 +270,7 @@ export const zhCN: MessageSchema = {
     },
   },
   keys: {
+    proxy: '出口代理',
     all: '全部',
     search: '完整密钥或备注',
     import: '添加密钥',
@@ -355,6 +379,8 @@ export const zhCN: MessageSchema = {
     bareProxyKey: '代理密钥（非访问密钥）',
     completionTokens: '输出 Token',
     attempts: '尝试记录（{n}）',
+    attemptModel: '模型 {model}',
+    attemptProxy: '经由 {proxy}',
     col: {
       time: '时间',
       result: '结果',

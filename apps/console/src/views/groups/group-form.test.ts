@@ -5,7 +5,6 @@ import {
   buildPatch,
   emptyForm,
   formFromGroup,
-  shares,
   switchChannel,
   withListErrors,
 } from './group-form';
@@ -113,8 +112,8 @@ describe('buildCreate', () => {
     const form = emptyForm('aggregate');
     form.name = 'all-openai';
     form.subGroups = [
-      { groupId: 7, weight: 3 },
-      { groupId: undefined, weight: 1 }, // an unfinished row is left out
+      { groupId: 7, weight: 3, priority: 1 },
+      { groupId: undefined, weight: 1, priority: 1 }, // an unfinished row is left out
     ];
     const r = buildCreate(form, describeProblem);
     expect(r.ok).toBe(true);
@@ -122,7 +121,7 @@ describe('buildCreate', () => {
     expect(r.body).toMatchObject({
       type: 'aggregate',
       upstreams: [],
-      subGroups: [{ groupId: 7, weight: 3 }],
+      subGroups: [{ groupId: 7, weight: 3, priority: 1 }],
     });
   });
 });
@@ -155,11 +154,6 @@ describe('form helpers', () => {
       'https://api.anthropic.com',
       'https://my-proxy.example.com',
     ]);
-  });
-
-  it('computes traffic shares from weights', () => {
-    expect(shares([3, 1, 0])).toEqual([75, 25, 0]);
-    expect(shares([0, 0])).toEqual([0, 0]);
   });
 });
 

@@ -10,6 +10,8 @@ import type { z } from 'zod';
 import { parseJsonObject, toJsonText } from '../../utils/json-text';
 import { keyLimitsBody, keyLimitsForm } from './key-limits';
 import type { KeyLimitsForm } from './key-limits';
+import { aliasesBody, aliasRows, proxyPoolBody, subGroupRows, subGroupsBody } from './routing-form';
+import type { AliasRow, SubGroupRow } from './routing-form';
 
 /** Variables a header rule value may use (API.md). */
 export const HEADER_VARIABLES = [
@@ -31,10 +33,7 @@ export interface OverrideRow {
   value: unknown;
 }
 
-export interface SubGroupRow {
-  groupId: number | undefined;
-  weight: number;
-}
+export type { SubGroupRow } from './routing-form';
 
 /** The group form's editable state; JSON fields stay text until submit so a typo never loses input. */
 export interface GroupForm {
@@ -47,11 +46,14 @@ export interface GroupForm {
   testModel: string;
   validationEndpoint: string;
   proxyKeys: string[];
+  /** Egress proxies the keys are pinned to (saved ones masked, as the API shows them); [] = none. */
+  proxyPool: string[];
   /** Model globs for key-routed endpoints; empty = any model. */
   models: string[];
   paramOverridesText: string;
   modelRedirectsText: string;
   modelRedirectStrict: boolean;
+  modelAliases: AliasRow[];
   headerRules: HeaderRuleRow[];
   /** Pacing limits per upstream key; blank inputs = no limit. */
   keyLimits: KeyLimitsForm;
@@ -73,10 +75,12 @@ export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupFo
     testModel: '',
     validationEndpoint: '',
     proxyKeys: [],
+    proxyPool: [],
     models: [],
     paramOverridesText: '',
     modelRedirectsText: '',
     modelRedirectStrict: false,
+    modelAliases: [],
     headerRules: [],
     keyLimits: keyLimitsForm(null),
     affinity: { ...defaultAffinity },
@@ -97,16 +101,18 @@ export function formFromGroup(g: Group): GroupForm {
     testModel: g.testModel,
     validationEndpoint: g.validationEndpoint,
     proxyKeys: [...g.proxyKeys],
+    proxyPool: [...g.proxyPool],
     models: [...g.models],
     paramOverridesText: toJsonText(g.paramOverrides),
     modelRedirectsText: toJsonText(g.modelRedirects),
     modelRedirectStrict: g.modelRedirectStrict,
+    modelAliases: aliasRows(g.modelAliases),
     headerRules: g.headerRules.map((r) => ({ action: r.action, key: r.key, value: r.value ?? '' })),
     keyLimits: keyLimitsForm(g.keyLimits),
     affinity: { ...g.affinity },
     dailyResetTimeZone: g.dailyResetTimeZone ?? '',
     overrides: Object.entries(g.config).map(([key, value]) => ({ key, value })),
-    subGroups: g.subGroups.map((s) => ({ groupId: s.groupId, weight: s.weight })),
+    subGroups: subGroupRows(g.subGroups),
   };
 }
 
@@ -132,7 +138,8 @@ export type FormProblem =
   | 'urlCredentials'
   | 'urlCharacters'
   | 'modelMissing'
-  | 'modelDuplicate';
+  | 'modelDuplicate'
+  | 'aliasDuplicate';
 export type Describe = (problem: FormProblem, detail?: string) => string;
 
 function issuesToErrors(issues: z.ZodError['issues'], describe: Describe): FieldErrors {
@@ -184,6 +191,8 @@ function rawBody(
   if (modelRedirects && Object.values(modelRedirects).some((v) => typeof v !== 'string'))
     errors.modelRedirects = describe('redirectNotString');
   const standard = form.type === 'standard';
+  const aliases = aliasesBody(form.modelAliases);
+  for (const i of aliases.duplicates) errors[`modelAliasRows.${i}`] = describe('aliasDuplicate');
   const limits = keyLimitsBody(form.keyLimits);
   if (standard)
     for (const [path, problem] of Object.entries(limits.problems)) errors[path] = describe(problem);
@@ -197,15 +206,15 @@ function rawBody(
     proxyKeys: form.proxyKeys,
     models: form.models.map((m) => m.trim()).filter((m) => m !== ''),
     config: Object.fromEntries(form.overrides.filter((o) => o.key !== '').map((o) => [o.key, o.value])),
-    subGroups: standard
-      ? []
-      : form.subGroups
-          .filter((s): s is { groupId: number; weight: number } => s.groupId !== undefined)
-          .map((s) => ({ groupId: s.groupId, weight: s.weight })),
+    // Aliases are resolved by the group a request names, so an aggregate has its own.
+    modelAliases: aliases.aliases,
+    subGroups: standard ? [] : subGroupsBody(form.subGroups),
   };
   // Aggregates forward to their sub-groups: validation and request rewriting belong to those.
   if (standard) {
     Object.assign(body, {
+      // Keys are pinned to a proxy of their own group's pool; an aggregate has no keys to pin.
+      proxyPool: proxyPoolBody(form.proxyPool),
       testModel: form.testModel.trim(),
       validationEndpoint: form.validationEndpoint.trim(),
       paramOverrides: paramOverrides ?? {},
@@ -254,10 +263,4 @@ export function buildPatch(form: GroupForm, original: Group, describe: Describe)
     keys.length === original.proxyKeys.length && keys.every((k, i) => k === original.proxyKeys[i]);
   if (sameKeys) delete body.proxyKeys;
   return finish(groupPatchSchema.safeParse(body), errors, describe);
-}
-
-/** Each sub-group's share of the traffic, in percent (weight 0 = 0 %). */
-export function shares(weights: readonly number[]): number[] {
-  const total = weights.reduce((a, b) => a + Math.max(0, b), 0);
-  return weights.map((w) => (total === 0 ? 0 : (Math.max(0, w) / total) * 100));
 }

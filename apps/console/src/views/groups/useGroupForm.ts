@@ -38,6 +38,8 @@ export function useGroupForm(onSaved: (group: Group) => void) {
         return t('groups.form.limits.modelMissing');
       case 'modelDuplicate':
         return t('groups.form.limits.modelDuplicate');
+      case 'aliasDuplicate':
+        return t('groups.form.routing.aliasDuplicate');
     }
   };
 

@@ -7,9 +7,19 @@ import { key } from '../../../testing/fixtures';
 import { mountWithApp, settle } from '../../../testing/mount';
 import KeyTable from './KeyTable.vue';
 
-function mountTable(items: Key[], total = items.length, keyLimits: KeyLimits | null = null) {
+function mountTable(items: Key[], total = items.length, keyLimits: KeyLimits | null = null, pooled = false) {
   return mountWithApp(KeyTable, {
-    props: { items, total, loading: false, testing: null, status: '', page: 1, pageSize: 20, keyLimits },
+    props: {
+      items,
+      total,
+      loading: false,
+      testing: null,
+      status: '',
+      page: 1,
+      pageSize: 20,
+      keyLimits,
+      pooled,
+    },
   }).wrapper;
 }
 
@@ -35,6 +45,23 @@ describe('KeyTable', () => {
     ]);
     expect(w.text()).toContain('back in 2 minutes');
     expect(w.text()).toContain('401 invalid api key');
+  });
+
+  it('shows the egress proxy each key is pinned to, masked, only when the group has a pool', async () => {
+    const keys = [
+      key(1, { proxy: 'http://…@proxy-a.example.com:3128' }),
+      key(2, { proxy: 'socks5h://b:1080' }),
+    ];
+    const w = mountTable(keys, 2, null, true);
+    await settle();
+    expect(w.findAll('[data-testid="key-proxy"]').map((c) => c.text())).toEqual([
+      'http://…@proxy-a.example.com:3128',
+      'socks5h://b:1080',
+    ]);
+    const direct = mountTable([key(3)]);
+    await settle();
+    expect(direct.findAll('[data-testid="key-proxy"]')).toHaveLength(0);
+    expect(direct.text()).not.toContain('Egress proxy');
   });
 
   it('asks for another state when a state filter is picked', async () => {
