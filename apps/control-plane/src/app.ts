@@ -10,6 +10,7 @@ import type { ControlPlaneDeps, CpEnv } from './context';
 import { csrfGuard } from './csrf';
 import { dashboardRoutes } from './dashboard';
 import { groupStatsRoutes } from './group-stats';
+import { groupProxyHealthRoutes } from './group-proxies-health';
 import { groupRoutes } from './groups';
 import { errorHandler } from './http';
 import { keyRoutes } from './keys';
@@ -72,6 +73,7 @@ export function createApp(
   app.get('/api/openapi.json', (c) => c.json((openapi ??= buildOpenApi())));
   app.route('/api/groups', groupRoutes());
   app.route('/api/groups', groupStatsRoutes());
+  app.route('/api/groups', groupProxyHealthRoutes());
   app.route('/api', keyRoutes());
   app.route('/api', taskRoutes());
   app.route('/api/settings', settingsRoutes());

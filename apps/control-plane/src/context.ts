@@ -3,6 +3,7 @@ import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { LogPort } from '@keyway/core';
 import type { LimitRule } from '@keyway/limits';
+import type { ProxyPenalty } from '@keyway/contracts';
 import type { KeyCipher } from './key-cipher';
 import type { SessionStore } from './session-store';
 
@@ -40,6 +41,11 @@ export interface ControlPlaneDeps {
    * access key's `rpmNow` (counter id `ak:<id>`). Without it `rpmNow` is 0.
    */
   counters?: { read(id: string, rule: LimitRule): Promise<{ used: number }> };
+  /**
+   * The penalties gateways hold now on egress proxies, by proxy URL (standalone: the in-process gateway's;
+   * distributed: what the gateways share in Redis). Without it `GET /api/groups/{id}/proxies` answers 503.
+   */
+  proxyPenalties?: (proxyUrls: readonly string[]) => Promise<ReadonlyMap<string, ProxyPenalty>>;
 }
 
 /** What an audit entry records besides action and target: never secrets. */

@@ -14,7 +14,7 @@ import {
   mirrorKeyPool,
   queuePrefixOf,
 } from '@keyway/server/infra';
-import { trustedProxyMatcher } from '@keyway/server';
+import { redisProxyPenalties, trustedProxyMatcher } from '@keyway/server';
 import type { ControlPlaneDeps } from './context';
 import { checkEncryption } from './encryption';
 import type { Env } from './env';
@@ -115,6 +115,8 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       sessionStore: new RedisSessionStore(redis, env.REDIS_PREFIX),
       isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
       counters,
+      // What the gateways share of their egress proxy penalties, for `GET /api/groups/{id}/proxies`.
+      proxyPenalties: redisProxyPenalties({ redis, prefix: env.REDIS_PREFIX }).read,
     };
   })().catch((err: unknown) => {
     if (!stopping) logger.error({ err }, 'control plane start-up failed');

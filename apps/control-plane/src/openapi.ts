@@ -28,6 +28,7 @@ import {
 import { taskStatusSchema } from '@keyway/queue';
 import { z } from 'zod';
 import { logExportQuerySchema } from './log-export';
+import { groupProxyHealthRouteDocs } from './group-proxies-health';
 import { accessKeyRouteDocs } from './openapi-access-keys';
 import type { RouteDoc } from './route-doc';
 
@@ -291,6 +292,7 @@ export const routeDocs: RouteDoc[] = [
     response: z.object({ openapi: z.string() }),
   },
   ...accessKeyRouteDocs,
+  ...groupProxyHealthRouteDocs,
 ];
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {

@@ -21,10 +21,11 @@ import { createBufferedSink } from './log-sink';
 import { createUsageAggregator } from './usage-aggregator';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
-import { trustedProxyMatcher } from '@keyway/server';
+import { redisProxyPenalties, trustedProxyMatcher } from '@keyway/server';
 import { redisAffinityShare } from './affinity-share-redis';
 import { createSessionAffinity } from './session-affinity';
 import { createUpstreamClients, liveUpstreams } from './upstream-clients';
+import { shareProxyHealth } from './proxy-health-share';
 
 /** The running gateway's collaborators; `proxy` is set once the key pool and the first snapshot are loaded. */
 export interface GatewayProcess {
@@ -69,6 +70,14 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   });
   // The listen port: an upstream pointing back at it would loop (egress policy).
   const clients = createUpstreamClients({ selfPort: env.PORT });
+  // Proxy penalties go to Redis in the background, for the admin API to show every gateway's view of a proxy.
+  const proxyHealthShare = shareProxyHealth(
+    clients.proxyHealth,
+    redisProxyPenalties({ redis, prefix: env.REDIS_PREFIX }),
+    {
+      onError: (err) => logger.warn({ err }, 'could not share a proxy penalty; the admin API shows it late'),
+    },
+  );
   // Access-key limits across replicas: slices claimed from Redis, never a round trip per request. The gateway
   // never reaches the database: seeding budgets into Redis from it is left to the processes that do.
   const counters = new RedisCounters({ redis, prefix: counterPrefixOf(env.REDIS_PREFIX), log: logger });
@@ -190,6 +199,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       await queue.close();
       await bus.close();
       await clients.close();
+      await proxyHealthShare.close();
       // After the last requests finished: their usage is pushed before the connection goes.
       await counters.close();
       await affinity.close();

@@ -109,6 +109,7 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
               keepAliveMs,
               judge,
               ...resolve,
+              onFailure: (error) => proxyHealth.noteFailure(proxy, error.message),
             })
           : new Pool(origin, {
               connections: s.maxConnsPerUpstream,

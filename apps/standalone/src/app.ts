@@ -62,6 +62,7 @@ export function createServing(
       testKey: deps.testKey,
       // The gateway's own counters: `rpmNow` is exact in one process.
       counters: deps.counters,
+      proxyPenalties: (urls) => Promise.resolve(deps.clients.proxyHealth.penaltiesOf(urls)),
       // Sessions live in the database (the default store); X-Forwarded-Proto is believed from these peers only.
       isTrustedProxy: deps.isTrustedProxy,
     },

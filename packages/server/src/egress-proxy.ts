@@ -37,14 +37,28 @@ export interface ProxyDispatcherOptions {
   /** The egress policy's connect-time judge, applied to the proxy's address (and, for `socks5://`, the upstream's). */
   judge: EgressJudge;
   resolve?: Resolve;
+  /** Told every proxy failure, its text naming the proxy masked (the gateway shows it with the proxy's health). */
+  onFailure?: (error: ProxyFailedError) => void;
 }
 
 /** The error a failed step of reaching the proxy becomes: egress refusals and aborts keep their own meaning. */
-function asProxyFailure(proxyUrl: string, error: unknown): unknown {
+function asProxyFailure(
+  proxyUrl: string,
+  error: unknown,
+  onFailure: ProxyDispatcherOptions['onFailure'],
+): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === EGRESS_REFUSED_CODE || code === 'UND_ERR_ABORTED' || code === PROXY_FAILED_CODE) return error;
   const why = error instanceof Error ? error.message : 'connection failed';
-  return new ProxyFailedError(proxyUrl, typeof code === 'string' ? `${code} ${why}` : why, error);
+  return told(
+    new ProxyFailedError(proxyUrl, typeof code === 'string' ? `${code} ${why}` : why, error),
+    onFailure,
+  );
+}
+
+function told(error: ProxyFailedError, onFailure: ProxyDispatcherOptions['onFailure']): ProxyFailedError {
+  onFailure?.(error);
+  return error;
 }
 
 /**
@@ -74,7 +88,8 @@ export function proxyDispatcher(origin: string, proxyUrl: string, o: ProxyDispat
     ...pooling,
     connectTimeout: o.timeoutMs,
     // The connection to the proxy: judged by the egress policy, and every failure of it tagged as the proxy's.
-    clientFactory: (proxyOrigin: URL | string) => taggedProxyPool(proxyUrl, proxyOrigin, toProxy),
+    clientFactory: (proxyOrigin: URL | string) =>
+      taggedProxyPool(proxyUrl, proxyOrigin, toProxy, o.onFailure),
   });
   return agent.compose((dispatch) => (options, handler) => dispatch({ ...options, origin }, handler));
 }
@@ -84,6 +99,7 @@ function taggedProxyPool(
   proxyUrl: string,
   origin: URL | string,
   connect: ReturnType<typeof buildConnector>,
+  onFailure: ProxyDispatcherOptions['onFailure'],
 ): Dispatcher {
   const pool = new Pool(origin, { connect });
   // Bound before it is replaced below.
@@ -95,11 +111,11 @@ function taggedProxyPool(
       try {
         data = await connectThrough(options);
       } catch (error) {
-        throw asProxyFailure(proxyUrl, error);
+        throw asProxyFailure(proxyUrl, error, onFailure);
       }
       if (data.statusCode === 200) return data;
       data.socket.on('error', () => {}).destroy();
-      throw new ProxyFailedError(proxyUrl, `CONNECT answered ${data.statusCode}`);
+      throw told(new ProxyFailedError(proxyUrl, `CONNECT answered ${data.statusCode}`), onFailure);
     },
   });
   return pool;
@@ -132,7 +148,7 @@ function socksConnector(url: URL, o: ProxyDispatcherOptions): buildConnector.con
       let destination: string;
       try {
         proxyAddress = await resolveTo(proxyHost, proxyPort).catch((e: unknown) => {
-          throw asProxyFailure(proxyUrl, e);
+          throw asProxyFailure(proxyUrl, e, o.onFailure);
         });
         destination = remoteDns ? host : await resolveTo(host, port);
       } catch (error) {
@@ -153,7 +169,7 @@ function socksConnector(url: URL, o: ProxyDispatcherOptions): buildConnector.con
           timeout: o.timeoutMs,
         }));
       } catch (error) {
-        return callback(asProxyFailure(proxyUrl, error) as Error, null);
+        return callback(asProxyFailure(proxyUrl, error, o.onFailure) as Error, null);
       }
       if (!https) return callback(null, socket);
       const secure = tlsConnect({

@@ -7,3 +7,4 @@ export * from './trusted-proxies';
 export * from './egress-connect';
 export * from './head-safe';
 export * from './egress-proxy';
+export * from './proxy-penalties-redis';
