@@ -1,7 +1,7 @@
 import { startFakeUpstream } from '@keyway/testing';
 import type { FakeUpstream } from '@keyway/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatBody, postJson, send, startGateway } from './harness';
+import { chatBody, postJson, PROXY_KEY, send, startGateway } from './harness';
 import type { GroupSpec, TestGateway } from './harness';
 
 const FREE = ['sk-test-free-aaaaaaaaaaaa0001', 'sk-test-free-aaaaaaaaaaaa0002'];
@@ -140,6 +140,28 @@ describe('model aliases', { timeout: 20_000 }, () => {
     const res = await postJson(`${gw.base('g')}/v1/chat/completions`, chatBody({ model: 'smart' }));
     expect(res.status).toBe(429);
     expect(fake.requests.map((r) => (JSON.parse(r.body) as { model: string }).model)).toEqual(['m1', 'm2']);
+  });
+
+  it('names the model tried in a Gemini path, and keeps the query', async () => {
+    fake = await startFakeUpstream();
+    const gemKey = 'AIza-test-alias-eeeeeeeeeeee0006';
+    const { gw } = await setup(
+      [{ name: 'gem', channel: 'gemini', upstreams: [fake.url], keys: [gemKey] }],
+      {},
+      { gem: { smart: ['gemini-2.5-pro', 'gemini-2.5-flash'] } },
+    );
+    fake.setKeyBehaviour(gemKey, { model: 'gemini-2.5-pro', status: 503, message: 'Service Unavailable' });
+    const res = await send(`${gw.base('gem')}/v1beta/models/smart:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': PROXY_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      '/v1beta/models/gemini-2.5-pro:streamGenerateContent',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+    ]);
+    expect(fake.requests.at(-1)?.query.get('alt')).toBe('sse');
   });
 
   it('a key-routed request for an alias reaches the group that defines it', async () => {
