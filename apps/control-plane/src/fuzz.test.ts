@@ -266,11 +266,12 @@ async function freshLive(): Promise<Live> {
 
 beforeAll(async () => {
   fx = await createFixture();
-  // Background tasks and key tests exist in every deployment; without them these routes answer 503 by design.
+  // Background tasks, key tests and proxy health exist in every deployment; without them these routes answer 503 by design.
   queue = new MemoryJobQueue();
   fx.deps.queue = queue;
   fx.deps.testKey = () =>
     Promise.resolve({ valid: false, statusCode: 401, durationMs: 1, error: 'invalid key' });
+  fx.deps.proxyPenalties = () => Promise.resolve(new Map());
   rssBefore = rssMiB();
   console.log(`[fuzz] admin API: RSS before ${rssBefore} MiB`);
 });
