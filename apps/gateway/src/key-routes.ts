@@ -37,8 +37,9 @@ export function keyRoutePrefixes(): string[] {
  * The key-routed endpoints: a provider path at the gateway root, where the caller's key chooses the group. The
  * path names the channel; the candidates are the caller's groups of that channel (an access key's in its order, a
  * group proxy key's own, a global proxy key's every group in display order) whose `models` globs match the model
- * the client named; the request is forwarded along them in order (see `AttemptPlanner`'s `advance` mode). Model
- * lists answer the union of the candidates' lists.
+ * the client named, or that define it as an alias (`servesModel`); the request is forwarded along them in order
+ * (see `AttemptPlanner`'s `advance` mode), each expanding its own alias. Model lists answer the union of the
+ * candidates' lists.
  */
 export function createKeyRouteHandler(
   deps: { runtime: () => GatewayRuntime; metrics?: { proxyAuthFailure?(group: string): void } },
