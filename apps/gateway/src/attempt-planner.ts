@@ -109,7 +109,8 @@ export type Exhaustion =
  * is open, or whose pool has no key is excluded and the next one tried; a standard group retries its other keys
  * (and, once all were tried, tried ones again) up to `maxRetries`; an aggregate's member whose every key was tried
  * in this request, or which is in a storm, is excluded and another member tried; a key-routed request's candidate
- * is left for the next after a retryable failure. Retries stop at the first success, a non-retryable failure, or
+ * is left for the next after a retryable failure. An aggregate's tiers (`priority`) and an alias's models are later
+ * tiers: reached only when every candidate before them is excluded, so each new request starts at the best one. Retries stop at the first success, a non-retryable failure, or
  * the attempt budget (`maxRetries + 1` of the first candidate chosen).
  */
 export class AttemptPlanner {
