@@ -11,6 +11,7 @@ import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
+import { redisProxyPenalties } from '@keyway/server';
 import { connectRedis, mirrorKeyPool, queuePrefixOf } from '@keyway/server/infra';
 import { createWorker } from './app';
 import type { Env } from './env';
@@ -75,6 +76,8 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
           ]),
         logger,
         queue,
+        // A key whose pinned proxy a gateway penalised is validated through the proxy the gateway uses instead.
+        proxyPenalties: redisProxyPenalties({ redis, prefix: env.REDIS_PREFIX }).read,
         ...(pgLogs ? { writeRequestLogs: (records) => pgLogs.write(records) } : {}),
       },
       { recheckEveryMs: env.RECHECK_EVERY_SECONDS * 1000, validateConcurrency: env.VALIDATE_CONCURRENCY },

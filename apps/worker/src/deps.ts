@@ -1,4 +1,4 @@
-import type { RequestLogRecord, Settings } from '@keyway/contracts';
+import type { ProxyPenalty, RequestLogRecord, Settings } from '@keyway/contracts';
 import type { LogPort } from '@keyway/core';
 import type { DbClient, Provider, RequestLogWriteResult, SqliteWriter } from '@keyway/db';
 import type { KeyCipher, KeyPool } from '@keyway/keypool';
@@ -42,4 +42,9 @@ export interface WorkerDeps {
   dispatcher?: Dispatcher;
   /** The port this process serves `/proxy` on (standalone): validation requests never go there. */
   selfPort?: number;
+  /**
+   * The penalties gateways hold now on egress proxies (distributed: shared in Redis; standalone: the in-process
+   * gateway's): a key whose pinned proxy is penalised is validated through the next one, as the gateway sends it.
+   */
+  proxyPenalties?: (proxyUrls: readonly string[]) => Promise<ReadonlyMap<string, ProxyPenalty>>;
 }

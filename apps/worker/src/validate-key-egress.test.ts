@@ -158,4 +158,23 @@ describe('key validation through the egress proxy', { timeout: 20_000 }, () => {
     expect(blamesKey(refused)).toBe(false);
     expect(fake.requests).toHaveLength(0);
   });
+
+  it('validates a key whose pinned proxy a gateway penalised through the proxy the gateway uses instead', async () => {
+    const fake = opened(await startFakeUpstream());
+    const { proxies, pool } = opened(await startProxyPool());
+    const dead = pool[0] as string;
+    const keyId = [1, 2, 3, 4, 5, 6, 7, 8, 9].find((id) => proxyForKey(pool, id) === dead) as number;
+    await proxies[0]?.close();
+    const instead = proxyForKey(pool, keyId, (u) => u === dead);
+    const penalised = {
+      ...deps(),
+      proxyPenalties: () => Promise.resolve(new Map([[dead, { until: Date.now() + 60_000, error: null }]])),
+    };
+    const r = await validateKey(penalised, group(fake.url, { proxyPool: pool }), KEY, { keyId });
+    expect(r).toMatchObject({ valid: true });
+    expect(proxies[pool.indexOf(instead as string)]?.seen.bytes).toContain(KEY);
+    // Without the gateways' view it goes to its pinned proxy, which is down: not the key's fault.
+    const pinned = await validateKey(deps(), group(fake.url, { proxyPool: pool }), KEY, { keyId });
+    expect(pinned).toMatchObject({ valid: false, class: 'proxy' });
+  });
 });

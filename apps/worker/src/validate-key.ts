@@ -78,6 +78,20 @@ function dispatcherFor(
   return deps.dispatcher ?? validationDispatcher(policy);
 }
 
+/**
+ * The proxy of `proxies` the key leaves through, as the gateway picks it: its pinned one, else (penalised by a
+ * gateway) its next-best; null for direct. Unreadable penalties leave the pinned one.
+ */
+async function keyProxy(
+  deps: Partial<Pick<WorkerDeps, 'proxyPenalties'>>,
+  proxies: readonly string[],
+  keyId: number,
+): Promise<string | null> {
+  if (proxies.length <= 1 || !deps.proxyPenalties) return proxyForKey(proxies, keyId);
+  const penalties = await deps.proxyPenalties(proxies).catch(() => new Map<string, unknown>());
+  return proxyForKey(proxies, keyId, (url) => penalties.has(url));
+}
+
 /** Header-rule `${CLIENT_IP}` of validation requests: there is no client, the worker itself asks. */
 export const VALIDATION_CLIENT_IP = '127.0.0.1';
 
@@ -116,7 +130,7 @@ export function blamesKey(result: KeyValidationResult): boolean {
  */
 export async function validateKey(
   deps: Pick<WorkerDeps, 'loadSettings' | 'dispatcher' | 'now'> &
-    Partial<Pick<WorkerDeps, 'logger' | 'selfPort'>>,
+    Partial<Pick<WorkerDeps, 'logger' | 'selfPort' | 'proxyPenalties'>>,
   group: ValidationGroup,
   keyValue: string,
   options: ValidateKeyOptions = {},
@@ -154,7 +168,7 @@ export async function validateKey(
 
   const egress = await egressSettings(deps);
   const proxies = effectiveProxies(group.proxyPool, group.config.proxyUrl ?? egress.proxyUrl);
-  const proxy = proxies.length > 0 ? proxyForKey(proxies, options.keyId ?? 0) : null;
+  const proxy = await keyProxy(deps, proxies, options.keyId ?? 0);
   let lastConnectError = '';
   for (const upstream of upstreams) {
     const abort = new AbortController();
