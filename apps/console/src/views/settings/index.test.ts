@@ -62,6 +62,30 @@ describe('settings page', () => {
     expect(w.text()).not.toContain('Unsaved changes');
   });
 
+  it('shows the egress proxy masked, keeps it by not sending it, and sends an emptied one as null (direct)', async () => {
+    const masked = 'socks5://…@proxy.example.com:1080';
+    const initial = settingsResponse({ maxRetries: 3, proxyUrl: masked });
+    stub.on('GET /api/settings', json(initial));
+    stub.on('PATCH /api/settings', (c) => json({ values: { ...initial.values, ...(c.body as object) } }));
+    const w = await openPage();
+    expect(byTestId<HTMLInputElement>('setting-input-proxyUrl').value).toBe(masked);
+    await setNumber('setting-input-maxRetries', 4);
+    byTestId('settings-save').click();
+    await settle();
+    byTestId('settings-confirm').click();
+    await settle();
+    await typeInto(byTestId('setting-input-proxyUrl'), '');
+    expect(w.text()).toContain('Unsaved changes: 1');
+    byTestId('settings-save').click();
+    await settle();
+    byTestId('settings-confirm').click();
+    await settle();
+    expect(stub.callsTo('PATCH /api/settings').map((c) => c.body)).toEqual([
+      { maxRetries: 4 },
+      { proxyUrl: null },
+    ]);
+  });
+
   it('shows the API validation message on the field it is about', async () => {
     stub.on(
       'PATCH /api/settings',

@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 function mountEditor(rows: OverrideRow[]) {
-  const s = settingsResponse({ maxRetries: 5 });
+  const s = settingsResponse({ maxRetries: 5, proxyUrl: 'http://…@proxy.example.com:3128' });
   const { wrapper } = mountWithApp(ConfigOverridesEditor, {
     props: {
       modelValue: rows,
@@ -48,5 +48,16 @@ describe('ConfigOverridesEditor', () => {
     expect(rows[0]).toEqual({ key: 'maxRetries', value: 5 });
     expect(w.text()).toContain('Global value: 5');
     expect(w.find('[data-testid="group-override-value"]').exists()).toBe(true);
+  });
+
+  it('starts an egress proxy override empty (direct), not at the masked global one, and says how to inherit', async () => {
+    const rows = reactive<OverrideRow[]>([{ key: '', value: null }]);
+    const w = mountEditor(rows);
+    await settle();
+    w.findComponent(ElSelect).vm.$emit('update:modelValue', 'proxyUrl');
+    await settle();
+    expect(rows[0]).toEqual({ key: 'proxyUrl', value: null });
+    expect(w.text()).toContain('Global value: http://…@proxy.example.com:3128');
+    expect(w.text()).toContain('Remove the row to use the global value');
   });
 });

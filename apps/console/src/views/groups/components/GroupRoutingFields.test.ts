@@ -88,3 +88,61 @@ describe('group form: egress proxy pool', () => {
     expect(byTestId('group-form-routing').classList.contains('is-active')).toBe(true);
   });
 });
+
+describe('group form: tiers and model aliases', () => {
+  const members = [
+    group({ id: 1, name: 'free', keyStats: { total: 2, active: 2, cooling: 0, invalid: 0, disabled: 0 } }),
+    group({ id: 2, name: 'paid' }),
+    group({ id: 3, name: 'free-2' }),
+  ];
+  const aggregate = group({
+    id: 9,
+    name: 'all',
+    type: 'aggregate',
+    upstreams: [],
+    subGroups: [
+      { groupId: 2, weight: 1, priority: 2 },
+      { groupId: 1, weight: 3, priority: 1 },
+      { groupId: 3, weight: 1, priority: 1 },
+    ],
+    modelAliases: { smart: ['gpt-4.1', 'gpt-4o'] },
+  });
+
+  it('lists members best tier first with their share of the tier, and sends tiers and renamed aliases', async () => {
+    stub.on('PATCH /api/groups/9', (c) => json({ ...aggregate, ...(c.body as object) }));
+    mountWithApp(GroupFormDialog, {
+      props: {
+        modelValue: true,
+        target: { mode: 'edit', group: aggregate },
+        groups: [...members, aggregate],
+        settings: settingsResponse(),
+      },
+    });
+    await settle();
+    const priorities = [0, 1, 2].map(
+      (i) => byTestId(`group-subgroup-priority-${i}`).querySelector('input')?.value,
+    );
+    expect(priorities).toEqual(['1', '1', '2']);
+    const shares = [...document.querySelectorAll('[data-testid="group-subgroup"] .members__share')].map((e) =>
+      e.textContent?.trim(),
+    );
+    expect(shares).toEqual(['75 %', '25 %', '100 %']);
+
+    const tier = byTestId(`group-subgroup-priority-1`).querySelector('input') as HTMLInputElement;
+    await typeInto(tier, '3');
+    tier.dispatchEvent(new Event('change', { bubbles: true }));
+    await typeInto(inputOf('model-alias-name-0'), 'fast');
+    await settle();
+    byTestId('group-form-submit').click();
+    await settle();
+    expect(stub.callsTo('PATCH /api/groups/9')[0]?.body).toMatchObject({
+      subGroups: [
+        { groupId: 1, weight: 3, priority: 1 },
+        { groupId: 3, weight: 1, priority: 3 },
+        { groupId: 2, weight: 1, priority: 2 },
+      ],
+      modelAliases: { fast: ['gpt-4.1', 'gpt-4o'] },
+    });
+    expect(document.querySelector('[data-testid="proxy-pool"]')).toBeNull(); // an aggregate has no keys to pin
+  });
+});
