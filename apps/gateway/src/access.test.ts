@@ -177,6 +177,30 @@ describe('admitAccessKey', () => {
     expect(deps.counters.admitted).toBe(2);
   });
 
+  it('prices every model an alias lists: an alias of priced models passes, one listing an unpriced model not', () => {
+    const rt = runtime({
+      groups: [
+        group(1, 'oa', {
+          modelAliases: { smart: ['gpt-4o', 'gpt-4o-mini-2024-07-18'], risky: ['gpt-4o', 'mystery'] },
+        }),
+      ],
+      accessKeys: [key(1, 'a', { limits: budget })],
+      prices: [
+        ...priced,
+        { model: 'gpt-4o-mini', inputPerMTok: 0.15, outputPerMTok: 0.6, cachedInputPerMTok: null },
+      ],
+    });
+    const ak = firstKey(rt);
+    const g = rt.groups.get('oa') as GroupRuntime;
+    const admit = (model: string) =>
+      admitAccessKey({ counters: countingLayer(), clock }, rt, ak, g, { method: 'POST', model });
+    expect(admit('smart')).toMatchObject({ ok: true });
+    expect(admit('risky')).toMatchObject({
+      status: 403,
+      message: expect.stringContaining("'mystery'") as string,
+    });
+  });
+
   it('refuses an aggregate when any member would serve an unpriced model', () => {
     const rt = runtime({
       groups: [

@@ -3,6 +3,7 @@ import { maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
 import type { Admission, Clock, CounterLayer, LimitRule } from '@keyway/limits';
 import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
+import { modelsFor, sentModel } from './runtime';
 
 /**
  * Who a presented secret belongs to: an access key (valid or not: disabled and expired keys are known callers,
@@ -158,10 +159,16 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The models a request for `model` may be served as in `group` (an aggregate: as any member would redirect it). */
 function servedModels(group: GroupRuntime, model: string): string[] {
-  if (group.type !== 'aggregate') return [group.modelRedirects?.[model] ?? model];
-  const members = group.subGroups.items;
-  if (members.length === 0) return [model];
-  return members.map((m) => m.group.modelRedirects?.[model] ?? model);
+  // An alias is served by each model it lists (an aggregate's own alias expands before its members').
+  const members =
+    group.type === 'aggregate' && group.subGroups.items.length > 0
+      ? group.subGroups.items.map((m) => m.group)
+      : [group];
+  return modelsFor(group, model).flatMap((listed) =>
+    members.flatMap((g) =>
+      (g === group ? [listed] : modelsFor(g, listed)).map((m) => sentModel(g, m) ?? model),
+    ),
+  );
 }
 
 function verdictOf(deps: AdmitDeps, key: AccessKeyRuntime, id: string, a: Admission): AccessVerdict {

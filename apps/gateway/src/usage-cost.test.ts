@@ -29,7 +29,8 @@ function priced(channel: Channel, model: string, body: unknown) {
     promptTokens: usage?.promptTokens ?? null,
     completionTokens: usage?.completionTokens ?? null,
     cachedTokens: usage?.cachedTokens ?? null,
-  } as RequestLogRecord;
+    attempts: [],
+  } as unknown as RequestLogRecord;
   return { usage, cost: recordCost(runtime, record) };
 }
 
@@ -125,5 +126,17 @@ describe('cached tokens and cost per channel', () => {
       priced('openai', 'llama-3-70b', { usage: { prompt_tokens: 5, completion_tokens: 1 } }).cost,
     ).toBeNull();
     expect(priced('openai', 'gpt-4o', { id: 'x' }).cost).toBeNull();
+  });
+
+  it('prices the model the serving attempt sent (an alias expanded), not the name the client used', () => {
+    const record = {
+      groupId: 1,
+      model: 'smart',
+      promptTokens: 1_000_000,
+      completionTokens: 0,
+      cachedTokens: 0,
+      attempts: [{ model: 'gpt-4.1' }, { model: 'gpt-4o' }],
+    } as unknown as RequestLogRecord;
+    expect(recordCost(runtime, record)).toBeCloseTo(2.5);
   });
 });

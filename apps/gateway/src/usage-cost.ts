@@ -10,8 +10,11 @@ import type { GatewayRuntime } from './runtime';
 export function recordCost(runtime: GatewayRuntime, record: RequestLogRecord): number | null {
   if (record.model === null || (record.promptTokens === null && record.completionTokens === null))
     return null;
+  // The model sent upstream by the attempt that served (an alias expanded, a redirect applied); records without
+  // attempt models (older or refused ones) fall back to the client's model through the group's redirect.
+  const served = record.attempts.at(-1)?.model;
   const redirects = runtime.groupsById.get(record.groupId)?.modelRedirects;
-  const price = lookupPrice(runtime.prices, redirects?.[record.model] ?? record.model);
+  const price = lookupPrice(runtime.prices, served ?? redirects?.[record.model] ?? record.model);
   if (!price) return null;
   return costUsd(price, {
     prompt: record.promptTokens ?? 0,
