@@ -107,6 +107,9 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     void clients.retain(liveUpstreams(runtime));
   };
 
+  // The listen port: an upstream pointing back at it would loop (egress policy).
+  const clients = createUpstreamClients({ selfPort: env.PORT });
+
   // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ). Request
   // logs and key states are written straight to the database below, so their jobs are not needed here.
   const queue = new MemoryJobQueue();
@@ -121,6 +124,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       queue,
       sqliteWriter,
       selfPort: env.PORT,
+      // Key checks skip a proxy this process's gateway is skipping, for the key's next one (as the gateway does).
+      proxyPenalties: (urls) => Promise.resolve(clients.proxyHealth.penaltiesOf(urls)),
     },
     { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention] },
   );
@@ -159,8 +164,6 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     onDrop: (count) => logger.error({ count }, 'usage buffer full; dropped the oldest batches'),
   });
 
-  // The listen port: an upstream pointing back at it would loop (egress policy).
-  const clients = createUpstreamClients({ selfPort: env.PORT });
   return {
     env,
     authKey,
