@@ -43,7 +43,9 @@ export function groupProxyHealthRoutes(): Hono<CpEnv> {
     const group = await findGroupWithMembers(db, id);
     if (!group) throw AppError.notFound('Group');
     const { proxyPool, config } = groupJson(group);
-    const proxies = effectiveProxies(proxyPool, config.proxyUrl ?? (await loadSettings(db)).proxyUrl);
+    // A group override of null means direct (as the gateway reads it); only an absent one inherits the global.
+    const proxyUrl = config.proxyUrl === undefined ? (await loadSettings(db)).proxyUrl : config.proxyUrl;
+    const proxies = effectiveProxies(proxyPool, proxyUrl);
     const [penalties, keys] = await Promise.all([proxyPenalties(proxies), keysPerProxy(db, id, proxies)]);
     const body: ProxyHealthList = {
       items: proxies.map((proxy) => {

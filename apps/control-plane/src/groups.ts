@@ -149,7 +149,7 @@ export function groupRoutes(): Hono<CpEnv> {
         proxyKeys: fields.proxyKeys as object,
         paramOverrides: fields.paramOverrides as object,
         modelRedirects: fields.modelRedirects as object,
-        modelAliases: (fields.modelAliases ?? {}) as object,
+        modelAliases: fields.modelAliases ?? {},
         headerRules: fields.headerRules as object,
         config: fields.config as object,
         models: fields.models ?? [],

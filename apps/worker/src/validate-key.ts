@@ -167,7 +167,9 @@ export async function validateKey(
     };
 
   const egress = await egressSettings(deps);
-  const proxies = effectiveProxies(group.proxyPool, group.config.proxyUrl ?? egress.proxyUrl);
+  // A group override of null means direct (as the gateway reads it); only an absent one inherits the global.
+  const own = group.config.proxyUrl;
+  const proxies = effectiveProxies(group.proxyPool, own === undefined ? egress.proxyUrl : own);
   const proxy = await keyProxy(deps, proxies, options.keyId ?? 0);
   let lastConnectError = '';
   for (const upstream of upstreams) {
