@@ -262,8 +262,8 @@ for (const [provider, serverUrl] of DATABASES) {
           type: 'aggregate',
           upstreams: [],
           subGroups: [
-            { groupId: a.id, weight: 2, name: 'sub-a' },
-            { groupId: b.id, weight: 1, name: 'sub-b' },
+            { groupId: a.id, weight: 2, priority: 1, name: 'sub-a' },
+            { groupId: b.id, weight: 1, priority: 1, name: 'sub-b' },
           ],
         });
         expect(await getGroup(agg.id)).toEqual(agg);
@@ -282,7 +282,7 @@ for (const [provider, serverUrl] of DATABASES) {
           }),
           200,
         ).json;
-        expect(replaced.subGroups).toEqual([{ groupId: b.id, weight: 5, name: 'sub-b' }]);
+        expect(replaced.subGroups).toEqual([{ groupId: b.id, weight: 5, priority: 1, name: 'sub-b' }]);
         // sub-a is free now; its keys go with it (cascade), from the database and the pool.
         expectStatus(await fx.req('DELETE', `/api/groups/${a.id}`), 204);
         expect(await fx.db.apiKey.count({ where: { groupId: a.id } })).toBe(0);
