@@ -213,6 +213,7 @@ export const enUS = {
         healthy: 'Healthy',
         unhealthy: 'Skipped until {time}',
         pinned: '{n} keys',
+        inUse: 'In use now: {proxy}',
         aliases: 'Model aliases',
         aliasPlaceholder: 'Alias, e.g. smart',
         aliasModels: 'Models, tried in order (Enter adds one)',

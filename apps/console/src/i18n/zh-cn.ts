@@ -214,6 +214,7 @@ export const zhCN: MessageSchema = {
         healthy: '正常',
         unhealthy: '跳过至 {time}',
         pinned: '{n} 个密钥',
+        inUse: '当前使用：{proxy}',
         aliases: '模型别名',
         aliasPlaceholder: '别名，例如 smart',
         aliasModels: '模型，按顺序尝试（回车添加）',

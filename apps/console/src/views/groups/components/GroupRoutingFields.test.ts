@@ -146,3 +146,35 @@ describe('group form: tiers and model aliases', () => {
     expect(document.querySelector('[data-testid="proxy-pool"]')).toBeNull(); // an aggregate has no keys to pin
   });
 });
+
+describe('group form: a single egress proxy', () => {
+  it('shows the proxy a group without a pool leaves through, with its health', async () => {
+    const direct = group({ id: 5, name: 'single', proxyPool: [] });
+    stub = stubFetch({
+      'GET /api/groups/5/proxies': json({
+        items: [
+          {
+            proxy: 'http://…@proxy-c.example.com:3128',
+            healthy: false,
+            penalizedUntil: '2026-01-01T00:05:00.000Z',
+            lastError: 'proxy refused the connection',
+            keys: 3,
+          },
+        ],
+      }),
+    });
+    vi.stubGlobal('fetch', stub.fetch);
+    mountWithApp(GroupFormDialog, {
+      props: {
+        modelValue: true,
+        target: { mode: 'edit', group: direct },
+        groups: [direct],
+        settings: settingsResponse(),
+      },
+    });
+    await settle();
+    const line = byTestId('proxy-single-health').textContent ?? '';
+    expect(line).toContain('http://…@proxy-c.example.com:3128');
+    expect(line).toMatch(/Skipped until.*3 keys/s);
+  });
+});
