@@ -5,10 +5,9 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROXY_KEY, send, sleep, startGateway } from './harness';
+import { PROXY_KEY, listenLocal, send, sleep, startGateway } from './harness';
 import type { GroupOverrides, SimpleResponse, TestGateway } from './harness';
 
 const EMPTY = 'sk-test-empty-aaaaaaaaaaaa0001';
@@ -182,16 +181,7 @@ async function scriptedUpstream(channel: TestChannel): Promise<Scripted> {
       })();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    keys,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return { ...(await listenLocal(server)), keys };
 }
 
 let upstream: Scripted | undefined;

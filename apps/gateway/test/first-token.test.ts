@@ -6,9 +6,8 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROXY_KEY, send, sleep, startGateway } from './harness';
+import { PROXY_KEY, listenLocal, send, sleep, startGateway } from './harness';
 import type { GroupOverrides, SimpleResponse, TestGateway } from './harness';
 
 const STALLS = 'sk-test-stalls-aaaaaaaaaaaa0001';
@@ -119,17 +118,7 @@ async function scriptedUpstream(channel: Channel): Promise<Scripted> {
       })();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    keys,
-    abortedAfter,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return { ...(await listenLocal(server)), keys, abortedAfter };
 }
 
 let upstream: Scripted | undefined;

@@ -570,11 +570,14 @@ export async function startEchoUpstream(): Promise<{
       res.end(payload);
     });
   });
+  return { ...(await listenLocal(server)), requests };
+}
+
+/** Listens on a free port of 127.0.0.1: the base URL, and a close that also drops kept-alive connections. */
+export async function listenLocal(server: Server): Promise<{ url: string; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
