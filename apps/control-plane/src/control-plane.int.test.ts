@@ -472,6 +472,7 @@ for (const [provider, serverUrl] of DATABASES) {
           costUsd: null,
           accessKeyId: null,
           accessKeyName: null,
+          translatedFrom: null,
           keyId: keyA,
           keyMasked: maskSecret(K(1)),
           proxyKeyMasked: 'kw-pr…0001',
@@ -596,6 +597,7 @@ for (const [provider, serverUrl] of DATABASES) {
           costUsd: null,
           accessKeyId: null,
           accessKeyName: null,
+          translatedFrom: null,
         });
         expect(page.items[1]).toMatchObject({ time: r2?.time, attempts: r2?.attempts, retries: 2 });
         expect(page.items[2]).toMatchObject({ stream: true, success: true });
@@ -829,6 +831,7 @@ for (const [provider, serverUrl] of DATABASES) {
           costUsd: null,
           accessKeyId: null,
           accessKeyName: null,
+          translatedFrom: null,
           keyId: null,
           keyMasked: null,
           proxyKeyMasked: null,

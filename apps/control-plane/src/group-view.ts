@@ -5,6 +5,7 @@ import type {
   HeaderRule,
   KeyLimits,
   KeyStats,
+  Translate,
   Upstream,
 } from '@keyway/contracts';
 import {
@@ -14,6 +15,7 @@ import {
   keyLimitsSchema,
   maskProxyUrl,
   readGroupConfig,
+  translateSchema,
 } from '@keyway/contracts';
 import { z } from 'zod';
 import type { StoredProxyKey } from './settings-store';
@@ -43,6 +45,8 @@ export interface GroupRow {
   dailyResetTimeZone: string | null;
   /** Egress proxy URLs (credentials included); null on rows written before groups had a proxy pool */
   proxyPool?: unknown;
+  /** Translate; null on rows written before format translation (and when off) */
+  translate?: unknown;
   headerRules: unknown;
   config: unknown;
   sort: number;
@@ -51,6 +55,7 @@ export interface GroupRow {
   subGroups: Array<{ subGroupId: number; weight: number; priority: number; subGroup?: { name: string } }>;
 }
 
+const noTranslation: Translate = { from: [] };
 const upstreamsSchema = z.array(z.object({ url: z.string(), weight: z.number().int() }));
 const storedProxyKeysSchema = z.array(
   z.object({ hash: z.string(), masked: z.string(), weak: z.string().optional() }),
@@ -78,6 +83,7 @@ export function groupJson(row: GroupRow): {
   headerRules: HeaderRule[];
   config: GroupConfig;
   proxyPool: string[];
+  translate: Translate;
 } {
   return {
     upstreams: json(upstreamsSchema, row.upstreams, []),
@@ -91,6 +97,7 @@ export function groupJson(row: GroupRow): {
     headerRules: json(z.array(headerRuleSchema), row.headerRules, []),
     config: readGroupConfig(row.config),
     proxyPool: json(z.array(z.string()), row.proxyPool ?? [], []),
+    translate: json(translateSchema, row.translate ?? noTranslation, noTranslation),
   };
 }
 
@@ -126,6 +133,7 @@ export function toGroupView(row: GroupRow, appUrl: string, keyStats: KeyStats): 
     keyLimits: j.keyLimits,
     affinity: j.affinity,
     dailyResetTimeZone: row.dailyResetTimeZone,
+    translate: j.translate,
     headerRules: j.headerRules,
     config: j.config.proxyUrl ? { ...j.config, proxyUrl: maskProxyUrl(j.config.proxyUrl) } : j.config,
     subGroups: row.subGroups.map((s) => ({

@@ -156,6 +156,7 @@ export function groupRoutes(): Hono<CpEnv> {
         keyLimits: (fields.keyLimits ?? null) as object,
         affinity: (fields.affinity ?? null) as object,
         proxyPool: fields.proxyPool ?? [],
+        translate: (fields.translate ?? null) as object,
         name,
         lastValidatedAt: null,
       },
@@ -280,6 +281,7 @@ function columns(input: GroupCreate, existing: Array<{ hash: string; masked: str
     affinity: input.affinity as object,
     dailyResetTimeZone: input.dailyResetTimeZone,
     proxyPool: input.proxyPool,
+    translate: input.translate,
     headerRules: input.headerRules as object[],
     config: input.config as object,
   };
@@ -306,6 +308,7 @@ function patchColumns(p: GroupPatch, existing: Array<{ hash: string; masked: str
     ...(p.affinity === undefined ? {} : { affinity: p.affinity as object }),
     ...(p.dailyResetTimeZone === undefined ? {} : { dailyResetTimeZone: p.dailyResetTimeZone }),
     ...(p.proxyPool === undefined ? {} : { proxyPool: p.proxyPool }),
+    ...(p.translate === undefined ? {} : { translate: p.translate }),
     ...(p.headerRules === undefined ? {} : { headerRules: p.headerRules as object[] }),
     ...(p.config === undefined ? {} : { config: p.config as object }),
   };

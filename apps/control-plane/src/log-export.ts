@@ -35,6 +35,7 @@ export const CSV_COLUMNS = [
   'costUsd',
   'accessKeyId',
   'accessKeyName',
+  'translatedFrom',
   'error',
 ] as const;
 
@@ -79,6 +80,7 @@ function line(r: ExportedLogRow, secrets: SecretRegistry): string {
     r.costUsd,
     r.accessKeyId,
     r.accessKeyName,
+    r.translatedFrom,
     secrets.maskNullable(r.error),
   ]);
 }

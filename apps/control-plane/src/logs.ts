@@ -48,6 +48,8 @@ export function logRoutes(): Hono<CpEnv> {
       costUsd: r.costUsd,
       accessKeyId: r.accessKeyId,
       accessKeyName: r.accessKeyName,
+      translatedFrom:
+        r.translatedFrom === 'openai' || r.translatedFrom === 'anthropic' ? r.translatedFrom : null,
     }));
     return c.json({ items, total, page: q.page, pageSize: q.pageSize });
   });

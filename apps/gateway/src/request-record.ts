@@ -47,6 +47,7 @@ export function baseRecord(ctx: ForwardContext, model: string | null, stream: bo
     costUsd: null,
     accessKeyId: ctx.accessKey?.id ?? null,
     accessKeyName: ctx.accessKey?.name ?? null,
+    translatedFrom: null,
     requestBody: null,
   };
 }

@@ -37,6 +37,7 @@ function record(n: number, over: Partial<RequestLogRecord> = {}): RequestLogReco
     costUsd: 0.25,
     accessKeyId: null,
     accessKeyName: null,
+    translatedFrom: null,
     requestBody: null,
     ...over,
   };

@@ -231,6 +231,26 @@ export const proxyPoolSchema = z
   .max(100)
   .refine((pool) => new Set(pool).size === pool.length, { message: 'lists a proxy twice' });
 
+/** Caller dialects a group can be opted in to accept besides its own channel's (API.md "Format translation"). */
+export const translateDialectSchema = z.enum(['openai', 'anthropic']);
+export type TranslateDialect = z.infer<typeof translateDialectSchema>;
+
+/** `translate`: the dialects this group also accepts, converted to and from its channel's format. */
+export const translateSchema = z.strictObject({
+  from: z
+    .array(translateDialectSchema)
+    .max(2)
+    .refine((l) => new Set(l).size === l.length, { message: 'lists a dialect twice' }),
+});
+export type Translate = z.infer<typeof translateSchema>;
+
+/** Which caller dialects a channel's groups may translate from (none for the Responses API). */
+export const TRANSLATABLE_FROM: Readonly<Record<string, readonly TranslateDialect[]>> = {
+  openai: ['anthropic'],
+  anthropic: ['openai'],
+  gemini: ['openai', 'anthropic'],
+};
+
 /** Fields a GET returns that a client may send back; accepted and ignored. */
 const readOnlyGroupFields = {
   id: z.unknown().optional(),
@@ -264,15 +284,36 @@ const groupFields = {
   affinity: affinitySchema.default({ mode: 'off', header: 'x-session-id', ttlSeconds: 3600 }),
   /** IANA zone daily key limits reset in; null = the channel's default. */
   dailyResetTimeZone: dailyResetTimeZoneSchema.default(null),
+  translate: translateSchema.default({ from: [] }),
   config: groupConfigInputSchema.default({}),
   subGroups: z.array(subGroupRefSchema).max(100).default([]),
 };
 
 function checkGroup(
-  g: { type?: string; upstreams?: unknown[]; subGroups?: unknown[]; headerRules?: HeaderRule[] },
+  g: {
+    type?: string;
+    channel?: string;
+    upstreams?: unknown[];
+    subGroups?: unknown[];
+    headerRules?: HeaderRule[];
+    translate?: Translate;
+  },
   ctx: z.RefinementCtx,
   partial: boolean,
 ) {
+  // With a PATCH that omits the channel, the control plane re-checks against the stored one.
+  if (g.translate && g.channel) {
+    const allowed = TRANSLATABLE_FROM[g.channel] ?? [];
+    for (const [i, d] of g.translate.from.entries())
+      if (!allowed.includes(d))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['translate', 'from', i],
+          message: allowed.length
+            ? `a ${g.channel} group can translate only from ${allowed.join(', ')}`
+            : `a ${g.channel} group cannot translate`,
+        });
+  }
   if (g.headerRules) {
     const seen = new Set<string>();
     for (const [i, r] of g.headerRules.entries()) {
@@ -327,6 +368,7 @@ export const groupPatchSchema = z
     keyLimits: keyLimitsSchema.nullable().optional(),
     affinity: affinitySchema.optional(),
     dailyResetTimeZone: dailyResetTimeZoneSchema.optional(),
+    translate: translateSchema.optional(),
     config: groupConfigInputSchema.optional(),
     subGroups: z.array(subGroupRefSchema).max(100).optional(),
     ...readOnlyGroupFields,
@@ -364,6 +406,7 @@ export const groupSchema = z.object({
   keyLimits: keyLimitsSchema.nullable(),
   affinity: affinitySchema,
   dailyResetTimeZone: z.string().nullable(),
+  translate: translateSchema,
   config: groupConfigSchema,
   subGroups: z.array(
     z.object({

@@ -1,4 +1,5 @@
 export * from './access-keys';
+export * from './alerts';
 export * from './auth';
 export * from './channels';
 export * from './common';

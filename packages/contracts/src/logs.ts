@@ -63,6 +63,8 @@ const logFields = {
   /** The access key that made the request (null for a bare proxy key). */
   accessKeyId: z.number().int().nullable(),
   accessKeyName: z.string().nullable(),
+  /** The caller's dialect when the request was translated to the group's channel; null when native. */
+  translatedFrom: z.enum(['openai', 'anthropic']).nullable(),
 };
 
 /** One proxied request as the log API returns it. */

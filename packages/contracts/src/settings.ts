@@ -360,6 +360,17 @@ export const settingDefinitions = {
     groupOverridable: true,
     description: 'Timeout of one validation request.',
   }),
+  alertDedupMinutes: def({
+    schema: int(1, 1440),
+    default: 10,
+    type: 'integer',
+    min: 1,
+    max: 1440,
+    category: 'basic',
+    groupOverridable: false,
+    description:
+      'An alert for the same event and subject is sent at most once in this many minutes; the next one says how many were suppressed.',
+  }),
 } as const;
 
 export type SettingKey = keyof typeof settingDefinitions;

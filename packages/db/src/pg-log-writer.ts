@@ -38,6 +38,7 @@ const LOG_COLUMNS = [
   ['costUsd', 'float8'],
   ['accessKeyId', 'int'],
   ['accessKeyName', 'text'],
+  ['translatedFrom', 'text'],
   ['requestBody', 'text'],
 ] as const;
 const COLUMN_LIST = LOG_COLUMNS.map(([c]) => `"${c}"`).join(', ');
@@ -141,6 +142,7 @@ function rowValues(r: RequestLogRecord): (string | number | boolean | null)[] {
     r.costUsd,
     r.accessKeyId,
     noNul(r.accessKeyName),
+    r.translatedFrom ?? null,
     noNul(r.requestBody),
   ];
 }

@@ -85,6 +85,7 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
     costUsd: null,
     accessKeyId: null,
     accessKeyName: null,
+    translatedFrom: null,
     keyId: 1,
     keyMasked: 'sk-t…0001',
     proxyKeyMasked: null,

@@ -15,6 +15,7 @@ export function group(over: Partial<Group> = {}): Group {
     validationEndpoint: '',
     proxyKeys: [],
     proxyPool: [],
+    translate: { from: [] },
     paramOverrides: {},
     modelRedirects: {},
     modelRedirectStrict: false,

@@ -64,6 +64,7 @@ const exportSelect = {
   costUsd: true,
   accessKeyId: true,
   accessKeyName: true,
+  translatedFrom: true,
   error: true,
 } as const;
 

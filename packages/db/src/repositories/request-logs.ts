@@ -95,6 +95,7 @@ function toRow(r: RequestLogRecord): Prisma.RequestLogCreateManyInput {
     costUsd: r.costUsd,
     accessKeyId: r.accessKeyId,
     accessKeyName: r.accessKeyName,
+    translatedFrom: r.translatedFrom ?? null,
     requestBody: r.requestBody,
   };
 }

@@ -9,11 +9,11 @@ export function sqliteTime(ms: number): string {
 const INSERT_LOG = `INSERT INTO request_logs (id, requestId, time, groupId, groupName, parentGroupId, parentGroupName, keyId,
   keyMasked, proxyKeyMasked, model, statusCode, success, durationMs, ttfbMs, stream, retries, attempts, error,
   clientIp, requestPath, promptTokens, completionTokens, cachedTokens, costUsd, accessKeyId, accessKeyName,
-  requestBody)
+  translatedFrom, requestBody)
   VALUES (@id, @requestId, @time, @groupId, @groupName, @parentGroupId, @parentGroupName, @keyId, @keyMasked,
   @proxyKeyMasked, @model, @statusCode, @success, @durationMs, @ttfbMs, @stream, @retries, @attempts, @error,
   @clientIp, @requestPath, @promptTokens, @completionTokens, @cachedTokens, @costUsd, @accessKeyId,
-  @accessKeyName, @requestBody) ON CONFLICT (id) DO NOTHING`;
+  @accessKeyName, @translatedFrom, @requestBody) ON CONFLICT (id) DO NOTHING`;
 
 /** A batch writer of request logs. */
 export interface LogWriter {

@@ -25,6 +25,7 @@ const BASE: Omit<RequestLogRecord, 'id' | 'requestId' | 'time' | 'groupId' | 'gr
   costUsd: null,
   accessKeyId: null,
   accessKeyName: null,
+  translatedFrom: null,
   requestBody: null,
 };
 

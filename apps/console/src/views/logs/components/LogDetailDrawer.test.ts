@@ -43,6 +43,7 @@ function log(attempts: Attempt[]): RequestLog {
     costUsd: null,
     accessKeyId: null,
     accessKeyName: null,
+    translatedFrom: null,
     key: 'sk-a***0001',
     proxyKey: null,
   };
