@@ -204,7 +204,7 @@ export const enUS = {
       fixErrors: 'Please fix the highlighted fields.',
       pool: 'Key pacing and session affinity',
       routing: {
-        title: 'Egress proxies and model aliases',
+        title: 'Egress proxies, model aliases, formats',
         proxyPool: 'Proxy pool',
         proxyPlaceholder: 'socks5h://proxy.example.com:1080',
         addProxy: 'Add proxy',
@@ -221,6 +221,13 @@ export const enUS = {
         aliasesHint:
           'A request for the alias is tried as each model in turn: the next one when the previous has no usable key or fails before anything reached the client.',
         aliasDuplicate: 'This alias has a row already.',
+        translate: 'Also accept requests in',
+        dialect: {
+          openai: 'OpenAI format (/v1/chat/completions)',
+          anthropic: 'Anthropic format (/v1/messages)',
+        },
+        translateHint:
+          "Requests and responses (streams, tool calls, images, usage) are converted to and from this group's format; what cannot be converted is refused with 400 naming the field.",
       },
       limits: {
         title: 'Key limits',
@@ -377,6 +384,8 @@ export const enUS = {
     cachedTokens: 'Cached prompt tokens',
     accessKey: 'Access key',
     costUsd: 'Cost (USD)',
+    translatedFrom: 'Translated from',
+    dialect: { openai: 'OpenAI format', anthropic: 'Anthropic format' },
     bareProxyKey: 'proxy key (no access key)',
     completionTokens: 'Completion tokens',
     attempts: 'Attempts ({n})',
@@ -557,6 +566,11 @@ export const enUS = {
     keyValidationTimeoutSeconds: {
       label: 'Validation timeout (s)',
       description: 'Timeout of one validation request.',
+    },
+    alertDedupMinutes: {
+      label: 'Alert de-duplication (min)',
+      description:
+        'An alert for the same event and subject is sent at most once in this many minutes; the next one says how many were suppressed.',
     },
   },
   // Admin sessions card (settings page).

@@ -222,6 +222,13 @@ export const zhCN: MessageSchema = {
         aliasesHint:
           '请求别名时依次尝试各个模型：前一个没有可用密钥，或在向客户端发送任何内容之前失败时，尝试下一个。',
         aliasDuplicate: '此别名已有一行。',
+        translate: '同时接受以下格式的请求',
+        dialect: {
+          openai: 'OpenAI 格式（/v1/chat/completions）',
+          anthropic: 'Anthropic 格式（/v1/messages）',
+        },
+        translateHint:
+          '请求与响应（流式、工具调用、图片、用量）会与本分组的格式互相转换；无法转换的内容以 400 拒绝并指明字段。',
       },
       limits: {
         title: '密钥限额',
@@ -377,6 +384,8 @@ export const zhCN: MessageSchema = {
     cachedTokens: '缓存命中的输入 Token',
     accessKey: '访问密钥',
     costUsd: '费用（美元）',
+    translatedFrom: '转换自',
+    dialect: { openai: 'OpenAI 格式', anthropic: 'Anthropic 格式' },
     bareProxyKey: '代理密钥（非访问密钥）',
     completionTokens: '输出 Token',
     attempts: '尝试记录（{n}）',
@@ -556,6 +565,10 @@ export const zhCN: MessageSchema = {
     keyValidationTimeoutSeconds: {
       label: '验证超时（秒）',
       description: '单个验证请求的超时时间。',
+    },
+    alertDedupMinutes: {
+      label: '告警去重（分钟）',
+      description: '同一事件、同一对象的告警在该时间内最多发送一次；下一条会说明被抑制的条数。',
     },
   },
   // Admin sessions card (settings page).

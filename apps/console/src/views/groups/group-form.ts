@@ -3,9 +3,18 @@ import {
   defaultAffinity,
   groupCreateSchema,
   groupPatchSchema,
+  TRANSLATABLE_FROM,
   UPSTREAM_URL_MESSAGES,
 } from '@keyway/contracts';
-import type { Affinity, Channel, Group, GroupCreate, GroupPatch, GroupType } from '@keyway/contracts';
+import type {
+  Affinity,
+  Channel,
+  Group,
+  GroupCreate,
+  GroupPatch,
+  GroupType,
+  TranslateDialect,
+} from '@keyway/contracts';
 import type { z } from 'zod';
 import { parseJsonObject, toJsonText } from '../../utils/json-text';
 import { keyLimitsBody, keyLimitsForm } from './key-limits';
@@ -60,6 +69,8 @@ export interface GroupForm {
   affinity: Affinity;
   /** IANA zone; blank = the channel's default. */
   dailyResetTimeZone: string;
+  /** Caller dialects this group also accepts (format translation); only those its channel allows are sent. */
+  translateFrom: TranslateDialect[];
   overrides: OverrideRow[];
   subGroups: SubGroupRow[];
 }
@@ -85,6 +96,7 @@ export function emptyForm(type: GroupType, channel: Channel = 'openai'): GroupFo
     keyLimits: keyLimitsForm(null),
     affinity: { ...defaultAffinity },
     dailyResetTimeZone: '',
+    translateFrom: [],
     overrides: [],
     subGroups: [],
   };
@@ -111,6 +123,7 @@ export function formFromGroup(g: Group): GroupForm {
     keyLimits: keyLimitsForm(g.keyLimits),
     affinity: { ...g.affinity },
     dailyResetTimeZone: g.dailyResetTimeZone ?? '',
+    translateFrom: [...g.translate.from],
     overrides: Object.entries(g.config).map(([key, value]) => ({ key, value })),
     subGroups: subGroupRows(g.subGroups),
   };
@@ -121,6 +134,12 @@ export function switchChannel(form: GroupForm, next: Channel): void {
   const old = CHANNEL_INFO[form.channel].upstream;
   for (const u of form.upstreams) if (u.url === old) u.url = CHANNEL_INFO[next].upstream;
   form.channel = next;
+  form.translateFrom = form.translateFrom.filter((d) => translatableFrom(next).includes(d));
+}
+
+/** The caller dialects a group of this channel may also accept. */
+export function translatableFrom(channel: Channel): readonly TranslateDialect[] {
+  return TRANSLATABLE_FROM[channel] ?? [];
 }
 
 /** Field path → message; paths follow the API's (`upstreams.0.url`), so server errors land in the same place. */
@@ -208,6 +227,7 @@ function rawBody(
     config: Object.fromEntries(form.overrides.filter((o) => o.key !== '').map((o) => [o.key, o.value])),
     // Aliases are resolved by the group a request names, so an aggregate has its own.
     modelAliases: aliases.aliases,
+    translate: { from: form.translateFrom.filter((d) => translatableFrom(form.channel).includes(d)) },
     subGroups: standard ? [] : subGroupsBody(form.subGroups),
   };
   // Aggregates forward to their sub-groups: validation and request rewriting belong to those.

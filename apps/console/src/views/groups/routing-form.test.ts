@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { group } from '../../testing/fixtures';
-import { buildCreate, buildPatch, emptyForm, formFromGroup } from './group-form';
+import {
+  buildCreate,
+  buildPatch,
+  emptyForm,
+  formFromGroup,
+  switchChannel,
+  translatableFrom,
+} from './group-form';
 import type { Describe } from './group-form';
 import {
   aliasError,
@@ -160,5 +167,27 @@ describe('tiers', () => {
     form.subGroups = [{ groupId: 7, weight: 1, priority: 0 }];
     const r = buildCreate(form, describeProblem);
     expect(r.ok ? null : Object.keys(r.errors)).toEqual(['subGroups.0.priority']);
+  });
+});
+
+describe('format translation', () => {
+  it('sends the dialects a group also accepts, and drops those its new channel cannot translate', () => {
+    const form = emptyForm('standard', 'gemini');
+    form.name = 'g';
+    form.translateFrom = ['openai', 'anthropic'];
+    const both = buildCreate(form, describeProblem);
+    expect(both.ok && both.body.translate).toEqual({ from: ['openai', 'anthropic'] });
+    switchChannel(form, 'anthropic');
+    expect(form.translateFrom).toEqual(['openai']);
+    const one = buildCreate(form, describeProblem);
+    expect(one.ok && one.body.translate).toEqual({ from: ['openai'] });
+    switchChannel(form, 'openai-response');
+    expect(form.translateFrom).toEqual([]);
+    expect(translatableFrom('openai-response')).toEqual([]);
+  });
+
+  it('shows what a saved group accepts', () => {
+    const original = { ...group(), channel: 'anthropic' as const, translate: { from: ['openai' as const] } };
+    expect(formFromGroup(original).translateFrom).toEqual(['openai']);
   });
 });

@@ -75,4 +75,18 @@ describe('LogDetailDrawer', () => {
     );
     expect(routes).toEqual(['model gpt-4.1 · via http://…@proxy-a.example.com:3128', 'model gpt-4o']);
   });
+
+  it('says which format a translated request came in, and nothing for a native one', async () => {
+    mountWithApp(LogDetailDrawer, {
+      props: { modelValue: { ...log([attempt({})]), translatedFrom: 'anthropic' } },
+    });
+    await settle();
+    expect(document.querySelector('[data-testid="log-translated-from"]')?.textContent).toBe(
+      'Anthropic format',
+    );
+    document.body.innerHTML = '';
+    mountWithApp(LogDetailDrawer, { props: { modelValue: log([attempt({})]) } });
+    await settle();
+    expect(document.querySelector('[data-testid="log-translated-from"]')).toBeNull();
+  });
 });
