@@ -1,4 +1,5 @@
 export * from './fragments';
 export * from './load-env';
+export * from './otel';
 export * from './primitives';
 export * from './weak-secret';

@@ -5,3 +5,4 @@ export * from './process-metrics';
 export * from './redaction';
 export * from './secret-classes';
 export * from './secret-registry';
+export * from './tracing';

@@ -25,3 +25,4 @@ export {
   type TestProxy,
   type TestProxyPool,
 } from './egress-proxies';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
