@@ -26,6 +26,12 @@ export interface NativeRequest {
   stream: boolean;
   /** The model the caller asked for (what the caller sees in responses). */
   model: string;
+  /**
+   * OpenAI callers: whether they asked for the final usage chunk (`stream_options.include_usage`). The gateway
+   * hands the native request back to {@link Translator.stream} (`translator.stream(native)`), so no dialect
+   * detail leaks into the request path.
+   */
+  includeUsage?: boolean;
 }
 
 /** One server-sent event as parsed from the upstream stream (`event:` may be absent; `data:` lines joined by `\n`). */
@@ -76,5 +82,5 @@ export interface Translator {
   /** An upstream error (status ≥ 400, raw body) as the caller's error body, keeping the upstream's message. */
   error(status: number, upstreamBody: string): string;
   /** A new per-response stream converter. */
-  stream(ctx: { model: string }): StreamTranslator;
+  stream(ctx: { model: string; includeUsage?: boolean }): StreamTranslator;
 }
