@@ -14,10 +14,8 @@ export type GroupType = z.infer<typeof groupTypeSchema>;
 
 export const groupNameSchema = z
   .string()
-  .regex(
-    /^[a-z0-9][a-z0-9_-]{0,99}$/,
-    'lower-case letters, digits, "_" and "-", starting with a letter or digit',
-  );
+  // GPT-Load's rule, so every group a GPT-Load import brings keeps its URL (`_team`, `-old` included).
+  .regex(/^[a-z0-9_-]{1,100}$/, 'lower-case letters, digits, "_" and "-" (1 to 100)');
 
 /** Why an upstream URL cannot be stored (checked on write; the egress policy in `core` judges its host). */
 export const UPSTREAM_URL_MESSAGES = {
