@@ -36,10 +36,12 @@ export type AlertChannelType = z.infer<typeof alertChannelTypeSchema>;
 
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
+// Checked before the URL parser, which would silently drop line breaks and tabs.
 const alertUrlSchema = z
-  .url({ protocol: /^https?$/ })
+  .string()
   .max(2000)
-  .refine(noControl, { message: 'must not contain line breaks or control characters' });
+  .refine(noControl, { message: 'must not contain line breaks or control characters' })
+  .pipe(z.url({ protocol: /^https?$/ }));
 
 const alertChannelFields = {
   name: z
@@ -77,8 +79,8 @@ export const alertChannelPatchSchema = z.strictObject({
   name: alertChannelFields.name.optional(),
   type: alertChannelTypeSchema.optional(),
   url: alertUrlSchema.optional(),
-  secret: alertChannelFields.secret.optional(),
-  chatId: alertChannelFields.chatId.optional(),
+  secret: z.string().min(1).max(500).refine(noControl).nullable().optional(),
+  chatId: z.string().trim().min(1).max(255).refine(noControl).nullable().optional(),
   events: alertChannelFields.events.optional(),
   enabled: z.boolean().optional(),
 });
@@ -140,3 +142,12 @@ export const alertPayloadSchema = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 export type AlertPayload = z.infer<typeof alertPayloadSchema>;
+
+/**
+ * What a producer reports (and the `alert` job carries): the payload without its severity (derived from the
+ * event), plus the de-duplication subject (`group:<name>`, `key:<id>`, `access-key:<id>:<limit>` …).
+ */
+export const alertInputSchema = alertPayloadSchema.omit({ severity: true }).extend({
+  subject: z.string().min(1).max(255),
+});
+export type AlertInput = z.infer<typeof alertInputSchema>;

@@ -179,3 +179,20 @@ export {
   type KeyRewriteBatch,
   type StoredKeyRow,
 } from './repositories/key-encryption';
+export {
+  alertSentSince,
+  countSuppressedSinceSent,
+  createAlertChannel,
+  deleteAlertChannel,
+  findAlertChannel,
+  insertAlertHistory,
+  listAlertChannels,
+  listAlertHistoryPage,
+  updateAlertChannel,
+  type AlertChannelRecord,
+  type AlertChannelRowPatch,
+  type AlertDedupKey,
+  type AlertHistoryRecord,
+  type NewAlertChannelRow,
+  type NewAlertHistoryRow,
+} from './repositories/alerts';

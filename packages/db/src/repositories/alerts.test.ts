@@ -1,0 +1,3 @@
+import { alertRepositoryContract } from '../testing/alert-contract';
+
+alertRepositoryContract('sqlite');
