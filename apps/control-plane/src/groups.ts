@@ -1,5 +1,12 @@
-import type { Channel, GroupConfig, GroupCreate, GroupPatch, SubGroupRef } from '@keyway/contracts';
-import { groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
+import type {
+  Channel,
+  GroupConfig,
+  GroupCreate,
+  GroupPatch,
+  SubGroupRef,
+  Translate,
+} from '@keyway/contracts';
+import { TRANSLATABLE_FROM, groupCreateSchema, groupNameSchema, groupPatchSchema } from '@keyway/contracts';
 import { AppError } from '@keyway/core';
 import type { EgressPolicy } from '@keyway/core';
 import {
@@ -84,6 +91,8 @@ export function groupRoutes(): Hono<CpEnv> {
       if (parents > 0)
         throw new AppError('CONFLICT', 'This group belongs to an aggregate group; it cannot change channel');
     }
+    // The schema checks `translate` against a channel sent beside it; otherwise the stored one decides.
+    if (patch.translate || patch.channel) checkTranslate(channel, patch.translate ?? stored.translate);
     if (type === 'standard' && patch.upstreams && patch.upstreams.length === 0)
       throw AppError.validation([{ path: 'upstreams', message: 'at least one upstream is required' }]);
     if (type === 'standard' && patch.subGroups && patch.subGroups.length > 0)
@@ -225,6 +234,21 @@ async function view(deps: CpEnv['Variables']['deps'], row: GroupRow) {
 function toGroupViewKeys(row: GroupRow) {
   const v = row.proxyKeys;
   return Array.isArray(v) ? (v as Array<{ hash: string; masked: string }>) : [];
+}
+
+/** A group translates only from the dialects its channel can be translated from (`TRANSLATABLE_FROM`). */
+function checkTranslate(channel: Channel, translate: Translate): void {
+  const allowed = TRANSLATABLE_FROM[channel] ?? [];
+  const issues = translate.from
+    .map((d, i) => ({ d, i }))
+    .filter(({ d }) => !allowed.includes(d))
+    .map(({ d, i }) => ({
+      path: `translate.from.${i}`,
+      message: allowed.length
+        ? `a ${channel} group can translate only from ${allowed.join(', ')}, not ${d}`
+        : `a ${channel} group cannot translate (from ${d})`,
+    }));
+  if (issues.length > 0) throw AppError.validation(issues);
 }
 
 /** Sub-groups must exist, be standard groups of the same channel, and not be the group itself. */

@@ -46,6 +46,7 @@ export async function buildSnapshot(db: DbClient, version: number): Promise<Conf
         affinity: j.affinity,
         dailyResetTimeZone: dailyResetZone(g.channel, g.dailyResetTimeZone),
         proxyPool: j.proxyPool,
+        translate: j.translate.from,
       };
     }),
     // Disabled and expired keys too: the gateway refuses them by name instead of as unknown keys.

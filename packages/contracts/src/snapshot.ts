@@ -36,6 +36,11 @@ export const groupSnapshotSchema = z.object({
   dailyResetTimeZone: z.string().default('UTC'),
   /** Egress proxies (full URLs: the gateway connects through them); absent or [] = `proxyUrl`, or direct. */
   proxyPool: z.array(z.string()).optional(),
+  /**
+   * Caller dialects the group also accepts (format translation); absent = none. Plain strings: a dialect a newer
+   * control plane knows and this gateway does not is ignored rather than failing the snapshot.
+   */
+  translate: z.array(z.string()).optional(),
 });
 export type GroupSnapshot = z.infer<typeof groupSnapshotSchema>;
 
