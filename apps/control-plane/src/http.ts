@@ -2,8 +2,7 @@ import type { Context, ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { toValidationIssues } from '@keyway/contracts';
-import { AppError, isAppError, type LogPort } from '@keyway/core';
-import { MAX_JSON_DEPTH, jsonNestingExceeds } from './json-depth';
+import { AppError, MAX_JSON_DEPTH, isAppError, jsonNestingExceeds, type LogPort } from '@keyway/core';
 
 /**
  * Parses a JSON body with a zod schema: 400 VALIDATION_FAILED for non-JSON, too deeply nested or invalid bodies.

@@ -8,3 +8,4 @@ export * from './egress';
 export type { LogPort } from './log-port';
 export { uuidv7 } from './uuid7';
 export * from './usage-batch';
+export * from './json-depth';

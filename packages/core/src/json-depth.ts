@@ -1,4 +1,4 @@
-/** How deep admin request bodies may nest objects and arrays. */
+/** How deep JSON request bodies may nest objects and arrays (admin API bodies, translated proxy requests). */
 export const MAX_JSON_DEPTH = 64;
 
 /**
