@@ -47,6 +47,12 @@ export const routes: RouteRecordRaw[] = [
         meta: { title: 'nav.logs' },
       },
       {
+        path: 'alerts',
+        name: 'alerts',
+        component: () => import('./views/alerts/index.vue'),
+        meta: { title: 'nav.alerts' },
+      },
+      {
         path: 'settings',
         name: 'settings',
         component: () => import('./views/settings/index.vue'),

@@ -1,4 +1,5 @@
 import { createAccessKeysApi } from './access-keys';
+import { createAlertsApi } from './alerts';
 import { createAuthApi } from './auth';
 import { createDashboardApi } from './dashboard';
 import { createGroupsApi } from './groups';
@@ -26,4 +27,5 @@ export const api = {
   tasks: createTasksApi(http),
   accessKeys: createAccessKeysApi(http),
   prices: createPricesApi(http),
+  alerts: createAlertsApi(http),
 };
