@@ -17,3 +17,14 @@ export {
   looksLikeCiphertext,
 } from './crypto';
 export { parseGptLoadTime } from './values';
+export { mapGptLoad, splitProxyKeys, planProxyKeys } from './map';
+export { describePlan, type ImportPlan, type ImportResult, type PlannedGroup, type PlannedKey } from './plan';
+export {
+  applyImportPlan,
+  type ApplyDeps,
+  type ApplyOptions,
+  type ApplyOutcome,
+  type ImportProgress,
+} from './apply';
+export { importLogs, type LogImportResult } from './apply-logs';
+export { importGptLoad, type ImportGptLoadOptions } from './import';

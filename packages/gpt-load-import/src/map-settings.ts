@@ -47,10 +47,16 @@ const UNMAPPED: Readonly<Record<string, string>> = {
 /** GPT-Load's default failover rule (and its hard-coded rule before v1.4.7). */
 const DEFAULT_FAILOVER = '400-403,405-999';
 
+/** A JSON value as the text GPT-Load would have stored (objects as JSON, null as ''). */
+function text(raw: JsonValue): string {
+  if (raw === null) return '';
+  return typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+}
+
 /** Go's strconv.ParseBool, which GPT-Load uses for boolean settings. */
 function parseGoBool(value: JsonValue): boolean | null {
   if (typeof value === 'boolean') return value;
-  const s = String(value);
+  const s = text(value);
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
   return null;
@@ -68,12 +74,12 @@ type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 function convert(key: string, kind: Kind, to: keyof MappedSettings, raw: JsonValue): Converted {
   if (kind === 'bool') {
     const b = parseGoBool(raw);
-    return b === null ? { ok: false, reason: `"${String(raw)}" is not a boolean` } : { ok: true, value: b };
+    return b === null ? { ok: false, reason: `"${text(raw)}" is not a boolean` } : { ok: true, value: b };
   }
   if (kind === 'int') {
     // `Number`, not parseInt: GPT-Load saves 1000000 as "1e+06".
-    const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-    if (!Number.isFinite(n)) return { ok: false, reason: `"${String(raw)}" is not a number` };
+    const n = typeof raw === 'number' ? raw : Number(text(raw).trim());
+    if (!Number.isFinite(n)) return { ok: false, reason: `"${text(raw)}" is not a number` };
     const def = settingDefinitions[to] as { min?: number; max?: number };
     let v = Math.round(n);
     // GPT-Load's `<= 0` keeps logs forever, Keyway's 0 does.
@@ -82,7 +88,7 @@ function convert(key: string, kind: Kind, to: keyof MappedSettings, raw: JsonVal
     if (def.max !== undefined && v > def.max) v = def.max;
     return { ok: true, value: v };
   }
-  const s = String(raw ?? '').trim();
+  const s = text(raw).trim();
   if (kind === 'failover') {
     if (s === '')
       return {
@@ -162,7 +168,7 @@ export function mapGroupConfig(config: Readonly<Record<string, JsonValue>> | nul
       problems.push(`config.${key}: ${UNMAPPED[key] ?? 'not a per-group setting Keyway has'}`);
       continue;
     }
-    if (m.kind === 'proxy' && String(raw ?? '').trim() === '') {
+    if (m.kind === 'proxy' && text(raw).trim() === '') {
       problems.push(
         'config.proxy_url: an empty override (leave through the environment proxy, not the global one) has no Keyway form; the group uses the global proxyUrl',
       );
@@ -172,5 +178,5 @@ export function mapGroupConfig(config: Readonly<Record<string, JsonValue>> | nul
     if (!c.ok) problems.push(`config.${key}: ${c.reason}`);
     else if (c.value !== null) out[m.to] = c.value;
   }
-  return { config: out as GroupConfig, problems };
+  return { config: out, problems };
 }

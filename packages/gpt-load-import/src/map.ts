@@ -1,7 +1,7 @@
 // GPT-Load 1.4.x rows → a Keyway import plan. Pure: no database, no clock. Anything that cannot be carried over
 // is left out and named in `warnings` (or `settings.ignored`), so the operator can redo it by hand.
 import { isWeakSecret } from '@keyway/config';
-import type { Channel, HeaderRule, Upstream } from '@keyway/contracts';
+import type { HeaderRule, Upstream } from '@keyway/contracts';
 import { channelSchema, groupNameSchema, headerRuleInputSchema, upstreamUrlProblem } from '@keyway/contracts';
 import { maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
@@ -122,7 +122,7 @@ function planGroup(g: GptLoadGroup, warnings: string[]): PlannedGroup | null {
     displayName: (g.displayName ?? '').trim().slice(0, 255),
     description: (g.description ?? '').slice(0, 2000),
     type: aggregate ? 'aggregate' : 'standard',
-    channel: channel.data as Channel,
+    channel: channel.data,
     upstreams,
     testModel: aggregate || g.testModel.trim() === '-' ? '' : g.testModel.trim().slice(0, 255),
     validationEndpoint: aggregate ? '' : validationEndpoint,
