@@ -1,4 +1,4 @@
-import { needArray, needObject, needString, present, refuse, refuseUnknown } from './common';
+import { needArray, needObject, needString, present, refuse, refuseUnknown, upstreamObject } from './common';
 import type { JsonObject } from './common';
 import { anthropicErrorFromOpenai } from './openai-anthropic-maps';
 import { openaiCompletionToAnthropic, OpenaiToAnthropicStream } from './anthropic-to-openai-reply';
@@ -9,9 +9,11 @@ import type { CallerRequest, NativeRequest, Translator } from './types';
  *
  * Dropped on purpose (they do not change the answer): `cache_control` anywhere (OpenAI caches prompts
  * automatically), `service_tier`, `tool_result.is_error` (OpenAI tool messages have no flag; the result text
- * still says what failed), and `thinking`/`redacted_thinking` blocks in the history (chat completions takes no
- * reasoning input). `max_tokens` is sent as `max_completion_tokens`, the field every current OpenAI model
- * accepts (reasoning models refuse `max_tokens`). Everything else without an OpenAI equivalent is refused:
+ * still says what failed), `thinking: {type: "adaptive"}` (the model decides how much to reason, which is what
+ * an OpenAI reasoning model does without `reasoning_effort`; `disabled` likewise is the default), and
+ * `thinking`/`redacted_thinking` blocks in the history (chat completions takes no reasoning input).
+ * `max_tokens` is sent as `max_completion_tokens`, the field every current OpenAI model accepts (reasoning
+ * models refuse `max_tokens`). Everything else without an OpenAI equivalent is refused:
  * `top_k`, enabled `thinking` (a token budget is not a reasoning effort), server tools, documents other than
  * base64 PDFs, images inside tool results, `container`, `mcp_servers` and other Anthropic-only fields.
  */
@@ -178,7 +180,8 @@ export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
   const b = needObject(req.body, 'body');
   refuseUnknown(b, KNOWN);
   if (present(b.top_k)) refuse('top_k', 'OpenAI has no top_k sampling');
-  if (present(b.thinking) && needObject(b.thinking, 'thinking').type !== 'disabled')
+  const thinking = present(b.thinking) ? needObject(b.thinking, 'thinking').type : 'disabled';
+  if (thinking !== 'disabled' && thinking !== 'adaptive')
     refuse(
       'thinking',
       'an Anthropic thinking budget has no exact OpenAI equivalent (use output_config.effort)',
@@ -209,7 +212,7 @@ export const anthropicToOpenai = {
   to: 'openai',
   accepts: (method, path) => method === 'POST' && path === '/v1/messages',
   request: anthropicRequestToOpenai,
-  response: (upstream, ctx) => openaiCompletionToAnthropic(needObject(upstream, 'response'), ctx.model),
+  response: (upstream, ctx) => openaiCompletionToAnthropic(upstreamObject(upstream), ctx.model),
   error: anthropicErrorFromOpenai,
   stream: (ctx) => new OpenaiToAnthropicStream(ctx.model),
 } satisfies Translator;

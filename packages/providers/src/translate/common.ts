@@ -29,6 +29,12 @@ export function needObject(v: unknown, field: string): JsonObject {
   return v;
 }
 
+/** An upstream success body as an object; anything else is the upstream's fault, not a caller's refusal. */
+export function upstreamObject(v: unknown): JsonObject {
+  if (!isObject(v)) throw new Error('the upstream answered with a JSON body that is not an object');
+  return v;
+}
+
 /** The value as an array, or a refusal naming `field`. */
 export function needArray(v: unknown, field: string): unknown[] {
   if (!Array.isArray(v)) refuse(field, 'must be an array');

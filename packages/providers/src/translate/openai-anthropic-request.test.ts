@@ -210,6 +210,41 @@ describe('OpenAI chat request → Anthropic messages', () => {
     expect(refusedField(() => toAnthropic({ model: 'm', messages: [], ...extra }))).toBe(field);
   });
 
+  it('keeps text parts as separate blocks in system prompts and tool results', () => {
+    const parts = [
+      { type: 'text', text: 'one' },
+      { type: 'text', text: 'two' },
+    ];
+    const { body } = toAnthropic({
+      model: 'm',
+      messages: [
+        { role: 'system', content: parts },
+        { role: 'tool', tool_call_id: 'c1', content: parts },
+      ],
+    });
+    const blocks = parts.map((p) => ({ type: 'text', text: p.text }));
+    expect(body.system).toEqual(blocks);
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: blocks }] },
+    ]);
+  });
+
+  it('leaves out tool_choice auto and parallel_tool_calls when there are no tools, and maps safety_identifier', () => {
+    const { body } = toAnthropic({
+      model: 'm',
+      messages: [],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+      safety_identifier: 'hash-1',
+    });
+    expect(body).toEqual({
+      model: 'm',
+      max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS,
+      messages: [],
+      metadata: { user_id: 'hash-1' },
+    });
+  });
+
   it('accepts the neutral values of refused fields (n 1, logprobs false, text modality)', () => {
     const { body } = toAnthropic({ model: 'm', messages: [], n: 1, logprobs: false, modalities: ['text'] });
     expect(body).toEqual({ model: 'm', max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS, messages: [] });
@@ -324,6 +359,11 @@ describe('Anthropic messages request → OpenAI chat', () => {
       stream_options: { include_usage: true },
     });
     expect(body).not.toHaveProperty('thinking');
+  });
+
+  it('accepts adaptive thinking (the model decides, as OpenAI reasoning models do by default)', () => {
+    const { body } = toOpenai({ model: 'm', max_tokens: 5, messages: [], thinking: { type: 'adaptive' } });
+    expect(body).toEqual({ model: 'm', max_completion_tokens: 5, messages: [] });
   });
 
   it('maps a JSON schema output format and a known effort', () => {

@@ -8,6 +8,7 @@ import {
   present,
   refuse,
   refuseUnknown,
+  upstreamObject,
 } from './common';
 import type { JsonObject } from './common';
 import { openaiErrorFromAnthropic } from './openai-anthropic-maps';
@@ -18,7 +19,7 @@ import type { CallerRequest, NativeRequest, Translator } from './types';
  * OpenAI chat completions caller → Anthropic group: `/v1/chat/completions` becomes `/v1/messages`.
  *
  * Dropped on purpose (they do not change the completion): `store`, `metadata` (OpenAI's stored-completion
- * tags), `service_tier`, `prompt_cache_key`, `safety_identifier`, `image_url.detail` (a resolution hint) and an
+ * tags), `service_tier`, `prompt_cache_key`, `image_url.detail` (a resolution hint) and an
  * assistant message's `reasoning_content` (our own extension echoed back; Anthropic needs signed thinking
  * blocks, which cannot be rebuilt from text). Everything else without an Anthropic equivalent is refused.
  */
@@ -38,6 +39,7 @@ const HANDLED = new Set([
   'parallel_tool_calls',
   'response_format',
   'user',
+  'safety_identifier',
   'n',
   'logprobs',
   'modalities',
@@ -45,7 +47,7 @@ const HANDLED = new Set([
   'frequency_penalty',
   'logit_bias',
 ]);
-const DROPPED = ['store', 'metadata', 'service_tier', 'prompt_cache_key', 'safety_identifier'];
+const DROPPED = ['store', 'metadata', 'service_tier', 'prompt_cache_key'];
 const KNOWN = new Set([...HANDLED, ...DROPPED]);
 
 type Block = JsonObject;
@@ -68,15 +70,14 @@ function refuseNonDefaults(b: JsonObject): void {
     refuse('temperature', 'Anthropic accepts a temperature between 0 and 1');
 }
 
-function textOf(v: unknown, field: string): string {
-  if (typeof v === 'string') return v;
-  return needArray(v, field)
-    .map((p, j) => {
-      const part = needObject(p, `${field}[${j}]`);
-      if (part.type !== 'text') refuse(`${field}[${j}].type`, 'only text parts are allowed here');
-      return needString(part.text, `${field}[${j}].text`);
-    })
-    .join('\n');
+/** Text content (a string or text parts) as Anthropic text blocks, one per part. */
+function textBlocks(v: unknown, field: string): Block[] {
+  if (typeof v === 'string') return [{ type: 'text', text: v }];
+  return needArray(v, field).map((p, j) => {
+    const part = needObject(p, `${field}[${j}]`);
+    if (part.type !== 'text') refuse(`${field}[${j}].type`, 'only text parts are allowed here');
+    return { type: 'text', text: needString(part.text, `${field}[${j}].text`) };
+  });
 }
 
 function imageBlock(part: JsonObject, field: string): Block {
@@ -127,7 +128,7 @@ function assistantContent(m: JsonObject, field: string): Block[] {
 }
 
 function toolResult(m: JsonObject, field: string): Block {
-  const content = textOf(m.content, `${field}.content`);
+  const content = typeof m.content === 'string' ? m.content : textBlocks(m.content, `${field}.content`);
   return { type: 'tool_result', tool_use_id: needString(m.tool_call_id, `${field}.tool_call_id`), content };
 }
 
@@ -151,7 +152,7 @@ function convertMessages(raw: unknown): { system: Block[]; turns: Turn[] } {
     const m = needObject(x, field);
     if (m.role === 'system' || m.role === 'developer') {
       if (present(m.name)) refuse(`${field}.name`, 'has no Anthropic equivalent');
-      system.push({ type: 'text', text: textOf(m.content, `${field}.content`) });
+      system.push(...textBlocks(m.content, `${field}.content`));
     } else if (m.role === 'user') {
       if (present(m.name)) refuse(`${field}.name`, 'has no Anthropic equivalent');
       pushTurn(turns, 'user', userContent(m.content, `${field}.content`));
@@ -180,7 +181,12 @@ function convertTools(raw: unknown): Block[] {
   });
 }
 
-function convertToolChoice(choice: unknown, parallel: unknown): Block | undefined {
+/**
+ * `tool_choice` and `parallel_tool_calls`. Without tools, `auto`/`none` and the parallel flag mean nothing and
+ * are left out (Anthropic refuses a tool_choice without tools).
+ */
+function convertToolChoice(choice: unknown, parallel: unknown, hasTools: boolean): Block | undefined {
+  if (!hasTools && (choice === 'auto' || choice === 'none' || !present(choice))) return undefined;
   let out: Block | undefined;
   if (choice === 'auto') out = { type: 'auto' };
   else if (choice === 'none') out = { type: 'none' };
@@ -227,11 +233,13 @@ export function openaiRequestToAnthropic(req: CallerRequest): NativeRequest {
   if (present(b.top_p)) out.top_p = b.top_p;
   if (present(b.stop)) out.stop_sequences = typeof b.stop === 'string' ? [b.stop] : needArray(b.stop, 'stop');
   if (present(b.tools)) out.tools = convertTools(b.tools);
-  const choice = convertToolChoice(b.tool_choice, b.parallel_tool_calls);
+  const choice = convertToolChoice(b.tool_choice, b.parallel_tool_calls, present(b.tools));
   if (choice) out.tool_choice = choice;
   const outputConfig = convertResponseFormat(b.response_format);
   if (outputConfig) out.output_config = outputConfig;
-  if (present(b.user)) out.metadata = { user_id: needString(b.user, 'user') };
+  const user = b.user ?? b.safety_identifier;
+  if (present(user))
+    out.metadata = { user_id: needString(user, present(b.user) ? 'user' : 'safety_identifier') };
   const stream = b.stream === true;
   if (stream) out.stream = true;
   const opts = present(b.stream_options) ? needObject(b.stream_options, 'stream_options') : {};
@@ -245,7 +253,7 @@ export const openaiToAnthropic = {
   to: 'anthropic',
   accepts: (method, path) => method === 'POST' && path === '/v1/chat/completions',
   request: openaiRequestToAnthropic,
-  response: (upstream, ctx) => anthropicMessageToOpenai(needObject(upstream, 'response'), ctx.model),
+  response: (upstream, ctx) => anthropicMessageToOpenai(upstreamObject(upstream), ctx.model),
   error: openaiErrorFromAnthropic,
   stream: (ctx) => new AnthropicToOpenaiStream(ctx.model, ctx.includeUsage === true),
 } satisfies Translator;
