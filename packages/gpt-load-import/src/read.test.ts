@@ -91,7 +91,7 @@ describe('readGptLoad on a SQLite file', () => {
     console.log(`read + decrypted ${snap.keys.length} keys from SQLite in ${ms.toFixed(0)} ms`);
     expect(snap.keyCounts.ciphertext).toBe(50_000);
     expect(snap.keys[49_999]?.keyValue).toBe(f.expected.keys[49_999]?.keyValue);
-    // ~1 s on an idle 2-core machine; the bound leaves room for a loaded CI runner.
+    // Measured 3-4 s on 2 cores at load average 20 (GCM decryption is about a third); the bound leaves room.
     expect(ms).toBeLessThan(10_000);
   }, 60_000);
 });
