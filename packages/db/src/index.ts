@@ -180,6 +180,19 @@ export {
   type StoredKeyRow,
 } from './repositories/key-encryption';
 export {
+  CopyRefusedError,
+  copyDatabase,
+  copyModels,
+  databaseIdentity,
+  describeDatabase,
+  PROGRESS_TABLE,
+  type CopiedTable,
+  type CopyDatabaseOptions,
+  type CopyModel,
+  type CopySummary,
+} from './copy';
+export {
+  alertKeyLabels,
   alertSentSince,
   countSuppressedSinceSent,
   createAlertChannel,
