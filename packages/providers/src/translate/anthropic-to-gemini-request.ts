@@ -1,17 +1,15 @@
+import { isObject, needArray, needObject, needString } from './common';
 import {
   ContentList,
   callingConfig,
   copyNumbers,
   functionCallPart,
   functionResponsePart,
-  isRecord,
-  list,
   mediaPart,
-  record,
-  text,
   unsupported,
 } from './gemini-common';
-import type { GeminiPart, Json } from './gemini-common';
+import type { JsonObject } from './common';
+import type { GeminiPart } from './gemini-common';
 import { TranslationError } from './types';
 
 /**
@@ -30,12 +28,12 @@ import { TranslationError } from './types';
  * - refused: server and Anthropic-defined tools, `disable_parallel_tool_use`, file sources, images inside tool
  *   results, citations, `output_config.effort`, `container`, `mcp_servers`, `context_management`, unknown fields.
  */
-export function anthropicToGeminiBody(body: Json): Json {
+export function anthropicToGeminiBody(body: JsonObject): JsonObject {
   for (const key of Object.keys(body))
     if (!KNOWN.has(key) && body[key] !== undefined && body[key] !== null) throw unsupported(key);
   const tier = body.service_tier;
   if (tier !== undefined && tier !== 'auto' && tier !== 'standard_only') throw unsupported('service_tier');
-  const out: Json = { contents: convertMessages(list(body.messages, 'messages')) };
+  const out: JsonObject = { contents: convertMessages(needArray(body.messages, 'messages')) };
   const system = systemParts(body.system);
   if (system.length > 0) out.systemInstruction = { parts: system };
   const tools = convertTools(body.tools);
@@ -69,29 +67,29 @@ const KNOWN = new Set([
 function systemParts(system: unknown): GeminiPart[] {
   if (system === undefined || system === null) return [];
   if (typeof system === 'string') return system === '' ? [] : [{ text: system }];
-  return list(system, 'system').map((b, i) => {
-    const block = record(b, `system[${i}]`);
+  return needArray(system, 'system').map((b, i) => {
+    const block = needObject(b, `system[${i}]`);
     if (block.type !== 'text') throw unsupported(`system[${i}].type`);
-    return { text: text(block.text, `system[${i}].text`) };
+    return { text: needString(block.text, `system[${i}].text`) };
   });
 }
 
-function sourcePart(block: Json, field: string): GeminiPart {
-  const source = record(block.source, `${field}.source`);
+function sourcePart(block: JsonObject, field: string): GeminiPart {
+  const source = needObject(block.source, `${field}.source`);
   switch (source.type) {
     case 'base64': {
-      const mimeType = text(source.media_type, `${field}.source.media_type`);
-      return { inlineData: { mimeType, data: text(source.data, `${field}.source.data`) } };
+      const mimeType = needString(source.media_type, `${field}.source.media_type`);
+      return { inlineData: { mimeType, data: needString(source.data, `${field}.source.data`) } };
     }
     case 'url':
       // URL documents are PDFs in Anthropic's API; an image's type comes from its URL.
       return mediaPart(
-        text(source.url, `${field}.source.url`),
+        needString(source.url, `${field}.source.url`),
         `${field}.source.url`,
         block.type === 'document' ? 'application/pdf' : undefined,
       );
     case 'text':
-      if (block.type === 'document') return { text: text(source.data, `${field}.source.data`) };
+      if (block.type === 'document') return { text: needString(source.data, `${field}.source.data`) };
       throw unsupported(`${field}.source.type`);
     default:
       throw unsupported(`${field}.source.type`);
@@ -102,11 +100,11 @@ function sourcePart(block: Json, field: string): GeminiPart {
 function resultText(content: unknown, field: string): string {
   if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
-  return list(content, field)
+  return needArray(content, field)
     .map((b, j) => {
-      const block = record(b, `${field}[${j}]`);
+      const block = needObject(b, `${field}[${j}]`);
       if (block.type !== 'text') throw unsupported(`${field}[${j}].type`, 'inside a tool result');
-      return text(block.text, `${field}[${j}].text`);
+      return needString(block.text, `${field}[${j}].text`);
     })
     .join('');
 }
@@ -117,26 +115,26 @@ function blockPart(
   role: 'user' | 'assistant',
   names: Map<string, string>,
 ): GeminiPart | undefined {
-  const block = record(b, field);
+  const block = needObject(b, field);
   // A document asking for citations (`{enabled: true}`); citations an earlier answer carried are just dropped.
-  if (isRecord(block.citations) && block.citations.enabled === true) throw unsupported(`${field}.citations`);
+  if (isObject(block.citations) && block.citations.enabled === true) throw unsupported(`${field}.citations`);
   switch (`${role}:${String(block.type)}`) {
     case 'user:text':
     case 'assistant:text': {
-      const t = text(block.text, `${field}.text`);
+      const t = needString(block.text, `${field}.text`);
       return t === '' ? undefined : { text: t };
     }
     case 'user:image':
     case 'user:document':
       return sourcePart(block, field);
     case 'assistant:tool_use': {
-      const id = text(block.id, `${field}.id`);
-      const name = text(block.name, `${field}.name`);
+      const id = needString(block.id, `${field}.id`);
+      const name = needString(block.name, `${field}.name`);
       names.set(id, name);
-      return functionCallPart(id, name, record(block.input, `${field}.input`));
+      return functionCallPart(id, name, needObject(block.input, `${field}.input`));
     }
     case 'user:tool_result': {
-      const id = text(block.tool_use_id, `${field}.tool_use_id`);
+      const id = needString(block.tool_use_id, `${field}.tool_use_id`);
       const name = names.get(id);
       if (name === undefined)
         throw new TranslationError(
@@ -163,13 +161,13 @@ function convertMessages(messages: unknown[]): unknown[] {
   const names = new Map<string, string>();
   messages.forEach((m, i) => {
     const field = `messages[${i}]`;
-    const msg = record(m, field);
+    const msg = needObject(m, field);
     if (msg.role !== 'user' && msg.role !== 'assistant') throw unsupported(`${field}.role`);
     const role = msg.role;
     const blocks: unknown[] =
       typeof msg.content === 'string'
         ? [{ type: 'text', text: msg.content }]
-        : list(msg.content, `${field}.content`);
+        : needArray(msg.content, `${field}.content`);
     const parts: GeminiPart[] = [];
     blocks.forEach((b, j) => {
       const part = blockPart(b, `${field}.content[${j}]`, role, names);
@@ -180,40 +178,41 @@ function convertMessages(messages: unknown[]): unknown[] {
   return contents.done();
 }
 
-function convertTools(tools: unknown): Json[] | undefined {
+function convertTools(tools: unknown): JsonObject[] | undefined {
   if (tools === undefined || tools === null) return undefined;
-  const declarations = list(tools, 'tools').map((t, i) => {
-    const tool = record(t, `tools[${i}]`);
+  const declarations = needArray(tools, 'tools').map((t, i) => {
+    const tool = needObject(t, `tools[${i}]`);
     if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom')
       throw unsupported(
         `tools[${i}].type`,
         `${JSON.stringify(tool.type)} is a server or Anthropic-defined tool`,
       );
-    const decl: Json = { name: text(tool.name, `tools[${i}].name`) };
-    if (tool.description !== undefined) decl.description = text(tool.description, `tools[${i}].description`);
+    const decl: JsonObject = { name: needString(tool.name, `tools[${i}].name`) };
+    if (tool.description !== undefined)
+      decl.description = needString(tool.description, `tools[${i}].description`);
     // JSON Schema as given: Gemini validates it and answers 400 itself for what it does not support.
-    decl.parametersJsonSchema = record(tool.input_schema, `tools[${i}].input_schema`);
+    decl.parametersJsonSchema = needObject(tool.input_schema, `tools[${i}].input_schema`);
     return decl;
   });
   return declarations.length === 0 ? undefined : [{ functionDeclarations: declarations }];
 }
 
-function convertToolChoice(choice: unknown, hasTools: boolean): Json | undefined {
+function convertToolChoice(choice: unknown, hasTools: boolean): JsonObject | undefined {
   if (choice === undefined || choice === null) return undefined;
-  const c = record(choice, 'tool_choice');
+  const c = needObject(choice, 'tool_choice');
   if (c.disable_parallel_tool_use === true)
     throw unsupported('tool_choice.disable_parallel_tool_use', 'cannot be enforced');
   if (c.type === 'none') return hasTools ? callingConfig('NONE') : undefined;
   if (c.type === 'auto') return hasTools ? callingConfig('AUTO') : undefined;
   if (!hasTools) throw new TranslationError('tool_choice', 'tool_choice requires tools');
   if (c.type === 'any') return callingConfig('ANY');
-  if (c.type === 'tool') return callingConfig('ANY', text(c.name, 'tool_choice.name'));
+  if (c.type === 'tool') return callingConfig('ANY', needString(c.name, 'tool_choice.name'));
   throw unsupported('tool_choice.type');
 }
 
-function thinkingConfig(thinking: unknown): Json | undefined {
+function thinkingConfig(thinking: unknown): JsonObject | undefined {
   if (thinking === undefined || thinking === null) return undefined;
-  const t = record(thinking, 'thinking');
+  const t = needObject(thinking, 'thinking');
   if (t.type === 'disabled') return { thinkingBudget: 0 };
   if (t.type === 'adaptive') return { thinkingBudget: -1, includeThoughts: true };
   if (t.type !== 'enabled') throw unsupported('thinking.type');
@@ -223,23 +222,26 @@ function thinkingConfig(thinking: unknown): Json | undefined {
 }
 
 /** `output_format` (beta) or `output_config.format`: a JSON schema the answer follows. */
-function outputFormat(body: Json): Json {
+function outputFormat(body: JsonObject): JsonObject {
   let format: unknown = body.output_format;
   let field = 'output_format';
   if (body.output_config !== undefined && body.output_config !== null) {
-    const cfg = record(body.output_config, 'output_config');
+    const cfg = needObject(body.output_config, 'output_config');
     for (const key of Object.keys(cfg)) if (key !== 'format') throw unsupported(`output_config.${key}`);
     format = cfg.format;
     field = 'output_config.format';
   }
   if (format === undefined || format === null) return {};
-  const f = record(format, field);
+  const f = needObject(format, field);
   if (f.type !== 'json_schema') throw unsupported(`${field}.type`);
-  return { responseMimeType: 'application/json', responseJsonSchema: record(f.schema, `${field}.schema`) };
+  return {
+    responseMimeType: 'application/json',
+    responseJsonSchema: needObject(f.schema, `${field}.schema`),
+  };
 }
 
-function generationConfig(body: Json): Json {
-  const config: Json = {};
+function generationConfig(body: JsonObject): JsonObject {
+  const config: JsonObject = {};
   copyNumbers(body, config, {
     temperature: 'temperature',
     top_p: 'topP',
@@ -247,8 +249,8 @@ function generationConfig(body: Json): Json {
     max_tokens: 'maxOutputTokens',
   });
   if (body.stop_sequences !== undefined && body.stop_sequences !== null)
-    config.stopSequences = list(body.stop_sequences, 'stop_sequences').map((s, i) =>
-      text(s, `stop_sequences[${i}]`),
+    config.stopSequences = needArray(body.stop_sequences, 'stop_sequences').map((s, i) =>
+      needString(s, `stop_sequences[${i}]`),
     );
   Object.assign(config, outputFormat(body));
   const thinking = thinkingConfig(body.thinking);

@@ -1,8 +1,10 @@
 import { anthropic } from '../anthropic/anthropic';
 import { anthropicToGeminiBody } from './anthropic-to-gemini-request';
 import { callerToolId, geminiRequest } from './gemini-common';
-import type { GeminiPart, Json } from './gemini-common';
-import { finishClass, isLast, parseChunk, readGeminiError, readReply } from './gemini-reply';
+import { idFrom, parseJson } from './common';
+import type { JsonObject } from './common';
+import type { GeminiPart } from './gemini-common';
+import { finishClass, isLast, readGeminiError, readReply } from './gemini-reply';
 import type { FinishClass, GeminiReply, GeminiUsage } from './gemini-reply';
 import { sseEvent } from './sse';
 import type { SseEvent, StreamTranslator, Translator } from './types';
@@ -23,7 +25,7 @@ const STOP: Record<FinishClass, string> = {
   filter: 'refusal',
 };
 
-function anthropicUsage(u: GeminiUsage | undefined): Json {
+function anthropicUsage(u: GeminiUsage | undefined): JsonObject {
   const cached = u?.cached ?? 0;
   return {
     input_tokens: Math.max(0, (u?.prompt ?? 0) - cached),
@@ -34,10 +36,10 @@ function anthropicUsage(u: GeminiUsage | undefined): Json {
 }
 
 function messageId(reply: GeminiReply): string {
-  return `msg_${reply.responseId ?? crypto.randomUUID().replaceAll('-', '')}`;
+  return idFrom('msg_', reply.responseId, '');
 }
 
-function toolUse(part: GeminiPart): Json | undefined {
+function toolUse(part: GeminiPart): JsonObject | undefined {
   const call = part.functionCall;
   if (!call) return undefined;
   return {
@@ -52,9 +54,9 @@ function stopReason(reply: GeminiReply, hasCall: boolean): string {
   return reply.blockReason !== undefined ? 'refusal' : STOP[finishClass(reply.finishReason, hasCall)];
 }
 
-function jsonResponse(upstream: unknown, model: string): Json {
+function jsonResponse(upstream: unknown, model: string): JsonObject {
   const reply = readReply(upstream);
-  const content: Json[] = [];
+  const content: JsonObject[] = [];
   let hasCall = false;
   for (const part of reply.parts) {
     const use = toolUse(part);
@@ -116,14 +118,14 @@ class AnthropicStream implements StreamTranslator {
     return sseEvent(JSON.stringify({ type: 'content_block_stop', index: this.index }), 'content_block_stop');
   }
 
-  private begin(block: Json): string {
+  private begin(block: JsonObject): string {
     const out = this.close();
     this.index++;
     const started = { type: 'content_block_start', index: this.index, content_block: block };
     return out + sseEvent(JSON.stringify(started), 'content_block_start');
   }
 
-  private delta(delta: Json): string {
+  private delta(delta: JsonObject): string {
     return sseEvent(
       JSON.stringify({ type: 'content_block_delta', index: this.index, delta }),
       'content_block_delta',
@@ -162,7 +164,7 @@ class AnthropicStream implements StreamTranslator {
 
   push(event: SseEvent): string {
     if (this.complete) return '';
-    const reply = readReply(parseChunk(event.data));
+    const reply = readReply(parseJson(event.data));
     // An error inside the stream: shown as Anthropic does, and the stream stays incomplete (the gateway breaks it).
     if (reply.error)
       return sseEvent(anthropic.renderError(reply.error.code, '', reply.error.message), 'error');

@@ -1,3 +1,5 @@
+import { isObject, needObject, newId } from './common';
+import type { JsonObject } from './common';
 import { TranslationError } from './types';
 import type { CallerRequest, NativeRequest } from './types';
 
@@ -22,30 +24,6 @@ export interface GeminiContent {
   parts: GeminiPart[];
 }
 
-export type Json = Record<string, unknown>;
-
-export function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `v` as an object, or a 400 naming `field`. */
-export function record(v: unknown, field: string): Json {
-  if (!isRecord(v)) throw new TranslationError(field, `${field} must be an object`);
-  return v;
-}
-
-/** `v` as an array, or a 400 naming `field`. */
-export function list(v: unknown, field: string): unknown[] {
-  if (!Array.isArray(v)) throw new TranslationError(field, `${field} must be an array`);
-  return v;
-}
-
-/** `v` as a string, or a 400 naming `field`. */
-export function text(v: unknown, field: string): string {
-  if (typeof v !== 'string') throw new TranslationError(field, `${field} must be a string`);
-  return v;
-}
-
 /** A refusal: `field` has no Gemini equivalent. */
 export function unsupported(field: string, why = 'has no Gemini equivalent'): TranslationError {
   return new TranslationError(field, `${field} ${why}; it cannot be sent to a Gemini upstream`);
@@ -55,14 +33,14 @@ export function unsupported(field: string, why = 'has no Gemini equivalent'): Tr
  * The caller's request as a native Gemini request: `:generateContent`, or `:streamGenerateContent?alt=sse` when
  * the caller streams, for the caller's model as given (the gateway applies the group's redirects to the path).
  */
-export function geminiRequest(req: CallerRequest, convert: (body: Json) => Json): NativeRequest {
-  const body = record(req.body, 'body');
+export function geminiRequest(req: CallerRequest, convert: (body: JsonObject) => JsonObject): NativeRequest {
+  const body = needObject(req.body, 'body');
   const stream = body.stream === true;
   const target = geminiTarget(body, stream);
   return { ...target, body: JSON.stringify(convert(body)), stream };
 }
 
-function geminiTarget(body: Json, stream: boolean): { model: string; path: string; query: string } {
+function geminiTarget(body: JsonObject, stream: boolean): { model: string; path: string; query: string } {
   const model = body.model;
   if (typeof model !== 'string' || model === '')
     throw new TranslationError('model', 'model must be a non-empty string');
@@ -86,10 +64,6 @@ export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
 const ID_PREFIX = 'call_';
 const NONCE = /^call_[A-Za-z0-9]{24}(?:_g([A-Za-z0-9_-]+))?$/;
 
-function nonce(): string {
-  return crypto.randomUUID().replaceAll('-', '').slice(0, 24);
-}
-
 /**
  * The caller-facing id of a Gemini function call. Gemini may give no id (older models) and attaches a thought
  * signature it must get back with the call; neither has a field in the caller's dialect, so both ride in the id
@@ -99,7 +73,7 @@ export function callerToolId(call: { id?: string }, signature?: string): string 
   const extra: { i?: string; s?: string } = {};
   if (typeof call.id === 'string' && call.id !== '') extra.i = call.id;
   if (signature) extra.s = signature;
-  const base = ID_PREFIX + nonce();
+  const base = newId(ID_PREFIX);
   if (extra.i === undefined && extra.s === undefined) return base;
   return `${base}_g${Buffer.from(JSON.stringify(extra), 'utf8').toString('base64url')}`;
 }
@@ -110,7 +84,7 @@ export function readToolId(id: string): { geminiId?: string; signature?: string 
   if (!m?.[1]) return {};
   try {
     const v: unknown = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8'));
-    if (!isRecord(v)) return {};
+    if (!isObject(v)) return {};
     const out: { geminiId?: string; signature?: string } = {};
     if (typeof v.i === 'string') out.geminiId = v.i;
     if (typeof v.s === 'string') out.signature = v.s;
@@ -124,7 +98,7 @@ export function readToolId(id: string): { geminiId?: string; signature?: string 
 const callerIds = new WeakMap<GeminiPart, string>();
 
 /** A replayed function call: the Gemini id and thought signature its caller id carries. */
-export function functionCallPart(id: string, name: string, args: Json): GeminiPart {
+export function functionCallPart(id: string, name: string, args: JsonObject): GeminiPart {
   const known = readToolId(id);
   const part: GeminiPart = { functionCall: { name, args } };
   if (known.geminiId !== undefined) part.functionCall = { id: known.geminiId, name, args };
@@ -144,11 +118,11 @@ export function functionResponsePart(
   result: string,
   isError = false,
 ): GeminiPart {
-  let response: Json | undefined;
+  let response: JsonObject | undefined;
   if (!isError) {
     try {
       const v: unknown = JSON.parse(result);
-      if (isRecord(v)) response = v;
+      if (isObject(v)) response = v;
     } catch {
       // Plain text: wrapped below.
     }
@@ -255,7 +229,7 @@ function answersInCallOrder(calls: GeminiPart[], parts: GeminiPart[]): GeminiPar
 }
 
 /** `generationConfig` keys whose value is copied as given when the caller sets them. */
-export function copyNumbers(body: Json, into: Json, map: Readonly<Record<string, string>>): void {
+export function copyNumbers(body: JsonObject, into: JsonObject, map: Readonly<Record<string, string>>): void {
   for (const [from, to] of Object.entries(map)) {
     const v = body[from];
     if (v === undefined || v === null) continue;
@@ -265,7 +239,10 @@ export function copyNumbers(body: Json, into: Json, map: Readonly<Record<string,
 }
 
 /** `tool_choice` mode in Gemini terms. */
-export function callingConfig(mode: 'AUTO' | 'ANY' | 'NONE', only?: string): { functionCallingConfig: Json } {
+export function callingConfig(
+  mode: 'AUTO' | 'ANY' | 'NONE',
+  only?: string,
+): { functionCallingConfig: JsonObject } {
   return {
     functionCallingConfig: only === undefined ? { mode } : { mode, allowedFunctionNames: [only] },
   };

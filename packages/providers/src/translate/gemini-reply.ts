@@ -1,4 +1,4 @@
-import { isRecord } from './gemini-common';
+import { isObject, parseJson } from './common';
 import type { GeminiPart } from './gemini-common';
 
 /**
@@ -63,7 +63,7 @@ function count(meta: Record<string, unknown>, key: string): number {
 }
 
 function readUsage(meta: unknown): GeminiUsage | undefined {
-  if (!isRecord(meta)) return undefined;
+  if (!isObject(meta)) return undefined;
   const reasoning = count(meta, 'thoughtsTokenCount');
   return {
     prompt: count(meta, 'promptTokenCount'),
@@ -74,21 +74,21 @@ function readUsage(meta: unknown): GeminiUsage | undefined {
 }
 
 function readPart(p: unknown): GeminiPart | undefined {
-  if (!isRecord(p)) return undefined;
+  if (!isObject(p)) return undefined;
   const part: GeminiPart = {};
   if (typeof p.text === 'string') part.text = p.text;
   if (p.thought === true) part.thought = true;
   if (typeof p.thoughtSignature === 'string') part.thoughtSignature = p.thoughtSignature;
   const call = p.functionCall;
-  if (isRecord(call) && typeof call.name === 'string') {
-    part.functionCall = { name: call.name, args: isRecord(call.args) ? call.args : {} };
+  if (isObject(call) && typeof call.name === 'string') {
+    part.functionCall = { name: call.name, args: isObject(call.args) ? call.args : {} };
     if (typeof call.id === 'string') part.functionCall.id = call.id;
   }
   return part;
 }
 
 function readError(e: unknown): GeminiReply['error'] {
-  if (!isRecord(e)) return undefined;
+  if (!isObject(e)) return undefined;
   const out: NonNullable<GeminiReply['error']> = {
     code: typeof e.code === 'number' ? e.code : 500,
     message: typeof e.message === 'string' ? e.message : JSON.stringify(e),
@@ -100,10 +100,10 @@ function readError(e: unknown): GeminiReply['error'] {
 /** A `GenerateContentResponse` (JSON reply or stream chunk) as a {@link GeminiReply}. */
 export function readReply(body: unknown): GeminiReply {
   const reply: GeminiReply = { parts: [] };
-  if (!isRecord(body)) return reply;
+  if (!isObject(body)) return reply;
   const cand: unknown = Array.isArray(body.candidates) ? body.candidates[0] : undefined;
-  if (isRecord(cand)) {
-    const parts = isRecord(cand.content) ? cand.content.parts : undefined;
+  if (isObject(cand)) {
+    const parts = isObject(cand.content) ? cand.content.parts : undefined;
     if (Array.isArray(parts))
       for (const p of parts) {
         const part = readPart(p);
@@ -112,7 +112,7 @@ export function readReply(body: unknown): GeminiReply {
     if (typeof cand.finishReason === 'string') reply.finishReason = cand.finishReason;
   }
   const feedback = body.promptFeedback;
-  if (isRecord(feedback) && typeof feedback.blockReason === 'string')
+  if (isObject(feedback) && typeof feedback.blockReason === 'string')
     reply.blockReason = feedback.blockReason;
   const usage = readUsage(body.usageMetadata);
   if (usage) reply.usage = usage;
@@ -129,26 +129,13 @@ export function blockedMessage(reason: string): string {
 
 /** An upstream error body: Gemini's `{error:{code,message,status}}`, else the raw text as the message. */
 export function readGeminiError(body: string): { message: string; status: string } {
-  try {
-    const v: unknown = JSON.parse(body);
-    const e = isRecord(v) ? readError(v.error) : undefined;
-    if (e) return { message: e.message, status: e.status ?? '' };
-  } catch {
-    // Not JSON: the text itself is the message.
-  }
+  const v = parseJson(body);
+  const e = isObject(v) ? readError(v.error) : undefined;
+  if (e) return { message: e.message, status: e.status ?? '' };
   return { message: body.trim() || 'upstream error', status: '' };
 }
 
 /** Whether the read reply ends the stream (Gemini has no terminal event: the chunk with a finish or block). */
 export function isLast(reply: GeminiReply): boolean {
   return reply.finishReason !== undefined || reply.blockReason !== undefined;
-}
-
-/** Parses one SSE `data:` payload; undefined when it is not JSON (nothing to translate). */
-export function parseChunk(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,17 +1,15 @@
+import { isObject, needArray, needObject, needString } from './common';
 import {
   ContentList,
   callingConfig,
   copyNumbers,
   functionCallPart,
   functionResponsePart,
-  isRecord,
-  list,
   mediaPart,
-  record,
-  text,
   unsupported,
 } from './gemini-common';
-import type { GeminiPart, Json } from './gemini-common';
+import type { JsonObject } from './common';
+import type { GeminiPart } from './gemini-common';
 import { TranslationError } from './types';
 
 /**
@@ -28,10 +26,10 @@ import { TranslationError } from './types';
  *   `web_search_options`, `logit_bias`, legacy `functions`/`function_call`, `store: true`, `service_tier` other
  *   than auto/default, `parallel_tool_calls: false`, `verbosity`, a message `name`, file ids, unknown fields.
  */
-export function openAiToGeminiBody(body: Json): Json {
+export function openAiToGeminiBody(body: JsonObject): JsonObject {
   refuseUnsupported(body);
-  const { system, contents } = convertMessages(list(body.messages, 'messages'));
-  const out: Json = { contents };
+  const { system, contents } = convertMessages(needArray(body.messages, 'messages'));
+  const out: JsonObject = { contents };
   if (system.length > 0) out.systemInstruction = { parts: system };
   const tools = convertTools(body.tools);
   if (tools) out.tools = tools;
@@ -72,7 +70,7 @@ const KNOWN = new Set([
   'modalities',
 ]);
 
-function refuseUnsupported(body: Json): void {
+function refuseUnsupported(body: JsonObject): void {
   for (const key of Object.keys(body)) {
     if (!KNOWN.has(key) && body[key] !== undefined && body[key] !== null) throw unsupported(key);
   }
@@ -99,11 +97,11 @@ function refuseUnsupported(body: Json): void {
 function plainText(content: unknown, field: string): string {
   if (typeof content === 'string') return content;
   if (content === null || content === undefined) return '';
-  return list(content, field)
+  return needArray(content, field)
     .map((p, j) => {
-      const part = record(p, `${field}[${j}]`);
+      const part = needObject(p, `${field}[${j}]`);
       if (part.type === 'text' || part.type === 'refusal')
-        return text(part.type === 'text' ? part.text : part.refusal, `${field}[${j}].${part.type}`);
+        return needString(part.type === 'text' ? part.text : part.refusal, `${field}[${j}].${part.type}`);
       throw new TranslationError(`${field}[${j}].type`, `${field}[${j}].type must be "text" here`);
     })
     .join('');
@@ -115,24 +113,24 @@ const AUDIO_MIME = new Map([
 ]);
 
 function userPart(p: unknown, field: string): GeminiPart | undefined {
-  const part = record(p, field);
+  const part = needObject(p, field);
   switch (part.type) {
     case 'text': {
-      const t = text(part.text, `${field}.text`);
+      const t = needString(part.text, `${field}.text`);
       return t === '' ? undefined : { text: t };
     }
     case 'image_url': {
-      const image = record(part.image_url, `${field}.image_url`);
-      return mediaPart(text(image.url, `${field}.image_url.url`), `${field}.image_url.url`);
+      const image = needObject(part.image_url, `${field}.image_url`);
+      return mediaPart(needString(image.url, `${field}.image_url.url`), `${field}.image_url.url`);
     }
     case 'input_audio': {
-      const audio = record(part.input_audio, `${field}.input_audio`);
+      const audio = needObject(part.input_audio, `${field}.input_audio`);
       const mime = AUDIO_MIME.get(typeof audio.format === 'string' ? audio.format : '');
       if (!mime) throw unsupported(`${field}.input_audio.format`);
-      return { inlineData: { mimeType: mime, data: text(audio.data, `${field}.input_audio.data`) } };
+      return { inlineData: { mimeType: mime, data: needString(audio.data, `${field}.input_audio.data`) } };
     }
     case 'file': {
-      const file = record(part.file, `${field}.file`);
+      const file = needObject(part.file, `${field}.file`);
       if (typeof file.file_data !== 'string') throw unsupported(`${field}.file.file_id`);
       return mediaPart(file.file_data, `${field}.file.file_data`);
     }
@@ -144,14 +142,14 @@ function userPart(p: unknown, field: string): GeminiPart | undefined {
 function userParts(content: unknown, field: string): GeminiPart[] {
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
   const out: GeminiPart[] = [];
-  list(content, field).forEach((p, j) => {
+  needArray(content, field).forEach((p, j) => {
     const part = userPart(p, `${field}[${j}]`);
     if (part) out.push(part);
   });
   return out;
 }
 
-function assistantParts(msg: Json, field: string, names: Map<string, string>): GeminiPart[] {
+function assistantParts(msg: JsonObject, field: string, names: Map<string, string>): GeminiPart[] {
   for (const key of ['audio', 'function_call'])
     if (msg[key] !== undefined && msg[key] !== null) throw unsupported(`${field}.${key}`);
   const parts: GeminiPart[] = [];
@@ -160,22 +158,22 @@ function assistantParts(msg: Json, field: string, names: Map<string, string>): G
   const calls =
     msg.tool_calls === undefined || msg.tool_calls === null
       ? []
-      : list(msg.tool_calls, `${field}.tool_calls`);
+      : needArray(msg.tool_calls, `${field}.tool_calls`);
   calls.forEach((c, j) => {
     const at = `${field}.tool_calls[${j}]`;
-    const call = record(c, at);
+    const call = needObject(c, at);
     if (call.type !== undefined && call.type !== 'function') throw unsupported(`${at}.type`);
-    const fn = record(call.function, `${at}.function`);
-    const id = text(call.id, `${at}.id`);
-    const name = text(fn.name, `${at}.function.name`);
+    const fn = needObject(call.function, `${at}.function`);
+    const id = needString(call.id, `${at}.id`);
+    const name = needString(fn.name, `${at}.function.name`);
     names.set(id, name);
     parts.push(functionCallPart(id, name, jsonArgs(fn.arguments, `${at}.function.arguments`)));
   });
   return parts;
 }
 
-function jsonArgs(v: unknown, field: string): Json {
-  const raw = text(v, field);
+function jsonArgs(v: unknown, field: string): JsonObject {
+  const raw = needString(v, field);
   if (raw.trim() === '') return {};
   let parsed: unknown;
   try {
@@ -183,7 +181,7 @@ function jsonArgs(v: unknown, field: string): Json {
   } catch {
     throw new TranslationError(field, `${field} must be a JSON object`);
   }
-  if (!isRecord(parsed)) throw new TranslationError(field, `${field} must be a JSON object`);
+  if (!isObject(parsed)) throw new TranslationError(field, `${field} must be a JSON object`);
   return parsed;
 }
 
@@ -193,7 +191,7 @@ function convertMessages(messages: unknown[]): { system: GeminiPart[]; contents:
   const names = new Map<string, string>();
   messages.forEach((m, i) => {
     const field = `messages[${i}]`;
-    const msg = record(m, field);
+    const msg = needObject(m, field);
     if (msg.name !== undefined && msg.role !== 'tool') throw unsupported(`${field}.name`);
     switch (msg.role) {
       case 'system':
@@ -209,7 +207,7 @@ function convertMessages(messages: unknown[]): { system: GeminiPart[]; contents:
         contents.add('model', assistantParts(msg, field, names));
         break;
       case 'tool': {
-        const id = text(msg.tool_call_id, `${field}.tool_call_id`);
+        const id = needString(msg.tool_call_id, `${field}.tool_call_id`);
         const name = names.get(id);
         if (name === undefined)
           throw new TranslationError(
@@ -227,33 +225,33 @@ function convertMessages(messages: unknown[]): { system: GeminiPart[]; contents:
   return { system, contents: contents.done() };
 }
 
-function convertTools(tools: unknown): Json[] | undefined {
+function convertTools(tools: unknown): JsonObject[] | undefined {
   if (tools === undefined || tools === null) return undefined;
-  const declarations = list(tools, 'tools').map((t, i) => {
-    const tool = record(t, `tools[${i}]`);
+  const declarations = needArray(tools, 'tools').map((t, i) => {
+    const tool = needObject(t, `tools[${i}]`);
     if (tool.type !== 'function') throw unsupported(`tools[${i}].type`);
-    const fn = record(tool.function, `tools[${i}].function`);
-    const decl: Json = { name: text(fn.name, `tools[${i}].function.name`) };
+    const fn = needObject(tool.function, `tools[${i}].function`);
+    const decl: JsonObject = { name: needString(fn.name, `tools[${i}].function.name`) };
     if (fn.description !== undefined)
-      decl.description = text(fn.description, `tools[${i}].function.description`);
+      decl.description = needString(fn.description, `tools[${i}].function.description`);
     // JSON Schema as given: Gemini validates it and answers 400 itself for what it does not support.
     if (fn.parameters !== undefined && fn.parameters !== null)
-      decl.parametersJsonSchema = record(fn.parameters, `tools[${i}].function.parameters`);
+      decl.parametersJsonSchema = needObject(fn.parameters, `tools[${i}].function.parameters`);
     return decl;
   });
   return declarations.length === 0 ? undefined : [{ functionDeclarations: declarations }];
 }
 
-function convertToolChoice(choice: unknown, hasTools: boolean): Json | undefined {
+function convertToolChoice(choice: unknown, hasTools: boolean): JsonObject | undefined {
   if (choice === undefined || choice === null) return undefined;
   if (choice === 'none') return hasTools ? callingConfig('NONE') : undefined;
   if (choice === 'auto') return hasTools ? callingConfig('AUTO') : undefined;
   if (!hasTools) throw new TranslationError('tool_choice', 'tool_choice requires tools');
   if (choice === 'required') return callingConfig('ANY');
-  const c = record(choice, 'tool_choice');
+  const c = needObject(choice, 'tool_choice');
   if (c.type !== 'function') throw unsupported('tool_choice.type');
-  const fn = record(c.function, 'tool_choice.function');
-  return callingConfig('ANY', text(fn.name, 'tool_choice.function.name'));
+  const fn = needObject(c.function, 'tool_choice.function');
+  return callingConfig('ANY', needString(fn.name, 'tool_choice.function.name'));
 }
 
 /** Thinking budgets Gemini's own OpenAI-compatible endpoint uses for `reasoning_effort`. */
@@ -264,8 +262,8 @@ const EFFORT_BUDGET = new Map([
   ['high', 24576],
 ]);
 
-function generationConfig(body: Json): Json {
-  const config: Json = {};
+function generationConfig(body: JsonObject): JsonObject {
+  const config: JsonObject = {};
   copyNumbers(body, config, {
     temperature: 'temperature',
     top_p: 'topP',
@@ -277,7 +275,7 @@ function generationConfig(body: Json): Json {
   });
   const stop = body.stop;
   if (typeof stop === 'string') config.stopSequences = [stop];
-  else if (Array.isArray(stop)) config.stopSequences = stop.map((s, i) => text(s, `stop[${i}]`));
+  else if (Array.isArray(stop)) config.stopSequences = stop.map((s, i) => needString(s, `stop[${i}]`));
   else if (stop !== undefined && stop !== null)
     throw new TranslationError('stop', 'stop must be a string or an array of strings');
   Object.assign(config, responseFormat(body.response_format));
@@ -292,13 +290,13 @@ function generationConfig(body: Json): Json {
   return config;
 }
 
-function responseFormat(format: unknown): Json {
+function responseFormat(format: unknown): JsonObject {
   if (format === undefined || format === null) return {};
-  const f = record(format, 'response_format');
+  const f = needObject(format, 'response_format');
   if (f.type === 'text') return {};
   if (f.type === 'json_object') return { responseMimeType: 'application/json' };
   if (f.type !== 'json_schema') throw unsupported('response_format.type');
-  const spec = record(f.json_schema, 'response_format.json_schema');
-  const schema = record(spec.schema, 'response_format.json_schema.schema');
+  const spec = needObject(f.json_schema, 'response_format.json_schema');
+  const schema = needObject(spec.schema, 'response_format.json_schema.schema');
   return { responseMimeType: 'application/json', responseJsonSchema: schema };
 }

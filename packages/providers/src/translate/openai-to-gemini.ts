@@ -1,7 +1,9 @@
 import { renderOpenAiError } from '../openai/openai';
-import { callerToolId, geminiRequest, isRecord } from './gemini-common';
-import type { GeminiPart, Json } from './gemini-common';
-import { blockedMessage, finishClass, isLast, parseChunk, readGeminiError, readReply } from './gemini-reply';
+import { idFrom, isObject, parseJson } from './common';
+import { callerToolId, geminiRequest } from './gemini-common';
+import type { JsonObject } from './common';
+import type { GeminiPart } from './gemini-common';
+import { blockedMessage, finishClass, isLast, readGeminiError, readReply } from './gemini-reply';
 import type { FinishClass, GeminiReply, GeminiUsage } from './gemini-reply';
 import { openAiToGeminiBody } from './openai-to-gemini-request';
 import { sseEvent } from './sse';
@@ -23,7 +25,7 @@ const FINISH: Record<FinishClass, string> = {
   filter: 'content_filter',
 };
 
-function openAiUsage(u: GeminiUsage): Json {
+function openAiUsage(u: GeminiUsage): JsonObject {
   return {
     prompt_tokens: u.prompt,
     completion_tokens: u.output,
@@ -33,10 +35,10 @@ function openAiUsage(u: GeminiUsage): Json {
   };
 }
 
-function toolCall(part: GeminiPart, index?: number): Json | undefined {
+function toolCall(part: GeminiPart, index?: number): JsonObject | undefined {
   const call = part.functionCall;
   if (!call) return undefined;
-  const out: Json = {
+  const out: JsonObject = {
     id: callerToolId(call, part.thoughtSignature),
     type: 'function',
     function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) },
@@ -45,14 +47,14 @@ function toolCall(part: GeminiPart, index?: number): Json | undefined {
 }
 
 function completionId(reply: GeminiReply): string {
-  return `chatcmpl-${reply.responseId ?? crypto.randomUUID().replaceAll('-', '')}`;
+  return idFrom('chatcmpl-', reply.responseId, '');
 }
 
-function jsonResponse(upstream: unknown, model: string): Json {
+function jsonResponse(upstream: unknown, model: string): JsonObject {
   const reply = readReply(upstream);
   let content = '';
   let reasoning = '';
-  const calls: Json[] = [];
+  const calls: JsonObject[] = [];
   for (const part of reply.parts) {
     const call = toolCall(part);
     if (call) calls.push(call);
@@ -61,7 +63,7 @@ function jsonResponse(upstream: unknown, model: string): Json {
       else content += part.text;
     }
   }
-  const message: Json = { role: 'assistant', content: content === '' ? null : content, refusal: null };
+  const message: JsonObject = { role: 'assistant', content: content === '' ? null : content, refusal: null };
   if (reasoning !== '') message.reasoning_content = reasoning;
   if (calls.length > 0) message.tool_calls = calls;
   let finish = FINISH[finishClass(reply.finishReason, calls.length > 0)];
@@ -69,7 +71,7 @@ function jsonResponse(upstream: unknown, model: string): Json {
     message.refusal = blockedMessage(reply.blockReason);
     finish = 'content_filter';
   }
-  const out: Json = {
+  const out: JsonObject = {
     id: completionId(reply),
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
@@ -80,11 +82,8 @@ function jsonResponse(upstream: unknown, model: string): Json {
   return out;
 }
 
-/** Context of one translated stream: whether the caller asked for `stream_options.include_usage`. */
-export interface OpenAiStreamContext {
-  model: string;
-  includeUsage?: boolean;
-}
+/** What a stream needs of its request: the caller's model, whether it asked for `stream_options.include_usage`. */
+type StreamContext = Parameters<Translator['stream']>[0];
 
 class OpenAiStream implements StreamTranslator {
   complete = false;
@@ -93,9 +92,9 @@ class OpenAiStream implements StreamTranslator {
   private tools = 0;
   private usage: GeminiUsage | undefined;
 
-  constructor(private readonly ctx: OpenAiStreamContext) {}
+  constructor(private readonly ctx: StreamContext) {}
 
-  private chunk(delta: Json, finish: string | null = null): string {
+  private chunk(delta: JsonObject, finish: string | null = null): string {
     const choice = { index: 0, delta, logprobs: null, finish_reason: finish };
     return sseEvent(
       JSON.stringify({
@@ -110,7 +109,7 @@ class OpenAiStream implements StreamTranslator {
 
   push(event: SseEvent): string {
     if (this.complete) return '';
-    const reply = readReply(parseChunk(event.data));
+    const reply = readReply(parseJson(event.data));
     // An error inside the stream: shown as OpenAI does, and the stream stays incomplete (the gateway breaks it).
     if (reply.error) {
       const { code, status, message } = reply.error;
@@ -158,8 +157,8 @@ class OpenAiStream implements StreamTranslator {
 
 /** Whether an OpenAI request body asks for the usage chunk at the end of a stream. */
 export function wantsStreamUsage(body: unknown): boolean {
-  const opts = isRecord(body) ? body.stream_options : undefined;
-  return isRecord(opts) && opts.include_usage === true;
+  const opts = isObject(body) ? body.stream_options : undefined;
+  return isObject(opts) && opts.include_usage === true;
 }
 
 /** The OpenAI → Gemini translator. */
@@ -168,11 +167,14 @@ export const openaiToGemini = {
   to: 'gemini',
   accepts: (method: string, path: string) =>
     method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/chat/completions/'),
-  request: (req) => geminiRequest(req, openAiToGeminiBody),
+  request: (req) => ({
+    ...geminiRequest(req, openAiToGeminiBody),
+    includeUsage: wantsStreamUsage(req.body),
+  }),
   response: (upstream, ctx) => jsonResponse(upstream, ctx.model),
   error(status, upstreamBody) {
     const e = readGeminiError(upstreamBody);
     return renderOpenAiError(status, e.status, e.message);
   },
-  stream: (ctx: OpenAiStreamContext) => new OpenAiStream(ctx),
+  stream: (ctx: StreamContext) => new OpenAiStream(ctx),
 } satisfies Translator;
