@@ -192,7 +192,6 @@ export {
   type CopySummary,
 } from './copy';
 export {
-  alertKeyLabels,
   alertSentSince,
   countSuppressedSinceSent,
   createAlertChannel,
