@@ -203,7 +203,8 @@ export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
   const stream = b.stream === true;
   // Anthropic callers always get usage (message_start/message_delta), so ask OpenAI for the usage chunk.
   if (stream) Object.assign(out, { stream: true, stream_options: { include_usage: true } });
-  return { path: '/v1/chat/completions', query: req.query, body: JSON.stringify(out), stream, model };
+  // The caller's query parameters belong to its dialect (Claude Code's `beta=true`): none reaches OpenAI.
+  return { path: '/v1/chat/completions', query: '', body: JSON.stringify(out), stream, model };
 }
 
 /** Anthropic-speaking callers on an OpenAI group. */

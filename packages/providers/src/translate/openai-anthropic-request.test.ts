@@ -14,12 +14,16 @@ import { openaiToAnthropic } from './openai-to-anthropic';
 import { TranslationError } from './types';
 
 function toAnthropic(body: object) {
-  const native = openaiToAnthropic.request({ path: '/v1/chat/completions', query: '', body });
+  const native = openaiToAnthropic.request({
+    path: '/v1/chat/completions',
+    query: 'api-version=2024-10-21',
+    body,
+  });
   return { native, body: JSON.parse(native.body) as Record<string, unknown> };
 }
 
 function toOpenai(body: object) {
-  const native = anthropicToOpenai.request({ path: '/v1/messages', query: '', body });
+  const native = anthropicToOpenai.request({ path: '/v1/messages', query: 'beta=true', body });
   return { native, body: JSON.parse(native.body) as Record<string, unknown> };
 }
 
@@ -38,6 +42,7 @@ describe('OpenAI chat request → Anthropic messages', () => {
     const { native, body } = toAnthropic(OPENAI_TOOLS_REQUEST);
     expect(native).toMatchObject({
       path: '/v1/messages',
+      query: '',
       stream: false,
       model: 'gpt-4.1',
       includeUsage: false,
@@ -256,6 +261,7 @@ describe('Anthropic messages request → OpenAI chat', () => {
     const { native, body } = toOpenai(ANTHROPIC_TOOLS_REQUEST);
     expect(native).toMatchObject({
       path: '/v1/chat/completions',
+      query: '',
       stream: false,
       model: 'claude-opus-4-1-20250805',
     });

@@ -244,7 +244,8 @@ export function openaiRequestToAnthropic(req: CallerRequest): NativeRequest {
   if (stream) out.stream = true;
   const opts = present(b.stream_options) ? needObject(b.stream_options, 'stream_options') : {};
   const includeUsage = stream && opts.include_usage === true;
-  return { path: '/v1/messages', query: req.query, body: JSON.stringify(out), stream, model, includeUsage };
+  // The caller's query parameters belong to its dialect (Azure's `api-version`…): none reaches Anthropic.
+  return { path: '/v1/messages', query: '', body: JSON.stringify(out), stream, model, includeUsage };
 }
 
 /** OpenAI-speaking callers on an Anthropic group. */
