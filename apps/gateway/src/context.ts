@@ -5,6 +5,7 @@ import type { KeyPool } from '@keyway/keypool';
 import type { AffinityView, HealthView, PacingView } from './attempt-planner';
 import type { AccessKeyRuntime, GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
+import type { Translation } from './translate';
 import type { UpstreamClients } from './upstream-clients';
 import type { UpstreamHealth } from './upstream-health';
 
@@ -34,6 +35,8 @@ export interface ForwardContext {
    * request has one `close` listener, which calls this hook; each phase sets it and clears it when done.
    */
   closeHook: (() => void) | null;
+  /** Set when the caller speaks another dialect than (some of) the groups it is served by (format translation). */
+  translation?: Translation;
 }
 
 /** Collaborators of the forwarding loop. */

@@ -13,6 +13,7 @@ import type { Rewritten, SentResult } from './upstream-call';
 import { sendAttempt } from './upstream-call';
 import type { GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
+import { useCandidate } from './translate';
 import type { UpstreamHealth } from './upstream-health';
 
 export type { ForwardContext, ForwardDeps, SecretMasker } from './context';
@@ -69,6 +70,8 @@ export async function forward(
     // The previous attempt's response (if any) is not what the client gets: free its connection.
     if (last?.kind === 'response') last.response.body.destroy();
     if (rewritten?.candidate !== step.candidate) {
+      // A translated request is sent as this candidate's channel speaks (key-routed candidates may differ).
+      if (ctx.translation) useCandidate(ctx, group, record);
       // An alias is sent as the model of this candidate; the group's redirect then applies to that name.
       const asked = step.candidate.model;
       const named = asked === model ? ctx : namingModel(group.provider, ctx.path, ctx.body, asked);

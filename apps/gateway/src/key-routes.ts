@@ -12,6 +12,7 @@ import { truncate } from './request-record';
 import { sendDialectError, tagRateLimits } from './respond';
 import type { GatewayRuntime, GroupRuntime } from './runtime';
 import { parseRootTarget, targetPathStart } from './target';
+import { translateCandidates, translatorOf, useCandidate } from './translate';
 
 /**
  * Whether a request target is a key-routed endpoint: a path at the gateway root that some channel serves
@@ -81,7 +82,9 @@ export function createKeyRouteHandler(
     const channel = groupsOf(runtime, caller).filter(
       (g) =>
         g.provider.id === provider.id ||
-        (list !== null && g.provider.modelList(method, target.path) === list),
+        (list !== null && g.provider.modelList(method, target.path) === list) ||
+        // A group of another channel that translates this dialect (format translation).
+        (g.translate !== null && translatorOf(g, method, target.path) !== null),
     );
     const first = channel[0];
     if (!first) {
@@ -115,7 +118,10 @@ export function createKeyRouteHandler(
       body: ctx.body,
     });
     ctx.model = model;
-    const candidates = model === null ? channel : channel.filter((g) => g.servesModel(model));
+    const matching = model === null ? channel : channel.filter((g) => g.servesModel(model));
+    // Format translation: each translated candidate gets its channel's native request (or drops out).
+    const candidates = translateCandidates(ctx, plane.forwardDeps, matching, method);
+    if (!candidates) return;
     const chosen = candidates[0];
     if (!chosen) {
       // Echoed inside a JSON string (escaped) and cut short: a model name is the client's own text.
@@ -124,6 +130,7 @@ export function createKeyRouteHandler(
       return;
     }
     ctx.group = chosen;
+    useCandidate(ctx, chosen);
     if (!(await admitted(runtime, plane, ctx, chosen, model))) return;
     await forward(ctx, plane.forwardDeps, candidates);
   };

@@ -15,6 +15,7 @@ import { recordRefusal } from './request-record';
 import { sendDialectError, tagRateLimits } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
+import { enterTranslated, speakCallerDialect, translatorOf } from './translate';
 import { createSessionAffinity } from './session-affinity';
 import { createKeyPacer } from './key-pacer';
 import { UpstreamHealth } from './upstream-health';
@@ -135,6 +136,9 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
       sendDialectError(res, openaiDialect, 404, 'NOT_FOUND', `Group '${name}' not found`);
       return;
     }
+    // Format translation: one field check for native groups; the caller's dialect then speaks every error.
+    const translator = group.translate && translatorOf(group, req.method ?? 'GET', target.path);
+    if (translator) speakCallerDialect(res, translator.from);
     const ctx = requestContext(plane, req, res, group, target.path, { requestId, started, startedAt });
     if (!plane.enter(ctx)) return;
 
@@ -167,6 +171,8 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     }
 
     if (!(await receiveBody(ctx, forwardDeps, group.maxBodyBytes, group.provider))) return;
+    // From here on the request is the group's native one (model, limits, redirects, keys, usage, logging).
+    if (translator && !enterTranslated(ctx, forwardDeps, translator)) return;
     const body = ctx.body;
     if (ctx.accessKey) {
       // The model the client named is known now; limits count only a request that goes on to be forwarded.

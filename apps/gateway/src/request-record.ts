@@ -47,7 +47,7 @@ export function baseRecord(ctx: ForwardContext, model: string | null, stream: bo
     costUsd: null,
     accessKeyId: ctx.accessKey?.id ?? null,
     accessKeyName: ctx.accessKey?.name ?? null,
-    translatedFrom: null,
+    translatedFrom: ctx.translation?.active ? ctx.translation.from : null,
     requestBody: null,
   };
 }

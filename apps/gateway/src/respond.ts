@@ -3,7 +3,13 @@ import type { Provider } from '@keyway/providers';
 
 const REQUEST_ID = Symbol('keyway.requestId');
 const RATE_LIMITS = Symbol('keyway.rateLimits');
-type Tagged = ServerResponse & { [REQUEST_ID]?: string; [RATE_LIMITS]?: Record<string, string> };
+const DIALECT = Symbol('keyway.dialect');
+type Dialect = Pick<Provider, 'renderError'>;
+type Tagged = ServerResponse & {
+  [REQUEST_ID]?: string;
+  [RATE_LIMITS]?: Record<string, string>;
+  [DIALECT]?: Dialect;
+};
 
 /**
  * Remembers the request id a response must carry (`x-request-id`). Every response of the proxy is written with one
@@ -31,6 +37,14 @@ export function rateLimitsOf(res: ServerResponse): Record<string, string> | unde
   return (res as Tagged)[RATE_LIMITS];
 }
 
+/**
+ * Makes every gateway-made error of this response speak `dialect` whatever channel it names (a translated request:
+ * the caller's SDK must parse the error), set before the first error can be sent.
+ */
+export function tagDialect(res: ServerResponse, dialect: Dialect): void {
+  (res as Tagged)[DIALECT] = dialect;
+}
+
 /** Sends a gateway-made error in the channel's dialect (so SDKs raise their usual errors). */
 export function sendDialectError(
   res: ServerResponse,
@@ -44,7 +58,7 @@ export function sendDialectError(
     res.destroy();
     return;
   }
-  const body = provider.renderError(status, code, message);
+  const body = ((res as Tagged)[DIALECT] ?? provider).renderError(status, code, message);
   const id = requestIdOf(res);
   res.writeHead(status, {
     ...(id === undefined ? {} : { 'x-request-id': id }),

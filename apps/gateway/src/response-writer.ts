@@ -11,6 +11,7 @@ import { errorText, headerString } from './upstream-call';
 import type { SentResult, UpstreamResponse } from './upstream-call';
 import { AddedUsageRelay } from './added-usage-relay';
 import { UsageTap } from './usage-tap';
+import { writeTranslated } from './translate-relay';
 
 /** Who served a request, as the answer and its record need it. */
 export type Served = Pick<Ending, 'attempts' | 'groupOf' | 'root' | 'key'>;
@@ -40,6 +41,9 @@ export function writeResult(
     );
     return finishRecord(deps, record, ctx, { ...served, statusCode: status, error: message });
   }
+  // A translated request's answer goes back in the caller's dialect.
+  if (ctx.translation?.active)
+    return writeTranslated(ctx, deps, record, last, served, ctx.translation.active);
   const { response } = last;
   if (last.errorBody !== null) {
     const body = redact(last.errorBody, key, ctx, deps);
@@ -267,7 +271,7 @@ function relay(
  * full mask; on successful ones (the hot path) only a value that contains this request's upstream or proxy key is
  * masked — a couple of `includes` per header rather than the registry's scan.
  */
-function maskHeaders(
+export function maskHeaders(
   headers: Record<string, string | string[]>,
   key: string,
   ctx: ForwardContext,

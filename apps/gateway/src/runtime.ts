@@ -74,6 +74,11 @@ export interface GroupRuntime {
    * With more than one, each key is pinned to one of them (`UpstreamClients.proxyFor`).
    */
   proxies: readonly string[];
+  /**
+   * Caller dialects the group also accepts, translated to and from its channel (`translate.from`); null = none,
+   * the one check a native request pays.
+   */
+  translate: readonly string[] | null;
 }
 
 /** A member of an aggregate. */
@@ -195,6 +200,7 @@ function compileGroup(g: GroupSnapshot, base: Omit<EffectiveSettings, 'proxyKeys
     affinity: g.affinity.mode === 'session' ? g.affinity : null,
     dailyResetTimeZone: g.dailyResetTimeZone,
     proxies: g.proxyPool?.length ? g.proxyPool : settings.proxyUrl ? [settings.proxyUrl] : [],
+    translate: g.translate?.length ? g.translate : null,
   };
 }
 

@@ -84,6 +84,8 @@ export interface GroupSpec {
   affinity?: Affinity;
   /** Resolved zone daily key limits reset in (default: the channel's). */
   dailyResetTimeZone?: string;
+  /** Caller dialects the group also accepts (format translation). */
+  translate?: Array<'openai' | 'anthropic'>;
 }
 
 export interface GatewayOptions {
@@ -191,6 +193,7 @@ export function buildSnapshot(
       keyLimits: g.keyLimits ?? null,
       affinity: g.affinity ?? defaultAffinity,
       dailyResetTimeZone: g.dailyResetTimeZone ?? dailyResetZone(g.channel ?? 'openai', null),
+      ...(g.translate ? { translate: g.translate } : {}),
     };
   });
   const { proxyKeys: _omit, ...base } = defaultSettings;

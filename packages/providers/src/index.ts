@@ -8,3 +8,6 @@ export { DEFAULT_ANTHROPIC_VERSION } from './anthropic/anthropic';
 export * from './empty-reply';
 export * from './rate-limit-headers';
 export * from './session-id';
+export * from './translate/types';
+export * from './translate/sse';
+export * from './translate/registry';
