@@ -1,4 +1,13 @@
-import { needArray, needObject, needString, present, refuse, refuseUnknown, upstreamObject } from './common';
+import {
+  needArray,
+  needObject,
+  needString,
+  present,
+  refuse,
+  refuseUnknown,
+  SHARED_EFFORTS,
+  upstreamObject,
+} from './common';
 import type { JsonObject } from './common';
 import { anthropicErrorFromOpenai } from './openai-anthropic-maps';
 import { openaiCompletionToAnthropic, OpenaiToAnthropicStream } from './anthropic-to-openai-reply';
@@ -37,8 +46,6 @@ const KNOWN = new Set([
   'service_tier',
 ]);
 const TOOL_KEYS = new Set(['name', 'description', 'input_schema', 'type', 'strict', 'cache_control']);
-/** Anthropic `output_config.effort` values OpenAI's `reasoning_effort` has too. */
-const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh']);
 
 type Part = JsonObject;
 
@@ -169,7 +176,7 @@ function convertOutputConfig(raw: unknown, out: JsonObject): void {
     out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } };
   }
   if (present(oc.effort)) {
-    if (typeof oc.effort !== 'string' || !EFFORTS.has(oc.effort))
+    if (typeof oc.effort !== 'string' || !SHARED_EFFORTS.has(oc.effort))
       refuse('output_config.effort', 'OpenAI reasoning_effort has low, medium, high and xhigh only');
     out.reasoning_effort = oc.effort;
   }

@@ -14,6 +14,12 @@ export type JsonObject = Record<string, unknown>;
  */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
+/**
+ * Effort levels Anthropic's `output_config.effort` and OpenAI's `reasoning_effort` both have, mapped one to one
+ * (Anthropic's `max` and OpenAI's `none`/`minimal` have no counterpart).
+ */
+export const SHARED_EFFORTS: ReadonlySet<string> = new Set(['low', 'medium', 'high', 'xhigh']);
+
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -150,6 +150,7 @@ describe('OpenAI chat request → Anthropic messages', () => {
       stream: true,
       stream_options: { include_usage: true },
       response_format: { type: 'json_schema', json_schema: { name: 'r', schema, strict: true } },
+      reasoning_effort: 'high',
     });
     expect(native).toMatchObject({ stream: true, includeUsage: true });
     expect(body).toMatchObject({
@@ -159,7 +160,7 @@ describe('OpenAI chat request → Anthropic messages', () => {
       stop_sequences: ['END'],
       metadata: { user_id: 'user-42' },
       stream: true,
-      output_config: { format: { type: 'json_schema', schema } },
+      output_config: { format: { type: 'json_schema', schema }, effort: 'high' },
     });
   });
 
@@ -192,7 +193,7 @@ describe('OpenAI chat request → Anthropic messages', () => {
     ['modalities', { modalities: ['text', 'audio'] }],
     ['prediction', { prediction: { type: 'content', content: 'x' } }],
     ['seed', { seed: 7 }],
-    ['reasoning_effort', { reasoning_effort: 'low' }],
+    ['reasoning_effort', { reasoning_effort: 'minimal' }],
     ['presence_penalty', { presence_penalty: 0.5 }],
     ['temperature', { temperature: 1.5 }],
     ['response_format.type', { response_format: { type: 'json_object' } }],

@@ -8,6 +8,7 @@ import {
   present,
   refuse,
   refuseUnknown,
+  SHARED_EFFORTS,
   upstreamObject,
 } from './common';
 import type { JsonObject } from './common';
@@ -38,6 +39,7 @@ const HANDLED = new Set([
   'tool_choice',
   'parallel_tool_calls',
   'response_format',
+  'reasoning_effort',
   'user',
   'safety_identifier',
   'n',
@@ -202,20 +204,25 @@ function convertToolChoice(choice: unknown, parallel: unknown, hasTools: boolean
   return out;
 }
 
-/** `response_format`: a JSON schema becomes Anthropic structured outputs; JSON mode without a schema is refused. */
-function convertResponseFormat(raw: unknown): Block | undefined {
-  if (!present(raw)) return undefined;
-  const rf = needObject(raw, 'response_format');
-  if (rf.type === 'text') return undefined;
-  if (rf.type !== 'json_schema')
-    refuse(
-      'response_format.type',
-      'Anthropic has structured outputs with a JSON schema, not schema-less JSON mode',
-    );
-  const js = needObject(rf.json_schema, 'response_format.json_schema');
-  return {
-    format: { type: 'json_schema', schema: needObject(js.schema, 'response_format.json_schema.schema') },
-  };
+/**
+ * `response_format` and `reasoning_effort` → Anthropic `output_config`: a JSON schema becomes structured
+ * outputs (JSON mode without a schema has no Anthropic form: refused), an effort both sides name becomes
+ * `effort` (`none`/`minimal` have no Anthropic level: refused).
+ */
+function convertOutputConfig(b: JsonObject): Block | undefined {
+  const out: Block = {};
+  const rf = present(b.response_format) ? needObject(b.response_format, 'response_format') : { type: 'text' };
+  if (rf.type === 'json_schema') {
+    const js = needObject(rf.json_schema, 'response_format.json_schema');
+    out.format = { type: 'json_schema', schema: needObject(js.schema, 'response_format.json_schema.schema') };
+  } else if (rf.type !== 'text')
+    refuse('response_format.type', 'Anthropic has structured outputs with a JSON schema, not JSON mode');
+  if (present(b.reasoning_effort)) {
+    if (typeof b.reasoning_effort !== 'string' || !SHARED_EFFORTS.has(b.reasoning_effort))
+      refuse('reasoning_effort', 'Anthropic effort has low, medium, high and xhigh only');
+    out.effort = b.reasoning_effort;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** The OpenAI chat request as an Anthropic messages request (throws TranslationError naming the field). */
@@ -235,7 +242,7 @@ export function openaiRequestToAnthropic(req: CallerRequest): NativeRequest {
   if (present(b.tools)) out.tools = convertTools(b.tools);
   const choice = convertToolChoice(b.tool_choice, b.parallel_tool_calls, present(b.tools));
   if (choice) out.tool_choice = choice;
-  const outputConfig = convertResponseFormat(b.response_format);
+  const outputConfig = convertOutputConfig(b);
   if (outputConfig) out.output_config = outputConfig;
   const user = b.user ?? b.safety_identifier;
   if (present(user))
