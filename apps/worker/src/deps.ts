@@ -1,3 +1,4 @@
+import type { AlertSink } from '@keyway/alerts';
 import type { ProxyPenalty, RequestLogRecord, Settings } from '@keyway/contracts';
 import type { LogPort } from '@keyway/core';
 import type { DbClient, Provider, RequestLogWriteResult, SqliteWriter } from '@keyway/db';
@@ -47,4 +48,6 @@ export interface WorkerDeps {
    * gateway's): a key whose pinned proxy is penalised is validated through the next one, as the gateway sends it.
    */
   proxyPenalties?: (proxyUrls: readonly string[]) => Promise<ReadonlyMap<string, ProxyPenalty>>;
+  /** Where the worker's alerts go (keys invalidated, restored, budgets, long tasks); default: `alert` jobs. */
+  alerts?: AlertSink;
 }

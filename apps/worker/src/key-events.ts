@@ -1,6 +1,7 @@
 import type { KeyStateRow } from '@keyway/db';
 import { latestKeyStates, writeKeyStates } from '@keyway/db';
 import type { JobPayload } from '@keyway/queue';
+import { alertKeyChanges } from './alerts';
 import type { WorkerDeps } from './deps';
 
 /** What a `key-events` job did. */
@@ -37,6 +38,16 @@ function toRow(c: KeyChange): KeyStateRow {
   };
 }
 
+/** Each key's latest change (by `at`): only where a key ended up raises an alert. */
+function latestPerKey(changes: readonly KeyChange[]): KeyChange[] {
+  const latest = new Map<number, KeyChange>();
+  for (const c of changes) {
+    const seen = latest.get(c.keyId);
+    if (!seen || c.at >= seen.at) latest.set(c.keyId, c);
+  }
+  return [...latest.values()];
+}
+
 /**
  * Persists key health changes sent by the gateways. Changes arrive out of order (several gateways, retried
  * jobs), so the latest `at` of a key wins: within a batch, and against every change this process wrote before,
@@ -48,7 +59,7 @@ function toRow(c: KeyChange): KeyStateRow {
  * come from the gateways' clocks, which are assumed to agree to within the spacing of changes to one key.
  */
 export function createKeyEventsProcessor(
-  deps: Pick<WorkerDeps, 'db'>,
+  deps: Pick<WorkerDeps, 'db' | 'alerts' | 'logger'>,
   options: KeyEventsOptions = {},
 ): (payload: JobPayload<'key-events'>) => Promise<KeyEventsSummary> {
   const limit = Math.max(1, options.rememberedKeys ?? 100_000);
@@ -66,6 +77,7 @@ export function createKeyEventsProcessor(
     const rows = latestKeyStates(fresh.map(toRow));
     const updated = await writeKeyStates(deps.db, rows);
     for (const r of rows) remember(r.keyId, r.at ?? 0);
+    if (deps.alerts) await alertKeyChanges({ ...deps, alerts: deps.alerts }, latestPerKey(fresh));
     return { written: updated, superseded: changes.length - rows.length, missing: rows.length - updated };
   };
 }

@@ -61,6 +61,17 @@ export async function recheckInvalidKeys(
     summary.restored += tally.restored;
     summary.failed += tally.failed;
     summary.skipped += tally.skipped;
+    if (tally.restored > 0)
+      deps.alerts?.emit('keys.restored', `group:${group.name}`, {
+        group: group.name,
+        message: `${tally.restored} invalid key(s) of group '${group.name}' passed the re-check and are active again`,
+        details: {
+          groupId: group.id,
+          restored: tally.restored,
+          checked: tally.checked,
+          failed: tally.failed,
+        },
+      });
     if (tally.checked + tally.skipped > 0)
       deps.logger.info(
         { groupId: group.id, group: group.name, ...tally },

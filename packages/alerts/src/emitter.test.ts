@@ -49,6 +49,7 @@ describe('keyChangeEvent', () => {
     expect(keyChangeEvent({ status: 'invalid', cause: 'auth' })).toBe('key.invalid');
     expect(keyChangeEvent({ status: 'invalid', cause: 'upstream' })).toBe('key.blacklisted');
     expect(keyChangeEvent({ status: 'invalid', cause: 'manual' })).toBeNull();
+    expect(keyChangeEvent({ status: 'invalid', cause: 'validation' })).toBeNull();
     expect(keyChangeEvent({ status: 'cooling', cause: 'rate' })).toBeNull();
   });
 });

@@ -192,6 +192,7 @@ export {
   type CopySummary,
 } from './copy';
 export {
+  alertKeyLabels,
   alertSentSince,
   countSuppressedSinceSent,
   createAlertChannel,

@@ -49,7 +49,7 @@ export interface BullJobQueueOptions {
   /** Where Redis errors and failed attempts are reported (default: warnings and errors on the console). */
   logger?: LogPort;
   /**
-   * Jobs deleted as soon as they succeed (default: `request-logs`, `usage-batch` and `key-events`): gateways' batches carry
+   * Jobs deleted as soon as they succeed (default: `request-logs`, `usage-batch`, `key-events` and `alert`): gateways' batches carry
    * the data itself, and keeping an hour of them would hold every log record of that hour in Redis. Nobody
    * asks for their status; failed ones are kept like any other.
    */
@@ -58,8 +58,8 @@ export interface BullJobQueueOptions {
   scheduleWatchMs?: number;
 }
 
-/** Gateways' high-volume hand-over batches. */
-const TRANSIENT_JOBS: readonly JobName[] = ['request-logs', 'usage-batch', 'key-events'];
+/** Gateways' high-volume hand-over batches, and alerts (their outcome is in the alert history). */
+const TRANSIENT_JOBS: readonly JobName[] = ['request-logs', 'usage-batch', 'key-events', 'alert'];
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;

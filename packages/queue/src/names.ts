@@ -11,6 +11,7 @@ export const JOB_NAMES = [
   'log-retention',
   'key-events',
   'key-test',
+  'alert',
 ] as const;
 
 /** A job (and queue) name. */
@@ -34,6 +35,8 @@ export const JOBS = {
   keyEvents: 'key-events',
   /** On demand, awaited by the control plane: one validation request for one key, its health updated. */
   keyTest: 'key-test',
+  /** From any producer (gateways, the worker, the control plane): one alert to de-duplicate and deliver. */
+  alert: 'alert',
 } as const satisfies Record<string, JobName>;
 
 /** Whether a string is a known job name. */

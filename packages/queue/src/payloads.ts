@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  alertInputSchema,
   failureClassSchema,
   keyStatusSchema,
   requestLogRecordSchema,
@@ -96,6 +97,9 @@ export const keyTestResultSchema = z.object({
 });
 export type KeyTestJobResult = z.infer<typeof keyTestResultSchema>;
 
+/** `alert`: one alert to de-duplicate and deliver to the channels subscribed to its event. */
+export const alertJobPayloadSchema = alertInputSchema;
+
 /** The payload schema of every job; the compiler checks that none is missing. */
 export const jobPayloadSchemas = {
   'key-recheck': keyRecheckPayloadSchema,
@@ -106,6 +110,7 @@ export const jobPayloadSchemas = {
   'log-retention': logRetentionPayloadSchema,
   'key-events': keyEventsPayloadSchema,
   'key-test': keyTestPayloadSchema,
+  alert: alertJobPayloadSchema,
 } as const satisfies Record<JobName, z.ZodType>;
 
 /** The payload type of job `N`. */

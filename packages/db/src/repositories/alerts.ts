@@ -204,3 +204,16 @@ export async function countSuppressedSinceSent(db: DbClient, q: AlertDedupKey): 
     where: { ...where, status: 'suppressed', ...(last ? { id: { gt: last.id } } : {}) },
   });
 }
+
+/** What an alert names a key by: its masked value and its group's name (absent: the key is gone). */
+export async function alertKeyLabels(
+  db: DbClient,
+  keyIds: readonly number[],
+): Promise<Map<number, { keyMasked: string; groupName: string }>> {
+  if (keyIds.length === 0) return new Map();
+  const rows = await db.apiKey.findMany({
+    where: { id: { in: [...keyIds] } },
+    select: { id: true, keyMasked: true, group: { select: { name: true } } },
+  });
+  return new Map(rows.map((r) => [r.id, { keyMasked: r.keyMasked, groupName: r.group.name }]));
+}
