@@ -159,6 +159,7 @@ describe('Anthropic stream → OpenAI caller', () => {
       )
       .join('');
     expect(content).toBe('Hello! 👋 你好');
+    expect(got.out).toContain('\n\n: ping\n\n');
     expect(cs[0]).toMatchObject({
       id: 'chatcmpl-1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY',
       object: 'chat.completion.chunk',

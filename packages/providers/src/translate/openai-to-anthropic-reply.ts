@@ -97,8 +97,12 @@ export class AnthropicToOpenaiStream implements StreamTranslator {
       case 'error':
         // Same shape as Anthropic's HTTP error body; status 0 lets the error's own type decide the kind.
         return sseEvent(openaiErrorFromAnthropic(0, ev.data));
+      case 'ping':
+        // Anthropic pings keep a quiet connection (long thinking) open; an SSE comment does the same for OpenAI
+        // SDKs, which skip comments.
+        return ': ping\n\n';
       default:
-        return ''; // ping, and event types newer than this translator
+        return ''; // event types newer than this translator
     }
   }
 
