@@ -31,6 +31,7 @@ import {
   type ErrorOverrides,
   type FakeProvider,
 } from './fake-wire';
+import { toolCallFor, toolReply } from './fake-tools';
 
 export type { FakeProvider } from './fake-wire';
 
@@ -666,6 +667,10 @@ class FakeUpstreamServer implements FakeUpstream {
       headers: this.providerHeaders(provider),
     });
     const dims = positiveInt(body.dimensions ?? body.outputDimensionality, this.options.embeddingDimensions);
+    // A request offering tools gets a call of the first one (see fake-tools.ts).
+    const call = toolCallFor(provider, body);
+    const tools = call && toolReply(route.op ?? '', call, ctx, body.stream === true);
+    if (tools) return 'json' in tools ? ok(tools.json) : stream(tools.events);
 
     switch (route.op) {
       case 'chat': {
