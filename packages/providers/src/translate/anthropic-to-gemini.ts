@@ -86,7 +86,8 @@ function jsonResponse(upstream: unknown, model: string): JsonObject {
   };
 }
 
-type BlockKind = 'text' | 'thinking';
+/** The kind of the content block left open: text and thinking grow over chunks, a tool_use block is whole. */
+type BlockKind = 'text' | 'thinking' | 'tool_use';
 
 class AnthropicStream implements StreamTranslator {
   complete = false;
@@ -118,9 +119,10 @@ class AnthropicStream implements StreamTranslator {
     return sseEvent(JSON.stringify({ type: 'content_block_stop', index: this.index }), 'content_block_stop');
   }
 
-  private begin(block: JsonObject): string {
+  private begin(block: JsonObject, kind: BlockKind): string {
     const out = this.close();
     this.index++;
+    this.open = kind;
     const started = { type: 'content_block_start', index: this.index, content_block: block };
     return out + sseEvent(JSON.stringify(started), 'content_block_start');
   }
@@ -138,7 +140,7 @@ class AnthropicStream implements StreamTranslator {
       this.hasCall = true;
       // Gemini sends a call whole: one delta with all of its arguments.
       const out =
-        this.begin({ ...use, input: {} }) +
+        this.begin({ ...use, input: {} }, 'tool_use') +
         this.delta({ type: 'input_json_delta', partial_json: JSON.stringify(use.input) });
       return out + this.close();
     }
@@ -148,8 +150,8 @@ class AnthropicStream implements StreamTranslator {
       if (this.open !== kind) {
         out += this.begin(
           kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' },
+          kind,
         );
-        this.open = kind;
       }
       out += this.delta(
         kind === 'text'
