@@ -13,7 +13,8 @@ import { dataSecretPath, generateSecretValue, readDataSecret, writeDataSecret } 
 import type { ReencryptProgress } from './reencrypt-keys';
 import { reencryptKeys, scanKeys, scrubFreeSpace, writeVerifier } from './reencrypt-keys';
 
-const ENCRYPTION_KEY_FILE: DataSecretSpec = { file: 'encryption-key', prefix: 'kw-enc-' };
+/** Where standalone keeps the encryption key it generated (DATA_DIR/encryption-key). */
+export const ENCRYPTION_KEY_FILE: DataSecretSpec = { file: 'encryption-key', prefix: 'kw-enc-' };
 
 /** Where the encryption key came from. */
 export type EncryptionKeySource = 'env' | 'file' | 'generated' | 'off';
