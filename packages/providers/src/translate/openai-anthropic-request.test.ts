@@ -251,6 +251,20 @@ describe('OpenAI chat request → Anthropic messages', () => {
     });
   });
 
+  it('takes an assistant message echoed back as the SDK returned it (null fields, a refusal as text)', () => {
+    const echoed = {
+      role: 'assistant',
+      content: null,
+      refusal: "I can't help with that.",
+      annotations: [],
+      audio: null,
+    };
+    const { body } = toAnthropic({ model: 'm', messages: [echoed] });
+    expect(body.messages).toEqual([
+      { role: 'assistant', content: [{ type: 'text', text: "I can't help with that." }] },
+    ]);
+  });
+
   it('accepts the neutral values of refused fields (n 1, logprobs false, text modality)', () => {
     const { body } = toAnthropic({ model: 'm', messages: [], n: 1, logprobs: false, modalities: ['text'] });
     expect(body).toEqual({ model: 'm', max_tokens: DEFAULT_ANTHROPIC_MAX_TOKENS, messages: [] });

@@ -113,10 +113,13 @@ function assistantContent(m: JsonObject, field: string): Block[] {
       blocks.push({ type: 'text', text });
     });
   }
+  // A refusal the caller echoes back (`messages.push(completion.message)`) is what the assistant said.
+  if (typeof m.refusal === 'string' && m.refusal !== '') blocks.push({ type: 'text', text: m.refusal });
   if (present(m.tool_calls))
     needArray(m.tool_calls, `${field}.tool_calls`).forEach((c, j) => {
       const f = `${field}.tool_calls[${j}]`;
       const call = needObject(c, f);
+      if (present(call.type) && call.type !== 'function') refuse(`${f}.type`, 'only function calls');
       const fn = needObject(call.function, `${f}.function`);
       const args = needString(fn.arguments, `${f}.function.arguments`);
       const input = args.trim() === '' ? {} : parseJson(args);
