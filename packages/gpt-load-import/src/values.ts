@@ -89,9 +89,11 @@ export function parseGptLoadTime(v: unknown, naiveZone?: string): Date | null {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** Offset of `zone` (ms east of UTC) at the wall-clock time `wallMs` (read as if it were UTC). */
-function zoneOffsetMs(wallMs: number, zone: string | undefined): number {
-  if (!zone || zone === 'UTC') return 0;
+/** Wall-clock fields of instant `d` in IANA `zone` (one cached formatter per zone: building one costs ~1 ms). */
+export function wallClock(
+  d: Date,
+  zone: string,
+): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
   let f = formatters.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
@@ -106,19 +108,31 @@ function zoneOffsetMs(wallMs: number, zone: string | undefined): number {
     });
     formatters.set(zone, f);
   }
+  const parts = Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
+  return {
+    year: parts.year ?? '',
+    month: parts.month ?? '',
+    day: parts.day ?? '',
+    hour: parts.hour ?? '',
+    minute: parts.minute ?? '',
+    second: parts.second ?? '',
+  };
+}
+
+/** Offset of `zone` (ms east of UTC) at the wall-clock time `wallMs` (read as if it were UTC). */
+function zoneOffsetMs(wallMs: number, zone: string | undefined): number {
+  if (!zone || zone === 'UTC') return 0;
   // Two rounds settle the offset across DST changes: guess the instant, read its wall time, correct.
   let offset = 0;
   for (let i = 0; i < 2; i++) {
-    const parts = Object.fromEntries(
-      f.formatToParts(new Date(wallMs - offset)).map((p) => [p.type, p.value]),
-    );
+    const w = wallClock(new Date(wallMs - offset), zone);
     const asUtc = Date.UTC(
-      Number(parts.year),
-      Number(parts.month) - 1,
-      Number(parts.day),
-      Number(parts.hour),
-      Number(parts.minute),
-      Number(parts.second),
+      Number(w.year),
+      Number(w.month) - 1,
+      Number(w.day),
+      Number(w.hour),
+      Number(w.minute),
+      Number(w.second),
     );
     offset = asUtc - Math.floor((wallMs - offset) / 1000) * 1000;
   }

@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import mariadb from 'mariadb';
 import pg from 'pg';
+import { wallClock } from '../values';
 import { gptLoadDdl } from './ddl';
 import type { Cell, Row } from './groups';
 
@@ -31,28 +32,10 @@ export function goSqliteTime(d: Date, tz: string): string {
   return `${w.getUTCFullYear()}-${pad(w.getUTCMonth() + 1)}-${pad(w.getUTCDate())} ${pad(w.getUTCHours())}:${pad(w.getUTCMinutes())}:${pad(w.getUTCSeconds())}${frac}${tz}`;
 }
 
-const wallFormats = new Map<string, Intl.DateTimeFormat>();
-
 /** A naive DATETIME(3) text: the wall-clock time of `d` in `zone`, as the Go MySQL driver writes with `loc`. */
 export function mysqlWallTime(d: Date, zone: string): string {
-  let f = wallFormats.get(zone);
-  if (!f) {
-    // Building an Intl formatter costs ~1 ms: one per zone, not one per cell.
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    wallFormats.set(zone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
-  const ms = pad(d.getUTCMilliseconds(), 3);
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}.${ms}`;
+  const w = wallClock(d, zone);
+  return `${w.year}-${w.month}-${w.day} ${w.hour}:${w.minute}:${w.second}.${pad(d.getUTCMilliseconds(), 3)}`;
 }
 
 function columnsOf(rows: Row[]): string[] {
