@@ -12,6 +12,7 @@ import { dashboardRoutes } from './dashboard';
 import { groupStatsRoutes } from './group-stats';
 import { groupProxyHealthRoutes } from './group-proxies-health';
 import { groupRoutes } from './groups';
+import { gptLoadImportRoutes } from './import-gpt-load';
 import { errorHandler } from './http';
 import { keyRoutes } from './keys';
 import { logExportRoutes } from './log-export';
@@ -83,5 +84,6 @@ export function createApp(
   app.route('/api/audit', auditRoutes());
   app.route('/api/access-keys', accessKeyRoutes());
   app.route('/api/prices', priceRoutes());
+  app.route('/api/import', gptLoadImportRoutes());
   return app;
 }

@@ -29,6 +29,7 @@ import { taskStatusSchema } from '@keyway/queue';
 import { z } from 'zod';
 import { logExportQuerySchema } from './log-export';
 import { groupProxyHealthRouteDocs } from './group-proxies-health';
+import { gptLoadImportJsonSchema } from './import-gpt-load';
 import { accessKeyRouteDocs } from './openapi-access-keys';
 import type { RouteDoc } from './route-doc';
 
@@ -263,6 +264,17 @@ export const routeDocs: RouteDoc[] = [
     summary: 'One background task with its progress',
     status: 200,
     response: taskStatusSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/import/gpt-load',
+    summary:
+      'Import a GPT-Load 1.4.x database: JSON {databaseUrl, encryptionKey, dryRun, logs} for MySQL/PostgreSQL, or multipart (file = SQLite database, encryptionKey, dryRun, logs); the result is the task result',
+    body: gptLoadImportJsonSchema,
+    // Port 9 (discard) refuses at once: the task fails fast and imports nothing.
+    example: { databaseUrl: 'postgres://gptload@127.0.0.1:9/gptload', dryRun: true },
+    status: 202,
+    response: z.object({ taskId: z.string() }),
   },
   {
     method: 'post',

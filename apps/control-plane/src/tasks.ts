@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ControlPlaneDeps, CpEnv } from './context';
 import { idParam, parseBody, parseQuery } from './http';
+import { localTasksOf } from './local-tasks';
 
 function queueOf(deps: ControlPlaneDeps): JobQueue {
   if (!deps.queue) throw new AppError('UNAVAILABLE', 'Background tasks are not available in this deployment');
@@ -19,11 +20,14 @@ export function taskRoutes(): Hono<CpEnv> {
   app.get('/tasks', async (c) => {
     const { active } = parseQuery(c, z.object({ active: z.enum(['true', 'false']).optional() }));
     const items = await queueOf(c.var.deps).list({ active: active === 'true' });
-    return c.json({ items });
+    // Tasks this replica runs itself (a GPT-Load import) first: they are the newest an operator started here.
+    return c.json({ items: [...localTasksOf(c.var.deps).list(active === 'true'), ...items] });
   });
 
   app.get('/tasks/:taskId', async (c) => {
     const id = c.req.param('taskId');
+    const local = localTasksOf(c.var.deps).status(id);
+    if (local) return c.json(local);
     const status = /^[\w.:-]{1,200}$/.test(id) ? await queueOf(c.var.deps).status(id) : null;
     if (!status) throw AppError.notFound('Task');
     return c.json(status);
