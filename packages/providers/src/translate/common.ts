@@ -20,6 +20,7 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
  */
 export const SHARED_EFFORTS: ReadonlySet<string> = new Set(['low', 'medium', 'high', 'xhigh']);
 
+/** Whether a JSON value is an object (not null, not an array). */
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -65,6 +66,7 @@ export function refuseUnknown(body: JsonObject, known: ReadonlySet<string>, pref
       refuse(prefix + key, 'has no equivalent in the upstream format');
 }
 
+/** JSON.parse that answers undefined for invalid JSON (an upstream event that is not JSON maps to nothing). */
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -98,6 +100,7 @@ export function parseDataUrl(url: string): { mediaType: string; data: string } |
   return m?.[1] !== undefined && m[2] !== undefined ? { mediaType: m[1], data: m[2] } : undefined;
 }
 
+/** A finite number, or 0 for an absent or non-numeric usage counter. */
 export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
