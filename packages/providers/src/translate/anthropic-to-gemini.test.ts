@@ -457,6 +457,25 @@ describe('Gemini → Anthropic streams', () => {
     expect(data.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 69 } });
   });
 
+  it('closes a thinking block with the signature Gemini attached to the thought', () => {
+    const st = anthropicToGemini.stream({ model: 'm' });
+    const thought = { text: 'Hmm.', thought: true, thoughtSignature: 'CiQBjz1rX0sig' };
+    const out = st.push({
+      data: JSON.stringify({
+        candidates: [{ content: { role: 'model', parts: [thought, { text: 'Hi' }] } }],
+      }),
+    });
+    expect(
+      payloads(out)
+        .filter((d) => d.type === 'content_block_delta')
+        .map((d) => d.delta),
+    ).toEqual([
+      { type: 'thinking_delta', thinking: 'Hmm.' },
+      { type: 'signature_delta', signature: 'CiQBjz1rX0sig' },
+      { type: 'text_delta', text: 'Hi' },
+    ]);
+  });
+
   it('is assembled by the official Anthropic SDK into the same message', async () => {
     const { out } = run(anthropicToGemini, [bytes(GEMINI_THINKING_TOOLS_STREAM)]);
     const client = new Anthropic({

@@ -108,8 +108,12 @@ class OpenAiStream implements StreamTranslator {
   }
 
   push(event: SseEvent): string {
-    if (this.complete) return '';
     const reply = readReply(parseJson(event.data));
+    // Anything after the finish only updates the totals the usage chunk reports.
+    if (this.complete) {
+      if (reply.usage) this.usage = reply.usage;
+      return '';
+    }
     // An error inside the stream: shown as OpenAI does, and the stream stays incomplete (the gateway breaks it).
     if (reply.error) {
       const { code, status, message } = reply.error;
