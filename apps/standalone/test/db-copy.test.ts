@@ -3,9 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations } from '@keyway/db';
+import { applyMigrations, createPrismaClient } from '@keyway/db';
 import { createKeyCipher } from '@keyway/keypool';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './harness';
 import { keyStore, secrets, type Seeded } from './key-store';
@@ -18,13 +17,13 @@ const serverUrl = process.env.TEST_POSTGRES_URL || 'postgresql://postgres@127.0.
 const KEY = 'kw-enc-test-db-copy-3f9a1c7e5b2d4f6a8c0e';
 const cipher = createKeyCipher(KEY);
 
+/** Server-level statements (CREATE/DROP DATABASE) on the test server's admin database. */
 async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
+  const conn = createPrismaClient(serverUrl);
   try {
-    await client.query(sql);
+    await conn.prisma.$executeRawUnsafe(sql);
   } finally {
-    await client.end();
+    await conn.close();
   }
 }
 
