@@ -16,6 +16,7 @@ const ANT_KEY = 'sk-ant-translate-0001-abcdefgh';
 const ANT_KEY_2 = 'sk-ant-translate-0002-abcdefgh';
 const OA_KEY = 'sk-oa-translate-0001-abcdefghij';
 const OA_BAD = 'sk-oa-translate-bad-0001-abcdefg';
+const GEM_KEY = 'AIzaTranslateGemini0001abcdefghijklmnop';
 const GLOBAL = 'kw-global-translate-1a2b3c4d5e6f';
 /** An access key trying the translated candidate first (group ids follow the order of the groups below). */
 const TRANSLATED_FIRST = 'kw-ak-translate-first-0123456789';
@@ -80,6 +81,15 @@ describe('format translation through the gateway', { timeout: 30_000 }, () => {
           keys: [ANT_KEY_2],
           translate: ['openai'],
           models: ['kr-*'],
+        },
+        {
+          name: 'gem',
+          channel: 'gemini',
+          upstreams: [fake.url],
+          keys: [GEM_KEY],
+          translate: ['openai', 'anthropic'],
+          modelRedirects: { 'gpt-4o-mini': 'gemini-2.5-flash' },
+          models: ['gem-*'],
         },
       ],
       globalProxyKeys: [GLOBAL],
@@ -200,6 +210,83 @@ describe('format translation through the gateway', { timeout: 30_000 }, () => {
       translatedFrom: 'anthropic',
       completionTokens: 4,
     });
+  });
+
+  it('serves OpenAI and Anthropic callers from a Gemini group: model in the path (redirected), SSE streams', async () => {
+    const res = await openaiCall('gem', chatBody());
+    expect(res.status, res.text).toBe(200);
+    expect(res.json<OpenAiCompletion>()).toMatchObject({
+      object: 'chat.completion',
+      model: 'gpt-4o-mini',
+      choices: [{ message: { content: 'Hello from fake upstream' }, finish_reason: 'stop' }],
+    });
+    expect(fake.requests[0]?.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(fake.requests[0]?.key).toBe(GEM_KEY);
+
+    const streamed = await anthropicCall('gem', anthropicBody({ stream: true }));
+    expect(streamed.status, streamed.text).toBe(200);
+    const events = sseData(streamed.text) as Array<{ type: string; delta?: { text?: string } }>;
+    expect(events.map((e) => e.delta?.text ?? '').join('')).toBe('Hello from fake upstream');
+    expect(events.at(-1)?.type).toBe('message_stop');
+    expect(fake.requests[1]?.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
+    expect(fake.requests[1]?.query.get('alt')).toBe('sse');
+    const records = await gw.waitForRecords(2);
+    expect(records.map((r) => [r.translatedFrom, r.completionTokens])).toEqual([
+      ['openai', 4],
+      ['anthropic', 4],
+    ]);
+  });
+
+  it('carries tool calls both ways: an OpenAI tool loop on an Anthropic group, streamed arguments in pieces', async () => {
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ];
+    const streamed = await openaiCall('claude', chatBody({ tools, stream: true }));
+    expect(streamed.status, streamed.text).toBe(200);
+    type Chunk = {
+      choices: Array<{
+        delta: { tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> };
+        finish_reason: string | null;
+      }>;
+    };
+    const chunks = sseData(streamed.text) as Chunk[];
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]?.function?.name).toBe('get_weather');
+    expect(calls.map((c) => c.function?.arguments ?? '').join('')).toBe('{"city":"Paris"}');
+    expect(chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean)).toEqual(['tool_calls']);
+    const sent = JSON.parse(fake.requests[0]?.body ?? '{}') as { tools: Array<{ name: string }> };
+    expect(sent.tools[0]?.name).toBe('get_weather');
+
+    // The tool result goes back as Anthropic's tool_result with the same id; the answer is text again.
+    const id = calls[0]?.id ?? '';
+    const after = await openaiCall(
+      'claude',
+      chatBody({
+        tools,
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: id, content: 'sunny' },
+        ],
+      }),
+    );
+    expect(after.status, after.text).toBe(200);
+    expect(after.json<OpenAiCompletion>().choices[0]?.message.content).toBe('Hello from fake upstream');
+    const turns = (JSON.parse(fake.requests[1]?.body ?? '{}') as { messages: Array<{ content: unknown }> })
+      .messages;
+    expect(JSON.stringify(turns.at(-1)?.content)).toContain(`"tool_use_id":"${id}"`);
   });
 
   it('answers an upstream error in the caller dialect with the upstream status and message', async () => {

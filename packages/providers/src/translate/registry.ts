@@ -1,6 +1,8 @@
 import type { Channel, TranslateDialect } from '@keyway/contracts';
+import { anthropicToGemini } from './anthropic-to-gemini';
 import { anthropicToOpenai } from './anthropic-to-openai';
 import { openaiToAnthropic } from './openai-to-anthropic';
+import { openaiToGemini } from './openai-to-gemini';
 import type { Translator } from './types';
 
 /**
@@ -24,7 +26,9 @@ export function registerTranslator(translator: Translator): void {
   translators.set(slot(translator.from, translator.to), translator);
 }
 
-for (const t of [openaiToAnthropic, anthropicToOpenai]) registerTranslator(t);
+// Built-in directions: TRANSLATABLE_FROM (contracts) lists the same pairs for the admin API.
+for (const t of [openaiToAnthropic, anthropicToOpenai, openaiToGemini, anthropicToGemini])
+  registerTranslator(t);
 
 /** The translator serving a `from` caller on a `to` group, or null when the pair is not translated. */
 export function translatorFor(from: TranslateDialect, to: Channel): Translator | null {
