@@ -1,6 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readGptLoad } from './read';
-import { collectGptLoadRows, writeGptLoadFixture, type GptLoadFixture } from './testing';
+import {
+  collectGptLoadRows,
+  LEGACY_ENCRYPTION_KEY,
+  writeGptLoadFixture,
+  type GptLoadFixture,
+} from './testing';
 import { isGptLoadReadError } from './types';
 
 const KEY = 'gpt-load-fixture-key-2025';
@@ -70,6 +75,10 @@ describe('readGptLoad on a SQLite file', () => {
     expect(snap.keys).toEqual(f.expected.keys);
     expect(snap.counts.requestLogs).toBe(0);
     expect((await collectGptLoadRows(snap)).requestLogs).toEqual([]);
+    // The older key opens its one row but not the 14 current ones: it is the wrong key.
+    const old = await readGptLoad(f.from, { encryptionKey: LEGACY_ENCRYPTION_KEY }).catch((e: unknown) => e);
+    expect(isGptLoadReadError(old, 'wrong_encryption_key')).toBe(true);
+    expect((old as Error).message).toContain('(1 of 15 encrypted keys)');
   });
 
   it('says a file that is not a GPT-Load database is not one, and a missing file cannot be opened', async () => {

@@ -83,9 +83,10 @@ function countEncodings(keys: GptLoadKey[]): Record<GptLoadKeyEncoding, number> 
 }
 
 /**
- * The import must write nothing when the key is wrong, so this throws before the snapshot exists: with a key,
- * when none of the ciphertext-shaped keys decrypts (GCM authenticates, so one success proves the key; a mix is a
- * legacy database and the rest are reported as undecryptable); without a key, when keys are encrypted.
+ * The import must write nothing when the key is wrong, so this throws before the snapshot exists. With a key: when
+ * it decrypts none of the ciphertext-shaped keys, or fewer than it fails on (a key that opens only a few legacy
+ * rows is an old key, not GPT-Load's current one); a minority of undecryptable keys is a legacy database and is
+ * reported per key. Without a key: when any key is encrypted.
  */
 function checkEncryptionKey(c: Record<GptLoadKeyEncoding, number>, keyGiven: boolean, label: string): void {
   if (c.undecryptable === 0) return;
@@ -96,10 +97,10 @@ function checkEncryptionKey(c: Record<GptLoadKeyEncoding, number>, keyGiven: boo
       `The keys in ${label} are encrypted (${c.undecryptable} of ${total + c.plaintext}): give GPT-Load's ENCRYPTION_KEY (--encryption-key)`,
     );
   }
-  if (c.ciphertext === 0) {
+  if (c.ciphertext === 0 || c.ciphertext < c.undecryptable) {
     throw new GptLoadReadError(
       'wrong_encryption_key',
-      `The encryption key does not decrypt the keys in ${label} (0 of ${total} encrypted keys): check that it is GPT-Load's ENCRYPTION_KEY; nothing was imported`,
+      `The encryption key does not decrypt the keys in ${label} (${c.ciphertext} of ${total} encrypted keys): check that it is GPT-Load's ENCRYPTION_KEY; nothing was imported`,
     );
   }
 }

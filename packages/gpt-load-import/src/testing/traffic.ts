@@ -8,6 +8,9 @@ import type { GptLoadHourlyStat, GptLoadKey, GptLoadRequestLog } from '../types'
 import type { Row } from './groups';
 
 const HOUR = 3_600_000;
+
+/** The key the `legacy` option's undecryptable row is encrypted under (an ENCRYPTION_KEY used before). */
+export const LEGACY_ENCRYPTION_KEY = 'an-older-encryption-key';
 const at = (iso: string) => new Date(iso);
 
 interface KeyDef {
@@ -135,7 +138,7 @@ export function keyRows(
       keyValue: before.plain,
       encoding: 'plaintext',
     });
-    const oldKey = deriveGptLoadKey('an-older-encryption-key');
+    const oldKey = deriveGptLoadKey(LEGACY_ENCRYPTION_KEY);
     const other = { ...base, id: total + 2, plain: 'sk-legacy-under-an-older-key-0002' };
     push(other, encryptGptLoadValue(oldKey, other.plain), gptLoadKeyHash(oldKey, other.plain), {
       keyValue: null,
