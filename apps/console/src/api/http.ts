@@ -140,8 +140,10 @@ export function createHttp(options: HttpOptions = {}): Http {
 
   async function call(method: string, path: string, opts: RequestOptions): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...hooks.headers?.() };
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: string | FormData | undefined;
+    // A FormData body (a file upload) is sent as multipart: fetch sets the boundary in its content type.
+    if (opts.body instanceof FormData) body = opts.body;
+    else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }

@@ -4,6 +4,7 @@ import { createAuthApi } from './auth';
 import { createDashboardApi } from './dashboard';
 import { createGroupsApi } from './groups';
 import { createHttp } from './http';
+import { createImportsApi } from './imports';
 import type { HttpHooks } from './http';
 import { createKeysApi } from './keys';
 import { createLogsApi } from './logs';
@@ -28,4 +29,5 @@ export const api = {
   accessKeys: createAccessKeysApi(http),
   prices: createPricesApi(http),
   alerts: createAlertsApi(http),
+  imports: createImportsApi(http),
 };

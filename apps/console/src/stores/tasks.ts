@@ -4,7 +4,7 @@ import { api } from '../api';
 import type { Task } from '../api/schemas';
 
 /** Task kinds an operator starts or cares about; internal housekeeping jobs stay out of the indicator. */
-export const VISIBLE_TASK_TYPES = new Set(['key-import', 'key-validate', 'key-recheck']);
+export const VISIBLE_TASK_TYPES = new Set(['key-import', 'key-validate', 'key-recheck', 'gpt-load-import']);
 
 const FAST_MS = 1000;
 const SLOW_MS = 5000;

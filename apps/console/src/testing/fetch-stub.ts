@@ -34,7 +34,12 @@ export function stubFetch(routes: Record<string, Reply> = {}) {
     const url = input instanceof Request ? input.url : input.toString();
     const parsed = new URL(url, 'http://console.test');
     const method = (init.method ?? 'GET').toUpperCase();
-    const body: unknown = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+    const body: unknown =
+      typeof init.body === 'string'
+        ? JSON.parse(init.body)
+        : init.body instanceof FormData
+          ? init.body
+          : undefined;
     const call: Call = { method, url, path: parsed.pathname, query: parsed.searchParams, body, init };
     calls.push(call);
     const reply = table.get(`${method} ${parsed.pathname}`);
