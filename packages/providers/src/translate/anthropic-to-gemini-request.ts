@@ -1,15 +1,16 @@
-import { isObject, needArray, needObject, needString } from './common';
+import { isObject, needArray, needObject, needString, refuseUnknown } from './common';
 import {
   ContentList,
   callingConfig,
   copyNumbers,
   functionCallPart,
   functionResponsePart,
+  generateContentBody,
   mediaPart,
   unsupported,
 } from './gemini-common';
 import type { JsonObject } from './common';
-import type { GeminiPart } from './gemini-common';
+import type { GeminiContent, GeminiPart } from './gemini-common';
 import { TranslationError } from './types';
 
 /**
@@ -29,20 +30,14 @@ import { TranslationError } from './types';
  *   results, citations, `output_config.effort`, `container`, `mcp_servers`, `context_management`, unknown fields.
  */
 export function anthropicToGeminiBody(body: JsonObject): JsonObject {
-  for (const key of Object.keys(body))
-    if (!KNOWN.has(key) && body[key] !== undefined && body[key] !== null) throw unsupported(key);
+  refuseUnknown(body, KNOWN);
   const tier = body.service_tier;
   if (tier !== undefined && tier !== 'auto' && tier !== 'standard_only') throw unsupported('service_tier');
-  const out: JsonObject = { contents: convertMessages(needArray(body.messages, 'messages')) };
-  const system = systemParts(body.system);
-  if (system.length > 0) out.systemInstruction = { parts: system };
+  const contents = convertMessages(needArray(body.messages, 'messages'));
   const tools = convertTools(body.tools);
-  if (tools) out.tools = tools;
   const toolConfig = convertToolChoice(body.tool_choice, tools !== undefined);
-  if (toolConfig) out.toolConfig = toolConfig;
   const config = generationConfig(body);
-  if (Object.keys(config).length > 0) out.generationConfig = config;
-  return out;
+  return generateContentBody({ system: systemParts(body.system), contents, tools, toolConfig, config });
 }
 
 const KNOWN = new Set([
@@ -156,7 +151,7 @@ function blockPart(
   }
 }
 
-function convertMessages(messages: unknown[]): unknown[] {
+function convertMessages(messages: unknown[]): GeminiContent[] {
   const contents = new ContentList();
   const names = new Map<string, string>();
   messages.forEach((m, i) => {

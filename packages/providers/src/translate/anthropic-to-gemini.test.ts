@@ -13,7 +13,7 @@ import {
   GEMINI_THINKING_REPLY,
   GEMINI_THINKING_TOOLS_STREAM,
 } from './fixtures/gemini-bodies';
-import { bytes, events, payloads, run, sdkFetch } from './fixtures/gemini-harness';
+import { bytes, refusalOf, events, payloads, run, sdkFetch } from './fixtures/gemini-harness';
 import type { Json } from './fixtures/gemini-harness';
 import {
   ANTHROPIC_IMAGE_BLOCK,
@@ -23,7 +23,6 @@ import {
   OPENAI_VISION_URL,
 } from './fixtures/openai-anthropic-bodies';
 import { SKIP_SIGNATURE, readToolId } from './gemini-common';
-import { TranslationError } from './types';
 
 const MODEL = 'gemini-2.5-pro';
 
@@ -37,15 +36,7 @@ function native(body: Json) {
   return { ...req, body: JSON.parse(req.body) as Json };
 }
 
-function refusal(body: Json): TranslationError {
-  try {
-    native(body);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('not refused');
-}
+const refusal = (body: Json) => refusalOf(() => native(body));
 
 const user = (content: unknown) => ({ role: 'user', content });
 const ask = user("What's the weather and time in San Francisco?");

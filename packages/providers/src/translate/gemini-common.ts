@@ -228,6 +228,22 @@ function answersInCallOrder(calls: GeminiPart[], parts: GeminiPart[]): GeminiPar
   return [...sorted, ...answers, ...rest];
 }
 
+/** A `GenerateContentRequest` from its converted pieces, leaving out the empty ones. */
+export function generateContentBody(p: {
+  system: GeminiPart[];
+  contents: GeminiContent[];
+  tools: JsonObject[] | undefined;
+  toolConfig: JsonObject | undefined;
+  config: JsonObject;
+}): JsonObject {
+  const out: JsonObject = { contents: p.contents };
+  if (p.system.length > 0) out.systemInstruction = { parts: p.system };
+  if (p.tools) out.tools = p.tools;
+  if (p.toolConfig) out.toolConfig = p.toolConfig;
+  if (Object.keys(p.config).length > 0) out.generationConfig = p.config;
+  return out;
+}
+
 /** `generationConfig` keys whose value is copied as given when the caller sets them. */
 export function copyNumbers(body: JsonObject, into: JsonObject, map: Readonly<Record<string, string>>): void {
   for (const [from, to] of Object.entries(map)) {

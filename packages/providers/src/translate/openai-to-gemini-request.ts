@@ -1,15 +1,16 @@
-import { isObject, needArray, needObject, needString } from './common';
+import { isObject, needArray, needObject, needString, refuseUnknown } from './common';
 import {
   ContentList,
   callingConfig,
   copyNumbers,
   functionCallPart,
   functionResponsePart,
+  generateContentBody,
   mediaPart,
   unsupported,
 } from './gemini-common';
 import type { JsonObject } from './common';
-import type { GeminiPart } from './gemini-common';
+import type { GeminiContent, GeminiPart } from './gemini-common';
 import { TranslationError } from './types';
 
 /**
@@ -29,15 +30,9 @@ import { TranslationError } from './types';
 export function openAiToGeminiBody(body: JsonObject): JsonObject {
   refuseUnsupported(body);
   const { system, contents } = convertMessages(needArray(body.messages, 'messages'));
-  const out: JsonObject = { contents };
-  if (system.length > 0) out.systemInstruction = { parts: system };
   const tools = convertTools(body.tools);
-  if (tools) out.tools = tools;
   const toolConfig = convertToolChoice(body.tool_choice, tools !== undefined);
-  if (toolConfig) out.toolConfig = toolConfig;
-  const config = generationConfig(body);
-  if (Object.keys(config).length > 0) out.generationConfig = config;
-  return out;
+  return generateContentBody({ system, contents, tools, toolConfig, config: generationConfig(body) });
 }
 
 const KNOWN = new Set([
@@ -71,9 +66,7 @@ const KNOWN = new Set([
 ]);
 
 function refuseUnsupported(body: JsonObject): void {
-  for (const key of Object.keys(body)) {
-    if (!KNOWN.has(key) && body[key] !== undefined && body[key] !== null) throw unsupported(key);
-  }
+  refuseUnknown(body, KNOWN);
   if (body.logprobs === true) throw unsupported('logprobs');
   if (body.top_logprobs !== undefined && body.top_logprobs !== null) throw unsupported('top_logprobs');
   if (body.n !== undefined && body.n !== null && body.n !== 1)
@@ -185,7 +178,7 @@ function jsonArgs(v: unknown, field: string): JsonObject {
   return parsed;
 }
 
-function convertMessages(messages: unknown[]): { system: GeminiPart[]; contents: unknown[] } {
+function convertMessages(messages: unknown[]): { system: GeminiPart[]; contents: GeminiContent[] } {
   const system: GeminiPart[] = [];
   const contents = new ContentList();
   const names = new Map<string, string>();

@@ -12,7 +12,7 @@ import {
   GEMINI_THINKING_REPLY,
   GEMINI_THINKING_TOOLS_STREAM,
 } from './fixtures/gemini-bodies';
-import { bytes, payloads, run, sdkFetch } from './fixtures/gemini-harness';
+import { bytes, refusalOf, payloads, run, sdkFetch } from './fixtures/gemini-harness';
 import type { Json } from './fixtures/gemini-harness';
 import {
   OPENAI_PARALLEL_HISTORY,
@@ -21,7 +21,6 @@ import {
 } from './fixtures/openai-anthropic-bodies';
 import { SKIP_SIGNATURE, readToolId } from './gemini-common';
 import { openaiToGemini } from './openai-to-gemini';
-import { TranslationError } from './types';
 
 const MODEL = 'gemini-2.5-flash';
 const NOW = Date.parse('2026-01-15T20:00:00Z');
@@ -44,15 +43,7 @@ function native(body: Json) {
   return { ...req, body: JSON.parse(req.body) as Json };
 }
 
-function refusal(body: Json): TranslationError {
-  try {
-    native(body);
-  } catch (e) {
-    if (e instanceof TranslationError) return e;
-    throw e;
-  }
-  throw new Error('not refused');
-}
+const refusal = (body: Json) => refusalOf(() => native(body));
 
 const user = (content: unknown) => ({ role: 'user', content });
 
