@@ -3,6 +3,7 @@ import type { JobQueue } from '@keyway/queue';
 import type { KeyPool } from '@keyway/keypool';
 import type { LogPort } from '@keyway/core';
 import type { LimitRule } from '@keyway/limits';
+import type { Tracing } from '@keyway/observability';
 import type { ProxyPenalty } from '@keyway/contracts';
 import type { KeyCipher } from './key-cipher';
 import type { SessionStore } from './session-store';
@@ -46,6 +47,8 @@ export interface ControlPlaneDeps {
    * distributed: what the gateways share in Redis). Without it `GET /api/groups/{id}/proxies` answers 503.
    */
   proxyPenalties?: (proxyUrls: readonly string[]) => Promise<ReadonlyMap<string, ProxyPenalty>>;
+  /** OpenTelemetry: a span per admin request when on (absent or off: no middleware at all). */
+  tracing?: Tracing;
 }
 
 /** What an audit entry records besides action and target: never secrets. */

@@ -3,7 +3,7 @@ import type { DbConnection } from '@keyway/db';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
-import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
 import { RedisCounters } from '@keyway/limits';
 import {
@@ -48,6 +48,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
 
   const metrics = createMetrics({ secrets: logger.secrets });
   defaultProcessMetrics(metrics);
+  const tracing = createTracing(env, 'keyway-control-plane', (message) => logger.warn(message));
   const redis = connectRedis(env.REDIS_URL, logger, 'keyway-control-plane');
   const queue = new BullJobQueue({
     connection: env.REDIS_URL,
@@ -117,6 +118,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       counters,
       // What the gateways share of their egress proxy penalties, for `GET /api/groups/{id}/proxies`.
       proxyPenalties: redisProxyPenalties({ redis, prefix: env.REDIS_PREFIX }).read,
+      tracing,
     };
   })().catch((err: unknown) => {
     if (!stopping) logger.error({ err }, 'control plane start-up failed');
@@ -143,6 +145,7 @@ export async function startControlPlane(env: Env, logger: Logger): Promise<Contr
       await states.close();
       await queue.close();
       await bus.close();
+      await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'final trace export failed'));
       redis.disconnect();
       await db.close();
     },

@@ -7,6 +7,7 @@ import {
   logEnv,
   metricsEnv,
   natsEnv,
+  otelEnv,
   redisEnv,
   requiredEncryptionKeyEnv,
   secretsEnv,
@@ -29,6 +30,7 @@ const fields = z.object({
   ...metricsEnv,
   ...corsEnv,
   ...trustedProxiesEnv,
+  ...otelEnv,
   /** The console's build; served at `/` when it holds an index.html. Unset: apps/console/dist beside the bundle. */
   CONSOLE_DIR: z.string().min(1).optional(),
   /** Mark the session cookie Secure (set it when the console is reached over HTTPS). */

@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { createApp } from './app';
 import { mountConsole } from './console';
 import type { ControlPlaneDeps } from './context';
+import { traceAdmin } from './tracing';
 
 /** Options of {@link createSite}. */
 export interface SiteOptions {
@@ -22,6 +23,7 @@ export function createSite(
   options: SiteOptions,
 ): { app: Hono<{ Bindings: HttpBindings }>; console: boolean } {
   const app = new Hono<{ Bindings: HttpBindings }>();
+  if (deps.tracing?.enabled) app.use('/api/*', traceAdmin(deps.tracing));
   app.use('/api/*', secureHeaders());
   const origins = options.corsOrigins;
   if (origins.length > 0)

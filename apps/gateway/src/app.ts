@@ -3,6 +3,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { LogPort } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import type { Clock, CounterLayer } from '@keyway/limits';
+import type { Tracing } from '@keyway/observability';
 import type { RequestLogRecord } from '@keyway/contracts';
 import { Hono } from 'hono';
 import type { SecretMasker, SessionAffinity } from './context';
@@ -58,6 +59,8 @@ export interface GatewayDeps {
    * process's own memory only (standalone). Used only by groups with affinity on.
    */
   affinity?: SessionAffinity;
+  /** OpenTelemetry: spans per request and attempt (absent or off: none, at the cost of one check). */
+  tracing?: Tracing;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Candidate, PreviousOutcome } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { isProxyFailureText, PROXY_FAILURE } from './egress-proxy';
 import { redact, truncate } from './request-record';
+import { endAttemptSpan } from './tracing';
 import type { UpstreamRuntime } from './runtime';
 import type { SentResult } from './upstream-call';
 
@@ -71,6 +72,7 @@ export function recordAttempt(
             : null
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
+  if (ctx.trace) endAttemptSpan(ctx.trace, attempt);
   return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };
 }
 

@@ -2,9 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
+import type { Tracing } from '@keyway/observability';
 import type { AffinityView, HealthView, PacingView } from './attempt-planner';
 import type { AccessKeyRuntime, GroupRuntime } from './runtime';
 import type { StormGuard } from './storm-guard';
+import type { RequestTrace } from './tracing';
 import type { Translation } from './translate';
 import type { UpstreamClients } from './upstream-clients';
 import type { UpstreamHealth } from './upstream-health';
@@ -35,6 +37,8 @@ export interface ForwardContext {
    * request has one `close` listener, which calls this hook; each phase sets it and clears it when done.
    */
   closeHook: (() => void) | null;
+  /** The request's spans (absent or null: tracing off and no trace context to pass upstream). */
+  trace?: RequestTrace | null;
   /** Set when the caller speaks another dialect than (some of) the groups it is served by (format translation). */
   translation?: Translation;
 }
@@ -57,6 +61,8 @@ export interface ForwardDeps {
   pacing?: KeyPacer;
   /** Session affinity (absent: off everywhere). */
   affinity?: SessionAffinity;
+  /** OpenTelemetry (absent: no spans, and no trace context sent upstream). */
+  tracing?: Tracing;
 }
 
 /**

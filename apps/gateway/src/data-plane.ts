@@ -10,6 +10,7 @@ import { recordRefusal } from './request-record';
 import { tagRequestId } from './respond';
 import { sendDialectError } from './respond';
 import type { GroupRuntime } from './runtime';
+import { startRequestTrace } from './tracing';
 
 /**
  * What `/proxy/{group}/…` and the key-routed endpoints share within one handler: one concurrency count, one storm
@@ -57,7 +58,7 @@ export function clientOf(
 
 /** A request's context before its caller is known (no key, no body yet). */
 export function requestContext(
-  plane: Pick<DataPlane, 'isTrustedProxy'>,
+  plane: Pick<DataPlane, 'isTrustedProxy' | 'forwardDeps'>,
   req: IncomingMessage,
   res: ServerResponse,
   group: GroupRuntime,
@@ -65,7 +66,7 @@ export function requestContext(
   timing: { requestId: string; started: number; startedAt: number },
   client: { clientIp: string; trusted: boolean } = clientOf(plane, req),
 ): ForwardContext {
-  return {
+  const ctx: ForwardContext = {
     req,
     res,
     requestId: timing.requestId,
@@ -81,7 +82,12 @@ export function requestContext(
     started: timing.started,
     startedAt: timing.startedAt,
     closeHook: null,
+    trace: null,
   };
+  // Only a gateway that traces (or passes trace context upstream) has `tracing`: the hot path pays this check.
+  const tracing = plane.forwardDeps.tracing;
+  if (tracing) ctx.trace = startRequestTrace(tracing, ctx);
+  return ctx;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { KeyStateChange } from '@keyway/keypool';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
-import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue, JOBS } from '@keyway/queue';
 import { RedisCounters } from '@keyway/limits';
 import {
@@ -156,6 +156,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   });
 
   const isTrustedProxy = trustedProxyMatcher(env.TRUSTED_PROXIES);
+  const tracing = createTracing(env, 'keyway-gateway', (message) => logger.warn(message));
   let proxyDeps: GatewayDeps | null = null;
   return {
     metrics,
@@ -178,6 +179,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
         counters,
         isTrustedProxy,
         affinity,
+        tracing,
       };
       return proxyDeps;
     },
@@ -203,6 +205,8 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
       // After the last requests finished: their usage is pushed before the connection goes.
       await counters.close();
       await affinity.close();
+      // The spans of the last requests are exported before the process goes.
+      await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'final trace export failed'));
       redis.disconnect();
     },
   };

@@ -4,6 +4,7 @@ import {
   logEnv,
   metricsEnv,
   natsEnv,
+  otelEnv,
   portSchema,
   redisEnv,
   requiredEncryptionKeyEnv,
@@ -21,6 +22,7 @@ const fields = z.object({
   ...requiredEncryptionKeyEnv,
   ...metricsEnv,
   ...trustedProxiesEnv,
+  ...otelEnv,
 });
 
 /** The distributed gateway's environment: the only place that reads `process.env`. */

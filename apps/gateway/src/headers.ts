@@ -23,6 +23,9 @@ const DROP_REQUEST = new Set([
   'expect',
   'cookie',
   'x-request-id',
+  // W3C trace context: sent upstream only with OTEL_PROPAGATE_UPSTREAM=true (the upstream call adds it then).
+  'traceparent',
+  'tracestate',
 ]);
 
 const FORWARDED = new Set([

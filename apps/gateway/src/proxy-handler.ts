@@ -80,6 +80,9 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     ...(deps.logger.secrets ? { secrets: deps.logger.secrets } : {}),
     // Only groups with affinity on consult it; without a shared one, this process remembers sessions itself.
     affinity: deps.affinity ?? createSessionAffinity(),
+    ...(deps.tracing && (deps.tracing.enabled || deps.tracing.propagateUpstream)
+      ? { tracing: deps.tracing }
+      : {}),
   };
 
   const plane: DataPlane = {

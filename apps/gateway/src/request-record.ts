@@ -2,6 +2,7 @@ import type { Attempt, RequestLogRecord } from '@keyway/contracts';
 import { maskSecret, redactSecrets, scrubKeyMaterial, uuidv7 } from '@keyway/core';
 import type { ForwardContext, ForwardDeps } from './context';
 import type { GroupRuntime } from './runtime';
+import { endRequestTrace } from './tracing';
 
 /** How a request ended, as its log record shows it. */
 export interface Ending {
@@ -79,6 +80,7 @@ export function finishRecord(
   // A caller may paste a secret into its prompt: a stored body is masked like any text leaving the process.
   if (e.groupOf.settings.requestLogBodies && ctx.body)
     record.requestBody = redact(truncate(ctx.body.toString('utf8'), 65_000), e.key?.value ?? '', ctx, deps);
+  if (ctx.trace) endRequestTrace(ctx.trace, record);
   deps.onRecord(record);
 }
 

@@ -15,6 +15,7 @@ import type { ForwardContext } from './context';
 import { EMPTY_REPLY, holdReply } from './empty-reply-check';
 import { upstreamHeaders } from './headers';
 import type { GroupRuntime } from './runtime';
+import { endPresendSpan, startAttemptSpan, upstreamTraceHeaders } from './tracing';
 import type { UpstreamClients } from './upstream-clients';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -85,8 +86,11 @@ export async function sendAttempt(
 ): Promise<AttemptResult> {
   // The key's egress proxy, chosen once: the attempt leaves through it and its record names it.
   const proxy = group.proxies.length > 0 ? clients.proxyFor(group, key.id) : null;
+  if (ctx.trace) startAttemptSpan(ctx.trace, ctx, group, key.id, origin, rewritten.model);
   const result = await send(ctx, rewritten, stream, group, key, origin, basePath, clients, proxy);
   if (proxy !== null && result.kind !== 'presend') result.proxy = proxy;
+  // A sent attempt's span is closed by the recorder, with its class.
+  if (ctx.trace && result.kind === 'presend') endPresendSpan(ctx.trace, result.problem);
   return result;
 }
 
@@ -117,6 +121,9 @@ async function send(
     ctx.keepForwarded,
   );
   const target = group.provider.applyKey(headers, key.value, { path: rewritten.path, query: ctx.query });
+  // Trace context goes upstream only with OTEL_PROPAGATE_UPSTREAM (the client's own is dropped with the headers).
+  if (ctx.trace && ctx.trace.tracing.propagateUpstream)
+    Object.assign(headers, upstreamTraceHeaders(ctx.trace, ctx.req.headers));
   if (group.headerRules.length > 0)
     applyHeaderRules(headers, group.headerRules, {
       clientIp: ctx.clientIp,

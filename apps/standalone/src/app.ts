@@ -36,6 +36,7 @@ export function createServing(
     metrics: deps.gatewayMetrics,
     counters: deps.counters,
     isTrustedProxy: deps.isTrustedProxy,
+    tracing: deps.tracing,
   });
   const app = new Hono<{ Bindings: HttpBindings }>();
   mountOpsRoutes(app, {
@@ -65,6 +66,7 @@ export function createServing(
       proxyPenalties: (urls) => Promise.resolve(deps.clients.proxyHealth.penaltiesOf(urls)),
       // Sessions live in the database (the default store); X-Forwarded-Proto is believed from these peers only.
       isTrustedProxy: deps.isTrustedProxy,
+      tracing: deps.tracing,
     },
     { corsOrigins: deps.env.CORS_ORIGINS, ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}) },
   );

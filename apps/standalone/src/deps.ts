@@ -31,9 +31,10 @@ import type {
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
 import type { Logger, Metrics } from '@keyway/observability';
-import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
+import type { Tracing } from '@keyway/observability';
 import { JOBS, MemoryJobQueue } from '@keyway/queue';
-import { createWorker } from '@keyway/worker';
+import { createWorker, traceJobs } from '@keyway/worker';
 import { prepareEncryption } from './encryption-key';
 import type { Env } from './env';
 
@@ -61,6 +62,8 @@ export interface StandaloneDeps {
   testKey: (key: { groupId: number; keyId: number }) => Promise<KeyTestResult>;
   flushKeyStates: () => Promise<void>;
   isTrustedProxy: (address: string) => boolean;
+  /** OpenTelemetry for the whole process: proxied requests, admin requests and jobs (a no-op when off). */
+  tracing: Tracing;
   close: () => Promise<void>;
 }
 
@@ -113,6 +116,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // The worker's jobs run in this process on the in-memory queue (distributed mode moves them to BullMQ). Request
   // logs and key states are written straight to the database below, so their jobs are not needed here.
   const queue = new MemoryJobQueue();
+  const tracing = createTracing(env, 'keyway', (message) => logger.warn(message));
   createWorker(
     {
       db: prisma,
@@ -121,7 +125,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       keyCipher,
       loadSettings: () => loadSettings(prisma),
       logger,
-      queue,
+      queue: traceJobs(queue, tracing),
       sqliteWriter,
       selfPort: env.PORT,
       // Key checks skip a proxy this process's gateway is skipping, for the key's next one (as the gateway does).
@@ -184,6 +188,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     testKey: delegateKeyTest(queue),
     flushKeyStates: () => states.flush(),
     isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
+    tracing,
     async close() {
       await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));
@@ -194,6 +199,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       await sqliteWriter?.close();
       await clients.close();
       await keyPool.close();
+      // Last: the spans of the final requests and jobs are exported.
+      await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'final trace export failed'));
       await db.close();
     },
   };

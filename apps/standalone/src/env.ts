@@ -5,6 +5,7 @@ import {
   loadEnv,
   logEnv,
   metricsEnv,
+  otelEnv,
   secretsEnv,
   splitEncryptionKey,
   trustedProxiesEnv,
@@ -20,6 +21,7 @@ const fields = z.object({
   ...metricsEnv,
   ...corsEnv,
   ...trustedProxiesEnv,
+  ...otelEnv,
   DATA_DIR: z.string().min(1).default('./data'),
   /** The console's build; unset: apps/console/dist beside this app's bundle. */
   CONSOLE_DIR: z.string().min(1).optional(),

@@ -9,12 +9,13 @@ import {
 import { createKeyCipher } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
-import { createMetrics, defaultProcessMetrics } from '@keyway/observability';
+import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
 import { BullJobQueue } from '@keyway/queue';
 import { redisProxyPenalties } from '@keyway/server';
 import { connectRedis, mirrorKeyPool, queuePrefixOf } from '@keyway/server/infra';
 import { createWorker } from './app';
 import type { Env } from './env';
+import { traceJobs } from './tracing';
 
 /** The running worker. */
 export interface WorkerProcess {
@@ -44,6 +45,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
     logger,
   });
   const states = createKeyStateWriter(prisma, logger);
+  const tracing = createTracing(env, 'keyway-worker', (message) => logger.warn(message));
   // PostgreSQL: the fast log writer (Prisma costs ~1 ms of CPU per record); other databases go through Prisma.
   const pgLogs = db.provider === 'postgresql' ? createPgLogWriter(env.DATABASE_URL) : null;
 
@@ -75,7 +77,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
             'proxyUrl',
           ]),
         logger,
-        queue,
+        queue: traceJobs(queue, tracing),
         // A key whose pinned proxy a gateway penalised is validated through the proxy the gateway uses instead.
         proxyPenalties: redisProxyPenalties({ redis, prefix: env.REDIS_PREFIX }).read,
         ...(pgLogs ? { writeRequestLogs: (records) => pgLogs.write(records) } : {}),
@@ -105,6 +107,7 @@ export async function startWorker(env: Env, logger: Logger): Promise<WorkerProce
       await pool?.close();
       await states.close();
       await pgLogs?.close();
+      await tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'final trace export failed'));
       redis.disconnect();
       await db.close();
     },

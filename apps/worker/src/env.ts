@@ -6,6 +6,7 @@ import {
   logEnv,
   metricsEnv,
   natsEnv,
+  otelEnv,
   portSchema,
   redisEnv,
   requiredEncryptionKeyEnv,
@@ -23,6 +24,7 @@ const fields = z.object({
   ...natsEnv,
   ...requiredEncryptionKeyEnv,
   ...metricsEnv,
+  ...otelEnv,
   /** Period of the scheduled key re-check, in seconds (each group's own interval decides what is due). */
   RECHECK_EVERY_SECONDS: intFromEnv(300, { min: 1, max: 86_400 }),
   /** `key-validate` tasks run at once in this process. */

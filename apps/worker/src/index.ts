@@ -9,3 +9,4 @@ export * from './recheck';
 export * from './settings';
 export * from './validate-group';
 export * from './validate-key';
+export * from './tracing';

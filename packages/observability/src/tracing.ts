@@ -114,7 +114,8 @@ export function createTracing(
   onError?: (message: string) => void,
 ): Tracing {
   const url = tracesUrl(env);
-  if (env.OTEL_SDK_DISABLED || url === undefined) return noopTracing;
+  if (env.OTEL_SDK_DISABLED || url === undefined)
+    return env.OTEL_PROPAGATE_UPSTREAM ? { ...noopTracing, propagateUpstream: true } : noopTracing;
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
   // The URL as the OTLP spec builds it; headers, timeout and compression the exporter reads from OTEL_* itself.
