@@ -160,7 +160,7 @@ class OpenAiStream implements StreamTranslator {
 }
 
 /** Whether an OpenAI request body asks for the usage chunk at the end of a stream. */
-export function wantsStreamUsage(body: unknown): boolean {
+function wantsStreamUsage(body: unknown): boolean {
   const opts = isObject(body) ? body.stream_options : undefined;
   return isObject(opts) && opts.include_usage === true;
 }
