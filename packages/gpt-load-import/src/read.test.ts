@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readGptLoad } from './read';
 import {
@@ -90,6 +91,10 @@ describe('readGptLoad on a SQLite file', () => {
     new Database(other).exec('CREATE TABLE t (id integer)');
     const notOne = await readGptLoad(other).catch((e: unknown) => e);
     expect(isGptLoadReadError(notOne, 'not_gpt_load')).toBe(true);
+    const junk = `${f.from}.junk`;
+    writeFileSync(junk, 'this is a text file, not a database '.repeat(200));
+    const notSqlite = await readGptLoad(junk).catch((e: unknown) => e);
+    expect(isGptLoadReadError(notSqlite, 'not_gpt_load')).toBe(true);
   });
 
   it('reads and decrypts 50,000 keys in a few seconds', async () => {

@@ -17,9 +17,16 @@ export function sqliteSource(dsn: SqliteDsn): OpenSource {
     const conn: SourceConnection = {
       kind: 'sqlite',
       tables: () => {
-        const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-          name: string;
-        }[];
+        let rows: { name: string }[];
+        try {
+          rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+            name: string;
+          }[];
+        } catch (cause) {
+          // better-sqlite3 opens lazily: an uploaded file that is not a database fails here (SQLITE_NOTADB).
+          db.close();
+          throw new GptLoadReadError('not_gpt_load', `${dsn.label} is not a SQLite database`, { cause });
+        }
         return Promise.resolve(new Set(rows.map((r) => r.name)));
       },
       all: (sql, params = []) => Promise.resolve(db.prepare(sql).all(...params) as RawRow[]),
