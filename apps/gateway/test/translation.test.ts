@@ -289,6 +289,21 @@ describe('format translation through the gateway', { timeout: 30_000 }, () => {
     expect(JSON.stringify(turns.at(-1)?.content)).toContain(`"tool_use_id":"${id}"`);
   });
 
+  it('translates a compressed upstream answer (the caller asked for gzip; the translated body goes out plain)', async () => {
+    fake.options.gzip = true;
+    try {
+      const res = await post(`${gw.base('claude')}/v1/chat/completions`, chatBody(), {
+        authorization: `Bearer ${PROXY_KEY}`,
+        'accept-encoding': 'gzip',
+      });
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(res.json<OpenAiCompletion>().choices[0]?.message.content).toBe('Hello from fake upstream');
+    } finally {
+      fake.options.gzip = false;
+    }
+  });
+
   it('answers an upstream error in the caller dialect with the upstream status and message', async () => {
     fake.setKeyBehaviour(ANT_KEY, {
       status: 429,
