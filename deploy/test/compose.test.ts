@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ComposeService, composeServices, dockerfileOf, profilesOf } from './compose';
-import { arr, obj, readText, requireTool, root, run } from './support';
+import { arr, obj, readText, readYaml, requireTool, root, run } from './support';
 
 const services = composeServices();
 const SECRETS = ['AUTH_KEY', 'ENCRYPTION_KEY', 'POSTGRES_PASSWORD'];
@@ -153,10 +153,35 @@ describe('docker-compose.yml', () => {
     expect(service('postgres').env.get('POSTGRES_PASSWORD')).toMatch(/^\$\{POSTGRES_PASSWORD:\?.+\}$/);
   });
 
-  it('keeps standalone out of a plain `docker compose up` (profile standalone)', () => {
+  it('keeps standalone and the collector out of a plain `docker compose up` (profiles standalone, tracing)', () => {
     expect(profilesOf(service('standalone'))).toEqual(['standalone']);
     expect(dockerfileOf(service('standalone'))).toBe('deploy/standalone/Dockerfile');
-    for (const s of services.values()) if (s.name !== 'standalone') expect(profilesOf(s), s.name).toEqual([]);
+    expect(profilesOf(service('otel-collector'))).toEqual(['tracing']);
+    for (const s of services.values())
+      if (s.name !== 'standalone' && s.name !== 'otel-collector') expect(profilesOf(s), s.name).toEqual([]);
+  });
+
+  it('leaves tracing off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, for every app', () => {
+    for (const s of [...apps(), service('standalone')])
+      expect(s.env.get('OTEL_EXPORTER_OTLP_ENDPOINT'), s.name).toBe('${OTEL_EXPORTER_OTLP_ENDPOINT:-}');
+  });
+
+  it('runs a collector that receives OTLP/HTTP and prints and forwards the traces', () => {
+    const collector = service('otel-collector');
+    expect(arr(collector.raw.volumes)).toContain(
+      './deploy/otel-collector.yaml:/etc/otelcol-contrib/config.yaml:ro',
+    );
+    const config = obj(readYaml('deploy/otel-collector.yaml'));
+    const http = obj(obj(obj(obj(config.receivers).otlp).protocols).http);
+    expect(http.endpoint).toBe('0.0.0.0:4318');
+    const traces = obj(obj(obj(config.service).pipelines).traces);
+    expect(traces.receivers).toEqual(['otlp']);
+    expect(traces.exporters).toEqual(['debug', 'otlphttp/backend']);
+    const exporters = obj(config.exporters);
+    for (const name of arr(traces.exporters)) expect(exporters[String(name)], String(name)).toBeDefined();
+    for (const name of arr(traces.processors)) expect(obj(config.processors)[String(name)]).toBeDefined();
+    expect(obj(exporters['otlphttp/backend']).endpoint).toBe('${env:OTEL_BACKEND_ENDPOINT}');
+    expect(collector.env.get('OTEL_BACKEND_ENDPOINT')).toMatch(/^\$\{OTEL_BACKEND_ENDPOINT:-.+\}$/);
   });
 
   it('pins the versions of the images it pulls', () => {

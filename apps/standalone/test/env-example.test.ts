@@ -15,7 +15,7 @@ function declared(source: string): Set<string> {
 describe('.env.example', () => {
   it('documents every variable any app reads (standalone, gateway, control plane, worker)', () => {
     const example = read('.env.example');
-    const fragments = read('packages/config/src/fragments.ts');
+    const fragments = read('packages/config/src/fragments.ts') + read('packages/config/src/otel.ts');
     const apps = ['standalone', 'gateway', 'control-plane', 'worker'];
     const names = new Set<string>();
     for (const app of apps)
