@@ -12,3 +12,4 @@ export { mountConsole } from './console';
 export { createSite, defaultConsoleDir, type SiteOptions } from './site';
 export { loadPoolFromDb } from './pool-loader';
 export { delegateKeyTest } from './key-test-job';
+export { addImportedKeysToPool } from './import-gpt-load';
