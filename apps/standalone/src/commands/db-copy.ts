@@ -5,9 +5,8 @@
 //
 // The stored upstream keys stay encrypted as they are, so the distributed apps need the key standalone used: the
 // command says where that key lives (and whether it opens the copied data), never the key itself.
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { databaseEnv, EnvError, loadEnv } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
@@ -24,6 +23,7 @@ import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf
 import { z } from 'zod';
 import { dataSecretPath, readDataSecret } from '../data-secret';
 import { ENCRYPTION_KEY_FILE } from '../encryption-key';
+import { runIfEntryPoint } from './entry-point';
 
 const USAGE = `Usage: pnpm db:copy -- [--from <DATABASE_URL>] --to <DATABASE_URL> [--batch-size <rows>]
 
@@ -190,30 +190,6 @@ async function encryptionNote(args: Args, env: z.infer<typeof cliEnvSchema>): Pr
   ];
 }
 
-/** True when this module is the process's entry point (not imported, e.g. by a test). */
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  void runDbCopy(
-    process.argv.slice(2),
-    process.env,
-    (line) => process.stdout.write(`${line}\n`),
-    (line) => process.stderr.write(`${line}\n`),
-  ).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`keyway: db:copy failed: ${e instanceof Error ? e.name : 'error'}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'db:copy', (out, err) =>
+  runDbCopy(process.argv.slice(2), process.env, out, err),
+);

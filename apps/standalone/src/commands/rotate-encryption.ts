@@ -7,8 +7,7 @@
 // transaction, a row is only rewritten if it still holds what was read, values already under the new key are
 // skipped, and the verifier the start-up check reads is written last. An interrupted run is finished by running
 // it again with the same variables.
-import { existsSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { databaseEnv, EnvError, isWeakSecret, loadEnv } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import { createPrismaClient, readVerifierRow, sqlitePathFromUrl } from '@keyway/db';
@@ -16,6 +15,7 @@ import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
 import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf } from '@keyway/keypool';
 import { z } from 'zod';
 import { reencryptKeys, scanKeys, scrubFreeSpace, writeVerifier } from '../reencrypt-keys';
+import { runIfEntryPoint } from './entry-point';
 
 /** What `rotateEncryption` needs; the keys are the raw variables (empty or undefined = plain). */
 export interface RotateOptions {
@@ -205,29 +205,6 @@ export async function runRotateEncryption(
   }
 }
 
-/** True when this module is the process's entry point (not imported, e.g. by a test). */
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  void runRotateEncryption(
-    process.env,
-    (line) => process.stdout.write(`${line}\n`),
-    (line) => process.stderr.write(`${line}\n`),
-  ).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`keyway: rotate-encryption failed: ${e instanceof Error ? e.name : 'error'}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'rotate-encryption', (out, err) =>
+  runRotateEncryption(process.env, out, err),
+);
