@@ -2,22 +2,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readGptLoad } from './read';
 import {
   collectGptLoadRows,
-  writeGptLoadFixture,
+  gptLoadFixtureScope,
   type GptLoadFixture,
   type GptLoadFixtureOptions,
 } from './testing';
 import { isGptLoadReadError, type GptLoadSnapshot } from './types';
 
 const KEY = 'gpt-load-fixture-key-2025';
-const fixtures: GptLoadFixture[] = [];
-afterAll(async () => {
-  await Promise.all(fixtures.map((f) => f.cleanup()));
-});
-async function fixture(opts: GptLoadFixtureOptions) {
-  const f = await writeGptLoadFixture(opts);
-  fixtures.push(f);
-  return f;
-}
+const scope = gptLoadFixtureScope();
+afterAll(() => scope.cleanupAll());
+const fixture = (opts: GptLoadFixtureOptions) => scope.make(opts);
 
 /** Every table equal to what the fixture wrote (logs compared in id order: collations may differ). */
 async function expectRoundTrip(snap: GptLoadSnapshot, f: GptLoadFixture) {

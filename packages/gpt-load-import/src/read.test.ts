@@ -4,21 +4,16 @@ import { readGptLoad } from './read';
 import {
   collectGptLoadRows,
   LEGACY_ENCRYPTION_KEY,
-  writeGptLoadFixture,
-  type GptLoadFixture,
+  gptLoadFixtureScope,
+  type GptLoadFixtureOptions,
 } from './testing';
 import { isGptLoadReadError } from './types';
 
 const KEY = 'gpt-load-fixture-key-2025';
-const fixtures: GptLoadFixture[] = [];
-afterAll(async () => {
-  await Promise.all(fixtures.map((f) => f.cleanup()));
-});
-async function fixture(opts: Omit<Parameters<typeof writeGptLoadFixture>[0], 'dialect'> = {}) {
-  const f = await writeGptLoadFixture({ dialect: 'sqlite', ...opts });
-  fixtures.push(f);
-  return f;
-}
+const scope = gptLoadFixtureScope();
+afterAll(() => scope.cleanupAll());
+const fixture = (opts: Omit<GptLoadFixtureOptions, 'dialect'> = {}) =>
+  scope.make({ dialect: 'sqlite', ...opts });
 
 describe('readGptLoad on a SQLite file', () => {
   it('returns every table of a plaintext database exactly (JSON, booleans, datetimes, nulls)', async () => {

@@ -140,3 +140,24 @@ async function writeTables(
   }
   return { from: target.href, cleanup: drop };
 }
+
+/**
+ * Fixtures of one test file: `make` writes one and remembers it, `cleanupAll` (for `afterAll`) removes them all.
+ * Kept free of vitest so the package does not depend on it at run time.
+ */
+export function gptLoadFixtureScope(): {
+  make(opts: GptLoadFixtureOptions): Promise<GptLoadFixture>;
+  cleanupAll(): Promise<void>;
+} {
+  const made: GptLoadFixture[] = [];
+  return {
+    async make(opts) {
+      const f = await writeGptLoadFixture(opts);
+      made.push(f);
+      return f;
+    },
+    async cleanupAll() {
+      await Promise.all(made.splice(0).map((f) => f.cleanup()));
+    },
+  };
+}

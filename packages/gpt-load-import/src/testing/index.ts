@@ -1,4 +1,5 @@
 export {
+  gptLoadFixtureScope,
   writeGptLoadFixture,
   type FixtureDialect,
   type GptLoadFixture,
