@@ -1,17 +1,23 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPrismaClient } from '@keyway/db';
+import { NatsBus } from '@keyway/bus';
+import { applyMigrations, createPrismaClient } from '@keyway/db';
 import type { ImportResult } from '@keyway/gpt-load-import';
 import { writeGptLoadFixture, type GptLoadFixture } from '@keyway/gpt-load-import/testing';
-import { createKeyCipher } from '@keyway/keypool';
+import { createKeyCipher, RedisConfigStore, RedisKeyPool } from '@keyway/keypool';
+import { busPrefixOf } from '@keyway/server/infra';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './harness';
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const importJs = join(appDir, 'dist', 'import-gpt-load.js');
 const KEY = 'gpt-load-fixture-key-2025';
+const execFileAsync = promisify(execFile);
 
 let tmp: ReturnType<typeof tempDir>;
 let fx: GptLoadFixture;
@@ -96,5 +102,55 @@ describe('pnpm import:gpt-load', { timeout: 120_000 }, () => {
     expect(second.groups).toEqual({ created: 0, skipped: fx.expected.groups.length });
     expect(second.keys.added).toBe(0);
     expect(await withDb((db) => db.apiKey.count())).toBe(stored.length);
+  });
+});
+
+describe('pnpm import:gpt-load in distributed mode (NATS_URL set)', { timeout: 120_000 }, () => {
+  it('puts the keys in the Redis pool and announces a new configuration snapshot on NATS', async () => {
+    const prefix = `kwimp${randomBytes(4).toString('hex')}:`;
+    const encryptionKey = 'Keyway-distributed-import-Key-8c2e5a7f';
+    const url = `file:${join(tmp.dir, 'distributed.db')}`;
+    await applyMigrations(url);
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const bus = await NatsBus.connect({ url: 'nats://127.0.0.1:4222', prefix: busPrefixOf(prefix) });
+    const announced: number[] = [];
+    bus.subscribe('config.changed', (m) => void announced.push(m.version));
+    await bus.flush();
+    try {
+      const r = await execFileAsync(
+        process.execPath,
+        [importJs, '--', '--from', fx.from, '--encryption-key', KEY],
+        {
+          cwd: tmp.dir,
+          env: {
+            PATH: process.env.PATH ?? '',
+            DATABASE_URL: url,
+            ENCRYPTION_KEY: encryptionKey,
+            NATS_URL: 'nats://127.0.0.1:4222',
+            REDIS_URL: 'redis://127.0.0.1:6379',
+            REDIS_PREFIX: prefix,
+          },
+          encoding: 'utf8',
+          timeout: 90_000,
+        },
+      );
+      const version = Number(/announced configuration version (\d+)/.exec(r.stdout)?.[1]);
+      expect(version).toBeGreaterThan(0);
+      expect(await new RedisConfigStore(redis, prefix).version()).toBe(version);
+      await expect.poll(() => announced).toContain(version);
+      const cipher = createKeyCipher(encryptionKey);
+      const pool = await RedisKeyPool.create({ redis, prefix, codec: cipher });
+      const conn = createPrismaClient(url);
+      const openai = await conn.prisma.group.findUniqueOrThrow({ where: { name: 'openai' } });
+      const stored = await conn.prisma.apiKey.count({ where: { groupId: openai.id } });
+      await conn.close();
+      expect(pool.stats(openai.id).total).toBe(stored);
+      await pool.close();
+    } finally {
+      await bus.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
   });
 });
