@@ -4,60 +4,30 @@ import { createTestDatabase, type TestDatabase } from '@keyway/db/test-databases
 import { createKeyCipher, hashProxyKey } from '@keyway/keypool';
 import { applyImportPlan } from './apply';
 import { mapGptLoad } from './map';
+import { gptLoadGroup, gptLoadKey, gptLoadSnapshot } from './test-snapshot';
 import type { GptLoadGroup, GptLoadKey, GptLoadSnapshot } from './types';
 
 const cipher = createKeyCipher('Keyway-import-test-Key-4f9c1e7a2b');
 const STRONG = 'Zq8vN2kLp4Rt7wXy1Bc';
 
 function group(id: number, name: string, over: Partial<GptLoadGroup> = {}): GptLoadGroup {
-  return {
+  return gptLoadGroup({
     id,
     name,
-    displayName: null,
-    proxyKeys: null,
     description: 'from GPT-Load',
-    groupType: 'standard',
     upstreams: [{ url: 'https://api.openai.com', weight: 2 }],
-    validationEndpoint: null,
-    channelType: 'openai',
     sort: id,
-    testModel: 'gpt-4o-mini',
     paramOverrides: { temperature: 0 },
     config: { max_retries: 5 },
-    headerRules: null,
     modelRedirectRules: { a: 'b' },
-    modelRedirectStrict: false,
-    lastValidatedAt: null,
-    createdAt: null,
-    updatedAt: null,
     ...over,
-  };
+  });
 }
 
-function key(id: number, groupId: number, value: string, over: Partial<GptLoadKey> = {}): GptLoadKey {
-  return {
-    id,
-    groupId,
-    keyValue: value,
-    encoding: 'ciphertext',
-    keyHash: null,
-    status: 'active',
-    notes: '',
-    requestCount: 0,
-    failureCount: 0,
-    lastUsedAt: null,
-    createdAt: null,
-    ...over,
-  };
-}
+const key = gptLoadKey;
 
 function source(keys: GptLoadKey[]): GptLoadSnapshot {
-  const none = (): AsyncIterable<never> => ({
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
-  });
-  return {
-    source: { kind: 'sqlite', label: 'gpt-load.db' },
-    encrypted: true,
+  return gptLoadSnapshot({
     settings: [
       { key: 'proxy_keys', value: `sk-123456,${STRONG}` },
       { key: 'max_retries', value: '2' },
@@ -80,11 +50,7 @@ function source(keys: GptLoadKey[]): GptLoadSnapshot {
     ],
     keys,
     keyCounts: { ciphertext: keys.length, plaintext: 0, undecryptable: 0 },
-    issues: [],
-    counts: { requestLogs: 0, hourlyStats: 0 },
-    requestLogs: none,
-    hourlyStats: none,
-  };
+  });
 }
 
 const KEYS = [

@@ -2,69 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { hashProxyKey } from '@keyway/keypool';
 import { mapGptLoad, splitProxyKeys } from './map';
 import { describePlan } from './plan';
-import type { GptLoadGroup, GptLoadKey, GptLoadSnapshot } from './types';
+import { gptLoadGroup, gptLoadKey, gptLoadSnapshot } from './test-snapshot';
 
 const STRONG = 'Zq8vN2kLp4Rt7wXy1Bc';
 
-function group(over: Partial<GptLoadGroup> & { id: number; name: string }): GptLoadGroup {
-  return {
-    displayName: null,
-    proxyKeys: null,
-    description: null,
-    groupType: 'standard',
-    upstreams: [{ url: 'https://api.openai.com/', weight: 1 }],
-    validationEndpoint: null,
-    channelType: 'openai',
-    sort: 0,
-    testModel: 'gpt-4o-mini',
-    paramOverrides: null,
-    config: null,
-    headerRules: null,
-    modelRedirectRules: null,
-    modelRedirectStrict: false,
-    lastValidatedAt: null,
-    createdAt: null,
-    updatedAt: null,
-    ...over,
-  };
-}
-
-function key(id: number, groupId: number, value: string | null, over: Partial<GptLoadKey> = {}): GptLoadKey {
-  return {
-    id,
-    groupId,
-    keyValue: value,
-    encoding: value === null ? 'undecryptable' : 'ciphertext',
-    keyHash: null,
-    status: 'active',
-    notes: '',
-    requestCount: 0,
-    failureCount: 0,
-    lastUsedAt: null,
-    createdAt: null,
-    ...over,
-  };
-}
-
-function snapshot(over: Partial<GptLoadSnapshot>): GptLoadSnapshot {
-  const none = (): AsyncIterable<never> => ({
-    [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true, value: undefined }) }),
-  });
-  return {
-    source: { kind: 'sqlite', label: 'test.db' },
-    encrypted: true,
-    settings: [],
-    groups: [],
-    subGroups: [],
-    keys: [],
-    keyCounts: { ciphertext: 0, plaintext: 0, undecryptable: 0 },
-    issues: [],
-    counts: { requestLogs: 0, hourlyStats: 0 },
-    requestLogs: none,
-    hourlyStats: none,
-    ...over,
-  };
-}
+const group = gptLoadGroup;
+const key = gptLoadKey;
+const snapshot = gptLoadSnapshot;
 
 describe('mapGptLoad', () => {
   it('carries a standard group over field by field, config renamed to Keyway settings', () => {
