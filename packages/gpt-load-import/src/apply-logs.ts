@@ -84,6 +84,8 @@ export async function importLogs(
   snapshot: Pick<GptLoadSnapshot, 'requestLogs' | 'hourlyStats' | 'counts'>,
   groupIds: ReadonlyMap<number, number>,
   onProgress?: (p: ImportProgress) => void | Promise<void>,
+  /** GPT-Load ids of aggregate groups: GPT-Load counts their traffic again under them, Keyway does not. */
+  aggregates: ReadonlySet<number> = new Set(),
 ): Promise<LogImportResult> {
   const keyIds = await keyIdIndex(deps.db, [...new Set(groupIds.values())]);
   let logs = 0;
@@ -113,7 +115,7 @@ export async function importLogs(
     if (batch.length >= BATCH) await flush();
   }
   await flush();
-  const stats = await importStats(deps.db, snapshot, groupIds, onProgress);
+  const stats = await importStats(deps.db, snapshot, groupIds, aggregates, onProgress);
   const warnings: string[] = [];
   if (retries > 0)
     warnings.push(
@@ -128,6 +130,7 @@ async function importStats(
   db: DbClient,
   snapshot: Pick<GptLoadSnapshot, 'hourlyStats' | 'counts'>,
   groupIds: ReadonlyMap<number, number>,
+  aggregates: ReadonlySet<number>,
   onProgress?: (p: ImportProgress) => void | Promise<void>,
 ): Promise<{ written: number; orphans: number }> {
   let written = 0;
@@ -135,6 +138,8 @@ async function importStats(
   let seen = 0;
   for await (const s of snapshot.hourlyStats()) {
     seen++;
+    // Keyway counts a request once, under the group that served it; GPT-Load adds a row for the aggregate too.
+    if (aggregates.has(s.groupId)) continue;
     const groupId = groupIds.get(s.groupId);
     if (groupId === undefined) {
       orphans++;

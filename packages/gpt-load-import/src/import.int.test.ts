@@ -45,6 +45,15 @@ describe.each<FixtureDialect>(['sqlite', 'mysql', 'postgres'])(
       expect(names).toEqual(fx.expected.groups.map((g) => g.name).sort());
       expect(await t.conn.prisma.requestLog.count()).toBeGreaterThan(0);
       expect(await t.conn.prisma.hourlyStat.count()).toBeGreaterThan(0);
+      // Keyway counts a request once, under the group that served it: no stats rows of aggregates.
+      const aggregates = await t.conn.prisma.group.findMany({
+        where: { type: 'aggregate' },
+        select: { id: true },
+      });
+      expect(aggregates.length).toBeGreaterThan(0);
+      expect(
+        await t.conn.prisma.hourlyStat.count({ where: { groupId: { in: aggregates.map((g) => g.id) } } }),
+      ).toBe(0);
       const keys = await t.conn.prisma.apiKey.count();
       expect(keys).toBe(first.result.keys.added);
 

@@ -39,7 +39,8 @@ export async function importGptLoad(deps: ApplyDeps, opts: ImportGptLoadOptions)
       `dry run: ${counts.requestLogs} request-log row(s) and ${counts.hourlyStats} hourly stats row(s) would be read`,
     );
   else if (opts.logs) {
-    const done = await importLogs(deps, snapshot, outcome.groupIds, opts.onProgress);
+    const aggregates = new Set(plan.groups.filter((g) => g.type === 'aggregate').map((g) => g.sourceId));
+    const done = await importLogs(deps, snapshot, outcome.groupIds, opts.onProgress, aggregates);
     outcome.result.warnings.push(
       `imported ${done.logs} request log(s) and ${done.stats} hourly stats row(s)`,
       ...done.warnings,
