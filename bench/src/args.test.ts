@@ -14,6 +14,7 @@ describe('pnpm bench options', () => {
       'standalone-200groups',
       'standalone-accesskey',
       'standalone-pool',
+      'standalone-translated',
     ]);
     expect(o).toMatchObject({
       rounds: 3,

@@ -65,7 +65,11 @@ async function start(app: string, env: Record<string, string>, port: number): Pr
 /** The distributed target: its gateway's URL, and the processes whose CPU the report shows. */
 export async function startDistributed(
   upstreamUrl: string,
-): Promise<Omit<KeywayTarget, 'createAccessKey' | 'createPoolGroup'> & { others: ManagedProcess[] }> {
+): Promise<
+  Omit<KeywayTarget, 'createAccessKey' | 'createPoolGroup' | 'createTranslatedGroup'> & {
+    others: ManagedProcess[];
+  }
+> {
   const databaseUrl = await freshDatabase();
   const prefix = `kwbench${randomBytes(4).toString('hex')}:`;
   onAsyncCleanup(async () => {

@@ -185,6 +185,15 @@ export function buildFigures(
         standalonePoolOverStandalone: has('standalone-pool')
           ? round(ratio(rps('standalone-pool'), rps('standalone')))
           : null,
+        standaloneTranslatedCpuOverStandalone:
+          has('standalone-translated') && has('standalone')
+            ? round(
+                ratio(
+                  median.get('standalone-translated')?.gatewayCpuUsPerReq ?? Number.NaN,
+                  median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
+                ),
+              )
+            : null,
         distributedGatewayCpuOverBare: has('distributed')
           ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
           : null,

@@ -14,6 +14,7 @@ export const LABELS: Record<TargetName, string> = {
   'standalone-200groups': 'standalone, 200 groups',
   'standalone-accesskey': 'standalone, access key with limits',
   'standalone-pool': 'standalone, key pacing + affinity',
+  'standalone-translated': 'standalone, Anthropic caller translated',
 };
 
 /** `value` with `digits` decimals, `n/a` for null. */

@@ -34,6 +34,8 @@ export interface KeywayTarget {
   createAccessKey(): Promise<string>;
   /** Creates the `bench-pool` group (the same keys, pacing and affinity on); its proxy key and load URL. */
   createPoolGroup(): Promise<{ proxyKey: string; url: string }>;
+  /** A second OpenAI group of the same keys that also accepts Anthropic `/v1/messages` calls (format translation). */
+  createTranslatedGroup(): Promise<{ proxyKey: string; url: string }>;
 }
 
 /** Limits no bench run reaches: every one is checked per request, none refuses. */
@@ -198,6 +200,18 @@ export async function startKeyway(
     await addKeys(base, authKey, group.id, upstreamKeys);
     return { proxyKey: poolKey, url: `${base}/proxy/bench-pool/v1/chat/completions` };
   };
+  const createTranslatedGroup = async (): Promise<{ proxyKey: string; url: string }> => {
+    const key = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
+    const group = await adminPost(base, authKey, '/groups', {
+      name: 'bench-translated',
+      channel: 'openai',
+      upstreams: [{ url: upstreamUrl }],
+      proxyKeys: [key],
+      translate: { from: ['anthropic'] },
+    });
+    await addKeys(base, authKey, group.id, upstreamKeys);
+    return { proxyKey: key, url: `${base}/proxy/bench-translated/v1/messages` };
+  };
   return {
     proc,
     url: `${base}/proxy/bench/v1/chat/completions`,
@@ -205,5 +219,6 @@ export async function startKeyway(
     upstreamKeys,
     createAccessKey,
     createPoolGroup,
+    createTranslatedGroup,
   };
 }

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, platform, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseOptions, usage, type BenchOptions, type TargetName } from './args';
-import { sequential, type Target } from './client';
+import { sequential } from './client';
 import { buildFigures, type Collected } from './figures';
 import { prepareWrk, WRK_MISSING } from './load';
 import { measureLoad, waitForQuiet, type LoadRun } from './measure';
@@ -28,6 +28,32 @@ function versionOf(pkg: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** What a target is sent: the JSON and streamed request bodies in its caller's format, and wrk's body file. */
+interface Bodies {
+  json: Buffer;
+  stream: Buffer;
+  file: string;
+}
+
+/** The same request in Anthropic's format (`/v1/messages`), for the translated target. */
+function messagesBody(stream: boolean): Buffer {
+  const chat = JSON.parse(chatBody(stream).toString()) as {
+    messages: Array<{ role: string; content: string }>;
+    temperature: number;
+    max_tokens: number;
+  };
+  const body = {
+    model: 'gpt-4o-mini',
+    system: chat.messages[0]?.content,
+    messages: chat.messages.slice(1),
+    temperature: chat.temperature,
+    max_tokens: chat.max_tokens,
+    metadata: { user_id: 'keyway-bench' },
+    ...(stream ? { stream: true } : {}),
+  };
+  return Buffer.from(JSON.stringify(body));
 }
 
 /** A ~300-byte OpenAI chat completion request. */
@@ -51,11 +77,11 @@ function chatBody(stream: boolean): Buffer {
 }
 
 /** Every target answers 200 with JSON and streams SSE in several chunks, or the run stops here. */
-async function sanity(targets: RunningTarget[], json: Buffer, sse: Buffer): Promise<Check[]> {
+async function sanity(targets: RunningTarget[], bodies: (t: RunningTarget) => Bodies): Promise<Check[]> {
   const checks: Check[] = [];
   for (const t of targets) {
-    const [plain] = await sequential(t, json, { warmup: 0, samples: 1 });
-    const [streamed] = await sequential(t, sse, { warmup: 0, samples: 1 });
+    const [plain] = await sequential(t, bodies(t).json, { warmup: 0, samples: 1 });
+    const [streamed] = await sequential(t, bodies(t).stream, { warmup: 0, samples: 1 });
     const ok = plain?.status === 200 && streamed?.status === 200 && (streamed?.sseEvents ?? 0) > 1;
     const detail = `JSON ${plain?.status}, SSE ${streamed?.status} with ${streamed?.sseEvents} events in ${streamed?.reads} reads`;
     if (!ok) throw new Error(`target ${t.name} does not answer properly: ${detail}`);
@@ -86,10 +112,20 @@ async function run(opts: BenchOptions): Promise<Report> {
   const loadAvgAtStart = loadavg();
   const wrk = await prepareWrk();
   const jsonBody = chatBody(false);
-  const streamBody = chatBody(true);
-  const bodyFile = wrk.bodyFile('chat.json', jsonBody);
+  const openai: Bodies = {
+    json: jsonBody,
+    stream: chatBody(true),
+    file: wrk.bodyFile('chat.json', jsonBody),
+  };
+  const anthropicJson = messagesBody(false);
+  const anthropic: Bodies = {
+    json: anthropicJson,
+    stream: messagesBody(true),
+    file: wrk.bodyFile('messages.json', anthropicJson),
+  };
+  const bodies = (t: RunningTarget): Bodies => (t.dialect === 'anthropic' ? anthropic : openai);
   const { upstream, targets } = await startTargets(opts);
-  const sanityChecks = await sanity(targets, jsonBody, streamBody);
+  const sanityChecks = await sanity(targets, bodies);
 
   const collected: Collected = {
     loads: new Map(),
@@ -98,10 +134,10 @@ async function run(opts: BenchOptions): Promise<Report> {
     memory: new Map(),
     soaks: new Map(),
   };
-  const spec = (t: Target, connections: number, threads: number, durationSec: number) => ({
+  const spec = (t: RunningTarget, connections: number, threads: number, durationSec: number) => ({
     url: t.url,
     headers: { ...t.headers, 'content-type': 'application/json' },
-    bodyFile,
+    bodyFile: bodies(t).file,
     connections,
     threads,
     durationSec,
@@ -148,7 +184,7 @@ async function run(opts: BenchOptions): Promise<Report> {
     log(`${t.name}: ${opts.streamSamples} sequential streamed requests…`);
     collected.streams.set(
       t.name,
-      await sequential(t, streamBody, { warmup: 10, samples: opts.streamSamples }),
+      await sequential(t, bodies(t).stream, { warmup: 10, samples: opts.streamSamples }),
     );
     if (t.proc) {
       const m = collected.memory.get(t.name);

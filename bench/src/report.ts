@@ -107,6 +107,8 @@ export interface Report {
     standalone200groupsOverStandalone: Num;
     standaloneAccessKeyOverStandalone: Num;
     standalonePoolOverStandalone: Num;
+    /** Gateway CPU per request, translated (Anthropic caller on an OpenAI group) / native standalone. */
+    standaloneTranslatedCpuOverStandalone: Num;
     distributedGatewayCpuOverBare: Num;
   } | null;
   /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */

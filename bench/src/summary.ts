@@ -131,7 +131,15 @@ export function goalsMarkdown(r: Report): string[] {
     'key pacing and affinity on at most 5% slower than off (/ standalone, ≥ 0.95; issue 14)',
     x?.standalonePoolOverStandalone ?? null,
   );
-  return ['Goals (issues 12, 13, 14)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
+  if (byName.has('standalone-translated')) {
+    const v = x?.standaloneTranslatedCpuOverStandalone ?? null;
+    ratioRow(
+      'CPU/request: Anthropic caller translated / native OpenAI caller (standalone, ≤ 1.15; issue 17)',
+      v,
+      v === null ? null : v <= 1.15,
+    );
+  }
+  return ['Goals (issues 12, 13, 14, 17)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
 }
 
 /** Every figure per target in one markdown table, with the notes a reader needs above it. */

@@ -17,6 +17,8 @@ export interface RunningTarget {
   upstreamKeys: string[] | undefined;
   /** Distributed: its control plane and worker (PostgreSQL, Redis and NATS are found by process name). */
   helpers: { controlPlane: ManagedProcess | undefined; worker: ManagedProcess | undefined } | undefined;
+  /** The caller's format when not OpenAI chat: the bodies main.ts sends are built for it. */
+  dialect?: 'anthropic';
 }
 
 export interface Upstream {
@@ -89,23 +91,35 @@ export async function startTargets(
       case 'standalone-100k':
       case 'standalone-200groups':
       case 'standalone-accesskey':
-      case 'standalone-pool': {
+      case 'standalone-pool':
+      case 'standalone-translated': {
         if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
         if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
-        const shared = name === 'standalone-accesskey' || name === 'standalone-pool';
+        const shared =
+          name === 'standalone-accesskey' || name === 'standalone-pool' || name === 'standalone-translated';
         const k =
           shared && standalone
             ? standalone
             : await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
         if (name === 'standalone') standalone = k;
-        const pool = name === 'standalone-pool' ? await k.createPoolGroup() : null;
+        const pool =
+          name === 'standalone-pool'
+            ? await k.createPoolGroup()
+            : name === 'standalone-translated'
+              ? await k.createTranslatedGroup()
+              : null;
         const secret =
           name === 'standalone-accesskey' ? await k.createAccessKey() : (pool?.proxyKey ?? k.proxyKey);
+        const translated = name === 'standalone-translated';
         targets.push({
           ...plain,
           name,
           url: pool?.url ?? k.url,
-          headers: { authorization: `Bearer ${secret}` },
+          // An Anthropic SDK sends its key in x-api-key, with the API version it speaks.
+          headers: translated
+            ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' }
+            : { authorization: `Bearer ${secret}` },
+          ...(translated ? { dialect: 'anthropic' as const } : {}),
           proc: k.proc,
           upstreamKeys: k.upstreamKeys,
         });
