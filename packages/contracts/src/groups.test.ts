@@ -34,6 +34,7 @@ describe('groupCreateSchema', () => {
       keyLimits: null,
       affinity: { mode: 'off', header: 'x-session-id', ttlSeconds: 3600 },
       dailyResetTimeZone: null,
+      translate: { from: [] },
       config: {},
       subGroups: [],
     });
@@ -309,5 +310,38 @@ describe('proxyForKey', () => {
     expect(proxyForKey(pool, key, (u) => u === pool[0])).not.toBe(pool[0]);
     expect(proxyForKey(pool, key, () => true)).toBe(pool[0]);
     expect(proxyForKey([], key)).toBeNull();
+  });
+});
+
+describe('format translation', () => {
+  const base = { name: 'g', upstreams: [{ url: 'https://api.example.com' }] };
+  it('accepts only the dialects the channel can translate from, naming the entry refused', () => {
+    expect(
+      groupCreateSchema.safeParse({
+        ...base,
+        channel: 'gemini',
+        translate: { from: ['openai', 'anthropic'] },
+      }).success,
+    ).toBe(true);
+    const openai = groupCreateSchema.safeParse({
+      ...base,
+      channel: 'openai',
+      translate: { from: ['anthropic', 'openai'] },
+    });
+    expect(openai.success).toBe(false);
+    expect(openai.error?.issues.map((i) => i.path.join('.'))).toEqual(['translate.from.1']);
+    const responses = groupCreateSchema.safeParse({
+      ...base,
+      channel: 'openai-response',
+      translate: { from: ['openai'] },
+    });
+    expect(responses.error?.issues[0]?.message).toBe('the openai-response channel does not translate');
+    expect(
+      groupCreateSchema.safeParse({ ...base, channel: 'gemini', translate: { from: ['openai', 'openai'] } })
+        .success,
+    ).toBe(false);
+    expect(
+      groupCreateSchema.safeParse({ ...base, channel: 'gemini', translate: { from: ['cohere'] } }).success,
+    ).toBe(false);
   });
 });

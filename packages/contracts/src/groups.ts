@@ -308,8 +308,8 @@ function checkGroup(
           code: 'custom',
           path: ['translate', 'from', i],
           message: allowed.length
-            ? `a ${g.channel} group can translate only from ${allowed.join(', ')}`
-            : `a ${g.channel} group cannot translate`,
+            ? `the ${g.channel} channel translates only from ${allowed.join(', ')}`
+            : `the ${g.channel} channel does not translate`,
         });
   }
   if (g.headerRules) {

@@ -246,7 +246,7 @@ export const enUS = {
       editTitle: 'Edit group {name}',
       name: 'Name',
       namePlaceholder: 'e.g. openai-main (used in the proxy URL)',
-      nameRule: 'Lower-case letters, digits, "_" and "-", starting with a letter or digit (at most 100).',
+      nameRule: 'Lower-case letters, digits, "_" and "-" (at most 100), as in GPT-Load.',
       displayName: 'Display name',
       description: 'Description',
       channel: 'Channel',

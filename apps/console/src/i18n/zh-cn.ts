@@ -247,7 +247,7 @@ export const zhCN: MessageSchema = {
       editTitle: '编辑分组 {name}',
       name: '名称',
       namePlaceholder: '如 openai-main（用于代理地址）',
-      nameRule: '只能包含小写字母、数字、"_" 和 "-"，以字母或数字开头（最多 100 个字符）。',
+      nameRule: '只能包含小写字母、数字、"_" 和 "-"（最多 100 个字符），与 GPT-Load 相同。',
       displayName: '显示名称',
       description: '描述',
       channel: '渠道类型',
