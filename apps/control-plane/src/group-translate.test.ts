@@ -55,7 +55,7 @@ describe('group translate (format translation)', () => {
       refusal(
         await fx.req<ErrorBody>('PATCH', `/api/groups/${openai.id}`, { translate: { from: ['openai'] } }),
       ),
-    ).toEqual(['translate.from.0: a openai group can translate only from anthropic, not openai']);
+    ).toEqual(['translate.from.0: the openai channel translates only from anthropic, not openai']);
     const ok = await fx.req<Group>('PATCH', `/api/groups/${openai.id}`, {
       translate: { from: ['anthropic'] },
     });
@@ -67,13 +67,13 @@ describe('group translate (format translation)', () => {
     const g = await create(claude('claude', { translate: { from: ['openai'] } }));
     // An openai group cannot translate from openai: the stored setting no longer fits.
     expect(refusal(await fx.req<ErrorBody>('PATCH', `/api/groups/${g.id}`, { channel: 'openai' }))).toEqual([
-      'translate.from.0: a openai group can translate only from anthropic, not openai',
+      'translate.from.0: the openai channel translates only from anthropic, not openai',
     ]);
     expect((await fx.req<Group>('GET', `/api/groups/${g.id}`)).json.channel).toBe('anthropic');
     // The Responses API translates from nothing.
     expect(
       refusal(await fx.req<ErrorBody>('PATCH', `/api/groups/${g.id}`, { channel: 'openai-response' })),
-    ).toEqual(['translate.from.0: a openai-response group cannot translate (from openai)']);
+    ).toEqual(['translate.from.0: the openai-response channel does not translate (from openai)']);
     const both = await fx.req<Group>('PATCH', `/api/groups/${g.id}`, {
       channel: 'gemini',
       translate: { from: ['openai', 'anthropic'] },

@@ -245,8 +245,8 @@ function checkTranslate(channel: Channel, translate: Translate): void {
     .map(({ d, i }) => ({
       path: `translate.from.${i}`,
       message: allowed.length
-        ? `a ${channel} group can translate only from ${allowed.join(', ')}, not ${d}`
-        : `a ${channel} group cannot translate (from ${d})`,
+        ? `the ${channel} channel translates only from ${allowed.join(', ')}, not ${d}`
+        : `the ${channel} channel does not translate (from ${d})`,
     }));
   if (issues.length > 0) throw AppError.validation(issues);
 }
