@@ -3,6 +3,7 @@ import { writeAuditEntry } from '@keyway/db';
 import { clientAddress } from '@keyway/server';
 import { Hono } from 'hono';
 import { accessKeyRoutes } from './access-keys';
+import { alertRoutes } from './alerts';
 import { auditRoutes } from './audit';
 import { authRoutes, requireAuth } from './auth';
 import { bodyLimit, lingerOnTooLarge } from './body-limit';
@@ -84,6 +85,7 @@ export function createApp(
   app.route('/api/audit', auditRoutes());
   app.route('/api/access-keys', accessKeyRoutes());
   app.route('/api/prices', priceRoutes());
+  app.route('/api/alerts', alertRoutes());
   app.route('/api/import', gptLoadImportRoutes());
   return app;
 }

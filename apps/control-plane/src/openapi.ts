@@ -31,6 +31,7 @@ import { logExportQuerySchema } from './log-export';
 import { groupProxyHealthRouteDocs } from './group-proxies-health';
 import { gptLoadImportJsonSchema } from './import-gpt-load';
 import { accessKeyRouteDocs } from './openapi-access-keys';
+import { alertRouteDocs } from './openapi-alerts';
 import type { RouteDoc } from './route-doc';
 
 export type { RouteDoc } from './route-doc';
@@ -304,6 +305,7 @@ export const routeDocs: RouteDoc[] = [
     response: z.object({ openapi: z.string() }),
   },
   ...accessKeyRouteDocs,
+  ...alertRouteDocs,
   ...groupProxyHealthRouteDocs,
 ];
 

@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { AlertSink } from '@keyway/alerts';
 import type { LogPort } from '@keyway/core';
 import type { KeyPool } from '@keyway/keypool';
 import type { Clock, CounterLayer } from '@keyway/limits';
@@ -61,6 +62,11 @@ export interface GatewayDeps {
   affinity?: SessionAffinity;
   /** OpenTelemetry: spans per request and attempt (absent or off: none, at the cost of one check). */
   tracing?: Tracing;
+  /**
+   * Where the gateway reports `group.exhausted`, `group.storm` and `upstream.down`: an emitter that queues them
+   * fire-and-forget, rate-limited per subject (never delivered from the request path). Absent: not reported.
+   */
+  alerts?: AlertSink;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
+import type { AlertSink } from '@keyway/alerts';
 import type { KeyPool } from '@keyway/keypool';
 import type { Tracing } from '@keyway/observability';
 import type { AffinityView, HealthView, PacingView } from './attempt-planner';
@@ -63,6 +64,8 @@ export interface ForwardDeps {
   affinity?: SessionAffinity;
   /** OpenTelemetry (absent: no spans, and no trace context sent upstream). */
   tracing?: Tracing;
+  /** Where `group.exhausted` is reported (absent: nowhere); never blocks. */
+  alerts?: AlertSink;
 }
 
 /**

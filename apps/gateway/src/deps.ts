@@ -3,6 +3,7 @@ import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
+import { createAlertEmitter } from '@keyway/alerts';
 import { BullJobQueue, JOBS } from '@keyway/queue';
 import { RedisCounters } from '@keyway/limits';
 import {
@@ -180,6 +181,8 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
         isTrustedProxy,
         affinity,
         tracing,
+        // Queued fire-and-forget, one per subject per few seconds: the worker de-duplicates and delivers.
+        alerts: createAlertEmitter({ send: (p) => queue.enqueue(JOBS.alert, p), logger }),
       };
       return proxyDeps;
     },

@@ -20,6 +20,15 @@ import { createSessionAffinity } from './session-affinity';
 import { createKeyPacer } from './key-pacer';
 import { UpstreamHealth } from './upstream-health';
 
+/** `https://api.example.com` of an upstream URL. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an upstream';
+  }
+}
+
 /** Handles one data-plane request (`/proxy/…` or key-routed) on the raw node request and response; never rejects. */
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -44,8 +53,26 @@ export function isProxyTarget(url: string | undefined): boolean {
 export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
   let inFlight = 0;
   // Process-local health memory: outlives config reloads, shared by every request of this process.
-  const guard = new StormGuard();
-  const upstreamHealth = new UpstreamHealth();
+  const groupName = (id: number): string => {
+    for (const g of deps.runtime().groups.values()) if (g.id === id) return g.name;
+    return `#${id}`;
+  };
+  const guard = new StormGuard((groupId, cls, openMs) => {
+    const group = groupName(groupId);
+    deps.alerts?.emit('group.storm', `group:${group}`, {
+      group,
+      message: `Storm guard opened for group '${group}': most recent attempts failed (${cls}) across several keys; requests answer 503 for ${Math.round(openMs / 1000)} s`,
+      details: { failureClass: cls, openSeconds: Math.round(openMs / 1000) },
+    });
+  });
+  const upstreamHealth = new UpstreamHealth((url, ms) => {
+    // The origin only: an upstream URL's path or query may carry something an operator would not show.
+    const origin = originOf(url);
+    deps.alerts?.emit('upstream.down', `upstream:${origin}`, {
+      message: `Upstream ${origin} has been unreachable or failing for ${Math.round(ms / 1000)} s`,
+      details: { upstream: origin, failingSeconds: Math.round(ms / 1000) },
+    });
+  });
   const authFailures = new AuthFailureSampler((line) =>
     deps.logger.warn(line, 'proxy request refused: missing or wrong proxy key'),
   );
@@ -80,6 +107,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
     ...(deps.logger.secrets ? { secrets: deps.logger.secrets } : {}),
     // Only groups with affinity on consult it; without a shared one, this process remembers sessions itself.
     affinity: deps.affinity ?? createSessionAffinity(),
+    ...(deps.alerts ? { alerts: deps.alerts } : {}),
     ...(deps.tracing && (deps.tracing.enabled || deps.tracing.propagateUpstream)
       ? { tracing: deps.tracing }
       : {}),

@@ -92,6 +92,12 @@ export function writeExhausted(
   const extra: Record<string, string> =
     why.kind === 'empty' ? {} : { 'retry-after': String(Math.max(1, Math.ceil(why.retryAfterMs / 1000))) };
   sendDialectError(res, served.root.provider, 503, 'NO_KEYS_AVAILABLE', message, extra);
+  if (why.kind === 'empty' || why.kind === 'cooling')
+    deps.alerts?.emit('group.exhausted', `group:${served.root.name}`, {
+      group: served.root.name,
+      message: `Group '${served.root.name}' answered 503: ${message}`,
+      details: { reason: why.kind },
+    });
   finishRecord(deps, record, ctx, { ...served, statusCode: 503, error: message });
 }
 

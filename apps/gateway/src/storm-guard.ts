@@ -51,6 +51,9 @@ const NONE: StormRecord = { storm: false, absolve: [] };
 export class StormGuard {
   private readonly groups = new Map<number, GroupState>();
 
+  /** `onOpen` hears of every time a group's circuit opens (the `group.storm` alert); it must not block. */
+  constructor(private readonly onOpen?: (groupId: number, cls: FailureClass, openMs: number) => void) {}
+
   /** Checked before each attempt on a group. */
   check(groupId: number, now = Date.now()): GuardVerdict {
     const g = this.groups.get(groupId);
@@ -82,7 +85,7 @@ export class StormGuard {
     if (state.probingSince !== 0) {
       // The half-open probe failed the same way: the storm goes on.
       state.probingSince = 0;
-      this.trip(state, cls, now);
+      this.trip(groupId, state, cls, now);
       return { storm: true, absolve: [] };
     }
     if (state.openUntil > now) return { storm: true, absolve: [] };
@@ -98,7 +101,7 @@ export class StormGuard {
       keys.size >= needKeys &&
       same.length / state.samples.length >= STORM.minRatio;
     if (!storm) return NONE;
-    this.trip(state, cls, now);
+    this.trip(groupId, state, cls, now);
     return { storm: true, absolve: [...keys] };
   }
 
@@ -107,10 +110,12 @@ export class StormGuard {
     if (this.groups.size > 0) this.groups.delete(groupId);
   }
 
-  private trip(g: GroupState, cls: FailureClass, now: number): void {
+  private trip(groupId: number, g: GroupState, cls: FailureClass, now: number): void {
     g.trips++;
-    g.openUntil = now + Math.min(STORM.maxOpenMs, STORM.openMs * 2 ** (g.trips - 1));
+    const openMs = Math.min(STORM.maxOpenMs, STORM.openMs * 2 ** (g.trips - 1));
+    g.openUntil = now + openMs;
     g.samples.length = 0;
     g.cls = cls;
+    this.onOpen?.(groupId, cls, openMs);
   }
 }

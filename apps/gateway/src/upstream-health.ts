@@ -1,9 +1,15 @@
 const BASE_PENALTY_MS = 1000;
 const MAX_PENALTY_MS = 60_000;
+/** An upstream failing (with no success in between) for longer than this is down: `upstream.down`. */
+export const UPSTREAM_DOWN_AFTER_MS = 60_000;
 
 interface State {
   strikes: number;
   until: number;
+  /** When the current run of failures began (0: only brief penalties so far). */
+  since: number;
+  /** Whether `onDown` was told about this run. */
+  reported: boolean;
 }
 
 /**
@@ -13,6 +19,9 @@ interface State {
  */
 export class UpstreamHealth {
   private readonly states = new Map<string, State>();
+
+  /** `onDown` hears once per run of failures that outlasts UPSTREAM_DOWN_AFTER_MS; it must not block. */
+  constructor(private readonly onDown?: (url: string, failingForMs: number) => void) {}
 
   /** Whether the URL is serving its penalty now. */
   isPenalized(url: string, now = Date.now()): boolean {
@@ -25,7 +34,7 @@ export class UpstreamHealth {
    * broken) penalises for 1 s without growing the interval.
    */
   fail(url: string, now = Date.now(), kind: 'failure' | 'brief' = 'failure'): number {
-    const s = this.states.get(url) ?? { strikes: 0, until: 0 };
+    const s = this.states.get(url) ?? { strikes: 0, until: 0, since: 0, reported: false };
     if (kind === 'brief') {
       s.until = Math.max(s.until, now + BASE_PENALTY_MS);
       this.states.set(url, s);
@@ -34,7 +43,12 @@ export class UpstreamHealth {
     s.strikes = Math.min(s.strikes + 1, 20);
     const ms = Math.min(MAX_PENALTY_MS, BASE_PENALTY_MS * 2 ** (s.strikes - 1));
     s.until = now + ms;
+    if (s.since === 0) s.since = now;
     this.states.set(url, s);
+    if (!s.reported && now - s.since > UPSTREAM_DOWN_AFTER_MS) {
+      s.reported = true;
+      this.onDown?.(url, now - s.since);
+    }
     return ms;
   }
 

@@ -37,6 +37,7 @@ export function createServing(
     counters: deps.counters,
     isTrustedProxy: deps.isTrustedProxy,
     tracing: deps.tracing,
+    alerts: deps.alerts,
   });
   const app = new Hono<{ Bindings: HttpBindings }>();
   mountOpsRoutes(app, {

@@ -28,13 +28,15 @@ import type {
   UpstreamClients,
   UsageSink,
 } from '@keyway/gateway';
+import type { AlertSink } from '@keyway/alerts';
+import { createAlertEmitter } from '@keyway/alerts';
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
 import type { Logger, Metrics } from '@keyway/observability';
 import { createMetrics, createTracing, defaultProcessMetrics } from '@keyway/observability';
 import type { Tracing } from '@keyway/observability';
 import { JOBS, MemoryJobQueue } from '@keyway/queue';
-import { createWorker, traceJobs } from '@keyway/worker';
+import { alertBudgetCrossings, alertKeyChanges, createWorker, traceJobs } from '@keyway/worker';
 import { prepareEncryption } from './encryption-key';
 import type { Env } from './env';
 
@@ -64,6 +66,8 @@ export interface StandaloneDeps {
   isTrustedProxy: (address: string) => boolean;
   /** OpenTelemetry for the whole process: proxied requests, admin requests and jobs (a no-op when off). */
   tracing: Tracing;
+  /** Where every part of the process reports alerts: `alert` jobs, delivered by the worker's handler in process. */
+  alerts: AlertSink;
   close: () => Promise<void>;
 }
 
@@ -117,6 +121,8 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // logs and key states are written straight to the database below, so their jobs are not needed here.
   const queue = new MemoryJobQueue();
   const tracing = createTracing(env, 'keyway', (message) => logger.warn(message));
+  // Producers (the gateway's request path included) only queue; the `alert` job de-duplicates and delivers.
+  const alerts = createAlertEmitter({ send: (p) => queue.enqueue(JOBS.alert, p), logger });
   createWorker(
     {
       db: prisma,
@@ -130,8 +136,11 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
       selfPort: env.PORT,
       // Key checks skip a proxy this process's gateway is skipping, for the key's next one (as the gateway does).
       proxyPenalties: (urls) => Promise.resolve(clients.proxyHealth.penaltiesOf(urls)),
+      alerts,
     },
-    { jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention] },
+    {
+      jobs: [JOBS.keyRecheck, JOBS.keyValidate, JOBS.keyImport, JOBS.keyTest, JOBS.logRetention, JOBS.alert],
+    },
   );
   // Retention runs at start-up too, not only two hours later.
   void queue.enqueue(JOBS.logRetention, {});
@@ -145,8 +154,11 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   keyPool.onChange((c) => {
     m.keyChange(c.status, c.cause);
     states.push(c);
-    if (c.status === 'invalid')
+    if (c.status === 'invalid') {
       logger.warn({ keyId: c.keyId, groupId: c.groupId, cause: c.cause }, 'key blacklisted');
+      // What the worker's `key-events` job does in distributed mode (off the request path: a query, then a queue).
+      void alertKeyChanges({ db: prisma, alerts, logger }, [c]);
+    }
   });
 
   const logs = logWriter(db, env.DATABASE_URL, sqliteWriter);
@@ -161,8 +173,11 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
 
   // SQLite: in the writer's thread, one transaction per batch; other databases through Prisma (a batch a second).
   const usageSink = createUsageAggregator({
-    write: async (batch) =>
-      void (await (sqliteWriter ? sqliteWriter.applyUsage(batch) : applyUsageBatch(prisma, batch))),
+    write: async (batch) => {
+      const applied = await (sqliteWriter ? sqliteWriter.applyUsage(batch) : applyUsageBatch(prisma, batch));
+      // Budget alerts, as the worker's `usage-batch` job raises them in distributed mode.
+      if (applied) void alertBudgetCrossings({ db: prisma, alerts, logger }, batch);
+    },
     onError: (err, pending) =>
       logger.warn({ err, pending }, 'could not write usage counters; keeping them for the next try'),
     onDrop: (count) => logger.error({ count }, 'usage buffer full; dropped the oldest batches'),
@@ -189,6 +204,7 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     flushKeyStates: () => states.flush(),
     isTrustedProxy: trustedProxyMatcher(env.TRUSTED_PROXIES),
     tracing,
+    alerts,
     async close() {
       await queue.close();
       await logSink.flush().catch((err: unknown) => logger.error({ err }, 'final request-log flush failed'));

@@ -10,3 +10,4 @@ export * from './settings';
 export * from './validate-group';
 export * from './validate-key';
 export * from './tracing';
+export * from './alerts';

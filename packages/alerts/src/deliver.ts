@@ -40,16 +40,22 @@ export function maskAlertUrl(url: string): string {
   }
 }
 
-/** Every part of the URL that could be a token, and the secret: masked out of any text a platform sends back. */
-function secretsOf(target: AlertTarget): string[] {
-  const out = [target.url, target.secret ?? ''];
+/**
+ * A channel's secrets: the URL, every part of it that could be a token (path segments, query values, user info)
+ * and the signing secret. Masked out of any text a platform sends back; register them with the process's secret
+ * registry so no log line or response shows them either.
+ */
+export function alertChannelSecrets(url: string, secret: string | null): string[] {
+  const parts: string[] = [];
   try {
-    const u = new URL(target.url);
-    out.push(...u.pathname.split('/'), ...[...u.searchParams.values()], u.username, u.password);
+    const u = new URL(url);
+    parts.push(...u.pathname.split('/'), ...u.searchParams.values(), u.username, u.password);
   } catch {
     // An unparsable URL was refused when the channel was saved; nothing more to mask.
   }
-  return out.filter((s) => s.length >= 6);
+  // Short parts (`send`, `hook`, `v2`) are words, not tokens; masking them would garble every text.
+  const tokens = parts.filter((p) => p.length >= 12 || (p.length >= 6 && /\d/.test(p) && /[a-z]/i.test(p)));
+  return [...new Set([url, ...(secret ? [secret] : []), ...tokens])];
 }
 
 /** A transport failure in words that name no URL: undici's messages may quote it, so only the code is used. */
@@ -144,6 +150,9 @@ export async function deliverAlert(
     last = await attempt(target, payload, o);
     if (last.error === null || !last.retry) break;
   }
-  const error = last.error === null ? null : redactSecrets(last.error, secretsOf(target)).slice(0, 300);
+  const error =
+    last.error === null
+      ? null
+      : redactSecrets(last.error, alertChannelSecrets(target.url, target.secret)).slice(0, 300);
   return { delivered: last.error === null, statusCode: last.statusCode, error, attempts: n };
 }

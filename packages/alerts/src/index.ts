@@ -5,7 +5,13 @@ export type { AlertData, AlertFormatter, AlertSink, AlertTarget, OutgoingRequest
 export { noAlerts } from './types';
 export { alertFormatters, dingtalkSign, feishuSign, keywaySignature } from './platforms';
 export { ALERT_TITLES, alertPlainText, alertTitle } from './text';
-export { deliverAlert, maskAlertUrl, type DeliveryOptions, type DeliveryResult } from './deliver';
+export {
+  alertChannelSecrets,
+  deliverAlert,
+  maskAlertUrl,
+  type DeliveryOptions,
+  type DeliveryResult,
+} from './deliver';
 export {
   createAlertDispatcher,
   type AlertDispatcherDeps,

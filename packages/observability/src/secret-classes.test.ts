@@ -14,6 +14,7 @@ const SAMPLES = {
   authKey: 'adm+in key=9f3c1a7e5b2d8046',
   encryptionKey: 'enc-6b1f0e9d2c7a4b3851e0f6a7',
   metricsToken: 'metrics-token-4e8a1c9b7d2f',
+  alertChannel: 'https://hooks.slack.com/services/T0A1B2C3/B4D5E6F7/x9Y8z7W6v5U4t3S2',
 } as const satisfies Record<SecretClass, string>;
 
 /** Every form a secret takes when it is echoed: as is, in a query string, inside a JSON string. */

@@ -29,6 +29,10 @@ export const SECRET_CLASSES = {
     description: 'METRICS_TOKEN, the bearer token of /metrics',
     knownAt: 'start-up (environment)',
   },
+  alertChannel: {
+    description: "an alert channel's URL (chat webhook URLs carry their token) and signing secret",
+    knownAt: 'written through the alerts API, or opened to show or test a channel',
+  },
 } as const satisfies Record<string, { description: string; knownAt: string }>;
 
 /** One kind of secret (`upstreamKey`, `proxyKey`, `authKey` …). */

@@ -15,6 +15,8 @@ import { SECRET_CLASS_NAMES } from '@keyway/observability';
 import type { ManagedProcess } from '@keyway/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandalone, tempDir } from '../harness';
+import type { AlertReceiver } from '@keyway/alerts/testing';
+import { startAlertReceiver } from '@keyway/alerts/testing';
 import { startEchoUpstream } from './echo-upstream';
 import { randomSecret } from './support';
 
@@ -43,6 +45,8 @@ const PLANT = {
   authKey: () => [randomSecret('admin+/=', 32)],
   encryptionKey: () => [randomSecret('enc+/=', 40)],
   metricsToken: () => [randomSecret('metrics+/=', 28)],
+  // A chat webhook's token (in the URL path) and a signing secret.
+  alertChannel: () => [randomSecret('hooktoken', 28), randomSecret('whsec+/=', 28)],
 } satisfies Record<SecretClass, () => string[]>;
 
 const S = Object.fromEntries(SECRET_CLASS_NAMES.map((c) => [c, PLANT[c]()])) as Record<SecretClass, string[]>;
@@ -50,6 +54,7 @@ const [GLOBAL_PROXY, GROUP_PROXY] = S.proxyKey as [string, string];
 const AUTH_KEY = S.authKey[0] as string;
 const ENCRYPTION_KEY = S.encryptionKey[0] as string;
 const METRICS_TOKEN = S.metricsToken[0] as string;
+const [ALERT_TOKEN, ALERT_SECRET] = S.alertChannel as [string, string];
 /** The upstream key of each scenario group, by the model name its requests use. */
 const GROUP_KEYS = Object.fromEntries(SCENARIOS.map((s, i) => [s.model, S.upstreamKey[i] as string]));
 
@@ -89,6 +94,7 @@ function filesUnder(dir: string): string[] {
 
 describe('leak scan: no secret leaves the process', () => {
   let upstream: { url: string; server: Server };
+  let receiver: AlertReceiver;
   let tmp: ReturnType<typeof tempDir>;
   let proc: ManagedProcess;
   let base: string;
@@ -137,6 +143,12 @@ describe('leak scan: no secret leaves the process', () => {
         `the console is not built (${consoleDist}): run pnpm exec turbo run build --filter=@keyway/standalone`,
       );
     upstream = await startEchoUpstream([...S.proxyKey, AUTH_KEY, ENCRYPTION_KEY, METRICS_TOKEN]);
+    // A receiver that echoes the channel's secrets back, as a misconfigured platform might in an error.
+    receiver = await startAlertReceiver();
+    receiver.answer((r) => ({
+      status: r.url.includes('fail') ? 500 : 200,
+      body: `${r.url} ${ALERT_SECRET}`,
+    }));
     tmp = tempDir('leak-scan');
     const app = await startStandalone(tmp.dir, {
       AUTH_KEY,
@@ -151,6 +163,7 @@ describe('leak scan: no secret leaves the process', () => {
 
   afterAll(async () => {
     await proc?.stop();
+    await receiver?.close();
     await new Promise((done) => upstream?.server.close(done));
     upstream?.server.closeAllConnections();
     tmp?.cleanup();
@@ -159,6 +172,34 @@ describe('leak scan: no secret leaves the process', () => {
   it('plants a sentinel of every secret class', async () => {
     expect(Object.keys(S).sort()).toEqual([...SECRET_CLASS_NAMES].sort());
     expect((await json('PATCH', '/api/settings', { proxyKeys: [GLOBAL_PROXY] })).status).toBe(200);
+    // Subscribed to what the scenarios below raise: key invalidations, exhausted groups.
+    const channel = await json('POST', '/api/alerts/channels', {
+      name: 'leak-hook',
+      type: 'webhook',
+      url: `${receiver.origin}/hooks/${ALERT_TOKEN}?token=${ALERT_TOKEN}`,
+      secret: ALERT_SECRET,
+      events: ['key.invalid', 'key.blacklisted', 'group.exhausted', 'group.storm', 'upstream.down'],
+    });
+    expect(channel.status, JSON.stringify(channel.body)).toBe(201);
+    const failing = await json('POST', '/api/alerts/channels', {
+      name: 'leak-failing',
+      type: 'dingtalk',
+      url: `${receiver.origin}/fail/robot/send?access_token=${ALERT_TOKEN}`,
+      secret: ALERT_SECRET,
+      events: ['key.invalid', 'group.exhausted'],
+    });
+    expect(failing.status).toBe(201);
+    await json('POST', `/api/alerts/channels/${channel.body['id'] as number}/test`);
+    await json('POST', `/api/alerts/channels/${failing.body['id'] as number}/test`);
+    await json('PATCH', `/api/alerts/channels/${failing.body['id'] as number}`, { secret: ALERT_SECRET });
+    // Refused writes must not quote the URL or secret they carried.
+    await json('POST', '/api/alerts/channels', {
+      name: 'bad',
+      type: 'nope',
+      url: `ftp://x/${ALERT_TOKEN}`,
+      secret: ALERT_SECRET,
+      events: [],
+    });
     for (const { model, channel } of SCENARIOS) {
       const key = GROUP_KEYS[model] as string;
       const created = await json('POST', '/api/groups', {
@@ -259,6 +300,8 @@ describe('leak scan: no secret leaves the process', () => {
       '/api/groups',
       '/api/audit?pageSize=1000',
       '/api/tasks',
+      '/api/alerts/channels',
+      '/api/alerts/history?pageSize=1000',
       '/api/auth/session',
       '/api/auth/sessions',
       '/api/openapi.json',
@@ -270,6 +313,8 @@ describe('leak scan: no secret leaves the process', () => {
     for (const path of reads) await call('GET', path);
     const metrics = await call('GET', '/metrics', { auth: `Bearer ${METRICS_TOKEN}` });
     expect(metrics.status).toBe(200);
+    // The channel was driven: alerts (and the test button's) reached the receiver.
+    expect(receiver.received.length).toBeGreaterThan(1);
     const csv = await call('GET', '/api/logs/export');
     expect(csv.text).toContain('leak-e401');
 
