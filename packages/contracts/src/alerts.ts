@@ -34,6 +34,8 @@ export const ALERT_SEVERITY: Readonly<Record<AlertEvent, AlertSeverity>> = {
 export const alertChannelTypeSchema = z.enum(['webhook', 'slack', 'feishu', 'dingtalk', 'wecom', 'telegram']);
 export type AlertChannelType = z.infer<typeof alertChannelTypeSchema>;
 
+// Line breaks and other control characters in a name, URL or chat id would split a header or a log line.
+// eslint-disable-next-line no-control-regex
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 
 // Checked before the URL parser, which would silently drop line breaks and tabs.

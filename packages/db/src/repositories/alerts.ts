@@ -92,10 +92,7 @@ function toHistory(r: AlertHistoryRow): AlertHistoryRecord {
     suppressed: r.suppressed,
     statusCode: r.statusCode,
     error: r.error,
-    details:
-      details !== null && typeof details === 'object' && !Array.isArray(details)
-        ? (details as Record<string, unknown>)
-        : null,
+    details: details !== null && typeof details === 'object' && !Array.isArray(details) ? details : null,
   };
 }
 
