@@ -63,9 +63,7 @@ async function start(app: string, env: Record<string, string>, port: number): Pr
 }
 
 /** The distributed target: its gateway's URL, and the processes whose CPU the report shows. */
-export async function startDistributed(
-  upstreamUrl: string,
-): Promise<
+export async function startDistributed(upstreamUrl: string): Promise<
   Omit<KeywayTarget, 'createAccessKey' | 'createPoolGroup' | 'createTranslatedGroup'> & {
     others: ManagedProcess[];
   }
