@@ -123,6 +123,8 @@ describe.skipIf(!available)('PostgreSQL', () => {
     expect(tables.map((t) => t.tablename)).toEqual([
       '_prisma_migrations',
       'access_keys',
+      'alert_channels',
+      'alert_history',
       'api_keys',
       'audit_logs',
       'group_sub_groups',
