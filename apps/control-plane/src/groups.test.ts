@@ -145,7 +145,7 @@ describe('POST /api/groups', () => {
 
   const invalid: Array<[string, Record<string, unknown>, string]> = [
     ['an upper-case name', standardGroup('OpenAI'), 'name'],
-    ['a name starting with "-"', standardGroup('-openai'), 'name'],
+    ['a name with a dot', standardGroup('open.ai'), 'name'],
     ['a name with a slash', standardGroup('a/b'), 'name'],
     ['a name with a space', standardGroup('a b'), 'name'],
     ['an empty name', standardGroup(''), 'name'],

@@ -125,6 +125,7 @@ describe('GET /api/logs/export', () => {
         costUsd: 0.00125,
         accessKeyId: 7,
         accessKeyName: 'team-a',
+        translatedFrom: 'anthropic',
       }),
     ]);
     expect(await (await get('/api/logs/export')).text()).not.toContain('request body');
@@ -149,6 +150,7 @@ describe('GET /api/logs/export', () => {
       costUsd: '0.00125',
       accessKeyId: '7',
       accessKeyName: 'team-a',
+      translatedFrom: 'anthropic',
       error: 'rate limited',
     });
   });

@@ -119,6 +119,7 @@ describe('GET /api/logs', () => {
       costUsd: 0.000235,
       accessKeyId: 7,
       accessKeyName: 'team-a',
+      translatedFrom: null,
     });
     // A bare proxy key's request names no access key.
     expect(page.items.find((l) => l.requestId === 'req-1')).toMatchObject({
