@@ -17,6 +17,8 @@ export function taskTypeLabel(type: string, t: Translate): string {
       return t('tasks.types.validate');
     case 'key-recheck':
       return t('tasks.types.recheck');
+    case 'gpt-load-import':
+      return t('gptLoadImport.importLabel');
     default:
       return type;
   }
