@@ -15,6 +15,7 @@ describe('pnpm bench options', () => {
       'standalone-accesskey',
       'standalone-pool',
       'standalone-translated',
+      'standalone-traced',
     ]);
     expect(o).toMatchObject({
       rounds: 3,

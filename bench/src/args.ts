@@ -13,6 +13,7 @@ export const TARGET_NAMES = [
   'standalone-accesskey',
   'standalone-pool',
   'standalone-translated',
+  'standalone-traced',
 ] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 /** Standalone with a big key pool or many groups: their req/s is compared with standalone's. */
@@ -22,6 +23,7 @@ export const SCALE_TARGETS = [
   'standalone-accesskey',
   'standalone-pool',
   'standalone-translated',
+  'standalone-traced',
 ] as const satisfies readonly TargetName[];
 /** Always measured: direct decides whether ratios may be reported at all, bare is what they are relative to. */
 const REQUIRED: readonly TargetName[] = ['direct', 'bare'];
@@ -67,7 +69,9 @@ export const usage = `pnpm bench [-- options]
                           standalone's own process on a second group of the same keys with per-key pacing limits
                           (none reached) and session affinity on; standalone-translated calls standalone's own
                           process in Anthropic format (/v1/messages) on a second OpenAI group of the same keys
-                          that translates from it (its CPU per request is compared with standalone's)
+                          that translates from it (its CPU per request is compared with standalone's);
+                          standalone-traced is standalone with OpenTelemetry tracing on, exporting every span
+                          (OTLP/HTTP protobuf) to a sink process (its CPU per request is compared with standalone's)
   -c, --connections N     concurrent connections for the load runs (default 64)
   -t, --threads N         wrk threads for the load runs (default 2)
   -d, --duration S        measured load seconds per target and round (default 10)

@@ -23,8 +23,16 @@ export interface Collected {
 }
 
 /** Whether every streamed answer was 200 and arrived in at least as many reads as it had SSE events. */
-function everyEventOwnChunk(s: readonly Timing[]): boolean {
-  return s.length > 0 && s.every((x) => x.status === 200 && x.reads >= x.sseEvents);
+/**
+ * Whether nothing was held back: every SSE event came in its own read. A translated stream may answer one upstream
+ * event with several of its own (Anthropic's `message_start` + `content_block_start` for OpenAI's role chunk),
+ * written together as they are made: there each UPSTREAM event must come in its own read (`upstreamEvents`).
+ */
+function everyEventOwnChunk(s: readonly Timing[], upstreamEvents?: number): boolean {
+  return (
+    s.length > 0 &&
+    s.every((x) => x.status === 200 && x.reads >= Math.min(x.sseEvents, upstreamEvents ?? x.sseEvents))
+  );
 }
 
 function loadFigures(r: LoadRun): TargetFigures['load'] {
@@ -48,7 +56,10 @@ function loadFigures(r: LoadRun): TargetFigures['load'] {
   };
 }
 
-function streamFigures(s: Timing[]): Omit<TargetFigures['stream'], 'addedFirstByteOverBareMs'> {
+function streamFigures(
+  s: Timing[],
+  upstreamEvents?: number,
+): Omit<TargetFigures['stream'], 'addedFirstByteOverBareMs'> {
   const reads = summarize(s.map((t) => t.reads));
   return {
     samples: s.length,
@@ -58,7 +69,7 @@ function streamFigures(s: Timing[]): Omit<TargetFigures['stream'], 'addedFirstBy
     totalP50Ms: round(summarize(s.map((t) => t.totalMs)).p50),
     dataEventsMin: reads.min,
     sseEvents: s[0]?.sseEvents ?? 0,
-    everyEventOwnChunk: everyEventOwnChunk(s),
+    everyEventOwnChunk: everyEventOwnChunk(s, upstreamEvents),
   };
 }
 
@@ -98,9 +109,9 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
     const fewest = Math.min(...s.map((x) => x.reads));
     const events = Math.min(...s.map((x) => x.sseEvents));
     checks.push({
-      name: `${t.name}: every streamed event arrives as its own chunk`,
-      ok: everyEventOwnChunk(s),
-      detail: `fewest data events in one response ${fewest}, SSE events ${events}`,
+      name: `${t.name}: every streamed ${t.upstreamEvents ? 'upstream ' : ''}event arrives as its own chunk`,
+      ok: everyEventOwnChunk(s, t.upstreamEvents),
+      detail: `fewest data events in one response ${fewest}, SSE events ${events}${t.upstreamEvents ? `, upstream events ${t.upstreamEvents}` : ''}`,
     });
   }
   return checks;
@@ -131,7 +142,10 @@ export function buildFigures(
     const m = median.get(name);
     if (!m) throw new Error(`no load run for ${name}`);
     const one = oneConnMedian.get(name);
-    const stream = streamFigures(c.streams.get(name) ?? []);
+    const stream = streamFigures(
+      c.streams.get(name) ?? [],
+      targets.find((t) => t.name === name)?.upstreamEvents,
+    );
     const mem = c.memory.get(name);
     return {
       name,
@@ -190,6 +204,15 @@ export function buildFigures(
             ? round(
                 ratio(
                   median.get('standalone-translated')?.gatewayCpuUsPerReq ?? Number.NaN,
+                  median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
+                ),
+              )
+            : null,
+        standaloneTracedCpuOverStandalone:
+          has('standalone-traced') && has('standalone')
+            ? round(
+                ratio(
+                  median.get('standalone-traced')?.gatewayCpuUsPerReq ?? Number.NaN,
                   median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
                 ),
               )

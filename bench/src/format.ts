@@ -15,6 +15,7 @@ export const LABELS: Record<TargetName, string> = {
   'standalone-accesskey': 'standalone, access key with limits',
   'standalone-pool': 'standalone, key pacing + affinity',
   'standalone-translated': 'standalone, Anthropic caller translated',
+  'standalone-traced': 'standalone, tracing on (OTLP)',
 };
 
 /** `value` with `digits` decimals, `n/a` for null. */

@@ -149,6 +149,8 @@ export async function startKeyway(
   upstreamUrl: string,
   requestLogging: 'all' | 'errors' | 'off' = 'all',
   shape: BenchGroupShape = {},
+  /** More environment for the process (e.g. OpenTelemetry's). */
+  extraEnv: Record<string, string> = {},
 ): Promise<KeywayTarget> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyway-bench-'));
   onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -165,6 +167,7 @@ export async function startKeyway(
       DATABASE_URL: `file:${join(dataDir, 'keyway.db')}`,
       AUTH_KEY: authKey,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     readyUrl: `http://127.0.0.1:${port}/health`,
     timeoutMs: 30_000,

@@ -109,6 +109,8 @@ export interface Report {
     standalonePoolOverStandalone: Num;
     /** Gateway CPU per request, translated (Anthropic caller on an OpenAI group) / native standalone. */
     standaloneTranslatedCpuOverStandalone: Num;
+    /** Gateway CPU per request, tracing on / off (standalone, logging all). */
+    standaloneTracedCpuOverStandalone: Num;
     distributedGatewayCpuOverBare: Num;
   } | null;
   /** Ratios within each round (the same pass), e.g. `standalone/bare`; null when refused. */

@@ -19,6 +19,8 @@ export interface RunningTarget {
   helpers: { controlPlane: ManagedProcess | undefined; worker: ManagedProcess | undefined } | undefined;
   /** The caller's format when not OpenAI chat: the bodies main.ts sends are built for it. */
   dialect?: 'anthropic';
+  /** Translated targets: SSE events the upstream sends per streamed answer (the stream check counts those). */
+  upstreamEvents?: number;
 }
 
 export interface Upstream {
@@ -92,15 +94,24 @@ export async function startTargets(
       case 'standalone-200groups':
       case 'standalone-accesskey':
       case 'standalone-pool':
-      case 'standalone-translated': {
+      case 'standalone-translated':
+      case 'standalone-traced': {
         if (name === 'standalone-100k') log("adding 100,000 keys to standalone-100k's group…");
         if (name === 'standalone-200groups') log('creating 200 groups on standalone-200groups…');
         const shared =
           name === 'standalone-accesskey' || name === 'standalone-pool' || name === 'standalone-translated';
+        const sink =
+          name === 'standalone-traced' ? await startScript<{ url: string }>('otlp-sink.ts', {}) : null;
         const k =
           shared && standalone
             ? standalone
-            : await startKeyway(upstream.url, name === 'standalone-nolog' ? 'off' : 'all', SHAPES[name]);
+            : await startKeyway(
+                upstream.url,
+                name === 'standalone-nolog' ? 'off' : 'all',
+                SHAPES[name],
+                // Every request sampled, batches exported as the SDK's defaults say.
+                sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.info.url, OTEL_TRACES_SAMPLER: 'always_on' } : {},
+              );
         if (name === 'standalone') standalone = k;
         const pool =
           name === 'standalone-pool'
@@ -119,7 +130,9 @@ export async function startTargets(
           headers: translated
             ? { 'x-api-key': secret, 'anthropic-version': '2023-06-01' }
             : { authorization: `Bearer ${secret}` },
-          ...(translated ? { dialect: 'anthropic' as const } : {}),
+          // Upstream: role, each delta, finish, the usage chunk the gateway asks for (Anthropic callers always get
+          // usage), [DONE].
+          ...(translated ? { dialect: 'anthropic' as const, upstreamEvents: opts.streamChunks + 4 } : {}),
           proc: k.proc,
           upstreamKeys: k.upstreamKeys,
         });
