@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildSnapshot } from './snapshot';
 import type { ErrorBody, Fixture } from './testing/fixture';
 import { createFixture, standardGroup } from './testing/fixture';
+import { createGroupOk, refusal } from './testing/group-requests';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -13,18 +14,7 @@ beforeEach(async () => {
   await fx.reset();
 });
 
-async function create(body: Record<string, unknown>): Promise<Group> {
-  const res = await fx.req<Group>('POST', '/api/groups', body);
-  expect(res.status, res.text).toBe(201);
-  return res.json;
-}
-
-/** The `path: message` pairs of a 400 VALIDATION_FAILED answer. */
-function refusal(res: { status: number; json: ErrorBody; text: string }): string[] {
-  expect(res.status, res.text).toBe(400);
-  expect(res.json.error.code).toBe('VALIDATION_FAILED');
-  return (res.json.error.details ?? []).map((d) => `${d.path}: ${d.message}`);
-}
+const create = (body: Record<string, unknown>): Promise<Group> => createGroupOk(fx, body);
 
 describe('aggregate tiers (sub-group priority)', () => {
   it('stores each sub-group priority (default 1), shows it, sends it to the gateway and keeps it on PATCH', async () => {
