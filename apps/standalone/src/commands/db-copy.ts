@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { databaseEnv, EnvError, loadEnv } from '@keyway/config';
+import { databaseEnv } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import {
   CopyRefusedError,
@@ -23,7 +23,7 @@ import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf
 import { z } from 'zod';
 import { dataSecretPath, readDataSecret } from '../data-secret';
 import { ENCRYPTION_KEY_FILE } from '../encryption-key';
-import { runIfEntryPoint } from './entry-point';
+import { loadCommandEnv, runIfEntryPoint } from './entry-point';
 
 const USAGE = `Usage: pnpm db:copy -- [--from <DATABASE_URL>] --to <DATABASE_URL> [--batch-size <rows>]
 
@@ -86,16 +86,8 @@ export async function runDbCopy(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  let env: z.infer<typeof cliEnvSchema>;
-  try {
-    env = loadEnv(cliEnvSchema, source);
-  } catch (e) {
-    if (e instanceof EnvError) {
-      err(e.message);
-      return 2;
-    }
-    throw e;
-  }
+  const env = loadCommandEnv(cliEnvSchema, source, err);
+  if (!env) return 2;
   const args = parseCommandLine(argv, env.DATABASE_URL);
   if (typeof args === 'string') {
     (args ? err : out)(args ? `keyway: db:copy: ${args}\n\n${USAGE}` : USAGE);

@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { EnvError, loadEnv } from '@keyway/config';
+import type { z } from 'zod';
 
 type Line = (line: string) => void;
 
@@ -36,4 +38,22 @@ export function runIfEntryPoint(
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * A command's environment read with its schema; null (the problem written to `err`) when a variable is invalid,
+ * so the command exits with the usage code 2.
+ */
+export function loadCommandEnv<S extends z.ZodType>(
+  schema: S,
+  source: NodeJS.ProcessEnv,
+  err: Line,
+): z.output<S> | null {
+  try {
+    return loadEnv(schema, source);
+  } catch (e) {
+    if (!(e instanceof EnvError)) throw e;
+    err(e.message);
+    return null;
+  }
 }

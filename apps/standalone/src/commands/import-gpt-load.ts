@@ -4,11 +4,9 @@
 // file:./data/keyway.db), migrated like a standalone start, and ENCRYPTION_KEY or the key kept in DATA_DIR. With
 // NATS_URL set (distributed mode) the new keys go into the Redis key pool and a new configuration snapshot is
 // published and announced, as an admin write does.
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NatsBus } from '@keyway/bus';
-import { databaseEnv, EnvError, loadEnv, redisEnv, splitEncryptionKey } from '@keyway/config';
+import { databaseEnv, redisEnv, splitEncryptionKey } from '@keyway/config';
 import { addImportedKeysToPool, buildSnapshot, checkEncryption } from '@keyway/control-plane';
 import { isAppError, redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import { applyMigrations, assertMigrated, createPrismaClient } from '@keyway/db';
@@ -22,6 +20,7 @@ import { createLogger } from '@keyway/observability';
 import { busPrefixOf, connectRedis } from '@keyway/server/infra';
 import { z } from 'zod';
 import { prepareEncryption } from '../encryption-key';
+import { loadCommandEnv, runIfEntryPoint } from './entry-point';
 
 const cliEnvSchema = z
   .object({
@@ -148,14 +147,8 @@ export async function runImportGptLoad(
     err(`${args}\n\n${USAGE}`);
     return 2;
   }
-  let env: CliEnv;
-  try {
-    env = loadEnv(cliEnvSchema, source);
-  } catch (e) {
-    if (!(e instanceof EnvError)) throw e;
-    err(e.message);
-    return 2;
-  }
+  const env: CliEnv | null = loadCommandEnv(cliEnvSchema, source, err);
+  if (!env) return 2;
   const secrets = [args.encryptionKey, env.ENCRYPTION_KEY, args.from];
   const logger = createLogger({ level: 'warn', format: 'pretty', destination: process.stderr });
   for (const s of secrets) logger.registerSecret(s);
@@ -209,30 +202,6 @@ export async function runImportGptLoad(
   }
 }
 
-/** True when this module is the process's entry point (not imported, e.g. by a test). */
-function isEntryPoint(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  void runImportGptLoad(
-    process.argv.slice(2),
-    process.env,
-    (line) => process.stdout.write(`${line}\n`),
-    (line) => process.stderr.write(`${line}\n`),
-  ).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`keyway: import:gpt-load failed: ${e instanceof Error ? e.name : 'error'}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfEntryPoint(import.meta.url, 'import:gpt-load', (out, err) =>
+  runImportGptLoad(process.argv.slice(2), process.env, out, err),
+);

@@ -8,14 +8,14 @@
 // skipped, and the verifier the start-up check reads is written last. An interrupted run is finished by running
 // it again with the same variables.
 import { existsSync } from 'node:fs';
-import { databaseEnv, EnvError, isWeakSecret, loadEnv } from '@keyway/config';
+import { databaseEnv, isWeakSecret } from '@keyway/config';
 import { redactSecrets, scrubKeyMaterial } from '@keyway/core';
 import { createPrismaClient, readVerifierRow, sqlitePathFromUrl } from '@keyway/db';
 import type { EncryptionVerifier, KeyCipher } from '@keyway/keypool';
 import { createKeyCipher, ENCRYPTION_VERIFIER_SETTING, parseVerifier, verifierOf } from '@keyway/keypool';
 import { z } from 'zod';
 import { reencryptKeys, scanKeys, scrubFreeSpace, writeVerifier } from '../reencrypt-keys';
-import { runIfEntryPoint } from './entry-point';
+import { loadCommandEnv, runIfEntryPoint } from './entry-point';
 
 /** What `rotateEncryption` needs; the keys are the raw variables (empty or undefined = plain). */
 export interface RotateOptions {
@@ -156,16 +156,8 @@ export async function runRotateEncryption(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  let env: z.infer<typeof cliEnvSchema>;
-  try {
-    env = loadEnv(cliEnvSchema, source);
-  } catch (e) {
-    if (e instanceof EnvError) {
-      err(e.message);
-      return 2;
-    }
-    throw e;
-  }
+  const env = loadCommandEnv(cliEnvSchema, source, err);
+  if (!env) return 2;
   if (env.OLD_ENCRYPTION_KEY === undefined && env.NEW_ENCRYPTION_KEY === undefined) {
     err(`Neither OLD_ENCRYPTION_KEY nor NEW_ENCRYPTION_KEY is set: nothing to do.\n\n${USAGE}`);
     return 2;
