@@ -189,6 +189,24 @@ describe('mapGptLoad', () => {
     expect(plan.settings.ignored.every((s) => s.reason.length > 10)).toBe(true);
   });
 
+  it('keeps NUL, line breaks and control characters out of stored text, and never takes such a value as a key', () => {
+    const plan = mapGptLoad(
+      snapshot({
+        groups: [
+          group({ id: 1, name: 'a', displayName: 'Team\r\nSet-Cookie: x', description: 'two\nlines\u0000' }),
+        ],
+        keys: [
+          key(1, 1, 'sk-good', { notes: 'note\r\nInjected: 1\u0000' }),
+          key(2, 1, 'sk-bad\r\nX-Injected: 1'),
+          key(3, 1, 'sk-nul\u0000tail'),
+        ],
+      }),
+    );
+    expect(plan.groups[0]).toMatchObject({ displayName: 'Team Set-Cookie: x', description: 'two\nlines' });
+    expect(plan.keys.map((k) => [k.value, k.notes])).toEqual([['sk-good', 'note Injected: 1']]);
+    expect(plan.keysIgnored).toBe(2);
+  });
+
   it('keeps a non-default failover list', () => {
     const plan = mapGptLoad(snapshot({ settings: [{ key: 'failover_status_codes', value: '429,500-599' }] }));
     expect(plan.settings.values.failoverStatusCodes).toBe('429,500-599');

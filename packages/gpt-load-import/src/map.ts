@@ -29,6 +29,20 @@ export function planProxyKeys(values: readonly string[]): PlannedProxyKey[] {
   });
 }
 
+// eslint-disable-next-line no-control-regex
+const NOT_A_KEY = /[\s\u0000-\u001f\u007f]/;
+
+/** Text without NUL, which PostgreSQL cannot store (a hand-edited GPT-Load row may hold one). */
+function withoutNul(text: string): string {
+  return text.replaceAll('\u0000', '');
+}
+
+/** A single-line field (display name, notes): line breaks and control characters become one space. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
 function upstreamsOf(g: GptLoadGroup, warn: (m: string) => void): Upstream[] {
   const out: Upstream[] = [];
   for (const [i, u] of g.upstreams.entries()) {
@@ -119,8 +133,8 @@ function planGroup(g: GptLoadGroup, warnings: string[]): PlannedGroup | null {
   return done({
     sourceId: g.id,
     name: g.name,
-    displayName: (g.displayName ?? '').trim().slice(0, 255),
-    description: (g.description ?? '').slice(0, 2000),
+    displayName: oneLine(g.displayName ?? '').slice(0, 255),
+    description: withoutNul(g.description ?? '').slice(0, 2000),
     type: aggregate ? 'aggregate' : 'standard',
     channel: channel.data,
     upstreams,
@@ -183,7 +197,9 @@ function planKeys(
     const group = planned.get(k.groupId);
     const value = k.keyValue.trim();
     const id = `${k.groupId}\u0000${value}`;
-    if (!group || group.type !== 'standard' || value === '' || seen.has(id)) {
+    // A value with a space, line break or control character inside is no key: sent as a header it would be
+    // refused (or split a header line); GPT-Load's own import never stores one.
+    if (!group || group.type !== 'standard' || value === '' || NOT_A_KEY.test(value) || seen.has(id)) {
       ignored++;
       continue;
     }
@@ -192,7 +208,7 @@ function planKeys(
       sourceGroupId: k.groupId,
       value,
       status: k.status === 'invalid' ? 'invalid' : 'active',
-      notes: k.notes.slice(0, 255),
+      notes: oneLine(k.notes).slice(0, 255),
       requestCount: Math.max(0, Math.round(k.requestCount)),
       failureCount: Math.max(0, Math.round(k.failureCount)),
       lastUsedAt: k.lastUsedAt,
