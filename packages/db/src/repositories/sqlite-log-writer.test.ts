@@ -40,6 +40,9 @@ describe('the SQLite fast log writer', () => {
       record(2, { keyId: 9, success: false, statusCode: 500, error: 'boom' }),
       record(3, { parentGroupId: 5, parentGroupName: 'agg', promptTokens: null }),
       record(5, { cachedTokens: 3, costUsd: 0.000125, accessKeyId: 4, accessKeyName: 'team-a' }),
+      // Not toISOString()'s shape (no milliseconds, an offset): re-encoded through a Date like Prisma does.
+      record(6, { time: '2026-11-26T08:30:06+01:00', translatedFrom: 'anthropic', requestBody: '{"a":1}' }),
+      record(7, { time: '2026-11-26T07:30:07Z', stream: true, ttfbMs: null }),
     ];
     const writer = createSqliteLogWriter(`file:${join(dir, 'fast.db')}`);
     await writer.write(batch);
@@ -57,8 +60,14 @@ describe('the SQLite fast log writer', () => {
     const a = await read(fast);
     const b = await read(slow);
     expect(a.logs).toEqual(b.logs);
-    expect(a.window).toBe(4);
-    expect(a.logs.at(-1)).toMatchObject({ cachedTokens: 3, costUsd: 0.000125, accessKeyName: 'team-a' });
+    expect(a.window).toBe(6);
+    expect(a.logs.find((l) => l.accessKeyName === 'team-a')).toMatchObject({
+      cachedTokens: 3,
+      costUsd: 0.000125,
+    });
+    expect(a.logs.find((l) => l.translatedFrom === 'anthropic')?.time).toEqual(
+      new Date(Date.UTC(2026, 10, 26, 7, 30, 6)),
+    );
   });
 
   it('applies a usage batch exactly as applyUsageBatch does through Prisma', async () => {
