@@ -112,14 +112,17 @@ describe('standalone × alerts', () => {
   });
 
   it('shows what was sent in the history, and the channel URL token appears in no response or log line', async () => {
-    const history = await api('GET', '/alerts/history?pageSize=50');
-    const items = history.body['items'] as AlertHistoryItem[];
-    expect(
-      items
+    // A delivery is recorded once the receiver has answered: the last one may still be on its way here.
+    const sentEvents = async (): Promise<string[]> => {
+      const history = await api('GET', '/alerts/history?pageSize=50');
+      return (history.body['items'] as AlertHistoryItem[])
         .filter((i) => i.status === 'sent')
         .map((i) => i.event)
-        .sort(),
-    ).toEqual(['group.exhausted', 'key.invalid', 'key.invalid']);
+        .sort();
+    };
+    await expect
+      .poll(sentEvents, { timeout: 10_000, interval: 100 })
+      .toEqual(['group.exhausted', 'key.invalid', 'key.invalid']);
     await api('GET', '/alerts/channels');
     await api('GET', '/audit?pageSize=100');
     const everything = [...responses, ...app.proc.lines].join('\n');
