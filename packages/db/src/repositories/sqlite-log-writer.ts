@@ -37,7 +37,7 @@ const LOG_COLUMNS = [
   'accessKeyName',
   'translatedFrom',
   'requestBody',
-] as const;
+] as const satisfies readonly (keyof RequestLogRecord)[];
 
 const INSERT_LOG = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
   VALUES (${LOG_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`;
