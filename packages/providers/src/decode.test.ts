@@ -145,4 +145,33 @@ describe('readDecodedPrefix', () => {
     const out = await done;
     expect(out.equals(plain)).toBe(true);
   });
+
+  it('reads an uncompressed body in chunks up to the limit, then destroys it', async () => {
+    const body = new PassThrough();
+    const done = readDecodedPrefix(body, undefined, 100);
+    for (let i = 0; i < plain.length; i += 30) body.write(plain.subarray(i, i + 30));
+    const out = await done;
+    expect(out.equals(plain.subarray(0, 100))).toBe(true);
+    expect(body.destroyed).toBe(true);
+  });
+
+  it('keeps what came of an uncompressed body that breaks off, and reads one that ends under the limit', async () => {
+    const broken = new PassThrough();
+    const done = readDecodedPrefix(broken, 'identity', 1 << 20);
+    broken.write(Buffer.from('{"error":'));
+    setTimeout(() => broken.destroy(new Error('socket hang up')), 20);
+    expect((await done).toString()).toBe('{"error":');
+    const whole = await readDecodedPrefix(
+      Readable.from([plain.subarray(0, 10), plain.subarray(10)]),
+      '',
+      1 << 20,
+    );
+    expect(whole.equals(plain)).toBe(true);
+  });
+
+  it('answers at once for a body that is already gone', async () => {
+    const gone = new PassThrough();
+    gone.destroy();
+    expect((await readDecodedPrefix(gone, undefined, 100)).length).toBe(0);
+  });
 });

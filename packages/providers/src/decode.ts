@@ -249,6 +249,32 @@ export function createDecoder(contentEncoding: string | undefined): Duplex | nul
   return Duplex.from({ writable: first, readable: last });
 }
 
+/** Up to `limit` bytes of `body` as they arrive, then the body destroyed; on an error, what came before it. */
+function collectPrefix(body: Readable, limit: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.destroy();
+      const all = Buffer.concat(chunks, size);
+      resolve(all.length > limit ? all.subarray(0, limit) : all);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) done();
+    };
+    body.on('data', onData);
+    body.once('end', done);
+    body.once('error', done);
+    body.once('close', done);
+  });
+}
+
 /**
  * Reads at most `limit` decoded bytes of a body, then destroys it. Never throws: a body that breaks off or does
  * not decode yields what decoded before (an error body still classifies by its status).
@@ -259,6 +285,9 @@ export async function readDecodedPrefix(
   limit: number,
 ): Promise<Buffer> {
   const decoder = createDecoder(contentEncoding);
+  // Uncompressed (the common case, e.g. every translated JSON answer): stream events, without an async iterator's
+  // promise per chunk and its end-of-stream bookkeeping.
+  if (!decoder && !body.destroyed && !body.readableEnded) return collectPrefix(body, limit);
   // pipeline, not pipe: an upstream error must end the decoder too, or the loop below would wait forever.
   const source: AsyncIterable<Buffer> = decoder ? pipeline(body, decoder, () => {}) : body;
   const chunks: Buffer[] = [];
