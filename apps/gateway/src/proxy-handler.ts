@@ -53,10 +53,7 @@ export function isProxyTarget(url: string | undefined): boolean {
 export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
   let inFlight = 0;
   // Process-local health memory: outlives config reloads, shared by every request of this process.
-  const groupName = (id: number): string => {
-    for (const g of deps.runtime().groups.values()) if (g.id === id) return g.name;
-    return `#${id}`;
-  };
+  const groupName = (id: number): string => deps.runtime().groupsById.get(id)?.name ?? `#${id}`;
   const guard = new StormGuard((groupId, cls, openMs) => {
     const group = groupName(groupId);
     deps.alerts?.emit('group.storm', `group:${group}`, {
