@@ -177,6 +177,16 @@ export function buildFigures(
   const perRound = (a: TargetName, b: TargetName): Num[] =>
     (c.loads.get(a) ?? []).map((r, i) => round(ratio(r.rps, c.loads.get(b)?.[i]?.rps ?? Number.NaN)));
   const has = (n: TargetName) => names.includes(n);
+  /** A feature target's gateway CPU per request over standalone's own (same run, median rounds). */
+  const cpuOverStandalone = (n: TargetName): Num | null =>
+    has(n) && has('standalone')
+      ? round(
+          ratio(
+            median.get(n)?.gatewayCpuUsPerReq ?? Number.NaN,
+            median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
+          ),
+        )
+      : null;
   const ratios: Report['ratios'] = verdict.ok
     ? {
         standaloneOverBare: has('standalone') ? round(ratio(rps('standalone'), rps('bare'))) : null,
@@ -199,24 +209,8 @@ export function buildFigures(
         standalonePoolOverStandalone: has('standalone-pool')
           ? round(ratio(rps('standalone-pool'), rps('standalone')))
           : null,
-        standaloneTranslatedCpuOverStandalone:
-          has('standalone-translated') && has('standalone')
-            ? round(
-                ratio(
-                  median.get('standalone-translated')?.gatewayCpuUsPerReq ?? Number.NaN,
-                  median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
-                ),
-              )
-            : null,
-        standaloneTracedCpuOverStandalone:
-          has('standalone-traced') && has('standalone')
-            ? round(
-                ratio(
-                  median.get('standalone-traced')?.gatewayCpuUsPerReq ?? Number.NaN,
-                  median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
-                ),
-              )
-            : null,
+        standaloneTranslatedCpuOverStandalone: cpuOverStandalone('standalone-translated'),
+        standaloneTracedCpuOverStandalone: cpuOverStandalone('standalone-traced'),
         distributedGatewayCpuOverBare: has('distributed')
           ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
           : null,

@@ -185,36 +185,39 @@ export async function startKeyway(
     if (typeof created.key !== 'string') throw new Error('creating the access key returned no secret');
     return created.key;
   };
-  // The same keys in a second group with per-key pacing (limits never reached) and session affinity: every
-  // request is admitted on two counters per key, and its session id read from the body and hashed.
-  const createPoolGroup = async (): Promise<{ proxyKey: string; url: string }> => {
-    const poolKey = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
-    const group = await adminPost(base, authKey, '/groups', {
-      name: 'bench-pool',
-      channel: 'openai',
-      upstreams: [{ url: upstreamUrl }],
-      proxyKeys: [poolKey],
-      keyLimits: {
-        default: { rpm: 1_000_000_000, tpm: 1_000_000_000, rpd: 1_000_000_000 },
-        total: { rpm: 1_000_000_000 },
-      },
-      affinity: { mode: 'session' },
-    });
-    await addKeys(base, authKey, group.id, upstreamKeys);
-    return { proxyKey: poolKey, url: `${base}/proxy/bench-pool/v1/chat/completions` };
-  };
-  const createTranslatedGroup = async (): Promise<{ proxyKey: string; url: string }> => {
+  /** A second OpenAI group of the bench group's keys, `settings` added; its proxy key and the URL to load. */
+  const secondGroup = async (
+    name: string,
+    settings: Record<string, unknown>,
+    path: string,
+  ): Promise<{ proxyKey: string; url: string }> => {
     const key = `bench-proxy-Key-${randomBytes(12).toString('hex')}`;
     const group = await adminPost(base, authKey, '/groups', {
-      name: 'bench-translated',
+      name,
       channel: 'openai',
       upstreams: [{ url: upstreamUrl }],
       proxyKeys: [key],
-      translate: { from: ['anthropic'] },
+      ...settings,
     });
     await addKeys(base, authKey, group.id, upstreamKeys);
-    return { proxyKey: key, url: `${base}/proxy/bench-translated/v1/messages` };
+    return { proxyKey: key, url: `${base}/proxy/${name}${path}` };
   };
+  // Per-key pacing (limits never reached) and session affinity: every request is admitted on two counters per
+  // key, and its session id read from the body and hashed.
+  const createPoolGroup = () =>
+    secondGroup(
+      'bench-pool',
+      {
+        keyLimits: {
+          default: { rpm: 1_000_000_000, tpm: 1_000_000_000, rpd: 1_000_000_000 },
+          total: { rpm: 1_000_000_000 },
+        },
+        affinity: { mode: 'session' },
+      },
+      '/v1/chat/completions',
+    );
+  const createTranslatedGroup = () =>
+    secondGroup('bench-translated', { translate: { from: ['anthropic'] } }, '/v1/messages');
   return {
     proc,
     url: `${base}/proxy/bench/v1/chat/completions`,
