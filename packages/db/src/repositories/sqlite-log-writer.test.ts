@@ -43,6 +43,12 @@ describe('the SQLite fast log writer', () => {
       // Not toISOString()'s shape (no milliseconds, an offset): re-encoded through a Date like Prisma does.
       record(6, { time: '2026-11-26T08:30:06+01:00', translatedFrom: 'anthropic', requestBody: '{"a":1}' }),
       record(7, { time: '2026-11-26T07:30:07Z', stream: true, ttfbMs: null }),
+      // Attacker-shaped text is bound, never spliced: quotes, CR/LF and non-ASCII arrive as sent.
+      record(8, {
+        error: "line 1\r\nline 2'); DROP TABLE request_logs; -- ü 𝄞",
+        requestPath: '/v1/chat/completions?q=%0d%0a\'"',
+        model: 'gpt-x\nInjected: header',
+      }),
     ];
     const writer = createSqliteLogWriter(`file:${join(dir, 'fast.db')}`);
     await writer.write(batch);
@@ -60,7 +66,10 @@ describe('the SQLite fast log writer', () => {
     const a = await read(fast);
     const b = await read(slow);
     expect(a.logs).toEqual(b.logs);
-    expect(a.window).toBe(6);
+    expect(a.window).toBe(7);
+    expect(a.logs.find((l) => l.model === 'gpt-x\nInjected: header')?.error).toBe(
+      "line 1\r\nline 2'); DROP TABLE request_logs; -- ü 𝄞",
+    );
     expect(a.logs.find((l) => l.accessKeyName === 'team-a')).toMatchObject({
       cachedTokens: 3,
       costUsd: 0.000125,
