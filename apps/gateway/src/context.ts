@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import type { ConfigProblem } from '@keyway/core';
 import type { AlertSink } from '@keyway/alerts';
+import type { SessionLookup } from '@keyway/providers';
 import type { KeyPool } from '@keyway/keypool';
 import type { Tracing } from '@keyway/observability';
 import type { AffinityView, HealthView, PacingView } from './attempt-planner';
@@ -42,6 +43,8 @@ export interface ForwardContext {
   trace?: RequestTrace | null;
   /** Set when the caller speaks another dialect than (some of) the groups it is served by (format translation). */
   translation?: Translation;
+  /** How session affinity reads this request's session (made on first use; null until then). */
+  sessionLookup: SessionLookup | null;
 }
 
 /** Collaborators of the forwarding loop. */

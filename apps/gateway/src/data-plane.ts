@@ -83,6 +83,7 @@ export function requestContext(
     startedAt: timing.startedAt,
     closeHook: null,
     trace: null,
+    sessionLookup: null,
   };
   // Only a gateway that traces (or passes trace context upstream) has `tracing`: the hot path pays this check.
   const tracing = plane.forwardDeps.tracing;

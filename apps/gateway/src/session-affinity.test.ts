@@ -57,6 +57,7 @@ function ctxOf(
     started: 0,
     startedAt: 0,
     closeHook: null,
+    sessionLookup: null,
   };
 }
 
@@ -110,7 +111,8 @@ describe('createSessionAffinity', () => {
   });
 
   it('keeps at most maxEntries sessions, dropping the least recently used', () => {
-    const a = createSessionAffinity({ maxEntries: 3 });
+    const c = clock();
+    const a = createSessionAffinity({ maxEntries: 3, now: c.now });
     const g = sessionGroup();
     for (const [s, k] of [
       ['a', 1],
@@ -118,11 +120,31 @@ describe('createSessionAffinity', () => {
       ['c', 3],
     ] as const)
       a.served(g, s, k);
+    c.t += 1000;
     expect(a.preferred(g, 'a')).toBe(1); // a is now the most recent
     a.served(g, 'd', 4);
     expect(a.size).toBe(3);
     expect(a.preferred(g, 'b')).toBeUndefined();
     expect([a.preferred(g, 'a'), a.preferred(g, 'c'), a.preferred(g, 'd')]).toEqual([1, 3, 4]);
+  });
+
+  it('moves a busy session up the LRU order at most once a second, but refreshes its TTL on every use', () => {
+    const c = clock();
+    const a = createSessionAffinity({ maxEntries: 2, now: c.now });
+    const g = sessionGroup(10);
+    a.served(g, 'a', 1);
+    a.served(g, 'b', 2);
+    // Used again within the second it was stored: its place in the order stays, so it is the one dropped.
+    c.t += 500;
+    expect(a.preferred(g, 'a')).toBe(1);
+    a.served(g, 'c', 3);
+    expect(a.preferred(g, 'a')).toBeUndefined();
+    expect(a.preferred(g, 'b')).toBe(2);
+    // Used every 6 s for a minute: a 10 s TTL never runs out.
+    for (let i = 0; i < 10; i++) {
+      c.t += 6000;
+      expect(a.preferred(g, 'c')).toBe(3);
+    }
   });
 
   it('sweeps expired sessions as new ones arrive', () => {

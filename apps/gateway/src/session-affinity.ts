@@ -1,5 +1,4 @@
 import { sessionLookup } from '@keyway/providers';
-import type { SessionLookup } from '@keyway/providers';
 import type { ForwardContext, SessionAffinity } from './context';
 import type { GroupRuntime } from './runtime';
 
@@ -38,10 +37,14 @@ export interface LocalSessionAffinity extends SessionAffinity {
 }
 
 interface Entry {
+  groupId: number;
+  session: string;
   keyId: number;
   expires: number;
   /** When this mapping was last published (or learnt from another replica). */
   sharedAt: number;
+  /** When it last moved to the recent end of the LRU order. */
+  movedAt: number;
 }
 
 const DEFAULT_MAX_ENTRIES = 100_000;
@@ -50,80 +53,100 @@ const DEFAULT_MAX_ENTRIES = 100_000;
 const SWEEP_PER_INSERT = 2;
 
 /**
- * Session affinity (group `affinity.mode = session`): an LRU of (group, session) → upstream key with a TTL
- * refreshed on use, bounded in size. The planner only prefers the remembered key (`pool.pick` hands it out while
- * it is usable for the model), so a session moves at once when its key cools, is paced, invalid or disabled, and
- * `served` then remembers the new key. With a share, a new or moved mapping is published for the other replicas,
- * and republished once half its TTL has gone by, so their copies outlive a session that keeps hitting one replica.
+ * A session in use moves to the recent end of the LRU order at most this often (its TTL is refreshed on every
+ * use): a busy session costs one lookup per request, not a delete and re-insert twice per request.
  */
+const REORDER_EVERY_MS = 1000;
+
 export function createSessionAffinity(options: SessionAffinityOptions = {}): LocalSessionAffinity {
   const maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_MAX_ENTRIES);
   const now = options.now ?? Date.now;
   const { share } = options;
-  const entries = new Map<string, Entry>();
-  // Per request, not per call: the body is read (and parsed, when needed) once however many groups ask.
-  const lookups = new WeakMap<ForwardContext, SessionLookup>();
+  // Per group (keyed by the session string itself: no key concatenated per lookup), in LRU order overall.
+  const byGroup = new Map<number, Map<string, Entry>>();
+  const order = new Set<Entry>();
 
-  const keyOf = (groupId: number, session: string) => `${groupId}:${session}`;
+  function sessions(groupId: number): Map<string, Entry> {
+    let m = byGroup.get(groupId);
+    if (!m) {
+      m = new Map();
+      byGroup.set(groupId, m);
+    }
+    return m;
+  }
 
-  /** The live entry (refreshed and made most recent), or undefined. */
-  function touch(key: string, ttlMs: number, t: number): Entry | undefined {
-    const entry = entries.get(key);
+  function remove(entry: Entry): void {
+    order.delete(entry);
+    const m = byGroup.get(entry.groupId);
+    if (m?.get(entry.session) === entry) {
+      m.delete(entry.session);
+      if (m.size === 0) byGroup.delete(entry.groupId);
+    }
+  }
+
+  /** The live entry (its TTL refreshed, moved to the recent end now and then), or undefined. */
+  function touch(groupId: number, session: string, ttlMs: number, t: number): Entry | undefined {
+    const entry = byGroup.get(groupId)?.get(session);
     if (!entry) return undefined;
-    entries.delete(key);
-    if (entry.expires <= t) return undefined;
+    if (entry.expires <= t) {
+      remove(entry);
+      return undefined;
+    }
     entry.expires = t + ttlMs;
-    entries.set(key, entry);
+    if (t - entry.movedAt >= REORDER_EVERY_MS) {
+      entry.movedAt = t;
+      order.delete(entry);
+      order.add(entry);
+    }
     return entry;
   }
 
-  function insert(key: string, entry: Entry, t: number): void {
-    entries.delete(key);
-    entries.set(key, entry);
+  function insert(groupId: number, session: string, keyId: number, ttlMs: number, t: number): void {
+    const m = sessions(groupId);
+    const old = m.get(session);
+    if (old) order.delete(old);
+    const entry: Entry = { groupId, session, keyId, expires: t + ttlMs, sharedAt: t, movedAt: t };
+    m.set(session, entry);
+    order.add(entry);
     let swept = 0;
-    for (const [oldest, e] of entries) {
-      if (entries.size > maxEntries || (swept < SWEEP_PER_INSERT && e.expires <= t)) {
-        entries.delete(oldest);
+    for (const e of order) {
+      if (order.size > maxEntries || (swept < SWEEP_PER_INSERT && e.expires <= t)) {
+        remove(e);
         swept++;
       } else break;
     }
   }
 
   share?.subscribe((m) => {
-    const t = now();
-    insert(keyOf(m.groupId, m.session), { keyId: m.keyId, expires: t + m.ttlMs, sharedAt: t }, t);
+    insert(m.groupId, m.session, m.keyId, m.ttlMs, now());
   });
 
   return {
     get size() {
-      return entries.size;
+      return order.size;
     },
     sessionOf(ctx: ForwardContext, group: GroupRuntime): string | null {
       if (!group.affinity) return null;
-      let lookup = lookups.get(ctx);
-      if (!lookup) {
-        lookup = sessionLookup({
-          path: ctx.path,
-          headers: ctx.req.headers,
-          body: ctx.body,
-          callerKey: ctx.proxyKey,
-        });
-        lookups.set(ctx, lookup);
-      }
-      return lookup(group.affinity.header);
+      // Per request, not per call: the body is read (and parsed, when needed) once however many groups ask.
+      ctx.sessionLookup ??= sessionLookup({
+        path: ctx.path,
+        headers: ctx.req.headers,
+        body: ctx.body,
+        callerKey: ctx.proxyKey,
+      });
+      return ctx.sessionLookup(group.affinity.header);
     },
     preferred(group: GroupRuntime, session: string): number | undefined {
       if (!group.affinity) return undefined;
-      return touch(keyOf(group.id, session), group.affinity.ttlSeconds * 1000, now())?.keyId;
+      return touch(group.id, session, group.affinity.ttlSeconds * 1000, now())?.keyId;
     },
     served(group: GroupRuntime, session: string, keyId: number): void {
       if (!group.affinity) return;
       const ttlMs = group.affinity.ttlSeconds * 1000;
       const t = now();
-      const key = keyOf(group.id, session);
-      const known = touch(key, ttlMs, t);
+      const known = touch(group.id, session, ttlMs, t);
       if (known && known.keyId === keyId && t - known.sharedAt < ttlMs / 2) return;
-      insert(key, { keyId, expires: t + ttlMs, sharedAt: t }, t);
+      insert(group.id, session, keyId, ttlMs, t);
       share?.publish({ groupId: group.id, session, keyId, ttlMs });
     },
     async close() {

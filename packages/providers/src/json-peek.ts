@@ -25,6 +25,18 @@ function stringEnd(buf: Buffer, open: number, end: number): number {
   }
 }
 
+/** Field names as bytes, made once per name (the gateway peeks at a handful of names). */
+const needles = new Map<string, Buffer>();
+
+function needleOf(name: string): Buffer {
+  let needle = needles.get(name);
+  if (!needle) {
+    needle = Buffer.from(name, 'utf8');
+    if (needles.size < 64) needles.set(name, needle);
+  }
+  return needle;
+}
+
 /**
  * Index of the first byte of the value of top-level field `name`, or -1. A byte scan, not a parse: strings are
  * skipped with `indexOf`, so nested objects and string values that merely contain `"name": …` (escaped quotes
@@ -32,7 +44,10 @@ function stringEnd(buf: Buffer, open: number, end: number): number {
  */
 function topLevelValue(buf: Buffer, name: string, limit: number): number {
   const end = Math.min(buf.length, limit);
-  const needle = Buffer.from(name, 'utf8');
+  const needle = needleOf(name);
+  // A name that occurs nowhere (the usual case for optional fields) costs one native search, not a scan.
+  const first = (end < buf.length ? buf.subarray(0, end) : buf).indexOf(needle);
+  if (first < 0) return -1;
   let i = skipSpace(buf, 0, end);
   if (buf[i] !== 0x7b /* { */) return -1;
   let depth = 0;
