@@ -177,6 +177,23 @@ describe('admitAccessKey', () => {
     expect(deps.counters.admitted).toBe(2);
   });
 
+  it('looks prices up again when the price table changes under the same group', () => {
+    const rt = runtime({
+      groups: [group(1, 'oa')],
+      accessKeys: [key(1, 'a', { limits: budget })],
+      prices: [],
+    });
+    const ak = firstKey(rt);
+    const g = rt.groups.get('oa') as GroupRuntime;
+    const deps = { counters: countingLayer(), clock };
+    const admit = (r: typeof rt) => admitAccessKey(deps, r, ak, g, { method: 'POST', model: 'gpt-4o' });
+    expect(admit(rt)).toMatchObject({ status: 403, code: 'MODEL_NOT_PRICED' });
+    expect(admit(rt)).toMatchObject({ status: 403, code: 'MODEL_NOT_PRICED' });
+    const repriced = runtime({ groups: [], accessKeys: [], prices: priced }).prices;
+    expect(admit({ ...rt, prices: repriced })).toMatchObject({ ok: true });
+    expect(admit(rt)).toMatchObject({ status: 403, code: 'MODEL_NOT_PRICED' });
+  });
+
   it('prices every model an alias lists: an alias of priced models passes, one listing an unpriced model not', () => {
     const rt = runtime({
       groups: [

@@ -138,8 +138,8 @@ export function admitAccessKey(
     if (!key.allowsModel(model))
       return refusal(403, 'MODEL_NOT_ALLOWED', `Access key '${key.name}' may not use model '${model}'`);
     if (key.costLimited) {
-      const unpriced = servedModels(group, model).find((m) => lookupPrice(runtime.prices, m) === null);
-      if (unpriced !== undefined)
+      const unpriced = unpricedModel(runtime, group, model);
+      if (unpriced !== null)
         return refusal(
           403,
           'MODEL_NOT_PRICED',
@@ -156,6 +156,33 @@ export function admitAccessKey(
 
 /** Methods that never run a model: a model-less request with one of these may pass a model-restricted key. */
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Per group, what {@link unpricedModel} found for each model named, for the price table it was found in. */
+const unpricedCache = new WeakMap<
+  GroupRuntime,
+  { prices: GatewayRuntime['prices']; byModel: Map<string, string | null> }
+>();
+/** Models remembered per group: clients name models freely, so the memory is bounded. */
+const UNPRICED_KEPT = 1000;
+
+/**
+ * A model a request for `model` could be served as in `group` that has no price (null: all are priced). Found
+ * once per group, model and price table: a reload makes new groups and a new table.
+ */
+function unpricedModel(runtime: GatewayRuntime, group: GroupRuntime, model: string): string | null {
+  let cache = unpricedCache.get(group);
+  if (!cache || cache.prices !== runtime.prices) {
+    cache = { prices: runtime.prices, byModel: new Map() };
+    unpricedCache.set(group, cache);
+  }
+  let found = cache.byModel.get(model);
+  if (found === undefined) {
+    found = servedModels(group, model).find((m) => lookupPrice(runtime.prices, m) === null) ?? null;
+    if (cache.byModel.size >= UNPRICED_KEPT) cache.byModel.clear();
+    cache.byModel.set(model, found);
+  }
+  return found;
+}
 
 /** The models a request for `model` may be served as in `group` (an aggregate: as any member would redirect it). */
 function servedModels(group: GroupRuntime, model: string): string[] {
@@ -187,14 +214,25 @@ function rateLimitHeaders(deps: AdmitDeps, key: AccessKeyRuntime, id: string): R
   const now = deps.clock.now();
   for (const rule of key.rules) {
     if (rule.window !== 'minute' || rule.measure === 'cost' || !Number.isFinite(rule.limit)) continue;
-    const suffix = rule.measure === 'requests' ? 'requests' : 'tokens';
+    const names = rule.measure === 'requests' ? REQUEST_HEADERS : TOKEN_HEADERS;
     const u = deps.counters.usage(id, rule);
-    headers[`x-ratelimit-limit-${suffix}`] = String(rule.limit);
-    headers[`x-ratelimit-remaining-${suffix}`] = String(Math.max(0, Math.floor(rule.limit - u.used)));
-    headers[`x-ratelimit-reset-${suffix}`] = formatDuration(u.resetAtMs === null ? 0 : u.resetAtMs - now);
+    headers[names.limit] = String(rule.limit);
+    headers[names.remaining] = String(Math.max(0, Math.floor(rule.limit - u.used)));
+    headers[names.reset] = formatDuration(u.resetAtMs === null ? 0 : u.resetAtMs - now);
   }
   return headers;
 }
+
+const REQUEST_HEADERS = {
+  limit: 'x-ratelimit-limit-requests',
+  remaining: 'x-ratelimit-remaining-requests',
+  reset: 'x-ratelimit-reset-requests',
+};
+const TOKEN_HEADERS = {
+  limit: 'x-ratelimit-limit-tokens',
+  remaining: 'x-ratelimit-remaining-tokens',
+  reset: 'x-ratelimit-reset-tokens',
+};
 
 /** `Access key 'team-a' reached its rpm limit (60 requests per minute): retry in 12s`. */
 function limitMessage(key: AccessKeyRuntime, rule: LimitRule, retryAfterMs: number | null): string {
@@ -227,9 +265,22 @@ export function formatDuration(ms: number): string {
   if (total < 1000) return total === 0 ? '0s' : `${total}ms`;
   const h = Math.floor(total / 3_600_000);
   const m = Math.floor((total % 3_600_000) / 60_000);
-  const s = `${Number(((total % 60_000) / 1000).toFixed(3))}s`;
+  const s = `${seconds(total % 60_000)}s`;
   if (h > 0) return `${h}h${m}m${s}`;
   return m > 0 ? `${m}m${s}` : s;
+}
+
+/** Whole milliseconds as seconds without trailing zeros (`1500` → `1.5`, `2000` → `2`), in integer arithmetic. */
+function seconds(ms: number): string {
+  const whole = Math.floor(ms / 1000);
+  let frac = ms % 1000;
+  if (frac === 0) return String(whole);
+  let digits = 3;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  return `${whole}.${String(frac).padStart(digits, '0')}`;
 }
 
 function refusal(

@@ -8,6 +8,11 @@ describe('JSON nesting depth', () => {
     expect(jsonNestingExceeds(nested(MAX_JSON_DEPTH))).toBe(false);
     expect(jsonNestingExceeds(nested(MAX_JSON_DEPTH + 1))).toBe(true);
     expect(jsonNestingExceeds(`${'['.repeat(2500)}${']'.repeat(2500)}`)).toBe(true);
+    // Objects and arrays both count, together.
+    const mixed = (arrays: number, objects: number) =>
+      `${'['.repeat(arrays)}${'{"a":'.repeat(objects)}1${'}'.repeat(objects)}${']'.repeat(arrays)}`;
+    expect(jsonNestingExceeds(mixed(40, MAX_JSON_DEPTH - 40))).toBe(false);
+    expect(jsonNestingExceeds(mixed(40, MAX_JSON_DEPTH - 39))).toBe(true);
   });
 
   it('does not count brackets inside strings, escaped quotes included', () => {
