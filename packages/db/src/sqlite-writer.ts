@@ -107,6 +107,9 @@ interface Thread {
  * thread never keeps the process alive; a pending call does. A thread that dies fails its pending calls and is
  * started again by the next one.
  */
+/** The writer thread's young generation, in MB (its batches are short-lived; the old generation is unbounded). */
+const WRITER_YOUNG_GENERATION_MB = 8;
+
 export function createSqliteWriter(url: string, options: SqliteWriterOptions = {}): SqliteWriterThread {
   const entry = threadEntry();
   const data: WriterThreadData = { url, reportTransactions: options.onTransaction !== undefined };
@@ -121,6 +124,9 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
     const worker = new Worker(entry.filename, {
       workerData: data,
       eval: entry.eval === true,
+      // Batches die as soon as they are written: a small young generation holds them (V8's default let this thread
+      // commit ~36 MB under load).
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     const t: Thread = {
       worker,
