@@ -3,7 +3,7 @@ import { maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
 import type { Admission, Clock, CounterLayer, LimitRule } from '@keyway/limits';
 import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
-import { modelsFor, sentModel } from './runtime';
+import { GroupModelMemo, modelsFor, sentModel } from './runtime';
 
 /**
  * Who a presented secret belongs to: an access key (valid or not: disabled and expired keys are known callers,
@@ -138,7 +138,7 @@ export function admitAccessKey(
     if (!key.allowsModel(model))
       return refusal(403, 'MODEL_NOT_ALLOWED', `Access key '${key.name}' may not use model '${model}'`);
     if (key.costLimited) {
-      const unpriced = unpricedModel(runtime, group, model);
+      const unpriced = unpricedModels.get(group, model, runtime.prices);
       if (unpriced !== null)
         return refusal(
           403,
@@ -157,32 +157,14 @@ export function admitAccessKey(
 /** Methods that never run a model: a model-less request with one of these may pass a model-restricted key. */
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Per group, what {@link unpricedModel} found for each model named, for the price table it was found in. */
-const unpricedCache = new WeakMap<
-  GroupRuntime,
-  { prices: GatewayRuntime['prices']; byModel: Map<string, string | null> }
->();
-/** Models remembered per group: clients name models freely, so the memory is bounded. */
-const UNPRICED_KEPT = 1000;
-
 /**
  * A model a request for `model` could be served as in `group` that has no price (null: all are priced). Found
- * once per group, model and price table: a reload makes new groups and a new table.
+ * once per group, model and price table.
  */
-function unpricedModel(runtime: GatewayRuntime, group: GroupRuntime, model: string): string | null {
-  let cache = unpricedCache.get(group);
-  if (!cache || cache.prices !== runtime.prices) {
-    cache = { prices: runtime.prices, byModel: new Map() };
-    unpricedCache.set(group, cache);
-  }
-  let found = cache.byModel.get(model);
-  if (found === undefined) {
-    found = servedModels(group, model).find((m) => lookupPrice(runtime.prices, m) === null) ?? null;
-    if (cache.byModel.size >= UNPRICED_KEPT) cache.byModel.clear();
-    cache.byModel.set(model, found);
-  }
-  return found;
-}
+const unpricedModels = new GroupModelMemo(
+  (group, model, prices: GatewayRuntime['prices']) =>
+    servedModels(group, model ?? '').find((m) => lookupPrice(prices, m) === null) ?? null,
+);
 
 /** The models a request for `model` may be served as in `group` (an aggregate: as any member would redirect it). */
 function servedModels(group: GroupRuntime, model: string): string[] {

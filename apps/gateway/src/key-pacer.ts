@@ -12,13 +12,12 @@ import { readRateLimitHeaders } from '@keyway/providers';
 import type { PaceVerdict } from './attempt-planner';
 import type { KeyPacer } from './context';
 import type { GroupRuntime } from './runtime';
+import { GroupModelMemo } from './runtime';
 
 /** How often expired learned allowances are looked for (a sweep walks every entry once). */
 const SWEEP_EVERY_MS = 10_000;
 /** Learned allowances kept at most (keys × models); beyond it, new ones wait for a sweep to free room. */
 const MAX_LEARNED = 100_000;
-/** Compiled rules kept per group (one per model sent); clients name models freely, so the map is bounded. */
-const MAX_PLANS_PER_GROUP = 1000;
 const OK: PaceVerdict = { ok: true };
 
 /**
@@ -119,7 +118,10 @@ function heldUntil(e: Stated, now: number): number {
 
 class Pacer implements KeyPacer {
   private readonly stated: StatedAllowances;
-  private readonly plans = new WeakMap<GroupRuntime, Map<string, KeyPacingRules>>();
+  /** The group's rules for a model sent, compiled once per group object (a reload makes new groups). */
+  private readonly plans = new GroupModelMemo((group, model) =>
+    group.keyLimits === null ? null : keyPacingRules(group.keyLimits, model, group.dailyResetTimeZone),
+  );
 
   constructor(
     private readonly counters: CounterLayer,
@@ -198,22 +200,9 @@ class Pacer implements KeyPacer {
     return { ok: false, retryAfterMs };
   }
 
-  /** The group's rules for `model`, compiled once per runtime (a reload makes new group objects). */
+  /** The group's rules for `model` (null: the group sets no `keyLimits`). */
   private planFor(group: GroupRuntime, model: string | null): KeyPacingRules | null {
-    const limits = group.keyLimits;
-    if (limits === null) return null;
-    let byModel = this.plans.get(group);
-    if (!byModel) {
-      byModel = new Map<string, KeyPacingRules>();
-      this.plans.set(group, byModel);
-    }
-    let plan = byModel.get(model ?? '');
-    if (!plan) {
-      if (byModel.size >= MAX_PLANS_PER_GROUP) byModel.clear();
-      plan = keyPacingRules(limits, model, group.dailyResetTimeZone);
-      byModel.set(model ?? '', plan);
-    }
-    return plan;
+    return group.keyLimits === null ? null : this.plans.get(group, model, undefined);
   }
 }
 

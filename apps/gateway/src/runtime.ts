@@ -95,6 +95,36 @@ export function modelsFor(group: GroupRuntime, model: string | null): ReadonlyAr
   return (model !== null && group.modelAliases?.get(model)) || [model];
 }
 
+/** Models remembered per group by a {@link GroupModelMemo}: clients name models freely, so the memory is bounded. */
+const MEMO_MODELS_PER_GROUP = 1000;
+
+/**
+ * What `compute` gives for a group and the model a request names, worked out once and remembered per group object
+ * (a reload makes new groups, so nothing outlives its configuration) and model (null kept as `''`). `tag` is what
+ * else the value was computed from (e.g. the runtime's price table): a different one forgets the group's values.
+ */
+export class GroupModelMemo<T, Tag = undefined> {
+  private readonly byGroup = new WeakMap<GroupRuntime, { tag: Tag; byModel: Map<string, T> }>();
+
+  constructor(private readonly compute: (group: GroupRuntime, model: string | null, tag: Tag) => T) {}
+
+  get(group: GroupRuntime, model: string | null, tag: Tag): T {
+    let memo = this.byGroup.get(group);
+    if (!memo || memo.tag !== tag) {
+      memo = { tag, byModel: new Map() };
+      this.byGroup.set(group, memo);
+    }
+    const key = model ?? '';
+    let value = memo.byModel.get(key);
+    if (value === undefined) {
+      if (memo.byModel.size >= MEMO_MODELS_PER_GROUP) memo.byModel.clear();
+      value = this.compute(group, model, tag);
+      memo.byModel.set(key, value);
+    }
+    return value;
+  }
+}
+
 /** The model a request for `model` sends upstream through `group` (its model redirect applied). */
 export function sentModel(group: GroupRuntime, model: string | null): string | null {
   if (model === null) return null;

@@ -36,13 +36,15 @@ export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean 
   }
 }
 
+const OPENERS = ['{', '['] as const;
+
 /**
  * Whether `text` holds at most `max` `{` and `[` in all (strings included): then it cannot nest deeper than `max`,
  * and the scan is skipped. Native searches, at most `max + 1` of them: most request bodies open a few dozen.
  */
 function openersAtMost(text: string, max: number): boolean {
   let count = 0;
-  for (const opener of ['{', '[']) {
+  for (const opener of OPENERS) {
     for (let i = text.indexOf(opener); i >= 0; i = text.indexOf(opener, i + 1)) {
       if (++count > max) return false;
     }
