@@ -24,6 +24,8 @@ describe('pnpm bench options', () => {
       threads: 2,
       bareMode: 'response',
       soakSec: 30,
+      pairs: 5,
+      pairDurationSec: 4,
     });
   });
 
@@ -62,7 +64,25 @@ describe('pnpm bench options', () => {
       durationSec: 3,
       quietWaitSec: 0,
       soakSec: 0,
+      pairs: 2,
+      pairDurationSec: 2,
     });
     expect(parseOptions(['--quick', '--rounds', '2'])?.rounds).toBe(2);
+    expect(parseOptions(['--quick', '--pairs', '7', '--pair-duration', '3'])).toMatchObject({
+      pairs: 7,
+      pairDurationSec: 3,
+    });
+  });
+
+  it('takes the pairs and their seconds, 0 pairs skipping the paired phase', () => {
+    expect(parseOptions(['--pairs', '9', '--pair-duration', '6'])).toMatchObject({
+      pairs: 9,
+      pairDurationSec: 6,
+    });
+    expect(parseOptions(['--pairs', '0'])?.pairs).toBe(0);
+    expect(() => parseOptions(['--pairs', '-1'])).toThrow(/--pairs/);
+    expect(() => parseOptions(['--pairs', 'some'])).toThrow(/--pairs/);
+    expect(() => parseOptions(['--pair-duration', '0'])).toThrow(/--pair-duration/);
+    expect(() => parseOptions(['--pair-duration', 'x'])).toThrow(/--pair-duration/);
   });
 });

@@ -53,13 +53,21 @@ export interface BenchOptions {
   soakSec: number;
   /** Load rounds per target (the order of targets rotates each round); figures are each target's median round. */
   rounds: number;
+  /**
+   * Back-to-back pairs of standalone and each scale target after the rounds (0: none); the scale goals use the
+   * median of the per-pair ratios.
+   */
+  pairs: number;
+  /** Measured load seconds of each run of a pair. */
+  pairDurationSec: number;
   out: string | undefined;
   quick: boolean;
 }
 
 export const usage = `pnpm bench [-- options]
 
-  --quick                 ~2 min run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples, no soak
+  --quick                 ~2 min run: one round of 3 s load, 1 s warm-up, 1 s latency, 50 stream samples, no soak,
+                          2 pairs of 2 s
   --targets LIST          comma-separated, from ${TARGET_NAMES.join(', ')}
                           (default all; direct and bare are always measured, and standalone with a scale
                           target). Scale targets, like standalone (logging all): standalone-100k has 100,000
@@ -77,6 +85,10 @@ export const usage = `pnpm bench [-- options]
   -d, --duration S        measured load seconds per target and round (default 10)
   -w, --warmup S          warm-up load seconds per target, before its first round (default 3)
   -r, --rounds N          load rounds per target, in rotating order; the median round counts (default 3)
+  --pairs N               after the rounds, N back-to-back pairs of standalone and each scale target (order
+                          alternating); their goals use the median of the per-pair ratios, steadier than two
+                          median rounds minutes apart (default 5; --quick 2; 0 skips)
+  --pair-duration S       measured load seconds of each run of a pair (default 4; --quick 2)
   --latency-duration S    1-connection wrk seconds per target and round (default 3; 0 skips)
   --stream-samples N      sequential streamed requests per target (default 200)
   --stream-delay-ms MS    delay between upstream SSE events (default 2)
@@ -123,6 +135,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
       duration: { type: 'string', short: 'd' },
       warmup: { type: 'string', short: 'w' },
       rounds: { type: 'string', short: 'r' },
+      pairs: { type: 'string' },
+      'pair-duration': { type: 'string' },
       'latency-duration': { type: 'string' },
       'stream-samples': { type: 'string' },
       'stream-delay-ms': { type: 'string' },
@@ -154,6 +168,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 5, 0),
     soakSec: Math.round(positive('soak', values.soak, quick ? 0 : 30, 0)),
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
+    pairs: Math.round(positive('pairs', values.pairs, quick ? 2 : 5, 0)),
+    pairDurationSec: Math.round(positive('pair-duration', values['pair-duration'], quick ? 2 : 4)),
     out: values.out,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TargetName } from './args';
 import type { Timing } from './client';
-import { buildFigures, type Collected } from './figures';
+import { buildFigures, type Collected, type PairRun } from './figures';
 import type { LoadRun } from './measure';
 import { renderReport, type Report } from './report';
 import type { RunningTarget } from './targets';
@@ -59,6 +59,8 @@ function collect(rps: Partial<Record<TargetName, number[]>>): Collected {
     streams: new Map(),
     memory: new Map(),
     soaks: new Map(),
+    pairs: new Map(),
+    pairDurationSec: 4,
   };
   for (const n of Object.keys(rps) as TargetName[]) {
     c.loads.set(
@@ -70,6 +72,10 @@ function collect(rps: Partial<Record<TargetName, number[]>>): Collected {
   }
   return c;
 }
+
+/** Pairs from [standalone req/s, target req/s, standalone CPU µs/req, target CPU µs/req] each. */
+const pairsOf = (list: Array<[number, number, number, number]>): PairRun[] =>
+  list.map(([sRps, tRps, sCpu, tCpu]) => ({ standalone: loadRun(sRps, sCpu), target: loadRun(tRps, tCpu) }));
 
 function report(c: Collected, soakSec = 0): Report {
   const list = [...c.loads.keys()];
@@ -98,6 +104,8 @@ function report(c: Collected, soakSec = 0): Report {
       bareMode: 'response',
       quietWaitSec: 0,
       soakSec,
+      pairs: Math.max(0, ...[...c.pairs.values()].map((p) => p.length)),
+      pairDurationSec: c.pairDurationSec,
       wrk: 'test',
       bare: 'hono test',
       quick: true,
@@ -192,5 +200,116 @@ describe('the figures of one run', () => {
       /\| RSS ≤ 200 MiB after a 30 s, 64-connection soak: standalone, logging all +\| +212 MiB \| +NO \|/,
     );
     expect(text).toMatch(/\| +212 \(soak\) \|\n/);
+  });
+
+  describe('back-to-back pairs with standalone', () => {
+    // rounds alone: access key 6,000 / 8,000 = 0.75 req/s, every CPU 300 µs/req (ratio 1)
+    const rounds = {
+      direct: [40_000],
+      bare: [9_000],
+      standalone: [8_000],
+      'standalone-accesskey': [6_000],
+      'standalone-pool': [7_200],
+      'standalone-translated': [7_000],
+      'standalone-traced': [7_000],
+    };
+    // per-pair req/s ratios 0.9, 1.05, 0.975, 1.2, 0.95 (median 0.975); CPU 1.1, 1, 1.04, 0.9, 1.15 (median 1.04)
+    const five = pairsOf([
+      [8_000, 7_200, 300, 330],
+      [8_000, 8_400, 300, 300],
+      [8_000, 7_800, 300, 312],
+      [8_000, 9_600, 300, 270],
+      [8_000, 7_600, 300, 345],
+    ]);
+
+    it('takes the median of the per-pair ratios, and the goals use it over the median rounds', () => {
+      const c = collect(rounds);
+      c.pairs.set('standalone-accesskey', five);
+      c.pairs.set('standalone-translated', five);
+      c.pairs.set('standalone-traced', five);
+      const r = report(c);
+      expect(r.paired?.['standalone-accesskey']).toEqual({
+        pairs: 5,
+        pairDurationSec: 4,
+        rpsRatios: [0.9, 1.05, 0.975, 1.2, 0.95],
+        cpuRatios: [1.1, 1, 1.04, 0.9, 1.15],
+        medianRpsRatio: 0.975,
+        medianCpuRatio: 1.04,
+      });
+      expect(r.ratios?.standaloneAccessKeyOverStandalone).toBe(0.975);
+      expect(r.ratios?.standaloneTranslatedCpuOverStandalone).toBe(1.04);
+      expect(r.ratios?.standaloneTracedCpuOverStandalone).toBe(1.04);
+      // the table keeps the rounds' medians
+      expect(r.targets.find((t) => t.name === 'standalone-accesskey')?.vsStandalone).toBe(0.75);
+      const text = renderReport(r);
+      expect(text).toMatch(/\| access key with limits at most 5% slower .*\| +0\.975 \(paired\) \| +yes \|/);
+      expect(text).toMatch(/\| CPU\/request: tracing on \/ off .*\| +1\.040 \(paired\) \| +yes \|/);
+      expect(text).toMatch(/Paired with standalone \(5 back-to-back pairs of 4 s, order alternating;/);
+      expect(text).toMatch(
+        /- standalone, access key with limits: req\/s 0\.975 \(0\.900–1\.200\), CPU\/request 1\.040 \(0\.900–1\.150\)/,
+      );
+    });
+
+    it('takes the mean of the middle two per-pair ratios for an even count', () => {
+      const c = collect(rounds);
+      c.pairs.set(
+        'standalone-pool',
+        pairsOf([
+          [8_000, 7_200, 300, 330],
+          [8_000, 8_400, 300, 300],
+          [8_000, 7_800, 300, 312],
+          [8_000, 8_000, 300, 270],
+        ]),
+      );
+      const r = report(c);
+      expect(r.paired?.['standalone-pool']?.medianRpsRatio).toBe(0.988);
+      expect(r.paired?.['standalone-pool']?.medianCpuRatio).toBe(1.02);
+      expect(r.ratios?.standalonePoolOverStandalone).toBe(0.988);
+    });
+
+    it('falls back to the median rounds for a target without pairs', () => {
+      const c = collect(rounds);
+      c.pairs.set('standalone-accesskey', five);
+      const r = report(c);
+      expect(r.ratios?.standalonePoolOverStandalone).toBe(0.9);
+      expect(r.ratios?.standaloneTranslatedCpuOverStandalone).toBe(1);
+      expect(Object.keys(r.paired ?? {})).toEqual(['standalone-accesskey']);
+      const text = renderReport(r);
+      expect(text).toMatch(/\| key pacing and affinity on at most 5% slower .*\| +0\.900 \| +NO \|/);
+      expect(text).toMatch(/\| CPU\/request: Anthropic caller translated .*\| +1\.000 \| +yes \|/);
+
+      const none = report(collect(rounds));
+      expect(none.paired).toBeNull();
+      expect(none.ratios?.standaloneAccessKeyOverStandalone).toBe(0.75);
+      expect(renderReport(none)).not.toMatch(/paired|Paired/);
+    });
+
+    it('lists the pairs but uses no ratio when the headroom rule refuses them', () => {
+      const c = collect({ ...rounds, direct: [10_000] });
+      c.pairs.set('standalone-accesskey', five);
+      const r = report(c);
+      expect(r.ratios).toBeNull();
+      expect(r.paired?.['standalone-accesskey']?.medianRpsRatio).toBe(0.975);
+      const text = renderReport(r);
+      expect(text).toMatch(/\| access key with limits at most 5% slower .*\| +refused \(headroom\) \| +– \|/);
+      expect(text).not.toMatch(/\(paired\)/);
+      expect(text).toMatch(
+        /order alternating; median of the per-pair ratios, min–max\), not used for the goals/,
+      );
+    });
+
+    it('counts a failed request in a pair against its target', () => {
+      const c = collect(rounds);
+      const failed = pairsOf([[8_000, 7_200, 300, 330]]);
+      c.pairs.set(
+        'standalone-accesskey',
+        failed.map((p) => ({ ...p, target: { ...p.target, non2xx: 3 } })),
+      );
+      const r = report(c);
+      expect(r.checks.find((x) => x.name === 'standalone-accesskey: no failed requests under load')?.ok).toBe(
+        false,
+      );
+      expect(r.checks.find((x) => x.name === 'standalone: no failed requests under load')?.ok).toBe(true);
+    });
   });
 });

@@ -4,8 +4,8 @@ import type { Timing } from './client';
 import { headroomVerdict } from './headroom';
 import type { LoadResult } from './load';
 import type { LoadRun } from './measure';
-import type { Check, Num, Report, TargetFigures } from './report';
-import { medianBy, ratio, round, summarize } from './stats';
+import type { Check, Num, PairedFigures, Report, TargetFigures } from './report';
+import { median, medianBy, ratio, round, summarize } from './stats';
 import type { RunningTarget } from './targets';
 
 /** Everything measured, per target. */
@@ -20,6 +20,32 @@ export interface Collected {
   memory: Map<TargetName, { rssAfterLoadMiB: number; rssAfterSoakMiB?: number; peakRssMiB: number }>;
   /** The soak run of the targets that had one. */
   soaks: Map<TargetName, LoadRun>;
+  /** Each scale target's back-to-back pairs with standalone (none when the paired phase did not run). */
+  pairs: Map<TargetName, PairRun[]>;
+  /** Load seconds asked for each run of a pair. */
+  pairDurationSec: number;
+}
+
+/** One pair: standalone and a scale target loaded back to back (in either order). */
+export interface PairRun {
+  standalone: LoadRun;
+  target: LoadRun;
+}
+
+/** Per-pair ratios target / standalone (req/s and gateway CPU per request) and their medians. */
+export function pairedFigures(pairs: readonly PairRun[], pairDurationSec: number): PairedFigures {
+  const rps = pairs.map((p) => ratio(p.target.rps, p.standalone.rps));
+  const cpu = pairs.map((p) =>
+    ratio(p.target.gatewayCpuUsPerReq ?? Number.NaN, p.standalone.gatewayCpuUsPerReq ?? Number.NaN),
+  );
+  return {
+    pairs: pairs.length,
+    pairDurationSec,
+    rpsRatios: rps.map((v) => round(v)),
+    cpuRatios: cpu.map((v) => round(v)),
+    medianRpsRatio: round(median(rps)),
+    medianCpuRatio: round(median(cpu)),
+  };
 }
 
 /** Whether every streamed answer was 200 and arrived in at least as many reads as it had SSE events. */
@@ -76,8 +102,12 @@ function streamFigures(
 /** Checks on what the runs saw: no failures, pooled keys only, every SSE event its own chunk. */
 function runChecks(targets: RunningTarget[], c: Collected): Check[] {
   const checks: Check[] = [];
+  const pairRuns = (n: TargetName): LoadRun[] =>
+    n === 'standalone'
+      ? [...c.pairs.values()].flatMap((ps) => ps.map((p) => p.standalone))
+      : (c.pairs.get(n) ?? []).map((p) => p.target);
   for (const t of targets) {
-    const runs = c.loads.get(t.name) ?? [];
+    const runs = [...(c.loads.get(t.name) ?? []), ...pairRuns(t.name)];
     const soak = c.soaks.get(t.name);
     const all = [...runs, ...(c.oneConn.get(t.name) ?? []), ...(soak ? [soak] : [])];
     const sum = (f: (r: LoadResult) => number) => all.reduce((n, r) => n + f(r), 0);
@@ -121,25 +151,25 @@ function runChecks(targets: RunningTarget[], c: Collected): Check[] {
 export function buildFigures(
   targets: RunningTarget[],
   c: Collected,
-): Pick<Report, 'targets' | 'headroom' | 'ratios' | 'roundRatios' | 'checks'> {
+): Pick<Report, 'targets' | 'headroom' | 'paired' | 'ratios' | 'roundRatios' | 'checks'> {
   const names = targets.map((t) => t.name);
-  const median = new Map(names.map((n) => [n, medianBy(c.loads.get(n) ?? [], (r) => r.rps)]));
+  const medianRound = new Map(names.map((n) => [n, medianBy(c.loads.get(n) ?? [], (r) => r.rps)]));
   const oneConnMedian = new Map(
     names
       .filter((n) => (c.oneConn.get(n) ?? []).length > 0)
       .map((n) => [n, medianBy(c.oneConn.get(n) ?? [], (r) => r.p50Ms)]),
   );
-  const rps = (n: TargetName): number => median.get(n)?.rps ?? Number.NaN;
+  const rps = (n: TargetName): number => medianRound.get(n)?.rps ?? Number.NaN;
   const verdict = headroomVerdict(
     rps('direct'),
     Object.fromEntries(names.filter((n) => n !== 'direct').map((n) => [n, rps(n)])),
   );
   const bareLat = oneConnMedian.get('bare')?.p50Ms ?? Number.NaN;
   const bareFb = summarize((c.streams.get('bare') ?? []).map((t) => t.firstByteMs)).p50;
-  const bareCpu = median.get('bare')?.gatewayCpuUsPerReq ?? null;
+  const bareCpu = medianRound.get('bare')?.gatewayCpuUsPerReq ?? null;
 
   const figures: TargetFigures[] = names.map((name) => {
-    const m = median.get(name);
+    const m = medianRound.get(name);
     if (!m) throw new Error(`no load run for ${name}`);
     const one = oneConnMedian.get(name);
     const stream = streamFigures(
@@ -177,15 +207,31 @@ export function buildFigures(
   const perRound = (a: TargetName, b: TargetName): Num[] =>
     (c.loads.get(a) ?? []).map((r, i) => round(ratio(r.rps, c.loads.get(b)?.[i]?.rps ?? Number.NaN)));
   const has = (n: TargetName) => names.includes(n);
-  /** A feature target's gateway CPU per request over standalone's own (same run, median rounds). */
+  const pairedScale = SCALE_TARGETS.filter(
+    (n) => has(n) && has('standalone') && (c.pairs.get(n) ?? []).length > 0,
+  );
+  const paired: Report['paired'] =
+    pairedScale.length > 0
+      ? Object.fromEntries(
+          pairedScale.map((n) => [n, pairedFigures(c.pairs.get(n) ?? [], c.pairDurationSec)]),
+        )
+      : null;
+  /**
+   * A scale target's req/s over standalone's: the median paired ratio (pairs back to back are far steadier than two
+   * median rounds minutes apart), else the median rounds'.
+   */
+  const rpsOverStandalone = (n: TargetName): Num | null =>
+    has(n) ? (paired?.[n]?.medianRpsRatio ?? round(ratio(rps(n), rps('standalone')))) : null;
+  /** A feature target's gateway CPU per request over standalone's own: the median paired ratio, else the median rounds'. */
   const cpuOverStandalone = (n: TargetName): Num | null =>
     has(n) && has('standalone')
-      ? round(
+      ? (paired?.[n]?.medianCpuRatio ??
+        round(
           ratio(
-            median.get(n)?.gatewayCpuUsPerReq ?? Number.NaN,
-            median.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
+            medianRound.get(n)?.gatewayCpuUsPerReq ?? Number.NaN,
+            medianRound.get('standalone')?.gatewayCpuUsPerReq ?? Number.NaN,
           ),
-        )
+        ))
       : null;
   const ratios: Report['ratios'] = verdict.ok
     ? {
@@ -197,22 +243,16 @@ export function buildFigures(
           has('distributed') && has('standalone')
             ? round(ratio(rps('distributed'), rps('standalone')))
             : null,
-        standalone100kOverStandalone: has('standalone-100k')
-          ? round(ratio(rps('standalone-100k'), rps('standalone')))
-          : null,
-        standalone200groupsOverStandalone: has('standalone-200groups')
-          ? round(ratio(rps('standalone-200groups'), rps('standalone')))
-          : null,
-        standaloneAccessKeyOverStandalone: has('standalone-accesskey')
-          ? round(ratio(rps('standalone-accesskey'), rps('standalone')))
-          : null,
-        standalonePoolOverStandalone: has('standalone-pool')
-          ? round(ratio(rps('standalone-pool'), rps('standalone')))
-          : null,
+        standalone100kOverStandalone: rpsOverStandalone('standalone-100k'),
+        standalone200groupsOverStandalone: rpsOverStandalone('standalone-200groups'),
+        standaloneAccessKeyOverStandalone: rpsOverStandalone('standalone-accesskey'),
+        standalonePoolOverStandalone: rpsOverStandalone('standalone-pool'),
         standaloneTranslatedCpuOverStandalone: cpuOverStandalone('standalone-translated'),
         standaloneTracedCpuOverStandalone: cpuOverStandalone('standalone-traced'),
         distributedGatewayCpuOverBare: has('distributed')
-          ? round(ratio(median.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN))
+          ? round(
+              ratio(medianRound.get('distributed')?.gatewayCpuUsPerReq ?? Number.NaN, bareCpu ?? Number.NaN),
+            )
           : null,
       }
     : null;
@@ -242,6 +282,7 @@ export function buildFigures(
       neededRps: round(verdict.needed, 1),
       reason: verdict.reason,
     },
+    paired,
     ratios,
     roundRatios,
     checks: [headroomCheck, ...runChecks(targets, c)],

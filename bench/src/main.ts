@@ -8,9 +8,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, availableParallelism, cpus, loadavg, platform, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseOptions, usage, type BenchOptions, type TargetName } from './args';
+import { parseOptions, SCALE_TARGETS, usage, type BenchOptions, type TargetName } from './args';
 import { sequential } from './client';
-import { buildFigures, type Collected } from './figures';
+import { buildFigures, type Collected, type PairRun } from './figures';
 import { prepareWrk, WRK_MISSING } from './load';
 import { measureLoad, waitForQuiet, type LoadRun } from './measure';
 import { benchDir, installSignalHandlers, memoryMiB, shutdownAll } from './procs';
@@ -107,6 +107,44 @@ async function soak(
   }
 }
 
+/**
+ * Two targets' median rounds, minutes apart, differ by ±10% from noise alone on a shared 2-core machine, more than
+ * the 5% the scale goals allow: each scale target is also loaded back to back with standalone in short pairs (the
+ * order alternating: standalone first in even pairs), and its goal uses the median of the per-pair ratios.
+ */
+async function pairsWithStandalone(
+  targets: RunningTarget[],
+  opts: BenchOptions,
+  load: (t: RunningTarget) => Promise<LoadRun>,
+  collected: Collected,
+): Promise<void> {
+  const standalone = targets.find((t) => t.name === 'standalone');
+  const scale = targets.filter((t) => (SCALE_TARGETS as readonly TargetName[]).includes(t.name));
+  if (!standalone || scale.length === 0 || opts.pairs <= 0) return;
+  for (const t of scale) {
+    const pairs: PairRun[] = [];
+    for (let i = 0; i < opts.pairs; i++) {
+      if (opts.quietWaitSec > 0) await waitForQuiet(opts.quietWaitSec, log);
+      const standaloneFirst = i % 2 === 0;
+      const [a, b] = standaloneFirst ? [standalone, t] : [t, standalone];
+      log(
+        `${t.name}: pair ${i + 1}/${opts.pairs} with standalone (${a.name} then ${b.name}), ${opts.pairDurationSec} s each…`,
+      );
+      const first = await load(a);
+      const second = await load(b);
+      const pair: PairRun = standaloneFirst
+        ? { standalone: first, target: second }
+        : { standalone: second, target: first };
+      log(
+        `${t.name}: ${Math.round(pair.target.rps)} req/s, ${pair.target.gatewayCpuUsPerReq ?? 'n/a'} µs/req; ` +
+          `standalone ${Math.round(pair.standalone.rps)} req/s, ${pair.standalone.gatewayCpuUsPerReq ?? 'n/a'} µs/req`,
+      );
+      pairs.push(pair);
+    }
+    collected.pairs.set(t.name, pairs);
+  }
+}
+
 async function run(opts: BenchOptions): Promise<Report> {
   const started = Date.now();
   const loadAvgAtStart = loadavg();
@@ -133,6 +171,8 @@ async function run(opts: BenchOptions): Promise<Report> {
     streams: new Map(),
     memory: new Map(),
     soaks: new Map(),
+    pairs: new Map(),
+    pairDurationSec: opts.pairDurationSec,
   };
   const spec = (t: RunningTarget, connections: number, threads: number, durationSec: number) => ({
     url: t.url,
@@ -180,6 +220,12 @@ async function run(opts: BenchOptions): Promise<Report> {
       }
     }
   }
+  await pairsWithStandalone(
+    targets,
+    opts,
+    (t) => measureLoad(wrk, upstream, t, spec(t, opts.connections, opts.threads, opts.pairDurationSec)),
+    collected,
+  );
   for (const t of targets) {
     log(`${t.name}: ${opts.streamSamples} sequential streamed requests…`);
     collected.streams.set(
@@ -225,6 +271,8 @@ async function run(opts: BenchOptions): Promise<Report> {
       bareMode: opts.bareMode,
       quietWaitSec: opts.quietWaitSec,
       soakSec: opts.soakSec,
+      pairs: opts.pairs,
+      pairDurationSec: opts.pairDurationSec,
       wrk: wrk.version,
       bare: `hono ${versionOf('hono')}, @hono/node-server ${versionOf('@hono/node-server')}, undici ${versionOf('undici')}`,
       quick: opts.quick,

@@ -1,7 +1,7 @@
 /** The result document (bench/results/latest.json) and its text rendering. */
 import type { TargetName } from './args';
 import { fmt, int, type Num } from './format';
-import { goalsMarkdown, summaryMarkdown } from './summary';
+import { goalsMarkdown, pairedTag, summaryMarkdown } from './summary';
 
 export type { Num } from './format';
 
@@ -60,6 +60,18 @@ export interface TargetFigures {
   memory: { rssAfterLoadMiB: Num; rssAfterSoakMiB: Num; peakRssMiB: Num } | null;
 }
 
+/** One scale target's back-to-back pairs with standalone: the per-pair ratios (target / standalone) and their medians. */
+export interface PairedFigures {
+  pairs: number;
+  pairDurationSec: number;
+  /** req/s, target / standalone, per pair. */
+  rpsRatios: Num[];
+  /** Gateway CPU µs per request, target / standalone, per pair. */
+  cpuRatios: Num[];
+  medianRpsRatio: Num;
+  medianCpuRatio: Num;
+}
+
 export interface Report {
   machine: {
     cpus: number;
@@ -84,6 +96,9 @@ export interface Report {
     bareMode: string;
     quietWaitSec: number;
     soakSec: number;
+    /** Back-to-back pairs of standalone and each scale target (0: none) and the seconds of each run of one. */
+    pairs: number;
+    pairDurationSec: number;
     wrk: string;
     /** Versions the bare pass-through runs on. */
     bare: string;
@@ -98,7 +113,15 @@ export interface Report {
     neededRps: Num;
     reason: string;
   };
-  /** Null when the headroom rule refused them. */
+  /**
+   * Each scale target's pairs with standalone, by name; null when there were none (no pairs asked for, or no
+   * standalone). Listed even when the headroom rule refused ratios, but then not used for any goal.
+   */
+  paired: Partial<Record<TargetName, PairedFigures>> | null;
+  /**
+   * Null when the headroom rule refused them. The scale targets' ratios to standalone are the median paired ratio
+   * when the target had pairs (see `paired`), else from the median rounds.
+   */
   ratios: {
     standaloneOverBare: Num;
     standaloneNologOverBare: Num;
@@ -136,6 +159,9 @@ function method(r: Report): string[] {
     `  machine   ${m.cpus} cores (${m.cpuModel}), ${fmt(m.memoryGiB, 1)} GiB, ${m.platform}, Node ${m.node}, load avg at start ${m.loadAvgAtStart.map((v) => fmt(v)).join(' ')}`,
     `  load      wrk ${c.wrk}, ${c.threads} threads, ${c.connections} connections, POST ${c.bodyBytes}-byte chat JSON; ${c.warmupSec} s warm-up, then ${c.rounds} round(s) of`,
     `            ${c.durationSec} s per target in rotating order (median round reported), each after up to ${c.quietWaitSec} s waiting for an idle machine`,
+    r.paired
+      ? `  pairs     then ${c.pairs} pairs of ${c.pairDurationSec} s runs, standalone and each scale target back to back (order alternating): scale goals use the median per-pair ratio`
+      : `  pairs     none: scale goals use the median rounds`,
     `  rule      direct (wrk straight to the bench upstream) must reach 2x the fastest gateway, or no ratio is reported`,
     `  1-conn    wrk, 1 thread, 1 connection, ${c.latencySec} s per target and round (median round's p50)`,
     `  stream    ${c.streamSamples} sequential stream:true requests per target on one keep-alive node:http connection;`,
@@ -254,7 +280,8 @@ export function renderReport(r: Report): string {
     out.push(
       `Ratios (medians): standalone/bare ${fmt(x.standaloneOverBare, 3)}, standalone logging off/bare ${fmt(x.standaloneNologOverBare, 3)}, ` +
         `distributed/standalone ${fmt(x.distributedOverStandalone, 3)}, distributed gateway CPU/bare CPU ${fmt(x.distributedGatewayCpuOverBare, 3)}, ` +
-        `100,000 keys/standalone ${fmt(x.standalone100kOverStandalone, 3)}, 200 groups/standalone ${fmt(x.standalone200groupsOverStandalone, 3)}`,
+        `100,000 keys/standalone ${fmt(x.standalone100kOverStandalone, 3)}${pairedTag(r, 'standalone-100k', 'rps')}, ` +
+        `200 groups/standalone ${fmt(x.standalone200groupsOverStandalone, 3)}${pairedTag(r, 'standalone-200groups', 'rps')}`,
     );
   } else {
     out.push(`RATIOS REFUSED: ${r.headroom.reason}`);

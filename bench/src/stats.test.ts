@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { medianBy, percentile, ratio, round, summarize } from './stats';
+import { median, medianBy, percentile, ratio, round, summarize } from './stats';
 
 describe('summary math', () => {
   it('takes nearest-rank percentiles regardless of input order', () => {
@@ -30,5 +30,12 @@ describe('summary math', () => {
     expect(medianBy([...runs, { rps: 40 }], (r) => r.rps)).toBe(runs[2]);
     expect(medianBy([{ rps: 5 }], (r) => r.rps)).toEqual({ rps: 5 });
     expect(() => medianBy([], (r: { rps: number }) => r.rps)).toThrow();
+  });
+
+  it('takes the median of the finite values, the mean of the middle two for an even count', () => {
+    expect(median([1.1, 0.9, 1.0])).toBe(1.0);
+    expect(median([0.9, 1.2, 1.0, 0.8])).toBeCloseTo(0.95, 10);
+    expect(median([Number.NaN, 1.05])).toBe(1.05);
+    expect(median([])).toBeNaN();
   });
 });

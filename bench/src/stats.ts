@@ -45,6 +45,16 @@ export function round(value: number, digits = 3): number | null {
   return Math.round(value * f) / f;
 }
 
+/** The median of the finite `values` (the mean of the middle two for an even count); NaN when none is finite. */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** The item with the median key (the lower of the middle two for an even count). */
 export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
   if (items.length === 0) throw new Error('medianBy: no items');

@@ -4,7 +4,7 @@
  */
 import type { TargetName } from './args';
 import { fmt, int, LABELS, signed, type Num } from './format';
-import type { Report, TargetFigures } from './report';
+import type { PairedFigures, Report, TargetFigures } from './report';
 
 /** "Scale: the same req/s" counts as met within this fraction of standalone's rate. */
 export const SCALE_TOLERANCE = 0.05;
@@ -36,11 +36,47 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(header), rule, ...rows.map(line)];
 }
 
+/** `value (min–max)` of `values` when there are several, else `value`. */
+function withRange(value: Num, values: readonly Num[], f: (v: Num) => string): string {
+  const known = values.filter((v): v is number => v !== null);
+  if (value === null || known.length < 2) return f(value);
+  return `${f(value)} (${f(Math.min(...known))}–${f(Math.max(...known))})`;
+}
+
 /** `12,345 (11,900–12,800)` for several rounds, `12,345` for one. */
 export function rpsCell(t: Pick<TargetFigures, 'load' | 'roundsRps'>): string {
-  const rounds = t.roundsRps.filter((v): v is number => v !== null);
-  if (rounds.length < 2) return int(t.load.rps);
-  return `${int(t.load.rps)} (${int(Math.min(...rounds))}–${int(Math.max(...rounds))})`;
+  return withRange(t.load.rps, t.roundsRps, int);
+}
+
+/**
+ * ` (paired)` when a goal's ratio of scale target `name` to standalone is the median of its back-to-back pairs
+ * (ratios reported and a paired median known), else ''.
+ */
+export function pairedTag(
+  r: Pick<Report, 'paired' | 'ratios'>,
+  name: TargetName,
+  kind: 'rps' | 'cpu',
+): string {
+  const p = r.paired?.[name];
+  const v = kind === 'rps' ? p?.medianRpsRatio : p?.medianCpuRatio;
+  return r.ratios !== null && v !== null && v !== undefined ? ' (paired)' : '';
+}
+
+/** The scale targets' back-to-back pairs with standalone: per target, the median per-pair ratios (min–max). */
+export function pairedLines(r: Pick<Report, 'paired' | 'ratios'>): string[] {
+  const entries = Object.entries(r.paired ?? {}) as Array<[TargetName, PairedFigures]>;
+  const first = entries[0]?.[1];
+  if (!first) return [];
+  const three = (v: Num): string => fmt(v, 3);
+  return [
+    `Paired with standalone (${first.pairs} back-to-back pairs of ${first.pairDurationSec} s, order alternating; ` +
+      `median of the per-pair ratios, min–max)${r.ratios ? '' : ', not used for the goals: ratios refused (headroom)'}:`,
+    ...entries.map(
+      ([name, p]) =>
+        `- ${LABELS[name]}: req/s ${withRange(p.medianRpsRatio, p.rpsRatios, three)}, ` +
+        `CPU/request ${withRange(p.medianCpuRatio, p.cpuRatios, three)}`,
+    ),
+  ];
 }
 
 /** The RSS the memory goals are about: after the soak when there was one, else after the load rounds. */
@@ -58,8 +94,8 @@ export function goalsMarkdown(r: Report): string[] {
   const byName = new Map(r.targets.map((t) => [t.name, t]));
   const refused = r.ratios === null ? 'refused (headroom)' : null;
   const rows: string[][] = [];
-  const ratioRow = (goal: string, value: Num, ok: boolean | null = null): void => {
-    rows.push([goal, refused ?? fmt(value, 3), refused ? NA : verdict(ok)]);
+  const ratioRow = (goal: string, value: Num, ok: boolean | null = null, tag = ''): void => {
+    rows.push([goal, refused ?? `${fmt(value, 3)}${tag}`, refused ? NA : verdict(ok)]);
   };
   const x = r.ratios;
   if (byName.has('standalone'))
@@ -109,7 +145,8 @@ export function goalsMarkdown(r: Report): string[] {
   memRow('standalone', GOALS.standaloneRssMiB);
   memRow('distributed', GOALS.distributedRssMiB);
   const scale = (name: TargetName, goal: string, value: Num): void => {
-    if (byName.has(name)) ratioRow(goal, value, value === null ? null : value >= 1 - SCALE_TOLERANCE);
+    if (byName.has(name))
+      ratioRow(goal, value, value === null ? null : value >= 1 - SCALE_TOLERANCE, pairedTag(r, name, 'rps'));
   };
   scale(
     'standalone-100k',
@@ -137,6 +174,7 @@ export function goalsMarkdown(r: Report): string[] {
       'CPU/request: Anthropic caller translated / native OpenAI caller (standalone, ≤ 1.15; issue 17)',
       v,
       v === null ? null : v <= 1.15,
+      pairedTag(r, 'standalone-translated', 'cpu'),
     );
   }
   if (byName.has('standalone-traced')) {
@@ -145,6 +183,7 @@ export function goalsMarkdown(r: Report): string[] {
       'CPU/request: tracing on / off (standalone, ≤ 1.05; issue 16)',
       v,
       v === null ? null : v <= 1.05,
+      pairedTag(r, 'standalone-traced', 'cpu'),
     );
   }
   return ['Goals (issues 12, 13, 14, 16, 17)', '', ...markdownTable(['goal', 'this run', 'met'], rows)];
@@ -193,5 +232,6 @@ export function summaryMarkdown(r: Report): string[] {
       ],
       rows,
     ),
+    ...(r.paired ? ['', ...pairedLines(r)] : []),
   ];
 }
