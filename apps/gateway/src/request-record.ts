@@ -1,5 +1,5 @@
 import type { Attempt, RequestLogRecord } from '@keyway/contracts';
-import { maskSecret, redactSecrets, scrubKeyMaterial, uuidv7 } from '@keyway/core';
+import { isoTime, maskSecret, redactSecrets, scrubKeyMaterial, uuidv7 } from '@keyway/core';
 import type { ForwardContext, ForwardDeps } from './context';
 import type { GroupRuntime } from './runtime';
 import { endRequestTrace } from './tracing';
@@ -23,7 +23,7 @@ export function baseRecord(ctx: ForwardContext, model: string | null, stream: bo
     // Time-ordered: request-log rows append to their indexes instead of dirtying a random page each.
     id: uuidv7(ctx.startedAt),
     requestId: ctx.requestId,
-    time: new Date(ctx.startedAt).toISOString(),
+    time: isoTime(ctx.startedAt),
     groupId: ctx.group.id,
     groupName: ctx.group.name,
     parentGroupId: null,

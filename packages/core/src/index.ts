@@ -7,5 +7,6 @@ export * from './header-rules';
 export * from './egress';
 export type { LogPort } from './log-port';
 export { uuidv7 } from './uuid7';
+export { isoTime } from './iso-time';
 export * from './usage-batch';
 export * from './json-depth';
