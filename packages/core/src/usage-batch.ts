@@ -34,6 +34,10 @@ export class UsageAccumulator {
     { id: number; requests: number; tokens: number; costUsd: number; last: number }
   >();
 
+  /** The bucket the previous record went to: traffic comes in runs of one group and model. */
+  private last: { id: string; hour: number; groupId: number; accessKeyId: number; model: string | null } | null =
+    null;
+
   get empty(): boolean {
     return this.buckets.size === 0;
   }
@@ -74,14 +78,20 @@ export class UsageAccumulator {
   }
 
   private bucket(hour: number, groupId: number, accessKeyId: number, r: RequestLogRecord): void {
-    const model = storedModel(r.model);
-    const id = `${hour}|${groupId}|${accessKeyId}|${model}`;
+    const l = this.last;
+    let id: string;
+    if (l && l.hour === hour && l.groupId === groupId && l.accessKeyId === accessKeyId && l.model === r.model)
+      id = l.id;
+    else {
+      id = `${hour}|${groupId}|${accessKeyId}|${storedModel(r.model)}`;
+      this.last = { id, hour, groupId, accessKeyId, model: r.model };
+    }
     let b = this.buckets.get(id);
     if (!b) {
       b = {
         time: new Date(hour).toISOString(),
         groupId,
-        model,
+        model: storedModel(r.model),
         accessKeyId,
         requests: 0,
         failures: 0,
