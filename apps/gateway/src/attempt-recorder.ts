@@ -62,7 +62,6 @@ export function recordAttempt(
     statusCode,
     class: c.class,
     durationMs: Math.round(performance.now() - startedMs),
-    ...(result.proxy === undefined ? {} : { proxy: maskProxyUrl(result.proxy) }),
     error:
       result.kind === 'transport'
         ? redact(result.error, key.value, ctx, deps)
@@ -72,6 +71,9 @@ export function recordAttempt(
             : null
           : redact(truncate(result.errorBody), key.value, ctx, deps),
   };
+  // Added rather than spread into the literal (this runs for every attempt): absent when direct, or no model named.
+  if (result.proxy !== undefined) attempt.proxy = maskProxyUrl(result.proxy);
+  if (candidate.sentModel !== null) attempt.model = candidate.sentModel;
   if (ctx.trace) endAttemptSpan(ctx.trace, attempt);
   return { attempt, outcome: { class: c.class, retryable: c.retryable, storm: verdict.storm } };
 }

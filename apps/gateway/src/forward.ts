@@ -103,8 +103,7 @@ export async function forward(
     lastKey = step.key;
     lastGroup = group;
     const r = recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0);
-    const sent = step.candidate.sentModel;
-    attempts.push(sent === null ? r.attempt : { ...r.attempt, model: sent });
+    attempts.push(r.attempt);
     if (r.outcome.class === 'aborted')
       return finishRecord(deps, record, ctx, {
         statusCode: 499,

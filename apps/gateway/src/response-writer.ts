@@ -245,11 +245,24 @@ function relay(
     res.destroy(error);
     complete(error, false);
   };
+  // A refused write pauses the upstream until the client's socket drains; the drain listener is added only then
+  // (a JSON answer and most streams never fill the socket's buffer).
+  let draining = false;
+  const drained = (): void => {
+    draining = false;
+    body.resume();
+  };
+  const hold = (): void => {
+    body.pause();
+    if (draining) return;
+    draining = true;
+    res.once('drain', drained);
+  };
   if (strip) {
     strip.start(
       (text) => tap.pushText(text),
       (event) => {
-        if (!res.write(event)) body.pause();
+        if (!res.write(event)) hold();
       },
       ended,
       broken,
@@ -259,11 +272,10 @@ function relay(
   } else {
     body.on('data', (chunk: Buffer) => {
       tap.push(chunk);
-      if (!res.write(chunk)) body.pause();
+      if (!res.write(chunk)) hold();
     });
     body.on('end', ended);
   }
-  res.on('drain', () => body.resume());
   body.on('error', broken);
   // The client went away before the end: stop reading the upstream.
   ctx.closeHook = () => {

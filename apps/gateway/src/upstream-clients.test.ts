@@ -223,6 +223,13 @@ describe('pools after a config reload', () => {
     const again = await stream(clients.get(kept.url, s));
     expect(again.statusCode).toBe(200);
     await again.body.dump();
+    expect(clients.get(kept.url, s)).toBe(keptPool);
+    // Asked for again with the same settings object, a dropped origin gets a fresh pool, never the closed one.
+    const reopened = clients.get(dropped.url, s);
+    expect(reopened).not.toBe(droppedPool);
+    const back = await stream(reopened);
+    expect(back.statusCode).toBe(200);
+    await back.body.dump();
   });
 });
 

@@ -75,6 +75,11 @@ function poolId(origin: string, s: EffectiveSettings, proxy: string | null): str
  */
 export function createUpstreamClients(options: UpstreamClientsOptions = {}): UpstreamClients {
   const pools = new Map<string, Dispatcher>();
+  /**
+   * The pools of direct calls by the group settings they were asked for with (one object per group and config
+   * version): the hot path finds its pool without building the id string. Dropped whenever pools are let go.
+   */
+  let direct = new WeakMap<EffectiveSettings, Map<string, Dispatcher>>();
   const proxyHealth = new ProxyHealth();
   /** Pools let go of, until their last requests have finished. */
   const closing = new Set<Promise<void>>();
@@ -91,6 +96,8 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
 
   return {
     get(origin, s, proxy = s.proxyUrl) {
+      const known = proxy === null ? direct.get(s)?.get(origin) : undefined;
+      if (known) return known;
       const id = poolId(origin, s, proxy);
       let pool = pools.get(id);
       if (!pool) {
@@ -120,6 +127,11 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
             });
         pools.set(id, pool);
       }
+      if (proxy === null) {
+        let byOrigin = direct.get(s);
+        if (!byOrigin) direct.set(s, (byOrigin = new Map()));
+        byOrigin.set(origin, pool);
+      }
       return pool;
     },
     proxyFor(group, keyId) {
@@ -135,6 +147,7 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
         for (const proxy of u.proxies ?? []) keep.add(poolId(u.origin, u.settings, proxy));
       }
       const gone: Promise<void>[] = [];
+      direct = new WeakMap();
       for (const [id, pool] of pools) {
         if (keep.has(id)) continue;
         // Out of the map first: a request of the new config gets a fresh pool, never this closing one.
@@ -147,6 +160,7 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
     async close() {
       const all = [...pools.values()];
       pools.clear();
+      direct = new WeakMap();
       await Promise.all([...all.map(letGo), ...closing]);
     },
   };

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { startFakeUpstream } from '@keyway/testing';
 import type { FakeUpstream } from '@keyway/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -108,4 +109,54 @@ describe('streaming', { timeout: 20_000 }, () => {
     expect(record?.success).toBe(false);
     expect(record?.error).toBeTruthy();
   });
+
+  it.each([false, true])(
+    'a client that stops reading gets every byte once it reads again (stream: %s): the relay waits for the drain',
+    async (streamed) => {
+      // ~19 MiB: more than the loopback sockets of the client and the gateway can hold, so writes are refused.
+      const chunks = Array.from({ length: 600 }, (_, i) => `${i}:`.padEnd(32 * 1024, 'x'));
+      const saved = fake.options.responseChunks;
+      fake.options.responseChunks = chunks;
+      fake.options.streamChunkDelayMs = 0;
+      try {
+        const url = new URL(`${gw.base('g')}/v1/chat/completions`);
+        const text = await new Promise<string>((resolve, reject) => {
+          const req = request(url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${PROXY_KEY}`, 'content-type': 'application/json' },
+          });
+          req.on('error', reject);
+          req.on('response', (res) => {
+            res.pause();
+            const parts: Buffer[] = [];
+            setTimeout(() => {
+              res.on('data', (c: Buffer) => parts.push(c));
+              res.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+              res.on('error', reject);
+              res.resume();
+            }, 400);
+          });
+          req.end(JSON.stringify(chatBody(streamed ? { stream: true } : {})));
+        });
+        const content = streamed
+          ? text
+              .split('\n')
+              .filter((l) => l.startsWith('data: {'))
+              .map(
+                (l) =>
+                  (JSON.parse(l.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
+                    .content ?? '',
+              )
+              .join('')
+          : (JSON.parse(text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content;
+        expect(content?.length).toBe(chunks.join('').length);
+        expect(content === chunks.join('')).toBe(true);
+        const [record] = await gw.waitForRecords(1);
+        expect(record?.success).toBe(true);
+      } finally {
+        fake.options.responseChunks = saved;
+        fake.options.streamChunkDelayMs = 5;
+      }
+    },
+  );
 });
