@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { peekJsonString, peekJsonTrue, queryFlag, queryParam } from './json-peek';
+import {
+  eachJsonArrayElement,
+  peekJsonString,
+  peekJsonTrue,
+  peekJsonValue,
+  queryFlag,
+  queryParam,
+} from './json-peek';
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 
@@ -69,5 +76,60 @@ describe('query helpers', () => {
     expect(queryFlag('', 'stream')).toBe(false);
     expect(queryParam('alt=sse&x=1', 'alt')).toBe('sse');
     expect(queryParam('x=1', 'alt')).toBeNull();
+  });
+});
+
+describe('peekJsonValue', () => {
+  const body = (o: unknown, indent = 0) => Buffer.from(JSON.stringify(o, null, indent));
+  it('parses one top-level field alone, whatever its type, and tells absent from malformed', () => {
+    const o = {
+      a: { x: [1, { y: '}]"' }], z: null },
+      b: 'str "with" \\ escapes ] }',
+      n: -12.5e3,
+      t: true,
+      nul: null,
+      e: [],
+      nested: { b: 'not me' },
+    };
+    for (const indent of [0, 2]) {
+      const raw = body(o, indent);
+      for (const [k, v] of Object.entries(o)) expect(peekJsonValue(raw, k)).toEqual({ ok: true, value: v });
+      expect(peekJsonValue(raw, 'x')).toBeUndefined();
+      expect(peekJsonValue(raw, 'y')).toBeUndefined();
+    }
+    expect(peekJsonValue(Buffer.from('{"a":{"b":},"c":1}'), 'a')).toEqual({ ok: false });
+    expect(peekJsonValue(Buffer.from('{"a":[1,2'), 'a')).toEqual({ ok: false });
+    expect(peekJsonValue(Buffer.from('{"a":tru}'), 'a')).toEqual({ ok: false });
+    expect(peekJsonValue(Buffer.from('[{"a":1}]'), 'a')).toBeUndefined();
+    expect(peekJsonValue(null, 'a')).toBeUndefined();
+  });
+});
+
+describe('eachJsonArrayElement', () => {
+  const visitAll = (raw: Buffer, name: string, stopAt = -1) => {
+    const seen: unknown[] = [];
+    const found = eachJsonArrayElement(raw, name, (v) => {
+      seen.push(v);
+      return seen.length - 1 === stopAt;
+    });
+    return { found, seen };
+  };
+  it('visits elements in order, each parsed alone, and stops when asked', () => {
+    const items = [{ role: 'system', content: 'a, b ] }' }, 'str', 3, null, [1, [2]], { q: '"' }];
+    for (const indent of [0, 2]) {
+      const raw = Buffer.from(JSON.stringify({ before: { items: 'no' }, items, after: 1 }, null, indent));
+      expect(visitAll(raw, 'items')).toEqual({ found: 'array', seen: items });
+      expect(visitAll(raw, 'items', 1)).toEqual({ found: 'array', seen: items.slice(0, 2) });
+    }
+    expect(visitAll(Buffer.from('{"items":[ ]}'), 'items')).toEqual({ found: 'array', seen: [] });
+  });
+  it('says absent for a missing or non-array field, malformed for broken bytes up to where it stopped', () => {
+    expect(visitAll(Buffer.from('{"items":{"a":1}}'), 'items').found).toBe('absent');
+    expect(visitAll(Buffer.from('{"other":[1]}'), 'items').found).toBe('absent');
+    expect(visitAll(Buffer.from('{"items":[1,}'), 'items')).toEqual({ found: 'malformed', seen: [1] });
+    expect(visitAll(Buffer.from('{"items":[1 2]}'), 'items')).toEqual({ found: 'malformed', seen: [1] });
+    expect(visitAll(Buffer.from('{"items":[{"a":}]}'), 'items')).toEqual({ found: 'malformed', seen: [] });
+    // What lies after the element it stopped at is never looked at.
+    expect(visitAll(Buffer.from('{"items":[1,{"broken'), 'items', 0)).toEqual({ found: 'array', seen: [1] });
   });
 });

@@ -112,6 +112,94 @@ export function peekJsonTrue(body: Buffer | null, name: string, limit = Number.P
   return next === undefined || next === 0x2c || next === 0x7d || isSpace(next);
 }
 
+/** End (exclusive) of the JSON value whose first byte is at `at` (strings skipped, brackets matched), or -1. */
+function valueEnd(buf: Buffer, at: number, end: number): number {
+  const first = buf[at];
+  if (first === QUOTE) {
+    const close = stringEnd(buf, at, end);
+    return close < 0 ? -1 : close + 1;
+  }
+  if (first === 0x7b || first === 0x5b /* { [ */) {
+    let depth = 0;
+    let i = at;
+    while (i < end) {
+      const b = buf[i];
+      if (b === QUOTE) {
+        const close = stringEnd(buf, i, end);
+        if (close < 0) return -1;
+        i = close + 1;
+        continue;
+      }
+      if (b === 0x7b || b === 0x5b) depth++;
+      else if ((b === 0x7d || b === 0x5d) /* } ] */ && --depth === 0) return i + 1;
+      i++;
+    }
+    return -1;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  let i = at;
+  while (i < end) {
+    const b = buf[i];
+    if (b === 0x2c || b === 0x7d || b === 0x5d || isSpace(b)) break;
+    i++;
+  }
+  return i > at ? i : -1;
+}
+
+/** A value peeked from a body: `ok: false` when its bytes are not JSON. */
+export type Peeked = { ok: true; value: unknown } | { ok: false };
+
+const MALFORMED: Peeked = { ok: false };
+
+function parseSlice(buf: Buffer, from: number, to: number): Peeked {
+  try {
+    return { ok: true, value: JSON.parse(buf.toString('utf8', from, to)) as unknown };
+  } catch {
+    return MALFORMED;
+  }
+}
+
+/**
+ * The value of top-level field `name` of a JSON object body, parsed on its own (the rest of the body is only
+ * scanned); `undefined` when the field is absent, `ok: false` when its bytes are not JSON.
+ */
+export function peekJsonValue(body: Buffer | null, name: string): Peeked | undefined {
+  if (!body || body.length === 0) return undefined;
+  const at = topLevelValue(body, name, body.length);
+  if (at < 0) return undefined;
+  const stop = valueEnd(body, at, body.length);
+  return stop < 0 ? MALFORMED : parseSlice(body, at, stop);
+}
+
+/**
+ * Visits the elements of top-level array field `name` in order, each parsed on its own, until `visit` returns
+ * true: a reader of a conversation's first turns never parses the rest of its history. `'absent'` when the field
+ * is missing or not an array, `'malformed'` when an element visited (or the array up to it) is not JSON.
+ */
+export function eachJsonArrayElement(
+  body: Buffer | null,
+  name: string,
+  visit: (value: unknown) => boolean,
+): 'array' | 'absent' | 'malformed' {
+  if (!body || body.length === 0) return 'absent';
+  const end = body.length;
+  const at = topLevelValue(body, name, end);
+  if (at < 0 || body[at] !== 0x5b /* [ */) return 'absent';
+  let i = skipSpace(body, at + 1, end);
+  if (body[i] === 0x5d /* ] */) return 'array';
+  for (;;) {
+    const stop = valueEnd(body, i, end);
+    if (stop < 0) return 'malformed';
+    const element = parseSlice(body, i, stop);
+    if (!element.ok) return 'malformed';
+    if (visit(element.value)) return 'array';
+    i = skipSpace(body, stop, end);
+    if (body[i] === 0x5d) return 'array';
+    if (body[i] !== 0x2c /* , */) return 'malformed';
+    i = skipSpace(body, i + 1, end);
+  }
+}
+
 /** First value of a header. */
 export function headerValue(
   headers: Record<string, string | string[] | undefined>,

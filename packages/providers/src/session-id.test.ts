@@ -207,26 +207,100 @@ describe('sessionLookup: refusing nothing', () => {
     expect(sessionLookup({ path, headers: {}, body, callerKey: CALLER })(HEADER)).toBeNull();
   });
 
-  it('parses the body once however often it is asked', () => {
+  it('parses only the opening turns, once however often it is asked', () => {
     const parse = vi.spyOn(JSON, 'parse');
-    const body = Buffer.from(
-      JSON.stringify({ metadata: {}, system: 's', messages: [{ role: 'user', content: 'u' }] }),
-    );
-    const read = sessionLookup({ path: MESSAGES, headers: {}, body, callerKey: CALLER });
-    const ids = [read(HEADER), read(HEADER), read('x-other')];
-    expect(new Set(ids).size).toBe(1);
-    expect(parse).toHaveBeenCalledTimes(1);
-    parse.mockRestore();
+    try {
+      const history = Array.from({ length: 50 }, (_, i) => ({ role: 'assistant', content: `TAIL-${i}` }));
+      const body = Buffer.from(
+        JSON.stringify({
+          metadata: {},
+          system: 's',
+          messages: [{ role: 'user', content: 'u' }, ...history, { role: 'user', content: 'TAIL-last' }],
+        }),
+      );
+      const read = sessionLookup({ path: MESSAGES, headers: {}, body, callerKey: CALLER });
+      const first = read(HEADER);
+      const calls = parse.mock.calls.length;
+      expect(first).not.toBeNull();
+      expect(calls).toBeGreaterThan(0);
+      expect([read(HEADER), read('x-other')]).toEqual([first, first]);
+      expect(parse.mock.calls.length).toBe(calls);
+      // The history after the first user turn is scanned past, never parsed.
+      expect(parse.mock.calls.some(([text]) => String(text).includes('TAIL'))).toBe(false);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it.each([
+    ['a malformed first turn', '{"messages":[{"role":"user","content":"u"x}]}'],
+    ['a malformed system field', '{"system":{"a":},"messages":[{"role":"user","content":"u"}]}'],
+    ['an array that breaks off', '{"messages":[{"role":"system","content":"s"} {"role":"user"}]}'],
+  ])('answers null for %s, as for a body that is not JSON', (_name, text) => {
+    expect(
+      sessionLookup({ path: MESSAGES, headers: {}, body: Buffer.from(text), callerKey: CALLER })(HEADER),
+    ).toBeNull();
   });
 
   it('does not parse an OpenAI body that names prompt_cache_key or comes with the header', () => {
     const parse = vi.spyOn(JSON, 'parse');
-    expect(lookup(CHAT, { prompt_cache_key: 'k', messages: [] })).not.toBeNull();
-    const raw = Buffer.from(JSON.stringify(chatTurn(2)));
-    expect(
-      sessionLookup({ path: CHAT, headers: { [HEADER]: 's' }, body: raw, callerKey: CALLER })(HEADER),
-    ).not.toBeNull();
-    expect(parse).not.toHaveBeenCalled();
-    parse.mockRestore();
+    try {
+      expect(lookup(CHAT, { prompt_cache_key: 'k', messages: [] })).not.toBeNull();
+      const raw = Buffer.from(JSON.stringify(chatTurn(2)));
+      expect(
+        sessionLookup({ path: CHAT, headers: { [HEADER]: 's' }, body: raw, callerKey: CALLER })(HEADER),
+      ).not.toBeNull();
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  // Ids computed by the version that parsed whole bodies: sessions remembered before an upgrade (in memory, or in
+  // Redis shared by gateways of both versions) keep their key.
+  it.each([
+    [
+      CHAT,
+      {
+        model: 'gpt-4o',
+        messages: [
+          { role: 'system', content: 'You are terse.' },
+          { role: 'user', content: 'Plan a trip to Lisbon.' },
+          { role: 'assistant', content: 'ok' },
+        ],
+      },
+      0,
+      'HZHFKz1CsC4TP4QAWruyfK',
+    ],
+    [
+      CHAT,
+      {
+        messages: [
+          { role: 'system', content: 'Sé breve \u{1F600} "quoted" \\ back' },
+          { role: 'user', content: 'naïve\nline' },
+        ],
+      },
+      2,
+      'ljWV89sL-Lo0IdetWwSvwW',
+    ],
+    [RESPONSES, { input: 'just text', instructions: null }, 0, 'nfPmNx_cP50nGme58guzyx'],
+    [
+      MESSAGES,
+      {
+        system: [{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }],
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'fix it' }] }],
+      },
+      0,
+      'vDQ-Nd8c_8LZbBN69fpcN3',
+    ],
+    [
+      '/v1beta/models/gemini-2.5-pro:streamGenerateContent',
+      { system_instruction: { parts: [{ text: 'Be kind.' }] }, contents: [{ parts: [{ text: 'Hi' }] }] },
+      0,
+      'ioa1yWKGpZmY2AuYWolH7n',
+    ],
+  ])('keeps the ids of earlier versions (%s)', (path, body, indent, id) => {
+    const raw = Buffer.from(JSON.stringify(body, null, indent));
+    expect(sessionLookup({ path, headers: {}, body: raw, callerKey: CALLER })(HEADER)).toBe(id);
   });
 });

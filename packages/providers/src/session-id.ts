@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { field, headerValue, peekJsonString } from './json-peek';
+import { eachJsonArrayElement, field, headerValue, peekJsonString, peekJsonValue } from './json-peek';
 import type { HeaderMap } from './provider';
 
 /** What session affinity reads of a request to tell which conversation it continues. */
@@ -37,24 +37,48 @@ function dialectOf(path: string): Dialect | null {
 }
 
 /**
+ * The fields of a body the session reads, each parsed on its own when first asked for; a conversation's turns are
+ * parsed one by one up to its first user turn, so a long history is scanned but never parsed. `malformed` once a
+ * part read is not JSON: such a body names no session (the request is routed as usual).
+ */
+class BodyView {
+  malformed = false;
+  constructor(readonly raw: Buffer | null) {}
+
+  value(name: string): unknown {
+    const peeked = peekJsonValue(this.raw, name);
+    if (peeked === undefined) return undefined;
+    if (!peeked.ok) {
+      this.malformed = true;
+      return undefined;
+    }
+    return peeked.value;
+  }
+
+  /** Visits the elements of array field `name` until `visit` returns true; false when it is no array. */
+  elements(name: string, visit: (value: unknown) => boolean): boolean {
+    const found = eachJsonArrayElement(this.raw, name, visit);
+    if (found === 'malformed') this.malformed = true;
+    return found === 'array';
+  }
+}
+
+/**
  * Reads a request's session id the way session affinity wants it, first found: OpenAI `prompt_cache_key` (chat
  * completions and Responses), Anthropic `metadata.user_id`, the group's session header, else a fingerprint of
- * (caller key, system prompt, first user message). Lazy and memoised: the body is JSON-parsed at most once, and
- * only when a body field is needed (`prompt_cache_key` is peeked without a parse). Every id is a truncated
- * sha256, so neither the caller key nor a client-chosen value (which may name a user) is kept as sent.
+ * (caller key, system prompt, first user message). Lazy and memoised: nothing is parsed until a body field is
+ * needed (`prompt_cache_key` is peeked without a parse), and then only that field, or the turns up to the first
+ * user message. Every id is a truncated sha256, so neither the caller key nor a client-chosen value (which may
+ * name a user) is kept as sent.
  */
 export function sessionLookup(req: SessionRequest): SessionLookup {
   const dialect = dialectOf(req.path);
-  let parsed: { body: unknown } | undefined;
-  const body = (): unknown => {
-    parsed ??= { body: parseJson(req.body) };
-    return parsed.body;
-  };
   let fromBody: string | null | undefined;
   let fingerprint: string | null | undefined;
   const byHeader = new Map<string, string | null>();
   return (header) => {
-    fromBody ??= dialect === null ? null : bodySession(dialect, req.body, body);
+    // Null is a memoised answer too (no session named): `??=` would ask again.
+    if (fromBody === undefined) fromBody = dialect === null ? null : bodySession(dialect, req.body);
     if (fromBody !== null) return fromBody;
     let own = byHeader.get(header);
     if (own === undefined) {
@@ -63,19 +87,21 @@ export function sessionLookup(req: SessionRequest): SessionLookup {
       byHeader.set(header, own);
     }
     if (own !== null) return own;
-    fingerprint ??= dialect === null ? null : promptFingerprint(dialect, body(), req.callerKey);
+    if (fingerprint === undefined)
+      fingerprint =
+        dialect === null ? null : promptFingerprint(dialect, new BodyView(req.body), req.callerKey);
     return fingerprint;
   };
 }
 
 /** The session the client named in the body (`prompt_cache_key`, `metadata.user_id`), hashed; or null. */
-function bodySession(dialect: Dialect, raw: Buffer | null, body: () => unknown): string | null {
+function bodySession(dialect: Dialect, raw: Buffer | null): string | null {
   if (dialect === 'chat' || dialect === 'responses') {
     const key = peekJsonString(raw, 'prompt_cache_key');
     return key ? digest('p', [key]) : null;
   }
   if (dialect === 'anthropic') {
-    const user = field(field(body(), 'metadata'), 'user_id');
+    const user = field(new BodyView(raw).value('metadata'), 'user_id');
     return typeof user === 'string' && user !== '' ? digest('u', [user]) : null;
   }
   return null;
@@ -87,35 +113,37 @@ interface Opening {
   firstUser: unknown;
 }
 
-function promptFingerprint(dialect: Dialect, body: unknown, callerKey: string): string | null {
+function promptFingerprint(dialect: Dialect, body: BodyView, callerKey: string): string | null {
   const { system, firstUser } = openingOf(dialect, body);
-  if (system.length === 0 && firstUser === undefined) return null;
+  if (body.malformed || (system.length === 0 && firstUser === undefined)) return null;
   return digest('f', [callerKey, system, firstUser ?? null]);
 }
 
-function openingOf(dialect: Dialect, body: unknown): Opening {
+function openingOf(dialect: Dialect, body: BodyView): Opening {
   switch (dialect) {
     case 'chat':
-      return leadingTurns(field(body, 'messages'), 'content');
+      return leadingTurns(body, 'messages', 'content');
     case 'responses': {
-      const instructions = field(body, 'instructions');
-      const input = field(body, 'input');
-      const turns =
-        typeof input === 'string' ? { system: [], firstUser: input } : leadingTurns(input, 'content');
+      const instructions = body.value('instructions');
+      const turns = leadingTurns(body, 'input', 'content');
+      if (turns.system.length === 0 && turns.firstUser === undefined) {
+        const input = body.value('input');
+        if (typeof input === 'string') turns.firstUser = input;
+      }
       return {
         ...turns,
         system: instructions === undefined ? turns.system : [instructions, ...turns.system],
       };
     }
     case 'anthropic': {
-      const system = field(body, 'system');
-      const { firstUser } = leadingTurns(field(body, 'messages'), 'content');
+      const system = body.value('system');
+      const { firstUser } = leadingTurns(body, 'messages', 'content');
       return { system: system === undefined ? [] : [system], firstUser };
     }
     case 'gemini': {
-      const system = field(body, 'systemInstruction') ?? field(body, 'system_instruction');
+      const system = body.value('systemInstruction') ?? body.value('system_instruction');
       // A single-turn request may leave `role` out: Gemini reads such an entry as the user's.
-      const { firstUser } = leadingTurns(field(body, 'contents'), 'parts', true);
+      const { firstUser } = leadingTurns(body, 'contents', 'parts', true);
       return { system: system === undefined ? [] : [system], firstUser };
     }
   }
@@ -125,26 +153,18 @@ function openingOf(dialect: Dialect, body: unknown): Opening {
  * The system/developer turns before the first user turn, and that user turn's `content` (Gemini: `parts`). Later
  * system turns are left out: clients insert them as a conversation goes on, and the opening must stay the same.
  */
-function leadingTurns(turns: unknown, contentField: string, roleless = false): Opening {
-  const system: unknown[] = [];
-  if (!Array.isArray(turns)) return { system, firstUser: undefined };
-  for (const turn of turns as unknown[]) {
+function leadingTurns(body: BodyView, name: string, contentField: string, roleless = false): Opening {
+  const opening: Opening = { system: [], firstUser: undefined };
+  body.elements(name, (turn) => {
     const role = field(turn, 'role');
-    if (role === 'user' || (roleless && role === undefined))
-      return { system, firstUser: field(turn, contentField) };
-    if (role === 'system' || role === 'developer') system.push(field(turn, contentField));
-  }
-  return { system, firstUser: undefined };
-}
-
-function parseJson(body: Buffer | null): unknown {
-  if (!body || body.length === 0) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch {
-    // A body that is not JSON (compressed, form data) names no session: the request is routed as usual.
-    return undefined;
-  }
+    if (role === 'user' || (roleless && role === undefined)) {
+      opening.firstUser = field(turn, contentField);
+      return true;
+    }
+    if (role === 'system' || role === 'developer') opening.system.push(field(turn, contentField));
+    return false;
+  });
+  return opening;
 }
 
 /**
