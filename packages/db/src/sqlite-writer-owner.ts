@@ -25,12 +25,25 @@ function isBusy(err: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
 }
 
+/** The writer's page cache for request logs and usage (KiB). */
+export const STEADY_CACHE_KIB = 8192;
+/** Its page cache while key imports or retention deletes run, and for how long after their last batch. */
+export const BULK_CACHE_KIB = 32768;
+const BULK_CACHE_HOLD_MS = 10_000;
+
 /**
  * Opens the owner's connection to the SQLite file of a `file:` URL, in the calling thread; `close()` closes it
  * (checkpoints are not its business). Everything it takes and returns is plain data, so it can sit behind
  * postMessage.
  */
-export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}): SqliteWriter {
+export interface SqliteOwnerOptions extends SqliteWriterOptions {
+  /** How long the bulk page cache is kept after the last bulk batch (default 10 s; tests shorten it). */
+  bulkCacheHoldMs?: number;
+  /** Told the page cache size (KiB) as SQLite reports it after each change (tests). */
+  onCacheSize?: (kib: number) => void;
+}
+
+export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): SqliteWriter {
   const db: Database.Database = openSqliteFile(url);
   // Waiting for a lock happens on a timer (below), never inside SQLite.
   db.pragma('busy_timeout = 0');
@@ -39,9 +52,41 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
   db.pragma('synchronous = NORMAL');
   // Checkpoints flush the database file: done by the checkpointer's thread, not inside one of these commits.
   db.pragma('wal_autocheckpoint = 0');
-  // Random 64-hex key hashes land all over their indexes: with SQLite's default 2 MB page cache an import of
-  // 100,000 keys spent most of each transaction re-reading index pages.
-  db.pragma('cache_size = -32768');
+  // Request logs append at the end of their table and indexes: a small page cache serves them (the cache is
+  // this process's memory, held for good once filled). Bulk work widens it while it runs (see `bulk`).
+  const cacheSize = (kib: number): void => {
+    db.pragma(`cache_size = -${kib}`);
+    options.onCacheSize?.(-Number(db.pragma('cache_size', { simple: true })));
+  };
+  cacheSize(STEADY_CACHE_KIB);
+  const holdMs = options.bulkCacheHoldMs ?? BULK_CACHE_HOLD_MS;
+  let bulkUntil = 0;
+  let narrowing: NodeJS.Timeout | null = null;
+  /**
+   * Random 64-hex key hashes land all over their indexes: with a small page cache an import of 100,000 keys spent
+   * most of each transaction re-reading index pages. Key imports and retention deletes get a 32 MB cache until
+   * 10 s after their last batch; then it is narrowed again and its memory handed back.
+   */
+  function bulk(): void {
+    if (bulkUntil === 0) cacheSize(BULK_CACHE_KIB);
+    bulkUntil = performance.now() + holdMs;
+    if (narrowing) return;
+    const check = (): void => {
+      const left = bulkUntil - performance.now();
+      if (left > 0) {
+        narrowing = setTimeout(check, left);
+        narrowing.unref();
+        return;
+      }
+      narrowing = null;
+      bulkUntil = 0;
+      if (!db.open) return;
+      cacheSize(STEADY_CACHE_KIB);
+      db.pragma('shrink_memory');
+    };
+    narrowing = setTimeout(check, holdMs);
+    narrowing.unref();
+  }
   const insertLogs = prepareLogInsert(db);
   const applyUsage = prepareUsageApply(db);
   const insertKeys = prepareKeyInsert(db);
@@ -111,6 +156,7 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
       return applied;
     },
     async insertKeys(rows) {
+      bulk();
       let added = 0;
       const ids: StoredKeyId[] = [];
       await sliced('keys', rows, keyBatch, insertKeys, (r) => {
@@ -120,6 +166,7 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
       return { added, ids };
     },
     async deleteBefore(table, before) {
+      bulk();
       const remove = deletes.get(table) ?? prepareDeleteBefore(db, table);
       deletes.set(table, remove);
       let batch = deleteBatch.get(table);
@@ -138,6 +185,7 @@ export function openSqliteOwner(url: string, options: SqliteWriterOptions = {}):
       }
     },
     close() {
+      if (narrowing) clearTimeout(narrowing);
       db.close();
       return Promise.resolve();
     },

@@ -15,6 +15,7 @@ import { addKeys } from './repositories/keys';
 import type { NewPoolKey } from './repositories/keys';
 import { pruneLogs, runRetention } from './repositories/retention';
 import { createSqliteWriter } from './sqlite-writer';
+import { BULK_CACHE_KIB, STEADY_CACHE_KIB, openSqliteOwner } from './sqlite-writer-owner';
 import type { SqliteWriterThread } from './sqlite-writer';
 import { USAGE_LAST, accessKeyData, logRecord, requestLogRecord, usageBatch } from './testing/records';
 import { groupData } from './testing/scenario';
@@ -111,6 +112,25 @@ describe('the SQLite writer', () => {
       where: { groupId, keyHash: cipher.hash('sk-writer-new') },
     });
     expect(row).toMatchObject({ keyValue: 'sealed:sk-writer-new', keyMasked: expect.any(String) as string });
+  });
+
+  it('keeps a small page cache for logs, widened for bulk work and narrowed again once it is done', async () => {
+    const sizes: number[] = [];
+    const owner = openSqliteOwner(`file:${file}`, {
+      bulkCacheHoldMs: 150,
+      onCacheSize: (kib) => sizes.push(kib),
+    });
+    try {
+      await owner.writeLogs(Array.from({ length: 300 }, (_, i) => logRecord(i, { groupId })));
+      expect(sizes).toEqual([STEADY_CACHE_KIB]);
+      await owner.deleteBefore('request_logs', new Date(Date.now() + DAY));
+      await owner.deleteBefore('request_logs', new Date(Date.now() + DAY));
+      expect(sizes).toEqual([STEADY_CACHE_KIB, BULK_CACHE_KIB]);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(sizes).toEqual([STEADY_CACHE_KIB, BULK_CACHE_KIB, STEADY_CACHE_KIB]);
+    } finally {
+      await owner.close();
+    }
   });
 
   it('stores values already sealed for the queue as they are instead of sealing them again', async () => {
