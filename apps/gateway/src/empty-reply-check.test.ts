@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
+import { asReadable } from '@keyway/providers';
 import type { ForwardContext } from './context';
 import { holdReply } from './empty-reply-check';
 import type { UpstreamResponse } from './upstream-call';
@@ -38,7 +39,7 @@ describe('holdReply', () => {
     // Nothing is held any more: the client's close goes back to the relay.
     expect(ctx.closeHook).toBeNull();
     body.end(done);
-    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + text + done);
+    expect((await buffer(asReadable(verdict!.response!.body))).toString()).toBe(role + text + done);
   });
 
   it('finds a stream empty at [DONE] and keeps its bytes for a last-attempt relay', async () => {
@@ -47,7 +48,7 @@ describe('holdReply', () => {
     body.end(role + done);
     const verdict = await held;
     expect(verdict?.verdict).toBe('empty');
-    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + done);
+    expect((await buffer(asReadable(verdict!.response!.body))).toString()).toBe(role + done);
   });
 
   it('rejects, destroying the body, when the upstream breaks before a verdict', async () => {
@@ -74,7 +75,7 @@ describe('holdReply', () => {
     body.end('not gzip at all');
     const verdict = await held;
     expect(verdict?.verdict).toBe('content');
-    expect((await buffer(verdict!.response!.body)).toString()).toBe('not gzip at all');
+    expect((await buffer(asReadable(verdict!.response!.body))).toString()).toBe('not gzip at all');
   });
 
   it('gives up at the deadline without a content event: slow, the body destroyed, nothing to relay', async () => {
@@ -104,7 +105,7 @@ describe('holdReply', () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(body.destroyed).toBe(false);
     body.end(done);
-    expect((await buffer(verdict!.response!.body)).toString()).toBe(role + text + done);
+    expect((await buffer(asReadable(verdict!.response!.body))).toString()).toBe(role + text + done);
   });
 
   it('leaves alone what it does not check', async () => {

@@ -1,10 +1,15 @@
 import { PassThrough, pipeline } from 'node:stream';
-import type { Readable } from 'node:stream';
 import { arrayBuffer } from 'node:stream/consumers';
 import { StringDecoder } from 'node:string_decoder';
 import type { Classification } from '@keyway/core';
-import { MAX_DECODED_BYTES, contentCodings, createDecoder, emptyReplyCheck } from '@keyway/providers';
-import type { ContentWatch, ReplyFraming, ReplyVerdict } from '@keyway/providers';
+import {
+  MAX_DECODED_BYTES,
+  asReadable,
+  contentCodings,
+  createDecoder,
+  emptyReplyCheck,
+} from '@keyway/providers';
+import type { ByteStream, ContentWatch, ReplyFraming, ReplyVerdict } from '@keyway/providers';
 import type { ForwardContext } from './context';
 import type { UpstreamResponse } from './upstream-call';
 import { headerString } from './upstream-call';
@@ -87,7 +92,7 @@ interface Held {
  */
 function watchBody(
   ctx: ForwardContext,
-  body: Readable,
+  body: ByteStream,
   watch: ContentWatch,
   encoding: string | undefined,
   deadline: number | null,
@@ -115,8 +120,10 @@ function watchBody(
       if (settled) return;
       detach();
       // A slow upstream is abandoned: destroying its body aborts the call, whose error no one needs to hear.
-      if (verdict === 'slow') body.on('error', () => undefined).destroy();
-      else body.pause();
+      if (verdict === 'slow') {
+        body.on('error', () => undefined);
+        body.destroy();
+      } else body.pause();
       resolve({ verdict, chunks, ended });
     };
     function fail(error: Error): void {
@@ -181,10 +188,10 @@ class HeldBody extends PassThrough {
   }
 }
 
-function replay(chunks: readonly Buffer[], body: Readable, ended: boolean): HeldBody {
+function replay(chunks: readonly Buffer[], body: ByteStream, ended: boolean): HeldBody {
   const out = new HeldBody();
   for (const chunk of chunks) out.write(chunk);
   if (ended) out.end();
-  else pipeline(body, out, () => undefined);
+  else pipeline(asReadable(body), out, () => undefined);
   return out;
 }

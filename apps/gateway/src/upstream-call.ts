@@ -1,6 +1,4 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import {
   applyHeaderRules,
   classifyOutcome,
@@ -10,10 +8,12 @@ import {
 } from '@keyway/core';
 import type { Classification, ConfigProblem, Outcome } from '@keyway/core';
 import { readDecodedPrefix } from '@keyway/providers';
+import type { ByteStream } from '@keyway/providers';
 import type { Dispatcher } from 'undici';
 import type { ForwardContext } from './context';
 import { EMPTY_REPLY, holdReply } from './empty-reply-check';
 import { upstreamHeaders } from './headers';
+import { UpstreamCall } from './upstream-body';
 import type { GroupRuntime } from './runtime';
 import { endPresendSpan, startAttemptSpan, upstreamTraceHeaders } from './tracing';
 import type { UpstreamClients } from './upstream-clients';
@@ -27,7 +27,7 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 export interface UpstreamResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
-  body: Readable & { arrayBuffer(): Promise<ArrayBuffer> };
+  body: ByteStream & { arrayBuffer(): Promise<ArrayBuffer> };
 }
 
 /** What one attempt produced. */
@@ -137,34 +137,34 @@ async function send(
   } catch (error) {
     return presend('upstreams', error);
   }
-  // undici accepts an EventEmitter as the abort signal: far cheaper per request than AbortController (whose
-  // DOMException and listener bookkeeping showed up in profiles).
-  const abort = new EventEmitter();
-  let timedOut = false;
-  // The client's early close aborts the attempt (the request's one close listener calls this hook).
-  ctx.closeHook = () => abort.emit('abort');
   // Streams only (a non-stream call has `requestTimeoutSeconds`): off, this one read is all it costs.
   const firstToken = stream ? s.firstTokenTimeoutSeconds : null;
   const headerMs = s.responseHeaderTimeoutSeconds * 1000;
   // The first content event is due this long after sending, head included: a late head is as slow as a late token.
   const deadline = firstToken === null ? null : performance.now() + firstToken * 1000;
-  const overall = stream
-    ? null
-    : setTimeout(() => {
-        timedOut = true;
-        abort.emit('abort');
-      }, s.requestTimeoutSeconds * 1000);
+  let timedOut = false;
+  let overall: NodeJS.Timeout | null = null;
   try {
-    const response = await dispatcher.request({
+    const call = new UpstreamCall(dispatcher, {
       method: ctx.req.method ?? 'GET',
       path: basePath + target.path + (target.query ? `?${target.query}` : ''),
       headers: headers as Record<string, string | string[]>,
       body: rewritten.body,
-      signal: abort,
       headersTimeout: firstToken === null ? headerMs : Math.min(headerMs, firstToken * 1000),
       bodyTimeout: (stream ? s.streamIdleTimeoutSeconds : s.requestTimeoutSeconds) * 1000,
     });
-    if (overall) response.body.on('close', () => clearTimeout(overall));
+    // The client's early close aborts the attempt (the request's one close listener calls this hook).
+    ctx.closeHook = () => call.abort();
+    if (!stream)
+      overall = setTimeout(() => {
+        timedOut = true;
+        call.abort();
+      }, s.requestTimeoutSeconds * 1000);
+    const response = await call.response;
+    if (overall) {
+      const timer = overall;
+      response.body.on('close', () => clearTimeout(timer));
+    }
     ctx.closeHook = null;
     const outcome: Outcome = {
       status: response.statusCode,

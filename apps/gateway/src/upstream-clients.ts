@@ -129,7 +129,7 @@ export function createUpstreamClients(options: UpstreamClientsOptions = {}): Ups
       }
       if (proxy === null) {
         let byOrigin = direct.get(s);
-        if (!byOrigin) direct.set(s, (byOrigin = new Map()));
+        if (!byOrigin) direct.set(s, (byOrigin = new Map<string, Dispatcher>()));
         byOrigin.set(origin, pool);
       }
       return pool;

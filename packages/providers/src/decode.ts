@@ -1,5 +1,5 @@
-import { Duplex, Transform, pipeline } from 'node:stream';
-import type { Readable, TransformCallback } from 'node:stream';
+import { Duplex, Readable, Transform, pipeline } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
@@ -249,8 +249,56 @@ export function createDecoder(contentEncoding: string | undefined): Duplex | nul
   return Duplex.from({ writable: first, readable: last });
 }
 
+/**
+ * What the readers here use of a byte stream: a Node Readable, or a lighter source that emits the same `data`,
+ * `end`, `error` and `close` events (the gateway's upstream bodies).
+ */
+export interface ByteStream {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'end' | 'close', listener: () => void): unknown;
+  once(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'error', listener: (error: Error) => void): unknown;
+  once(event: 'end' | 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'end' | 'close', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(error?: Error): unknown;
+  readonly destroyed: boolean;
+  readonly readableEnded: boolean;
+}
+
+/**
+ * `stream` as a Node Readable, for what needs one (pipeline, async iteration): itself when it is one, else a
+ * Readable fed by its events, with its backpressure and destroyed with it either way.
+ */
+export function asReadable(stream: ByteStream): Readable {
+  if (stream instanceof Readable) return stream;
+  const out = new Readable({
+    read: () => void stream.resume(),
+    destroy: (error, callback) => {
+      stream.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  stream.on('data', (chunk: Buffer) => {
+    if (!out.push(chunk)) stream.pause();
+  });
+  stream.on('end', () => out.push(null));
+  stream.on('error', (error: Error) => out.destroy(error));
+  stream.on('close', () => {
+    if (!stream.readableEnded && !out.destroyed) out.destroy(new Error('the stream closed before its end'));
+  });
+  // Over already: no event will come.
+  if (stream.readableEnded) out.push(null);
+  else if (stream.destroyed) out.destroy(new Error('the stream closed before its end'));
+  return out;
+}
+
 /** Up to `limit` bytes of `body` as they arrive, then the body destroyed; on an error, what came before it. */
-function collectPrefix(body: Readable, limit: number): Promise<Buffer> {
+function collectPrefix(body: ByteStream, limit: number): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -280,7 +328,7 @@ function collectPrefix(body: Readable, limit: number): Promise<Buffer> {
  * not decode yields what decoded before (an error body still classifies by its status).
  */
 export async function readDecodedPrefix(
-  body: Readable,
+  body: ByteStream,
   contentEncoding: string | undefined,
   limit: number,
 ): Promise<Buffer> {
@@ -289,7 +337,8 @@ export async function readDecodedPrefix(
   // promise per chunk and its end-of-stream bookkeeping.
   if (!decoder && !body.destroyed && !body.readableEnded) return collectPrefix(body, limit);
   // pipeline, not pipe: an upstream error must end the decoder too, or the loop below would wait forever.
-  const source: AsyncIterable<Buffer> = decoder ? pipeline(body, decoder, () => {}) : body;
+  const readable = asReadable(body);
+  const source: AsyncIterable<Buffer> = decoder ? pipeline(readable, decoder, () => {}) : readable;
   const chunks: Buffer[] = [];
   let size = 0;
   try {
