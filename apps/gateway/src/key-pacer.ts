@@ -16,6 +16,8 @@ import { GroupModelMemo } from './runtime';
 
 /** How often expired learned allowances are looked for (a sweep walks every entry once). */
 const SWEEP_EVERY_MS = 10_000;
+/** Keys whose counter ids are kept (a pool of more starts over: ids are cheap to make again). */
+const MAX_ID_KEYS = 100_000;
 /** Learned allowances kept at most (keys × models); beyond it, new ones wait for a sweep to free room. */
 const MAX_LEARNED = 100_000;
 const OK: PaceVerdict = { ok: true };
@@ -38,6 +40,40 @@ export function createKeyPacer(
 }
 
 /** What a provider's headers last said about one key and model, on this replica. */
+/**
+ * The counter ids of each key (across models, and per model), made once: an id built per request is a new string
+ * that every counter lookup hashes again (five lookups per paced request).
+ */
+class CounterIds {
+  private readonly byKey = new Map<number, { total: string; models: Map<string, string> }>();
+
+  private entry(keyId: number): { total: string; models: Map<string, string> } {
+    let e = this.byKey.get(keyId);
+    if (!e) {
+      if (this.byKey.size >= MAX_ID_KEYS) this.byKey.clear();
+      e = { total: upstreamKeyCounterId(keyId), models: new Map() };
+      this.byKey.set(keyId, e);
+    }
+    return e;
+  }
+
+  total(keyId: number): string {
+    return this.entry(keyId).total;
+  }
+
+  model(keyId: number, model: string): string {
+    const { models } = this.entry(keyId);
+    let id = models.get(model);
+    if (id === undefined) {
+      // A client names the model: a key serving thousands of names starts its list over.
+      if (models.size >= 256) models.clear();
+      id = upstreamKeyModelCounterId(keyId, model);
+      models.set(model, id);
+    }
+    return id;
+  }
+}
+
 interface Stated {
   /** Admissions left before `leftUntil` (the provider's remaining requests, less what was admitted since). */
   left: number;
@@ -118,6 +154,7 @@ function heldUntil(e: Stated, now: number): number {
 
 class Pacer implements KeyPacer {
   private readonly stated: StatedAllowances;
+  private readonly ids = new CounterIds();
   /** The group's rules for a model sent, compiled once per group object (a reload makes new groups). */
   private readonly plans = new GroupModelMemo((group, model) =>
     group.keyLimits === null ? null : keyPacingRules(group.keyLimits, model, group.dailyResetTimeZone),
@@ -146,9 +183,9 @@ class Pacer implements KeyPacer {
     }
     if (model === null || plan.model.length === 0) return this.admitTotal(group, keyId, plan, entry);
     // A full `total` refuses before the model's counter counts the request (refused requests do not count).
-    const full = fullRule(this.counters, upstreamKeyCounterId(keyId), plan.total, this.clock.now());
+    const full = fullRule(this.counters, this.ids.total(keyId), plan.total, this.clock.now());
     if (full !== null) return this.refuse(group, keyId, null, full);
-    const a = this.counters.admit(upstreamKeyModelCounterId(keyId, model), plan.model);
+    const a = this.counters.admit(this.ids.model(keyId, model), plan.model);
     const next = (r: Admission) =>
       r.ok ? this.admitTotal(group, keyId, plan, entry) : this.refuse(group, keyId, model, waitOf(r));
     return a instanceof Promise ? a.then(next) : next(a);
@@ -173,8 +210,8 @@ class Pacer implements KeyPacer {
     if (plan === null) return;
     const usage = { tokens, costUsd: 0 };
     if (model !== null && plan.model.length > 0)
-      this.counters.record(upstreamKeyModelCounterId(keyId, model), plan.model, usage);
-    this.counters.record(upstreamKeyCounterId(keyId), plan.total, usage);
+      this.counters.record(this.ids.model(keyId, model), plan.model, usage);
+    this.counters.record(this.ids.total(keyId), plan.total, usage);
   }
 
   /** The rules across models, then the admission's end: a stated allowance is spent only when admitted. */
@@ -189,7 +226,7 @@ class Pacer implements KeyPacer {
       if (entry) entry.left -= 1;
       return OK;
     };
-    const a = this.counters.admit(upstreamKeyCounterId(keyId), plan.total);
+    const a = this.counters.admit(this.ids.total(keyId), plan.total);
     return a instanceof Promise ? a.then(settle) : settle(a);
   }
 
