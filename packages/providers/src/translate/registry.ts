@@ -15,15 +15,14 @@ const DIALECT_PATHS: Readonly<Record<TranslateDialect, string>> = {
   anthropic: '/v1/messages',
 };
 
-const translators = new Map<string, Translator>();
-
-function slot(from: string, to: string): string {
-  return `${from}>${to}`;
-}
+/** Translators by caller dialect, then by channel (looked up per translated request: no key string to build). */
+const translators = new Map<string, Map<string, Translator>>();
 
 /** Adds a translator (one per direction; a second for the same direction replaces the first). */
 export function registerTranslator(translator: Translator): void {
-  translators.set(slot(translator.from, translator.to), translator);
+  let byChannel = translators.get(translator.from);
+  if (!byChannel) translators.set(translator.from, (byChannel = new Map<string, Translator>()));
+  byChannel.set(translator.to, translator);
 }
 
 // Built-in directions: TRANSLATABLE_FROM (contracts) lists the same pairs for the admin API.
@@ -32,7 +31,7 @@ for (const t of [openaiToAnthropic, anthropicToOpenai, openaiToGemini, anthropic
 
 /** The translator serving a `from` caller on a `to` group, or null when the pair is not translated. */
 export function translatorFor(from: TranslateDialect, to: Channel): Translator | null {
-  return translators.get(slot(from, to)) ?? null;
+  return translators.get(from)?.get(to) ?? null;
 }
 
 /**
