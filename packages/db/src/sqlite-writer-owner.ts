@@ -6,7 +6,8 @@
 // transactions, so calls that overlap (a key import while logs arrive) take turns. When someone else holds the
 // lock (Prisma's connection on the main thread, another process, a backup), the owner does not wait in SQLite's
 // busy handler: its busy timeout is 0, and it retries on a timer instead, so the calls behind it go on. Commits
-// do not flush to disk (WAL + synchronous=NORMAL); the checkpoints that do run in a thread of their own.
+// do not flush to disk (WAL + synchronous=NORMAL); the checkpoints that do run on this connection too, between
+// its transactions, when the writer's thread asks for them (`checkpointEveryMs`).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
@@ -17,6 +18,7 @@ import { prepareDeleteBefore } from './repositories/retention';
 import { prepareLogInsert } from './repositories/sqlite-log-writer';
 import { prepareUsageApply } from './repositories/usage';
 import { adaptiveBatch } from './slices';
+import { sqlitePathFromUrl } from './provider';
 import { SQLITE_BUSY_TIMEOUT_MS, openSqliteFile } from './sqlite-file';
 import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
 
@@ -30,19 +32,59 @@ export const STEADY_CACHE_KIB = 8192;
 /** Its page cache while key imports or retention deletes run, and for how long after their last batch. */
 export const BULK_CACHE_KIB = 32768;
 const BULK_CACHE_HOLD_MS = 10_000;
+/** How often the writer's thread copies the write-ahead log back into the database file. */
+export const CHECKPOINT_EVERY_MS = 250;
 
-/**
- * Opens the owner's connection to the SQLite file of a `file:` URL, in the calling thread; `close()` closes it
- * (checkpoints are not its business). Everything it takes and returns is plain data, so it can sit behind
- * postMessage.
- */
+/** Options of {@link openSqliteOwner}. */
 export interface SqliteOwnerOptions extends SqliteWriterOptions {
   /** How long the bulk page cache is kept after the last bulk batch (default 10 s; tests shorten it). */
   bulkCacheHoldMs?: number;
   /** Told the page cache size (KiB) as SQLite reports it after each change (tests). */
   onCacheSize?: (kib: number) => void;
+  /**
+   * Checkpoint the write-ahead log from this connection this often, and once more in `close()`. Only the writer's
+   * thread asks for it: a checkpoint flushes the disk, never to be done on the serving thread. Off by default.
+   */
+  checkpointEveryMs?: number;
 }
 
+/**
+ * Checkpoints the write-ahead log from the owner's connection every `everyMs` (none for `:memory:` or without
+ * `everyMs`). A timer callback only runs between the owner's transactions (each is one synchronous call), so a
+ * checkpoint never sits inside one; it delays the next batch by its duration (tens to hundreds of ms when it
+ * flushes the disk), on the writer's thread, never the serving one. The connection is already open, so this
+ * costs no thread, connection or page cache of its own (a separate checkpointer thread was a whole V8 isolate,
+ * ~9–16 MiB of RSS). PASSIVE never waits for writers or readers, and the busy timeout is 0: what cannot be copied
+ * now is copied by a later round. The timer is unreferenced, so it never keeps the thread alive. While no writer
+ * thread runs (it died; the next call starts another) nothing checkpoints and the WAL may grow until that call.
+ */
+function startCheckpoints(
+  db: Database.Database,
+  url: string,
+  everyMs: number | undefined,
+): { stop(): void } | null {
+  if (everyMs === undefined || sqlitePathFromUrl(url) === ':memory:') return null;
+  const checkpoint = (): void => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or locked (another connection checkpointing): the next round catches up.
+    }
+  };
+  const timer = setInterval(checkpoint, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      checkpoint();
+    },
+  };
+}
+
+/**
+ * Opens the owner's connection to the SQLite file of a `file:` URL, in the calling thread; `close()` closes it.
+ * Everything it takes and returns is plain data, so it can sit behind postMessage.
+ */
 export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): SqliteWriter {
   const db: Database.Database = openSqliteFile(url);
   // Waiting for a lock happens on a timer (below), never inside SQLite.
@@ -50,8 +92,9 @@ export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): 
   // WAL + NORMAL: commits do not wait for fsync (a checkpoint does); a crash of the process loses nothing, a
   // power cut may lose the last commits, never corrupts the file. FULL cost a disk flush per short transaction.
   db.pragma('synchronous = NORMAL');
-  // Checkpoints flush the database file: done by the checkpointer's thread, not inside one of these commits.
+  // Checkpoints flush the database file: done on a timer between transactions (below), not inside a commit.
   db.pragma('wal_autocheckpoint = 0');
+  const checkpoints = startCheckpoints(db, url, options.checkpointEveryMs);
   // Request logs append at the end of their table and indexes: a small page cache serves them (the cache is
   // this process's memory, held for good once filled). Bulk work widens it while it runs (see `bulk`).
   const cacheSize = (kib: number): void => {
@@ -186,6 +229,8 @@ export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): 
     },
     close() {
       if (narrowing) clearTimeout(narrowing);
+      // The last checkpoint takes every commit into the database file before the connection goes.
+      checkpoints?.stop();
       db.close();
       return Promise.resolve();
     },

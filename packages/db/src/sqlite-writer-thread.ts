@@ -1,9 +1,9 @@
-// The SQLite writer's worker thread: it owns the connection (openSqliteOwner) and runs the calls that
-// createSqliteWriter posts from the main thread, replying to each by id. Calls overlap as they would in one
-// thread: the owner's transactions take turns between its awaits.
+// The SQLite writer's worker thread: it owns the connection (openSqliteOwner), checkpoints the write-ahead log on
+// it, and runs the calls that createSqliteWriter posts from the main thread, replying to each by id. Calls
+// overlap as they would in one thread: the owner's transactions take turns between its awaits.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
-import { openSqliteOwner } from './sqlite-writer-owner';
+import { CHECKPOINT_EVERY_MS, openSqliteOwner } from './sqlite-writer-owner';
 
 /** What the thread is started with. */
 export interface WriterThreadData {
@@ -43,12 +43,14 @@ const port = parentPort;
 if (port) {
   const data = workerData as WriterThreadData;
   const post = (reply: WriterReply) => port.postMessage(reply);
-  const writer = openSqliteOwner(
-    data.url,
-    data.reportTransactions
+  // This thread also checkpoints the write-ahead log, on the same connection between its transactions (see
+  // startCheckpoints in sqlite-writer-owner.ts); `close` runs the last checkpoint before closing it.
+  const writer = openSqliteOwner(data.url, {
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    ...(data.reportTransactions
       ? { onTransaction: (operation, rows, ms) => post({ transaction: [operation, rows, ms] }) }
-      : {},
-  );
+      : {}),
+  });
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as WorkerThreads from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPrismaClient } from './client';
 import type { DbConnection } from './client';
 import { applyMigrations } from './migrate';
@@ -19,6 +20,19 @@ import { BULK_CACHE_KIB, STEADY_CACHE_KIB, openSqliteOwner } from './sqlite-writ
 import type { SqliteWriterThread } from './sqlite-writer';
 import { USAGE_LAST, accessKeyData, logRecord, requestLogRecord, usageBatch } from './testing/records';
 import { groupData } from './testing/scenario';
+
+// Every worker thread the code under test starts (the writer's, and any other), counted.
+const workers = vi.hoisted(() => ({ started: 0 }));
+vi.mock('node:worker_threads', async (importOriginal) => {
+  const actual = await importOriginal<typeof WorkerThreads>();
+  class CountedWorker extends actual.Worker {
+    constructor(...args: ConstructorParameters<typeof actual.Worker>) {
+      super(...args);
+      workers.started++;
+    }
+  }
+  return { ...actual, Worker: CountedWorker };
+});
 
 const DAY = 86_400_000;
 const cipher = {
@@ -46,6 +60,26 @@ function countLogs(file: string): number {
   } finally {
     reader.close();
   }
+}
+
+/** Request logs of ~1 KB each, `count` of them from id `from`: a few MB of write-ahead log. */
+function bulkyLogs(from: number, count: number) {
+  return Array.from({ length: count }, (_, i) =>
+    requestLogRecord(from + i, {
+      time: new Date().toISOString(),
+      groupId: 1,
+      groupName: 'g',
+      error: 'e'.repeat(500),
+    }),
+  );
+}
+
+/** Waits (5 s at most) until the database file is larger than `bytes`: pages were checkpointed into it. */
+async function fileGrowsPast(file: string, bytes: number): Promise<boolean> {
+  const grown = () => statSync(file).size > bytes;
+  const deadline = Date.now() + 5000;
+  while (!grown() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return grown();
 }
 
 /** Counts event-loop turns (timer ticks) while `work` runs: 0 means the work held the loop throughout. */
@@ -225,23 +259,62 @@ describe('the SQLite writer', () => {
     const own = createSqliteWriter(`file:${fresh}`);
     try {
       const before = statSync(fresh).size;
-      await own.writeLogs(
-        Array.from({ length: 5000 }, (_, i) =>
-          requestLogRecord(i, {
-            time: new Date().toISOString(),
-            groupId: 1,
-            groupName: 'g',
-            error: 'e'.repeat(500),
-          }),
-        ),
-      );
-      // The writer's own commits never checkpoint (that would flush the disk inside a commit).
-      const grown = () => statSync(fresh).size > before + 1_000_000;
-      const deadline = Date.now() + 5000;
-      while (!grown() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(grown()).toBe(true);
+      await own.writeLogs(bulkyLogs(0, 5000));
+      // The writer's own commits never checkpoint (that would flush the disk inside a commit), and this thread has
+      // no connection to the file: its thread does, on a timer.
+      expect(await fileGrowsPast(fresh, before + 1_000_000)).toBe(true);
     } finally {
       await own.close();
+    }
+  });
+
+  it('checkpoints in the writer thread itself (no thread of their own), and again once it was restarted', async () => {
+    const fresh = join(dir, 'restart.db');
+    await applyMigrations(`file:${fresh}`);
+    // Open, never writing, so that no connection closes last: SQLite checkpoints the file when the last one does
+    // (the terminated thread's would), which would grow the file without any timer.
+    const idle = new Database(fresh);
+    const started = workers.started;
+    const own = createSqliteWriter(`file:${fresh}`);
+    try {
+      await own.writeLogs(bulkyLogs(0, 5000));
+      expect(await fileGrowsPast(fresh, statSync(fresh).size + 1_000_000)).toBe(true);
+      expect(workers.started - started).toBe(1);
+
+      await own.terminate();
+      const before = statSync(fresh).size;
+      await own.writeLogs(bulkyLogs(5000, 5000));
+      expect(await fileGrowsPast(fresh, before + 1_000_000)).toBe(true);
+      // The restarted writer thread, nothing more.
+      expect(workers.started - started).toBe(2);
+    } finally {
+      await own.close();
+      idle.close();
+    }
+    expect(workers.started - started).toBe(2);
+  });
+
+  it('runs the last checkpoint on close, starting a thread again if the last one died', async () => {
+    const fresh = join(dir, 'last.db');
+    await applyMigrations(`file:${fresh}`);
+    // A read transaction keeps every checkpoint from copying what is committed after it began.
+    const idle = new Database(fresh);
+    idle.prepare('BEGIN').run();
+    idle.prepare('SELECT count(*) FROM request_logs').get();
+    const own = createSqliteWriter(`file:${fresh}`);
+    try {
+      await own.writeLogs(bulkyLogs(0, 5000));
+      await new Promise((r) => setTimeout(r, 600));
+      await own.terminate();
+      idle.prepare('COMMIT').run();
+      const before = statSync(fresh).size;
+      const started = workers.started;
+      await own.close();
+      expect(workers.started - started).toBe(1);
+      expect(statSync(fresh).size).toBeGreaterThan(before + 1_000_000);
+      expect(countLogs(fresh)).toBe(5000);
+    } finally {
+      idle.close();
     }
   });
 

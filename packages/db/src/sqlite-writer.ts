@@ -13,19 +13,20 @@
 // transactions so that wait stays short (1 ms idle, ~15 ms median during a large retention on a busy machine).
 // Only admin writes and the batched key-state writes go that way; proxied requests never write through Prisma.
 //
-// Checkpoints run in a third thread (sqlite-checkpointer.ts), not the owner's: a checkpoint flushes the disk for
-// tens to hundreds of ms, which in the owner's thread every write queued behind it would wait for, while WAL lets
-// a checkpoint in another connection run alongside commits.
+// Checkpoints run in the owner's thread too, on its connection between its transactions (sqlite-writer-owner.ts):
+// never on the serving thread. A checkpoint flushes the disk for tens to hundreds of ms, which the writes queued
+// behind it in that thread wait for; they are off the serving thread and batched, so that costs nothing a request
+// waits on. A thread of its own for checkpoints (as before) was one more V8 isolate, ~9–16 MiB of RSS.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
+import { sqlitePathFromUrl } from './provider';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
 import type { LogWriter } from './repositories/sqlite-log-writer';
-import { startCheckpointer } from './sqlite-checkpointer';
 import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from './sqlite-writer-thread';
 
 /** The single writer of a SQLite database in this process. */
@@ -48,7 +49,7 @@ export interface SqliteWriter {
   /** Deletes the rows of `table` whose time is before `before`, in short transactions; returns how many. */
   deleteBefore(table: PrunableTable, before: Date): Promise<number>;
   /**
-   * Waits for the pending calls, closes the connection and runs the last checkpoint; call it after the work
+   * Waits for the pending calls, runs the last checkpoint and closes the connection; call it after the work
    * using the writer has stopped (later calls are refused).
    */
   close(): Promise<void>;
@@ -102,18 +103,22 @@ interface Thread {
   exited: Promise<void>;
 }
 
-/**
- * Starts the writer's thread, which opens its own connection to the SQLite file of a `file:` URL. Idle, the
- * thread never keeps the process alive; a pending call does. A thread that dies fails its pending calls and is
- * started again by the next one.
- */
 /** The writer thread's young generation, in MB (its batches are short-lived; the old generation is unbounded). */
 const WRITER_YOUNG_GENERATION_MB = 8;
+/** How long close() lets the thread take for its last checkpoint, closing and exiting before terminating it. */
+const CLOSE_TIMEOUT_MS = 2000;
+/** What close() allows on top for starting a thread again (tests load it through tsx: a second or more). */
+const RESTART_ALLOWANCE_MS = 10_000;
 
+/**
+ * Starts the writer's thread, which opens its own connection to the SQLite file of a `file:` URL and checkpoints
+ * it. Idle, the thread never keeps the process alive; a pending call (close() included) does. A thread that dies
+ * fails its pending calls and is started again by the next one; its checkpoints resume with it (until then
+ * nothing checkpoints, and the write-ahead log may grow).
+ */
 export function createSqliteWriter(url: string, options: SqliteWriterOptions = {}): SqliteWriterThread {
   const entry = threadEntry();
   const data: WriterThreadData = { url, reportTransactions: options.onTransaction !== undefined };
-  const checkpointer = startCheckpointer(url);
   let thread: Thread | null = null;
   let nextId = 0;
   // Every call not answered yet, settled either way: what close() waits for.
@@ -204,18 +209,28 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
     close() {
       closed ??= (async () => {
         await Promise.all(inFlight);
-        const t = thread;
+        // A thread that died since the last call is started again: its commits still wait in the WAL for the last
+        // checkpoint (a failure of that one is not the caller's: nothing it asked for is lost).
+        const restarted = thread === null;
+        if (restarted && sqlitePathFromUrl(url) === ':memory:') return;
+        const t = (thread ??= start());
+        // The thread runs the last checkpoint, closes its connection, answers and ends; one stuck on the disk must
+        // not hold up shutdown.
+        let stuck = false;
+        const timer = setTimeout(
+          () => {
+            stuck = true;
+            void t.worker.terminate();
+          },
+          restarted ? CLOSE_TIMEOUT_MS + RESTART_ALLOWANCE_MS : CLOSE_TIMEOUT_MS,
+        );
         try {
-          if (t) {
-            await call('close', []);
-            // The thread ends once it has answered; one stuck on the disk must not hold up shutdown.
-            const timer = setTimeout(() => void t.worker.terminate(), 2000);
-            await t.exited;
-            clearTimeout(timer);
-          }
+          await call('close', []);
+          await t.exited;
+        } catch (err) {
+          if (!stuck && !restarted) throw err;
         } finally {
-          // After the owner's last commit: the checkpointer's last checkpoint takes all of it into the file.
-          await checkpointer.stop();
+          clearTimeout(timer);
         }
       })();
       return closed;
