@@ -35,8 +35,13 @@ export class UsageAccumulator {
   >();
 
   /** The bucket the previous record went to: traffic comes in runs of one group and model. */
-  private last: { id: string; hour: number; groupId: number; accessKeyId: number; model: string | null } | null =
-    null;
+  private last: {
+    id: string;
+    hour: number;
+    groupId: number;
+    accessKeyId: number;
+    model: string | null;
+  } | null = null;
 
   get empty(): boolean {
     return this.buckets.size === 0;
