@@ -24,7 +24,7 @@ describe('pnpm bench options', () => {
       threads: 2,
       bareMode: 'response',
       soakSec: 30,
-      pairs: 5,
+      pairs: 6,
       pairDurationSec: 4,
     });
   });

@@ -86,8 +86,9 @@ export const usage = `pnpm bench [-- options]
   -w, --warmup S          warm-up load seconds per target, before its first round (default 3)
   -r, --rounds N          load rounds per target, in rotating order; the median round counts (default 3)
   --pairs N               after the rounds, N back-to-back pairs of standalone and each scale target (order
-                          alternating); their goals use the median of the per-pair ratios, steadier than two
-                          median rounds minutes apart (default 5; --quick 2; 0 skips)
+                          alternating: the second run of a pair tends to come out a few % slower, so an even N
+                          puts each side second equally often); their goals use the median of the per-pair
+                          ratios, steadier than two median rounds minutes apart (default 6; --quick 2; 0 skips)
   --pair-duration S       measured load seconds of each run of a pair (default 4; --quick 2)
   --latency-duration S    1-connection wrk seconds per target and round (default 3; 0 skips)
   --stream-samples N      sequential streamed requests per target (default 200)
@@ -168,7 +169,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     quietWaitSec: positive('quiet-wait', values['quiet-wait'], quick ? 0 : 5, 0),
     soakSec: Math.round(positive('soak', values.soak, quick ? 0 : 30, 0)),
     rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 3)),
-    pairs: Math.round(positive('pairs', values.pairs, quick ? 2 : 5, 0)),
+    pairs: Math.round(positive('pairs', values.pairs, quick ? 2 : 6, 0)),
     pairDurationSec: Math.round(positive('pair-duration', values['pair-duration'], quick ? 2 : 4)),
     out: values.out,
   };
