@@ -1,5 +1,6 @@
 import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import { defaultSettings } from '@keyway/contracts';
+import { UsageAccumulator } from '@keyway/core';
 import { describe, expect, it } from 'vitest';
 import type { GatewayDeps } from './app';
 import { createRecordHandler } from './record-sinks';
@@ -133,6 +134,43 @@ describe('createUsageAggregator', () => {
     const { sink, state } = aggregator();
     await sink.flush();
     expect(state.attempts).toBe(0);
+  });
+});
+
+describe('UsageAccumulator', () => {
+  it('sums each record into the bucket of its hour, group, access key and model, however records interleave', () => {
+    const acc = new UsageAccumulator();
+    const later = '2026-11-26T08:00:05.000Z';
+    const shapes: Partial<RequestLogRecord>[] = [
+      {},
+      {},
+      { model: 'm2' },
+      {},
+      { groupId: 2 },
+      { time: later },
+      {},
+      { accessKeyId: 3, costUsd: 0.5 },
+      { model: 'm\u0000x' },
+      { model: 'mx' },
+      { model: null },
+      { groupId: 2, parentGroupId: 1, success: false },
+      {},
+    ];
+    shapes.forEach((over, n) => acc.add(record(n, { model: 'm1', costUsd: null, ...over })));
+    const byId = Object.fromEntries(
+      acc.seal('b').buckets.map((b) => [`${b.time}|${b.groupId}|${b.accessKeyId}|${b.model}`, b]),
+    );
+    const at = (hour: string, g: number, a: number, m: string) => byId[`${hour}|${g}|${a}|${m}`];
+    // Five plain records and the aggregate's own count of its member's request.
+    expect(at(HOUR_7, 1, 0, 'm1')?.requests).toBe(6);
+    expect(at(HOUR_7, 1, 0, 'm2')?.requests).toBe(1);
+    expect(at(HOUR_7, 2, 0, 'm1')).toMatchObject({ requests: 2, failures: 1 });
+    expect(at('2026-11-26T08:00:00.000Z', 1, 0, 'm1')?.requests).toBe(1);
+    expect(at(HOUR_7, 1, 3, 'm1')).toMatchObject({ requests: 1, costUsd: 0.5 });
+    // A NUL is dropped from the stored name: that record shares the bucket of the clean name.
+    expect(at(HOUR_7, 1, 0, 'mx')?.requests).toBe(2);
+    expect(at(HOUR_7, 1, 0, '')?.requests).toBe(1);
+    expect(Object.values(byId).reduce((n, b) => n + b.requests, 0)).toBe(shapes.length + 1);
   });
 });
 
