@@ -24,14 +24,20 @@ async function rpmNow(deps: ControlPlaneDeps, row: AccessKeyRecord): Promise<num
   }
 }
 
-/** Access keys as the API shows them: the secret masked, usage of the UTC day and month, and rpm now. */
+/**
+ * Access keys as the API shows them: the secret masked, usage of the UTC day and month, and rpm now. `usage` read
+ * before `rows` keeps them consistent: a usage batch adds to the hourly stats and stamps the keys' `lastUsedAt` in
+ * one transaction, so a key whose usage shows also shows when it was used (read after the rows, a batch landing in
+ * between showed a count beside "not used yet").
+ */
 export async function accessKeyViews(
   deps: ControlPlaneDeps,
   rows: readonly AccessKeyRecord[],
+  usage?: Awaited<ReturnType<typeof readAccessKeyUsage>>,
 ): Promise<AccessKey[]> {
   if (rows.length === 0) return [];
-  const [usage, rpm] = await Promise.all([
-    readAccessKeyUsage(deps.db, new Date()),
+  const [byKey, rpm] = await Promise.all([
+    usage ?? readAccessKeyUsage(deps.db, new Date()),
     Promise.all(rows.map((r) => rpmNow(deps, r))),
   ]);
   return rows.map((r, i) => ({
@@ -46,6 +52,6 @@ export async function accessKeyViews(
     notes: r.notes,
     createdAt: r.createdAt.toISOString(),
     lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
-    usage: { ...usageOf(usage, r.id), rpmNow: rpm[i] ?? 0 },
+    usage: { ...usageOf(byKey, r.id), rpmNow: rpm[i] ?? 0 },
   }));
 }

@@ -16,6 +16,7 @@ import {
   findAccessKey,
   findAccessKeyByHash,
   listAccessKeyPage,
+  readAccessKeyUsage,
   rotateAccessKey,
   updateAccessKey,
 } from '@keyway/db';
@@ -114,11 +115,13 @@ export function accessKeyRoutes(): Hono<CpEnv> {
 
   app.get('/', async (c) => {
     const q = parseQuery(c, paginationQuerySchema);
+    // Usage first, then the keys (see accessKeyViews).
+    const usage = await readAccessKeyUsage(c.var.deps.db, new Date());
     const { rows, total } = await listAccessKeyPage(c.var.deps.db, {
       skip: (q.page - 1) * q.pageSize,
       take: q.pageSize,
     });
-    const items = await accessKeyViews(c.var.deps, rows);
+    const items = await accessKeyViews(c.var.deps, rows, usage);
     return c.json({ items, total, page: q.page, pageSize: q.pageSize });
   });
 
