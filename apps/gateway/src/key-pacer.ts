@@ -39,7 +39,6 @@ export function createKeyPacer(
   return new Pacer(counters, pool, clock);
 }
 
-/** What a provider's headers last said about one key and model, on this replica. */
 /**
  * The counter ids of each key (across models, and per model), made once: an id built per request is a new string
  * that every counter lookup hashes again (five lookups per paced request).
@@ -74,6 +73,7 @@ class CounterIds {
   }
 }
 
+/** What a provider's headers last said about one key and model, on this replica. */
 interface Stated {
   /** Admissions left before `leftUntil` (the provider's remaining requests, less what was admitted since). */
   left: number;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestLogRecord } from '@keyway/contracts';
 import { decodeBody } from '@keyway/providers';
 import type { ModelListFormat, Usage } from '@keyway/providers';
@@ -245,19 +246,7 @@ function relay(
     res.destroy(error);
     complete(error, false);
   };
-  // A refused write pauses the upstream until the client's socket drains; the drain listener is added only then
-  // (a JSON answer and most streams never fill the socket's buffer).
-  let draining = false;
-  const drained = (): void => {
-    draining = false;
-    body.resume();
-  };
-  const hold = (): void => {
-    body.pause();
-    if (draining) return;
-    draining = true;
-    res.once('drain', drained);
-  };
+  const hold = pauseUntilDrained(res, body);
   if (strip) {
     strip.start(
       (text) => tap.pushText(text),
@@ -281,6 +270,28 @@ function relay(
   ctx.closeHook = () => {
     body.destroy();
     complete(null, true);
+  };
+}
+
+/**
+ * What a relay calls when the client's socket refuses a write: pauses the upstream body until the socket drains.
+ * The drain listener is added only then (a JSON answer and most streams never fill the socket's buffer), once
+ * however many writes are refused meanwhile.
+ */
+export function pauseUntilDrained(
+  res: ServerResponse,
+  body: { pause(): unknown; resume(): unknown },
+): () => void {
+  let draining = false;
+  const drained = (): void => {
+    draining = false;
+    body.resume();
+  };
+  return () => {
+    body.pause();
+    if (draining) return;
+    draining = true;
+    res.once('drain', drained);
   };
 }
 

@@ -15,7 +15,7 @@ import { finishRecord, redact, truncate } from './request-record';
 import { sendDialectError } from './respond';
 import type { NativeAttempt } from './translate';
 import type { Served } from './response-writer';
-import { maskHeaders } from './response-writer';
+import { maskHeaders, pauseUntilDrained } from './response-writer';
 import { UsageTap } from './usage-tap';
 import type { SentResult, UpstreamResponse } from './upstream-call';
 import { errorText, headerString } from './upstream-call';
@@ -195,11 +195,12 @@ function relayStream(
     for (const event of upstreamEvents) out += events.push(event);
     return out;
   };
+  const hold = pauseUntilDrained(res, body);
   const onText = (chunk: string): void => {
     if (done || !chunk) return;
     try {
       const out = translate(chunk, parser.push(chunk));
-      if (out && !res.write(out)) body.pause();
+      if (out && !res.write(out)) hold();
     } catch (error) {
       broken(error instanceof Error ? error : new Error(String(error)));
     }
@@ -237,7 +238,6 @@ function relayStream(
     body.on('data', (chunk: Buffer) => onText(text.write(chunk)));
     body.on('end', ended);
   }
-  res.on('drain', () => body.resume());
   body.on('error', broken);
   // The client went away before the end: stop reading the upstream.
   ctx.closeHook = () => {

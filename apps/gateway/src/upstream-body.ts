@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
+import { arrayBuffer } from 'node:stream/consumers';
+import { asReadable } from '@keyway/providers';
 import { errors, util } from 'undici';
 import type { Dispatcher } from 'undici';
 
@@ -75,18 +77,7 @@ export class UpstreamBody extends EventEmitter {
 
   /** The whole body (model lists, which are small). */
   arrayBuffer(): Promise<ArrayBuffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      this.on('data', (chunk: Buffer) => chunks.push(chunk));
-      this.on('end', () => {
-        const all = Buffer.concat(chunks);
-        resolve(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength));
-      });
-      this.on('error', reject);
-      this.on('close', () => {
-        if (!this.readableEnded) reject(new errors.RequestAbortedError());
-      });
-    });
+    return arrayBuffer(asReadable(this));
   }
 
   /** A chunk from undici; false asks it to stop reading the socket until {@link resume}. */

@@ -34,13 +34,13 @@ export class UsageAccumulator {
     { id: number; requests: number; tokens: number; costUsd: number; last: number }
   >();
 
-  /** The bucket the previous record went to: traffic comes in runs of one group and model. */
+  /** The bucket the previous record went to, and what chose it: traffic comes in runs of one group and model. */
   private last: {
-    id: string;
     hour: number;
     groupId: number;
     accessKeyId: number;
     model: string | null;
+    bucket: UsageBucket;
   } | null = null;
 
   get empty(): boolean {
@@ -84,19 +84,28 @@ export class UsageAccumulator {
 
   private bucket(hour: number, groupId: number, accessKeyId: number, r: RequestLogRecord): void {
     const l = this.last;
-    let id: string;
-    if (l && l.hour === hour && l.groupId === groupId && l.accessKeyId === accessKeyId && l.model === r.model)
-      id = l.id;
-    else {
-      id = `${hour}|${groupId}|${accessKeyId}|${storedModel(r.model)}`;
-      this.last = { id, hour, groupId, accessKeyId, model: r.model };
-    }
-    let b = this.buckets.get(id);
-    if (!b) {
-      b = {
+    const b =
+      l && l.hour === hour && l.groupId === groupId && l.accessKeyId === accessKeyId && l.model === r.model
+        ? l.bucket
+        : this.find(hour, groupId, accessKeyId, r.model);
+    b.requests++;
+    if (!r.success) b.failures++;
+    b.promptTokens += tokens(r.promptTokens);
+    b.completionTokens += tokens(r.completionTokens);
+    b.cachedTokens += tokens(r.cachedTokens);
+    b.costUsd += r.costUsd ?? 0;
+  }
+
+  /** The bucket of an hour, group, access key and model (made when new), remembered as the last one used. */
+  private find(hour: number, groupId: number, accessKeyId: number, named: string | null): UsageBucket {
+    const model = storedModel(named);
+    const id = `${hour}|${groupId}|${accessKeyId}|${model}`;
+    let bucket = this.buckets.get(id);
+    if (!bucket) {
+      bucket = {
         time: new Date(hour).toISOString(),
         groupId,
-        model: storedModel(r.model),
+        model,
         accessKeyId,
         requests: 0,
         failures: 0,
@@ -105,14 +114,10 @@ export class UsageAccumulator {
         cachedTokens: 0,
         costUsd: 0,
       };
-      this.buckets.set(id, b);
+      this.buckets.set(id, bucket);
     }
-    b.requests++;
-    if (!r.success) b.failures++;
-    b.promptTokens += tokens(r.promptTokens);
-    b.completionTokens += tokens(r.completionTokens);
-    b.cachedTokens += tokens(r.cachedTokens);
-    b.costUsd += r.costUsd ?? 0;
+    this.last = { hour, groupId, accessKeyId, model: named, bucket };
+    return bucket;
   }
 
   /** The batch of everything added, under `id` (the writer's idempotency key). */
