@@ -242,6 +242,17 @@ describe('sessionLookup: refusing nothing', () => {
     ).toBeNull();
   });
 
+  it('reads a first turn nested 200,000 levels deep without throwing (the hash walks a bounded part of it)', () => {
+    const deep = `{"messages":[{"role":"user","content":${'['.repeat(200_000)}${']'.repeat(200_000)}}]}`;
+    const id = sessionLookup({ path: CHAT, headers: {}, body: Buffer.from(deep), callerKey: CALLER })(HEADER);
+    expect(id).toMatch(/^[\w-]{22}$/);
+    // Unbalanced, and a string hiding brackets and escaped quotes before the turn that counts.
+    const tricky = `{"messages":[{"role":"system","content":"[{\\"]}"},{"role":"user","content":"u"}${'['.repeat(1000)}`;
+    expect(
+      sessionLookup({ path: CHAT, headers: {}, body: Buffer.from(tricky), callerKey: CALLER })(HEADER),
+    ).toMatch(/^[\w-]{22}$/);
+  });
+
   it('does not parse an OpenAI body that names prompt_cache_key or comes with the header', () => {
     const parse = vi.spyOn(JSON, 'parse');
     try {
