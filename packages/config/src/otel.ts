@@ -23,8 +23,8 @@ const protocol = z
 
 /**
  * The switches of OpenTelemetry tracing: on when an OTLP endpoint is set and OTEL_SDK_DISABLED is not true.
- * The other standard OTEL_* variables (headers, service name, resource attributes, sampler, batch and timeout
- * settings) are read by the OpenTelemetry SDK itself, as every OpenTelemetry SDK does.
+ * The other standard OTEL_* variables (headers, timeout, compression, service name, resource attributes, sampler,
+ * batch settings) are read by `@keyway/observability` when tracing starts, as every OpenTelemetry SDK reads them.
  */
 export const otelEnv = {
   OTEL_SDK_DISABLED: booleanFromEnv(false),

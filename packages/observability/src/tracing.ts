@@ -1,11 +1,22 @@
-import type { Attributes, Context, Span, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
-import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { JsonBatchEncoder, ProtoBatchEncoder } from './otlp-encode';
+import type { FinishedSpan, TraceAttributes } from './otlp-encode';
+import { OtlpExporter } from './otlp-exporter';
+import { traceSettings } from './otel-settings';
+import type { SamplerName } from './otel-settings';
+import {
+  INVALID_SPAN_ID,
+  INVALID_TRACE_ID,
+  epochMs,
+  formatTraceparent,
+  newSpanId,
+  newTraceId,
+  parseTraceparent,
+  parseTracestate,
+} from './trace-context';
+import type { SpanContext } from './trace-context';
+
+export type { TraceAttributes } from './otlp-encode';
+export type { SpanContext } from './trace-context';
 
 /**
  * The tracing switches (the shape of `@keyway/config`'s `otelEnv`, parsed): on when an OTLP endpoint is set and
@@ -20,11 +31,20 @@ export interface TracingEnv {
   OTEL_PROPAGATE_UPSTREAM: boolean;
 }
 
-/** A span as the apps use it: OpenTelemetry's own (no wrapper object per span). */
-export type TraceSpan = Span;
-
-/** Attribute values a span takes (undefined ones are dropped by the SDK). */
-export type TraceAttributes = Attributes;
+/** A span as the apps use it. */
+export interface TraceSpan {
+  /** Sets one attribute (undefined leaves it out); ignored once the span ended. */
+  setAttribute(key: string, value: string | number | boolean | undefined): void;
+  setAttributes(attributes: TraceAttributes): void;
+  updateName(name: string): void;
+  /** Status ERROR. */
+  setError(): void;
+  /** Ends it (once; later calls do nothing): a recording span goes to the exporter. */
+  end(): void;
+  spanContext(): SpanContext;
+  /** False for a span that is not sampled or already ended, and for every span when tracing is off. */
+  isRecording(): boolean;
+}
 
 /** Where a new span hangs: under another span of this process, or under a caller's W3C trace context. */
 export interface SpanParent {
@@ -57,8 +77,8 @@ export interface Tracing {
 
 /** Marks a span failed with `error.type` (a class name, never a message that could quote a secret). */
 export function failSpan(span: TraceSpan, errorType: string): void {
-  span.setAttribute(ATTR_ERROR_TYPE, errorType);
-  span.setStatus({ code: SpanStatusCode.ERROR });
+  span.setAttribute('error.type', errorType);
+  span.setError();
 }
 
 /** Whether the switches turn tracing on. */
@@ -73,7 +93,28 @@ export function tracesUrl(env: TracingEnv): string | undefined {
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
 }
 
-const NOOP_SPAN: TraceSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+/** A span that records nothing: tracing off, or not sampled (its context still travels in `traceparent`). */
+class NonRecordingSpan implements TraceSpan {
+  constructor(private readonly context: SpanContext) {}
+  setAttribute(): void {}
+  setAttributes(): void {}
+  updateName(): void {}
+  setError(): void {}
+  end(): void {}
+  spanContext(): SpanContext {
+    return this.context;
+  }
+  isRecording(): boolean {
+    return false;
+  }
+}
+
+const NOOP_SPAN: TraceSpan = new NonRecordingSpan({
+  traceId: INVALID_TRACE_ID,
+  spanId: INVALID_SPAN_ID,
+  traceFlags: 0,
+  traceState: '',
+});
 
 /** Tracing off: nothing is allocated, nothing exported. */
 export const noopTracing: Tracing = {
@@ -85,77 +126,140 @@ export const noopTracing: Tracing = {
   shutdown: () => Promise.resolve(),
 };
 
-const KINDS = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL } as const;
+const KINDS = { server: 2, client: 3, internal: 1 } as const;
 
-const headerGetter: TextMapGetter<SpanParent> = {
-  keys: () => ['traceparent', 'tracestate'],
-  get: (carrier, key) => {
-    const v = key === 'traceparent' ? carrier.traceparent : key === 'tracestate' ? carrier.tracestate : null;
-    return v ?? undefined;
-  },
-};
+/** A sampled span: its fields are what the exporter encodes when it ends. */
+class RecordingSpan implements TraceSpan, FinishedSpan {
+  endMs = 0;
+  error = false;
+  private ended = false;
 
-const headerSetter: TextMapSetter<Record<string, string>> = {
-  set: (carrier, key, value) => {
-    carrier[key] = value;
-  },
-};
+  constructor(
+    private readonly exporter: OtlpExporter,
+    public name: string,
+    readonly kind: number,
+    readonly traceId: string,
+    readonly spanId: string,
+    readonly parentSpanId: string,
+    readonly traceState: string,
+    /** Owned by the span from here on (the callers pass a fresh literal). */
+    readonly attributes: TraceAttributes,
+    readonly startMs: number,
+  ) {}
+
+  setAttribute(key: string, value: string | number | boolean | undefined): void {
+    if (!this.ended) this.attributes[key] = value;
+  }
+
+  setAttributes(attributes: TraceAttributes): void {
+    if (this.ended) return;
+    for (const key in attributes) this.attributes[key] = attributes[key];
+  }
+
+  updateName(name: string): void {
+    if (!this.ended) this.name = name;
+  }
+
+  setError(): void {
+    if (!this.ended) this.error = true;
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endMs = Math.max(this.startMs, epochMs());
+    this.exporter.add(this);
+  }
+
+  spanContext(): SpanContext {
+    return { traceId: this.traceId, spanId: this.spanId, traceFlags: 1, traceState: this.traceState };
+  }
+
+  isRecording(): boolean {
+    return !this.ended;
+  }
+}
+
+/**
+ * Whether a new trace (or a span whose parent-based sampler has no parent) is sampled. traceidratio compares the
+ * trace id's low 56 bits with the ratio, so every service sampling by ratio keeps the same traces.
+ */
+function rootSampled(sampler: SamplerName, ratio: number, traceId: string): boolean {
+  if (sampler === 'always_off' || sampler === 'parentbased_always_off') return false;
+  if (sampler === 'traceidratio' || sampler === 'parentbased_traceidratio')
+    return ratio >= 1 || parseInt(traceId.slice(18), 16) < ratio * 2 ** 56;
+  return true;
+}
 
 /**
  * Builds the process's tracing from the environment: OTLP/HTTP (protobuf unless OTEL_EXPORTER_OTLP_PROTOCOL says
- * http/json) through a batch processor, resource `service.name` = `serviceName` unless OTEL_SERVICE_NAME or
- * OTEL_RESOURCE_ATTRIBUTES say otherwise. Only W3C trace context is read and written; no global provider or
- * context manager is installed (parents are passed explicitly, so nothing patches node's async machinery).
- * `onError` hears export failures.
+ * http/json) with batching, resource `service.name` = `serviceName` unless OTEL_SERVICE_NAME or
+ * OTEL_RESOURCE_ATTRIBUTES say otherwise, and the standard OTEL_* exporter, batch and sampler variables
+ * (`otel-settings.ts`). Only W3C trace context is read and written; parents are passed explicitly, so nothing
+ * patches node's async machinery. Spans, ids and the export encoding are Keyway's own (no OpenTelemetry SDK):
+ * a traced request costs a few microseconds, where the SDK's span objects and serializer cost ~50% of the
+ * gateway's CPU per request. `onError` hears export failures and unusable settings.
  */
 export function createTracing(
   env: TracingEnv,
   serviceName: string,
   onError?: (message: string) => void,
+  raw: Record<string, string | undefined> = process.env,
 ): Tracing {
   const url = tracesUrl(env);
   if (env.OTEL_SDK_DISABLED || url === undefined)
     return env.OTEL_PROPAGATE_UPSTREAM ? { ...noopTracing, propagateUpstream: true } : noopTracing;
+  const report = onError ?? (() => {});
+  const settings = traceSettings(raw, serviceName, report);
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
-  // The URL as the OTLP spec builds it; headers, timeout and compression the exporter reads from OTEL_* itself.
-  const exporter = protocol === 'http/json' ? new JsonExporter({ url }) : new ProtoExporter({ url });
-  const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }).merge(
-    detectResources({ detectors: [envDetector] }),
-  );
-  const processor = new BatchSpanProcessor({
-    export: (spans, done) =>
-      exporter.export(spans, (result) => {
-        if (result.error && onError) onError(`trace export failed: ${result.error.message}`);
-        done(result);
-      }),
-    shutdown: () => exporter.shutdown(),
-    forceFlush: () => exporter.forceFlush(),
-  });
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
-  const tracer = provider.getTracer('keyway');
-  const propagator = new W3CTraceContextPropagator();
+  const origin = { resource: settings.resource, scopeName: 'keyway', scopeVersion: '' };
+  const encoder = protocol === 'http/json' ? new JsonBatchEncoder(origin) : new ProtoBatchEncoder(origin);
+  const exporter = new OtlpExporter(url, settings, encoder, report);
+  const parentBased = settings.sampler.startsWith('parentbased_');
 
-  const contextOf = (parent: SpanParent | undefined): Context => {
-    if (!parent) return ROOT_CONTEXT;
-    if (parent.span) return trace.setSpan(ROOT_CONTEXT, parent.span);
-    if (!parent.traceparent) return ROOT_CONTEXT;
-    return propagator.extract(ROOT_CONTEXT, parent, headerGetter);
+  const startSpan: Tracing['startSpan'] = (name, kind, attributes, parent) => {
+    let context: SpanContext | null = null;
+    if (parent?.span) context = parent.span.spanContext();
+    else if (parent?.traceparent) {
+      context = parseTraceparent(parent.traceparent);
+      if (context) context.traceState = parseTracestate(parent.tracestate);
+    }
+    if (context && context.traceId === INVALID_TRACE_ID) context = null;
+    const traceId = context ? context.traceId : newTraceId();
+    const sampled =
+      context && parentBased
+        ? (context.traceFlags & 1) === 1
+        : rootSampled(settings.sampler, settings.ratio, traceId);
+    const spanId = newSpanId();
+    const traceState = context ? context.traceState : '';
+    if (!sampled) return new NonRecordingSpan({ traceId, spanId, traceFlags: 0, traceState });
+    return new RecordingSpan(
+      exporter,
+      name,
+      KINDS[kind],
+      traceId,
+      spanId,
+      context ? context.spanId : '',
+      traceState,
+      attributes ?? {},
+      epochMs(),
+    );
   };
-  const startSpan: Tracing['startSpan'] = (name, kind, attributes, parent) =>
-    tracer.startSpan(name, { kind: KINDS[kind], ...(attributes ? { attributes } : {}) }, contextOf(parent));
 
   return {
     enabled: true,
     propagateUpstream: env.OTEL_PROPAGATE_UPSTREAM,
     startSpan,
     headersOf(span) {
-      const out: Record<string, string> = {};
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, span), out, headerSetter);
+      const context = span.spanContext();
+      if (context.traceId === INVALID_TRACE_ID) return {};
+      const out: Record<string, string> = { traceparent: formatTraceparent(context) };
+      if (context.traceState) out.tracestate = context.traceState;
       return out;
     },
     async traced(name, attributes, job) {
-      const span = startSpan(name, 'internal', attributes);
+      const span = startSpan(name, 'internal', { ...attributes });
       try {
         return await job();
       } catch (error) {
@@ -165,6 +269,6 @@ export function createTracing(
         span.end();
       }
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: () => exporter.shutdown(),
   };
 }

@@ -1,0 +1,413 @@
+/**
+ * OTLP trace export bodies, written by hand: `ExportTraceServiceRequest` in protobuf
+ * (opentelemetry/proto/collector/trace/v1/trace_service.proto, trace/v1/trace.proto, common/v1/common.proto) and in
+ * the OTLP/JSON mapping (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding: hex ids, enums as
+ * numbers, 64-bit integers as strings). Each span is encoded the moment it ends, so nothing of it outlives the
+ * request: a batch is bytes, not span objects kept for seconds (which V8 would promote and scan).
+ */
+
+/** Attribute values a span takes (undefined and null ones are left out, as are non-finite numbers). */
+export type AttributeValue = string | number | boolean;
+export type TraceAttributes = Record<string, AttributeValue | undefined | null>;
+
+/** A span as it is exported. */
+export interface FinishedSpan {
+  traceId: string;
+  spanId: string;
+  /** '' for a root span. */
+  parentSpanId: string;
+  traceState: string;
+  name: string;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
+  kind: number;
+  /** Milliseconds since the epoch, fractional. */
+  startMs: number;
+  endMs: number;
+  attributes: TraceAttributes;
+  /** Status ERROR (else UNSET). */
+  error: boolean;
+}
+
+/** Longest attribute string exported (UTF-16 units): a caller-chosen value (a model name) cannot bloat a batch. */
+export const MAX_ATTRIBUTE_CHARS = 1024;
+
+function clip(value: string): string {
+  if (value.length <= MAX_ATTRIBUTE_CHARS) return value;
+  // Not half a surrogate pair at the cut.
+  const end =
+    (value.charCodeAt(MAX_ATTRIBUTE_CHARS - 1) & 0xfc00) === 0xd800
+      ? MAX_ATTRIBUTE_CHARS - 1
+      : MAX_ATTRIBUTE_CHARS;
+  return value.slice(0, end);
+}
+
+/** Nanoseconds since the epoch as a decimal string (OTLP/JSON's fixed64). */
+export function nanoString(ms: number): string {
+  const whole = Math.floor(ms);
+  const frac = Math.min(999_999, Math.round((ms - whole) * 1e6));
+  return `${whole}${String(frac).padStart(6, '0')}`;
+}
+
+// Hex digit values by char code ('0'-'9', 'a'-'f'; ids are lowercase by construction and by parseTraceparent).
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX[97 + i] = 10 + i;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** A growing protobuf byte buffer. */
+class ProtoWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** A non-negative integer below 2^53. */
+  varint(n: number): void {
+    this.ensure(10);
+    while (n >= 128) {
+      this.buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /** A negative integer as int64's ten-byte two's complement. */
+  negativeVarint(n: number): void {
+    this.ensure(10);
+    let v = BigInt.asUintN(64, BigInt(n));
+    while (v >= 128n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  /** Nanoseconds since the epoch, exactly (no 64-bit float rounding), as fixed64. */
+  fixed64Nanos(ms: number): void {
+    this.ensure(8);
+    const whole = Math.floor(ms);
+    const frac = Math.min(999_999, Math.round((ms - whole) * 1e6));
+    const high = Math.floor(whole / 0x1_0000_0000);
+    const sum = (whole - high * 0x1_0000_0000) * 1e6 + frac; // < 2^52: exact
+    const carry = Math.floor(sum / 0x1_0000_0000);
+    this.buf.writeUInt32LE(sum - carry * 0x1_0000_0000, this.pos);
+    this.buf.writeUInt32LE(high * 1e6 + carry, this.pos + 4);
+    this.pos += 8;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /**
+   * Field `tag` as length-delimited UTF-8. Short ASCII strings (nearly every attribute) are copied byte by byte
+   * behind a one-byte length: for tens of bytes that beats Buffer's write and byteLength calls severalfold.
+   */
+  string(tag: number, value: string): void {
+    const n = value.length;
+    if (n < 128) {
+      this.ensure(2 + n);
+      const buf = this.buf;
+      const at = this.pos + 2;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = tag;
+        buf[this.pos + 1] = n;
+        this.pos = at + n;
+        return;
+      }
+    }
+    const size = Buffer.byteLength(value);
+    this.ensure(11 + size);
+    this.buf[this.pos++] = tag;
+    this.varint(size);
+    this.pos += this.buf.write(value, this.pos, size, 'utf8');
+  }
+
+  /** Field `tag` as the raw bytes of a lowercase hex id. */
+  hex(tag: number, hex: string): void {
+    const size = hex.length >> 1;
+    this.ensure(2 + size);
+    const buf = this.buf;
+    buf[this.pos++] = tag;
+    buf[this.pos++] = size;
+    for (let i = 0; i < size; i++)
+      buf[this.pos++] =
+        (HEX[hex.charCodeAt(2 * i)] as number) * 16 + (HEX[hex.charCodeAt(2 * i + 1)] as number);
+  }
+
+  raw(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const n = end - start;
+    this.ensure(n);
+    // A key prefix is a few dozen bytes: a loop beats Buffer.copy's argument handling.
+    if (n <= 64) for (let i = start; i < end; i++) this.buf[this.pos++] = bytes[i] as number;
+    else {
+      this.buf.set(bytes.subarray(start, end), this.pos);
+      this.pos += n;
+    }
+  }
+}
+
+/** Whether `s` is ASCII and under 128 characters (its UTF-8 size is its length). */
+function isShortAscii(s: string): boolean {
+  if (s.length >= 128) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+// `KeyValue.key` (field 1) encoded once per attribute name.
+const keyPrefixes = new Map<string, Buffer>();
+
+function keyPrefix(key: string): Buffer {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    const w = new ProtoWriter(16 + key.length * 3);
+    w.string(0x0a, key);
+    prefix = Buffer.from(w.buf.subarray(0, w.pos));
+    // Attribute names are the code's own constants; the cap only guards against a caller-named key.
+    if (keyPrefixes.size < 4096) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/** One `KeyValue` under field `tag` (9: Span.attributes, 1: Resource.attributes); nothing for an empty value. */
+function writeAttribute(
+  w: ProtoWriter,
+  tag: number,
+  key: string,
+  value: AttributeValue | undefined | null,
+): void {
+  let anySize: number;
+  let text = '';
+  let textSize = 0;
+  switch (typeof value) {
+    case 'string':
+      text = clip(value);
+      textSize = isShortAscii(text) ? text.length : Buffer.byteLength(text);
+      anySize = 1 + varintSize(textSize) + textSize;
+      break;
+    case 'boolean':
+      anySize = 2;
+      break;
+    case 'number':
+      if (!Number.isFinite(value)) return;
+      anySize = Number.isSafeInteger(value) ? 1 + (value < 0 ? 10 : varintSize(value)) : 9;
+      break;
+    default:
+      return;
+  }
+  const prefix = keyPrefix(key);
+  w.byte(tag);
+  w.varint(prefix.length + 1 + varintSize(anySize) + anySize);
+  w.raw(prefix);
+  w.byte(0x12); // KeyValue.value
+  w.varint(anySize);
+  if (typeof value === 'string')
+    w.string(0x0a, text); // AnyValue.string_value
+  else if (typeof value === 'boolean') {
+    w.byte(0x10); // bool_value
+    w.byte(value ? 1 : 0);
+  } else if (Number.isSafeInteger(value)) {
+    w.byte(0x18); // int_value
+    if (value < 0) w.negativeVarint(value);
+    else w.varint(value);
+  } else {
+    w.byte(0x21); // double_value
+    w.double(value);
+  }
+}
+
+function writeAttributes(w: ProtoWriter, tag: number, attributes: TraceAttributes): void {
+  for (const key in attributes) writeAttribute(w, tag, key, attributes[key]);
+}
+
+/** Appends finished spans to one export body at a time (protobuf or JSON), counting them. */
+export interface SpanBatchEncoder {
+  readonly contentType: string;
+  /** Spans in the batch being filled. */
+  readonly count: number;
+  add(span: FinishedSpan): void;
+  /**
+   * The finished `ExportTraceServiceRequest`, as parts sent one after another (no copy into one buffer); the
+   * encoder starts a new batch.
+   */
+  take(): Buffer[];
+}
+
+/** What every batch says about its sender: the resource's attributes and the instrumentation scope. */
+export interface ExportOrigin {
+  resource: Record<string, string>;
+  scopeName: string;
+  scopeVersion: string;
+}
+
+/** OTLP/HTTP protobuf (`application/x-protobuf`). */
+export class ProtoBatchEncoder implements SpanBatchEncoder {
+  readonly contentType = 'application/x-protobuf';
+  count = 0;
+  private spans = new ProtoWriter(64 * 1024);
+  private readonly resource: Buffer;
+  private readonly scope: Buffer;
+
+  constructor(origin: ExportOrigin) {
+    const r = new ProtoWriter(512);
+    writeAttributes(r, 0x0a, origin.resource);
+    this.resource = Buffer.from(r.buf.subarray(0, r.pos));
+    const s = new ProtoWriter(128);
+    s.string(0x0a, origin.scopeName);
+    if (origin.scopeVersion) s.string(0x12, origin.scopeVersion);
+    this.scope = Buffer.from(s.buf.subarray(0, s.pos));
+  }
+
+  add(span: FinishedSpan): void {
+    const w = this.spans;
+    // ScopeSpans.spans (field 2): the span is written in place behind a two-byte length, moved only when its
+    // length needs one or three bytes (a span under 128 or over 16,383 bytes, both rare).
+    w.ensure(3);
+    w.buf[w.pos++] = 0x12;
+    const lengthAt = w.pos;
+    w.pos += 2;
+    w.hex(0x0a, span.traceId);
+    w.hex(0x12, span.spanId);
+    if (span.traceState) w.string(0x1a, span.traceState);
+    if (span.parentSpanId) w.hex(0x22, span.parentSpanId);
+    w.string(0x2a, span.name);
+    w.byte(0x30);
+    w.varint(span.kind);
+    w.byte(0x39);
+    w.fixed64Nanos(span.startMs);
+    w.byte(0x41);
+    w.fixed64Nanos(span.endMs);
+    writeAttributes(w, 0x4a, span.attributes);
+    if (span.error) w.raw(STATUS_ERROR);
+    const size = w.pos - lengthAt - 2;
+    const lengthSize = varintSize(size);
+    if (lengthSize !== 2) {
+      w.ensure(lengthSize - 2);
+      w.buf.copyWithin(lengthAt + lengthSize, lengthAt + 2, w.pos);
+      w.pos += lengthSize - 2;
+    }
+    const end = w.pos;
+    w.pos = lengthAt;
+    w.varint(size);
+    w.pos = end;
+    this.count++;
+  }
+
+  take(): Buffer[] {
+    const spans = this.spans.buf.subarray(0, this.spans.pos);
+    const scopeSpansSize = 1 + varintSize(this.scope.length) + this.scope.length + spans.length;
+    const resourceSize = 1 + varintSize(this.resource.length) + this.resource.length;
+    const resourceSpansSize = resourceSize + 1 + varintSize(scopeSpansSize) + scopeSpansSize;
+    const head = new ProtoWriter(64 + this.resource.length + this.scope.length);
+    head.byte(0x0a); // ExportTraceServiceRequest.resource_spans
+    head.varint(resourceSpansSize);
+    head.byte(0x0a); // ResourceSpans.resource
+    head.varint(this.resource.length);
+    head.raw(this.resource);
+    head.byte(0x12); // ResourceSpans.scope_spans
+    head.varint(scopeSpansSize);
+    head.byte(0x0a); // ScopeSpans.scope
+    head.varint(this.scope.length);
+    head.raw(this.scope);
+    // The next batch starts at this one's size: no growing (and copying) in a steady state.
+    this.spans = new ProtoWriter(Math.max(64 * 1024, spans.length));
+    this.count = 0;
+    return [head.buf.subarray(0, head.pos), spans];
+  }
+}
+
+// Span.status (field 15) = Status { code (field 3) = STATUS_CODE_ERROR (2) }.
+const STATUS_ERROR = Buffer.from([0x7a, 0x02, 0x18, 0x02]);
+
+function jsonAttribute(key: string, value: AttributeValue | undefined | null): string {
+  const k = JSON.stringify(key);
+  switch (typeof value) {
+    case 'string':
+      return `{"key":${k},"value":{"stringValue":${JSON.stringify(clip(value))}}}`;
+    case 'boolean':
+      return `{"key":${k},"value":{"boolValue":${value}}}`;
+    case 'number':
+      if (!Number.isFinite(value)) return '';
+      return Number.isSafeInteger(value)
+        ? `{"key":${k},"value":{"intValue":"${value}"}}`
+        : `{"key":${k},"value":{"doubleValue":${value}}}`;
+    default:
+      return '';
+  }
+}
+
+function jsonAttributes(attributes: TraceAttributes): string {
+  let out = '';
+  for (const key in attributes) {
+    const one = jsonAttribute(key, attributes[key]);
+    if (one) out += out ? `,${one}` : one;
+  }
+  return out;
+}
+
+/** OTLP/HTTP JSON (`application/json`). */
+export class JsonBatchEncoder implements SpanBatchEncoder {
+  readonly contentType = 'application/json';
+  count = 0;
+  private parts: string[] = [];
+  private readonly head: string;
+
+  constructor(origin: ExportOrigin) {
+    const scope = origin.scopeVersion
+      ? { name: origin.scopeName, version: origin.scopeVersion }
+      : { name: origin.scopeName };
+    this.head =
+      `{"resourceSpans":[{"resource":{"attributes":[${jsonAttributes(origin.resource)}]},` +
+      `"scopeSpans":[{"scope":${JSON.stringify(scope)},"spans":[`;
+  }
+
+  add(span: FinishedSpan): void {
+    let s = `{"traceId":"${span.traceId}","spanId":"${span.spanId}"`;
+    if (span.parentSpanId) s += `,"parentSpanId":"${span.parentSpanId}"`;
+    if (span.traceState) s += `,"traceState":${JSON.stringify(span.traceState)}`;
+    s +=
+      `,"name":${JSON.stringify(span.name)},"kind":${span.kind}` +
+      `,"startTimeUnixNano":"${nanoString(span.startMs)}","endTimeUnixNano":"${nanoString(span.endMs)}"` +
+      `,"attributes":[${jsonAttributes(span.attributes)}]`;
+    if (span.error) s += ',"status":{"code":2}';
+    this.parts.push(`${s}}`);
+    this.count++;
+  }
+
+  take(): Buffer[] {
+    const body = Buffer.from(`${this.head}${this.parts.join(',')}]}]}]}`);
+    this.parts = [];
+    this.count = 0;
+    return [body];
+  }
+}
