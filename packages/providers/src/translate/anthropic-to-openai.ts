@@ -46,6 +46,8 @@ const KNOWN = new Set([
   'service_tier',
 ]);
 const TOOL_KEYS = new Set(['name', 'description', 'input_schema', 'type', 'strict', 'cache_control']);
+const OUTPUT_CONFIG_KEYS = new Set(['format', 'effort']);
+const METADATA_KEYS = new Set(['user_id']);
 
 type Part = JsonObject;
 
@@ -81,10 +83,15 @@ function documentPart(b: JsonObject, field: string): Part {
   return { type: 'file', file: { filename, file_data: `data:application/pdf;base64,${String(src.data)}` } };
 }
 
-/** A user turn: its tool results become `tool` messages (first, as Anthropic orders them), the rest one message. */
-function userMessages(content: unknown, field: string): JsonObject[] {
-  if (typeof content === 'string') return [{ role: 'user', content }];
-  const tools: JsonObject[] = [];
+/**
+ * A user turn, appended to `out`: its tool results become `tool` messages (first, as Anthropic orders them), the
+ * rest one message. Appended rather than returned: no array per turn to copy in.
+ */
+function pushUserMessages(out: JsonObject[], content: unknown, field: string): void {
+  if (typeof content === 'string') {
+    out.push({ role: 'user', content });
+    return;
+  }
   const parts: Part[] = [];
   needArray(content, field).forEach((x, j) => {
     const f = `${field}[${j}]`;
@@ -94,14 +101,14 @@ function userMessages(content: unknown, field: string): JsonObject[] {
     else if (b.type === 'document') parts.push(documentPart(b, f));
     else if (b.type === 'tool_result') {
       const result = present(b.content) ? textOfBlocks(b.content, `${f}.content`) : '';
-      tools.push({
+      out.push({
         role: 'tool',
         tool_call_id: needString(b.tool_use_id, `${f}.tool_use_id`),
         content: result,
       });
     } else refuse(`${f}.type`, `${String(b.type)} blocks have no OpenAI equivalent`);
   });
-  return parts.length > 0 ? [...tools, { role: 'user', content: parts }] : tools;
+  if (parts.length > 0) out.push({ role: 'user', content: parts });
 }
 
 function assistantMessage(content: unknown, field: string): JsonObject {
@@ -131,7 +138,7 @@ function convertMessages(system: unknown, raw: unknown): JsonObject[] {
   needArray(raw, 'messages').forEach((x, i) => {
     const field = `messages[${i}]`;
     const m = needObject(x, field);
-    if (m.role === 'user') out.push(...userMessages(m.content, `${field}.content`));
+    if (m.role === 'user') pushUserMessages(out, m.content, `${field}.content`);
     else if (m.role === 'assistant') out.push(assistantMessage(m.content, `${field}.content`));
     else if (m.role === 'system')
       out.push({ role: 'system', content: textOfBlocks(m.content, `${field}.content`) });
@@ -168,7 +175,7 @@ function convertToolChoice(raw: JsonObject, out: JsonObject): void {
 /** `output_config`: a JSON schema becomes OpenAI structured outputs, an effort OpenAI knows `reasoning_effort`. */
 function convertOutputConfig(raw: unknown, out: JsonObject): void {
   const oc = needObject(raw, 'output_config');
-  refuseUnknown(oc, new Set(['format', 'effort']), 'output_config.');
+  refuseUnknown(oc, OUTPUT_CONFIG_KEYS, 'output_config.');
   if (present(oc.format)) {
     const f = needObject(oc.format, 'output_config.format');
     if (f.type !== 'json_schema') refuse('output_config.format.type', 'only json_schema');
@@ -204,7 +211,7 @@ export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
   if (present(b.output_config)) convertOutputConfig(b.output_config, out);
   if (present(b.metadata)) {
     const meta = needObject(b.metadata, 'metadata');
-    refuseUnknown(meta, new Set(['user_id']), 'metadata.');
+    refuseUnknown(meta, METADATA_KEYS, 'metadata.');
     if (present(meta.user_id)) out.user = needString(meta.user_id, 'metadata.user_id');
   }
   const stream = b.stream === true;

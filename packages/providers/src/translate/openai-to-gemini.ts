@@ -147,13 +147,15 @@ class OpenAiStream implements StreamTranslator {
     if (!this.complete) return '';
     let out = '';
     if (this.ctx.includeUsage && this.usage) {
-      const usage = {
+      const last = {
         id: this.id,
         object: 'chat.completion.chunk',
         created: this.created,
         model: this.ctx.model,
+        choices: [],
+        usage: openAiUsage(this.usage),
       };
-      out += sseEvent(JSON.stringify({ ...usage, choices: [], usage: openAiUsage(this.usage) }));
+      out += sseEvent(JSON.stringify(last));
     }
     return `${out}data: [DONE]\n\n`;
   }
