@@ -183,12 +183,24 @@ class Pacer implements KeyPacer {
     }
     if (model === null || plan.model.length === 0) return this.admitTotal(group, keyId, plan, entry);
     // A full `total` refuses before the model's counter counts the request (refused requests do not count).
-    const full = fullRule(this.counters, this.ids.total(keyId), plan.total, this.clock.now());
+    const full = fullRule(this.counters, this.ids.total(keyId), plan.total, this.clock);
     if (full !== null) return this.refuse(group, keyId, null, full);
     const a = this.counters.admit(this.ids.model(keyId, model), plan.model);
-    const next = (r: Admission) =>
-      r.ok ? this.admitTotal(group, keyId, plan, entry) : this.refuse(group, keyId, model, waitOf(r));
-    return a instanceof Promise ? a.then(next) : next(a);
+    // No callback made unless the layer waits (standalone never does): this runs for every request.
+    if (!(a instanceof Promise)) return this.afterModel(a, group, keyId, model, plan, entry);
+    return a.then((r) => this.afterModel(r, group, keyId, model, plan, entry));
+  }
+
+  /** The model's admission `a` decided: on to the rules across models, or the refusal for that model. */
+  private afterModel(
+    a: Admission,
+    group: GroupRuntime,
+    keyId: number,
+    model: string,
+    plan: KeyPacingRules,
+    entry: Stated | undefined,
+  ): PaceVerdict | Promise<PaceVerdict> {
+    return a.ok ? this.admitTotal(group, keyId, plan, entry) : this.refuse(group, keyId, model, waitOf(a));
   }
 
   observe(
@@ -221,13 +233,15 @@ class Pacer implements KeyPacer {
     plan: KeyPacingRules,
     entry: Stated | undefined,
   ): PaceVerdict | Promise<PaceVerdict> {
-    const settle = (a: Admission): PaceVerdict => {
-      if (!a.ok) return this.refuse(group, keyId, null, waitOf(a));
-      if (entry) entry.left -= 1;
-      return OK;
-    };
     const a = this.counters.admit(this.ids.total(keyId), plan.total);
-    return a instanceof Promise ? a.then(settle) : settle(a);
+    if (!(a instanceof Promise)) return this.settle(a, group, keyId, entry);
+    return a.then((r) => this.settle(r, group, keyId, entry));
+  }
+
+  private settle(a: Admission, group: GroupRuntime, keyId: number, entry: Stated | undefined): PaceVerdict {
+    if (!a.ok) return this.refuse(group, keyId, null, waitOf(a));
+    if (entry) entry.left -= 1;
+    return OK;
   }
 
   /** Parks the key (for `model`, or every model with null) for `waitMs` and answers the refusal. */
@@ -256,12 +270,14 @@ function fullRule(
   counters: CounterLayer,
   id: string,
   rules: readonly LimitRule[],
-  now: number,
+  clock: Clock,
 ): number | null {
   for (const rule of rules) {
     if (rule.limit === Infinity) continue;
     const u = counters.usage(id, rule);
-    if (u.used >= rule.limit) return u.resetAtMs === null ? MINUTE_MS : Math.max(1, u.resetAtMs - now);
+    // The clock is read only when a rule is full (a refusal), not for every admission.
+    if (u.used >= rule.limit)
+      return u.resetAtMs === null ? MINUTE_MS : Math.max(1, u.resetAtMs - clock.now());
   }
   return null;
 }

@@ -33,16 +33,18 @@ export class LocalCounters implements CounterLayer {
   admit(id: string, rules: readonly LimitRule[]): Admission {
     const now = this.clock.now();
     this.maybeSweep(now);
+    // The id's counters looked up once for all its rules (this runs for every request an upstream key admits).
+    const byRule = this.counters(id);
     for (const rule of rules) {
       if (rule.limit === Infinity) continue;
-      const tally = this.tally(id, rule, now);
+      const tally = tallyIn(byRule, rule, now);
       const used = this.usedOf(tally, now);
       if (used >= rule.limit) return refusal(rule, used, this.freesAt(tally, rule, now), now);
     }
     for (const rule of rules) {
-      if (rule.measure === 'requests') this.add(this.tally(id, rule, now), rule, now, 1);
+      if (rule.measure === 'requests') this.add(tallyIn(byRule, rule, now), rule, now, 1);
     }
-    return { ok: true };
+    return ADMITTED;
   }
 
   /** Adds a finished request's tokens and cost to the `tokens` and `cost` rules of `id`. */
@@ -96,21 +98,17 @@ export class LocalCounters implements CounterLayer {
     return n;
   }
 
-  private tally(id: string, rule: LimitRule, now: number): Tally {
+  private counters(id: string): Map<string, Tally> {
     let byRule = this.tallies.get(id);
     if (!byRule) {
       byRule = new Map();
       this.tallies.set(id, byRule);
     }
-    const key = ruleKey(rule);
-    const existing = byRule.get(key);
-    if (existing && matches(existing, rule, now)) return existing;
-    const fresh: Tally =
-      rule.window === 'minute'
-        ? { kind: 'minute', window: new SlidingWindow() }
-        : { kind: 'period', ...periodBounds(rule.window, now, rule.timeZone), used: 0 };
-    byRule.set(key, fresh);
-    return fresh;
+    return byRule;
+  }
+
+  private tally(id: string, rule: LimitRule, now: number): Tally {
+    return tallyIn(this.counters(id), rule, now);
   }
 
   private usedOf(tally: Tally, now: number): number {
@@ -137,6 +135,22 @@ export class LocalCounters implements CounterLayer {
       if (byRule.size === 0) this.tallies.delete(id);
     }
   }
+}
+
+/** An admission that passed: one shared value (nothing to tell apart, and none made per request). */
+const ADMITTED: Admission = Object.freeze({ ok: true });
+
+/** The tally of `rule` among one id's counters, a fresh one when it is missing or its period has passed. */
+function tallyIn(byRule: Map<string, Tally>, rule: LimitRule, now: number): Tally {
+  const key = ruleKey(rule);
+  const existing = byRule.get(key);
+  if (existing && matches(existing, rule, now)) return existing;
+  const fresh: Tally =
+    rule.window === 'minute'
+      ? { kind: 'minute', window: new SlidingWindow() }
+      : { kind: 'period', ...periodBounds(rule.window, now, rule.timeZone), used: 0 };
+  byRule.set(key, fresh);
+  return fresh;
 }
 
 /** Whether a stored tally still belongs to `rule` at `now` (same window kind, current period). */

@@ -92,9 +92,34 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
+/**
+ * Zoned keys made so far, by zone and name: a key built per lookup is a new string that every counter Map hashes
+ * again (several lookups per admitted request). Bounded: zones and rule names are few, but come from config.
+ */
+const zonedKeys = new Map<string, Map<string, string>>();
+const MAX_ZONED_KEYS = 1000;
+let zonedKeyCount = 0;
+
 /** The storage name of a rule's counter: its name, plus the zone of a zoned day window. */
 export function ruleKey(rule: LimitRule): string {
-  return rule.timeZone && rule.window === 'day' ? `${rule.name}@${rule.timeZone}` : rule.name;
+  const { timeZone, name } = rule;
+  if (!timeZone || rule.window !== 'day') return name;
+  let byName = zonedKeys.get(timeZone);
+  let key = byName?.get(name);
+  if (key !== undefined) return key;
+  key = `${name}@${timeZone}`;
+  if (zonedKeyCount >= MAX_ZONED_KEYS) {
+    zonedKeys.clear();
+    zonedKeyCount = 0;
+    byName = undefined;
+  }
+  if (!byName) {
+    byName = new Map();
+    zonedKeys.set(timeZone, byName);
+  }
+  byName.set(name, key);
+  zonedKeyCount++;
+  return key;
 }
 
 /**
