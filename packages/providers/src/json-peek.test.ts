@@ -33,6 +33,19 @@ describe('peekJsonString', () => {
     expect(peekJsonString(b(body), 'model')).toBe(expected);
   });
 
+  it('finds the end of a string wherever its escapes fall, short or long', () => {
+    // Escaped quotes and backslash runs at every position around where a byte walk gives way to indexOf.
+    for (const escape of ['\\"', '\\\\', '\\\\\\"', '\\n']) {
+      for (let at = 0; at < 120; at++) {
+        const value = `${'x'.repeat(at)}${escape}${'y'.repeat(at % 7)}`;
+        const text = `{"a":"${value}","model":"m${value}"}`;
+        const parsed = JSON.parse(text) as { a: string; model: string };
+        expect(peekJsonString(b(text), 'model')).toBe(parsed.model);
+        expect(peekJsonValue(b(text), 'a')).toEqual({ ok: true, value: parsed.a });
+      }
+    }
+  });
+
   it('handles null and empty bodies', () => {
     expect(peekJsonString(null, 'model')).toBeNull();
     expect(peekJsonString(Buffer.alloc(0), 'model')).toBeNull();

@@ -75,16 +75,18 @@ export function sessionLookup(req: SessionRequest): SessionLookup {
   const dialect = dialectOf(req.path);
   let fromBody: string | null | undefined;
   let fingerprint: string | null | undefined;
-  const byHeader = new Map<string, string | null>();
+  // The last header asked for and its answer, not a Map per request: groups nearly always share the default
+  // header name, and one asked for again after another is only hashed again (the same id).
+  let lastHeader: string | undefined;
+  let own: string | null = null;
   return (header) => {
     // Null is a memoised answer too (no session named): `??=` would ask again.
     if (fromBody === undefined) fromBody = dialect === null ? null : bodySession(dialect, req.body);
     if (fromBody !== null) return fromBody;
-    let own = byHeader.get(header);
-    if (own === undefined) {
+    if (header !== lastHeader) {
       const value = headerValue(req.headers, header)?.trim();
       own = value ? digest('h', [value]) : null;
-      byHeader.set(header, own);
+      lastHeader = header;
     }
     if (own !== null) return own;
     if (fingerprint === undefined)
@@ -183,6 +185,9 @@ function digest(tag: string, parts: readonly unknown[]): string {
  * tiny parts stays bounded.
  */
 function feed(text: string, value: unknown): string {
+  // A string part (the caller key, most prompts) needs no stack: the same bytes, without an array per part.
+  if (typeof value === 'string')
+    return `${text}${value.length > PART_LIMIT - 1 ? value.slice(0, PART_LIMIT - 1) : value}\u0000`;
   let out = text;
   let budget = PART_LIMIT;
   const stack: unknown[] = [value];
