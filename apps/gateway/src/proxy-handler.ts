@@ -15,6 +15,7 @@ import { recordRefusal } from './request-record';
 import { sendDialectError, tagRateLimits } from './respond';
 import { StormGuard } from './storm-guard';
 import { parseProxyTarget } from './target';
+import { closeRequestTrace } from './tracing';
 import { enterTranslated, speakCallerDialect, translatorOf } from './translate';
 import { createSessionAffinity } from './session-affinity';
 import { createKeyPacer } from './key-pacer';
@@ -139,6 +140,7 @@ export function createProxyHandler(deps: GatewayDeps): ProxyHandler {
         const hook = ctx.closeHook;
         ctx.closeHook = null;
         if (hook && !res.writableFinished) hook();
+        if (ctx.trace) closeRequestTrace(ctx.trace, res.statusCode);
       });
       return true;
     },

@@ -38,7 +38,7 @@ export interface RequestTrace {
 /**
  * Starts a request's trace (parent: the client's `traceparent`). Called only when tracing is on or propagation is
  * asked for, so a gateway without either allocates nothing here. A request that ends without a log record (a
- * refused upload) ends its span when its response closes.
+ * refused upload) ends its span when its response closes ({@link closeRequestTrace}).
  */
 export function startRequestTrace(tracing: Tracing, ctx: ForwardContext): RequestTrace {
   if (!tracing.enabled) return { tracing, span: null, attempt: null, attempts: 0, ended: true };
@@ -60,13 +60,17 @@ export function startRequestTrace(tracing: Tracing, ctx: ForwardContext): Reques
     },
     { traceparent: req.headers.traceparent, tracestate: req.headers.tracestate },
   );
-  const trace: RequestTrace = { tracing, span, attempt: null, attempts: 0, ended: false };
-  ctx.res.once('close', () => {
-    if (trace.ended) return;
-    span.setAttribute('http.response.status_code', ctx.res.statusCode);
-    endRequest(trace);
-  });
-  return trace;
+  return { tracing, span, attempt: null, attempts: 0, ended: false };
+}
+
+/**
+ * Ends a request's span when its response closed without a log record ending it first (a refused upload): called
+ * from the request's one close listener, so tracing adds no listener of its own.
+ */
+export function closeRequestTrace(trace: RequestTrace, statusCode: number): void {
+  if (trace.ended || trace.span === null) return;
+  trace.span.setAttribute('http.response.status_code', statusCode);
+  endRequest(trace);
 }
 
 /** Opens the CLIENT span of an attempt about to be sent with `key` to `origin`. */

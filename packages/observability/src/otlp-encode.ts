@@ -23,7 +23,14 @@ export interface FinishedSpan {
   /** Milliseconds since the epoch, fractional. */
   startMs: number;
   endMs: number;
+  /** The attributes the span started with (never changed afterwards). */
   attributes: TraceAttributes;
+  /**
+   * Attributes set later, as key, value, key, value…: a later one replaces an earlier one or a starting one of the
+   * same key. Kept apart so the starting object stays as V8 built it (adding keys to it made it a dictionary, and
+   * walking a dictionary's keys was the encoder's largest cost).
+   */
+  extra: ReadonlyArray<string | AttributeValue>;
   /** Status ERROR (else UNSET). */
   error: boolean;
 }
@@ -177,13 +184,6 @@ class ProtoWriter {
   }
 }
 
-/** Whether `s` is ASCII and under 128 characters (its UTF-8 size is its length). */
-function isShortAscii(s: string): boolean {
-  if (s.length >= 128) return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
 // `KeyValue.key` (field 1) encoded once per attribute name.
 const keyPrefixes = new Map<string, Buffer>();
 
@@ -211,8 +211,9 @@ function writeAttribute(
   let textSize = 0;
   switch (typeof value) {
     case 'string':
+      if (writeShortAscii(w, tag, key, value)) return;
       text = clip(value);
-      textSize = isShortAscii(text) ? text.length : Buffer.byteLength(text);
+      textSize = Buffer.byteLength(text);
       anySize = 1 + varintSize(textSize) + textSize;
       break;
     case 'boolean':
@@ -246,9 +247,57 @@ function writeAttribute(
   }
 }
 
-function writeAttributes(w: ProtoWriter, tag: number, attributes: TraceAttributes): void {
-  for (const key in attributes) writeAttribute(w, tag, key, attributes[key]);
+/**
+ * A string attribute whose whole `KeyValue` fits a one-byte length, in one pass: the characters are copied while
+ * checking they are ASCII (their UTF-8 size is then their count). False, with nothing written, for anything else.
+ */
+function writeShortAscii(w: ProtoWriter, tag: number, key: string, value: string): boolean {
+  const n = value.length;
+  const prefix = keyPrefix(key);
+  // KeyValue = key prefix, 0x12 anyLen, AnyValue = 0x0a n chars.
+  const kvSize = prefix.length + 4 + n;
+  if (kvSize >= 128) return false;
+  w.ensure(kvSize + 2);
+  const buf = w.buf;
+  let at = w.pos + 2 + prefix.length + 4;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80) return false;
+    buf[at++] = c;
+  }
+  at = w.pos;
+  buf[at++] = tag;
+  buf[at++] = kvSize;
+  for (let i = 0; i < prefix.length; i++) buf[at++] = prefix[i] as number;
+  buf[at++] = 0x12;
+  buf[at++] = n + 2;
+  buf[at++] = 0x0a;
+  buf[at++] = n;
+  w.pos = at + n;
+  return true;
 }
+
+/** Whether `extra` sets `key` at or after index `from` (a later value replaces this one). */
+function setLater(extra: ReadonlyArray<string | AttributeValue>, key: string, from: number): boolean {
+  for (let i = from; i < extra.length; i += 2) if (extra[i] === key) return true;
+  return false;
+}
+
+function writeAttributes(
+  w: ProtoWriter,
+  tag: number,
+  attributes: TraceAttributes,
+  extra: ReadonlyArray<string | AttributeValue> = NO_EXTRA,
+): void {
+  for (const key in attributes)
+    if (extra.length === 0 || !setLater(extra, key, 0)) writeAttribute(w, tag, key, attributes[key]);
+  for (let i = 0; i < extra.length; i += 2) {
+    const key = extra[i] as string;
+    if (!setLater(extra, key, i + 2)) writeAttribute(w, tag, key, extra[i + 1]);
+  }
+}
+
+const NO_EXTRA: ReadonlyArray<string | AttributeValue> = [];
 
 /** Appends finished spans to one export body at a time (protobuf or JSON), counting them. */
 export interface SpanBatchEncoder {
@@ -307,7 +356,7 @@ export class ProtoBatchEncoder implements SpanBatchEncoder {
     w.fixed64Nanos(span.startMs);
     w.byte(0x41);
     w.fixed64Nanos(span.endMs);
-    writeAttributes(w, 0x4a, span.attributes);
+    writeAttributes(w, 0x4a, span.attributes, span.extra);
     if (span.error) w.raw(STATUS_ERROR);
     const size = w.pos - lengthAt - 2;
     const lengthSize = varintSize(size);
@@ -366,11 +415,18 @@ function jsonAttribute(key: string, value: AttributeValue | undefined | null): s
   }
 }
 
-function jsonAttributes(attributes: TraceAttributes): string {
+function jsonAttributes(
+  attributes: TraceAttributes,
+  extra: ReadonlyArray<string | AttributeValue> = NO_EXTRA,
+): string {
   let out = '';
-  for (const key in attributes) {
-    const one = jsonAttribute(key, attributes[key]);
+  const add = (one: string): void => {
     if (one) out += out ? `,${one}` : one;
+  };
+  for (const key in attributes) if (!setLater(extra, key, 0)) add(jsonAttribute(key, attributes[key]));
+  for (let i = 0; i < extra.length; i += 2) {
+    const key = extra[i] as string;
+    if (!setLater(extra, key, i + 2)) add(jsonAttribute(key, extra[i + 1]));
   }
   return out;
 }
@@ -398,7 +454,7 @@ export class JsonBatchEncoder implements SpanBatchEncoder {
     s +=
       `,"name":${JSON.stringify(span.name)},"kind":${span.kind}` +
       `,"startTimeUnixNano":"${nanoString(span.startMs)}","endTimeUnixNano":"${nanoString(span.endMs)}"` +
-      `,"attributes":[${jsonAttributes(span.attributes)}]`;
+      `,"attributes":[${jsonAttributes(span.attributes, span.extra)}]`;
     if (span.error) s += ',"status":{"code":2}';
     this.parts.push(`${s}}`);
     this.count++;

@@ -1,5 +1,5 @@
 import { JsonBatchEncoder, ProtoBatchEncoder } from './otlp-encode';
-import type { FinishedSpan, TraceAttributes } from './otlp-encode';
+import type { AttributeValue, FinishedSpan, TraceAttributes } from './otlp-encode';
 import { OtlpExporter } from './otlp-exporter';
 import { traceSettings } from './otel-settings';
 import type { SamplerName } from './otel-settings';
@@ -132,6 +132,7 @@ const KINDS = { server: 2, client: 3, internal: 1 } as const;
 class RecordingSpan implements TraceSpan, FinishedSpan {
   endMs = 0;
   error = false;
+  readonly extra: Array<string | AttributeValue> = [];
   private ended = false;
 
   constructor(
@@ -142,18 +143,22 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
     readonly spanId: string,
     readonly parentSpanId: string,
     readonly traceState: string,
-    /** Owned by the span from here on (the callers pass a fresh literal). */
+    /** Kept as given (the callers pass a fresh literal); later attributes go to `extra`. */
     readonly attributes: TraceAttributes,
     readonly startMs: number,
   ) {}
 
   setAttribute(key: string, value: string | number | boolean | undefined): void {
-    if (!this.ended) this.attributes[key] = value;
+    // An empty value sets nothing (OpenTelemetry's rule): it does not remove a value set before.
+    if (!this.ended && value !== undefined && value !== null) this.extra.push(key, value);
   }
 
   setAttributes(attributes: TraceAttributes): void {
     if (this.ended) return;
-    for (const key in attributes) this.attributes[key] = attributes[key];
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value !== undefined && value !== null) this.extra.push(key, value);
+    }
   }
 
   updateName(name: string): void {
