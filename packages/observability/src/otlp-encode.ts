@@ -1,3 +1,5 @@
+import { hexWord } from './trace-context';
+
 /**
  * OTLP trace export bodies, written by hand: `ExportTraceServiceRequest` in protobuf
  * (opentelemetry/proto/collector/trace/v1/trace_service.proto, trace/v1/trace.proto, common/v1/common.proto) and in
@@ -12,10 +14,17 @@ export type TraceAttributes = Record<string, AttributeValue | undefined | null>;
 
 /** A span as it is exported. */
 export interface FinishedSpan {
-  traceId: string;
-  spanId: string;
-  /** '' for a root span. */
-  parentSpanId: string;
+  /** The trace id as four big-endian 32-bit words (t0 first). */
+  t0: number;
+  t1: number;
+  t2: number;
+  t3: number;
+  /** The span id as two words. */
+  s0: number;
+  s1: number;
+  /** The parent span id as two words; both 0 for a root span (a valid id is never all zeros). */
+  p0: number;
+  p1: number;
   traceState: string;
   name: string;
   /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
@@ -54,11 +63,6 @@ export function nanoString(ms: number): string {
   const frac = Math.min(999_999, Math.round((ms - whole) * 1e6));
   return `${whole}${String(frac).padStart(6, '0')}`;
 }
-
-// Hex digit values by char code ('0'-'9', 'a'-'f'; ids are lowercase by construction and by parseTraceparent).
-const HEX = new Uint8Array(128);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX[97 + i] = 10 + i;
 
 function varintSize(n: number): number {
   let size = 1;
@@ -160,16 +164,14 @@ class ProtoWriter {
     this.pos += this.buf.write(value, this.pos, size, 'utf8');
   }
 
-  /** Field `tag` as the raw bytes of a lowercase hex id. */
-  hex(tag: number, hex: string): void {
-    const size = hex.length >> 1;
-    this.ensure(2 + size);
-    const buf = this.buf;
-    buf[this.pos++] = tag;
-    buf[this.pos++] = size;
-    for (let i = 0; i < size; i++)
-      buf[this.pos++] =
-        (HEX[hex.charCodeAt(2 * i)] as number) * 16 + (HEX[hex.charCodeAt(2 * i + 1)] as number);
+  /** Field `tag` as an 8-byte id from two big-endian words. */
+  id8(tag: number, a: number, b: number): void {
+    this.ensure(10);
+    this.buf[this.pos++] = tag;
+    this.buf[this.pos++] = 8;
+    this.buf.writeUInt32BE(a, this.pos);
+    this.buf.writeUInt32BE(b, this.pos + 4);
+    this.pos += 8;
   }
 
   raw(bytes: Uint8Array, start = 0, end = bytes.length): void {
@@ -345,10 +347,18 @@ export class ProtoBatchEncoder implements SpanBatchEncoder {
     w.buf[w.pos++] = 0x12;
     const lengthAt = w.pos;
     w.pos += 2;
-    w.hex(0x0a, span.traceId);
-    w.hex(0x12, span.spanId);
+    // trace_id: 16 bytes.
+    w.ensure(18);
+    w.buf[w.pos++] = 0x0a;
+    w.buf[w.pos++] = 16;
+    w.buf.writeUInt32BE(span.t0, w.pos);
+    w.buf.writeUInt32BE(span.t1, w.pos + 4);
+    w.buf.writeUInt32BE(span.t2, w.pos + 8);
+    w.buf.writeUInt32BE(span.t3, w.pos + 12);
+    w.pos += 16;
+    w.id8(0x12, span.s0, span.s1);
     if (span.traceState) w.string(0x1a, span.traceState);
-    if (span.parentSpanId) w.hex(0x22, span.parentSpanId);
+    if (span.p0 !== 0 || span.p1 !== 0) w.id8(0x22, span.p0, span.p1);
     w.string(0x2a, span.name);
     w.byte(0x30);
     w.varint(span.kind);
@@ -448,8 +458,10 @@ export class JsonBatchEncoder implements SpanBatchEncoder {
   }
 
   add(span: FinishedSpan): void {
-    let s = `{"traceId":"${span.traceId}","spanId":"${span.spanId}"`;
-    if (span.parentSpanId) s += `,"parentSpanId":"${span.parentSpanId}"`;
+    let s =
+      `{"traceId":"${hexWord(span.t0)}${hexWord(span.t1)}${hexWord(span.t2)}${hexWord(span.t3)}"` +
+      `,"spanId":"${hexWord(span.s0)}${hexWord(span.s1)}"`;
+    if (span.p0 !== 0 || span.p1 !== 0) s += `,"parentSpanId":"${hexWord(span.p0)}${hexWord(span.p1)}"`;
     if (span.traceState) s += `,"traceState":${JSON.stringify(span.traceState)}`;
     s +=
       `,"name":${JSON.stringify(span.name)},"kind":${span.kind}` +

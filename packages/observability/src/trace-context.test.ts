@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nanoString } from './otlp-encode';
-import { epochMs, newSpanId, newTraceId, parseTraceparent, parseTracestate } from './trace-context';
+import { epochMs, hexWord, parseTraceparent, parseTracestate, randomWord, wordAt } from './trace-context';
 
 describe('parseTracestate', () => {
   it('keeps valid members, drops invalid ones (CR/LF, non-ASCII, bad keys, repeats), joins repeated headers', () => {
@@ -35,10 +35,13 @@ describe('parseTraceparent', () => {
 });
 
 describe('ids and times', () => {
-  it('makes distinct lowercase hex ids', () => {
-    const ids = new Set(Array.from({ length: 2000 }, () => newSpanId()));
-    expect(ids.size).toBe(2000);
-    expect(newTraceId()).toMatch(/^[0-9a-f]{32}$/);
+  it('draws distinct random words and writes them as eight lowercase hex digits, and back', () => {
+    const words = Array.from({ length: 3000 }, () => randomWord());
+    expect(new Set(words).size).toBeGreaterThan(2990);
+    expect(words.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32)).toBe(true);
+    expect(hexWord(0)).toBe('00000000');
+    expect(hexWord(0xdeadbeef)).toBe('deadbeef');
+    expect(wordAt('0af7651916cd76f8', 8)).toBe(0x16cd76f8);
   });
 
   it('writes epoch nanoseconds exactly', () => {

@@ -19,34 +19,28 @@ export interface SpanContext {
 export const INVALID_TRACE_ID = '0'.repeat(32);
 export const INVALID_SPAN_ID = '0'.repeat(16);
 
-// Random bytes drawn in blocks: one randomFillSync per 512 ids, not one per id.
-const POOL = Buffer.allocUnsafe(4096);
-let poolAt = POOL.length;
+// Random 32-bit words drawn in blocks (one randomFillSync per 1024): spans keep their ids as numbers (no hex
+// strings made and parsed back per span); hex is written only when a context is propagated or exported as JSON.
+const WORDS = new Uint32Array(1024);
+let wordsAt = WORDS.length;
 
-function randomHex(bytes: number): string {
-  if (poolAt + bytes > POOL.length) {
-    randomFillSync(POOL);
-    poolAt = 0;
+/** A random 32-bit word. */
+export function randomWord(): number {
+  if (wordsAt === WORDS.length) {
+    randomFillSync(WORDS);
+    wordsAt = 0;
   }
-  const hex = POOL.toString('hex', poolAt, poolAt + bytes);
-  poolAt += bytes;
-  return hex;
+  return WORDS[wordsAt++] as number;
 }
 
-/** A new 16-byte trace id (never the invalid all-zero one). */
-export function newTraceId(): string {
-  for (;;) {
-    const id = randomHex(16);
-    if (id !== INVALID_TRACE_ID) return id;
-  }
+/** A 32-bit word as eight lowercase hex digits. */
+export function hexWord(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
 }
 
-/** A new 8-byte span id (never the invalid all-zero one). */
-export function newSpanId(): string {
-  for (;;) {
-    const id = randomHex(8);
-    if (id !== INVALID_SPAN_ID) return id;
-  }
+/** Eight hex digits (from `at` in `hex`) as a 32-bit word. */
+export function wordAt(hex: string, at: number): number {
+  return parseInt(hex.slice(at, at + 8), 16) >>> 0;
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;

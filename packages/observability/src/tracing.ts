@@ -8,10 +8,11 @@ import {
   INVALID_TRACE_ID,
   epochMs,
   formatTraceparent,
-  newSpanId,
-  newTraceId,
+  hexWord,
   parseTraceparent,
   parseTracestate,
+  randomWord,
+  wordAt,
 } from './trace-context';
 import type { SpanContext } from './trace-context';
 
@@ -139,9 +140,14 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
     private readonly exporter: OtlpExporter,
     public name: string,
     readonly kind: number,
-    readonly traceId: string,
-    readonly spanId: string,
-    readonly parentSpanId: string,
+    readonly t0: number,
+    readonly t1: number,
+    readonly t2: number,
+    readonly t3: number,
+    readonly s0: number,
+    readonly s1: number,
+    readonly p0: number,
+    readonly p1: number,
     readonly traceState: string,
     /** Kept as given (the callers pass a fresh literal); later attributes go to `extra`. */
     readonly attributes: TraceAttributes,
@@ -177,7 +183,12 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
   }
 
   spanContext(): SpanContext {
-    return { traceId: this.traceId, spanId: this.spanId, traceFlags: 1, traceState: this.traceState };
+    return {
+      traceId: hexWord(this.t0) + hexWord(this.t1) + hexWord(this.t2) + hexWord(this.t3),
+      spanId: hexWord(this.s0) + hexWord(this.s1),
+      traceFlags: 1,
+      traceState: this.traceState,
+    };
   }
 
   isRecording(): boolean {
@@ -189,10 +200,10 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
  * Whether a new trace (or a span whose parent-based sampler has no parent) is sampled. traceidratio compares the
  * trace id's low 56 bits with the ratio, so every service sampling by ratio keeps the same traces.
  */
-function rootSampled(sampler: SamplerName, ratio: number, traceId: string): boolean {
+function rootSampled(sampler: SamplerName, ratio: number, t2: number, t3: number): boolean {
   if (sampler === 'always_off' || sampler === 'parentbased_always_off') return false;
   if (sampler === 'traceidratio' || sampler === 'parentbased_traceidratio')
-    return ratio >= 1 || parseInt(traceId.slice(18), 16) < ratio * 2 ** 56;
+    return ratio >= 1 || (t2 & 0xffffff) * 2 ** 32 + t3 < ratio * 2 ** 56;
   return true;
 }
 
@@ -224,28 +235,73 @@ export function createTracing(
   const parentBased = settings.sampler.startsWith('parentbased_');
 
   const startSpan: Tracing['startSpan'] = (name, kind, attributes, parent) => {
+    const s0 = randomWord();
+    const s1 = s0 === 0 ? randomWord() || 1 : randomWord();
+    const ps = parent?.span;
+    // A child of a span of this process (an attempt under its request): its ids are taken as they are.
+    if (ps instanceof RecordingSpan)
+      return new RecordingSpan(
+        exporter,
+        name,
+        KINDS[kind],
+        ps.t0,
+        ps.t1,
+        ps.t2,
+        ps.t3,
+        s0,
+        s1,
+        ps.s0,
+        ps.s1,
+        ps.traceState,
+        attributes ?? {},
+        epochMs(),
+      );
     let context: SpanContext | null = null;
-    if (parent?.span) context = parent.span.spanContext();
+    if (ps) context = ps.spanContext();
     else if (parent?.traceparent) {
       context = parseTraceparent(parent.traceparent);
       if (context) context.traceState = parseTracestate(parent.tracestate);
     }
     if (context && context.traceId === INVALID_TRACE_ID) context = null;
-    const traceId = context ? context.traceId : newTraceId();
+    let t0: number, t1: number, t2: number, t3: number;
+    if (context) {
+      const id = context.traceId;
+      t0 = wordAt(id, 0);
+      t1 = wordAt(id, 8);
+      t2 = wordAt(id, 16);
+      t3 = wordAt(id, 24);
+    } else {
+      t0 = randomWord();
+      t1 = randomWord();
+      t2 = randomWord();
+      t3 = randomWord() || 1; // never the invalid all-zero id
+    }
     const sampled =
       context && parentBased
         ? (context.traceFlags & 1) === 1
-        : rootSampled(settings.sampler, settings.ratio, traceId);
-    const spanId = newSpanId();
+        : rootSampled(settings.sampler, settings.ratio, t2, t3);
     const traceState = context ? context.traceState : '';
-    if (!sampled) return new NonRecordingSpan({ traceId, spanId, traceFlags: 0, traceState });
+    if (!sampled)
+      return new NonRecordingSpan({
+        traceId: context ? context.traceId : hexWord(t0) + hexWord(t1) + hexWord(t2) + hexWord(t3),
+        spanId: hexWord(s0) + hexWord(s1),
+        traceFlags: 0,
+        traceState,
+      });
+    const p0 = context ? wordAt(context.spanId, 0) : 0;
+    const p1 = context ? wordAt(context.spanId, 8) : 0;
     return new RecordingSpan(
       exporter,
       name,
       KINDS[kind],
-      traceId,
-      spanId,
-      context ? context.spanId : '',
+      t0,
+      t1,
+      t2,
+      t3,
+      s0,
+      s1,
+      p0,
+      p1,
       traceState,
       attributes ?? {},
       epochMs(),
