@@ -7,6 +7,13 @@ import type { TracingEnv } from './tracing';
 const off: TracingEnv = { OTEL_SDK_DISABLED: false, OTEL_PROPAGATE_UPSTREAM: false };
 const CLIENT_PARENT = '00-0af7651916cd76f8a5a4d2e04aa1a1b1-b7ad6b7169203331-01';
 
+// One in-process OTLP receiver per test (a test that stops it starts the next one itself).
+let receiver: OtlpReceiver;
+beforeEach(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterEach(() => receiver.close());
+
 describe('createTracing off', () => {
   it('is the no-op facade without an OTLP endpoint', () => {
     const tracing = createTracing(off, 'keyway');
@@ -45,12 +52,6 @@ describe('tracesUrl', () => {
 });
 
 describe('createTracing on (OTLP/HTTP JSON to an in-process receiver)', () => {
-  let receiver: OtlpReceiver;
-  beforeEach(async () => {
-    receiver = await startOtlpReceiver();
-  });
-  afterEach(() => receiver.close());
-
   it('exports a server span under the caller traceparent, its client child, and a failed job on shutdown', async () => {
     const tracing = createTracing(
       { ...off, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
@@ -101,12 +102,6 @@ const on = (receiver: OtlpReceiver, extra: Partial<TracingEnv> = {}): TracingEnv
 });
 
 describe('createTracing on (OTLP/HTTP protobuf, the default)', () => {
-  let receiver: OtlpReceiver;
-  beforeEach(async () => {
-    receiver = await startOtlpReceiver();
-  });
-  afterEach(() => receiver.close());
-
   it('exports every attribute type, times in nanoseconds, the resource and the caller tracestate', async () => {
     const warnings: string[] = [];
     const before = BigInt(Date.now()) * 1_000_000n;
@@ -304,12 +299,6 @@ describe('createTracing on (OTLP/HTTP protobuf, the default)', () => {
 });
 
 describe('sampling (OTEL_TRACES_SAMPLER)', () => {
-  let receiver: OtlpReceiver;
-  beforeEach(async () => {
-    receiver = await startOtlpReceiver();
-  });
-  afterEach(() => receiver.close());
-
   it('always_off records nothing but still passes trace context on (flags 00)', async () => {
     const tracing = createTracing(on(receiver), 'k', undefined, { OTEL_TRACES_SAMPLER: 'always_off' });
     const span = tracing.startSpan('x', 'server', {}, { traceparent: CLIENT_PARENT });
