@@ -6,7 +6,7 @@ import type { Exhaustion } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { clientHeaders } from './headers';
 import type { Ending } from './request-record';
-import { finishRecord, redact, truncate } from './request-record';
+import { endingOf, finishRecord, redact, truncate } from './request-record';
 import { rateLimitsOf, sendDialectError } from './respond';
 import { errorText, headerString } from './upstream-call';
 import type { SentResult, UpstreamResponse } from './upstream-call';
@@ -40,7 +40,7 @@ export function writeResult(
       last.timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNREACHABLE',
       message,
     );
-    return finishRecord(deps, record, ctx, { ...served, statusCode: status, error: message });
+    return finishRecord(deps, record, ctx, endingOf(served, status, message));
   }
   // A translated request's answer goes back in the caller's dialect.
   if (ctx.translation?.active)
@@ -54,11 +54,7 @@ export function writeResult(
     headers['x-request-id'] = ctx.requestId;
     ctx.res.writeHead(response.statusCode, headers);
     ctx.res.end(body);
-    return finishRecord(deps, record, ctx, {
-      ...served,
-      statusCode: response.statusCode,
-      error: truncate(body),
-    });
+    return finishRecord(deps, record, ctx, endingOf(served, response.statusCode, truncate(body)));
   }
   const list = served.groupOf.modelRedirects
     ? served.groupOf.provider.modelList(ctx.req.method ?? 'GET', ctx.path)
@@ -80,7 +76,10 @@ export function writeExhausted(
     const { group, problem } = why;
     const message = `Group '${group.name}' cannot be served: its ${problem.field} ${problem.reason}. Fix the group's configuration.`;
     sendDialectError(res, served.root.provider, 500, 'GATEWAY_CONFIG', message);
-    return finishRecord(deps, record, ctx, { ...served, groupOf: group, statusCode: 500, error: message });
+    // Logged under the group whose configuration is at fault.
+    const ending = endingOf(served, 500, message);
+    ending.groupOf = group;
+    return finishRecord(deps, record, ctx, ending);
   }
   const message =
     why.kind === 'storm'
@@ -99,7 +98,7 @@ export function writeExhausted(
       message: `Group '${served.root.name}' answered 503: ${message}`,
       details: { reason: why.kind },
     });
-  finishRecord(deps, record, ctx, { ...served, statusCode: 503, error: message });
+  finishRecord(deps, record, ctx, endingOf(served, 503, message));
 }
 
 /**
@@ -120,7 +119,7 @@ async function sendModelList(
     raw = Buffer.from(await response.body.arrayBuffer());
   } catch (error) {
     sendDialectError(ctx.res, group.provider, 502, 'UPSTREAM_UNREACHABLE', 'Upstream broke the model list');
-    return finishRecord(deps, record, ctx, { ...served, statusCode: 502, error: errorText(error) });
+    return finishRecord(deps, record, ctx, endingOf(served, 502, errorText(error)));
   }
   let body: string;
   try {
@@ -145,7 +144,7 @@ async function sendModelList(
     headers['x-request-id'] = ctx.requestId;
     ctx.res.writeHead(response.statusCode, headers);
     ctx.res.end(raw);
-    return finishRecord(deps, record, ctx, { ...served, statusCode: response.statusCode, error: null });
+    return finishRecord(deps, record, ctx, endingOf(served, response.statusCode, null));
   }
   ctx.res.writeHead(200, {
     'x-request-id': ctx.requestId,
@@ -154,7 +153,7 @@ async function sendModelList(
     'content-length': Buffer.byteLength(body),
   });
   ctx.res.end(body);
-  finishRecord(deps, record, ctx, { ...served, statusCode: 200, error: null });
+  finishRecord(deps, record, ctx, endingOf(served, 200, null));
 }
 
 /**
@@ -200,17 +199,12 @@ function relay(
     record.promptTokens = usage.promptTokens;
     record.completionTokens = usage.completionTokens;
     record.cachedTokens = usage.cachedTokens;
-    // Spelled out rather than spread: this runs for every relayed response.
-    finishRecord(deps, record, ctx, {
-      attempts: served.attempts,
-      groupOf: served.groupOf,
-      root: served.root,
-      key: served.key,
-      statusCode: ending.statusCode,
-      error: ending.error,
-      ttfbMs,
-      success: ending.success ?? false,
-    });
+    finishRecord(
+      deps,
+      record,
+      ctx,
+      endingOf(served, ending.statusCode, ending.error, ttfbMs, ending.success ?? false),
+    );
   };
   const complete = (error: Error | null, clientGone: boolean): void => {
     if (done) return;
