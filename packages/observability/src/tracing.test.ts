@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startOtlpReceiver } from '@keyway/testing';
 import type { OtlpReceiver } from '@keyway/testing';
@@ -274,6 +276,28 @@ describe('createTracing on (OTLP/HTTP protobuf, the default)', () => {
     expect(receiver.exports.map((e) => e.status)).toEqual([503, 200, 400]);
     expect(errors).toEqual(['trace export failed: the collector answered 400; 1 spans dropped']);
     expect(receiver.spans.map((s) => s.name)).toEqual(['retried']);
+  });
+
+  it('gives up on a collector that never answers after OTEL_EXPORTER_OTLP_TIMEOUT, within OTEL_BSP_EXPORT_TIMEOUT', async () => {
+    // Accepts connections and reads, never answers.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const errors: string[] = [];
+    const tracing = createTracing(
+      { ...off, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+      'k',
+      (m) => errors.push(m),
+      { OTEL_EXPORTER_OTLP_TIMEOUT: '150', OTEL_BSP_EXPORT_TIMEOUT: '600' },
+    );
+    tracing.startSpan('lost', 'internal').end();
+    const started = Date.now();
+    await tracing.shutdown();
+    const took = Date.now() - started;
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+    expect(errors).toEqual(['trace export failed: no answer within 150 ms; 1 spans dropped']);
+    expect(took).toBeLessThan(2000);
   });
 
   it('drops spans beyond OTEL_BSP_MAX_QUEUE_SIZE while the collector is down, and says how many', async () => {
