@@ -15,7 +15,7 @@ import type { StoredKeyId } from './repositories/keys';
 import { prepareKeyInsert } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
 import { prepareDeleteBefore } from './repositories/retention';
-import { prepareLogInsert } from './repositories/sqlite-log-writer';
+import { prepareLogInsert, toLogRow, type LogRow } from './repositories/sqlite-log-writer';
 import { prepareUsageApply } from './repositories/usage';
 import { adaptiveBatch } from './slices';
 import { sqlitePathFromUrl } from './provider';
@@ -81,11 +81,16 @@ function startCheckpoints(
   };
 }
 
+/** The owner's side of a {@link SqliteWriter}: it also takes request logs as rows, the form they cross threads in. */
+export interface SqliteOwner extends SqliteWriter {
+  writeLogRows(rows: readonly LogRow[]): Promise<void>;
+}
+
 /**
  * Opens the owner's connection to the SQLite file of a `file:` URL, in the calling thread; `close()` closes it.
  * Everything it takes and returns is plain data, so it can sit behind postMessage.
  */
-export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): SqliteWriter {
+export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): SqliteOwner {
   const db: Database.Database = openSqliteFile(url);
   // Waiting for a lock happens on a timer (below), never inside SQLite.
   db.pragma('busy_timeout = 0');
@@ -188,10 +193,15 @@ export function openSqliteOwner(url: string, options: SqliteOwnerOptions = {}): 
   const keyBatch = adaptiveBatch({ initial: 200 });
   const deleteBatch = new Map<PrunableTable, ReturnType<typeof adaptiveBatch>>();
 
+  async function writeLogRows(rows: readonly LogRow[]): Promise<void> {
+    await sliced('logs', rows, logBatch, insertLogs, () => {});
+  }
+
   return {
     async writeLogs(records) {
-      await sliced('logs', records, logBatch, insertLogs, () => {});
+      await writeLogRows(records.map(toLogRow));
     },
+    writeLogRows,
     async applyUsage(batch) {
       const t = performance.now();
       const applied = await transact(() => applyUsage(batch));

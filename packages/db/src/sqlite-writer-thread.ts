@@ -3,6 +3,8 @@
 // overlap as they would in one thread: the owner's transactions take turns between its awaits.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
+import type { UsageBatch } from '@keyway/contracts';
+import type { LogRow } from './repositories/sqlite-log-writer';
 import { CHECKPOINT_EVERY_MS, openSqliteOwner } from './sqlite-writer-owner';
 
 /** What the thread is started with. */
@@ -54,12 +56,15 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    // Request logs and usage batches arrive as one JSON string (see createSqliteWriter).
-    const args =
-      (call.op === 'writeLogs' || call.op === 'applyUsage') && typeof call.args[0] === 'string'
-        ? [JSON.parse(call.args[0]) as unknown]
-        : call.args;
-    void ops[call.op](...args).then(
+    // Request logs (as rows, see toLogRow) and usage batches arrive as one JSON string (see createSqliteWriter).
+    const [first] = call.args;
+    const run =
+      call.op === 'writeLogs' && typeof first === 'string'
+        ? writer.writeLogRows(JSON.parse(first) as LogRow[])
+        : call.op === 'applyUsage' && typeof first === 'string'
+          ? writer.applyUsage(JSON.parse(first) as UsageBatch)
+          : ops[call.op](...call.args);
+    void run.then(
       (value) => {
         post({ id: call.id, value });
         // The main thread sends `close` last, once every other call has been answered.

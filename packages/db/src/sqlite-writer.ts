@@ -26,7 +26,7 @@ import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import { sqlitePathFromUrl } from './provider';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
-import type { LogWriter } from './repositories/sqlite-log-writer';
+import { toLogRow, type LogWriter } from './repositories/sqlite-log-writer';
 import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from './sqlite-writer-thread';
 
 /** The single writer of a SQLite database in this process. */
@@ -194,8 +194,9 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
   thread = start();
   return {
     // As one JSON string: stringifying costs the serving thread a fraction of cloning the records' object graph
-    // (request logs are handed over for every proxied request); the writer thread parses it.
-    writeLogs: (records) => tracked('writeLogs', [JSON.stringify(records)]),
+    // (request logs are handed over for every proxied request); the writer thread parses it. Records go as rows
+    // (values in column order, no property names): half the bytes to write, copy and parse.
+    writeLogs: (records) => tracked('writeLogs', [JSON.stringify(records.map(toLogRow))]),
     // Likewise one string: a batch holds up to a few thousand small objects.
     applyUsage: (batch) => tracked('applyUsage', [JSON.stringify(batch)]),
     insertKeys: (rows) => tracked('insertKeys', [rows]),
