@@ -9,6 +9,12 @@ describe('uuidv7', () => {
     const id = uuidv7(at);
     expect(id).toMatch(SHAPE);
     expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(at);
+    // Every bit of the 48-bit time lands in its digit: the first and last millisecond it can hold, and one of each.
+    for (const t of [0, 2 ** 48 - 1, 0x123456789abc, 0xfedcba987654, 0x00ff00ff00ff]) {
+      const made = uuidv7(t);
+      expect(made).toMatch(SHAPE);
+      expect(made.slice(0, 8) + made.slice(9, 13)).toBe(t.toString(16).padStart(12, '0'));
+    }
   });
 
   it('sorts by time, and ids of one millisecond differ', () => {
