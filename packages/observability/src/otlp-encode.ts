@@ -1,4 +1,5 @@
 import { hexWord } from './trace-context';
+import type { SpanWords } from './trace-context';
 
 /**
  * OTLP trace export bodies, written by hand: `ExportTraceServiceRequest` in protobuf
@@ -13,15 +14,7 @@ export type AttributeValue = string | number | boolean;
 export type TraceAttributes = Record<string, AttributeValue | undefined | null>;
 
 /** A span as it is exported. */
-export interface FinishedSpan {
-  /** The trace id as four big-endian 32-bit words (t0 first). */
-  t0: number;
-  t1: number;
-  t2: number;
-  t3: number;
-  /** The span id as two words. */
-  s0: number;
-  s1: number;
+export interface FinishedSpan extends SpanWords {
   /** The parent span id as two words; both 0 for a root span (a valid id is never all zeros). */
   p0: number;
   p1: number;
@@ -87,6 +80,34 @@ function varintSize(n: number): number {
   return size;
 }
 
+/** Writes a 32-bit word big-endian at `at` (room checked by the caller); returns the next position. */
+function putWord(buf: Buffer, at: number, word: number): number {
+  buf[at] = word >>> 24;
+  buf[at + 1] = word >>> 16;
+  buf[at + 2] = word >>> 8;
+  buf[at + 3] = word;
+  return at + 4;
+}
+
+/** Writes a 32-bit word little-endian at `at` (room checked by the caller); returns the next position. */
+function putWordLE(buf: Buffer, at: number, word: number): number {
+  buf[at] = word;
+  buf[at + 1] = word >>> 8;
+  buf[at + 2] = word >>> 16;
+  buf[at + 3] = word >>> 24;
+  return at + 4;
+}
+
+/** Nanoseconds since the epoch, exactly (no 64-bit float rounding), as fixed64 at `at`; returns the next position. */
+function putNanos(buf: Buffer, at: number, ms: number): number {
+  const whole = Math.floor(ms);
+  const frac = Math.min(999_999, Math.round((ms - whole) * 1e6));
+  const high = Math.floor(whole / 0x1_0000_0000);
+  const sum = (whole - high * 0x1_0000_0000) * 1e6 + frac; // < 2^52: exact
+  const carry = Math.floor(sum / 0x1_0000_0000);
+  return putWordLE(buf, putWordLE(buf, at, sum - carry * 0x1_0000_0000), high * 1e6 + carry);
+}
+
 /** A growing protobuf byte buffer. */
 class ProtoWriter {
   buf: Buffer;
@@ -129,19 +150,6 @@ class ProtoWriter {
     this.buf[this.pos++] = Number(v);
   }
 
-  /** Nanoseconds since the epoch, exactly (no 64-bit float rounding), as fixed64. */
-  fixed64Nanos(ms: number): void {
-    this.ensure(8);
-    const whole = Math.floor(ms);
-    const frac = Math.min(999_999, Math.round((ms - whole) * 1e6));
-    const high = Math.floor(whole / 0x1_0000_0000);
-    const sum = (whole - high * 0x1_0000_0000) * 1e6 + frac; // < 2^52: exact
-    const carry = Math.floor(sum / 0x1_0000_0000);
-    this.buf.writeUInt32LE(sum - carry * 0x1_0000_0000, this.pos);
-    this.buf.writeUInt32LE(high * 1e6 + carry, this.pos + 4);
-    this.pos += 8;
-  }
-
   double(v: number): void {
     this.ensure(8);
     this.buf.writeDoubleLE(v, this.pos);
@@ -167,41 +175,126 @@ class ProtoWriter {
     this.pos += this.buf.write(value, this.pos, size, 'utf8');
   }
 
-  /** Field `tag` as an 8-byte id from two big-endian words. */
-  id8(tag: number, a: number, b: number): void {
-    this.ensure(10);
-    this.buf[this.pos++] = tag;
-    this.buf[this.pos++] = 8;
-    this.buf.writeUInt32BE(a, this.pos);
-    this.buf.writeUInt32BE(b, this.pos + 4);
-    this.pos += 8;
-  }
-
-  raw(bytes: Uint8Array, start = 0, end = bytes.length): void {
-    const n = end - start;
-    this.ensure(n);
-    // A key prefix is a few dozen bytes: a loop beats Buffer.copy's argument handling.
-    if (n <= 64) for (let i = start; i < end; i++) this.buf[this.pos++] = bytes[i] as number;
-    else {
-      this.buf.set(bytes.subarray(start, end), this.pos);
-      this.pos += n;
-    }
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    // TypedArray#set is a memmove: ~4x faster than a byte loop over Buffers already at 20 bytes.
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
   }
 }
 
-// `KeyValue.key` (field 1) encoded once per attribute name.
-const keyPrefixes = new Map<string, Buffer>();
+/**
+ * Span attributes (`Span.attributes`, field 9) whose value is a short string are mostly the same few pairs on
+ * every span (`gen_ai.system` = `openai`, the group, the model): their encoded bytes are kept by key and value and
+ * copied whole. Bounded: values longer than {@link MEMO_MAX_CHARS} are never kept, all are dropped when
+ * {@link MEMO_MAX_VALUES} are held, and a key whose values keep missing (a request id, caller-chosen model names)
+ * stops being kept, so a flood of distinct values costs a lookup, not memory or churn.
+ */
+const MEMO_MAX_CHARS = 64;
+const MEMO_MAX_VALUES = 512;
 
-function keyPrefix(key: string): Buffer {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
+/** What is kept per attribute name. */
+interface AttributeKey {
+  /** `KeyValue.key` (field 1): tag, length, UTF-8. */
+  prefix: Buffer;
+  /** Encoded `Span.attributes` fields by string value. */
+  values: Map<string, Buffer>;
+  /** The value last copied and its bytes: most spans repeat their predecessor's (cheaper than the map's hash). */
+  last: string | null;
+  lastBytes: Buffer;
+  hits: number;
+  misses: number;
+}
+
+const attributeKeys = new Map<string, AttributeKey>();
+let memoValues = 0;
+
+function attributeKey(key: string): AttributeKey {
+  let entry = attributeKeys.get(key);
+  if (entry === undefined) {
     const w = new ProtoWriter(16 + key.length * 3);
     w.string(0x0a, key);
-    prefix = Buffer.from(w.buf.subarray(0, w.pos));
+    const prefix = Buffer.from(w.buf.subarray(0, w.pos));
+    entry = { prefix, values: new Map(), last: null, lastBytes: prefix, hits: 0, misses: 0 };
     // Attribute names are the code's own constants; the cap only guards against a caller-named key.
-    if (keyPrefixes.size < 4096) keyPrefixes.set(key, prefix);
+    if (attributeKeys.size < 4096) attributeKeys.set(key, entry);
   }
-  return prefix;
+  return entry;
+}
+
+/** Drops every kept value (the cap was reached, or a test wants the cold path). */
+export function clearAttributeMemo(): void {
+  for (const entry of attributeKeys.values()) {
+    entry.values.clear();
+    entry.last = null;
+    entry.hits = 0;
+    entry.misses = 0;
+  }
+  memoValues = 0;
+}
+
+/** How many encoded attribute values are kept (for tests). */
+export function attributeMemoSize(): number {
+  return memoValues;
+}
+
+/**
+ * One span attribute (field 9): a kept string pair copied, a small non-negative integer written in place, the rest
+ * by {@link writeAttribute}. `memo` false writes every attribute the plain way (the bytes are the same).
+ */
+function writeSpanAttribute(
+  w: ProtoWriter,
+  key: string,
+  value: AttributeValue | undefined | null,
+  memo: boolean,
+): void {
+  if (typeof value === 'string') {
+    if (!memo || value.length > MEMO_MAX_CHARS) return writeAttribute(w, 0x4a, key, value);
+    const entry = attributeKey(key);
+    let kept = value === entry.last ? entry.lastBytes : entry.values.get(value);
+    if (kept === undefined) {
+      entry.misses++;
+      const start = w.pos;
+      writeAttribute(w, 0x4a, key, value);
+      if (entry.misses > 2 * entry.hits + 32) return;
+      if (memoValues >= MEMO_MAX_VALUES) clearAttributeMemo();
+      kept = Buffer.from(w.buf.subarray(start, w.pos));
+      entry.values.set(value, kept);
+      memoValues++;
+    } else {
+      entry.hits++;
+      w.raw(kept);
+    }
+    entry.last = value;
+    entry.lastBytes = kept;
+    return;
+  }
+  if (typeof value === 'number' && value >= 0 && value < 0x1000_0000 && Number.isInteger(value)) {
+    // KeyValue = key prefix, 0x12 anyLen, AnyValue = 0x18 varint (at most four bytes here).
+    const prefix = attributeKey(key).prefix;
+    const anySize = value < 0x80 ? 2 : value < 0x4000 ? 3 : value < 0x20_0000 ? 4 : 5;
+    const kvSize = prefix.length + 2 + anySize;
+    if (kvSize < 128) {
+      w.ensure(kvSize + 2);
+      const buf = w.buf;
+      let at = w.pos;
+      buf[at++] = 0x4a;
+      buf[at++] = kvSize;
+      buf.set(prefix, at);
+      at += prefix.length;
+      buf[at++] = 0x12;
+      buf[at++] = anySize;
+      buf[at++] = 0x18;
+      while (value >= 0x80) {
+        buf[at++] = (value & 0x7f) | 0x80;
+        value >>>= 7;
+      }
+      buf[at++] = value;
+      w.pos = at;
+      return;
+    }
+  }
+  writeAttribute(w, 0x4a, key, value);
 }
 
 /** One `KeyValue` under field `tag` (9: Span.attributes, 1: Resource.attributes); nothing for an empty value. */
@@ -231,7 +324,7 @@ function writeAttribute(
     default:
       return;
   }
-  const prefix = keyPrefix(key);
+  const prefix = attributeKey(key).prefix;
   w.byte(tag);
   w.varint(prefix.length + 1 + varintSize(anySize) + anySize);
   w.raw(prefix);
@@ -258,7 +351,7 @@ function writeAttribute(
  */
 function writeShortAscii(w: ProtoWriter, tag: number, key: string, value: string): boolean {
   const n = value.length;
-  const prefix = keyPrefix(key);
+  const prefix = attributeKey(key).prefix;
   // KeyValue = key prefix, 0x12 anyLen, AnyValue = 0x0a n chars.
   const kvSize = prefix.length + 4 + n;
   if (kvSize >= 128) return false;
@@ -268,7 +361,8 @@ function writeShortAscii(w: ProtoWriter, tag: number, key: string, value: string
   let at = w.pos;
   buf[at++] = tag;
   buf[at++] = kvSize;
-  for (let i = 0; i < prefix.length; i++) buf[at++] = prefix[i] as number;
+  buf.set(prefix, at);
+  at += prefix.length;
   buf[at++] = 0x12;
   buf[at++] = n + 2;
   buf[at++] = 0x0a;
@@ -283,17 +377,23 @@ function setLater(extra: ReadonlyArray<string | AttributeValue>, key: string, fr
   return false;
 }
 
-function writeAttributes(
+/** The resource's attributes (field 1 of `Resource`). */
+function writeAttributes(w: ProtoWriter, tag: number, attributes: TraceAttributes): void {
+  for (const key in attributes) writeAttribute(w, tag, key, attributes[key]);
+}
+
+/** A span's attributes (field 9): the starting ones but those `extra` sets again, then `extra`'s last values. */
+function writeSpanAttributes(
   w: ProtoWriter,
-  tag: number,
   attributes: TraceAttributes,
-  extra: ReadonlyArray<string | AttributeValue> = NO_EXTRA,
+  extra: ReadonlyArray<string | AttributeValue>,
+  memo: boolean,
 ): void {
   for (const key in attributes)
-    if (extra.length === 0 || !setLater(extra, key, 0)) writeAttribute(w, tag, key, attributes[key]);
+    if (extra.length === 0 || !setLater(extra, key, 0)) writeSpanAttribute(w, key, attributes[key], memo);
   for (let i = 0; i < extra.length; i += 2) {
     const key = extra[i] as string;
-    if (!setLater(extra, key, i + 2)) writeAttribute(w, tag, key, extra[i + 1]);
+    if (!setLater(extra, key, i + 2)) writeSpanAttribute(w, key, extra[i + 1], memo);
   }
 }
 
@@ -327,7 +427,11 @@ export class ProtoBatchEncoder implements SpanBatchEncoder {
   private readonly resource: Buffer;
   private readonly scope: Buffer;
 
-  constructor(origin: ExportOrigin) {
+  /** `memoize` false: every attribute encoded afresh (tests compare the bytes with the memoized ones). */
+  constructor(
+    origin: ExportOrigin,
+    private readonly memoize = true,
+  ) {
     const r = new ProtoWriter(512);
     writeAttributes(r, 0x0a, origin.resource);
     this.resource = Buffer.from(r.buf.subarray(0, r.pos));
@@ -340,31 +444,45 @@ export class ProtoBatchEncoder implements SpanBatchEncoder {
   add(span: FinishedSpan): void {
     const w = this.spans;
     // ScopeSpans.spans (field 2): the span is written in place behind a two-byte length, moved only when its
-    // length needs one or three bytes (a span under 128 or over 16,383 bytes, both rare).
-    w.ensure(3);
-    w.buf[w.pos++] = 0x12;
-    const lengthAt = w.pos;
-    w.pos += 2;
-    // trace_id: 16 bytes.
-    w.ensure(18);
-    w.buf[w.pos++] = 0x0a;
-    w.buf[w.pos++] = 16;
-    w.buf.writeUInt32BE(span.t0, w.pos);
-    w.buf.writeUInt32BE(span.t1, w.pos + 4);
-    w.buf.writeUInt32BE(span.t2, w.pos + 8);
-    w.buf.writeUInt32BE(span.t3, w.pos + 12);
-    w.pos += 16;
-    w.id8(0x12, span.s0, span.s1);
+    // length needs one or three bytes (a span under 128 or over 16,383 bytes, both rare). The fixed-width fields
+    // (ids, kind, times) are written byte by byte: no bounds-checked Buffer method calls.
+    w.ensure(3 + 18 + 10);
+    let buf = w.buf;
+    let at = w.pos;
+    buf[at++] = 0x12;
+    const lengthAt = at;
+    at += 2;
+    buf[at++] = 0x0a; // trace_id: 16 bytes
+    buf[at++] = 16;
+    at = putWord(buf, at, span.t0);
+    at = putWord(buf, at, span.t1);
+    at = putWord(buf, at, span.t2);
+    at = putWord(buf, at, span.t3);
+    buf[at++] = 0x12; // span_id: 8 bytes
+    buf[at++] = 8;
+    at = putWord(buf, at, span.s0);
+    w.pos = putWord(buf, at, span.s1);
     if (span.traceState) w.string(0x1a, span.traceState);
-    if (span.p0 !== 0 || span.p1 !== 0) w.id8(0x22, span.p0, span.p1);
+    if (span.p0 !== 0 || span.p1 !== 0) {
+      w.ensure(10);
+      buf = w.buf;
+      at = w.pos;
+      buf[at++] = 0x22; // parent_span_id: 8 bytes
+      buf[at++] = 8;
+      at = putWord(buf, at, span.p0);
+      w.pos = putWord(buf, at, span.p1);
+    }
     w.string(0x2a, span.name);
-    w.byte(0x30);
-    w.varint(span.kind);
-    w.byte(0x39);
-    w.fixed64Nanos(span.startMs);
-    w.byte(0x41);
-    w.fixed64Nanos(span.endMs);
-    writeAttributes(w, 0x4a, span.attributes, span.extra);
+    w.ensure(2 + 18);
+    buf = w.buf;
+    at = w.pos;
+    buf[at++] = 0x30; // kind: 1 to 3, a one-byte varint
+    buf[at++] = span.kind;
+    buf[at++] = 0x39; // start_time_unix_nano: fixed64
+    at = putNanos(buf, at, span.startMs);
+    buf[at++] = 0x41; // end_time_unix_nano
+    w.pos = putNanos(buf, at, span.endMs);
+    writeSpanAttributes(w, span.attributes, span.extra, this.memoize);
     if (span.error) w.raw(STATUS_ERROR);
     const size = w.pos - lengthAt - 2;
     const lengthSize = varintSize(size);

@@ -335,6 +335,52 @@ describe('sampling (OTEL_TRACES_SAMPLER)', () => {
     expect(receiver.exports).toHaveLength(0);
   });
 
+  it('an unsampled span formats its ids only when read, the same ids on every read, and its child follows them', async () => {
+    const tracing = createTracing(on(receiver, { OTEL_PROPAGATE_UPSTREAM: true }), 'k', undefined, {
+      OTEL_TRACES_SAMPLER: 'traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    const request = tracing.startSpan('r', 'server', { a: 'b' });
+    const attempt = tracing.startSpan('a', 'client', { n: 1 }, { span: request });
+    expect(request.isRecording()).toBe(false);
+    expect(attempt.isRecording()).toBe(false);
+    // Read after the child was started from the parent's words: what the parent propagates is what the child shows.
+    const first = request.spanContext();
+    expect(first.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.traceId).not.toBe('0'.repeat(32));
+    expect(first.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(request.spanContext()).toEqual(first);
+    expect(tracing.headersOf(request)).toEqual({ traceparent: `00-${first.traceId}-${first.spanId}-00` });
+    const child = attempt.spanContext();
+    expect(child).toEqual({ traceId: first.traceId, spanId: child.spanId, traceFlags: 0, traceState: '' });
+    expect(child.spanId).not.toBe(first.spanId);
+    expect(tracing.headersOf(attempt)).toEqual({ traceparent: `00-${first.traceId}-${child.spanId}-00` });
+    expect(tracing.headersOf(attempt)).toEqual(tracing.headersOf(attempt));
+    expect(attempt.spanContext()).toEqual(child);
+
+    // Under an unsampled caller: the caller's trace, its tracestate, a span id of its own.
+    const parentBased = createTracing(on(receiver), 'k');
+    const called = parentBased.startSpan(
+      'r',
+      'server',
+      {},
+      { traceparent: CLIENT_PARENT.replace(/01$/, '00'), tracestate: 'rojo=00f067aa0ba902b7' },
+    );
+    const calledAttempt = parentBased.startSpan('a', 'client', {}, { span: called });
+    const ids = [called.spanContext().spanId, calledAttempt.spanContext().spanId];
+    expect(new Set([...ids, 'b7ad6b7169203331']).size).toBe(3);
+    for (const span of [called, calledAttempt]) {
+      expect(span.isRecording()).toBe(false);
+      expect(parentBased.headersOf(span)).toEqual({
+        traceparent: `00-0af7651916cd76f8a5a4d2e04aa1a1b1-${span.spanContext().spanId}-00`,
+        tracestate: 'rojo=00f067aa0ba902b7',
+      });
+    }
+    await tracing.shutdown();
+    await parentBased.shutdown();
+    expect(receiver.exports).toHaveLength(0);
+  });
+
   it('parent-based (the default) follows the caller: an unsampled parent is not recorded', async () => {
     const tracing = createTracing(on(receiver), 'k');
     const unsampled = tracing.startSpan(

@@ -4,14 +4,14 @@ import { OtlpExporter } from './otlp-exporter';
 import { traceSettings } from './otel-settings';
 import type { SamplerName } from './otel-settings';
 import {
-  INVALID_SPAN_ID,
   INVALID_TRACE_ID,
   epochMs,
   formatTraceparent,
   hexWord,
-  parseTraceparent,
   parseTracestate,
   randomWord,
+  readTraceparent,
+  traceparentOf,
   wordAt,
 } from './trace-context';
 import type { SpanContext } from './trace-context';
@@ -94,28 +94,50 @@ export function tracesUrl(env: TracingEnv): string | undefined {
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined;
 }
 
+/**
+ * This process's spans: their ids kept as 32-bit words, hex written only when something reads their context
+ * (propagation, a log): most unsampled spans are never asked, and hex for every one of them cost 2.5 µs a request.
+ */
+abstract class OwnSpan {
+  constructor(
+    readonly t0: number,
+    readonly t1: number,
+    readonly t2: number,
+    readonly t3: number,
+    readonly s0: number,
+    readonly s1: number,
+    readonly traceState: string,
+  ) {}
+
+  protected contextWith(traceFlags: number): SpanContext {
+    return {
+      traceId: hexWord(this.t0) + hexWord(this.t1) + hexWord(this.t2) + hexWord(this.t3),
+      spanId: hexWord(this.s0) + hexWord(this.s1),
+      traceFlags,
+      traceState: this.traceState,
+    };
+  }
+}
+
 /** A span that records nothing: tracing off, or not sampled (its context still travels in `traceparent`). */
-class NonRecordingSpan implements TraceSpan {
-  constructor(private readonly context: SpanContext) {}
+class NonRecordingSpan extends OwnSpan implements TraceSpan {
+  private context: SpanContext | null = null;
+
   setAttribute(): void {}
   setAttributes(): void {}
   updateName(): void {}
   setError(): void {}
   end(): void {}
   spanContext(): SpanContext {
-    return this.context;
+    // Written once: every read sees the same ids (and the same object, as before it was lazy).
+    return (this.context ??= this.contextWith(0));
   }
   isRecording(): boolean {
     return false;
   }
 }
 
-const NOOP_SPAN: TraceSpan = new NonRecordingSpan({
-  traceId: INVALID_TRACE_ID,
-  spanId: INVALID_SPAN_ID,
-  traceFlags: 0,
-  traceState: '',
-});
+const NOOP_SPAN: TraceSpan = new NonRecordingSpan(0, 0, 0, 0, 0, 0, '');
 
 /** Tracing off: nothing is allocated, nothing exported. */
 export const noopTracing: Tracing = {
@@ -130,7 +152,7 @@ export const noopTracing: Tracing = {
 const KINDS = { server: 2, client: 3, internal: 1 } as const;
 
 /** A sampled span: its fields are what the exporter encodes when it ends. */
-class RecordingSpan implements TraceSpan, FinishedSpan {
+class RecordingSpan extends OwnSpan implements TraceSpan, FinishedSpan {
   endMs = 0;
   error = false;
   readonly extra: Array<string | AttributeValue> = [];
@@ -140,19 +162,21 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
     private readonly exporter: OtlpExporter,
     public name: string,
     readonly kind: number,
-    readonly t0: number,
-    readonly t1: number,
-    readonly t2: number,
-    readonly t3: number,
-    readonly s0: number,
-    readonly s1: number,
+    t0: number,
+    t1: number,
+    t2: number,
+    t3: number,
+    s0: number,
+    s1: number,
     readonly p0: number,
     readonly p1: number,
-    readonly traceState: string,
+    traceState: string,
     /** Kept as given (the callers pass a fresh literal); later attributes go to `extra`. */
     readonly attributes: TraceAttributes,
     readonly startMs: number,
-  ) {}
+  ) {
+    super(t0, t1, t2, t3, s0, s1, traceState);
+  }
 
   setAttribute(key: string, value: string | number | boolean | undefined): void {
     // An empty value sets nothing (OpenTelemetry's rule): it does not remove a value set before.
@@ -183,12 +207,7 @@ class RecordingSpan implements TraceSpan, FinishedSpan {
   }
 
   spanContext(): SpanContext {
-    return {
-      traceId: hexWord(this.t0) + hexWord(this.t1) + hexWord(this.t2) + hexWord(this.t3),
-      spanId: hexWord(this.s0) + hexWord(this.s1),
-      traceFlags: 1,
-      traceState: this.traceState,
-    };
+    return this.contextWith(1);
   }
 
   isRecording(): boolean {
@@ -256,40 +275,56 @@ export function createTracing(
         attributes ?? {},
         epochMs(),
       );
-    let context: SpanContext | null = null;
-    if (ps) context = ps.spanContext();
-    else if (parent?.traceparent) {
-      context = parseTraceparent(parent.traceparent);
-      if (context) context.traceState = parseTracestate(parent.tracestate);
+    // The parent's ids as words: another span's (unsampled: a NonRecordingSpan), or the caller's traceparent.
+    let parented = false;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    let p0 = 0;
+    let p1 = 0;
+    let parentSampled = false;
+    let traceState = '';
+    if (ps instanceof NonRecordingSpan) {
+      if ((ps.t0 | ps.t1 | ps.t2 | ps.t3) !== 0) {
+        parented = true;
+        ({ t0, t1, t2, t3 } = ps);
+        p0 = ps.s0;
+        p1 = ps.s1;
+        traceState = ps.traceState;
+      }
+    } else if (ps) {
+      const context = ps.spanContext();
+      if (context.traceId !== INVALID_TRACE_ID) {
+        parented = true;
+        const id = context.traceId;
+        t0 = wordAt(id, 0);
+        t1 = wordAt(id, 8);
+        t2 = wordAt(id, 16);
+        t3 = wordAt(id, 24);
+        p0 = wordAt(context.spanId, 0);
+        p1 = wordAt(context.spanId, 8);
+        parentSampled = (context.traceFlags & 1) === 1;
+        traceState = context.traceState;
+      }
+    } else if (parent?.traceparent) {
+      const caller = readTraceparent(parent.traceparent);
+      if (caller) {
+        parented = true;
+        ({ t0, t1, t2, t3, p0, p1 } = caller);
+        parentSampled = (caller.traceFlags & 1) === 1;
+        traceState = parseTracestate(parent.tracestate);
+      }
     }
-    if (context && context.traceId === INVALID_TRACE_ID) context = null;
-    let t0: number, t1: number, t2: number, t3: number;
-    if (context) {
-      const id = context.traceId;
-      t0 = wordAt(id, 0);
-      t1 = wordAt(id, 8);
-      t2 = wordAt(id, 16);
-      t3 = wordAt(id, 24);
-    } else {
+    if (!parented) {
       t0 = randomWord();
       t1 = randomWord();
       t2 = randomWord();
       t3 = randomWord() || 1; // never the invalid all-zero id
     }
     const sampled =
-      context && parentBased
-        ? (context.traceFlags & 1) === 1
-        : rootSampled(settings.sampler, settings.ratio, t2, t3);
-    const traceState = context ? context.traceState : '';
-    if (!sampled)
-      return new NonRecordingSpan({
-        traceId: context ? context.traceId : hexWord(t0) + hexWord(t1) + hexWord(t2) + hexWord(t3),
-        spanId: hexWord(s0) + hexWord(s1),
-        traceFlags: 0,
-        traceState,
-      });
-    const p0 = context ? wordAt(context.spanId, 0) : 0;
-    const p1 = context ? wordAt(context.spanId, 8) : 0;
+      parented && parentBased ? parentSampled : rootSampled(settings.sampler, settings.ratio, t2, t3);
+    if (!sampled) return new NonRecordingSpan(t0, t1, t2, t3, s0, s1, traceState);
     return new RecordingSpan(
       exporter,
       name,
@@ -313,6 +348,13 @@ export function createTracing(
     propagateUpstream: env.OTEL_PROPAGATE_UPSTREAM,
     startSpan,
     headersOf(span) {
+      // This process's spans: the header written straight from their ids.
+      if (span instanceof OwnSpan) {
+        const { t0, t1, t2, t3, traceState } = span;
+        if ((t0 | t1 | t2 | t3) === 0) return {};
+        const traceparent = traceparentOf(span, span instanceof RecordingSpan);
+        return traceState ? { traceparent, tracestate: traceState } : { traceparent };
+      }
       const context = span.spanContext();
       if (context.traceId === INVALID_TRACE_ID) return {};
       const out: Record<string, string> = { traceparent: formatTraceparent(context) };
