@@ -86,10 +86,7 @@ async function sendJson(
   served: ServedBy,
   { translator, request }: NativeAttempt,
 ): Promise<void> {
-  ctx.closeHook = () => response.body.destroy();
-  const encoding = headerString(response.headers['content-encoding']);
-  const raw = await readDecodedPrefix(response.body, encoding, MAX_DECODED_BYTES);
-  ctx.closeHook = null;
+  const raw = await readAnswer(ctx, response);
   if (ctx.res.destroyed)
     return finishRecord(deps, record, ctx, endingOf(served, 499, 'client closed the request'));
   const ttfbMs = Math.round(performance.now() - ctx.started);
@@ -98,7 +95,7 @@ async function sendJson(
   try {
     const parsed: unknown = JSON.parse(raw.toString('utf8'));
     usage = served.groupOf.provider.usageFromJson(parsed);
-    body = JSON.stringify(translator.response(parsed, request));
+    body = translator.responseText(parsed, request);
   } catch (error) {
     return untranslatable(ctx, deps, record, served, error);
   }
@@ -113,6 +110,49 @@ async function sendJson(
     record.cachedTokens = usage.cachedTokens;
   }
   finishRecord(deps, record, ctx, endingOf(served, response.statusCode, null, ttfbMs));
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * The upstream's JSON answer, whole (up to {@link MAX_DECODED_BYTES} decoded bytes), as `readDecodedPrefix` reads it;
+ * the client closing meanwhile ends the read (the body destroyed). An uncompressed answer, the common case, is
+ * collected here: an answer that came in one chunk is that chunk (no copy), and the collector's own end is the
+ * request's close hook (no closure per answer for it).
+ */
+function readAnswer(ctx: ForwardContext, response: UpstreamResponse): Promise<Buffer> {
+  const body = response.body;
+  const encoding = headerString(response.headers['content-encoding']);
+  if (body.destroyed || body.readableEnded || contentCodings(encoding)?.length !== 0) {
+    ctx.closeHook = () => body.destroy();
+    return readDecodedPrefix(body, encoding, MAX_DECODED_BYTES).finally(() => (ctx.closeHook = null));
+  }
+  return new Promise((resolve) => {
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
+    let size = 0;
+    let settled = false;
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      ctx.closeHook = null;
+      body.off('data', onData);
+      body.destroy();
+      const all = more ? Buffer.concat(more, size) : (first ?? NO_BYTES);
+      resolve(all.length > MAX_DECODED_BYTES ? all.subarray(0, MAX_DECODED_BYTES) : all);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (first === null) first = chunk;
+      else (more ??= [first]).push(chunk);
+      size += chunk.length;
+      if (size >= MAX_DECODED_BYTES) done();
+    };
+    body.on('data', onData);
+    body.on('end', done);
+    body.on('error', done);
+    body.on('close', done);
+    ctx.closeHook = done;
+  });
 }
 
 /** An upstream success the translator could not read: 502 in the caller's dialect (the upstream's fault). */

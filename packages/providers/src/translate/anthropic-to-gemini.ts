@@ -2,6 +2,7 @@ import { anthropic } from '../anthropic/anthropic';
 import { anthropicToGeminiBody } from './anthropic-to-gemini-request';
 import { callerToolId, geminiRequest } from './gemini-common';
 import { idFrom, parseJson } from './common';
+import { anthropicMessageJson } from './json-text';
 import type { JsonObject } from './common';
 import type { GeminiPart } from './gemini-common';
 import { finishClass, isLast, readGeminiError, readReply } from './gemini-reply';
@@ -198,6 +199,7 @@ export const anthropicToGemini = {
     method === 'POST' && (path === '/v1/messages' || path === '/v1/messages/'),
   request: (req) => geminiRequest(req, anthropicToGeminiBody),
   response: (upstream, ctx) => jsonResponse(upstream, ctx.model),
+  responseText: (upstream, ctx) => anthropicMessageJson(jsonResponse(upstream, ctx.model)),
   error(status, upstreamBody) {
     return anthropic.renderError(status, '', readGeminiError(upstreamBody).message);
   },

@@ -9,6 +9,7 @@ import {
   upstreamObject,
 } from './common';
 import type { JsonObject } from './common';
+import { anthropicMessageJson, jsonProperty, jsonString, jsonValue } from './json-text';
 import { anthropicErrorFromOpenai } from './openai-anthropic-maps';
 import { openaiCompletionToAnthropic, OpenaiToAnthropicStream } from './anthropic-to-openai-reply';
 import type { CallerRequest, NativeRequest, Translator } from './types';
@@ -50,6 +51,27 @@ const OUTPUT_CONFIG_KEYS = new Set(['format', 'effort']);
 const METADATA_KEYS = new Set(['user_id']);
 
 type Part = JsonObject;
+
+/**
+ * The chat completions request made here, its fields in the order they are set (the order of its JSON text). Each
+ * is set at most once, so {@link chatRequestJson} writes them in this order.
+ */
+export interface ChatRequest {
+  model: string;
+  messages: JsonObject[];
+  max_completion_tokens?: unknown;
+  temperature?: unknown;
+  top_p?: unknown;
+  stop?: unknown[];
+  tools?: JsonObject[];
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean;
+  response_format?: JsonObject;
+  reasoning_effort?: string;
+  user?: string;
+  stream?: true;
+  stream_options?: JsonObject;
+}
 
 function textOfBlocks(v: unknown, field: string): string | Part[] {
   if (typeof v === 'string') return v;
@@ -161,7 +183,7 @@ function convertTools(raw: unknown): JsonObject[] {
   });
 }
 
-function convertToolChoice(raw: JsonObject, out: JsonObject): void {
+function convertToolChoice(raw: JsonObject, out: ChatRequest): void {
   const c = needObject(raw, 'tool_choice');
   if (c.type === 'auto') out.tool_choice = 'auto';
   else if (c.type === 'any') out.tool_choice = 'required';
@@ -173,7 +195,7 @@ function convertToolChoice(raw: JsonObject, out: JsonObject): void {
 }
 
 /** `output_config`: a JSON schema becomes OpenAI structured outputs, an effort OpenAI knows `reasoning_effort`. */
-function convertOutputConfig(raw: unknown, out: JsonObject): void {
+function convertOutputConfig(raw: unknown, out: ChatRequest): void {
   const oc = needObject(raw, 'output_config');
   refuseUnknown(oc, OUTPUT_CONFIG_KEYS, 'output_config.');
   if (present(oc.format)) {
@@ -191,7 +213,18 @@ function convertOutputConfig(raw: unknown, out: JsonObject): void {
 
 /** The Anthropic messages request as an OpenAI chat completions request (throws TranslationError). */
 export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
-  const b = needObject(req.body, 'body');
+  const out = chatRequestOf(req.body);
+  const stream = out.stream === true;
+  // The caller's query parameters belong to its dialect (Claude Code's `beta=true`): none reaches OpenAI.
+  return { path: '/v1/chat/completions', query: '', body: chatRequestJson(out), stream, model: out.model };
+}
+
+/**
+ * The chat completions request of an Anthropic messages body (throws TranslationError); its JSON text is
+ * {@link chatRequestJson}.
+ */
+export function chatRequestOf(body: unknown): ChatRequest {
+  const b = needObject(body, 'body');
   refuseUnknown(b, KNOWN);
   if (present(b.top_k)) refuse('top_k', 'OpenAI has no top_k sampling');
   const thinking = present(b.thinking) ? needObject(b.thinking, 'thinking').type : 'disabled';
@@ -201,7 +234,7 @@ export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
       'an Anthropic thinking budget has no exact OpenAI equivalent (use output_config.effort)',
     );
   const model = needString(b.model, 'model');
-  const out: JsonObject = { model, messages: convertMessages(b.system, b.messages) };
+  const out: ChatRequest = { model, messages: convertMessages(b.system, b.messages) };
   if (present(b.max_tokens)) out.max_completion_tokens = b.max_tokens;
   if (present(b.temperature)) out.temperature = b.temperature;
   if (present(b.top_p)) out.top_p = b.top_p;
@@ -214,11 +247,40 @@ export function anthropicRequestToOpenai(req: CallerRequest): NativeRequest {
     refuseUnknown(meta, METADATA_KEYS, 'metadata.');
     if (present(meta.user_id)) out.user = needString(meta.user_id, 'metadata.user_id');
   }
-  const stream = b.stream === true;
   // Anthropic callers always get usage (message_start/message_delta), so ask OpenAI for the usage chunk.
-  if (stream) Object.assign(out, { stream: true, stream_options: { include_usage: true } });
-  // The caller's query parameters belong to its dialect (Claude Code's `beta=true`): none reaches OpenAI.
-  return { path: '/v1/chat/completions', query: '', body: JSON.stringify(out), stream, model };
+  if (b.stream === true) {
+    out.stream = true;
+    out.stream_options = { include_usage: true };
+  }
+  return out;
+}
+
+/** A message of {@link convertMessages} (`role`, then `tool_call_id`, `content`, `tool_calls`) as JSON text. */
+function chatMessageJson(m: JsonObject): string {
+  const rest = jsonProperty('tool_call_id', m.tool_call_id) + jsonProperty('content', m.content);
+  return `{"role":${jsonValue(m.role)}${rest}${jsonProperty('tool_calls', m.tool_calls)}}`;
+}
+
+/** `JSON.stringify(out)`, the same text, written field by field. */
+export function chatRequestJson(out: ChatRequest): string {
+  let messages = '';
+  for (const m of out.messages) messages += messages === '' ? chatMessageJson(m) : `,${chatMessageJson(m)}`;
+  return (
+    `{"model":${jsonString(out.model)},"messages":[${messages}]` +
+    jsonProperty('max_completion_tokens', out.max_completion_tokens) +
+    jsonProperty('temperature', out.temperature) +
+    jsonProperty('top_p', out.top_p) +
+    jsonProperty('stop', out.stop) +
+    jsonProperty('tools', out.tools) +
+    jsonProperty('tool_choice', out.tool_choice) +
+    jsonProperty('parallel_tool_calls', out.parallel_tool_calls) +
+    jsonProperty('response_format', out.response_format) +
+    jsonProperty('reasoning_effort', out.reasoning_effort) +
+    jsonProperty('user', out.user) +
+    jsonProperty('stream', out.stream) +
+    jsonProperty('stream_options', out.stream_options) +
+    '}'
+  );
 }
 
 /** Anthropic-speaking callers on an OpenAI group. */
@@ -228,6 +290,8 @@ export const anthropicToOpenai = {
   accepts: (method, path) => method === 'POST' && path === '/v1/messages',
   request: anthropicRequestToOpenai,
   response: (upstream, ctx) => openaiCompletionToAnthropic(upstreamObject(upstream), ctx.model),
+  responseText: (upstream, ctx) =>
+    anthropicMessageJson(openaiCompletionToAnthropic(upstreamObject(upstream), ctx.model)),
   error: anthropicErrorFromOpenai,
   stream: (ctx) => new OpenaiToAnthropicStream(ctx.model),
 } satisfies Translator;

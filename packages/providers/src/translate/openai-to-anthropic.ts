@@ -12,6 +12,7 @@ import {
   upstreamObject,
 } from './common';
 import type { JsonObject } from './common';
+import { chatCompletionJson } from './json-text';
 import { openaiErrorFromAnthropic } from './openai-anthropic-maps';
 import { anthropicMessageToOpenai, AnthropicToOpenaiStream } from './openai-to-anthropic-reply';
 import type { CallerRequest, NativeRequest, Translator } from './types';
@@ -265,6 +266,8 @@ export const openaiToAnthropic = {
   accepts: (method, path) => method === 'POST' && path === '/v1/chat/completions',
   request: openaiRequestToAnthropic,
   response: (upstream, ctx) => anthropicMessageToOpenai(upstreamObject(upstream), ctx.model),
+  responseText: (upstream, ctx) =>
+    chatCompletionJson(anthropicMessageToOpenai(upstreamObject(upstream), ctx.model)),
   error: openaiErrorFromAnthropic,
   stream: (ctx) => new AnthropicToOpenaiStream(ctx.model, ctx.includeUsage === true),
 } satisfies Translator;

@@ -3,6 +3,7 @@ import { idFrom, isObject, parseJson } from './common';
 import { callerToolId, geminiRequest } from './gemini-common';
 import type { JsonObject } from './common';
 import type { GeminiPart } from './gemini-common';
+import { chatCompletionJson } from './json-text';
 import { blockedMessage, finishClass, isLast, readGeminiError, readReply } from './gemini-reply';
 import type { FinishClass, GeminiReply, GeminiUsage } from './gemini-reply';
 import { openAiToGeminiBody } from './openai-to-gemini-request';
@@ -178,6 +179,7 @@ export const openaiToGemini = {
     includeUsage: wantsStreamUsage(req.body),
   }),
   response: (upstream, ctx) => jsonResponse(upstream, ctx.model),
+  responseText: (upstream, ctx) => chatCompletionJson(jsonResponse(upstream, ctx.model)),
   error(status, upstreamBody) {
     const e = readGeminiError(upstreamBody);
     return renderOpenAiError(status, e.status, e.message);

@@ -79,6 +79,8 @@ export interface Translator {
   request(req: CallerRequest): NativeRequest;
   /** A complete upstream JSON success body (parsed) as the caller's JSON body. */
   response(upstream: unknown, ctx: { model: string }): unknown;
+  /** {@link response} as JSON text: the same text as `JSON.stringify` of it (what the gateway sends). */
+  responseText(upstream: unknown, ctx: { model: string }): string;
   /** An upstream error (status ≥ 400, raw body) as the caller's error body, keeping the upstream's message. */
   error(status: number, upstreamBody: string): string;
   /** A new per-response stream converter. */
