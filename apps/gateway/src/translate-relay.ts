@@ -112,47 +112,13 @@ async function sendJson(
   finishRecord(deps, record, ctx, endingOf(served, response.statusCode, null, ttfbMs));
 }
 
-const NO_BYTES = Buffer.alloc(0);
-
 /**
- * The upstream's JSON answer, whole (up to {@link MAX_DECODED_BYTES} decoded bytes), as `readDecodedPrefix` reads it;
- * the client closing meanwhile ends the read (the body destroyed). An uncompressed answer, the common case, is
- * collected here: an answer that came in one chunk is that chunk (no copy), and the collector's own end is the
- * request's close hook (no closure per answer for it).
+ * The upstream's JSON answer, whole (up to {@link MAX_DECODED_BYTES} decoded bytes); the client closing meanwhile
+ * ends the read (the request's close hook stops it).
  */
 function readAnswer(ctx: ForwardContext, response: UpstreamResponse): Promise<Buffer> {
-  const body = response.body;
   const encoding = headerString(response.headers['content-encoding']);
-  if (body.destroyed || body.readableEnded || contentCodings(encoding)?.length !== 0) {
-    ctx.closeHook = () => body.destroy();
-    return readDecodedPrefix(body, encoding, MAX_DECODED_BYTES).finally(() => (ctx.closeHook = null));
-  }
-  return new Promise((resolve) => {
-    let first: Buffer | null = null;
-    let more: Buffer[] | null = null;
-    let size = 0;
-    let settled = false;
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
-      ctx.closeHook = null;
-      body.off('data', onData);
-      body.destroy();
-      const all = more ? Buffer.concat(more, size) : (first ?? NO_BYTES);
-      resolve(all.length > MAX_DECODED_BYTES ? all.subarray(0, MAX_DECODED_BYTES) : all);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (first === null) first = chunk;
-      else (more ??= [first]).push(chunk);
-      size += chunk.length;
-      if (size >= MAX_DECODED_BYTES) done();
-    };
-    body.on('data', onData);
-    body.on('end', done);
-    body.on('error', done);
-    body.on('close', done);
-    ctx.closeHook = done;
-  });
+  return readDecodedPrefix(response.body, encoding, MAX_DECODED_BYTES, ctx);
 }
 
 /** An upstream success the translator could not read: 502 in the caller's dialect (the upstream's fault). */

@@ -3,6 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { StopSlot } from './decode';
 import { BodyDecodeError, createDecoder, decodeBody, decodeBodySync, readDecodedPrefix } from './decode';
 
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
@@ -167,6 +168,33 @@ describe('readDecodedPrefix', () => {
       1 << 20,
     );
     expect(whole.equals(plain)).toBe(true);
+  });
+
+  it('holds its stop in the slot while it reads: the stop ends the read with what came; the slot is cleared', async () => {
+    for (const encoding of [undefined, 'gzip']) {
+      const slot: StopSlot = { closeHook: null };
+      const body = new PassThrough();
+      const done = readDecodedPrefix(body, encoding, 1 << 20, slot);
+      const part = encoding ? zlib.gzipSync(plain).subarray(0, 40) : plain.subarray(0, 40);
+      body.write(part);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(slot.closeHook, String(encoding)).toBeTypeOf('function');
+      slot.closeHook?.();
+      const out = await done;
+      expect(body.destroyed).toBe(true);
+      expect(slot.closeHook).toBeNull();
+      if (!encoding) expect(out.equals(part)).toBe(true);
+    }
+    const slot: StopSlot = { closeHook: null };
+    await readDecodedPrefix(Readable.from([plain]), undefined, 1 << 20, slot);
+    expect(slot.closeHook).toBeNull();
+  });
+
+  it('gives a body that came in one chunk as that chunk, without a copy', async () => {
+    const chunk = Buffer.from(plain);
+    const out = await readDecodedPrefix(Readable.from([chunk]), undefined, 1 << 20);
+    expect(out.buffer).toBe(chunk.buffer);
+    expect(out.equals(plain)).toBe(true);
   });
 
   it('answers at once for a body that is already gone', async () => {

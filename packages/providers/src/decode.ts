@@ -297,22 +297,38 @@ export function asReadable(stream: ByteStream): Readable {
   return out;
 }
 
-/** Up to `limit` bytes of `body` as they arrive, then the body destroyed; on an error, what came before it. */
-function collectPrefix(body: ByteStream, limit: number): Promise<Buffer> {
+/**
+ * Where a reader leaves its way to stop while it reads (a request's close hook: the client going away ends the
+ * read); cleared when the read ends.
+ */
+export interface StopSlot {
+  closeHook: (() => void) | null;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Up to `limit` bytes of `body` as they arrive, then the body destroyed; on an error, what came before it. A body
+ * that came in one chunk is that chunk (no copy), and the collector's own end is what `slot` holds meanwhile.
+ */
+function collectPrefix(body: ByteStream, limit: number, slot: StopSlot | undefined): Promise<Buffer> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
     let size = 0;
     let settled = false;
     const done = (): void => {
       if (settled) return;
       settled = true;
+      if (slot) slot.closeHook = null;
       body.off('data', onData);
       body.destroy();
-      const all = Buffer.concat(chunks, size);
+      const all = more ? Buffer.concat(more, size) : (first ?? NO_BYTES);
       resolve(all.length > limit ? all.subarray(0, limit) : all);
     };
     const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
+      if (first === null) first = chunk;
+      else (more ??= [first]).push(chunk);
       size += chunk.length;
       if (size >= limit) done();
     };
@@ -320,22 +336,26 @@ function collectPrefix(body: ByteStream, limit: number): Promise<Buffer> {
     body.once('end', done);
     body.once('error', done);
     body.once('close', done);
+    if (slot) slot.closeHook = done;
   });
 }
 
 /**
  * Reads at most `limit` decoded bytes of a body, then destroys it. Never throws: a body that breaks off or does
- * not decode yields what decoded before (an error body still classifies by its status).
+ * not decode yields what decoded before (an error body still classifies by its status). While it reads, `slot`
+ * (a request's close hook) holds a way to stop it.
  */
 export async function readDecodedPrefix(
   body: ByteStream,
   contentEncoding: string | undefined,
   limit: number,
+  slot?: StopSlot,
 ): Promise<Buffer> {
   const decoder = createDecoder(contentEncoding);
   // Uncompressed (the common case, e.g. every translated JSON answer): stream events, without an async iterator's
   // promise per chunk and its end-of-stream bookkeeping.
-  if (!decoder && !body.destroyed && !body.readableEnded) return collectPrefix(body, limit);
+  if (!decoder && !body.destroyed && !body.readableEnded) return collectPrefix(body, limit, slot);
+  if (slot) slot.closeHook = () => body.destroy();
   // pipeline, not pipe: an upstream error must end the decoder too, or the loop below would wait forever.
   const readable = asReadable(body);
   const source: AsyncIterable<Buffer> = decoder ? pipeline(readable, decoder, () => {}) : readable;
@@ -350,6 +370,7 @@ export async function readDecodedPrefix(
   } catch {
     // Truncated or undecodable: keep what came.
   } finally {
+    if (slot) slot.closeHook = null;
     body.destroy();
     decoder?.destroy();
   }
