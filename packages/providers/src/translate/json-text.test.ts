@@ -69,6 +69,18 @@ describe('jsonString / jsonValue', () => {
     expect(jsonString('a\ud800b')).toBe('"a\\ud800b"');
     expect(jsonString('😀')).toBe('"😀"');
   });
+
+  it('write a field a builder left out as null, never as the invalid text undefined', () => {
+    expect(jsonValue(undefined)).toBe('null');
+    const text = anthropicMessageJson({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      content: [],
+      usage: {},
+    });
+    expect(JSON.parse(text)).toMatchObject({ model: null, stop_reason: null, usage: { input_tokens: null } });
+  });
 });
 
 /** Anthropic messages bodies of every shape the request translator takes. */

@@ -30,7 +30,8 @@ export function jsonValue(v: unknown): string {
   if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : 'null';
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return JSON.stringify(v);
+  // undefined (a field a writer expects but a builder left out): `null`, never the invalid text `undefined`.
+  return JSON.stringify(v) ?? 'null';
 }
 
 /** `,"name":value` for a property that is set, '' for one that is undefined (`JSON.stringify` leaves it out). */
