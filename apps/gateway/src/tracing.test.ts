@@ -1,5 +1,16 @@
+import type { Attempt, RequestLogRecord } from '@keyway/contracts';
+import type { TraceSpan, Tracing } from '@keyway/observability';
 import { describe, expect, it } from 'vitest';
-import { operationOf } from './tracing';
+import type { ForwardContext } from './context';
+import type { GroupRuntime } from './runtime';
+import {
+  closeRequestTrace,
+  endAttemptSpan,
+  endRequestTrace,
+  operationOf,
+  startAttemptSpan,
+  startRequestTrace,
+} from './tracing';
 
 describe('operationOf', () => {
   it("names each channel's generation calls as the GenAI conventions do", () => {
@@ -16,5 +27,65 @@ describe('operationOf', () => {
   it('names no operation for calls that generate nothing (model lists)', () => {
     expect(operationOf('/v1/models')).toBeUndefined();
     expect(operationOf('/v1beta/models')).toBeUndefined();
+  });
+});
+
+describe('an unsampled request', () => {
+  /** A Tracing whose spans are never sampled, counting every attribute object and name it is handed. */
+  function unsampledTracing(propagateUpstream: boolean) {
+    const seen = { attributeObjects: 0, attributes: 0, names: 0, spans: 0 };
+    const span = (): TraceSpan => ({
+      setAttribute: () => void seen.attributes++,
+      setAttributes: () => void seen.attributeObjects++,
+      updateName: () => void seen.names++,
+      setError: () => {},
+      end: () => {},
+      spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0, traceState: '' }),
+      isRecording: () => false,
+    });
+    const tracing: Tracing = {
+      enabled: true,
+      propagateUpstream,
+      startSpan: (_name, _kind, attributes) => {
+        seen.spans++;
+        if (attributes !== undefined) seen.attributeObjects++;
+        return span();
+      },
+      headersOf: () => ({}),
+      traced: (_name, _attributes, job) => job(),
+      shutdown: () => Promise.resolve(),
+    };
+    return { tracing, seen };
+  }
+
+  const group = { name: 'g', provider: { id: 'openai' } } as unknown as GroupRuntime;
+  const ctx = {
+    req: { method: 'POST', url: '/v1/chat/completions', headers: {} },
+    group,
+    path: '/v1/chat/completions',
+    requestId: 'r1',
+    model: 'gpt-4o-mini',
+  } as unknown as ForwardContext;
+  const record = { statusCode: 502, groupName: 'g', retries: 0 } as unknown as RequestLogRecord;
+
+  function serve(tracing: Tracing): void {
+    const trace = startRequestTrace(tracing, ctx);
+    startAttemptSpan(trace, ctx, group, 1, 'https://api.example.com', 'gpt-4o-mini');
+    endAttemptSpan(trace, { statusCode: 502, class: 'upstream_5xx' } as unknown as Attempt);
+    endRequestTrace(trace, record);
+    closeRequestTrace(trace, 502);
+  }
+
+  it('builds no attribute object, sets no attribute and names no span', () => {
+    const { tracing, seen } = unsampledTracing(false);
+    serve(tracing);
+    // The request's span only: an unsampled attempt's span would be read for nothing but propagation.
+    expect(seen).toEqual({ attributeObjects: 0, attributes: 0, names: 0, spans: 1 });
+  });
+
+  it('still starts the attempt span whose context is propagated upstream', () => {
+    const { tracing, seen } = unsampledTracing(true);
+    serve(tracing);
+    expect(seen).toEqual({ attributeObjects: 0, attributes: 0, names: 0, spans: 2 });
   });
 });

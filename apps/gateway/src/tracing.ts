@@ -6,10 +6,8 @@ import type { TraceSpan, Tracing } from '@keyway/observability';
 import type { ForwardContext } from './context';
 import type { GroupRuntime } from './runtime';
 
-// Span attributes of the GenAI semantic conventions (copied, as OpenTelemetry advises for incubating names).
-const GEN_AI_PROVIDER = 'gen_ai.provider.name';
-const GEN_AI_SYSTEM = 'gen_ai.system';
-const GEN_AI_OPERATION = 'gen_ai.operation.name';
+// Span attributes of the GenAI semantic conventions (copied, as OpenTelemetry advises for incubating names;
+// gen_ai.provider.name, gen_ai.system and gen_ai.operation.name are spelled out in the attribute literals).
 const GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
 const GEN_AI_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 const GEN_AI_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
@@ -42,25 +40,33 @@ export interface RequestTrace {
  */
 export function startRequestTrace(tracing: Tracing, ctx: ForwardContext): RequestTrace {
   if (!tracing.enabled) return { tracing, span: null, attempt: null, attempts: 0, ended: true };
+  const headers = ctx.req.headers;
+  // Named and given attributes only when sampled: an unsampled request builds no attribute object or name.
+  const span = tracing.startSpan('', 'server', undefined, {
+    traceparent: headers.traceparent,
+    tracestate: headers.tracestate,
+  });
+  if (span.isRecording()) describeRequest(span, ctx);
+  return { tracing, span, attempt: null, attempts: 0, ended: false };
+}
+
+function describeRequest(span: TraceSpan, ctx: ForwardContext): void {
   const { req, group } = ctx;
   const method = req.method ?? 'GET';
   const route = req.url?.startsWith('/proxy/') ? '/proxy/{group}/*' : ctx.path;
   const provider = GEN_AI_PROVIDERS[group.provider.id];
-  const span = tracing.startSpan(
-    `${method} ${route}`,
-    'server',
-    {
-      'http.request.method': method,
-      'http.route': route,
-      [GEN_AI_PROVIDER]: provider,
-      [GEN_AI_SYSTEM]: provider,
-      [GEN_AI_OPERATION]: operationOf(ctx.path),
-      'keyway.group.name': group.name,
-      'keyway.request.id': ctx.requestId,
-    },
-    { traceparent: req.headers.traceparent, tracestate: req.headers.tracestate },
-  );
-  return { tracing, span, attempt: null, attempts: 0, ended: false };
+  span.updateName(`${method} ${route}`);
+  // Literal keys (the GEN_AI_* names spelled out): V8 builds such a literal from a template in one step; computed
+  // keys made it add the properties one by one.
+  span.setAttributes({
+    'http.request.method': method,
+    'http.route': route,
+    'gen_ai.provider.name': provider,
+    'gen_ai.system': provider,
+    'gen_ai.operation.name': operationOf(ctx.path),
+    'keyway.group.name': group.name,
+    'keyway.request.id': ctx.requestId,
+  });
 }
 
 /**
@@ -82,26 +88,32 @@ export function startAttemptSpan(
   origin: string,
   model: string | null | undefined,
 ): void {
-  if (trace.span === null) return;
+  const parent = trace.span;
+  if (parent === null) return;
   trace.attempts++;
+  // An attempt is sampled exactly when its request is (same trace id, the request's flag): an unsampled one's span
+  // is only ever read for the headers it propagates, so without propagation there is none.
+  const recording = parent.isRecording();
+  if (!recording && !trace.tracing.propagateUpstream) return;
+  const span = trace.tracing.startSpan('', 'client', undefined, { span: parent });
+  trace.attempt = span;
+  if (!recording || !span.isRecording()) return;
   const operation = operationOf(ctx.path);
   const provider = GEN_AI_PROVIDERS[group.provider.id];
   const requested = model ?? ctx.model ?? undefined;
-  trace.attempt = trace.tracing.startSpan(
+  span.updateName(
     requested && operation ? `${operation} ${requested}` : (operation ?? ctx.req.method ?? 'GET'),
-    'client',
-    {
-      [GEN_AI_PROVIDER]: provider,
-      [GEN_AI_SYSTEM]: provider,
-      [GEN_AI_OPERATION]: operation,
-      [GEN_AI_REQUEST_MODEL]: requested,
-      'server.address': hostOf(origin),
-      'keyway.group.name': group.name,
-      'keyway.key.id': keyId,
-      'keyway.attempt.number': trace.attempts,
-    },
-    { span: trace.span },
   );
+  span.setAttributes({
+    'gen_ai.provider.name': provider,
+    'gen_ai.system': provider,
+    'gen_ai.operation.name': operation,
+    'gen_ai.request.model': requested,
+    'server.address': hostOf(origin),
+    'keyway.group.name': group.name,
+    'keyway.key.id': keyId,
+    'keyway.attempt.number': trace.attempts,
+  });
 }
 
 /** The trace headers the upstream gets: the attempt's context, or the client's own when tracing is off. */
@@ -121,11 +133,12 @@ export function endAttemptSpan(trace: RequestTrace, attempt: Attempt): void {
   const span = trace.attempt;
   if (span === null) return;
   trace.attempt = null;
-  span.setAttributes({
-    'http.response.status_code': attempt.statusCode,
-    'keyway.attempt.class': attempt.class,
-  });
-  if (attempt.class !== 'ok') failSpan(span, attempt.class);
+  if (span.isRecording()) {
+    // One call per attribute: no object built per attempt (a sampled span keeps them as pairs).
+    span.setAttribute('http.response.status_code', attempt.statusCode);
+    span.setAttribute('keyway.attempt.class', attempt.class);
+    if (attempt.class !== 'ok') failSpan(span, attempt.class);
+  }
   span.end();
 }
 
@@ -143,18 +156,19 @@ export function endPresendSpan(trace: RequestTrace, problem: ConfigProblem): voi
 export function endRequestTrace(trace: RequestTrace, record: RequestLogRecord): void {
   const span = trace.span;
   if (span === null || trace.ended) return;
-  span.setAttributes({
-    'http.response.status_code': record.statusCode,
-    [GEN_AI_REQUEST_MODEL]: record.model ?? undefined,
-    [GEN_AI_INPUT_TOKENS]: record.promptTokens ?? undefined,
-    [GEN_AI_OUTPUT_TOKENS]: record.completionTokens ?? undefined,
-    'keyway.group.name': record.groupName,
-    'keyway.parent_group.name': record.parentGroupName ?? undefined,
-    'keyway.key.id': record.keyId ?? undefined,
-    'keyway.access_key.id': record.accessKeyId ?? undefined,
-    'keyway.retries': record.retries,
-  });
-  if (record.statusCode >= 500) failSpan(span, String(record.statusCode));
+  if (span.isRecording()) {
+    // One call per attribute (empty values are skipped by the span): no object built per request.
+    span.setAttribute('http.response.status_code', record.statusCode);
+    span.setAttribute(GEN_AI_REQUEST_MODEL, record.model ?? undefined);
+    span.setAttribute(GEN_AI_INPUT_TOKENS, record.promptTokens ?? undefined);
+    span.setAttribute(GEN_AI_OUTPUT_TOKENS, record.completionTokens ?? undefined);
+    span.setAttribute('keyway.group.name', record.groupName);
+    span.setAttribute('keyway.parent_group.name', record.parentGroupName ?? undefined);
+    span.setAttribute('keyway.key.id', record.keyId ?? undefined);
+    span.setAttribute('keyway.access_key.id', record.accessKeyId ?? undefined);
+    span.setAttribute('keyway.retries', record.retries);
+    if (record.statusCode >= 500) failSpan(span, String(record.statusCode));
+  }
   endRequest(trace);
 }
 
@@ -186,7 +200,8 @@ const hosts = new Map<string, string | undefined>();
 
 /** The host of an upstream origin (never its path or query, which could carry a key). */
 function hostOf(origin: string): string | undefined {
-  if (hosts.has(origin)) return hosts.get(origin);
+  const known = hosts.get(origin);
+  if (known !== undefined || hosts.has(origin)) return known;
   let host: string | undefined;
   try {
     host = new URL(origin).hostname;

@@ -210,6 +210,33 @@ describe('createTracing on (OTLP/HTTP protobuf, the default)', () => {
     expect(spans.find((x) => x.name === 'child')?.parentSpanId).toBe(future.spanContext().spanId);
   });
 
+  it("takes a span's first setAttributes as its starting attributes: the same export as passing them to startSpan", async () => {
+    const tracing = createTracing(on(receiver), 'k');
+    const given = tracing.startSpan('given', 'server', { a: 'x', b: 2, gone: undefined });
+    given.setAttribute('b', 3);
+    given.setAttributes({ c: true });
+    given.end();
+    const later = tracing.startSpan('later', 'server');
+    const first = { a: 'x', b: 2, gone: undefined };
+    later.setAttributes(first);
+    later.setAttribute('b', 3);
+    later.setAttributes({ c: true });
+    later.end();
+    // Set after a single attribute: not taken as the starting ones, and nothing set before is lost.
+    const mixed = tracing.startSpan('mixed', 'server');
+    mixed.setAttribute('z', 'first');
+    mixed.setAttributes({ a: 'x', b: 3, c: true });
+    mixed.end();
+    await tracing.shutdown();
+    const spans = await receiver.waitFor((x) => x.length === 3);
+    const want = { a: 'x', b: 3, c: true };
+    expect(spans.find((x) => x.name === 'given')?.attributes).toEqual(want);
+    expect(spans.find((x) => x.name === 'later')?.attributes).toEqual(want);
+    expect(spans.find((x) => x.name === 'mixed')?.attributes).toEqual({ ...want, z: 'first' });
+    // The object handed over is read, never written.
+    expect(first).toEqual({ a: 'x', b: 2, gone: undefined });
+  });
+
   it('sends a batch as soon as it holds OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans, the rest after the delay', async () => {
     const tracing = createTracing(on(receiver), 'k', undefined, {
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '3',

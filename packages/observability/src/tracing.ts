@@ -36,6 +36,10 @@ export interface TracingEnv {
 export interface TraceSpan {
   /** Sets one attribute (undefined leaves it out); ignored once the span ended. */
   setAttribute(key: string, value: string | number | boolean | undefined): void;
+  /**
+   * Sets each defined attribute. The object may be kept, unread until the span ends (a span's first attributes):
+   * pass a fresh one and do not change it afterwards.
+   */
   setAttributes(attributes: TraceAttributes): void;
   updateName(name: string): void;
   /** Status ERROR. */
@@ -149,6 +153,9 @@ export const noopTracing: Tracing = {
   shutdown: () => Promise.resolve(),
 };
 
+/** A span started without attributes (shared, never written: a first setAttributes replaces it). */
+const NO_ATTRIBUTES: TraceAttributes = Object.freeze({});
+
 const KINDS = { server: 2, client: 3, internal: 1 } as const;
 
 /** A sampled span: its fields are what the exporter encodes when it ends. */
@@ -171,8 +178,11 @@ class RecordingSpan extends OwnSpan implements TraceSpan, FinishedSpan {
     readonly p0: number,
     readonly p1: number,
     traceState: string,
-    /** Kept as given (the callers pass a fresh literal); later attributes go to `extra`. */
-    readonly attributes: TraceAttributes,
+    /**
+     * Kept as given (the callers pass a fresh literal; {@link NO_ATTRIBUTES}: none yet, the first setAttributes
+     * object is taken instead); later attributes go to `extra`.
+     */
+    public attributes: TraceAttributes,
     readonly startMs: number,
   ) {
     super(t0, t1, t2, t3, s0, s1, traceState);
@@ -185,6 +195,12 @@ class RecordingSpan extends OwnSpan implements TraceSpan, FinishedSpan {
 
   setAttributes(attributes: TraceAttributes): void {
     if (this.ended) return;
+    // A span started without attributes takes the first object it is given as its starting ones, kept as given
+    // (as startSpan keeps its literal): a caller that names a span only once it knows it is sampled pays no copy.
+    if (this.attributes === NO_ATTRIBUTES && this.extra.length === 0) {
+      this.attributes = attributes;
+      return;
+    }
     for (const key in attributes) {
       const value = attributes[key];
       if (value !== undefined && value !== null) this.extra.push(key, value);
@@ -272,7 +288,7 @@ export function createTracing(
         ps.s0,
         ps.s1,
         ps.traceState,
-        attributes ?? {},
+        attributes ?? NO_ATTRIBUTES,
         epochMs(),
       );
     // The parent's ids as words: another span's (unsampled: a NonRecordingSpan), or the caller's traceparent.
@@ -338,7 +354,7 @@ export function createTracing(
       p0,
       p1,
       traceState,
-      attributes ?? {},
+      attributes ?? NO_ATTRIBUTES,
       epochMs(),
     );
   };
