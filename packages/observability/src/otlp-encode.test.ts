@@ -92,3 +92,24 @@ describe('ProtoBatchEncoder attribute memo', () => {
     expect(flood.length).toBeGreaterThan(0);
   });
 });
+
+describe('ProtoBatchEncoder batches', () => {
+  it('writes a batch a little larger than the one before it into room it already has, the same bytes', () => {
+    const encoder = new ProtoBatchEncoder(origin);
+    const plain = new ProtoBatchEncoder(origin);
+    const batch = (e: ProtoBatchEncoder, more: number): Buffer[] => {
+      for (let i = 0; i < 12; i++) for (const s of spans()) e.add(s);
+      for (const s of spans().slice(0, more)) e.add(s);
+      return e.take();
+    };
+    const first = batch(encoder, 0);
+    const second = batch(encoder, 10);
+    expect(first[1]?.length).toBeGreaterThan(64 * 1024);
+    // Buffer#equals: a deep comparison of 100 KB is slow. Same bytes as a fresh encoder's.
+    expect(Buffer.concat(first).equals(Buffer.concat(batch(plain, 0)))).toBe(true);
+    expect(Buffer.concat(second).equals(Buffer.concat(batch(new ProtoBatchEncoder(origin), 10)))).toBe(true);
+    // Sized from the batch before with room to spare: not grown (doubled, and the batch copied) at its last spans.
+    const spansPart = second[1] as Buffer;
+    expect(spansPart.buffer.byteLength).toBeLessThan(spansPart.length * 1.5);
+  });
+});

@@ -514,8 +514,9 @@ export class ProtoBatchEncoder implements SpanBatchEncoder {
     head.byte(0x0a); // ScopeSpans.scope
     head.varint(this.scope.length);
     head.raw(this.scope);
-    // The next batch starts at this one's size: no growing (and copying) in a steady state.
-    this.spans = new ProtoWriter(Math.max(64 * 1024, spans.length));
+    // The next batch starts at this one's size and an eighth: no growing in a steady state. (At exactly this size,
+    // a batch of as many spans as this one grew at its last span: twice the memory and the whole batch copied.)
+    this.spans = new ProtoWriter(Math.max(64 * 1024, spans.length + (spans.length >>> 3)));
     this.count = 0;
     return [head.buf.subarray(0, head.pos), spans];
   }
