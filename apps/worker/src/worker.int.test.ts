@@ -1,6 +1,7 @@
 // The worker's database jobs on PostgreSQL, with two workers sharing one database as in distributed mode. Skipped
 // with a loud warning when PostgreSQL is unreachable, failing when CI is set. Server: TEST_POSTGRES_URL (default
 // postgresql://postgres@127.0.0.1:5432/postgres); each run works in a schema of its own, dropped afterwards.
+import { logRowsOf } from '@keyway/contracts';
 import { MemoryJobQueue } from '@keyway/queue';
 import { randomPrefix, requireService } from '@keyway/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,19 +39,22 @@ describe.skipIf(!reachable)('worker jobs on PostgreSQL', () => {
     await Promise.allSettled([a?.close(), b?.close()]);
   });
 
-  it('writes a request-log batch once when two workers run the same job at the same time', async () => {
+  it('writes a request-log batch once when two workers run the same job at the same time (as rows or records)', async () => {
     const group = await a.addGroup();
     const keyId = await a.addKey(group.id, 'sk-pg-logged-0123456789abcdef');
     const records = Array.from({ length: 300 }, (_, i) => logRecord(1000 + i, { groupId: group.id, keyId }));
 
+    // A gateway sends rows (trusted: read by the worker); an earlier gateway sent whole records.
     const [ja, jb] = await Promise.all([
-      qa.enqueue('request-logs', { records }),
+      qa.enqueue('request-logs', logRowsOf(records), { trusted: true }),
       qb.enqueue('request-logs', { records }),
     ]);
     const [sa, sb] = await Promise.all([finished(qa, ja.id), finished(qb, jb.id)]);
 
     expect([sa.state, sb.state]).toEqual(['succeeded', 'succeeded']);
     expect(await a.db.requestLog.count({ where: { groupId: group.id } })).toBe(300);
+    const stored = await a.db.requestLog.findUniqueOrThrow({ where: { id: records[7]!.id } });
+    expect(stored).toMatchObject({ requestId: records[7]!.requestId, keyId, model: records[7]!.model });
   });
 
   it('applies a usage batch once when two workers run the same job at the same time', async () => {

@@ -7,6 +7,7 @@ export * from './dashboard';
 export * from './groups';
 export * from './keys';
 export * from './logs';
+export * from './log-rows';
 export * from './pool';
 export * from './settings';
 export * from './status-codes';

@@ -3,8 +3,7 @@
 // overlap as they would in one thread: the owner's transactions take turns between its awaits.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteWriter, SqliteWriterOptions } from './sqlite-writer';
-import type { UsageBatch } from '@keyway/contracts';
-import type { LogRow } from './repositories/sqlite-log-writer';
+import type { LogRow, UsageBatch } from '@keyway/contracts';
 import { CHECKPOINT_EVERY_MS, openSqliteOwner } from './sqlite-writer-owner';
 
 /** What the thread is started with. */

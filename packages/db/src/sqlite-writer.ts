@@ -26,7 +26,8 @@ import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import { sqlitePathFromUrl } from './provider';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
-import { toLogRow, type LogWriter } from './repositories/sqlite-log-writer';
+import { toLogRow } from '@keyway/contracts';
+import type { LogWriter } from './repositories/sqlite-log-writer';
 import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from './sqlite-writer-thread';
 
 /** The single writer of a SQLite database in this process. */

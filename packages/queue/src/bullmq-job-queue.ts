@@ -20,7 +20,7 @@ import { bullProcessor } from './bullmq-processor';
 import { JOB_NAMES } from './names';
 import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
-import type { JobPayload } from './payloads';
+import type { JobInput } from './payloads';
 import type { EnqueueOptions, JobHandler, JobQueue, ProcessOptions, TaskStatus } from './port';
 
 /** Options of {@link BullJobQueue}. */
@@ -138,7 +138,7 @@ export class BullJobQueue implements JobQueue {
 
   async enqueue<N extends JobName>(
     name: N,
-    payload: JobPayload<N>,
+    payload: JobInput<N>,
     opts: EnqueueOptions = {},
   ): Promise<{ id: string }> {
     // Trusted batches are validated once, by the processor, before their handler runs.
@@ -179,7 +179,7 @@ export class BullJobQueue implements JobQueue {
     this.workers.set(name, worker);
   }
 
-  schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): void {
+  schedule<N extends JobName>(name: N, everyMs: number, payload: JobInput<N>): void {
     this.assertOpen();
     if (!Number.isFinite(everyMs) || everyMs <= 0) throw new RangeError('everyMs must be a positive number');
     const data = parseJobPayload(name, payload);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
-import type { JobPayload } from './payloads';
+import type { JobInput, JobPayload } from './payloads';
 import { isPermanentJobError, PermanentJobError } from './port';
 import { progressCount } from './progress';
 import type { EnqueueOptions, JobHandler, JobQueue, ProcessOptions, TaskState, TaskStatus } from './port';
@@ -71,13 +71,14 @@ export class MemoryJobQueue implements JobQueue {
 
   enqueue<N extends JobName>(
     name: N,
-    payload: JobPayload<N>,
+    payload: JobInput<N>,
     opts: EnqueueOptions = {},
   ): Promise<{ id: string }> {
     if (this.closed) return Promise.reject(new Error('job queue is closed'));
     let parsed: JobPayload<N>;
     try {
-      parsed = opts.trusted ? payload : parseJobPayload(name, payload);
+      // A trusted payload is read (parsed into its handler's form) when it first runs.
+      parsed = opts.trusted ? (payload as JobPayload<N>) : parseJobPayload(name, payload);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -121,7 +122,7 @@ export class MemoryJobQueue implements JobQueue {
     this.pump(lane);
   }
 
-  schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): void {
+  schedule<N extends JobName>(name: N, everyMs: number, payload: JobInput<N>): void {
     if (this.closed) throw new Error('job queue is closed');
     if (!Number.isFinite(everyMs) || everyMs <= 0) throw new RangeError('everyMs must be a positive number');
     const parsed = parseJobPayload(name, payload);
@@ -129,7 +130,8 @@ export class MemoryJobQueue implements JobQueue {
     if (previous) clearInterval(previous);
     const timer = setInterval(() => {
       // A fixed id: while the previous run is queued or running, this tick is a no-op instead of a pile-up.
-      this.enqueue(name, parsed, { jobId: `schedule:${name}` }).catch(() => undefined);
+      // A parsed payload is a valid input again (its own form).
+      this.enqueue(name, parsed as JobInput<N>, { jobId: `schedule:${name}` }).catch(() => undefined);
     }, everyMs);
     timer.unref();
     this.schedules.set(name, timer);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JOBS, JOB_NAMES, isJobName } from './names';
+import type { RequestLogRecord } from '@keyway/contracts';
+import { LOG_COLUMNS, logRowsOf } from '@keyway/contracts';
 import { InvalidJobPayloadError, jobPayloadSchemas, parseJobPayload } from './payloads';
 
 describe('job names', () => {
@@ -29,6 +31,27 @@ describe('parseJobPayload', () => {
     expect(() => parseJobPayload('key-recheck', { settings: { keyValidationConcurrency: 0 } })).toThrow(
       InvalidJobPayloadError,
     );
+  });
+
+  it('reads request logs sent as rows into the records they are, and still takes whole records', () => {
+    // Every field null that may be, then the ones that may not.
+    const record = {
+      ...Object.fromEntries(LOG_COLUMNS.map((c) => [c, null])),
+      ...{ id: 'a', requestId: 'r', time: '2026-12-06T10:00:00.000Z', groupId: 1, groupName: 'g' },
+      ...{ keyMasked: 'sk-ab…wxyz', statusCode: 200, success: true, durationMs: 12, stream: false },
+      ...{ retries: 0, attempts: [] },
+    } as unknown as RequestLogRecord;
+    const sent = JSON.parse(
+      JSON.stringify(logRowsOf([record, { ...record, id: 'b', keyId: null }])),
+    ) as unknown;
+    expect(parseJobPayload('request-logs', sent)).toEqual({
+      records: [record, { ...record, id: 'b', keyId: null }],
+    });
+    expect(parseJobPayload('request-logs', { records: [record] })).toEqual({ records: [record] });
+    // What a parse gives parses to itself (a trusted job is read once, an untrusted one may be read again).
+    const read = parseJobPayload('request-logs', sent);
+    expect(parseJobPayload('request-logs', read)).toEqual(read);
+    expect(() => parseJobPayload('request-logs', { columns: ['id'], rows: [] })).toThrow(/request-logs/);
   });
 
   it('refuses an empty batch of request logs or key events', () => {

@@ -3,6 +3,7 @@ import {
   alertInputSchema,
   failureClassSchema,
   keyStatusSchema,
+  logRowsSchema,
   requestLogRecordSchema,
   settingsSchema,
   usageBatchSchema,
@@ -48,8 +49,14 @@ export const keyImportPayloadSchema = z.object({
   keys: z.array(z.string().min(1).max(8192)).min(1).max(1_000_000),
 });
 
-/** `request-logs`: a batch of request-log records from a gateway. */
-export const requestLogsPayloadSchema = z.object({ records: z.array(requestLogRecordSchema).min(1) });
+/**
+ * `request-logs`: a batch of request-log records from a gateway, as rows under their column names (what gateways
+ * send: half the JSON of whole records, see LogRows) or as records (what earlier gateways sent); read as records.
+ */
+export const requestLogsPayloadSchema = z.union([
+  z.object({ records: z.array(requestLogRecordSchema).min(1) }),
+  logRowsSchema.transform((records) => ({ records })),
+]);
 
 /** `usage-batch`: one usage batch from a gateway (recorded whatever `requestLogging` says). */
 export const usageBatchPayloadSchema = z.object({ batch: usageBatchSchema });
@@ -113,8 +120,10 @@ export const jobPayloadSchemas = {
   alert: alertJobPayloadSchema,
 } as const satisfies Record<JobName, z.ZodType>;
 
-/** The payload type of job `N`. */
+/** The payload type of job `N`, as its handler gets it. */
 export type JobPayload<N extends JobName> = z.infer<(typeof jobPayloadSchemas)[N]>;
+/** What may be enqueued as job `N` (a payload its schema reads into a {@link JobPayload}). */
+export type JobInput<N extends JobName> = z.input<(typeof jobPayloadSchemas)[N]>;
 
 /** Thrown when a payload does not match its job's schema; carries the zod issues. */
 export class InvalidJobPayloadError extends Error {

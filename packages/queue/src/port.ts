@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JOB_NAMES } from './names';
 import type { JobName } from './names';
-import type { JobPayload } from './payloads';
+import type { JobInput, JobPayload } from './payloads';
 
 /** Where a job is in its life: `queued` covers waiting, delayed and waiting for a retry. */
 export const taskStateSchema = z.enum(['queued', 'running', 'succeeded', 'failed']);
@@ -66,11 +66,11 @@ export interface ProcessOptions {
  */
 export interface JobQueue {
   /** Adds a job; rejects with `InvalidJobPayloadError` when the payload does not match the job's schema. */
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts?: EnqueueOptions): Promise<{ id: string }>;
+  enqueue<N extends JobName>(name: N, payload: JobInput<N>, opts?: EnqueueOptions): Promise<{ id: string }>;
   /** Registers the one handler of a job name in this process; jobs enqueued earlier run once it is registered. */
   process<N extends JobName>(name: N, handler: JobHandler<N>, opts?: ProcessOptions): void;
   /** Enqueues `payload` every `everyMs`, skipping a tick while the previous run is still queued or running. */
-  schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayload<N>): void;
+  schedule<N extends JobName>(name: N, everyMs: number, payload: JobInput<N>): void;
   /**
    * A job's status; null when unknown or no longer kept (finished jobs are kept for at least an hour, except
    * adapters may drop succeeded `request-logs`/`key-events` batches at once: they are data, not tasks).

@@ -1,43 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { RequestLogRecord } from '@keyway/contracts';
+import type { LogRow, RequestLogRecord } from '@keyway/contracts';
+import { LOG_COLUMNS } from '@keyway/contracts';
 
 /** Prisma's SQLite encoding of a DateTime: ISO-8601 text with an explicit `+00:00` offset. */
 export function sqliteTime(ms: number): string {
   return new Date(ms).toISOString().replace('Z', '+00:00');
 }
-
-/** The columns in the order their values are bound (positional: see {@link prepareLogInsert}). */
-const LOG_COLUMNS = [
-  'id',
-  'requestId',
-  'time',
-  'groupId',
-  'groupName',
-  'parentGroupId',
-  'parentGroupName',
-  'keyId',
-  'keyMasked',
-  'proxyKeyMasked',
-  'model',
-  'statusCode',
-  'success',
-  'durationMs',
-  'ttfbMs',
-  'stream',
-  'retries',
-  'attempts',
-  'error',
-  'clientIp',
-  'requestPath',
-  'promptTokens',
-  'completionTokens',
-  'cachedTokens',
-  'costUsd',
-  'accessKeyId',
-  'accessKeyName',
-  'translatedFrom',
-  'requestBody',
-] as const satisfies readonly (keyof RequestLogRecord)[];
 
 const INSERT_LOG = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
   VALUES (${LOG_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`;
@@ -54,51 +22,6 @@ function recordTime(iso: string): string {
 export interface LogWriter {
   write(records: readonly RequestLogRecord[]): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * A request-log record as its values in {@link LOG_COLUMNS} order. This is what crosses to the writer's thread: as
- * JSON, rows carry no property names, which made the serving thread's `JSON.stringify`, the copy into the thread
- * and the thread's `JSON.parse` about half as much work per logged request as whole records.
- */
-export type LogRow = ValuesOf<typeof LOG_COLUMNS>;
-type ValuesOf<C extends readonly (keyof RequestLogRecord)[]> = {
-  -readonly [I in keyof C]: RequestLogRecord[C[I] & keyof RequestLogRecord];
-};
-
-/** A record's {@link LogRow}. */
-export function toLogRow(r: RequestLogRecord): LogRow {
-  return [
-    r.id,
-    r.requestId,
-    r.time,
-    r.groupId,
-    r.groupName,
-    r.parentGroupId,
-    r.parentGroupName,
-    r.keyId,
-    r.keyMasked,
-    r.proxyKeyMasked,
-    r.model,
-    r.statusCode,
-    r.success,
-    r.durationMs,
-    r.ttfbMs,
-    r.stream,
-    r.retries,
-    r.attempts,
-    r.error,
-    r.clientIp,
-    r.requestPath,
-    r.promptTokens,
-    r.completionTokens,
-    r.cachedTokens,
-    r.costUsd,
-    r.accessKeyId,
-    r.accessKeyName,
-    r.translatedFrom,
-    r.requestBody,
-  ];
 }
 
 /**
