@@ -32,16 +32,16 @@ describe('operationOf', () => {
 
 describe('an unsampled request', () => {
   /** A Tracing whose spans are never sampled, counting every attribute object and name it is handed. */
-  function unsampledTracing(propagateUpstream: boolean) {
+  function unsampledTracing(propagateUpstream: boolean, recordingFrom = Infinity) {
     const seen = { attributeObjects: 0, attributes: 0, names: 0, spans: 0 };
-    const span = (): TraceSpan => ({
+    const span = (recording = false): TraceSpan => ({
       setAttribute: () => void seen.attributes++,
       setAttributes: () => void seen.attributeObjects++,
       updateName: () => void seen.names++,
       setError: () => {},
       end: () => {},
       spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0, traceState: '' }),
-      isRecording: () => false,
+      isRecording: () => recording,
     });
     const tracing: Tracing = {
       enabled: true,
@@ -49,7 +49,7 @@ describe('an unsampled request', () => {
       startSpan: (_name, _kind, attributes) => {
         seen.spans++;
         if (attributes !== undefined) seen.attributeObjects++;
-        return span();
+        return span(seen.spans >= recordingFrom);
       },
       headersOf: () => ({}),
       traced: (_name, _attributes, job) => job(),
@@ -87,5 +87,12 @@ describe('an unsampled request', () => {
     const { tracing, seen } = unsampledTracing(true);
     serve(tracing);
     expect(seen).toEqual({ attributeObjects: 0, attributes: 0, names: 0, spans: 2 });
+  });
+
+  it('describes a propagated attempt that records, though its request span no longer does (it ended)', () => {
+    const { tracing, seen } = unsampledTracing(true, 2);
+    serve(tracing);
+    // Named, its starting attributes, its status and class, and error.type (the attempt failed).
+    expect(seen).toEqual({ attributeObjects: 1, attributes: 3, names: 1, spans: 2 });
   });
 });

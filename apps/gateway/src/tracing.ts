@@ -92,12 +92,12 @@ export function startAttemptSpan(
   if (parent === null) return;
   trace.attempts++;
   // An attempt is sampled exactly when its request is (same trace id, the request's flag): an unsampled one's span
-  // is only ever read for the headers it propagates, so without propagation there is none.
-  const recording = parent.isRecording();
-  if (!recording && !trace.tracing.propagateUpstream) return;
+  // is only ever read for the headers it propagates, so without propagation there is none (nor under a request
+  // span that already ended).
+  if (!parent.isRecording() && !trace.tracing.propagateUpstream) return;
   const span = trace.tracing.startSpan('', 'client', undefined, { span: parent });
   trace.attempt = span;
-  if (!recording || !span.isRecording()) return;
+  if (!span.isRecording()) return;
   const operation = operationOf(ctx.path);
   const provider = GEN_AI_PROVIDERS[group.provider.id];
   const requested = model ?? ctx.model ?? undefined;
