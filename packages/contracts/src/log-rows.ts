@@ -105,6 +105,25 @@ export function logRowsOf(records: readonly RequestLogRecord[]): LogRows {
   return { columns: COLUMN_NAMES, rows: records.map(toLogRow) };
 }
 
+/** A row under other columns (a producer of another version): its values by name. */
+function fromRow(columns: readonly string[], row: readonly unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) record[columns[i]!] = row[i];
+  return record;
+}
+
+/** A row in {@link LOG_COLUMNS} order (what this version sends) as a record, unchecked: one literal shape. */
+function fromOwnRow(v: readonly unknown[]): Record<string, unknown> {
+  // prettier-ignore
+  return {
+    id: v[0], requestId: v[1], time: v[2], groupId: v[3], groupName: v[4], parentGroupId: v[5],
+    parentGroupName: v[6], keyId: v[7], keyMasked: v[8], proxyKeyMasked: v[9], model: v[10], statusCode: v[11],
+    success: v[12], durationMs: v[13], ttfbMs: v[14], stream: v[15], retries: v[16], attempts: v[17], error: v[18],
+    clientIp: v[19], requestPath: v[20], promptTokens: v[21], completionTokens: v[22], cachedTokens: v[23],
+    costUsd: v[24], accessKeyId: v[25], accessKeyName: v[26], translatedFrom: v[27], requestBody: v[28],
+  };
+}
+
 /** Column names are field names: bounded, and never a prototype's property. */
 const columnName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/);
 
@@ -115,24 +134,25 @@ const columnName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/);
 export const logRowsSchema = z
   .object({
     columns: z.array(columnName).min(1).max(200),
-    rows: z.array(z.array(z.unknown())).min(1),
+    // Each row is checked below, while it is read: a schema per value cost the worker twice the records' parse.
+    rows: z.array(z.unknown()).min(1),
   })
-  .check((ctx) => {
-    const width = ctx.value.columns.length;
-    const bad = ctx.value.rows.findIndex((row) => row.length !== width);
-    if (bad >= 0)
-      ctx.issues.push({
-        code: 'custom',
-        message: `row ${bad} has ${ctx.value.rows[bad]?.length} values for ${width} columns`,
-        input: ctx.value,
-        path: ['rows', bad],
-      });
+  .transform(({ columns, rows }, ctx) => {
+    const ours = columns.length === LOG_COLUMNS.length && columns.every((c, i) => c === LOG_COLUMNS[i]);
+    const records: Record<string, unknown>[] = [];
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      if (!Array.isArray(row) || row.length !== columns.length) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `row ${r} is not a list of ${columns.length} values, one per column`,
+          input: row,
+          path: ['rows', r],
+        });
+        return z.NEVER;
+      }
+      records.push(ours ? fromOwnRow(row) : fromRow(columns, row));
+    }
+    return records;
   })
-  .transform(({ columns, rows }) =>
-    rows.map((row) => {
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < columns.length; i++) record[columns[i]!] = row[i];
-      return record;
-    }),
-  )
   .pipe(z.array(requestLogRecordSchema));
