@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RequestLogRecord } from '@keyway/contracts';
+import { LOG_COLUMNS } from '@keyway/contracts';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { postgresSearchPathOption } from './client';
@@ -9,45 +10,47 @@ import type { RequestLogWriteResult } from './repositories/request-logs';
 /** `TIMESTAMP(3)` as Prisma stores it on PostgreSQL: UTC wall-clock time without a zone. */
 const utc = (ms: number): string => new Date(ms).toISOString().slice(0, -1);
 
-/** The request_logs columns both writers fill, in order, with the element type their UNNEST array has. */
-const LOG_COLUMNS = [
-  ['id', 'text'],
-  ['requestId', 'text'],
-  ['time', 'timestamp'],
-  ['groupId', 'int'],
-  ['groupName', 'text'],
-  ['parentGroupId', 'int'],
-  ['parentGroupName', 'text'],
-  ['keyId', 'int'],
-  ['keyMasked', 'text'],
-  ['proxyKeyMasked', 'text'],
-  ['model', 'text'],
-  ['statusCode', 'int'],
-  ['success', 'bool'],
-  ['durationMs', 'int'],
-  ['ttfbMs', 'int'],
-  ['stream', 'bool'],
-  ['retries', 'int'],
-  ['attempts', 'text'], // cast to jsonb
-  ['error', 'text'],
-  ['clientIp', 'text'],
-  ['requestPath', 'text'],
-  ['promptTokens', 'int'],
-  ['completionTokens', 'int'],
-  ['cachedTokens', 'int'],
-  ['costUsd', 'float8'],
-  ['accessKeyId', 'int'],
-  ['accessKeyName', 'text'],
-  ['translatedFrom', 'text'],
-  ['requestBody', 'text'],
-] as const;
-const COLUMN_LIST = LOG_COLUMNS.map(([c]) => `"${c}"`).join(', ');
+/** The element type of each request_logs column's UNNEST array (every column: the compiler checks). */
+const PG_TYPES: Record<(typeof LOG_COLUMNS)[number], 'text' | 'timestamp' | 'int' | 'bool' | 'float8'> = {
+  id: 'text',
+  requestId: 'text',
+  time: 'timestamp',
+  groupId: 'int',
+  groupName: 'text',
+  parentGroupId: 'int',
+  parentGroupName: 'text',
+  keyId: 'int',
+  keyMasked: 'text',
+  proxyKeyMasked: 'text',
+  model: 'text',
+  statusCode: 'int',
+  success: 'bool',
+  durationMs: 'int',
+  ttfbMs: 'int',
+  stream: 'bool',
+  retries: 'int',
+  attempts: 'text', // cast to jsonb
+  error: 'text',
+  clientIp: 'text',
+  requestPath: 'text',
+  promptTokens: 'int',
+  completionTokens: 'int',
+  cachedTokens: 'int',
+  costUsd: 'float8',
+  accessKeyId: 'int',
+  accessKeyName: 'text',
+  translatedFrom: 'text',
+  requestBody: 'text',
+};
+/** The request_logs columns both writers fill, in the shared order (rowValues follows it), with their types. */
+const PG_COLUMNS = LOG_COLUMNS.map((c) => [c, PG_TYPES[c]] as const);
+const COLUMN_LIST = PG_COLUMNS.map(([c]) => `"${c}"`).join(', ');
 
 // Columns travel as arrays and UNNEST turns them into rows. ON CONFLICT DO NOTHING RETURNING tells which records
 // are new: a retried batch (or one run twice by two workers) does not duplicate rows.
 const INSERT_LOGS = `INSERT INTO request_logs (${COLUMN_LIST})
-SELECT ${LOG_COLUMNS.map(([c]) => (c === 'attempts' ? 'u."attempts"::jsonb' : `u."${c}"`)).join(', ')}
-FROM UNNEST(${LOG_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${COLUMN_LIST})
+SELECT ${PG_COLUMNS.map(([c]) => (c === 'attempts' ? 'u."attempts"::jsonb' : `u."${c}"`)).join(', ')}
+FROM UNNEST(${PG_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${COLUMN_LIST})
 ON CONFLICT ("id") DO NOTHING
 RETURNING "id"`;
 
@@ -149,7 +152,7 @@ function rowValues(r: RequestLogRecord): (string | number | boolean | null)[] {
 
 /** Column arrays of the log rows, in INSERT_LOGS's parameter order. */
 function logColumns(records: readonly RequestLogRecord[]): unknown[][] {
-  const cols: unknown[][] = LOG_COLUMNS.map(() => []);
+  const cols: unknown[][] = PG_COLUMNS.map(() => []);
   for (const r of records) rowValues(r).forEach((v, i) => cols[i]?.push(v));
   return cols;
 }
