@@ -261,26 +261,17 @@ function chatMessageJson(m: JsonObject): string {
   return `{"role":${jsonValue(m.role)}${rest}${jsonProperty('tool_calls', m.tool_calls)}}`;
 }
 
-/** `JSON.stringify(out)`, the same text, written field by field. */
+/**
+ * `JSON.stringify(out)`, the same text, written field by field: `model` and `messages` (the builder sets them
+ * first), then every other field in the request's own order, so a field the builder starts to set is never left out.
+ */
 export function chatRequestJson(out: ChatRequest): string {
   let messages = '';
   for (const m of out.messages) messages += messages === '' ? chatMessageJson(m) : `,${chatMessageJson(m)}`;
-  return (
-    `{"model":${jsonString(out.model)},"messages":[${messages}]` +
-    jsonProperty('max_completion_tokens', out.max_completion_tokens) +
-    jsonProperty('temperature', out.temperature) +
-    jsonProperty('top_p', out.top_p) +
-    jsonProperty('stop', out.stop) +
-    jsonProperty('tools', out.tools) +
-    jsonProperty('tool_choice', out.tool_choice) +
-    jsonProperty('parallel_tool_calls', out.parallel_tool_calls) +
-    jsonProperty('response_format', out.response_format) +
-    jsonProperty('reasoning_effort', out.reasoning_effort) +
-    jsonProperty('user', out.user) +
-    jsonProperty('stream', out.stream) +
-    jsonProperty('stream_options', out.stream_options) +
-    '}'
-  );
+  let rest = '';
+  for (const key in out)
+    if (key !== 'model' && key !== 'messages') rest += jsonProperty(key, out[key as keyof ChatRequest]);
+  return `{"model":${jsonString(out.model)},"messages":[${messages}]${rest}}`;
 }
 
 /** Anthropic-speaking callers on an OpenAI group. */
