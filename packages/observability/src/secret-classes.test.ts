@@ -9,7 +9,7 @@ import { SecretRegistry, secretsOf } from './secret-registry';
 
 /** A value of each class in the shape it has in practice (a class added without one does not compile). */
 const SAMPLES = {
-  upstreamKey: 'sk-proj-Zq8vN3kT0pW5yR7uA1cE9gJ2',
+  upstreamKey: 'sk-proj-FAKE0fake1FAKE2fake3FAKE4',
   proxyKey: 'team-a/proxy"key\\7Hq2xL9mV4nB',
   authKey: 'adm+in key=9f3c1a7e5b2d8046',
   encryptionKey: 'enc-6b1f0e9d2c7a4b3851e0f6a7',
