@@ -1,10 +1,17 @@
-import type { AccessKeySnapshot, ConfigSnapshot, GroupSnapshot } from '@keyway/contracts';
+import type { AccessKeyLimits, AccessKeySnapshot, ConfigSnapshot, GroupSnapshot } from '@keyway/contracts';
 import { NO_LIMITS, defaultAffinity, defaultSettings } from '@keyway/contracts';
 import { hashProxyKey } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
 import type { Admission, CounterLayer, LimitRule, RuleUsage } from '@keyway/limits';
 import { describe, expect, it } from 'vitest';
-import { admitAccessKey, authorizeAccessKey, createCallerResolver, formatDuration } from './access';
+import {
+  accessCounterId,
+  admitAccessKey,
+  authorizeAccessKey,
+  createCallerResolver,
+  formatDuration,
+} from './access';
+import type { AccessVerdict } from './access';
 import { counterSeeder } from './access-usage';
 import { compileRuntime } from './runtime';
 import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
@@ -94,6 +101,10 @@ describe('formatDuration', () => {
     expect(formatDuration(20)).toBe('20ms');
     expect(formatDuration(1000)).toBe('1s');
     expect(formatDuration(1500)).toBe('1.5s');
+    expect(formatDuration(1050)).toBe('1.05s');
+    expect(formatDuration(59_999.6)).toBe('1m0s');
+    expect(formatDuration(59_999)).toBe('59.999s');
+    expect(formatDuration(60_001)).toBe('1m0.001s');
     expect(formatDuration(360_000)).toBe('6m0s');
     expect(formatDuration(3_723_000)).toBe('1h2m3s');
   });
@@ -257,6 +268,79 @@ describe('admitAccessKey', () => {
       status: 403,
       code: 'MODEL_REQUIRED',
     });
+  });
+});
+
+describe('admitAccessKey x-ratelimit headers', () => {
+  const limits = { ...NO_LIMITS, rpm: 3, tpm: 1000, rpd: 100, costUsdTotal: 5 };
+  const priced = [{ model: 'gpt-4o', inputPerMTok: 2.5, outputPerMTok: 10, cachedInputPerMTok: null }];
+
+  function setup(l: AccessKeyLimits) {
+    let t = Date.parse('2026-12-05T12:00:00Z');
+    const clock = { now: () => t, advance: (ms: number) => (t += ms) };
+    const counters = new LocalCounters({ clock });
+    const rt = runtime({
+      groups: [group(1, 'oa')],
+      accessKeys: [key(1, 'a', { limits: l })],
+      prices: priced,
+    });
+    const ak = firstKey(rt);
+    const g = rt.groups.get('oa') as GroupRuntime;
+    // Synchronous: the local layer never waits.
+    const admit = () =>
+      admitAccessKey({ counters, clock }, rt, ak, g, { method: 'POST', model: 'gpt-4o' }) as AccessVerdict;
+    return { clock, counters, ak, admit };
+  }
+
+  it('describes the rpm and tpm windows, in that order, and a refusal adds retry-after', () => {
+    const { clock, counters, ak, admit } = setup(limits);
+    expect(admit()).toEqual({
+      ok: true,
+      headers: {
+        'x-ratelimit-limit-requests': '3',
+        'x-ratelimit-remaining-requests': '2',
+        'x-ratelimit-reset-requests': '1m0s',
+        'x-ratelimit-limit-tokens': '1000',
+        'x-ratelimit-remaining-tokens': '1000',
+        'x-ratelimit-reset-tokens': '0s',
+      },
+    });
+    counters.record(accessCounterId(ak), ak.rules, { tokens: 250, costUsd: 0 });
+    clock.advance(1500);
+    const second = admit();
+    expect(second.headers).toEqual({
+      'x-ratelimit-limit-requests': '3',
+      'x-ratelimit-remaining-requests': '1',
+      'x-ratelimit-reset-requests': '58.5s',
+      'x-ratelimit-limit-tokens': '1000',
+      'x-ratelimit-remaining-tokens': '750',
+      'x-ratelimit-reset-tokens': '58.5s',
+    });
+    expect(Object.keys(second.headers)).toEqual(Object.keys(admit().headers));
+    clock.advance(20);
+    expect(admit()).toMatchObject({
+      status: 429,
+      code: 'RATE_LIMITED',
+      headers: {
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '58.48s',
+        'retry-after': '59',
+      },
+    });
+  });
+
+  it('writes only the headers of the limits set', () => {
+    expect(Object.keys(setup({ ...limits, tpm: null }).admit().headers)).toEqual([
+      'x-ratelimit-limit-requests',
+      'x-ratelimit-remaining-requests',
+      'x-ratelimit-reset-requests',
+    ]);
+    expect(setup({ ...limits, rpm: null }).admit().headers).toEqual({
+      'x-ratelimit-limit-tokens': '1000',
+      'x-ratelimit-remaining-tokens': '1000',
+      'x-ratelimit-reset-tokens': '0s',
+    });
+    expect(setup({ ...limits, rpm: null, tpm: null }).admit().headers).toEqual({});
   });
 });
 

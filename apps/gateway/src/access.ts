@@ -1,7 +1,7 @@
 import { lookupPrice } from '@keyway/contracts';
 import { maskSecret } from '@keyway/core';
 import { hashProxyKey } from '@keyway/keypool';
-import type { Admission, Clock, CounterLayer, LimitRule } from '@keyway/limits';
+import type { Admission, Clock, CounterLayer, LimitRule, RuleUsage } from '@keyway/limits';
 import type { AccessKeyRuntime, GatewayRuntime, GroupRuntime } from './runtime';
 import { GroupModelMemo, modelsFor, sentModel } from './runtime';
 
@@ -26,9 +26,9 @@ export interface AccessRefusal {
 /** Admitted: `headers` are the `x-ratelimit-*` headers that describe the access key (empty without limits). */
 export type AccessVerdict = { ok: true; headers: Record<string, string> } | AccessRefusal;
 
-/** The counter layer's id of an access key (`ak:{id}`). */
-export function accessCounterId(key: Pick<AccessKeyRuntime, 'id'>): string {
-  return `ak:${key.id}`;
+/** The counter layer's id of an access key (`ak:{id}`), made once per key (it is used on every request). */
+export function accessCounterId(key: AccessKeyRuntime): string {
+  return planOf(key).id;
 }
 
 /** Secrets that resolved, with their hash and mask: a SHA-256 per request showed up in profiles. */
@@ -147,11 +147,13 @@ export function admitAccessKey(
         );
     }
   }
-  const id = accessCounterId(key);
-  const admission = deps.counters.admit(id, key.rules);
+  // One clock read for the admission and the headers (the deps' clock is the counter layer's own).
+  const now = deps.clock.now();
+  const plan = planOf(key);
+  const admission = deps.counters.admit(plan.id, key.rules, now);
   return admission instanceof Promise
-    ? admission.then((a) => verdictOf(deps, key, id, a))
-    : verdictOf(deps, key, id, admission);
+    ? admission.then((a) => verdictOf(deps, key, plan, a, deps.clock.now()))
+    : verdictOf(deps, key, plan, admission, now);
 }
 
 /** Methods that never run a model: a model-less request with one of these may pass a model-restricted key. */
@@ -180,41 +182,95 @@ function servedModels(group: GroupRuntime, model: string): string[] {
   );
 }
 
-function verdictOf(deps: AdmitDeps, key: AccessKeyRuntime, id: string, a: Admission): AccessVerdict {
-  const headers = rateLimitHeaders(deps, key, id);
+function verdictOf(
+  deps: AdmitDeps,
+  key: AccessKeyRuntime,
+  plan: HeaderPlan,
+  a: Admission,
+  now: number,
+): AccessVerdict {
+  const headers = rateLimitHeaders(deps.counters, plan, now);
   if (a.ok) return { ok: true, headers };
   if (a.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(a.retryAfterMs / 1000)));
   return refusal(429, 'RATE_LIMITED', limitMessage(key, a.rule, a.retryAfterMs), headers);
 }
 
-/**
- * OpenAI's `x-ratelimit-*` headers for the key's `rpm` and `tpm` limits (when set), in place of the upstream's
- * (which describe a pooled upstream key the caller has no business seeing).
- */
-function rateLimitHeaders(deps: AdmitDeps, key: AccessKeyRuntime, id: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const now = deps.clock.now();
-  for (const rule of key.rules) {
-    if (rule.window !== 'minute' || rule.measure === 'cost' || !Number.isFinite(rule.limit)) continue;
-    const names = rule.measure === 'requests' ? REQUEST_HEADERS : TOKEN_HEADERS;
-    const u = deps.counters.usage(id, rule);
-    headers[names.limit] = String(rule.limit);
-    headers[names.remaining] = String(Math.max(0, Math.floor(rule.limit - u.used)));
-    headers[names.reset] = formatDuration(u.resetAtMs === null ? 0 : u.resetAtMs - now);
-  }
-  return headers;
+/** A limited minute rule that has `x-ratelimit-*` headers, with its limit as the header writes it. */
+interface HeaderRule {
+  rule: LimitRule;
+  limit: string;
 }
 
-const REQUEST_HEADERS = {
-  limit: 'x-ratelimit-limit-requests',
-  remaining: 'x-ratelimit-remaining-requests',
-  reset: 'x-ratelimit-reset-requests',
-};
-const TOKEN_HEADERS = {
-  limit: 'x-ratelimit-limit-tokens',
-  remaining: 'x-ratelimit-remaining-tokens',
-  reset: 'x-ratelimit-reset-tokens',
-};
+/** What the headers of a key take from its rules, worked out once per key rather than on every request. */
+interface HeaderPlan {
+  /** The key's counter id. */
+  id: string;
+  /** The key's finite `rpm` and `tpm` rules (null when unset or only observed). */
+  requests: HeaderRule | null;
+  tokens: HeaderRule | null;
+}
+
+/** Plans by key: a reload compiles new keys, so a plan never outlives its rules. */
+const plans = new WeakMap<AccessKeyRuntime, HeaderPlan>();
+
+function planOf(key: AccessKeyRuntime): HeaderPlan {
+  let plan = plans.get(key);
+  if (!plan) {
+    const headerRule = (measure: LimitRule['measure']): HeaderRule | null => {
+      // The last such rule, as a header written once per rule would end up (access keys have one of each).
+      const rule = key.rules.findLast(
+        (r) => r.window === 'minute' && r.measure === measure && Number.isFinite(r.limit),
+      );
+      return rule ? { rule, limit: String(rule.limit) } : null;
+    };
+    plan = { id: `ak:${key.id}`, requests: headerRule('requests'), tokens: headerRule('tokens') };
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+/**
+ * OpenAI's `x-ratelimit-*` headers for the key's `rpm` and `tpm` limits (when set), in place of the upstream's
+ * (which describe a pooled upstream key the caller has no business seeing). Each combination is one object
+ * literal: V8 builds those from a template, where assigning computed names one by one showed up in profiles.
+ */
+function rateLimitHeaders(counters: CounterLayer, plan: HeaderPlan, now: number): Record<string, string> {
+  const { id, requests, tokens } = plan;
+  if (requests === null) {
+    if (tokens === null) return {};
+    const t = counters.usage(id, tokens.rule, now);
+    return {
+      'x-ratelimit-limit-tokens': tokens.limit,
+      'x-ratelimit-remaining-tokens': remaining(tokens.rule, t),
+      'x-ratelimit-reset-tokens': resetIn(t, now),
+    };
+  }
+  const r = counters.usage(id, requests.rule, now);
+  if (tokens === null) {
+    return {
+      'x-ratelimit-limit-requests': requests.limit,
+      'x-ratelimit-remaining-requests': remaining(requests.rule, r),
+      'x-ratelimit-reset-requests': resetIn(r, now),
+    };
+  }
+  const t = counters.usage(id, tokens.rule, now);
+  return {
+    'x-ratelimit-limit-requests': requests.limit,
+    'x-ratelimit-remaining-requests': remaining(requests.rule, r),
+    'x-ratelimit-reset-requests': resetIn(r, now),
+    'x-ratelimit-limit-tokens': tokens.limit,
+    'x-ratelimit-remaining-tokens': remaining(tokens.rule, t),
+    'x-ratelimit-reset-tokens': resetIn(t, now),
+  };
+}
+
+function remaining(rule: LimitRule, u: RuleUsage): string {
+  return String(Math.max(0, Math.floor(rule.limit - u.used)));
+}
+
+function resetIn(u: RuleUsage, now: number): string {
+  return formatDuration(u.resetAtMs === null ? 0 : u.resetAtMs - now);
+}
 
 /** `Access key 'team-a' reached its rpm limit (60 requests per minute): retry in 12s`. */
 function limitMessage(key: AccessKeyRuntime, rule: LimitRule, retryAfterMs: number | null): string {
@@ -245,6 +301,8 @@ function amount(rule: LimitRule): string {
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms));
   if (total < 1000) return total === 0 ? '0s' : `${total}ms`;
+  // Under a minute (a minute window's reset, on every response): no hours or minutes to work out.
+  if (total < 60_000) return `${seconds(total)}s`;
   const h = Math.floor(total / 3_600_000);
   const m = Math.floor((total % 3_600_000) / 60_000);
   const s = `${seconds(total % 60_000)}s`;

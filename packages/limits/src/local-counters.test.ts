@@ -24,6 +24,16 @@ describe('LocalCounters', () => {
     expect(c.admit('k', [rpm(2)])).toMatchObject({ ok: false, retryAfterMs: 30_000 });
   });
 
+  it('judges at the instant the caller passes, without reading the clock', () => {
+    const clock = new FakeClock(1_000_000);
+    const c = new LocalCounters({ clock });
+    expect(c.admit('k', [rpm(1)], 1_000_000).ok).toBe(true);
+    clock.advance(90_000); // the clock has moved on; the caller's instant is the one that counts
+    expect(c.admit('k', [rpm(1)], 1_030_000)).toMatchObject({ ok: false, retryAfterMs: 30_000 });
+    expect(c.usage('k', rpm(1), 1_030_000)).toEqual({ used: 1, limit: 1, resetAtMs: 1_060_000 });
+    expect(c.usage('k', rpm(1))).toEqual({ used: 0, limit: 1, resetAtMs: 1_090_000 });
+  });
+
   it('says when enough of the window has left for a token limit', () => {
     const clock = new FakeClock(0);
     const c = new LocalCounters({ clock });

@@ -30,8 +30,7 @@ export class LocalCounters implements CounterLayer {
   }
 
   /** Admits one request if no rule is at or over its limit; an admitted one counts in every `requests` rule. */
-  admit(id: string, rules: readonly LimitRule[]): Admission {
-    const now = this.clock.now();
+  admit(id: string, rules: readonly LimitRule[], now = this.clock.now()): Admission {
     this.maybeSweep(now);
     // The id's counters looked up once for all its rules (this runs for every request an upstream key admits).
     const byRule = this.counters(id);
@@ -56,20 +55,17 @@ export class LocalCounters implements CounterLayer {
     }
   }
 
-  /** How far `rule` of `id` is used now. */
-  usage(id: string, rule: LimitRule): RuleUsage {
-    const now = this.clock.now();
+  /** How far `rule` of `id` is used at `now`. */
+  usage(id: string, rule: LimitRule, now = this.clock.now()): RuleUsage {
     const tally = this.tallies.get(id)?.get(ruleKey(rule));
     if (!tally || !matches(tally, rule, now)) {
       const resetAtMs = rule.window === 'minute' ? now : periodBounds(rule.window, now, rule.timeZone).end;
       return { used: 0, limit: rule.limit, resetAtMs: finiteOrNull(resetAtMs) };
     }
     if (tally.kind === 'minute') {
-      return {
-        used: tally.window.used(now),
-        limit: rule.limit,
-        resetAtMs: tally.window.nextExpiry(now) ?? now,
-      };
+      // `used` expires the window to `now`, so the next expiry is its oldest entry's.
+      const used = tally.window.used(now);
+      return { used, limit: rule.limit, resetAtMs: tally.window.oldestExpiry() ?? now };
     }
     return { used: tally.used, limit: rule.limit, resetAtMs: finiteOrNull(tally.end) };
   }

@@ -94,8 +94,8 @@ export class RedisCounters implements CounterLayer {
   }
 
   /** Admits one request: synchronous while every limited `requests` rule has allowance and every figure is known. */
-  admit(id: string, rules: readonly LimitRule[]): Admission | Promise<Admission> {
-    const step = this.tryAdmit(id, rules, this.clock.now());
+  admit(id: string, rules: readonly LimitRule[], now = this.clock.now()): Admission | Promise<Admission> {
+    const step = this.tryAdmit(id, rules, now);
     return Array.isArray(step) ? this.admitAfterClaims(id, rules, step) : step;
   }
 
@@ -109,8 +109,7 @@ export class RedisCounters implements CounterLayer {
   }
 
   /** The figure as this replica knows it (global as of the last sync or claim, plus its own unsynced usage). */
-  usage(id: string, rule: LimitRule): RuleUsage {
-    const now = this.clock.now();
+  usage(id: string, rule: LimitRule, now = this.clock.now()): RuleUsage {
     const c = this.states.get(id)?.get(ruleKey(rule));
     if (!c) {
       const probe = new CounterState(id, rule, () => '', now);

@@ -46,6 +46,11 @@ export class SlidingWindow {
   /** When the oldest entry leaves the window (epoch ms), or null when empty. */
   nextExpiry(now: number): number | null {
     this.expire(now);
+    return this.oldestExpiry();
+  }
+
+  /** {@link nextExpiry} as of the last `now` the window was expired to (after `used`: no second expiry pass). */
+  oldestExpiry(): number | null {
     const t = this.times[this.head];
     return t === undefined ? null : t + MINUTE_MS;
   }

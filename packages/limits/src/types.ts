@@ -56,13 +56,14 @@ export interface CounterLayer {
   /**
    * Admits one request on counter `id` under `rules`: refused when any rule is at or over its limit (token and
    * cost rules as known so far); an admitted request counts at once in every `requests` rule. Synchronous unless
-   * a distributed layer must claim a new slice (then a promise; never per request).
+   * a distributed layer must claim a new slice (then a promise; never per request). `now`: the layer's clock read
+   * by the caller, who reads it once per request for this and {@link CounterLayer.usage} (default: read here).
    */
-  admit(id: string, rules: readonly LimitRule[]): Admission | Promise<Admission>;
+  admit(id: string, rules: readonly LimitRule[], now?: number): Admission | Promise<Admission>;
   /** Adds a finished request's tokens and cost to the `tokens` and `cost` rules of `id`. */
   record(id: string, rules: readonly LimitRule[], usage: { tokens: number; costUsd: number }): void;
-  /** How far `rule` of `id` is used now, as this process knows it. */
-  usage(id: string, rule: LimitRule): RuleUsage;
+  /** How far `rule` of `id` is used at `now` (default: the layer's clock now), as this process knows it. */
+  usage(id: string, rule: LimitRule, now?: number): RuleUsage;
   /**
    * How far `rule` of `id` is used across the deployment (the control plane's `rpmNow` and usage figures):
    * distributed, read from Redis; standalone, the same figure as `usage`.
