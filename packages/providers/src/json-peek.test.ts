@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   eachJsonArrayElement,
+  elementsThrough,
   peekJsonString,
   peekJsonTrue,
   peekJsonValue,
@@ -144,5 +145,46 @@ describe('eachJsonArrayElement', () => {
     expect(visitAll(Buffer.from('{"items":[{"a":}]}'), 'items')).toEqual({ found: 'malformed', seen: [] });
     // What lies after the element it stopped at is never looked at.
     expect(visitAll(Buffer.from('{"items":[1,{"broken'), 'items', 0)).toEqual({ found: 'array', seen: [1] });
+  });
+  it('tells each element where it ends, and stops unparsed where stopBefore says', () => {
+    const raw = Buffer.from('{"items":[ {"a":1} , "x", [2] ]}');
+    const ends: number[] = [];
+    const spans: string[] = [];
+    const found = eachJsonArrayElement(
+      raw,
+      'items',
+      (_v, end) => {
+        ends.push(end);
+        return false;
+      },
+      (from, to) => spans.push(raw.toString('utf8', from, to)) === 3,
+    );
+    expect(found).toBe('array');
+    expect(spans).toEqual(['{"a":1}', '"x"', '[2]']);
+    expect(ends.map((end) => raw.toString('utf8', end - 1, end))).toEqual(['}', '"']);
+  });
+});
+
+describe('elementsThrough', () => {
+  const body = (items: string) => Buffer.from(`{"items":[${items}]}`);
+  const through = (items: string) => {
+    const raw = body(items);
+    const end = elementsThrough(raw, raw.indexOf('[') + 1, 'role', 'user');
+    return end < 0 ? null : raw.toString('utf8', raw.indexOf('[') + 1, end);
+  };
+  it('ends after the first object whose first field is the value, as written', () => {
+    expect(
+      through('{"role":"system","c":"[\\"role\\":\\"user\\"]"}, { "role" : "user", "c": 1 },{"role":"user"}'),
+    ).toBe('{"role":"system","c":"[\\"role\\":\\"user\\"]"}, { "role" : "user", "c": 1 }');
+    expect(through('{"role":"users"},{"role":"user"}')).toBe('{"role":"users"},{"role":"user"}');
+  });
+  it.each([
+    ['a role after another field', '{"c":1,"role":"user"}'],
+    ['an escaped value', '{"role":"\\u0075ser"}'],
+    ['an element that is no object', '"x",{"role":"user"}'],
+    ['no user turn', '{"role":"system"}'],
+    ['an array that breaks off', '{"role":"system"} {"role":"user"}'],
+  ])('gives up on %s (bytes it cannot read)', (_name, items) => {
+    expect(through(items)).toBeNull();
   });
 });

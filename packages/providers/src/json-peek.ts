@@ -197,13 +197,16 @@ export function peekJsonValue(body: Buffer | null, name: string): Peeked | undef
 
 /**
  * Visits the elements of top-level array field `name` in order, each parsed on its own, until `visit` returns
- * true: a reader of a conversation's first turns never parses the rest of its history. `'absent'` when the field
- * is missing or not an array, `'malformed'` when an element visited (or the array up to it) is not JSON.
+ * true: a reader of a conversation's first turns never parses the rest of its history. `visit` is also told where
+ * the element's bytes end. `stopBefore`, when given, sees each element's bytes `[from, to)` first and ends the walk
+ * there, unparsed, by returning true (a reader that knows these bytes already). `'absent'` when the field is
+ * missing or not an array, `'malformed'` when an element visited (or the array up to it) is not JSON.
  */
 export function eachJsonArrayElement(
   body: Buffer | null,
   name: string,
-  visit: (value: unknown) => boolean,
+  visit: (value: unknown, end: number) => boolean,
+  stopBefore?: (from: number, to: number) => boolean,
 ): 'array' | 'absent' | 'malformed' {
   if (!body || body.length === 0) return 'absent';
   const end = body.length;
@@ -214,12 +217,41 @@ export function eachJsonArrayElement(
   for (;;) {
     const stop = valueEnd(body, i, end);
     if (stop < 0) return 'malformed';
+    if (stopBefore?.(i, stop)) return 'array';
     const element = parseSlice(body, i, stop);
     if (element === NOT_JSON) return 'malformed';
-    if (visit(element)) return 'array';
+    if (visit(element, stop)) return 'array';
     i = skipSpace(body, stop, end);
     if (body[i] === 0x5d) return 'array';
     if (body[i] !== 0x2c /* , */) return 'malformed';
+    i = skipSpace(body, i + 1, end);
+  }
+}
+
+/**
+ * End (exclusive) of the first element of an array, from the element at `from` on, that is an object beginning
+ * with field `key` holding the string `value`, both as written (no escapes: a byte compare cannot read them); -1
+ * when an element before it is not such an object, or the array breaks off. A byte scan, no parse: a guess of
+ * where a reader of a conversation's first turns stops (a later duplicate of `key` is not seen), for a caller that
+ * checks it against what that reader saw (see session-id).
+ */
+export function elementsThrough(body: Buffer, from: number, key: string, value: string): number {
+  const end = body.length;
+  const keyBytes = needleOf(key);
+  const valueBytes = needleOf(value);
+  for (let i = from; ;) {
+    const stop = valueEnd(body, i, end);
+    if (stop < 0 || body[i] !== 0x7b /* { */) return -1;
+    const k = skipSpace(body, i + 1, stop);
+    if (body[k] !== QUOTE || body[k + keyBytes.length + 1] !== QUOTE || !bytesAt(body, k + 1, keyBytes))
+      return -1;
+    const colon = skipSpace(body, k + keyBytes.length + 2, stop);
+    if (body[colon] !== COLON) return -1;
+    const v = skipSpace(body, colon + 1, stop);
+    if (body[v] === QUOTE && body[v + valueBytes.length + 1] === QUOTE && bytesAt(body, v + 1, valueBytes))
+      return stop;
+    i = skipSpace(body, stop, end);
+    if (body[i] !== 0x2c /* , */) return -1;
     i = skipSpace(body, i + 1, end);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { sessionLookup } from './session-id';
+import { rememberedOpenings, sessionLookup } from './session-id';
 import type { SessionRequest } from './session-id';
 
 const CALLER = 'sk-test-caller-000000000000000001';
@@ -313,5 +313,71 @@ describe('sessionLookup: refusing nothing', () => {
   ])('keeps the ids of earlier versions (%s)', (path, body, indent, id) => {
     const raw = Buffer.from(JSON.stringify(body, null, indent));
     expect(sessionLookup({ path, headers: {}, body: raw, callerKey: CALLER })(HEADER)).toBe(id);
+  });
+});
+
+describe('sessionLookup: remembered chat openings', () => {
+  const opening = [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Plan a trip to Lisbon.' },
+  ];
+  const chat = (messages: unknown[]) => Buffer.from(JSON.stringify({ model: 'gpt-4o', messages }));
+  const read = (body: Buffer, callerKey = CALLER) =>
+    sessionLookup({ path: CHAT, headers: {}, body, callerKey })(HEADER);
+
+  it('answers a repeated opening without a parse, with the id the parse gave', () => {
+    const callerKey = 'sk-test-caller-remembered-0000001';
+    const turns = [1, 2, 3, 4].map((n) =>
+      chat([...opening, ...Array.from({ length: n }, (_, i) => ({ role: 'assistant', content: `a${i}` }))]),
+    );
+    const cold = turns.map((body) => read(body, callerKey));
+    expect(new Set(cold).size).toBe(1);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(turns.map((body) => read(body, callerKey))).toEqual(cold);
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    // The id of earlier versions, remembered or not.
+    const known = Buffer.from(
+      JSON.stringify({ model: 'gpt-4o', messages: [...opening, { role: 'assistant', content: 'ok' }] }),
+    );
+    for (let i = 0; i < 3; i++) expect(read(known)).toBe('HZHFKz1CsC4TP4QAWruyfK');
+  });
+
+  it('never gives two callers one id, even callers whose keys end alike', () => {
+    const body = chat(opening);
+    const callers = ['sk-a-same-tail-12345678', 'sk-b-same-tail-12345678', 'sk-c-other-tail-000000'];
+    const ids = callers.map((callerKey) => read(body, callerKey));
+    for (let round = 0; round < 3; round++)
+      expect(callers.map((callerKey) => read(body, callerKey))).toEqual(ids);
+    expect(new Set(ids).size).toBe(callers.length);
+  });
+
+  it('reads turns the byte scan guesses wrong as the parse does', () => {
+    const bodies = [
+      // A later duplicate of role: the parse takes the last.
+      '{"messages":[{"role":"user","role":"system","content":"s"},{"role":"user","content":"u"}]}',
+      // An escaped role, and a role that is not the first field.
+      '{"messages":[{"role":"\\u0075ser","content":"u"},{"role":"user","content":"v"}]}',
+      '{"messages":[{"content":"w","role":"user"},{"role":"user","content":"v"}]}',
+    ].map((text) => Buffer.from(text));
+    const cold = bodies.map((body) => read(body, 'sk-test-caller-guesses-000001'));
+    expect(new Set(cold).size).toBe(3);
+    for (let round = 0; round < 3; round++)
+      expect(bodies.map((body) => read(body, 'sk-test-caller-guesses-000001'))).toEqual(cold);
+  });
+
+  it('stays bounded however many distinct openings come, each twice', () => {
+    for (let i = 0; i < 100_000; i++) {
+      const body = chat([{ role: 'user', content: `opening ${i}` }]);
+      read(body);
+      read(body);
+    }
+    const { entries, bytes } = rememberedOpenings();
+    expect(entries).toBeGreaterThan(0);
+    expect(entries).toBeLessThanOrEqual(4096);
+    expect(bytes).toBeLessThanOrEqual(4 * 1024 * 1024);
   });
 });

@@ -1,5 +1,12 @@
 import { hash } from 'node:crypto';
-import { eachJsonArrayElement, field, headerValue, peekJsonString, peekJsonValue } from './json-peek';
+import {
+  eachJsonArrayElement,
+  elementsThrough,
+  field,
+  headerValue,
+  peekJsonString,
+  peekJsonValue,
+} from './json-peek';
 import type { HeaderMap } from './provider';
 
 /** What session affinity reads of a request to tell which conversation it continues. */
@@ -56,8 +63,12 @@ class BodyView {
   }
 
   /** Visits the elements of array field `name` until `visit` returns true; false when it is no array. */
-  elements(name: string, visit: (value: unknown) => boolean): boolean {
-    const found = eachJsonArrayElement(this.raw, name, visit);
+  elements(
+    name: string,
+    visit: (value: unknown, end: number) => boolean,
+    stopBefore?: (from: number, to: number) => boolean,
+  ): boolean {
+    const found = eachJsonArrayElement(this.raw, name, visit, stopBefore);
     if (found === 'malformed') this.malformed = true;
     return found === 'array';
   }
@@ -91,7 +102,11 @@ export function sessionLookup(req: SessionRequest): SessionLookup {
     if (own !== null) return own;
     if (fingerprint === undefined)
       fingerprint =
-        dialect === null ? null : promptFingerprint(dialect, new BodyView(req.body), req.callerKey);
+        dialect === null
+          ? null
+          : dialect === 'chat'
+            ? chatFingerprint(req.body, req.callerKey)
+            : promptFingerprint(dialect, new BodyView(req.body), req.callerKey);
     return fingerprint;
   };
 }
@@ -113,12 +128,119 @@ function bodySession(dialect: Dialect, raw: Buffer | null): string | null {
 interface Opening {
   system: unknown[];
   firstUser: unknown;
+  /** End of the first user turn's bytes in the turns array, once found. */
+  firstUserEnd?: number;
 }
 
-function promptFingerprint(dialect: Dialect, body: BodyView, callerKey: string): string | null {
-  const { system, firstUser } = openingOf(dialect, body);
+function promptFingerprint(
+  dialect: Dialect,
+  body: BodyView,
+  callerKey: string,
+  opening = openingOf(dialect, body),
+): string | null {
+  const { system, firstUser } = opening;
   if (body.malformed || (system.length === 0 && firstUser === undefined)) return null;
   return digest('f', [callerKey, system, firstUser ?? null]);
+}
+
+/** A chat fingerprint remembered: the caller, the `messages` bytes through the first user turn, and the id. */
+interface Remembered {
+  callerKey: string;
+  /** The bytes as latin1 (one character a byte): a heap string costs less to keep than a buffer of its own. */
+  bytes: string;
+  id: string;
+}
+
+/** Openings kept at most, and their bytes: every turn of a live conversation repeats its opening. */
+const MEMO_ENTRIES = 4096;
+const MEMO_BYTES = 4 * 1024 * 1024;
+/** Openings longer than this are not remembered (one would crowd out many). */
+const MEMO_OPENING_MAX = 4096;
+/** Bytes at the end of an opening mixed into its slot: the first user message, where openings differ. */
+const SLOT_TAIL = 32;
+
+/** Chat openings remembered, by {@link memoSlot}; cleared when full, so they stay bounded. */
+const remembered = new Map<number, Remembered>();
+let rememberedBytes = 0;
+
+/**
+ * The slots of openings seen once, each at its low bits: an opening is remembered the second time it comes. A
+ * flood of distinct bodies then only writes numbers here, where remembering each (a string and an entry kept for
+ * thousands of requests, then a Map rebuilt) cost more in allocation and GC than the parse and sha256 it saves.
+ */
+const seenOnce = new Int32Array(8192);
+
+/**
+ * A number for an opening and a caller, from a few of their bytes (a string key of the whole opening would cost
+ * about as much to hash as the sha256 it saves): openings that share it only evict each other, as every hit is
+ * checked byte by byte. Kept within 30 bits, a small integer to V8.
+ */
+function memoSlot(raw: Buffer, start: number, end: number, callerKey: string): number {
+  let h = Math.imul(end - start, 0x9e3779b1) ^ callerKey.length;
+  for (let i = Math.max(0, callerKey.length - 8); i < callerKey.length; i++)
+    h = Math.imul(h ^ callerKey.charCodeAt(i), 0x01000193);
+  for (let i = Math.max(start, end - SLOT_TAIL); i < end; i++)
+    h = Math.imul(h ^ (raw[i] as number), 0x01000193);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
+}
+
+/**
+ * The chat fingerprint, remembered by the bytes it is read from: every turn of a conversation repeats its opening,
+ * and one seen before costs a scan and a string compare instead of a parse and a sha256. Before the first turn is
+ * parsed, a byte scan guesses where the first user turn ends (the first turn whose first field is `"role":"user"`);
+ * an id is remembered by the bytes from the first turn through there, and only when the parse stopped at that same
+ * byte: equal bytes from the same caller then give the id the parse would.
+ */
+function chatFingerprint(raw: Buffer | null, callerKey: string): string | null {
+  if (raw === null) return null;
+  const body = new BodyView(raw);
+  let first = -1;
+  let guessed = -1;
+  let slot = 0;
+  let seen: Remembered | undefined;
+  let hit = null as string | null;
+  const opening = leadingTurns(body, 'messages', 'content', false, (from) => {
+    if (first >= 0) return false;
+    first = from;
+    guessed = elementsThrough(raw, from, 'role', 'user');
+    if (guessed < 0 || guessed - first > MEMO_OPENING_MAX) return false;
+    slot = memoSlot(raw, first, guessed, callerKey);
+    seen = remembered.get(slot);
+    if (
+      seen !== undefined &&
+      seen.callerKey === callerKey &&
+      seen.bytes.length === guessed - first &&
+      seen.bytes === raw.toString('latin1', first, guessed)
+    )
+      hit = seen.id;
+    return hit !== null;
+  });
+  if (hit !== null) return hit;
+  const id = promptFingerprint('chat', body, callerKey, opening);
+  const size = guessed - first;
+  if (id === null || guessed < 0 || opening.firstUserEnd !== guessed || size > MEMO_OPENING_MAX) return id;
+  const at = slot & (seenOnce.length - 1);
+  if (seenOnce[at] !== slot) {
+    seenOnce[at] = slot;
+    return id;
+  }
+  // Another opening in the slot gives way (it would only miss from now on).
+  if (seen !== undefined) {
+    remembered.delete(slot);
+    rememberedBytes -= seen.bytes.length;
+  }
+  if (remembered.size >= MEMO_ENTRIES || rememberedBytes + size > MEMO_BYTES) {
+    remembered.clear();
+    rememberedBytes = 0;
+  }
+  remembered.set(slot, { callerKey, bytes: raw.toString('latin1', first, guessed), id });
+  rememberedBytes += size;
+  return id;
+}
+
+/** How many chat openings are remembered, and their bytes (for tests: the memo stays bounded). */
+export function rememberedOpenings(): { entries: number; bytes: number } {
+  return { entries: remembered.size, bytes: rememberedBytes };
 }
 
 function openingOf(dialect: Dialect, body: BodyView): Opening {
@@ -155,17 +277,28 @@ function openingOf(dialect: Dialect, body: BodyView): Opening {
  * The system/developer turns before the first user turn, and that user turn's `content` (Gemini: `parts`). Later
  * system turns are left out: clients insert them as a conversation goes on, and the opening must stay the same.
  */
-function leadingTurns(body: BodyView, name: string, contentField: string, roleless = false): Opening {
+function leadingTurns(
+  body: BodyView,
+  name: string,
+  contentField: string,
+  roleless = false,
+  stopBefore?: (from: number, to: number) => boolean,
+): Opening {
   const opening: Opening = { system: [], firstUser: undefined };
-  body.elements(name, (turn) => {
-    const role = field(turn, 'role');
-    if (role === 'user' || (roleless && role === undefined)) {
-      opening.firstUser = field(turn, contentField);
-      return true;
-    }
-    if (role === 'system' || role === 'developer') opening.system.push(field(turn, contentField));
-    return false;
-  });
+  body.elements(
+    name,
+    (turn, end) => {
+      const role = field(turn, 'role');
+      if (role === 'user' || (roleless && role === undefined)) {
+        opening.firstUser = field(turn, contentField);
+        opening.firstUserEnd = end;
+        return true;
+      }
+      if (role === 'system' || role === 'developer') opening.system.push(field(turn, contentField));
+      return false;
+    },
+    stopBefore,
+  );
   return opening;
 }
 
