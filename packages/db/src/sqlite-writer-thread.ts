@@ -55,11 +55,12 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    // Request logs (as rows, see toLogRow) and usage batches arrive as one JSON string (see createSqliteWriter).
+    // Request logs arrive as JSON arrays of rows (see toLogRow), a batch in a few strings, and usage batches as one
+    // JSON string (see createSqliteWriter).
     const [first] = call.args;
     const run =
       call.op === 'writeLogs' && typeof first === 'string'
-        ? writer.writeLogRows(JSON.parse(first) as LogRow[])
+        ? writer.writeLogRows(call.args.flatMap((chunk) => JSON.parse(chunk as string) as LogRow[]))
         : call.op === 'applyUsage' && typeof first === 'string'
           ? writer.applyUsage(JSON.parse(first) as UsageBatch)
           : ops[call.op](...call.args);

@@ -15,7 +15,7 @@ import { applyMigrations } from './migrate';
 import { addKeys } from './repositories/keys';
 import type { NewPoolKey } from './repositories/keys';
 import { pruneLogs, runRetention } from './repositories/retention';
-import { createSqliteWriter } from './sqlite-writer';
+import { LOG_ROWS_PER_STRING, createSqliteWriter } from './sqlite-writer';
 import { BULK_CACHE_KIB, STEADY_CACHE_KIB, openSqliteOwner } from './sqlite-writer-owner';
 import type { SqliteWriterThread } from './sqlite-writer';
 import { USAGE_LAST, accessKeyData, logRecord, requestLogRecord, usageBatch } from './testing/records';
@@ -180,6 +180,8 @@ describe('the SQLite writer', () => {
       data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
     });
     const batch = Array.from({ length: 300 }, (_, i) => logRecord(i, { groupId, keyId: key.id }));
+    // Both writes span several of the strings a batch is handed over in.
+    expect(120).toBeGreaterThan(LOG_ROWS_PER_STRING);
     await writer.writeLogs(batch.slice(0, 120));
     await writer.writeLogs(batch);
     expect(await conn.prisma.requestLog.count()).toBe(300);
