@@ -1,6 +1,6 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaMariaDb } from '@prisma/adapter-mariadb';
-import { PrismaPg } from '@prisma/adapter-pg';
+import type * as MariadbAdapter from '@prisma/adapter-mariadb';
+import type * as PgAdapter from '@prisma/adapter-pg';
 import { PrismaClient as MysqlPrismaClient } from './generated/mysql/client';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client';
 import { PrismaClient as SqlitePrismaClient } from './generated/sqlite/client';
@@ -12,6 +12,11 @@ import {
   type Provider,
 } from './provider';
 import { SQLITE_BUSY_TIMEOUT_MS, openSqliteFile } from './sqlite-file';
+import { lazyRequire } from './lazy-require';
+
+// Loaded for the database in use only (see lazyRequire).
+const pgAdapter = lazyRequire<typeof PgAdapter>(import.meta.url, '@prisma/adapter-pg');
+const mariadbAdapter = lazyRequire<typeof MariadbAdapter>(import.meta.url, '@prisma/adapter-mariadb');
 
 /**
  * The Prisma client type repositories are written against, whatever the database.
@@ -58,14 +63,14 @@ function newClient(provider: Provider, url: string): DbClient {
       // The adapter's `schema` qualifies Prisma's own queries only; raw statements (key imports) resolve tables
       // through the search path, which Prisma's engine used to set from ?schema= too.
       const searchPath = postgresSearchPathOption(url);
-      const adapter = new PrismaPg(
+      const adapter = new (pgAdapter().PrismaPg)(
         { connectionString: url, ...(searchPath ? { options: searchPath } : {}) },
         schema ? { schema } : undefined,
       );
       return new PostgresPrismaClient({ adapter }) as unknown as DbClient;
     }
     case 'mysql': {
-      const adapter = new PrismaMariaDb(mariadbUrl(url));
+      const adapter = new (mariadbAdapter().PrismaMariaDb)(mariadbUrl(url));
       return new MysqlPrismaClient({ adapter }) as unknown as DbClient;
     }
   }

@@ -1,5 +1,6 @@
 // Public API of @keyway/db: provider detection, the Prisma client factory, the migration runner and the
 // repositories the apps share (request logs, key states, key import, settings, retention).
+export { lazyRequire } from './lazy-require';
 export { createPrismaClient, type DbClient, type DbConnection } from './client';
 export {
   applyMigrations,

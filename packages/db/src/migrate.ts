@@ -9,10 +9,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as mariadb from 'mariadb';
-import pg from 'pg';
+import type * as Mariadb from 'mariadb';
+import type * as Pg from 'pg';
 import { mariadbUrl, postgresSchemaFromUrl, providerFromUrl, type Provider } from './provider';
 import { openSqliteFile } from './sqlite-file';
+import { lazyRequire } from './lazy-require';
 
 export interface ApplyMigrationsOptions {
   /** The folder holding `<timestamp>_<name>/migration.sql`; found with {@link resolveMigrationsDir} if omitted. */
@@ -325,10 +326,15 @@ function openSqlite(url: string): Driver {
   };
 }
 
+// The drivers of the other databases, loaded when one is migrated (see lazyRequire).
+const loadPg = lazyRequire<typeof Pg>(import.meta.url, 'pg');
+const loadMariadb = lazyRequire<typeof Mariadb>(import.meta.url, 'mariadb');
+
 // Prisma's own advisory lock key, so this runner and `prisma migrate deploy` never run at the same time.
 const PG_LOCK_KEY = 72707369;
 
 async function openPostgres(url: string): Promise<Driver> {
+  const pg = loadPg();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -378,7 +384,7 @@ async function openPostgres(url: string): Promise<Driver> {
 
 async function openMysql(url: string): Promise<Driver> {
   // multipleStatements: a migration.sql is one script of many statements.
-  const conn = await mariadb.createConnection(mariadbUrl(url, { multipleStatements: 'true' }));
+  const conn = await loadMariadb().createConnection(mariadbUrl(url, { multipleStatements: 'true' }));
   try {
     // Prisma's lock name, for the same reason as PG_LOCK_KEY.
     const [lock] = await conn.query<{ locked: number | bigint | null }[]>(

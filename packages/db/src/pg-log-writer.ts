@@ -2,10 +2,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RequestLogRecord } from '@keyway/contracts';
 import { LOG_COLUMNS } from '@keyway/contracts';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import type * as Pg from 'pg';
+import type * as PgCopyStreams from 'pg-copy-streams';
 import { postgresSearchPathOption } from './client';
 import type { RequestLogWriteResult } from './repositories/request-logs';
+import { lazyRequire } from './lazy-require';
 
 /** `TIMESTAMP(3)` as Prisma stores it on PostgreSQL: UTC wall-clock time without a zone. */
 const utc = (ms: number): string => new Date(ms).toISOString().slice(0, -1);
@@ -95,10 +96,14 @@ function copyRows(records: readonly RequestLogRecord[]): string {
 }
 
 /** True when every record went in through COPY; false when some exist already (nothing is written then). */
-async function copyLogs(client: pg.PoolClient, records: readonly RequestLogRecord[]): Promise<boolean> {
+// Loaded by the first PostgreSQL log writer (see lazyRequire): standalone on SQLite never needs them.
+const loadPg = lazyRequire<typeof Pg>(import.meta.url, 'pg');
+const loadCopyStreams = lazyRequire<typeof PgCopyStreams>(import.meta.url, 'pg-copy-streams');
+
+async function copyLogs(client: Pg.PoolClient, records: readonly RequestLogRecord[]): Promise<boolean> {
   await client.query('BEGIN');
   try {
-    await pipeline(Readable.from([copyRows(records)]), client.query(copyFrom(COPY_LOGS)));
+    await pipeline(Readable.from([copyRows(records)]), client.query(loadCopyStreams().from(COPY_LOGS)));
     return true;
   } catch (err) {
     if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) {
@@ -170,7 +175,7 @@ export interface PgLogWriter {
  */
 export function createPgLogWriter(url: string, options: { maxConnections?: number } = {}): PgLogWriter {
   const searchPath = postgresSearchPathOption(url);
-  const pool = new pg.Pool({
+  const pool = new (loadPg().Pool)({
     connectionString: url,
     max: options.maxConnections ?? 2,
     ...(searchPath ? { options: searchPath } : {}),

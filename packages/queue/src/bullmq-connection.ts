@@ -1,6 +1,22 @@
+import { createRequire } from 'node:module';
 import type { LogPort } from '@keyway/core';
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import type * as BullMQ from 'bullmq';
+import type * as IORedis from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+
+/**
+ * BullMQ and ioredis, loaded by the first queue on Redis, not at start: a standalone process, whose queue is in
+ * memory, never loads either. Both are CommonJS: `require` gives the instance an `import` would.
+ */
+export function loadBullmq(): typeof BullMQ {
+  return (bullmq ??= load('bullmq') as typeof BullMQ);
+}
+function loadIoredis(): typeof IORedis {
+  return (ioredis ??= load('ioredis') as typeof IORedis);
+}
+const load = createRequire(import.meta.url);
+let bullmq: typeof BullMQ | undefined;
+let ioredis: typeof IORedis | undefined;
 
 /** ioredis options with the reply shapes BullMQ's scripts expect (RESP2-style, ioredis' default). */
 export type QueueRedisOptions = RedisOptions & { replyMapping?: 'legacy' };
@@ -58,9 +74,10 @@ export function createRedisClient(
     role === 'producer'
       ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectionName }
       : { maxRetriesPerRequest: null, connectionName };
+  const { Redis: RedisClient } = loadIoredis();
   return typeof connection === 'string'
-    ? new Redis(connection, overrides)
-    : new Redis({ ...connection, ...overrides });
+    ? new RedisClient(connection, overrides)
+    : new RedisClient({ ...connection, ...overrides });
 }
 
 /**

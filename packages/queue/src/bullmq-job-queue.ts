@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, Worker } from 'bullmq';
-import type { DefaultJobOptions } from 'bullmq';
+import type { DefaultJobOptions, Queue, Worker } from 'bullmq';
 import type { LogPort } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import {
@@ -13,6 +12,7 @@ import {
   withTimeout,
 } from './bullmq-connection';
 import type { QueueRedisConnection } from './bullmq-connection';
+import { loadBullmq } from './bullmq-connection';
 import { checkJobId, LIST_GROUPS, newestFirst, newJobId, queueOfJobId } from './bullmq-jobs';
 import type { StoredJob } from './bullmq-jobs';
 import { addUnlessPending, readStatus, readTasks } from './bullmq-queue-ops';
@@ -125,7 +125,7 @@ export class BullJobQueue implements JobQueue {
     const queues = new Map<JobName, Queue>();
     for (const name of JOB_NAMES) {
       const transient = (options.transient ?? TRANSIENT_JOBS).includes(name);
-      const queue = new Queue(name, {
+      const queue = new (loadBullmq().Queue)(name, {
         connection: this.producer,
         prefix: this.prefix,
         defaultJobOptions: transient ? { ...defaultJobOptions, removeOnComplete: true } : defaultJobOptions,
@@ -163,7 +163,8 @@ export class BullJobQueue implements JobQueue {
       logger: this.logger,
       running: this.running,
     });
-    const worker = new Worker<unknown, unknown, string>(name, processor, {
+    const { Worker: BullWorker } = loadBullmq();
+    const worker = new BullWorker<unknown, unknown, string>(name, processor, {
       connection: this.consumerClient(),
       prefix: this.prefix,
       concurrency: Math.max(1, Math.floor(opts.concurrency ?? 1)),

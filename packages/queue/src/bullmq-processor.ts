@@ -1,6 +1,6 @@
-import { UnrecoverableError } from 'bullmq';
 import type { Processor, Queue } from 'bullmq';
 import type { LogPort } from '@keyway/core';
+import { loadBullmq } from './bullmq-connection';
 import type { StoredJob } from './bullmq-jobs';
 import { storedProgress } from './bullmq-jobs';
 import type { JobName } from './names';
@@ -51,7 +51,7 @@ export function bullProcessor<N extends JobName>(
     try {
       payload = parseJobPayload(name, job.data);
     } catch (error) {
-      throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+      throw new (loadBullmq().UnrecoverableError)(error instanceof Error ? error.message : String(error));
     }
     // Tracked so that closing waits for the handler itself, however long it takes, and only for it.
     const run = Promise.resolve().then(() =>
@@ -68,7 +68,7 @@ export function bullProcessor<N extends JobName>(
       const result = await run;
       return result === undefined ? null : result;
     } catch (error) {
-      if (isPermanentJobError(error)) throw new UnrecoverableError(error.message);
+      if (isPermanentJobError(error)) throw new (loadBullmq().UnrecoverableError)(error.message);
       throw error instanceof Error ? error : new Error(String(error));
     } finally {
       context.running.delete(run);

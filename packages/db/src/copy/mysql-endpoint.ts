@@ -1,9 +1,13 @@
-import * as mariadb from 'mariadb';
+import type * as Mariadb from 'mariadb';
 import { mariadbUrl } from '../provider';
 import type { CopyEndpoint, TableProgress, TableShape } from './endpoint';
 import { PROGRESS_TABLE, keyAfter, keyEquals, statementChunks } from './endpoint';
 import type { CopyRow, CopyValue } from './values';
 import { asText, decodeRow, utcWallTime } from './values';
+import { lazyRequire } from '../lazy-require';
+
+// Loaded when a copy reads or writes MySQL (see lazyRequire).
+const loadMariadb = lazyRequire<typeof Mariadb>(import.meta.url, 'mariadb');
 
 const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 const placeholder = () => '?';
@@ -18,7 +22,7 @@ function encode(value: CopyValue): unknown {
 /** Opens a MySQL or MariaDB database for the copy, on one connection. */
 export async function openMysqlEndpoint(url: string): Promise<CopyEndpoint> {
   // Timestamps as text (no driver time-zone conversion), JSON as text, big integers exact.
-  const conn = await mariadb.createConnection(
+  const conn = await loadMariadb().createConnection(
     mariadbUrl(url, { dateStrings: 'true', autoJsonMap: 'false', bigIntAsNumber: 'false' }),
   );
   const query = (sql: string, params: unknown[] = []) => conn.query<Record<string, unknown>[]>(sql, params);

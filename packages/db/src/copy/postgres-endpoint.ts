@@ -1,11 +1,14 @@
-import pg from 'pg';
+import type * as Pg from 'pg';
 import { postgresSearchPathOption } from '../client';
 import type { CopyEndpoint, TableProgress, TableShape } from './endpoint';
 import { PROGRESS_TABLE, keyAfter, keyEquals, statementChunks } from './endpoint';
 import type { CopyRow, CopyValue, NulCounter } from './values';
 import { asText, decodeRow, stripJsonNul, stripNul, utcWallTime } from './values';
+import { lazyRequire } from '../lazy-require';
 
-const quote = (name: string) => pg.escapeIdentifier(name);
+// Loaded when a copy reads or writes PostgreSQL (see lazyRequire).
+const loadPg = lazyRequire<typeof Pg>(import.meta.url, 'pg');
+const quote = (name: string) => loadPg().escapeIdentifier(name);
 const placeholder = (i: number) => `$${i + 1}`;
 
 // Values the copy wants as the server sent them: timestamps without a zone would otherwise be read as local
@@ -21,15 +24,15 @@ type TextParser = (value: string) => unknown;
 function parserFor(oid: number): TextParser {
   if (oid === TIMESTAMP || oid === TIMESTAMPTZ || oid === JSON_OID || oid === JSONB) return (v) => v;
   if (oid === INT8) return (v) => BigInt(v);
-  return pg.types.getTypeParser(oid, 'text') as TextParser;
+  return loadPg().types.getTypeParser(oid, 'text') as TextParser;
 }
 
-const types = { getTypeParser: parserFor as typeof pg.types.getTypeParser };
+const types = { getTypeParser: parserFor as typeof Pg.types.getTypeParser };
 
 /** Opens a PostgreSQL database (the URL's `?schema=` included) for the copy, on one connection. */
 export async function openPostgresEndpoint(url: string): Promise<CopyEndpoint> {
   const searchPath = postgresSearchPathOption(url);
-  const client = new pg.Client({
+  const client = new (loadPg().Client)({
     connectionString: url,
     types,
     ...(searchPath ? { options: searchPath } : {}),

@@ -2,11 +2,15 @@
  * MySQL/MariaDB source. GPT-Load's DATETIME(3) columns carry no zone: the Go driver wrote them in the DSN's
  * `loc` (default UTC), so they are fetched as text and read in that zone.
  */
-import mariadb from 'mariadb';
+import { lazyRequire } from '@keyway/db';
+import type * as Mariadb from 'mariadb';
 import type { MysqlDsn } from '../dsn';
 import { GptLoadReadError } from '../types';
 import { parseGptLoadTime, type RawRow } from '../values';
 import type { OpenSource, SourceConnection } from './connection';
+
+// Loaded when a GPT-Load database on MySQL is read (see lazyRequire).
+const loadMariadb = lazyRequire<typeof Mariadb>(import.meta.url, 'mariadb');
 
 /** The IANA zone MySQL datetimes are read in: the option, else the DSN's `loc` (`Local` = this process's zone). */
 export function mysqlTimeZone(dsn: MysqlDsn, override?: string): string {
@@ -26,9 +30,9 @@ export function mysqlTimeZone(dsn: MysqlDsn, override?: string): string {
 export function mysqlSource(dsn: MysqlDsn, timeZone?: string): OpenSource {
   const zone = mysqlTimeZone(dsn, timeZone);
   return async () => {
-    let conn: mariadb.Connection;
+    let conn: Mariadb.Connection;
     try {
-      conn = await mariadb.createConnection({
+      conn = await loadMariadb().createConnection({
         host: dsn.host,
         port: dsn.port,
         ...(dsn.socketPath ? { socketPath: dsn.socketPath } : {}),

@@ -1,9 +1,13 @@
 /** PostgreSQL source: timestamptz and JSONB arrive as Date and objects; int8 arrives as text. */
-import pg from 'pg';
+import { lazyRequire } from '@keyway/db';
+import type * as Pg from 'pg';
 import type { PostgresDsn } from '../dsn';
 import { GptLoadReadError } from '../types';
 import { parseGptLoadTime, type RawRow } from '../values';
 import type { OpenSource, SourceConnection } from './connection';
+
+// Loaded when a GPT-Load database on PostgreSQL is read (see lazyRequire).
+const loadPg = lazyRequire<typeof Pg>(import.meta.url, 'pg');
 
 /** `?` placeholders → `$1…` (the reader's SQL never has `?` inside literals). */
 function numbered(sql: string): string {
@@ -14,7 +18,10 @@ function numbered(sql: string): string {
 /** Opener for a PostgreSQL database; transactions of the session are read-only. */
 export function postgresSource(dsn: PostgresDsn): OpenSource {
   return async () => {
-    const client = new pg.Client({ connectionString: dsn.connectionString, connectionTimeoutMillis: 10_000 });
+    const client = new (loadPg().Client)({
+      connectionString: dsn.connectionString,
+      connectionTimeoutMillis: 10_000,
+    });
     try {
       await client.connect();
       await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
