@@ -173,7 +173,7 @@ export function keyStore(url: string) {
       };
       const first = seeded.keys[0];
       if (!first) throw new Error('nothing seeded');
-      const res = await addKeys(deps, first.groupId, [first.value, 'sk-brand-new-key-Qw3Er6Ty9Ui2Op5As8Df']);
+      const res = await addKeys(deps, first.groupId, [first.value, 'sk-brand-new-key-FAKE-0000000000000000']);
       expect(res).toMatchObject({ added: 1, ignored: 1 });
       await keyPool.close();
     });

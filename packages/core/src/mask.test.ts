@@ -3,7 +3,7 @@ import { maskSecret, redactSecrets, scrubKeyMaterial } from './mask';
 
 const OPENAI_KEY = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
 const ANTHROPIC_KEY = 'sk-ant-api03-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210-_zyxwvu';
-const GEMINI_KEY = 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
+const GEMINI_KEY = 'AIzaSy-FAKE-gemini-test-key-00005p6Q';
 
 /** Characters of the secret a mask shows. */
 const revealed = (mask: string) => mask.replace(/[…*]/g, '').length;

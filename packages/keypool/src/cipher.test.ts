@@ -16,7 +16,7 @@ import { hashUpstreamKey } from './secrets';
 
 const KEY_A = 'kw-test-encryption-key-9f2c4e7a1b3d5e6f';
 const KEY_B = 'kw-test-encryption-key-0a8d6c4b2e1f3a5c';
-const SECRET = 'sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z';
+const SECRET = 'sk-proj-FAKE-cipher-test-secret-00000000';
 
 // Deriving costs ~0.1–0.2 s, so each key is derived once for the whole file.
 const a = createKeyCipher(KEY_A);

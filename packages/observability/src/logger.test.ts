@@ -5,7 +5,7 @@ import { SecretRegistry } from './secret-registry';
 
 const OPENAI_KEY = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
 const ANTHROPIC_KEY = 'sk-ant-api03-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210-_zyxwvu';
-const GEMINI_KEY = 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q';
+const GEMINI_KEY = 'AIzaSy-FAKE-gemini-test-key-00005p6Q';
 const COOKIE = 'session=9f8e7d6c5b4a39281706f5e4d3c2b1a0';
 
 /** A logger writing into an array, plus the captured lines. */
