@@ -55,7 +55,14 @@ for (const provider of providers) {
   if (!existsSync(file)) continue;
   const source = readFileSync(file, 'utf8');
   const match = WASM_IMPORT.exec(source);
-  if (!match) continue;
+  if (!match) {
+    // Already patched, or a Prisma version that writes the import differently (then the heap keeps the wasm).
+    if (source.includes('.wasm-base64.mjs'))
+      process.stderr.write(
+        `generate: the ${provider} client's wasm import has an unknown shape; left as is\n`,
+      );
+    continue;
+  }
   const replacement =
     `const { createRequire } = await import('node:module')\n` +
     `    const load = createRequire(import.meta.url)\n` +

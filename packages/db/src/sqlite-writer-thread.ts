@@ -59,8 +59,8 @@ if (port) {
     // JSON string (see createSqliteWriter).
     const [first] = call.args;
     const run =
-      call.op === 'writeLogs' && typeof first === 'string'
-        ? writer.writeLogRows(call.args.flatMap((chunk) => JSON.parse(chunk as string) as LogRow[]))
+      call.op === 'writeLogs' && call.args.every((chunk) => typeof chunk === 'string')
+        ? writer.writeLogRows(call.args.flatMap((chunk) => JSON.parse(chunk) as LogRow[]))
         : call.op === 'applyUsage' && typeof first === 'string'
           ? writer.applyUsage(JSON.parse(first) as UsageBatch)
           : ops[call.op](...call.args);

@@ -175,6 +175,12 @@ describe('the SQLite writer', () => {
     );
   });
 
+  it('takes an empty batch of logs (no string to hand over) as nothing to write', async () => {
+    const before = await conn.prisma.requestLog.count();
+    await expect(writer.writeLogs([])).resolves.toBeUndefined();
+    expect(await conn.prisma.requestLog.count()).toBe(before);
+  });
+
   it('writes a batch retried after a partial write once: no duplicate rows', async () => {
     const key = await conn.prisma.apiKey.create({
       data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' },
