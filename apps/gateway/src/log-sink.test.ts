@@ -123,4 +123,26 @@ describe('the buffered sink', () => {
     expect(written.flat()).toEqual([1, 2, 3, 4, 5]);
     expect(sink.pending()).toBe(0);
   });
+
+  it('cuts a batch at maxBatchSize (records weighed by sizeOf), sending a larger record alone', async () => {
+    const written: number[][] = [];
+    const sink = createBufferedSink<number>({
+      write: (r) => {
+        written.push([...r]);
+        return Promise.resolve();
+      },
+      maxBatch: 4,
+      sizeOf: (n) => n,
+      maxBatchSize: 10,
+      intervalMs: 60_000,
+    });
+    // A full count triggers the write; the batch holds what fits in the size, the rest waits for the next.
+    for (const n of [3, 3, 3, 3]) sink.push(n);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(written).toEqual([[3, 3, 3]]);
+    for (const n of [25, 1, 1]) sink.push(n);
+    await sink.flush();
+    expect(written).toEqual([[3, 3, 3], [3], [25], [1, 1]]);
+    expect(sink.pending()).toBe(0);
+  });
 });

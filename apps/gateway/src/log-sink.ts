@@ -17,6 +17,12 @@ export interface BufferedSinkOptions<T = RequestLogRecord> {
   write: BatchWriter<T>;
   /** Flush at this many records… */
   maxBatch?: number;
+  /**
+   * A record's size in any unit, and the most a batch may hold of it (a single larger record still goes, alone):
+   * a batch is cut at whichever of `maxBatch` and this comes first.
+   */
+  sizeOf?: (record: T) => number;
+  maxBatchSize?: number;
   /** …or after this long. */
   intervalMs?: number;
   /** Records kept at most while the writer is failing; the oldest are dropped beyond it (and counted). */
@@ -35,7 +41,20 @@ export function createBufferedSink<T = RequestLogRecord>(
   const maxBatch = o.maxBatch ?? 500;
   const intervalMs = o.intervalMs ?? 1000;
   const maxBuffered = o.maxBuffered ?? 100_000;
+  const { sizeOf } = o;
+  const maxBatchSize = o.maxBatchSize ?? Number.POSITIVE_INFINITY;
   let buffer: T[] = [];
+  /** The next batch: the oldest records, up to maxBatch of them and (with sizeOf) maxBatchSize in all. */
+  const nextBatch = (): T[] => {
+    if (!sizeOf) return buffer.slice(0, maxBatch);
+    const most = Math.min(maxBatch, buffer.length);
+    let n = 0;
+    for (let size = 0; n < most; n++) {
+      size += sizeOf(buffer[n]!);
+      if (n > 0 && size > maxBatchSize) break;
+    }
+    return buffer.slice(0, n);
+  };
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
 
@@ -63,7 +82,7 @@ export function createBufferedSink<T = RequestLogRecord>(
     writing = (async () => {
       let owed = all ? buffer.length : 0;
       while (buffer.length >= maxBatch || (owed > 0 && buffer.length > 0)) {
-        const batch = buffer.slice(0, maxBatch);
+        const batch = nextBatch();
         droppedWhileWriting = 0;
         try {
           await o.write(batch);

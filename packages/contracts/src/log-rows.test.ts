@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { LOG_COLUMNS, logRowsOf, logRowsSchema, toLogRow } from './log-rows';
-import type { RequestLogRecord } from './logs';
+import {
+  LOG_COLUMNS,
+  ROW_ELLIPSIS,
+  attemptsFromRow,
+  logRowSize,
+  logRowsOf,
+  logRowsSchema,
+  maskFromRow,
+  toLogRow,
+} from './log-rows';
+import type { Attempt, RequestLogRecord } from './logs';
+import { attemptSchema } from './logs';
 
 function record(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
   return {
@@ -54,7 +64,16 @@ const overTheWire = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 describe('log rows', () => {
   it('carry every field of a record, in LOG_COLUMNS order, and read back to the same records', () => {
     const r = record(1);
-    expect(toLogRow(r)).toEqual(LOG_COLUMNS.map((c) => r[c]));
+    const row = toLogRow(r);
+    // Masks carry ROW_ELLIPSIS for their `…`; everything else is the record's value as it is.
+    expect(row[8]).toBe(`sk-ab${ROW_ELLIPSIS}wxyz`);
+    expect(row[9]).toBe(`kw-pr${ROW_ELLIPSIS}0001`);
+    expect(row[17][0]!.key).toBe(`sk-ab${ROW_ELLIPSIS}wxyz`);
+    const back = [...row];
+    back[8] = maskFromRow(row[8]);
+    back[9] = maskFromRow(row[9]);
+    back[17] = attemptsFromRow(structuredClone(row[17]));
+    expect(back).toEqual(LOG_COLUMNS.map((c) => r[c]));
     const records = [r, record(2, { keyId: null, attempts: [], translatedFrom: null })];
     expect(logRowsSchema.parse(overTheWire(logRowsOf(records)))).toEqual(records);
   });
@@ -80,5 +99,58 @@ describe('log rows', () => {
       expect(bad({ columns: [...sent.columns, name], rows: [[...sent.rows[0]!, 1]] }), name).toBe(false);
     expect(bad({ columns: sent.columns, rows: [] })).toBe(false);
     expect(Object.getPrototypeOf(logRowsSchema.parse(sent)[0])).toBe(Object.prototype);
+  });
+
+  it("copy what they change: a record's masks and attempts stay as they were, and read back equal", () => {
+    const r = record(5);
+    r.attempts[0]!.proxy = 'http://…@proxy.example:8080';
+    const before = structuredClone(r);
+    const json = JSON.stringify(logRowsOf([r, r]));
+    expect(json).not.toContain('…');
+    expect(r).toEqual(before);
+    expect(logRowsSchema.parse(JSON.parse(json))).toEqual([before, before]);
+    // Built once per mask (a bounded cache): the same string comes back.
+    expect(toLogRow(r)[8]).toBe(toLogRow(record(6))[8]);
+  });
+
+  it('copy every field of an attempt whose mask changes (a field added to the schema must be added there)', () => {
+    const full: Required<Attempt> = {
+      keyId: 1,
+      key: 'sk-ab…wxyz',
+      upstreamUrl: 'https://u',
+      statusCode: 200,
+      class: 'ok',
+      durationMs: 1,
+      error: null,
+      proxy: 'http://…@p:1',
+      model: 'm',
+    };
+    expect(Object.keys(full).sort()).toEqual(Object.keys(attemptSchema.shape).sort());
+    const [copy] = toLogRow(record(7, { attempts: [full] }))[17];
+    expect(Object.keys(copy!)).toEqual(Object.keys(full));
+    expect(attemptsFromRow([copy])).toEqual([full]);
+  });
+
+  it('leave values without a mask alone, and read masks of an older producer (a real `…`) as they are', () => {
+    const r = record(8, {
+      keyMasked: null,
+      proxyKeyMasked: 'short',
+      attempts: [{ ...record(8).attempts[0]!, key: null }],
+    });
+    const row = toLogRow(r);
+    expect(row[8]).toBeNull();
+    expect(row[9]).toBe('short');
+    expect(row[17]).toBe(r.attempts); // nothing to change: not copied
+    const older = { columns: [...LOG_COLUMNS], rows: [LOG_COLUMNS.map((c) => record(9)[c])] };
+    expect(logRowsSchema.parse(JSON.parse(JSON.stringify(older)))).toEqual([record(9)]);
+  });
+
+  it('estimate the JSON size of a row from above for ordinary records, and grow with long fields', () => {
+    for (const r of [record(10), record(11, { requestBody: null, error: null, attempts: [] })]) {
+      const size = JSON.stringify(toLogRow(r)).length;
+      expect(logRowSize(r)).toBeGreaterThanOrEqual(size);
+      expect(logRowSize(r)).toBeLessThan(size * 1.5);
+    }
+    expect(logRowSize(record(12, { requestBody: 'x'.repeat(10_000) }))).toBeGreaterThan(10_000);
   });
 });

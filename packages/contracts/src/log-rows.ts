@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RequestLogRecord } from './logs';
+import type { Attempt, RequestLogRecord } from './logs';
 import { requestLogRecordSchema } from './logs';
 
 /**
@@ -54,7 +54,92 @@ type ValuesOf<C extends readonly (keyof RequestLogRecord)[]> = {
  */
 export type LogRow = ValuesOf<typeof LOG_COLUMNS>;
 
-/** A record's {@link LogRow}. */
+/**
+ * The mask's ellipsis (U+2026, `sk-ab…9f3c`) as rows carry it. That one character made the JSON text of every batch
+ * a two-byte string in V8: twice the bytes to stringify, copy, measure, send and parse, and a batch of a few hundred
+ * rows past V8's largest regular object (128 KiB), so each was allocated in fresh pages of its own, one page fault
+ * per 4 KiB (a micro-benchmark of a 500-row log job's text on its way to Redis: ~9 µs per row, of which ~3.6 in
+ * the kernel's page faults; ~1.5 µs with this and jobs below that size). U+0001 in its place is written by JSON as
+ * the six ASCII characters `\u0001`, so the row of a typical request is ASCII from end to end. Only the masks
+ * Keyway makes carry it (keyMasked, proxyKeyMasked, an attempt's key and proxy), and every reader of rows
+ * ({@link logRowsSchema}, the SQLite writer's insert) puts the ellipsis back: what is stored is unchanged. A
+ * secret holding U+0001 next to its masked middle would read back with `…` there; a mask shows a secret's ends
+ * only, and U+0001 is not part of any provider's key format.
+ */
+export const ROW_ELLIPSIS = '\u0001';
+
+const ELLIPSIS = '\u2026';
+/** Masks as rows carry them, by mask: there are as many as keys in use, and each is built once. */
+const rowMasks = new Map<string, string>();
+const ROW_MASKS_MAX = 4096;
+
+/** A mask as rows carry it: its ellipsis as {@link ROW_ELLIPSIS}, built from one-byte pieces (one-byte in V8). */
+function rowMask(mask: string): string {
+  const known = rowMasks.get(mask);
+  if (known !== undefined) return known;
+  if (!mask.includes(ELLIPSIS)) return mask;
+  // Character by character: a slice of a two-byte string stays two-byte, a string made of one-byte pieces is not.
+  let out = '';
+  for (let i = 0; i < mask.length; i++) {
+    const c = mask.charCodeAt(i);
+    out += c === 0x2026 ? ROW_ELLIPSIS : String.fromCharCode(c);
+  }
+  if (rowMasks.size >= ROW_MASKS_MAX) rowMasks.clear();
+  rowMasks.set(mask, out);
+  return out;
+}
+
+/** A mask as a row carried it, with its ellipsis back (any other value as it is). */
+export function maskFromRow<T>(value: T): T {
+  return (
+    typeof value === 'string' && value.includes(ROW_ELLIPSIS)
+      ? value.replaceAll(ROW_ELLIPSIS, ELLIPSIS)
+      : value
+  ) as T;
+}
+
+/** A record's attempts as a row carries them: a copy of each whose key or proxy mask changes. */
+function rowAttempts(attempts: Attempt[]): Attempt[] {
+  let out = attempts;
+  for (let i = 0; i < attempts.length; i++) {
+    const a = attempts[i]!;
+    const key = a.key === null ? null : rowMask(a.key);
+    const proxy = a.proxy === undefined ? undefined : rowMask(a.proxy);
+    if (key === a.key && proxy === a.proxy) continue;
+    if (out === attempts) out = attempts.slice();
+    // Field by field in the schema's order (a test checks that no field of the schema is left out).
+    const copy: Attempt = {
+      keyId: a.keyId,
+      key,
+      upstreamUrl: a.upstreamUrl,
+      statusCode: a.statusCode,
+      class: a.class,
+      durationMs: a.durationMs,
+      error: a.error,
+    };
+    if (proxy !== undefined) copy.proxy = proxy;
+    if (a.model !== undefined) copy.model = a.model;
+    out[i] = copy;
+  }
+  return out;
+}
+
+/**
+ * Attempts as a row carried them, their masks back in place: the parsed objects are changed (they are the
+ * reader's own). Anything but a list of objects is left for the schema to refuse.
+ */
+export function attemptsFromRow<T>(attempts: T): T {
+  if (!Array.isArray(attempts)) return attempts;
+  for (const a of attempts as unknown[]) {
+    if (typeof a !== 'object' || a === null) continue;
+    const o = a as { key?: unknown; proxy?: unknown };
+    if (typeof o.key === 'string') o.key = maskFromRow(o.key);
+    if (typeof o.proxy === 'string') o.proxy = maskFromRow(o.proxy);
+  }
+  return attempts;
+}
+
+/** A record's {@link LogRow}, its masks as {@link ROW_ELLIPSIS} says. */
 export function toLogRow(r: RequestLogRecord): LogRow {
   return [
     r.id,
@@ -65,8 +150,8 @@ export function toLogRow(r: RequestLogRecord): LogRow {
     r.parentGroupId,
     r.parentGroupName,
     r.keyId,
-    r.keyMasked,
-    r.proxyKeyMasked,
+    r.keyMasked === null ? null : rowMask(r.keyMasked),
+    r.proxyKeyMasked === null ? null : rowMask(r.proxyKeyMasked),
     r.model,
     r.statusCode,
     r.success,
@@ -74,7 +159,7 @@ export function toLogRow(r: RequestLogRecord): LogRow {
     r.ttfbMs,
     r.stream,
     r.retries,
-    r.attempts,
+    rowAttempts(r.attempts),
     r.error,
     r.clientIp,
     r.requestPath,
@@ -87,6 +172,34 @@ export function toLogRow(r: RequestLogRecord): LogRow {
     r.translatedFrom,
     r.requestBody,
   ];
+}
+
+/**
+ * About how many characters a record's row takes as JSON: its variable-length strings plus an allowance for the
+ * rest (ids, time, numbers, punctuation). Cheap, and close enough to keep a batch below a size.
+ */
+export function logRowSize(r: RequestLogRecord): number {
+  let n =
+    240 +
+    r.groupName.length +
+    (r.parentGroupName?.length ?? 0) +
+    (r.keyMasked?.length ?? 0) +
+    (r.proxyKeyMasked?.length ?? 0) +
+    (r.model?.length ?? 0) +
+    (r.error?.length ?? 0) +
+    (r.clientIp?.length ?? 0) +
+    (r.requestPath?.length ?? 0) +
+    (r.accessKeyName?.length ?? 0) +
+    (r.requestBody?.length ?? 0);
+  for (const a of r.attempts)
+    n +=
+      130 +
+      (a.key?.length ?? 0) +
+      a.upstreamUrl.length +
+      (a.error?.length ?? 0) +
+      (a.proxy?.length ?? 0) +
+      (a.model?.length ?? 0);
+  return n;
 }
 
 /**
@@ -109,6 +222,9 @@ export function logRowsOf(records: readonly RequestLogRecord[]): LogRows {
 function fromRow(columns: readonly string[], row: readonly unknown[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (let i = 0; i < columns.length; i++) record[columns[i]!] = row[i];
+  record.keyMasked = maskFromRow(record.keyMasked);
+  record.proxyKeyMasked = maskFromRow(record.proxyKeyMasked);
+  attemptsFromRow(record.attempts);
   return record;
 }
 
@@ -117,8 +233,9 @@ function fromOwnRow(v: readonly unknown[]): Record<string, unknown> {
   // prettier-ignore
   return {
     id: v[0], requestId: v[1], time: v[2], groupId: v[3], groupName: v[4], parentGroupId: v[5],
-    parentGroupName: v[6], keyId: v[7], keyMasked: v[8], proxyKeyMasked: v[9], model: v[10], statusCode: v[11],
-    success: v[12], durationMs: v[13], ttfbMs: v[14], stream: v[15], retries: v[16], attempts: v[17], error: v[18],
+    parentGroupName: v[6], keyId: v[7], keyMasked: maskFromRow(v[8]), proxyKeyMasked: maskFromRow(v[9]), model: v[10],
+    statusCode: v[11], success: v[12], durationMs: v[13], ttfbMs: v[14], stream: v[15], retries: v[16],
+    attempts: attemptsFromRow(v[17]), error: v[18],
     clientIp: v[19], requestPath: v[20], promptTokens: v[21], completionTokens: v[22], cachedTokens: v[23],
     costUsd: v[24], accessKeyId: v[25], accessKeyName: v[26], translatedFrom: v[27], requestBody: v[28],
   };

@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { JOBS, JOB_NAMES, isJobName } from './names';
 import type { RequestLogRecord } from '@keyway/contracts';
@@ -52,6 +53,33 @@ describe('parseJobPayload', () => {
     const read = parseJobPayload('request-logs', sent);
     expect(parseJobPayload('request-logs', read)).toEqual(read);
     expect(() => parseJobPayload('request-logs', { columns: ['id'], rows: [] })).toThrow(/request-logs/);
+  });
+
+  it("sends a typical request's log rows as one-byte JSON, masks and all, and reads the masks back", () => {
+    // V8 keeps a string one-byte (Latin-1) or two-byte; its serializer tags them '"' and 'c'. A mask's `…` used to
+    // make a whole job's text two-byte: twice the bytes, and past V8's largest regular object at a few hundred rows.
+    const oneByte = (text: string): boolean => serialize(text)[2] === 0x22;
+    const record = {
+      ...Object.fromEntries(LOG_COLUMNS.map((c) => [c, null])),
+      ...{ id: 'a', requestId: 'r', time: '2026-12-06T10:00:00.000Z', groupId: 1, groupName: 'g' },
+      ...{ keyMasked: 'sk-ab…wxyz', proxyKeyMasked: 'team…ey-1', statusCode: 200, success: true },
+      ...{ durationMs: 12, stream: false, retries: 0 },
+      attempts: [
+        {
+          keyId: 1,
+          key: 'sk-ab…wxyz',
+          upstreamUrl: 'http://u',
+          statusCode: 200,
+          class: 'ok',
+          durationMs: 3,
+          error: null,
+        },
+      ],
+    } as unknown as RequestLogRecord;
+    expect(oneByte(JSON.stringify(record))).toBe(false);
+    const text = JSON.stringify(logRowsOf([record, record]));
+    expect(oneByte(text)).toBe(true);
+    expect(parseJobPayload('request-logs', JSON.parse(text))).toEqual({ records: [record, record] });
   });
 
   it('refuses an empty batch of request logs or key events', () => {

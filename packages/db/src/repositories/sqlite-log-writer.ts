@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { LogRow, RequestLogRecord } from '@keyway/contracts';
-import { LOG_COLUMNS } from '@keyway/contracts';
+import { LOG_COLUMNS, attemptsFromRow, maskFromRow } from '@keyway/contracts';
 
 /** Prisma's SQLite encoding of a DateTime: ISO-8601 text with an explicit `+00:00` offset. */
 export function sqliteTime(ms: number): string {
@@ -47,8 +47,9 @@ export function prepareLogInsert(db: Database.Database): (rows: readonly LogRow[
         r[5],
         r[6],
         r[7],
-        r[8],
-        r[9],
+        // Masks travel with U+0001 for their ellipsis (ROW_ELLIPSIS in @keyway/contracts); stored as they were made.
+        maskFromRow(r[8]),
+        maskFromRow(r[9]),
         r[10],
         r[11],
         r[12] ? 1 : 0,
@@ -56,7 +57,7 @@ export function prepareLogInsert(db: Database.Database): (rows: readonly LogRow[
         r[14] === null ? null : Math.round(r[14]),
         r[15] ? 1 : 0,
         r[16],
-        JSON.stringify(r[17]),
+        JSON.stringify(attemptsFromRow(r[17])),
         r[18],
         r[19],
         r[20],
