@@ -85,6 +85,31 @@ describe.skipIf(!available)('the PostgreSQL fast log writer', () => {
     const after = await read(fast);
     expect(after.logs).toHaveLength(8);
   });
+  it('writes batches of many strings of COPY text through reused buffers: every row as sent, none mixed up', async () => {
+    const writer = createPgLogWriter(fastUrl);
+    // 70 rows = three strings of COPY text; then a smaller batch into the same (reused) buffer, whose tail still
+    // holds the first batch's bytes; then one larger than the buffer's first size (a new buffer).
+    const big = Array.from({ length: 70 }, (_, i) => record(100 + i, { error: `row ${i} …` }));
+    const small = Array.from({ length: 3 }, (_, i) => record(200 + i, { model: `m-${i}` }));
+    const huge = [record(300, { requestBody: `{"text":"${'é'.repeat(200_000)}"}` }), record(301)];
+    for (const batch of [big, small, huge])
+      expect(await writer.write(batch)).toEqual({ written: batch.length, duplicates: 0 });
+    await writer.close();
+    const stored = await fast.prisma.requestLog.findMany({
+      where: { id: { in: [...big, ...small, ...huge].map((r) => r.id) } },
+      orderBy: { id: 'asc' },
+    });
+    expect(stored).toHaveLength(75);
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    for (const r of [...big, ...small, ...huge])
+      expect(byId.get(r.id), r.id).toMatchObject({
+        error: r.error,
+        model: r.model,
+        keyMasked: r.keyMasked,
+        proxyKeyMasked: r.proxyKeyMasked,
+        requestBody: r.requestBody,
+      });
+  });
   it('keeps tabs, newlines, backslashes, quotes and non-ASCII text as sent, and drops NUL from every field', async () => {
     const writer = createPgLogWriter(fastUrl);
     const odd = record(20, {
