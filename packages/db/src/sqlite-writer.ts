@@ -106,10 +106,11 @@ interface Thread {
 
 /**
  * Rows per JSON string handed to the thread. A batch of 500 in one string was ~125,000 characters — two bytes each
- * (a masked key's `…`), so past V8's largest regular object (128 KiB): such a string is allocated straight in the
- * old generation, and a batch every ~50 ms brought on mark-compacts of the whole serving heap; posting one took
- * ~1–1.5 ms against ~0.1 ms for the same rows in strings of 100 (a micro-benchmark of Worker#postMessage). Strings
- * of this many rows stay young and die in a scavenge.
+ * then (a masked key's `…`; rows now carry it as ROW_ELLIPSIS, so a typical row is one-byte), so past V8's largest
+ * regular object (128 KiB): such a string is allocated straight in the old generation, and a batch every ~50 ms
+ * brought on mark-compacts of the whole serving heap; posting one took ~1–1.5 ms against ~0.1 ms for the same rows
+ * in strings of 100 (a micro-benchmark of Worker#postMessage). Strings of this many rows stay young and die in a
+ * scavenge, even when their rows hold non-ASCII text.
  */
 export const LOG_ROWS_PER_STRING = 100;
 
