@@ -50,7 +50,8 @@ const JOB_BATCH = 500;
  * it from fresh pages of its own, a page fault per 4 KiB. Lab A/B under load against 500-row two-byte jobs: page
  * faults 0.44 → 0.10 per request, and in a CPU profile string flattening 4.6 → 1.0%, UTF-8 measuring 4.1 → 0.2% and
  * page faults 2.9 → 0.5% of this process. About twice as many jobs cost the worker, Redis and PostgreSQL a few µs
- * per request more; the sum of the four processes' CPU per request was lower in each pair of rounds.
+ * per request more: the sum of the four processes' CPU per request was lower in a first three pairs of rounds, and
+ * within the noise (±20%) in a later twelve.
  */
 const JOB_ROW_CHARS = 100_000;
 
