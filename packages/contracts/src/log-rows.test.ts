@@ -145,6 +145,20 @@ describe('log rows', () => {
     expect(logRowsSchema.parse(JSON.parse(JSON.stringify(older)))).toEqual([record(9)]);
   });
 
+  it('touch only masks: U+0001 and `…` sent by a caller in other fields (model, path, error, body) arrive as sent', () => {
+    const odd = '\u0001x…y\u0001\r\n';
+    const r = record(10, {
+      model: odd,
+      requestPath: `/v1/${odd}`,
+      error: odd,
+      requestBody: odd,
+      groupName: odd,
+    });
+    r.attempts[0]!.error = odd;
+    const [back] = logRowsSchema.parse(JSON.parse(JSON.stringify(logRowsOf([r]))));
+    expect(back).toEqual(r);
+  });
+
   it('estimate the JSON size of a row from above for ordinary records, and grow with long fields', () => {
     for (const r of [record(10), record(11, { requestBody: null, error: null, attempts: [] })]) {
       const size = JSON.stringify(toLogRow(r)).length;
