@@ -145,4 +145,57 @@ describe('the buffered sink', () => {
     expect(written).toEqual([[3, 3, 3], [3], [25], [1, 1]]);
     expect(sink.pending()).toBe(0);
   });
+
+  it('writes a batch that is full by size at once, without waiting for maxBatch records or the interval', async () => {
+    const w = controlledWriter();
+    const sink = createBufferedSink<number>({
+      write: w.write,
+      maxBatch: 500,
+      sizeOf: (n) => n,
+      maxBatchSize: 10,
+      intervalMs: 60_000,
+    });
+    sink.push(4);
+    sink.push(4);
+    expect(w.batches).toEqual([]);
+    sink.push(4);
+    expect(w.batches).toEqual([[4, 4]]);
+    // What is left (4) is not a full batch: it waits for the interval.
+    await w.finish();
+    expect(w.batches).toEqual([[4, 4]]);
+    expect(sink.pending()).toBe(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(w.batches).toEqual([[4, 4], [4]]);
+  });
+
+  it('keeps the buffered size right when records are dropped during an outage', async () => {
+    const w = controlledWriter();
+    const drops: number[] = [];
+    const sink = createBufferedSink<number>({
+      write: w.write,
+      maxBatch: 500,
+      sizeOf: (n) => n,
+      maxBatchSize: 10,
+      maxBuffered: 2,
+      intervalMs: 1000,
+      onDrop: (n) => drops.push(n),
+    });
+    sink.push(6);
+    sink.push(6); // full by size: written, and the writer fails
+    expect(w.batches).toEqual([[6]]);
+    await w.fail();
+    // While failing, only the timer retries; the oldest are dropped beyond two records.
+    for (const n of [1, 1, 1]) sink.push(n);
+    expect(drops).toEqual([1, 1, 1]);
+    expect(sink.pending()).toBe(2);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(w.batches.at(-1)).toEqual([1, 1]);
+    await w.finish();
+    expect(sink.pending()).toBe(0);
+    // Had the dropped records' sizes stayed counted, 9 more would already make a batch.
+    sink.push(9);
+    expect(w.batches.at(-1)).toEqual([1, 1]);
+    sink.push(2);
+    expect(w.batches.at(-1)).toEqual([9]);
+  });
 });
