@@ -31,6 +31,8 @@ const available = await requireAll(['postgres'], ['redis-server', 'nats-server']
 const PROXY_KEY = `pk-${randomBytes(16).toString('hex')}`;
 const KEYS = ['a', 'b', 'c', 'd'].map((c) => `sk-e2e-${c.repeat(24)}-${randomBytes(4).toString('hex')}`);
 const ADDED_KEY = `sk-e2e-${'e'.repeat(24)}-${randomBytes(4).toString('hex')}`;
+/** BullMQ's defaults: a job's lock lasts 30 s and stalled jobs are looked for every 30 s; plus a margin. */
+const STALLED_JOB_BOUND_MS = 75_000;
 
 describe.skipIf(!available)('Redis and NATS restarts under load', () => {
   let fake: FakeUpstream;
@@ -82,9 +84,9 @@ describe.skipIf(!available)('Redis and NATS restarts under load', () => {
   };
 
   /** Resolves with the ms until every successful request of `run` is in request_logs, exactly once. */
-  const allLogged = async (run: LoadRun): Promise<number> => {
+  const allLogged = async (run: LoadRun, timeoutMs?: number): Promise<number> => {
     const ids = run.okIds();
-    const ms = await logsLanded(cluster.db, ids);
+    const ms = await logsLanded(cluster.db, ids, timeoutMs);
     expect(await storedLogs(cluster.db, ids)).toEqual({ n: ids.length, distinct: ids.length });
     return ms;
   };
@@ -144,7 +146,13 @@ describe.skipIf(!available)('Redis and NATS restarts under load', () => {
     expect((await chat(late.url, 'main', { proxyKey: PROXY_KEY })).status).toBe(200);
     const ms = await propagateNewProxyKey([...gateways, late]);
     report('settings propagation after the Redis restart (3 gateways)', `${ms} ms`);
-    report('request logs of the Redis-restart load in the database after', `${await allLogged(run)} ms`);
+    // Usually a second or two. But a log job the worker was taking from Redis as Redis stopped can be moved to
+    // `active` without the worker hearing back: BullMQ hands it out again once its lock has expired (30 s) and
+    // the stalled-job check has run (every 30 s). Late, not lost: up to a minute is allowed for that.
+    report(
+      'request logs of the Redis-restart load in the database after',
+      `${await allLogged(run, STALLED_JOB_BOUND_MS)} ms`,
+    );
     await late.stop();
     // Keys added after the restart reach Redis (whose script cache the restart emptied) and every gateway.
     const added = await cluster.admin.post(`/groups/${main.id}/keys`, { keys: [ADDED_KEY] });
