@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createBufferedSink } from './log-sink';
+import { createBufferedSink, type BufferedSinkOptions } from './log-sink';
 
 /** A writer whose calls finish when the test says so. */
 function controlledWriter() {
@@ -21,6 +21,11 @@ function controlledWriter() {
       await vi.advanceTimersByTimeAsync(0);
     },
   };
+}
+
+/** A sink of numbers weighed by their value: a batch holds 10 at most, and 500 records would take long. */
+function weighedSink(o: BufferedSinkOptions<number>) {
+  return createBufferedSink<number>({ maxBatch: 500, sizeOf: (n) => n, maxBatchSize: 10, ...o });
 }
 
 describe('the buffered sink', () => {
@@ -148,13 +153,7 @@ describe('the buffered sink', () => {
 
   it('writes a batch that is full by size at once, without waiting for maxBatch records or the interval', async () => {
     const w = controlledWriter();
-    const sink = createBufferedSink<number>({
-      write: w.write,
-      maxBatch: 500,
-      sizeOf: (n) => n,
-      maxBatchSize: 10,
-      intervalMs: 60_000,
-    });
+    const sink = weighedSink({ write: w.write, intervalMs: 60_000 });
     sink.push(4);
     sink.push(4);
     expect(w.batches).toEqual([]);
@@ -171,11 +170,8 @@ describe('the buffered sink', () => {
   it('keeps the buffered size right when records are dropped during an outage', async () => {
     const w = controlledWriter();
     const drops: number[] = [];
-    const sink = createBufferedSink<number>({
+    const sink = weighedSink({
       write: w.write,
-      maxBatch: 500,
-      sizeOf: (n) => n,
-      maxBatchSize: 10,
       maxBuffered: 2,
       intervalMs: 1000,
       onDrop: (n) => drops.push(n),
