@@ -6,7 +6,7 @@ import { PROXY_KEY, chatBody, postJson, readTimed, send, startGateway } from './
 import type { TestGateway } from './harness';
 
 const ECHOED = 'sk-proj-EchoedKey1234567890abcdefghijklmnXYZ9';
-const OTHER = 'sk-proj-SecondKey0987654321zyxwvutsrqponmABC1';
+const OTHER = 'sk-proj-SecondKeyFAKE654321notRealKeyOnlyABC1';
 const GEM = 'AIzaSyRedactionTestKey0123456789abcdEF';
 const ALL_KEYS = [ECHOED, OTHER, GEM];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maskSecret, redactSecrets, scrubKeyMaterial } from './mask';
 
-const OPENAI_KEY = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
+const OPENAI_KEY = 'sk-proj-AFAKEkeyForMaskTestsNotRea0123456789abcd';
 const ANTHROPIC_KEY = 'sk-ant-api03-FAKE-mask-test-key-00000000000000000-_zyxwvu';
 const GEMINI_KEY = 'AIzaSy-FAKE-gemini-test-key-00005p6Q';
 

@@ -3,7 +3,7 @@ import { createLogger } from './logger';
 import type { LoggerOptions } from './logger';
 import { SecretRegistry } from './secret-registry';
 
-const OPENAI_KEY = 'sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcd';
+const OPENAI_KEY = 'sk-proj-AFAKEkeyForMaskTestsNotRea0123456789abcd';
 const ANTHROPIC_KEY = 'sk-ant-api03-FAKE-mask-test-key-00000000000000000-_zyxwvu';
 const GEMINI_KEY = 'AIzaSy-FAKE-gemini-test-key-00005p6Q';
 const COOKIE = 'session=9f8e7d6c5b4a39281706f5e4d3c2b1a0';

@@ -91,10 +91,10 @@ describe.each(SECRET_CLASS_NAMES)('a registered %s', (secretClass) => {
 describe('SecretRegistry.maskText', () => {
   it('also scrubs key-shaped material nobody registered (bearer tokens, ?key=, provider key formats)', () => {
     const out = new SecretRegistry().maskText(
-      'Bearer abcdefghijklmnop, ?key=AIzaSyA1234567890abcdefghijklmnopqrstu and sk-ant-api03-abcdefghijklmnopqrstuvwxyz',
+      'Bearer abcdefghijklmnop, ?key=AIzaSyFAKE4567890abcdefghijklmnopqrstu and sk-ant-api03-abcdefghijklmnopqrstuvwxyz',
     );
     expect(out).not.toContain('abcdefghijklmnop,');
-    expect(out).not.toContain('AIzaSyA1234567890abcdefghijklmnopqrstu');
+    expect(out).not.toContain('AIzaSyFAKE4567890abcdefghijklmnopqrstu');
     expect(out).not.toContain('sk-ant-api03-abcdefghijklmnopqrstuvwxyz');
   });
 
