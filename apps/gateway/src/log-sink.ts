@@ -44,13 +44,16 @@ export function createBufferedSink<T = RequestLogRecord>(
   const { sizeOf } = o;
   const maxBatchSize = o.maxBatchSize ?? Number.POSITIVE_INFINITY;
   let buffer: T[] = [];
-  /** With sizeOf: the size of everything buffered. */
+  /** With sizeOf: each buffered record's size (weighed once, on push), and their sum. */
+  let sizes: number[] = [];
   let bufferedSize = 0;
   /** Drops the oldest `count` records from the buffer. */
   const shift = (count: number): void => {
-    if (sizeOf) for (let i = 0; i < count && i < buffer.length; i++) bufferedSize -= sizeOf(buffer[i]!);
+    if (sizeOf) {
+      for (let i = 0; i < count && i < sizes.length; i++) bufferedSize -= sizes[i]!;
+      sizes = sizes.slice(count);
+    }
     buffer = buffer.slice(count);
-    if (buffer.length === 0) bufferedSize = 0;
   };
   /**
    * A whole batch is waiting, by count or by size. A batch full by size goes at once rather than when `maxBatch`
@@ -65,7 +68,7 @@ export function createBufferedSink<T = RequestLogRecord>(
     const most = Math.min(maxBatch, buffer.length);
     let n = 0;
     for (let size = 0; n < most; n++) {
-      size += sizeOf(buffer[n]!);
+      size += sizes[n]!;
       if (n > 0 && size > maxBatchSize) break;
     }
     return buffer.slice(0, n);
@@ -120,7 +123,11 @@ export function createBufferedSink<T = RequestLogRecord>(
   return {
     push(record) {
       buffer.push(record);
-      if (sizeOf) bufferedSize += sizeOf(record);
+      if (sizeOf) {
+        const size = sizeOf(record);
+        sizes.push(size);
+        bufferedSize += size;
+      }
       if (buffer.length > maxBuffered) {
         const drop = buffer.length - maxBuffered;
         shift(drop);
