@@ -143,6 +143,7 @@ function durationReset(value: string, now: number): number | null {
  */
 export function parseDurationMs(value: string): number | null {
   const n = value.length;
+  if (n === 0) return null;
   let ms = 0;
   let at = 0;
   while (at < n) {
@@ -166,15 +167,13 @@ export function parseDurationMs(value: string): number | null {
         ms += amount;
       } else ms += amount * MINUTE_MS;
     } else if (unit === 0x73 /* s */) ms += amount * 1000;
-    else if (next === 0x73 && (unit === 0x75 /* u */ || unit === 0xb5) /* µ */) {
+    // us, µs (U+00B5) and ns: a letter then s.
+    else if (next === 0x73 && (unit === 0x75 || unit === 0xb5 || unit === 0x6e)) {
       at++;
-      ms += amount * 0.001;
-    } else if (next === 0x73 && unit === 0x6e /* n */) {
-      at++;
-      ms += amount * 0.000_001;
+      ms += amount * (unit === 0x6e ? 0.000_001 : 0.001);
     } else return null;
   }
-  return n === 0 ? null : ms;
+  return ms;
 }
 
 function isDigit(c: number): boolean {
