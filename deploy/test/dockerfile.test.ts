@@ -113,12 +113,18 @@ describe.each(APPS)('deploy/%s/Dockerfile', (app) => {
     expect(runs).toContain(`pnpm --filter @keyway/${app} deploy --prod`);
   });
 
-  it("starts the app's built entrypoint, as its start script does", () => {
+  it("starts the app's built entrypoint, as its start script does, with the environment the script sets", () => {
     const start = pkg?.manifest.scripts?.start;
     expect(start, `apps/${app}/package.json has a start script`).toBeDefined();
-    const cmd = execForm(find(load(app).final, 'CMD').at(-1)?.args ?? '');
+    const { final } = load(app);
+    const cmd = execForm(find(final, 'CMD').at(-1)?.args ?? '');
     expect(cmd, 'CMD in exec form, so node gets SIGTERM').toBeDefined();
-    expect(cmd).toEqual(start!.trim().split(/\s+/));
+    const words = start!.trim().split(/\s+/);
+    // `NAME=${NAME:-value}` before node: a default the caller may override, as the image's ENV is.
+    for (let m; (m = /^([A-Z_]+)=\$\{\1:-([^}]*)\}$/.exec(words[0]!)); words.shift()) {
+      expect(envOf(final).get(m[1]!), `ENV ${m[1]} as apps/${app}'s start script sets it`).toBe(m[2]);
+    }
+    expect(cmd).toEqual(words);
     const entry = repoPathOf(app, cmd![1]!);
     expect(entry).toBe(`apps/${app}/${cmd![1]}`);
     const name = posix.basename(cmd![1]!, '.js');
