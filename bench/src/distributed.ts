@@ -11,7 +11,7 @@ import { freePort, startProcess, type ManagedProcess } from '@keyway/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createBenchGroup, type KeywayTarget } from './keyway';
-import { benchDir, onAsyncCleanup, profileFlags } from './procs';
+import { appStartEnv, benchDir, onAsyncCleanup, profileFlags } from './procs';
 
 const repoRoot = resolve(benchDir, '..');
 const dist = (app: string, file = 'main.js') => join(repoRoot, 'apps', app, 'dist', file);
@@ -56,7 +56,7 @@ async function start(app: string, env: Record<string, string>, port: number): Pr
     command: process.execPath,
     args: [...profileFlags(app), dist(app)],
     cwd: repoRoot,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...appStartEnv(app), ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     readyUrl: `http://127.0.0.1:${port}/ready`,
     timeoutMs: 30_000,
   });

@@ -1,37 +1,14 @@
 /** Starting the built Keyway standalone app as a real process and configuring it over its admin API. */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startProcess, type ManagedProcess } from '@keyway/testing';
-import { benchDir, onCleanup, profileFlags } from './procs';
+import { appStartEnv, benchDir, onCleanup, profileFlags } from './procs';
 
 const repoRoot = resolve(benchDir, '..');
 const mainJs = join(repoRoot, 'apps', 'standalone', 'dist', 'main.js');
-
-/**
- * The environment a start script sets before `node` where `given` has not (`NAME=${NAME:-value}` prefixes, as in
- * apps/standalone's `start`: glibc's malloc tunables). The bench starts standalone with it, as `pnpm start` and the
- * image do.
- */
-export function startScriptDefaults(
-  script: string,
-  given: NodeJS.ProcessEnv = process.env,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [, name = '', value = ''] of script.matchAll(/(?:^|\s)([A-Z_]+)=\$\{\1:-([^}\s]*)\}(?=\s)/g)) {
-    if (given[name] === undefined) env[name] = value;
-  }
-  return env;
-}
-
-const standaloneStartEnv = (): Record<string, string> => {
-  const pkg = JSON.parse(readFileSync(join(repoRoot, 'apps', 'standalone', 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  return startScriptDefaults(pkg.scripts.start);
-};
 
 /** Builds apps/standalone (and what it depends on) when its dist/main.js is missing. */
 export function ensureStandaloneBuilt(): void {
@@ -184,7 +161,7 @@ export async function startKeyway(
     args: [...profileFlags('standalone'), mainJs],
     cwd: dataDir,
     env: {
-      ...standaloneStartEnv(),
+      ...appStartEnv('standalone'),
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
