@@ -1,6 +1,6 @@
 import type { RequestLogRecord } from '@keyway/contracts';
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { LogPort } from '@keyway/core';
@@ -170,6 +170,33 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       await until(scheduler, (s) => s !== undefined && s !== null);
       admin.disconnect();
     });
+
+    it('runs again, within seconds, a job left active without a lock (its worker died mid-hand-over)', async () => {
+      const prefix = newPrefix();
+      const gateway = open(prefix);
+      const { id } = await gateway.enqueue('request-logs', { records: [logRecordFixture] });
+      // A worker takes the job and dies before it is done: its lock is gone (expired), the job is still active.
+      const admin = new Redis(url, { maxRetriesPerRequest: null });
+      const dead = new Worker('request-logs', null, { connection: admin, prefix, autorun: false });
+      const taken = await dead.getNextJob('dead-worker-token');
+      expect(taken?.id).toBe(id);
+      await admin.del(`${prefix}:request-logs:${id}:lock`);
+      await dead.close();
+      admin.disconnect();
+      let handled = 0;
+      const started = performance.now();
+      open(prefix).process(
+        'request-logs',
+        task(() => void handled++),
+      );
+      // Two looks for stalled jobs (5 s apart) put it back; BullMQ's default (30 s) would fail this.
+      await until(
+        () => handled,
+        (n) => n === 1,
+        15_000,
+      );
+      expect(performance.now() - started).toBeLessThan(15_000);
+    }, 30_000);
 
     it('keeps listing a job that failed all its attempts, with its last error', async () => {
       const queue = open(newPrefix());
