@@ -2,24 +2,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startProcess, stopAllProcesses, type ManagedProcess } from '@keyway/testing';
+import { startProcess, startScriptDefaults, stopAllProcesses, type ManagedProcess } from '@keyway/testing';
 
 export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/**
- * The environment a start script sets before `node` where `given` has not (`NAME=${NAME:-value}` prefixes, as in
- * the apps' `start` scripts: glibc's malloc tunables).
- */
-export function startScriptDefaults(
-  script: string,
-  given: NodeJS.ProcessEnv = process.env,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [, name = '', value = ''] of script.matchAll(/(?:^|\s)([A-Z_]+)=\$\{\1:-([^}\s]*)\}(?=\s)/g)) {
-    if (given[name] === undefined) env[name] = value;
-  }
-  return env;
-}
 
 /** What one of Keyway's apps gets from its start script (and its image): the bench starts it with the same. */
 export function appStartEnv(app: string): Record<string, string> {

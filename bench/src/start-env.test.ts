@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appStartEnv, benchDir, startScriptDefaults } from './procs';
+import { startScriptDefaults } from '@keyway/testing';
+import { appStartEnv, benchDir } from './procs';
 
 const repo = join(benchDir, '..');
 const read = (...path: string[]): string => readFileSync(join(repo, ...path), 'utf8');

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startScriptDefaults } from '@keyway/testing/start-script';
 import { copyArgs, envOf, execForm, find, parseDockerfile, type Stage } from './dockerfile';
 import { isIgnored, parseDockerignore } from './dockerignore';
 import { arr, obj, readText, readYaml, root, workspacePackages } from './support';
@@ -119,12 +120,11 @@ describe.each(APPS)('deploy/%s/Dockerfile', (app) => {
     const { final } = load(app);
     const cmd = execForm(find(final, 'CMD').at(-1)?.args ?? '');
     expect(cmd, 'CMD in exec form, so node gets SIGTERM').toBeDefined();
-    const words = start!.trim().split(/\s+/);
     // `NAME=${NAME:-value}` before node: a default the caller may override, as the image's ENV is.
-    for (let m; (m = /^([A-Z_]+)=\$\{\1:-([^}]*)\}$/.exec(words[0]!)); words.shift()) {
-      expect(envOf(final).get(m[1]!), `ENV ${m[1]} as apps/${app}'s start script sets it`).toBe(m[2]);
-    }
-    expect(cmd).toEqual(words);
+    const defaults = Object.entries(startScriptDefaults(start!, {}));
+    for (const [name, value] of defaults)
+      expect(envOf(final).get(name), `ENV ${name} as apps/${app}'s start script sets it`).toBe(value);
+    expect(cmd).toEqual(start!.trim().split(/\s+/).slice(defaults.length));
     const entry = repoPathOf(app, cmd![1]!);
     expect(entry).toBe(`apps/${app}/${cmd![1]}`);
     const name = posix.basename(cmd![1]!, '.js');

@@ -56,18 +56,17 @@ export interface BullJobQueueOptions {
   transient?: readonly JobName[];
   /** How often declared schedules are checked for being still in Redis (default 60 000 ms). */
   scheduleWatchMs?: number;
-  /**
-   * How often workers look for stalled jobs (default 5000 ms; BullMQ's own is 30 000): a job left active without
-   * a lock — its worker died, or Redis restarted while handing it over — runs again after two looks. A job whose
-   * worker is alive keeps its lock (renewed every 15 s), so a shorter look never takes a running job away.
-   */
-  stalledCheckMs?: number;
 }
 
 /** Gateways' high-volume hand-over batches, and alerts (their outcome is in the alert history). */
 const TRANSIENT_JOBS: readonly JobName[] = ['request-logs', 'usage-batch', 'key-events', 'alert'];
 
-/** Workers' look for stalled jobs: BullMQ's 30 s made a log batch caught in a Redis restart wait up to a minute. */
+/**
+ * How often workers look for stalled jobs (BullMQ's own is 30 s, which made a log batch caught in a Redis restart
+ * wait up to a minute): a job left active without a lock — its worker died, or Redis restarted while handing it
+ * over — runs again after two looks. A job whose worker is alive keeps its lock (renewed every 15 s), so a shorter
+ * look never takes a running job away.
+ */
 const STALLED_CHECK_MS = 5_000;
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -176,7 +175,7 @@ export class BullJobQueue implements JobQueue {
       connection: this.consumerClient(),
       prefix: this.prefix,
       concurrency: Math.max(1, Math.floor(opts.concurrency ?? 1)),
-      stalledInterval: this.options.stalledCheckMs ?? STALLED_CHECK_MS,
+      stalledInterval: STALLED_CHECK_MS,
     });
     // Without a listener an 'error' event would throw; BullMQ reconnects by itself, so it is only reported.
     worker.on('error', (error) => this.report(`worker ${name}`, error));

@@ -26,3 +26,4 @@ export {
   type TestProxyPool,
 } from './egress-proxies';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver';
+export { startScriptDefaults } from './start-script';
