@@ -10,7 +10,7 @@ import {
   toLogRow,
 } from './log-rows';
 import type { Attempt, RequestLogRecord } from './logs';
-import { attemptSchema } from './logs';
+import { attemptSchema, requestLogRecordSchema } from './logs';
 
 function record(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
   return {
@@ -166,5 +166,97 @@ describe('log rows', () => {
       expect(logRowSize(r)).toBeLessThan(size * 1.5);
     }
     expect(logRowSize(record(12, { requestBody: 'x'.repeat(10_000) }))).toBeGreaterThan(10_000);
+  });
+
+  it('check each value of a row exactly as the record schema does (a seeded fuzz against the schema itself)', () => {
+    // What the schema makes of a row read by name: the reference the hand-written checks must match.
+    const bySchema = (row: unknown[]) => {
+      const named: Record<string, unknown> = {};
+      LOG_COLUMNS.forEach((c, i) => (named[c] = structuredClone(row[i])));
+      named.keyMasked = maskFromRow(named.keyMasked);
+      named.proxyKeyMasked = maskFromRow(named.proxyKeyMasked);
+      attemptsFromRow(named.attempts);
+      return requestLogRecordSchema.safeParse(named);
+    };
+    // Values a corrupt or hostile job could hold: every JSON type, edge numbers, enum look-alikes.
+    const odd: unknown[] = [
+      null,
+      0,
+      -0,
+      1,
+      -7,
+      1.5,
+      2 ** 53,
+      2 ** 53 - 1,
+      -(2 ** 53),
+      1e308,
+      '',
+      'x',
+      '1',
+      'ok',
+      'rate',
+      'openai',
+      'anthropic',
+      'gemini',
+      'constructor',
+      '__proto__',
+      true,
+      false,
+      [],
+      [1],
+      {},
+      { a: 1 },
+      [{}],
+    ];
+    let seed = 0x2545f491;
+    const rand = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const attemptKeys = [...Object.keys(attemptSchema.shape), 'extra', '__proto__'];
+    const base = overTheWire(logRowsOf([record(20)])) as { columns: string[]; rows: unknown[][] };
+    let refused = 0;
+    for (let round = 0; round < 3000; round++) {
+      const row = structuredClone(base.rows[0]!);
+      if (rand(4) === 0) {
+        const at = rand(row.length);
+        row[at] = odd[rand(odd.length)];
+      }
+      if (rand(2) === 0) {
+        // Break or stretch an attempt: a field changed, removed or added, or the attempt itself replaced.
+        const attempts = row[17] as unknown[];
+        if (Array.isArray(attempts) && attempts.length > 0) {
+          const a = attempts[0] as Record<string, unknown>;
+          const key = attemptKeys[rand(attemptKeys.length)]!;
+          const how = rand(4);
+          if (how === 0) delete a[key];
+          else if (how === 1) a[key] = odd[rand(odd.length)];
+          else if (how === 2) attempts.push(odd[rand(odd.length)]);
+          else attempts.push({ ...a });
+        }
+      }
+      const wire = overTheWire({ columns: base.columns, rows: [row] }) as { rows: unknown[][] };
+      const expected = bySchema(wire.rows[0]!);
+      const got = logRowsSchema.safeParse(wire);
+      expect(got.success, JSON.stringify(row)).toBe(expected.success);
+      if (expected.success) expect(got.data![0]).toStrictEqual(expected.data);
+      else refused++;
+    }
+    // The fuzz reached both sides.
+    expect(refused).toBeGreaterThan(300);
+    expect(refused).toBeLessThan(2700);
+  });
+
+  it('name the row and the field a refusal is about', () => {
+    const sent = overTheWire(logRowsOf([record(21), record(22)])) as { columns: string[]; rows: unknown[][] };
+    const second = sent.rows[1]!;
+    second[11] = '200';
+    const message = (v: unknown) => logRowsSchema.safeParse(v).error?.issues[0]?.message;
+    expect(message(sent)).toBe('row 1: statusCode is missing or of the wrong type');
+    second[11] = 200;
+    (second[17] as Array<Record<string, unknown>>)[0]!.class = 'fine';
+    expect(message(sent)).toBe('row 1: attempts[0].class is missing or of the wrong type');
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Attempt, RequestLogRecord } from './logs';
-import { requestLogRecordSchema } from './logs';
+import { failureClassSchema, requestLogRecordSchema } from './logs';
 
 /**
  * Every field of a request-log record, in the order rows carry their values (the SQLite writer binds its insert in
@@ -89,13 +89,26 @@ function rowMask(mask: string): string {
   return out;
 }
 
-/** A mask as a row carried it, with its ellipsis back (any other value as it is). */
+/** Masks with their ellipsis back, by the row's mask: as many as keys in use (the reader's side of `rowMasks`). */
+const restoredMasks = new Map<string, string>();
+/** Longer values are restored afresh (masks are short; this keeps the cache's memory small). */
+const RESTORED_MASK_MAX_LENGTH = 128;
+
+/**
+ * A mask as a row carried it, with its ellipsis back (any other value as it is). Each mask's restored string is
+ * kept: a `replaceAll` per mask (three per record) was a quarter of reading a log job's rows, most of it garbage.
+ */
 export function maskFromRow<T>(value: T): T {
-  return (
-    typeof value === 'string' && value.includes(ROW_ELLIPSIS)
-      ? value.replaceAll(ROW_ELLIPSIS, ELLIPSIS)
-      : value
-  ) as T;
+  if (typeof value !== 'string' || !value.includes(ROW_ELLIPSIS)) return value;
+  let restored = restoredMasks.get(value);
+  if (restored === undefined) {
+    restored = value.replaceAll(ROW_ELLIPSIS, ELLIPSIS);
+    if (value.length <= RESTORED_MASK_MAX_LENGTH) {
+      if (restoredMasks.size >= ROW_MASKS_MAX) restoredMasks.clear();
+      restoredMasks.set(value, restored);
+    }
+  }
+  return restored as T;
 }
 
 /** A record's attempts as a row carries them: a copy of each whose key or proxy mask changes. */
@@ -228,16 +241,149 @@ function fromRow(columns: readonly string[], row: readonly unknown[]): Record<st
   return record;
 }
 
-/** A row in {@link LOG_COLUMNS} order (what this version sends) as a record, unchecked: one literal shape. */
-function fromOwnRow(v: readonly unknown[]): Record<string, unknown> {
-  // prettier-ignore
+// The checks of `requestLogRecordSchema`, written out for the rows this version sends (zod's parse of each record was
+// ~11% of the worker's CPU under load, more than reading the job's JSON). A test holds them to the schema.
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+/** zod's `z.number()`: finite. */
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNumOrNull = (v: unknown): v is number | null => v === null || isNum(v);
+/** zod's `.int()`: a safe integer. */
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+const isIntOrNull = (v: unknown): v is number | null => v === null || isInt(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const FAILURE_CLASSES: ReadonlySet<unknown> = new Set(failureClassSchema.options);
+
+/** An attempt as the row carried it, checked as `attemptSchema` checks it (unknown fields left out), masks back. */
+function attemptFromRow(a: unknown): Attempt | string {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return 'is not an object';
+  const o = a as Record<string, unknown>;
+  const { keyId, key, upstreamUrl, statusCode, durationMs, error, proxy, model } = o;
+  if (!isIntOrNull(keyId)) return 'keyId';
+  if (!isStrOrNull(key)) return 'key';
+  if (!isStr(upstreamUrl)) return 'upstreamUrl';
+  if (!isInt(statusCode)) return 'statusCode';
+  if (!FAILURE_CLASSES.has(o.class)) return 'class';
+  if (!isNum(durationMs)) return 'durationMs';
+  if (!isStrOrNull(error)) return 'error';
+  if (proxy !== undefined && !isStr(proxy)) return 'proxy';
+  if (model !== undefined && !isStr(model)) return 'model';
+  // Field by field in the schema's order, as its parse writes them.
+  const out: Attempt = {
+    keyId,
+    key: key === null ? null : maskFromRow(key),
+    upstreamUrl,
+    statusCode,
+    class: o.class as Attempt['class'],
+    durationMs,
+    error,
+  };
+  if (proxy !== undefined) out.proxy = maskFromRow(proxy);
+  if (model !== undefined) out.model = model;
+  return out;
+}
+
+/**
+ * A row in {@link LOG_COLUMNS} order (what this version sends) as a record, checked value by value as
+ * `requestLogRecordSchema` checks it; a string names the field that is wrong.
+ */
+function fromOwnRow(v: readonly unknown[]): RequestLogRecord | string {
+  // Read by index (destructuring an array goes through its iterator).
+  const id = v[0];
+  const requestId = v[1];
+  const time = v[2];
+  const groupId = v[3];
+  const groupName = v[4];
+  const parentGroupId = v[5];
+  const parentGroupName = v[6];
+  const keyId = v[7];
+  const keyMasked = v[8];
+  const proxyKeyMasked = v[9];
+  const model = v[10];
+  const statusCode = v[11];
+  const success = v[12];
+  const durationMs = v[13];
+  const ttfbMs = v[14];
+  const stream = v[15];
+  const retries = v[16];
+  const rowAttempts = v[17];
+  const error = v[18];
+  const clientIp = v[19];
+  const requestPath = v[20];
+  const promptTokens = v[21];
+  const completionTokens = v[22];
+  const cachedTokens = v[23];
+  const costUsd = v[24];
+  const accessKeyId = v[25];
+  const accessKeyName = v[26];
+  const translatedFrom = v[27];
+  const requestBody = v[28];
+  if (!isStr(id)) return 'id';
+  if (!isStr(requestId)) return 'requestId';
+  if (!isStr(time)) return 'time';
+  if (!isInt(groupId)) return 'groupId';
+  if (!isStr(groupName)) return 'groupName';
+  if (!isIntOrNull(parentGroupId)) return 'parentGroupId';
+  if (!isStrOrNull(parentGroupName)) return 'parentGroupName';
+  if (!isIntOrNull(keyId)) return 'keyId';
+  if (!isStrOrNull(keyMasked)) return 'keyMasked';
+  if (!isStrOrNull(proxyKeyMasked)) return 'proxyKeyMasked';
+  if (!isStrOrNull(model)) return 'model';
+  if (!isInt(statusCode)) return 'statusCode';
+  if (!isBool(success)) return 'success';
+  if (!isNum(durationMs)) return 'durationMs';
+  if (!isNumOrNull(ttfbMs)) return 'ttfbMs';
+  if (!isBool(stream)) return 'stream';
+  if (!isInt(retries)) return 'retries';
+  if (!Array.isArray(rowAttempts)) return 'attempts';
+  const attempts: Attempt[] = [];
+  for (let i = 0; i < rowAttempts.length; i++) {
+    const a = attemptFromRow(rowAttempts[i]);
+    if (typeof a === 'string') return `attempts[${i}]${a === 'is not an object' ? '' : `.${a}`}`;
+    attempts.push(a);
+  }
+  if (!isStrOrNull(error)) return 'error';
+  if (!isStrOrNull(clientIp)) return 'clientIp';
+  if (!isStrOrNull(requestPath)) return 'requestPath';
+  if (!isIntOrNull(promptTokens)) return 'promptTokens';
+  if (!isIntOrNull(completionTokens)) return 'completionTokens';
+  if (!isIntOrNull(cachedTokens)) return 'cachedTokens';
+  if (!isNumOrNull(costUsd)) return 'costUsd';
+  if (!isIntOrNull(accessKeyId)) return 'accessKeyId';
+  if (!isStrOrNull(accessKeyName)) return 'accessKeyName';
+  if (translatedFrom !== null && translatedFrom !== 'openai' && translatedFrom !== 'anthropic')
+    return 'translatedFrom';
+  if (!isStrOrNull(requestBody)) return 'requestBody';
   return {
-    id: v[0], requestId: v[1], time: v[2], groupId: v[3], groupName: v[4], parentGroupId: v[5],
-    parentGroupName: v[6], keyId: v[7], keyMasked: maskFromRow(v[8]), proxyKeyMasked: maskFromRow(v[9]), model: v[10],
-    statusCode: v[11], success: v[12], durationMs: v[13], ttfbMs: v[14], stream: v[15], retries: v[16],
-    attempts: attemptsFromRow(v[17]), error: v[18],
-    clientIp: v[19], requestPath: v[20], promptTokens: v[21], completionTokens: v[22], cachedTokens: v[23],
-    costUsd: v[24], accessKeyId: v[25], accessKeyName: v[26], translatedFrom: v[27], requestBody: v[28],
+    id,
+    requestId,
+    time,
+    groupId,
+    groupName,
+    parentGroupName,
+    keyId,
+    model,
+    statusCode,
+    success,
+    durationMs,
+    ttfbMs,
+    stream,
+    retries,
+    attempts,
+    error,
+    clientIp,
+    promptTokens,
+    completionTokens,
+    cachedTokens,
+    costUsd,
+    accessKeyId,
+    accessKeyName,
+    translatedFrom,
+    parentGroupId,
+    keyMasked: keyMasked === null ? null : maskFromRow(keyMasked),
+    proxyKeyMasked: proxyKeyMasked === null ? null : maskFromRow(proxyKeyMasked),
+    requestPath,
+    requestBody,
   };
 }
 
@@ -254,22 +400,30 @@ export const logRowsSchema = z
     // Each row is checked below, while it is read: a schema per value cost the worker twice the records' parse.
     rows: z.array(z.unknown()).min(1),
   })
-  .transform(({ columns, rows }, ctx) => {
+  .transform(({ columns, rows }, ctx): RequestLogRecord[] => {
     const ours = columns.length === LOG_COLUMNS.length && columns.every((c, i) => c === LOG_COLUMNS[i]);
-    const records: Record<string, unknown>[] = [];
+    const records: RequestLogRecord[] = [];
+    const refuse = (r: number, message: string, input: unknown) => {
+      ctx.issues.push({ code: 'custom', message: `row ${r}: ${message}`, input, path: ['rows', r] });
+      return z.NEVER;
+    };
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r];
-      if (!Array.isArray(row) || row.length !== columns.length) {
-        ctx.issues.push({
-          code: 'custom',
-          message: `row ${r} is not a list of ${columns.length} values, one per column`,
-          input: row,
-          path: ['rows', r],
-        });
-        return z.NEVER;
+      if (!Array.isArray(row) || row.length !== columns.length)
+        return refuse(r, `not a list of ${columns.length} values, one per column`, row);
+      if (ours) {
+        const record = fromOwnRow(row);
+        if (typeof record === 'string') return refuse(r, `${record} is missing or of the wrong type`, row);
+        records.push(record);
+        continue;
       }
-      records.push(ours ? fromOwnRow(row) : fromRow(columns, row));
+      // Another version's columns: read by name and checked by the schema itself.
+      const parsed = requestLogRecordSchema.safeParse(fromRow(columns, row));
+      if (!parsed.success) {
+        const field = parsed.error.issues[0]?.path.map(String).join('.') ?? '';
+        return refuse(r, `${field || 'a field'} is missing or of the wrong type`, row);
+      }
+      records.push(parsed.data);
     }
     return records;
-  })
-  .pipe(z.array(requestLogRecordSchema));
+  });
