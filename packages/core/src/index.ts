@@ -10,3 +10,4 @@ export { uuidv7 } from './uuid7';
 export { isoTime } from './iso-time';
 export * from './usage-batch';
 export * from './json-depth';
+export * from './json-string';

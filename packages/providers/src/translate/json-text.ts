@@ -1,4 +1,7 @@
+import { jsonString } from '@keyway/core';
 import type { JsonObject } from './common';
+
+export { jsonString };
 
 /**
  * JSON text of the translators' common shapes written with templates rather than `JSON.stringify` (node 20's
@@ -7,18 +10,6 @@ import type { JsonObject } from './common';
  * not the common shape is handed to `JSON.stringify` itself. The shapes are the ones the translators build, so a
  * writer and its builder change together (the tests compare both on every fixture).
  */
-
-/**
- * A string needs `JSON.stringify`'s escaping: a quote, a backslash, a control character, or a surrogate (a lone one
- * becomes `\udxxx`; a pair is left to the stringifier too, which keeps it).
- */
-// eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON text. */
-export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
 
 /**
  * Any JSON value (not undefined) as JSON text: strings, finite numbers, booleans and null without the stringifier
