@@ -1,6 +1,7 @@
 import type { Attempt, RequestLogRecord } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
 import { attemptsJson, copyLine, copyValue, rowValues } from './pg-log-writer';
+import { logRecord } from './testing/records';
 
 // The COPY text of a record written column by column must be byte for byte what its values through copyValue,
 // tab-separated, are (the form the writer used before, and the INSERT path's values); the PostgreSQL integration
@@ -89,40 +90,79 @@ function fuzzRecord(rand: (n: number) => number, n: number): RequestLogRecord {
   };
 }
 
+/**
+ * A line of COPY text read back as PostgreSQL's text format reads it: columns split at tabs, `\N` is null, and the
+ * backslash escapes (`\t`, `\n`, `\r`, `\b`, `\f`, `\v`, octal and `\x` bytes, any other character as itself) give
+ * the bytes of the value, read as UTF-8. https://www.postgresql.org/docs/current/sql-copy.html ("Text Format")
+ */
+function decodeCopyLine(line: string): (string | null)[] {
+  expect(line.endsWith('\n')).toBe(true);
+  return line
+    .slice(0, -1)
+    .split('\t')
+    .map((field) => {
+      if (field === '\\N') return null;
+      const bytes: number[] = [];
+      const named: Record<string, number> = { b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+      for (let i = 0; i < field.length; i++) {
+        const c = field[i]!;
+        if (c !== '\\') {
+          // By code point: a surrogate pair is one character.
+          const point = field.codePointAt(i)!;
+          if (point > 0xffff) i++;
+          bytes.push(...Buffer.from(String.fromCodePoint(point), 'utf8'));
+          continue;
+        }
+        const next = field[++i]!;
+        const hex = /^x([0-9a-fA-F]{1,2})/.exec(field.slice(i));
+        const octal = /^[0-7]{1,3}/.exec(field.slice(i));
+        if (hex) {
+          bytes.push(parseInt(hex[1]!, 16));
+          i += hex[0].length - 1;
+        } else if (octal) {
+          bytes.push(parseInt(octal[0], 8) & 0xff);
+          i += octal[0].length - 1;
+        } else bytes.push(named[next] ?? next.charCodeAt(0));
+      }
+      return Buffer.from(bytes).toString('utf8');
+    });
+}
+
+/**
+ * What each column of a record must read back as: its stored value's text (booleans as t/f), through UTF-8 as the
+ * writer sends it (a lone surrogate becomes U+FFFD).
+ */
+const storedTexts = (r: RequestLogRecord): (string | null)[] =>
+  rowValues(r).map((v) =>
+    v === null
+      ? null
+      : Buffer.from(typeof v === 'boolean' ? (v ? 't' : 'f') : String(v), 'utf8').toString('utf8'),
+  );
+
 describe('PostgreSQL log writer: COPY text', () => {
-  it('writes each record as its values through copyValue, tab-separated (a seeded fuzz)', () => {
+  it('writes each record so that COPY reads back its values (a seeded fuzz)', () => {
     const rand = random(0x1f2e3d4c);
     let plainAttempts = 0;
     for (let n = 0; n < 3000; n++) {
       const r = fuzzRecord(rand, n);
-      const expected = `${rowValues(r).map(copyValue).join('\t')}\n`;
-      expect(copyLine(r), JSON.stringify(r)).toBe(expected);
+      expect(decodeCopyLine(copyLine(r)), JSON.stringify(r)).toEqual(storedTexts(r));
+      // Whatever is not a mask is the text copyValue writes, byte for byte.
+      const line = copyLine(r).slice(0, -1).split('\t');
+      const plain = rowValues(r).map(copyValue);
+      for (const i of [0, 1, 2, 4, 10, 18, 19, 20, 26, 28]) expect(line[i]).toBe(plain[i]);
       if (r.attempts.length > 0 && !/\\/.test(attemptsJson(r.attempts))) plainAttempts++;
     }
     // Both ways of writing attempts were taken: field by field (plain strings) and through JSON.stringify.
     expect(plainAttempts).toBeGreaterThan(20);
   });
 
-  it('writes the usual record with the JSON of its attempts and one line', () => {
-    const rand = random(7);
-    const r: RequestLogRecord = {
-      ...fuzzRecord(rand, 1),
-      attempts: [
-        {
-          keyId: 2,
-          key: 'sk-be…3f9c',
-          upstreamUrl: 'http://127.0.0.1:40000',
-          statusCode: 200,
-          class: 'ok',
-          durationMs: 3.2,
-          error: null,
-          model: 'gpt-4o-mini',
-        },
-      ],
-    };
+  it('writes the usual record as one ASCII line with the JSON of its attempts', () => {
+    const r = logRecord(1);
+    expect(r.keyMasked).toContain('…');
     const line = copyLine(r);
-    expect(line.split('\t')).toHaveLength(29);
-    expect(line.endsWith('\n')).toBe(true);
-    expect(line.split('\t')[17]).toBe(JSON.stringify(r.attempts));
+    expect(decodeCopyLine(line)).toEqual(storedTexts(r));
+    expect(decodeCopyLine(line)[17]).toBe(JSON.stringify(r.attempts));
+    // The masks' ellipses as byte escapes: the usual line is ASCII (one-byte in V8) from end to end.
+    expect(line).toMatch(/^[\x20-\x7e\t]*\n$/);
   });
 });
