@@ -93,7 +93,7 @@ export function attemptsJson(attempts: RequestLogRecord['attempts']): string {
  * {@link attemptsJson} as COPY text, written field by field when every string is plain (the usual attempt: the
  * result has no backslash, tab or line break, so needs no COPY escaping either); otherwise the two steps as they
  * are. `JSON.stringify` of each record's attempts and the escaping after it were ~40% of turning a batch into COPY
- * text. Same text either way (a seeded fuzz test compares them).
+ * text. Masks go through {@link asciiMask}; the value COPY reads is the same either way (a seeded fuzz test).
  */
 function attemptsCopy(attempts: RequestLogRecord['attempts']): string {
   let out = '[';
@@ -120,13 +120,15 @@ function attemptsCopy(attempts: RequestLogRecord['attempts']): string {
 }
 
 /**
- * Rows of COPY text per string: a mask's `…` makes the text two-byte, and a batch's text in one string (~100k
- * characters) was past V8's largest regular object, allocated in fresh pages each time (page faults).
+ * Rows of COPY text per string: a batch's text in one string (~100k characters, two bytes each when a record holds
+ * non-ASCII text) was past V8's largest regular object, allocated in fresh pages each time (page faults).
  */
 const COPY_ROWS_PER_STRING = 32;
 
 /** A string column as COPY text: `\N` for null, NUL dropped, escaped. */
 const copyText = (v: string | null): string => (v === null ? '\\N' : copyValue(noNul(v)));
+/** A number column as COPY text. */
+const copyNumber = (v: number | null): string => (v === null ? '\\N' : String(v));
 
 /** The mask's ellipsis (U+2026) as COPY text's byte escapes: its three UTF-8 bytes. */
 const ELLIPSIS_BYTES = '\\xE2\\x80\\xA6';
@@ -156,8 +158,6 @@ function asciiMask(text: string): string {
   }
   return out;
 }
-/** A number column as COPY text. */
-const copyNumber = (v: number | null): string => (v === null ? '\\N' : String(v));
 
 /**
  * One record as a line of COPY text: {@link rowValues} through {@link copyValue}, tab-separated, written out
@@ -180,7 +180,7 @@ export function copyLine(r: RequestLogRecord): string {
 }
 
 /** The batch as COPY text rows, in strings of {@link COPY_ROWS_PER_STRING} rows. */
-export function copyRows(records: readonly RequestLogRecord[]): string[] {
+function copyRows(records: readonly RequestLogRecord[]): string[] {
   const out: string[] = [];
   let text = '';
   for (let i = 0; i < records.length; i++) {
