@@ -172,6 +172,13 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
       expect((await chat(gwA.url, 'main', { proxyKey: PROXY_KEY })).status).toBe(200);
       return fake.requests.some((r) => r.key === bad);
     });
+    // A writes the change to Redis in the background, then announces it: wait until the admin API's live state
+    // (read from Redis) shows it, so the wait below measures B hearing of the change, not how soon a loaded machine
+    // ran A's write (once, in a full test run, B still picked the key 10 s on; it never did in isolated runs).
+    const liveMs = await eventually('the API showing the key invalid', async () => {
+      const keys = await listKeys(cluster.admin, main.id);
+      return keys.filter((k) => k.status === 'invalid').length === 1;
+    });
     // From now on the key would answer: if B still picked it, it would succeed (and B would not blacklist it).
     fake.setKeyBehaviour(bad, undefined);
     const round = KEYS.length * 2;
@@ -189,12 +196,8 @@ describe.skipIf(!available)('a distributed cluster of two gateways', () => {
       'blacklist propagation (A meets 401 → B skips the key)',
       `${ms} ms (resolution: ${round} requests)`,
     );
-    // The admin API: the key's live state at once; the status filter (a database query) once the worker has
-    // persisted the gateway's change.
-    const liveMs = await eventually('the API showing the key invalid', async () => {
-      const keys = await listKeys(cluster.admin, main.id);
-      return keys.filter((k) => k.status === 'invalid').length === 1;
-    });
+    // The admin API: the key's live state at once (above); the status filter (a database query) once the worker
+    // has persisted the gateway's change.
     const filterMs = await eventually('the API listing the key under status=invalid', async () => {
       return (await listKeys(cluster.admin, main.id, 'invalid')).length === 1;
     });
