@@ -69,46 +69,48 @@ export type LogRow = ValuesOf<typeof LOG_COLUMNS>;
 export const ROW_ELLIPSIS = '\u0001';
 
 const ELLIPSIS = '\u2026';
-/** Masks as rows carry them, by mask: there are as many as keys in use, and each is built once. */
-const rowMasks = new Map<string, string>();
-const ROW_MASKS_MAX = 4096;
-
-/** A mask as rows carry it: its ellipsis as {@link ROW_ELLIPSIS}, built from one-byte pieces (one-byte in V8). */
-function rowMask(mask: string): string {
-  const known = rowMasks.get(mask);
-  if (known !== undefined) return known;
-  if (!mask.includes(ELLIPSIS)) return mask;
-  // Character by character: a slice of a two-byte string stays two-byte, a string made of one-byte pieces is not.
-  let out = '';
-  for (let i = 0; i < mask.length; i++) {
-    const c = mask.charCodeAt(i);
-    out += c === 0x2026 ? ROW_ELLIPSIS : String.fromCharCode(c);
-  }
-  if (rowMasks.size >= ROW_MASKS_MAX) rowMasks.clear();
-  rowMasks.set(mask, out);
-  return out;
-}
-
-/** Masks with their ellipsis back, by the row's mask: as many as keys in use (the reader's side of `rowMasks`). */
-const restoredMasks = new Map<string, string>();
-/** Longer values are restored afresh (masks are short; this keeps the cache's memory small). */
-const RESTORED_MASK_MAX_LENGTH = 128;
+/** Masks kept per replacer: there are as many as keys in use. */
+const MASKS_KEPT = 4096;
+/** Longer texts are rebuilt each time (masks are short; this keeps the replacers' memory small). */
+const KEPT_MASK_MAX_LENGTH = 128;
 
 /**
- * A mask as a row carried it, with its ellipsis back (any other value as it is). Each mask's restored string is
- * kept: a `replaceAll` per mask (three per record) was a quarter of reading a log job's rows, most of it garbage.
+ * Replaces one character of masks, each `from` by `to`, keeping each mask's result (bounded): the mask forms rows
+ * and COPY text carry, and the way back. Built character by character from one-byte pieces, so the result is
+ * one-byte in V8 when `to` and the rest are (a slice of a two-byte string stays two-byte). Text without `from`
+ * comes back as it is.
  */
-export function maskFromRow<T>(value: T): T {
-  if (typeof value !== 'string' || !value.includes(ROW_ELLIPSIS)) return value;
-  let restored = restoredMasks.get(value);
-  if (restored === undefined) {
-    restored = value.replaceAll(ROW_ELLIPSIS, ELLIPSIS);
-    if (value.length <= RESTORED_MASK_MAX_LENGTH) {
-      if (restoredMasks.size >= ROW_MASKS_MAX) restoredMasks.clear();
-      restoredMasks.set(value, restored);
+export function maskCharReplacer(from: string, to: string): (text: string) => string {
+  const code = from.charCodeAt(0);
+  const kept = new Map<string, string>();
+  return (text) => {
+    if (!text.includes(from)) return text;
+    const known = kept.get(text);
+    if (known !== undefined) return known;
+    let out = '';
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      out += c === code ? to : String.fromCharCode(c);
     }
-  }
-  return restored as T;
+    if (text.length <= KEPT_MASK_MAX_LENGTH) {
+      if (kept.size >= MASKS_KEPT) kept.clear();
+      kept.set(text, out);
+    }
+    return out;
+  };
+}
+
+/** A mask as rows carry it: its ellipsis as {@link ROW_ELLIPSIS}, one-byte in V8. */
+const rowMask = maskCharReplacer(ELLIPSIS, ROW_ELLIPSIS);
+/**
+ * The way back. Kept per mask: a `replaceAll` per mask (three per record) was a quarter of reading a log job's rows,
+ * most of it garbage.
+ */
+const restoreMask = maskCharReplacer(ROW_ELLIPSIS, ELLIPSIS);
+
+/** A mask as a row carried it, with its ellipsis back (any other value as it is). */
+export function maskFromRow<T>(value: T): T {
+  return (typeof value === 'string' ? restoreMask(value) : value) as T;
 }
 
 /** A record's attempts as a row carries them: a copy of each whose key or proxy mask changes. */

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RequestLogRecord } from '@keyway/contracts';
-import { LOG_COLUMNS } from '@keyway/contracts';
+import { LOG_COLUMNS, maskCharReplacer } from '@keyway/contracts';
 import { needsJsonEscape } from '@keyway/core';
 import type * as Pg from 'pg';
 import type * as PgCopyStreams from 'pg-copy-streams';
@@ -130,34 +130,13 @@ const copyText = (v: string | null): string => (v === null ? '\\N' : copyValue(n
 /** A number column as COPY text. */
 const copyNumber = (v: number | null): string => (v === null ? '\\N' : String(v));
 
-/** The mask's ellipsis (U+2026) as COPY text's byte escapes: its three UTF-8 bytes. */
-const ELLIPSIS_BYTES = '\\xE2\\x80\\xA6';
-/** Masks as COPY text, by mask (as many as keys in use; short ones only). */
-const copyMasks = new Map<string, string>();
-const COPY_MASKS_MAX = 4096;
-const COPY_MASK_MAX_LENGTH = 128;
-
 /**
- * COPY text (escaped already) of a mask with its `…` written as byte escapes, which PostgreSQL decodes back into
- * the same character. Every record carries masks, and one `…` made its whole line, and the batch's text, a two-byte
- * string in V8: twice the memory, and a slower encode into UTF-8. Built from one-byte pieces, so the usual line is
- * ASCII from end to end.
+ * COPY text (escaped already) of a mask with its `…` (U+2026) written as its three UTF-8 bytes' escapes, which
+ * PostgreSQL decodes back into the same character. Every record carries masks, and one `…` made its whole line, and
+ * the batch's text, a two-byte string in V8: twice the memory, and a slower encode into UTF-8. The usual line is
+ * ASCII from end to end now.
  */
-function asciiMask(text: string): string {
-  if (!text.includes('\u2026')) return text;
-  let out = copyMasks.get(text);
-  if (out !== undefined) return out;
-  out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    out += c === 0x2026 ? ELLIPSIS_BYTES : String.fromCharCode(c);
-  }
-  if (text.length <= COPY_MASK_MAX_LENGTH) {
-    if (copyMasks.size >= COPY_MASKS_MAX) copyMasks.clear();
-    copyMasks.set(text, out);
-  }
-  return out;
-}
+const asciiMask = maskCharReplacer('\u2026', '\\xE2\\x80\\xA6');
 
 /**
  * One record as a line of COPY text: {@link rowValues} through {@link copyValue}, tab-separated, written out
