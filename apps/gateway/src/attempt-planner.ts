@@ -79,9 +79,19 @@ export interface PreviousOutcome {
 
 /** What to do next. */
 export type Step =
-  | { kind: 'send'; candidate: Candidate; key: PickedKey; upstream: UpstreamRuntime }
+  | {
+      kind: 'send';
+      candidate: Candidate;
+      key: PickedKey;
+      /** The pool handed the key out as a probe (it had no usable key): its success may restore the key. */
+      probe: boolean;
+      upstream: UpstreamRuntime;
+    }
   /** Nothing more to try: answer with the last attempt's result, or (none) with {@link AttemptPlanner.exhaustion}. */
   | { kind: 'stop' };
+
+/** An attempt to send. */
+export type SendStep = Extract<Step, { kind: 'send' }>;
 
 /**
  * How the planner moves between candidates. `retry`: one standard group, retrying its keys (tried ones again once
@@ -208,11 +218,13 @@ export class AttemptPlanner {
         const id = pick.key.id;
         const verdict = pacing.admit(group, id, candidate.sentModel);
         if (verdict instanceof Promise)
-          return verdict.then((v) => (this.paced(v, id) ? this.walk() : this.send(candidate, pick.key)));
+          return verdict.then((v) =>
+            this.paced(v, id) ? this.walk() : this.send(candidate, pick.key, pick.probe),
+          );
         // Refused: the key is parked for this model now, so the next pick skips it.
         if (this.paced(verdict, id)) continue;
       }
-      return this.send(candidate, pick.key);
+      return this.send(candidate, pick.key, pick.probe);
     }
     return STOP;
   }
@@ -225,13 +237,13 @@ export class AttemptPlanner {
     return true;
   }
 
-  private send(candidate: Candidate, key: PickedKey): Step {
+  private send(candidate: Candidate, key: PickedKey, probe: boolean): Step {
     const upstream =
       candidate.group.upstreams.next(this.health.isPenalized) ?? candidate.group.upstreams.next();
     if (!upstream) return STOP;
     this.attempts++;
     this.triedFor(candidate).add(key.id);
-    return { kind: 'send', candidate, key, upstream };
+    return { kind: 'send', candidate, key, probe, upstream };
   }
 
   private triedFor(candidate: Candidate): Set<number> {

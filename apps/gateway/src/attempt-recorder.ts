@@ -3,12 +3,11 @@ import { maskProxyUrl } from '@keyway/contracts';
 import { maskSecret } from '@keyway/core';
 import type { Classification } from '@keyway/core';
 import type { ReportedOutcome } from '@keyway/keypool';
-import type { Candidate, PreviousOutcome } from './attempt-planner';
+import type { PreviousOutcome, SendStep } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { isProxyFailureText, PROXY_FAILURE } from './egress-proxy';
 import { redact, truncate } from './request-record';
 import { endAttemptSpan } from './tracing';
-import type { UpstreamRuntime } from './runtime';
 import type { SentResult } from './upstream-call';
 
 /**
@@ -21,12 +20,11 @@ import type { SentResult } from './upstream-call';
 export function recordAttempt(
   deps: ForwardDeps,
   ctx: ForwardContext,
-  candidate: Candidate,
-  key: { id: number; value: string },
-  upstream: UpstreamRuntime,
+  step: SendStep,
   result: SentResult,
   startedMs: number,
 ): { attempt: Attempt; outcome: PreviousOutcome } {
+  const { candidate, key, upstream } = step;
   const { group } = candidate;
   const transport = result.kind === 'transport' ? result.transport : null;
   // The egress proxy failing says nothing about the key or the upstream: the proxy is penalised instead.
@@ -54,7 +52,8 @@ export function recordAttempt(
   for (const id of verdict.absolve)
     if (id !== key.id) deps.keyPool.setStatus(group.id, id, 'active', 'recovered');
   const unreachable = transport === 'connect' || transport === 'timeout-connect' || proxyFailed;
-  if (!verdict.storm && !unreachable) deps.keyPool.report(group.id, key.id, reportOf(c), group.policy);
+  if (!verdict.storm && !unreachable)
+    deps.keyPool.report(group.id, key.id, reportOf(c, step.probe), group.policy);
   const attempt: Attempt = {
     keyId: key.id,
     key: maskSecret(key.value),
@@ -88,9 +87,10 @@ function recordProxy(deps: ForwardDeps, proxy: string, how: 'failed' | SentResul
 const NO_STORM = { storm: false, absolve: [] as readonly number[] };
 
 /** The pool's report of a classification (no copy of the optional fields that are absent). */
-function reportOf(c: Classification): ReportedOutcome {
+function reportOf(c: Classification, probe: boolean): ReportedOutcome {
   const r: ReportedOutcome = { class: c.class, reason: c.reason };
   if (c.retryAfterMs !== undefined) r.retryAfterMs = c.retryAfterMs;
   if (c.model !== undefined) r.model = c.model;
+  if (probe) r.probe = true;
   return r;
 }

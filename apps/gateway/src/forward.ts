@@ -102,7 +102,7 @@ export async function forward(
     last = result;
     lastKey = step.key;
     lastGroup = group;
-    const r = recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0);
+    const r = recordAttempt(deps, ctx, step, result, t0);
     attempts.push(r.attempt);
     if (r.outcome.class === 'aborted')
       return finishRecord(deps, record, ctx, {

@@ -112,7 +112,7 @@ async function listOf(
     planner.presend(member, result.problem);
     return { list: null, served: null };
   }
-  attempts.push(recordAttempt(deps, ctx, step.candidate, step.key, step.upstream, result, t0).attempt);
+  attempts.push(recordAttempt(deps, ctx, step, result, t0).attempt);
   const served = { group: member, key: step.key };
   if (result.kind !== 'response') return { list: null, served };
   const { response } = result;

@@ -257,6 +257,19 @@ describe('failure handling and key health', { timeout: 20_000 }, () => {
     expect((await chat(gw)).status).toBe(200);
   });
 
+  it('a request in flight when its key is blacklisted does not bring the key back by succeeding', async () => {
+    const { fake, gw } = await setup([A]);
+    // The first request on A is slow and succeeds; every later one meets a 401 (the key was revoked meanwhile).
+    fake.setKeyBehaviour(A, { delayMs: 800, times: 1, then: { status: 401 } });
+    const slow = chat(gw);
+    await sleep(200);
+    expect((await chat(gw)).status).toBe(401);
+    expect(gw.health(A).status).toBe('invalid');
+    expect((await slow).status).toBe(200);
+    // The success was sent before the 401: older news, so the key stays out of rotation.
+    expect(gw.health(A)).toMatchObject({ status: 'invalid' });
+  });
+
   it('keys loaded as invalid: the first request reaches the upstream as a probe; a failed probe is not repeated at once', async () => {
     const { fake, gw } = await setup([
       { value: A, status: 'invalid' },

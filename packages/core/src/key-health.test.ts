@@ -67,25 +67,44 @@ describe('nextHealth — upstream failures', () => {
 });
 
 describe('nextHealth — success', () => {
-  it('resets failureCount, cooldown and rate strikes, and reactivates the key', () => {
+  it('resets failureCount and rate strikes, and reactivates a key whose cooldown is over', () => {
     const failing = apply(fresh, ['upstream', 'upstream', 'rate']);
     expect(failing).toMatchObject({ failureCount: 2, rateStrikes: 1, status: 'cooling' });
-    expect(nextHealth(failing, 'ok', policy, NOW)).toEqual({
+    const after = (failing.cooldownUntil ?? 0) + 1;
+    expect(nextHealth(failing, 'ok', policy, after)).toEqual({
       status: 'active',
       failureCount: 0,
       cooldownUntil: null,
       rateStrikes: 0,
       lastError: failing.lastError,
     });
+    const active = apply(fresh, ['upstream', 'upstream']);
+    expect(nextHealth(active, 'ok', policy, NOW)).toMatchObject({ status: 'active', failureCount: 0 });
   });
 
   it('returns the same object when nothing changes, so callers can skip the write', () => {
     expect(nextHealth(fresh, 'ok', policy, NOW)).toBe(fresh);
   });
 
-  it('restores an invalid key that succeeds (e.g. on re-validation)', () => {
-    const invalid: KeyHealth = { ...fresh, status: 'invalid', failureCount: 3 };
-    expect(nextHealth(invalid, 'ok', policy, NOW)).toMatchObject({ status: 'active', failureCount: 0 });
+  it('leaves a blacklisted or cooling key as it is after a success that was not a probe (sent before it failed)', () => {
+    const invalid: KeyHealth = { ...fresh, status: 'invalid', failureCount: 3, lastError: '401' };
+    expect(nextHealth(invalid, 'ok', policy, NOW)).toBe(invalid);
+    const cooling = nextHealth(fresh, 'rate', policy, NOW);
+    expect(nextHealth(cooling, 'ok', policy, NOW + 1)).toBe(cooling);
+    expect(nextHealth(cooling, 'ok', policy, (cooling.cooldownUntil ?? 0) - 1)).toBe(cooling);
+  });
+
+  it("restores a blacklisted or cooling key on a probe's success", () => {
+    const invalid: KeyHealth = { ...fresh, status: 'invalid', failureCount: 3, lastError: '401' };
+    expect(nextHealth(invalid, 'ok', policy, NOW, { probe: true })).toMatchObject({
+      status: 'active',
+      failureCount: 0,
+    });
+    const cooling = nextHealth(fresh, 'quota', policy, NOW);
+    expect(nextHealth(cooling, 'ok', policy, NOW + 1, { probe: true })).toMatchObject({
+      status: 'active',
+      cooldownUntil: null,
+    });
   });
 });
 

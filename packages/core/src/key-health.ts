@@ -37,7 +37,7 @@ export function nextHealth(
   cls: FailureClass,
   policy: HealthPolicy,
   now: number,
-  info: { retryAfterMs?: number; reason?: string; model?: string } = {},
+  info: { retryAfterMs?: number; reason?: string; model?: string; probe?: boolean } = {},
 ): KeyHealth {
   if (h.status === 'disabled') return h;
   const reason = info.reason ?? cls;
@@ -46,6 +46,12 @@ export function nextHealth(
   switch (cls) {
     case 'ok':
       if (h.status === 'active' && h.failureCount === 0 && h.rateStrikes === 0) return h;
+      // A success restores a blacklisted key, or ends a cooldown early, only when the key was sent as a probe (the
+      // pool handing out an unusable key now and then). Any other success on such a key was sent before it failed,
+      // or by a replica that had not heard yet: older news than the failure, which must not undo it (a revoked key
+      // brought back by a stream that began before its 401; a cooldown ended by requests in flight at the 429).
+      if (!info.probe && (h.status === 'invalid' || (h.status === 'cooling' && (h.cooldownUntil ?? 0) > now)))
+        return h;
       return {
         ...h,
         status: 'active',

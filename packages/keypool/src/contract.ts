@@ -142,6 +142,27 @@ export function keyPoolContract(name: string, make: () => Promise<KeyPool>): voi
       expect(pool.pick(gid, undefined, now + 1)).toMatchObject({ ok: false, reason: 'empty' });
     });
 
+    it("restores a blacklisted or cooling key on a probe's success only, not on one sent before it failed", async () => {
+      await pool.load(gid, keyRecords(gid, 2));
+      const now = Date.now();
+      pool.report(gid, 1, { class: 'auth', reason: '401' }, policy, now);
+      pool.report(gid, 2, { class: 'rate', retryAfterMs: 60_000 }, policy, now);
+      // Requests that were in flight when the keys failed come back with a success: older news than the failure.
+      expect(pool.report(gid, 1, { class: 'ok' }, policy, now + 1)).toBeNull();
+      expect(pool.report(gid, 2, { class: 'ok' }, policy, now + 1)).toBeNull();
+      expect(pool.health(gid, 1, now + 1)).toMatchObject({ status: 'invalid', lastError: '401' });
+      expect(pool.health(gid, 2, now + 1)?.status).toBe('cooling');
+      expect(pool.pick(gid, undefined, now + 1)).toMatchObject({ ok: false, reason: 'cooling' });
+      // With every key blacklisted, the pool hands one out as a probe now and then.
+      pool.setStatus(gid, 2, 'invalid');
+      expect(pool.pick(gid, undefined, now + 1)).toMatchObject({ ok: true, key: { id: 1 }, probe: true });
+      // The probe the pool hands out answers: that key is back.
+      expect(pool.report(gid, 1, { class: 'ok', probe: true }, policy, now + 2)).toMatchObject({
+        status: 'active',
+      });
+      expect(pool.pick(gid, undefined, now + 3)).toMatchObject({ ok: true, key: { id: 1 }, probe: false });
+    });
+
     it('emits a state change event for every health change', async () => {
       await pool.load(gid, keyRecords(gid, 1));
       const seen: KeyStateChange[] = [];

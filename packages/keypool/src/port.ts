@@ -67,6 +67,11 @@ export interface ReportedOutcome {
   reason?: string;
   /** The model a quota or rate error was scoped to: the key cools for that model only. */
   model?: string;
+  /**
+   * The key was handed out as a probe of a pool with no usable key (`pick` said `probe: true`): only a probe's
+   * success restores a blacklisted or cooling key (any other success on one was sent before it failed).
+   */
+  probe?: boolean;
 }
 
 /**

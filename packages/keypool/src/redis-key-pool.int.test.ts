@@ -117,6 +117,35 @@ describe.skipIf(!hasRedis)('RedisKeyPool (real Redis)', () => {
       expect(c.pick(gid)).toMatchObject({ ok: true, key: { id: 1, value: `sk-test-${gid}-1` } });
     });
 
+    it("never lets one replica's success undo another's blacklisting, whichever writes first", async () => {
+      const prefix = newPrefix('stale-success');
+      const a = await replica(prefix, 'a');
+      await a.load(gid, keyRecords(gid, 2));
+      const b = await replica(prefix, 'b');
+      // Key 1 has a failure on record, so a success on B is a change B must write (reset the count).
+      b.report(gid, 1, { class: 'upstream' }, policy);
+      await b.flush();
+      await eventually(() => a.health(gid, 1)?.failureCount === 1);
+      // B's request on key 1 succeeds while A meets a 401 on it: both write, B's success replayed on A's state.
+      b.report(gid, 1, { class: 'ok' }, policy);
+      a.report(gid, 1, { class: 'auth', reason: '401' }, policy);
+      await Promise.all([a.flush(), b.flush()]);
+      // And the other order: A's blacklisting in Redis first, B's success written (replayed) after it.
+      b.report(gid, 2, { class: 'upstream' }, policy);
+      await b.flush();
+      await eventually(() => a.health(gid, 2)?.failureCount === 1);
+      a.report(gid, 2, { class: 'auth', reason: '401' }, policy);
+      await a.flush();
+      b.report(gid, 2, { class: 'ok' }, policy);
+      await b.flush();
+      await eventually(() =>
+        [a, b].every((p) => p.health(gid, 1)?.status === 'invalid' && p.health(gid, 2)?.status === 'invalid'),
+      );
+      const cold = await replica(prefix, 'c');
+      expect(cold.health(gid, 1)?.status).toBe('invalid');
+      expect(cold.health(gid, 2)?.status).toBe('invalid');
+    });
+
     it('keeps key values sealed in Redis when given a cipher, and marks mirrored changes as remote', async () => {
       const prefix = newPrefix('sealed');
       const codec = createKeyCipher('a-long-test-encryption-key-for-redis-values');
