@@ -112,4 +112,31 @@ describe('ProtoBatchEncoder batches', () => {
     const spansPart = second[1] as Buffer;
     expect(spansPart.buffer.byteLength).toBeLessThan(spansPart.length * 1.5);
   });
+
+  it('writes later batches into the memory of batches given back, the same bytes, never into a pooled buffer', () => {
+    const encoder = new ProtoBatchEncoder(origin);
+    const batch = (e: ProtoBatchEncoder): Buffer[] => {
+      for (let i = 0; i < 12; i++) for (const s of spans()) e.add(s);
+      return e.take();
+    };
+    const fresh = Buffer.concat(batch(new ProtoBatchEncoder(origin)));
+    const first = batch(encoder);
+    const firstMemory = (first[1] as Buffer).buffer;
+    // The batch after `first` was started when `first` was taken; the one after that reuses first's memory.
+    encoder.recycle(first);
+    const second = batch(encoder);
+    const third = batch(encoder);
+    expect((third[1] as Buffer).buffer).toBe(firstMemory);
+    expect(Buffer.concat(second).equals(fresh)).toBe(true);
+    expect(Buffer.concat(third).equals(fresh)).toBe(true);
+    // A part in node's shared 8 KB pool (a small Buffer) is never taken: other buffers live in it.
+    const pooled = Buffer.from('abc');
+    const other = new ProtoBatchEncoder(origin);
+    other.recycle([Buffer.alloc(1), pooled]);
+    for (const s of spans().slice(0, 2)) other.add(s);
+    other.take();
+    for (const s of spans().slice(0, 2)) other.add(s);
+    expect((other.take()[1] as Buffer).buffer).not.toBe(pooled.buffer);
+    expect(pooled.toString()).toBe('abc');
+  });
 });

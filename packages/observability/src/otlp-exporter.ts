@@ -18,6 +18,8 @@ const DROP_REPORT_MS = 10_000;
 
 type PostResult =
   { ok: true } | { ok: false; retryable: boolean; retryAfterMs: number | null; reason: string };
+/** A post's result, and whether its body was written whole to the socket before it settled. */
+type SentPost = PostResult & { flushed: boolean };
 
 /** `Retry-After` in milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
@@ -120,10 +122,22 @@ export class OtlpExporter {
 
   private async exportBatch(raw: Buffer[], spans: number): Promise<void> {
     const gzipped = this.settings.compression === 'gzip';
-    const body = gzipped ? [await gzipAsync(Buffer.concat(raw))] : raw;
+    let body = raw;
+    if (gzipped) {
+      const whole = Buffer.concat(raw);
+      // The raw parts were copied: the encoder may write its next batches over them.
+      this.encoder.recycle(raw);
+      body = [await gzipAsync(whole)];
+    }
     const deadline = Date.now() + this.settings.exportTimeoutMs;
     let backoff = FIRST_BACKOFF_MS;
-    let result: PostResult = { ok: false, retryable: true, retryAfterMs: null, reason: 'not sent' };
+    let result: SentPost = {
+      ok: false,
+      retryable: true,
+      retryAfterMs: null,
+      reason: 'not sent',
+      flushed: false,
+    };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
@@ -136,18 +150,22 @@ export class OtlpExporter {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
     }
     if (!result.ok) this.onError(`trace export failed: ${result.reason}; ${spans} spans dropped`);
+    // Only once node handed every byte of the last attempt to the socket: a request cut short (a timeout) or
+    // answered before it was written whole keeps its buffers, which are then left to the collector.
+    if (!gzipped && result.flushed) this.encoder.recycle(raw);
   }
 
-  private post(body: Buffer[], gzipped: boolean, timeoutMs: number): Promise<PostResult> {
+  private post(body: Buffer[], gzipped: boolean, timeoutMs: number): Promise<SentPost> {
     let length = 0;
     for (const part of body) length += part.length;
     return new Promise((resolve) => {
       let settled = false;
+      let flushed = false;
       const done = (r: PostResult): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve(r);
+        resolve({ ...r, flushed });
       };
       const req = this.send(
         this.url,
@@ -187,6 +205,9 @@ export class OtlpExporter {
       req.on('error', (error: NodeJS.ErrnoException) =>
         done({ ok: false, retryable: true, retryAfterMs: null, reason: error.code ?? error.name }),
       );
+      req.once('finish', () => {
+        flushed = true;
+      });
       for (const part of body) req.write(part);
       req.end();
     });

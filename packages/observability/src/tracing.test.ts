@@ -248,6 +248,23 @@ describe('createTracing on (OTLP/HTTP protobuf, the default)', () => {
     await tracing.shutdown();
   });
 
+  it('sends batch after batch intact while it writes each into the memory of one already sent', async () => {
+    const tracing = createTracing(on(receiver), 'k', undefined, {
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '400',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    });
+    // Batches over 64 KB (a batch buffer's smallest size): ten of them, each span named after its place.
+    const padding = 'p'.repeat(200);
+    for (let i = 0; i < 4000; i++) {
+      tracing.startSpan(`span-${i}`, 'internal', { i, padding }).end();
+      if (i % 400 === 399) await receiver.waitFor((x) => x.length === i + 1);
+    }
+    await tracing.shutdown();
+    const spans = await receiver.waitFor((x) => x.length === 4000);
+    expect(spans.every((s, i) => s.name === `span-${i}` && s.attributes.i === i)).toBe(true);
+    expect(receiver.exports.map((e) => e.spans)).toEqual(Array.from({ length: 10 }, () => 400));
+  });
+
   it('decodes spans whose length takes one, two or three bytes, side by side in one batch', async () => {
     const tracing = createTracing(on(receiver), 'k');
     tracing.startSpan('tiny', 'internal').end();
