@@ -270,6 +270,26 @@ describe('failure handling and key health', { timeout: 20_000 }, () => {
     expect(gw.health(A)).toMatchObject({ status: 'invalid' });
   });
 
+  it('a 429 that arrives after its key was blacklisted leaves the key blacklisted, not cooling', async () => {
+    const { fake, gw } = await setup([A, B]);
+    // The first request on A is slow and ends in a 429; the next one on A meets a 401 at once.
+    fake.setKeyBehaviour(A, {
+      status: 429,
+      headers: { 'retry-after': '1' },
+      delayMs: 800,
+      times: 1,
+      then: { status: 401 },
+    });
+    const slow = chat(gw); // A (429, later), then retried on B
+    await sleep(200);
+    expect((await chat(gw)).status).toBe(200); // B
+    expect((await chat(gw)).status).toBe(200); // A: 401, retried on B
+    expect(gw.health(A).status).toBe('invalid');
+    expect((await slow).status).toBe(200);
+    // Cooling would end by itself in a second and put a revoked key back in rotation.
+    expect(gw.health(A)).toMatchObject({ status: 'invalid' });
+  });
+
   it('keys loaded as invalid: the first request reaches the upstream as a probe; a failed probe is not repeated at once', async () => {
     const { fake, gw } = await setup([
       { value: A, status: 'invalid' },

@@ -61,6 +61,20 @@ describe('nextHealth — upstream failures', () => {
     expect(nextHealth(invalid, 'upstream', policy, NOW).status).toBe('invalid');
   });
 
+  it.each<FailureClass>(['quota', 'rate', 'upstream', 'slow', 'auth'])(
+    'counts no late %s failure of an invalid key: it stays invalid, never cooling (which would end by itself)',
+    (cls) => {
+      const invalid: KeyHealth = {
+        ...fresh,
+        status: 'invalid',
+        failureCount: 3,
+        lastError: '401 unauthorized',
+      };
+      expect(nextHealth(invalid, cls, policy, NOW, { retryAfterMs: 1000 })).toBe(invalid);
+      expect(nextHealth(invalid, cls, policy, NOW, { retryAfterMs: 1000, model: 'm' })).toBe(invalid);
+    },
+  );
+
   it('uses the class as lastError when no reason is given', () => {
     expect(nextHealth(fresh, 'upstream', policy, NOW).lastError).toBe('upstream');
   });

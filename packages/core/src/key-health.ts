@@ -40,6 +40,9 @@ export function nextHealth(
   info: { retryAfterMs?: number; reason?: string; model?: string; probe?: boolean } = {},
 ): KeyHealth {
   if (h.status === 'disabled') return h;
+  // A failure of a key already blacklisted is not counted (GPT-Load's rule): it was sent before the key was found
+  // invalid, or it is a probe that failed. A late 429 must not turn it into a cooling key, which comes back by itself.
+  if (h.status === 'invalid' && cls !== 'ok') return h;
   const reason = info.reason ?? cls;
   if (info.model !== undefined && (cls === 'quota' || cls === 'rate'))
     return coolModel(h, cls, policy, now, info.model, info.retryAfterMs, reason);
