@@ -125,13 +125,40 @@ describe('nextHealth — success', () => {
 describe('nextHealth — rate limits', () => {
   it('backs off exponentially from rateLimitCooldownSeconds and caps at rateLimitMaxCooldownSeconds', () => {
     let h = fresh;
+    let t = NOW;
     const cooldowns: number[] = [];
     for (let i = 0; i < 7; i++) {
-      h = nextHealth(h, 'rate', policy, NOW);
-      cooldowns.push(((h.cooldownUntil ?? 0) - NOW) / 1000);
+      // Each 429 meets the key once its last cooldown is over (it is back in rotation, no success since).
+      h = nextHealth(h, 'rate', policy, t);
+      cooldowns.push(((h.cooldownUntil ?? 0) - t) / 1000);
+      t = h.cooldownUntil ?? t;
     }
     expect(cooldowns).toEqual([5, 10, 20, 40, 60, 60, 60]);
     expect(h).toMatchObject({ status: 'cooling', rateStrikes: 7 });
+  });
+
+  it('adds no strike for 429s answered while the key already cools (requests sent before it began to)', () => {
+    const cooling = nextHealth(fresh, 'rate', policy, NOW);
+    expect(cooling).toMatchObject({ rateStrikes: 1, cooldownUntil: NOW + 5000 });
+    expect(nextHealth(cooling, 'rate', policy, NOW + 10)).toBe(cooling);
+    // A longer stated Retry-After extends the cooldown, still without a strike; a shorter one changes nothing.
+    expect(nextHealth(cooling, 'rate', policy, NOW + 10, { retryAfterMs: 30_000 })).toMatchObject({
+      rateStrikes: 1,
+      cooldownUntil: NOW + 30_010,
+    });
+    expect(nextHealth(cooling, 'rate', policy, NOW + 10, { retryAfterMs: 2000 })).toBe(cooling);
+    // A probe's 429 is news: a strike.
+    expect(nextHealth(cooling, 'rate', policy, NOW + 10, { probe: true }).rateStrikes).toBe(2);
+  });
+
+  it('never shortens a cooldown: a late 429 does not cut a quota cooldown, a quota lengthens a rate one', () => {
+    const quota = nextHealth(fresh, 'quota', policy, NOW, { retryAfterMs: 3_600_000 });
+    expect(nextHealth(quota, 'rate', policy, NOW + 10, { retryAfterMs: 5000 })).toBe(quota);
+    expect(nextHealth(quota, 'quota', policy, NOW + 10, { retryAfterMs: 5000 }).cooldownUntil).toBe(
+      NOW + 3_600_000,
+    );
+    const rate = nextHealth(fresh, 'rate', policy, NOW);
+    expect(nextHealth(rate, 'quota', policy, NOW + 10).cooldownUntil).toBe(NOW + 10 + 60 * 60_000);
   });
 
   it('honours Retry-After instead of the backoff, even beyond the cap', () => {

@@ -75,9 +75,20 @@ export function nextHealth(
       return { ...h, status: 'invalid', cooldownUntil: null, lastError: reason };
     case 'quota': {
       const ms = info.retryAfterMs ?? policy.quotaCooldownMinutes * 60_000;
-      return { ...h, status: 'cooling', cooldownUntil: now + Math.max(1000, ms), lastError: reason };
+      // Never shortened: a quota's hour is not cut to a later 429's seconds.
+      const until = Math.max(now + Math.max(1000, ms), coolingUntil(h, now));
+      return { ...h, status: 'cooling', cooldownUntil: until, lastError: reason };
     }
     case 'rate': {
+      const current = coolingUntil(h, now);
+      if (current > 0 && !info.probe) {
+        // The key is cooling, so this request was sent before it began to (the same burst of 429s, answered
+        // late): no further strike, or a dozen requests in flight would take the backoff to its cap at once. A
+        // longer stated Retry-After still extends the cooldown.
+        if (info.retryAfterMs === undefined) return h;
+        const until = now + rateCooldownMs(h.rateStrikes, policy, info.retryAfterMs);
+        return until > current ? { ...h, cooldownUntil: until, lastError: reason } : h;
+      }
       const ms = rateCooldownMs(h.rateStrikes, policy, info.retryAfterMs);
       return {
         ...h,
@@ -99,6 +110,11 @@ export function nextHealth(
       };
     }
   }
+}
+
+/** When a cooling key's cooldown ends, or 0 when it is not cooling (or its cooldown is over). */
+function coolingUntil(h: KeyHealth, now: number): number {
+  return h.status === 'cooling' && (h.cooldownUntil ?? 0) > now ? (h.cooldownUntil ?? 0) : 0;
 }
 
 /** How long a rate-limited key rests: Retry-After when stated (within reason), else capped exponential backoff. */
