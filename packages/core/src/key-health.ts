@@ -53,8 +53,7 @@ export function nextHealth(
       // pool handing out an unusable key now and then). Any other success on such a key was sent before it failed,
       // or by a replica that had not heard yet: older news than the failure, which must not undo it (a revoked key
       // brought back by a stream that began before its 401; a cooldown ended by requests in flight at the 429).
-      if (!info.probe && (h.status === 'invalid' || (h.status === 'cooling' && (h.cooldownUntil ?? 0) > now)))
-        return h;
+      if (!info.probe && (h.status === 'invalid' || coolingUntil(h, now) > 0)) return h;
       return {
         ...h,
         status: 'active',

@@ -160,12 +160,12 @@ export class OtlpExporter {
     for (const part of body) length += part.length;
     return new Promise((resolve) => {
       let settled = false;
-      let flushed = false;
       const done = (r: PostResult): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ ...r, flushed });
+        // Every byte handed to the socket (false for a request destroyed or answered before it was written whole).
+        resolve({ ...r, flushed: req.writableFinished });
       };
       const req = this.send(
         this.url,
@@ -205,9 +205,6 @@ export class OtlpExporter {
       req.on('error', (error: NodeJS.ErrnoException) =>
         done({ ok: false, retryable: true, retryAfterMs: null, reason: error.code ?? error.name }),
       );
-      req.once('finish', () => {
-        flushed = true;
-      });
       for (const part of body) req.write(part);
       req.end();
     });

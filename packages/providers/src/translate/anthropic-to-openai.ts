@@ -1,3 +1,4 @@
+import { jsonString } from '@keyway/core';
 import {
   needArray,
   needObject,
@@ -9,7 +10,7 @@ import {
   upstreamObject,
 } from './common';
 import type { JsonObject } from './common';
-import { anthropicMessageJson, jsonProperty, jsonString, jsonValue } from './json-text';
+import { anthropicMessageJson, jsonProperty, jsonValue } from './json-text';
 import { anthropicErrorFromOpenai } from './openai-anthropic-maps';
 import { openaiCompletionToAnthropic, OpenaiToAnthropicStream } from './anthropic-to-openai-reply';
 import type { CallerRequest, NativeRequest, Translator } from './types';

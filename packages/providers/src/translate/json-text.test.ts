@@ -17,7 +17,8 @@ import {
   OPENAI_COMPLETION,
   OPENAI_TOOLS_COMPLETION,
 } from './fixtures/openai-anthropic-bodies';
-import { anthropicMessageJson, chatCompletionJson, jsonString, jsonValue } from './json-text';
+import { jsonString } from '@keyway/core';
+import { anthropicMessageJson, chatCompletionJson, jsonValue } from './json-text';
 import { openaiToAnthropic } from './openai-to-anthropic';
 import { anthropicMessageToOpenai } from './openai-to-anthropic-reply';
 import { openaiToGemini } from './openai-to-gemini';

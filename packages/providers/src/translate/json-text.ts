@@ -1,8 +1,6 @@
 import { jsonString } from '@keyway/core';
 import type { JsonObject } from './common';
 
-export { jsonString };
-
 /**
  * JSON text of the translators' common shapes written with templates rather than `JSON.stringify` (node 20's
  * stringifier walks every object generically: ~1 µs for a small chat request or message, a template ~0.4 µs). Each
