@@ -7,6 +7,7 @@ import type { PreviousOutcome, SendStep } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { isProxyFailureText, PROXY_FAILURE } from './egress-proxy';
 import { redact, truncate } from './request-record';
+import type { StormRecord } from './storm-guard';
 import { endAttemptSpan } from './tracing';
 import type { SentResult } from './upstream-call';
 
@@ -48,9 +49,10 @@ export function recordAttempt(
   const verdict = neutral
     ? NO_STORM
     : deps.guard.record(group.id, key.id, c.class, deps.keyPool.keyCount(group.id));
-  // Keys charged while the storm was building were not at fault either.
+  // Keys charged while the storm was building were not at fault either: those charges are taken back (and only
+  // those: a key disabled, or found invalid by a 401, in the meantime stays so).
   for (const id of verdict.absolve)
-    if (id !== key.id) deps.keyPool.setStatus(group.id, id, 'active', 'recovered');
+    if (id !== key.id) deps.keyPool.absolve(group.id, id, verdict.cls, group.policy);
   const unreachable = transport === 'connect' || transport === 'timeout-connect' || proxyFailed;
   if (!verdict.storm && !unreachable)
     deps.keyPool.report(group.id, key.id, reportOf(c, step.probe), group.policy);
@@ -84,7 +86,7 @@ function recordProxy(deps: ForwardDeps, proxy: string, how: 'failed' | SentResul
   else deps.clients.proxyHealth.succeed(proxy);
 }
 
-const NO_STORM = { storm: false, absolve: [] as readonly number[] };
+const NO_STORM: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
 
 /** The pool's report of a classification (no copy of the optional fields that are absent). */
 function reportOf(c: Classification, probe: boolean): ReportedOutcome {

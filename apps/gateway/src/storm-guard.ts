@@ -36,11 +36,16 @@ export type GuardVerdict = { open: false } | { open: true; retryAfterMs: number;
 export interface StormRecord {
   /** The failure belongs to a storm: leave the key's health alone. */
   storm: boolean;
-  /** Keys charged for this storm before it was recognised: restore them. */
-  absolve: number[];
+  /** Keys charged for this storm before it was recognised: take those charges back. */
+  absolve: readonly number[];
+  /** The storm's class: what the keys in `absolve` were charged with. */
+  cls: StormClass;
 }
 
-const NONE: StormRecord = { storm: false, absolve: [] };
+/** The failure classes a storm is made of. */
+export type StormClass = Extract<FailureClass, 'rate' | 'upstream'>;
+
+const NONE: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
 
 /**
  * Tells a storm (an IP-wide 429 wave, an upstream outage) from bad keys: when most recent attempts of a group
@@ -86,9 +91,9 @@ export class StormGuard {
       // The half-open probe failed the same way: the storm goes on.
       state.probingSince = 0;
       this.trip(groupId, state, cls, now);
-      return { storm: true, absolve: [] };
+      return { storm: true, absolve: [], cls };
     }
-    if (state.openUntil > now) return { storm: true, absolve: [] };
+    if (state.openUntil > now) return { storm: true, absolve: [], cls };
     state.samples.push({ at: now, keyId, cls });
     while (state.samples.length > 0 && (state.samples[0] as Sample).at < now - STORM.windowMs)
       state.samples.shift();
@@ -102,7 +107,7 @@ export class StormGuard {
       same.length / state.samples.length >= STORM.minRatio;
     if (!storm) return NONE;
     this.trip(groupId, state, cls, now);
-    return { storm: true, absolve: [...keys] };
+    return { storm: true, absolve: [...keys], cls };
   }
 
   /** A success closes the circuit; cheap when the group never had trouble. */

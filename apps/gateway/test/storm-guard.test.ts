@@ -122,4 +122,25 @@ describe('storm guard', { timeout: 30_000 }, () => {
     expect(gw.health(KEYS[0] as string).status).toBe('invalid');
     expect(gw.pool.stats(gw.groupId('g')).active).toBe(KEYS.length - 1);
   });
+  it("a storm's absolving takes back only its own charges: a key the operator disabled meanwhile stays disabled", async () => {
+    fake = await startFakeUpstream();
+    gw = await startGateway({
+      groups: [{ name: 'g', upstreams: [fake.url], keys: KEYS, config: { maxRetries: 1 } }],
+    });
+    const url = `${gw.base('g')}/v1/chat/completions`;
+    fake.setDefaultBehaviour({ status: 429, message: 'Rate limit reached for requests', type: 'requests' });
+    // Two keys charged with a 429 each: not yet a storm (it takes three keys).
+    expect((await postJson(url, chatBody())).status).toBe(429);
+    const charged = fake.requests.map((r) => r.key as string);
+    expect(charged).toHaveLength(2);
+    for (const key of charged) expect(gw.health(key).status).toBe('cooling');
+    // The operator disables the first while the storm builds.
+    const gid = gw.groupId('g');
+    gw.pool.setStatus(gid, gw.keyId(charged[0] as string), 'disabled');
+    // Two more keys answer 429: the storm is recognised and the keys charged for it are absolved.
+    await postJson(url, chatBody());
+    expect(fake.requests).toHaveLength(4);
+    expect(gw.health(charged[0] as string).status).toBe('disabled');
+    expect(gw.health(charged[1] as string)).toMatchObject({ status: 'active', rateStrikes: 0 });
+  });
 });

@@ -1,6 +1,13 @@
 import type { FailureClass } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
-import { MAX_COOLING_MODELS, isCoolingFor, isUsable, liveModelCooling, nextHealth } from './key-health';
+import {
+  MAX_COOLING_MODELS,
+  absolvedHealth,
+  isCoolingFor,
+  isUsable,
+  liveModelCooling,
+  nextHealth,
+} from './key-health';
 import type { HealthPolicy, KeyHealth } from './key-health';
 
 const NOW = 1_700_000_000_000;
@@ -290,5 +297,60 @@ describe('nextHealth — model-scoped quota and rate errors', () => {
     expect(nextHealth(cooled, 'empty', policy, NOW)).toBe(cooled);
     expect(nextHealth(cooled, 'quota', policy, NOW).status).toBe('cooling');
     expect(nextHealth(cooled, 'auth', policy, NOW).status).toBe('invalid');
+  });
+});
+
+describe('absolvedHealth — a storm takes back only its own charges', () => {
+  it('a rate storm: strikes and the cooldown they started are taken back', () => {
+    const struck = apply(fresh, ['rate']);
+    expect(struck).toMatchObject({ status: 'cooling', rateStrikes: 1 });
+    expect(absolvedHealth(struck, 'rate', policy)).toMatchObject({
+      status: 'active',
+      cooldownUntil: null,
+      rateStrikes: 0,
+    });
+    // A strike on a key back in rotation (its cooldown over) is cleared too.
+    const back = { ...struck, status: 'active' as const, cooldownUntil: null };
+    expect(absolvedHealth(back, 'rate', policy)).toMatchObject({ status: 'active', rateStrikes: 0 });
+  });
+
+  it('an upstream storm: the failure count, and a blacklisting it reached, are taken back', () => {
+    const two = apply(fresh, ['upstream', 'upstream']);
+    expect(absolvedHealth(two, 'upstream', policy)).toMatchObject({ status: 'active', failureCount: 0 });
+    const blacklisted = apply(fresh, ['upstream', 'upstream', 'upstream']);
+    expect(blacklisted.status).toBe('invalid');
+    expect(absolvedHealth(blacklisted, 'upstream', policy)).toMatchObject({
+      status: 'active',
+      failureCount: 0,
+    });
+  });
+
+  it('what else happened to the key stays: disabled, a 401, a quota, the other class, a model cooling', () => {
+    const disabled: KeyHealth = { ...apply(fresh, ['rate']), status: 'disabled', cooldownUntil: null };
+    expect(absolvedHealth(disabled, 'rate', policy)).toBe(disabled);
+    const disabledFailing: KeyHealth = { ...apply(fresh, ['upstream']), status: 'disabled' };
+    expect(absolvedHealth(disabledFailing, 'upstream', policy)).toBe(disabledFailing);
+    // A 429, then a 401 on the same key: the 401 stands.
+    const revokedAfterRate = apply(fresh, ['rate', 'auth']);
+    expect(revokedAfterRate).toMatchObject({ status: 'invalid', rateStrikes: 1 });
+    expect(absolvedHealth(revokedAfterRate, 'rate', policy)).toBe(revokedAfterRate);
+    // A 502 (below the threshold), then a 401: the 401 stands.
+    const revokedAfterUpstream = apply(fresh, ['upstream', 'auth']);
+    expect(revokedAfterUpstream).toMatchObject({ status: 'invalid', failureCount: 1 });
+    expect(absolvedHealth(revokedAfterUpstream, 'upstream', policy)).toBe(revokedAfterUpstream);
+    // A quota's cooldown is not a rate strike.
+    const quota = apply(fresh, ['quota']);
+    expect(absolvedHealth(quota, 'rate', policy)).toBe(quota);
+    // An upstream storm says nothing of a rate cooldown, and the other way round.
+    const rate = apply(fresh, ['rate']);
+    expect(absolvedHealth(rate, 'upstream', policy)).toBe(rate);
+    const failing = apply(fresh, ['upstream']);
+    expect(absolvedHealth(failing, 'rate', policy)).toBe(failing);
+    // A model's own cooling is kept when the key-wide strikes go.
+    const modelCooled = nextHealth(rate, 'quota', policy, NOW, { model: 'm', retryAfterMs: 60_000 });
+    expect(absolvedHealth(modelCooled, 'rate', policy).modelCooling).toEqual(modelCooled.modelCooling);
+    // Nothing charged: the same object.
+    expect(absolvedHealth(fresh, 'rate', policy)).toBe(fresh);
+    expect(absolvedHealth(fresh, 'upstream', policy)).toBe(fresh);
   });
 });

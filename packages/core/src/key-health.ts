@@ -111,6 +111,30 @@ export function nextHealth(
   }
 }
 
+/**
+ * A key's health with a storm's charges taken back: the storm guard recognised that the `cls` failures charged
+ * to it while the storm was building were the upstream's, not the key's. Only what such failures do is undone —
+ * a rate storm's strikes and the cooldown they started, an upstream storm's failure count and the blacklisting it
+ * reached. Whatever else happened to the key stays: an operator's `disabled`, a 401's `invalid`, a quota's
+ * cooldown (no strike), a model's own cooling. Same object when nothing is to be taken back.
+ */
+export function absolvedHealth(h: KeyHealth, cls: 'rate' | 'upstream', policy: HealthPolicy): KeyHealth {
+  if (h.status === 'disabled') return h;
+  if (cls === 'rate') {
+    // Invalid: found so after the 429s (a 401, or blacklisted), which the storm says nothing about.
+    if (h.rateStrikes === 0 || h.status === 'invalid') return h;
+    return h.status === 'cooling'
+      ? { ...h, status: 'active', cooldownUntil: null, rateStrikes: 0 }
+      : { ...h, rateStrikes: 0 };
+  }
+  if (h.failureCount === 0) return h;
+  if (h.status !== 'invalid') return { ...h, failureCount: 0 };
+  // Blacklisted by these failures only when they reached the threshold: a failure of an invalid key counts for
+  // nothing, so a count at the threshold was reached before anything else (a 401) could blacklist it.
+  const byFailures = policy.blacklistThreshold > 0 && h.failureCount >= policy.blacklistThreshold;
+  return byFailures ? { ...h, status: 'active', failureCount: 0, cooldownUntil: null } : h;
+}
+
 /** When a cooling key's cooldown ends, or 0 when it is not cooling (or its cooldown is over). */
 function coolingUntil(h: KeyHealth, now: number): number {
   return h.status === 'cooling' && (h.cooldownUntil ?? 0) > now ? (h.cooldownUntil ?? 0) : 0;

@@ -163,6 +163,36 @@ export function keyPoolContract(name: string, make: () => Promise<KeyPool>): voi
       expect(pool.pick(gid, undefined, now + 3)).toMatchObject({ ok: true, key: { id: 1 }, probe: false });
     });
 
+    it("takes back a storm's charges and nothing else: a key disabled or revoked meanwhile stays so", async () => {
+      await pool.load(gid, keyRecords(gid, 4));
+      const now = Date.now();
+      const seen: KeyStateChange[] = [];
+      const off = pool.onChange((c) => seen.push(c));
+      for (const id of [1, 2, 3, 4]) pool.report(gid, id, { class: 'rate' }, policy, now);
+      // While the storm builds, key 2 is disabled by an operator and key 3 answers a late 401.
+      pool.setStatus(gid, 2, 'disabled');
+      pool.report(gid, 3, { class: 'auth', reason: '401' }, policy, now + 1);
+      seen.length = 0;
+      for (const id of [1, 2, 3, 4]) pool.absolve(gid, id, 'rate', policy, now + 2);
+      off();
+      expect(pool.health(gid, 1, now + 2)).toMatchObject({ status: 'active', rateStrikes: 0 });
+      expect(pool.health(gid, 2, now + 2)?.status).toBe('disabled');
+      expect(pool.health(gid, 3, now + 2)).toMatchObject({ status: 'invalid', lastError: '401' });
+      expect(seen.map((c) => [c.keyId, c.status, c.cause])).toEqual([
+        [1, 'active', 'recovered'],
+        [4, 'active', 'recovered'],
+      ]);
+      expect(new Set(pickIds(6, now + 2))).toEqual(new Set([1, 4]));
+      // An upstream storm's blacklisting is taken back; its absolving says nothing of a rate cooldown.
+      for (let i = 0; i < policy.blacklistThreshold; i++)
+        pool.report(gid, 1, { class: 'upstream' }, policy, now + 3);
+      pool.report(gid, 4, { class: 'rate' }, policy, now + 3);
+      pool.absolve(gid, 1, 'upstream', policy, now + 4);
+      pool.absolve(gid, 4, 'upstream', policy, now + 4);
+      expect(pool.health(gid, 1, now + 4)).toMatchObject({ status: 'active', failureCount: 0 });
+      expect(pool.health(gid, 4, now + 4)?.status).toBe('cooling');
+    });
+
     it('emits a state change event for every health change', async () => {
       await pool.load(gid, keyRecords(gid, 1));
       const seen: KeyStateChange[] = [];

@@ -138,6 +138,16 @@ export class MemoryKeyPool implements KeyPool {
     return this.apply({ kind: 'outcome', groupId, keyId, outcome, policy, at: now });
   }
 
+  absolve(
+    groupId: number,
+    keyId: number,
+    cls: 'rate' | 'upstream',
+    policy: HealthPolicy,
+    now = Date.now(),
+  ): KeyStateChange | null {
+    return this.apply({ kind: 'absolve', groupId, keyId, cls, policy, at: now });
+  }
+
   setStatus(
     groupId: number,
     keyId: number,

@@ -1,4 +1,4 @@
-import { nextHealth } from '@keyway/core';
+import { absolvedHealth, nextHealth } from '@keyway/core';
 import type { HealthPolicy, KeyHealth } from '@keyway/core';
 import type { KeyChangeCause, PoolKeyRecord, ReportedOutcome } from './port';
 
@@ -27,7 +27,16 @@ export type HealthOp =
       at: number;
     }
   /** A cooled key whose cooldown ended at `at` comes back into rotation by itself. */
-  | { kind: 'recover'; groupId: number; keyId: number; at: number };
+  | { kind: 'recover'; groupId: number; keyId: number; at: number }
+  /** The storm guard takes back the `cls` failures charged to a key while a storm was building (`absolve`). */
+  | {
+      kind: 'absolve';
+      groupId: number;
+      keyId: number;
+      cls: 'rate' | 'upstream';
+      policy: HealthPolicy;
+      at: number;
+    };
 
 /**
  * Everything that changes a pool's state. Only `HealthOp`s tell the pool's listeners; the others are silent:
@@ -64,6 +73,8 @@ export function healthAfter(h: KeyHealth, op: KeyOp): KeyHealth {
       return h.status === 'cooling' && (h.cooldownUntil ?? 0) <= op.at
         ? { ...h, status: 'active', cooldownUntil: null }
         : h;
+    case 'absolve':
+      return absolvedHealth(h, op.cls, op.policy);
     case 'set':
       return op.health;
   }
@@ -77,6 +88,7 @@ export function causeOf(op: HealthOp): KeyChangeCause {
     case 'status':
       return op.cause;
     case 'recover':
+    case 'absolve':
       return 'recovered';
   }
 }

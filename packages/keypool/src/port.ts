@@ -109,6 +109,17 @@ export interface KeyPool {
     policy: HealthPolicy,
     now?: number,
   ): KeyStateChange | null;
+  /**
+   * Takes back the `cls` failures charged to a key while a storm was building (the storm guard found they were
+   * the upstream's): their strikes, cooldown, failure count or blacklisting, and nothing else the key went through.
+   */
+  absolve(
+    groupId: number,
+    keyId: number,
+    cls: 'rate' | 'upstream',
+    policy: HealthPolicy,
+    now?: number,
+  ): KeyStateChange | null;
   /** Operator or validator sets a key's state: `active` restores (clears failures and cooldown), `disabled` parks it. */
   setStatus(
     groupId: number,

@@ -188,6 +188,16 @@ export class RedisKeyPool implements KeyPool {
     return this.state.mirror.report(groupId, keyId, outcome, policy, now);
   }
 
+  absolve(
+    groupId: number,
+    keyId: number,
+    cls: 'rate' | 'upstream',
+    policy: HealthPolicy,
+    now?: number,
+  ): KeyStateChange | null {
+    return this.state.mirror.absolve(groupId, keyId, cls, policy, now);
+  }
+
   setStatus(
     groupId: number,
     keyId: number,
