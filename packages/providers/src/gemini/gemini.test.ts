@@ -202,6 +202,29 @@ describe('gemini classification', () => {
 });
 
 describe('msUntilPacificMidnight', () => {
+  it('loading the channels builds no Intl clock: ICU time zone data (~9 MiB resident) waits for first use', async () => {
+    const Real = Intl.DateTimeFormat;
+    let made = 0;
+    const intl = Intl as unknown as { DateTimeFormat: unknown };
+    intl.DateTimeFormat = class extends Real {
+      constructor(...args: ConstructorParameters<typeof Real>) {
+        super(...args);
+        made++;
+      }
+    };
+    vi.resetModules();
+    try {
+      const fresh = await import('../registry');
+      expect(fresh.providers.gemini.id).toBe('gemini');
+      expect(made).toBe(0);
+      const module = await import('./gemini');
+      expect(module.msUntilPacificMidnight(Date.parse('2026-01-15T20:00:00Z'))).toBe(12 * 3_600_000);
+      expect(made).toBe(1);
+    } finally {
+      intl.DateTimeFormat = Real;
+    }
+  });
+
   it.each([
     ['noon PST', '2026-01-15T20:00:00Z', 12 * 3_600_000],
     ['noon PDT', '2026-07-15T19:00:00Z', 12 * 3_600_000],
