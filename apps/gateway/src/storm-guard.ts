@@ -1,4 +1,5 @@
 import type { FailureClass } from '@keyway/contracts';
+import type { StormClass } from '@keyway/core';
 
 /** How the guard decides; exported for tests. */
 export const STORM = {
@@ -41,9 +42,6 @@ export interface StormRecord {
   /** The storm's class: what the keys in `absolve` were charged with. */
   cls: StormClass;
 }
-
-/** The failure classes a storm is made of. */
-export type StormClass = Extract<FailureClass, 'rate' | 'upstream'>;
 
 const NONE: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
 

@@ -128,7 +128,7 @@ describe('storm guard', { timeout: 30_000 }, () => {
       groups: [{ name: 'g', upstreams: [fake.url], keys: KEYS, config: { maxRetries: 1 } }],
     });
     const url = `${gw.base('g')}/v1/chat/completions`;
-    fake.setDefaultBehaviour({ status: 429, message: 'Rate limit reached for requests', type: 'requests' });
+    fake.setDefaultBehaviour({ status: 429, message: 'Rate limit reached for requests' });
     // Two keys charged with a 429 each: not yet a storm (it takes three keys).
     expect((await postJson(url, chatBody())).status).toBe(429);
     const charged = fake.requests.map((r) => r.key as string);

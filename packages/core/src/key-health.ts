@@ -111,6 +111,9 @@ export function nextHealth(
   }
 }
 
+/** The failure classes a storm (many keys failing the same way at once: the upstream's fault) is made of. */
+export type StormClass = Extract<FailureClass, 'rate' | 'upstream'>;
+
 /**
  * A key's health with a storm's charges taken back: the storm guard recognised that the `cls` failures charged
  * to it while the storm was building were the upstream's, not the key's. Only what such failures do is undone —
@@ -118,7 +121,7 @@ export function nextHealth(
  * reached. Whatever else happened to the key stays: an operator's `disabled`, a 401's `invalid`, a quota's
  * cooldown (no strike), a model's own cooling. Same object when nothing is to be taken back.
  */
-export function absolvedHealth(h: KeyHealth, cls: 'rate' | 'upstream', policy: HealthPolicy): KeyHealth {
+export function absolvedHealth(h: KeyHealth, cls: StormClass, policy: HealthPolicy): KeyHealth {
   if (h.status === 'disabled') return h;
   if (cls === 'rate') {
     // Invalid: found so after the 429s (a 401, or blacklisted), which the storm says nothing about.

@@ -1,6 +1,6 @@
 import type { KeyStats } from '@keyway/contracts';
 import { liveModelCooling } from '@keyway/core';
-import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import type { HealthPolicy, KeyHealth, StormClass } from '@keyway/core';
 import { pacedBlock } from './key-blocks';
 import { parseModelCooling } from './model-cooling';
 import {
@@ -141,7 +141,7 @@ export class MemoryKeyPool implements KeyPool {
   absolve(
     groupId: number,
     keyId: number,
-    cls: 'rate' | 'upstream',
+    cls: StormClass,
     policy: HealthPolicy,
     now = Date.now(),
   ): KeyStateChange | null {

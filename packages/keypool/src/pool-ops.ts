@@ -1,5 +1,5 @@
 import { absolvedHealth, nextHealth } from '@keyway/core';
-import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import type { HealthPolicy, KeyHealth, StormClass } from '@keyway/core';
 import type { KeyChangeCause, PoolKeyRecord, ReportedOutcome } from './port';
 
 /**
@@ -33,7 +33,7 @@ export type HealthOp =
       kind: 'absolve';
       groupId: number;
       keyId: number;
-      cls: 'rate' | 'upstream';
+      cls: StormClass;
       policy: HealthPolicy;
       at: number;
     };

@@ -1,5 +1,5 @@
 import type { FailureClass, KeyStats, KeyStatus } from '@keyway/contracts';
-import type { HealthPolicy, KeyHealth, ModelCoolingEntry } from '@keyway/core';
+import type { HealthPolicy, KeyHealth, ModelCoolingEntry, StormClass } from '@keyway/core';
 
 /** A key as loaded into the pool (plaintext value: pools live in process memory only). */
 export interface PoolKeyRecord {
@@ -116,7 +116,7 @@ export interface KeyPool {
   absolve(
     groupId: number,
     keyId: number,
-    cls: 'rate' | 'upstream',
+    cls: StormClass,
     policy: HealthPolicy,
     now?: number,
   ): KeyStateChange | null;

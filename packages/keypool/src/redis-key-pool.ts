@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyStats } from '@keyway/contracts';
-import type { HealthPolicy, KeyHealth } from '@keyway/core';
+import type { HealthPolicy, KeyHealth, StormClass } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import type {
   KeyChangeCause,
@@ -191,7 +191,7 @@ export class RedisKeyPool implements KeyPool {
   absolve(
     groupId: number,
     keyId: number,
-    cls: 'rate' | 'upstream',
+    cls: StormClass,
     policy: HealthPolicy,
     now?: number,
   ): KeyStateChange | null {
