@@ -7,7 +7,7 @@ import type { PreviousOutcome, SendStep } from './attempt-planner';
 import type { ForwardContext, ForwardDeps } from './context';
 import { isProxyFailureText, PROXY_FAILURE } from './egress-proxy';
 import { redact, truncate } from './request-record';
-import type { StormRecord } from './storm-guard';
+import { NO_STORM } from './storm-guard';
 import { endAttemptSpan } from './tracing';
 import type { SentResult } from './upstream-call';
 
@@ -85,8 +85,6 @@ function recordProxy(deps: ForwardDeps, proxy: string, how: 'failed' | SentResul
   if (how === 'failed') deps.clients.proxyHealth.fail(proxy);
   else deps.clients.proxyHealth.succeed(proxy);
 }
-
-const NO_STORM: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
 
 /** The pool's report of a classification (no copy of the optional fields that are absent). */
 function reportOf(c: Classification, probe: boolean): ReportedOutcome {

@@ -43,7 +43,8 @@ export interface StormRecord {
   cls: StormClass;
 }
 
-const NONE: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
+/** The verdict on an attempt that is no part of a storm (nothing to absolve; `cls` unused). */
+export const NO_STORM: StormRecord = { storm: false, absolve: [], cls: 'upstream' };
 
 /**
  * Tells a storm (an IP-wide 429 wave, an upstream outage) from bad keys: when most recent attempts of a group
@@ -81,7 +82,7 @@ export class StormGuard {
       // Anything but a storm-class failure ends a storm: the upstream answered for itself (or the client left).
       if (g && (g.openUntil !== 0 || g.samples.length > 0) && cls !== 'aborted') this.groups.delete(groupId);
       else if (g) g.probingSince = 0;
-      return NONE;
+      return NO_STORM;
     }
     const state = g ?? { samples: [], openUntil: 0, trips: 0, probingSince: 0, cls };
     if (!g) this.groups.set(groupId, state);
@@ -103,7 +104,7 @@ export class StormGuard {
       state.samples.length >= Math.min(STORM.minAttempts, needKeys + 1) &&
       keys.size >= needKeys &&
       same.length / state.samples.length >= STORM.minRatio;
-    if (!storm) return NONE;
+    if (!storm) return NO_STORM;
     this.trip(groupId, state, cls, now);
     return { storm: true, absolve: [...keys], cls };
   }
