@@ -174,7 +174,9 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
   // SQLite: in the writer's thread, one transaction per batch; other databases through Prisma (a batch a second).
   const usageSink = createUsageAggregator({
     write: async (batch) => {
-      const applied = await (sqliteWriter ? sqliteWriter.applyUsage(batch) : applyUsageBatch(prisma, batch));
+      const applied = await (sqliteWriter
+        ? sqliteWriter.applyUsage(batch)
+        : applyUsageBatch(prisma, batch, db.provider));
       // Budget alerts, as the worker's `usage-batch` job raises them in distributed mode.
       if (applied) void alertBudgetCrossings({ db: prisma, alerts, logger }, batch);
     },

@@ -103,7 +103,7 @@ export function createWorker(input: WorkerDeps & { queue: JobQueue }, options: W
   }
   if (jobs.has(JOBS.usageBatch))
     queue.process(JOBS.usageBatch, async (job) => {
-      const applied = await applyUsageBatch(deps.db, job.payload.batch);
+      const applied = await applyUsageBatch(deps.db, job.payload.batch, deps.dbProvider);
       // A batch applied before (a retried job) crossed nothing new.
       if (applied) await alertBudgetCrossings(deps, job.payload.batch);
       return applied;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { UsageBatch, UsageBucket } from '@keyway/contracts';
 import type { DbClient } from '../client';
+import type { Provider } from '../provider';
 import { Prisma } from '../generated/sqlite/client';
 import { sqliteTime } from './sqlite-log-writer';
 
@@ -37,11 +38,16 @@ function ordered(batch: UsageBatch): UsageBatch {
  * skipped whole, so a queue job retried after its transaction committed (or run by two workers) counts once.
  * Returns whether this call applied it.
  */
-export async function applyUsageBatch(db: DbClient, batch: UsageBatch): Promise<boolean> {
+export async function applyUsageBatch(
+  db: DbClient,
+  batch: UsageBatch,
+  /** The database `db` talks to: PostgreSQL and MySQL count many keys in one statement (without it: two queries a key). */
+  provider?: Provider,
+): Promise<boolean> {
   const b = ordered(batch);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.$transaction((tx) => applyNew(tx, b), LIMITS);
+      return await db.$transaction((tx) => applyNew(tx, provider, b), LIMITS);
     } catch (err) {
       // A racing writer stored the same batch id (or the same new hour) first: the next run sees what it did.
       if (attempt >= MAX_ATTEMPTS || !isRace(err)) throw err;
@@ -53,7 +59,11 @@ function isRace(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && RACE_CODES.has(err.code);
 }
 
-async function applyNew(tx: Prisma.TransactionClient, b: UsageBatch): Promise<boolean> {
+async function applyNew(
+  tx: Prisma.TransactionClient,
+  provider: Provider | undefined,
+  b: UsageBatch,
+): Promise<boolean> {
   if (await tx.usageBatchApplied.findUnique({ where: { id: b.id }, select: { id: true } })) return false;
   // Inserted first: a second writer of the same batch waits on this row and then fails its insert (rolled back).
   await tx.usageBatchApplied.create({ data: { id: b.id, time: new Date() } });
@@ -72,16 +82,10 @@ async function applyNew(tx: Prisma.TransactionClient, b: UsageBatch): Promise<bo
       update: increments(u),
     });
   }
-  for (const k of b.keys) {
-    const last = new Date(k.last);
-    // updateMany: the key may have been deleted since the request; that is not an error.
-    await tx.apiKey.updateMany({ where: { id: k.id }, data: { requestCount: { increment: k.count } } });
-    // Batches can land out of order: the last use only moves forward.
-    await tx.apiKey.updateMany({
-      where: { id: k.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: last } }] },
-      data: { lastUsedAt: last },
-    });
-  }
+  if (provider === 'postgresql' || provider === 'mysql') {
+    for (let i = 0; i < b.keys.length; i += KEYS_PER_STATEMENT)
+      await tx.$executeRawUnsafe(...countKeys(provider, b.keys.slice(i, i + KEYS_PER_STATEMENT)));
+  } else await countKeysOneByOne(tx, b.keys);
   for (const a of b.accessKeys) {
     const last = new Date(a.last);
     await tx.accessKey.updateMany({
@@ -98,6 +102,63 @@ async function applyNew(tx: Prisma.TransactionClient, b: UsageBatch): Promise<bo
     });
   }
   return true;
+}
+
+/**
+ * Each upstream key's count and last use through Prisma, two queries a key: SQLite where no writer thread owns
+ * the file (the writer's own statements are in prepareUsageApply), or a caller that did not name its database.
+ */
+async function countKeysOneByOne(tx: Prisma.TransactionClient, keys: UsageBatch['keys']): Promise<void> {
+  for (const k of keys) {
+    const last = new Date(k.last);
+    // updateMany: the key may have been deleted since the request; that is not an error.
+    await tx.apiKey.updateMany({ where: { id: k.id }, data: { requestCount: { increment: k.count } } });
+    // Batches can land out of order: the last use only moves forward.
+    await tx.apiKey.updateMany({
+      where: { id: k.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: last } }] },
+      data: { lastUsedAt: last },
+    });
+  }
+}
+
+/** Key rows per statement: 3 parameters each, far below PostgreSQL's and MySQL's parameter limits. */
+const KEYS_PER_STATEMENT = 500;
+
+/**
+ * One statement adding the counts of many upstream keys (PostgreSQL, MySQL). A large pool's batch carries
+ * thousands of keys (see the gateway's usage aggregator): two Prisma queries per key kept a worker busy for
+ * seconds per batch. Deleted keys match no row; a last use only moves forward; `updatedAt` as Prisma sets it.
+ */
+function countKeys(provider: 'postgresql' | 'mysql', keys: UsageBatch['keys']): [string, ...unknown[]] {
+  const now = new Date();
+  const params: unknown[] = [];
+  if (provider === 'postgresql') {
+    const rows = keys.map((k) => {
+      params.push(k.id, k.count, new Date(k.last));
+      const n = params.length;
+      return `($${n - 2}::integer, $${n - 1}::integer, $${n}::timestamp(3))`;
+    });
+    params.push(now);
+    return [
+      `UPDATE "api_keys" AS k SET "requestCount" = k."requestCount" + v.n,
+        "lastUsedAt" = CASE WHEN k."lastUsedAt" IS NULL OR k."lastUsedAt" < v.last THEN v.last ELSE k."lastUsedAt" END,
+        "updatedAt" = $${params.length}::timestamp(3)
+        FROM (VALUES ${rows.join(', ')}) AS v(id, n, last) WHERE k.id = v.id`,
+      ...params,
+    ];
+  }
+  const rows = keys.map((k) => {
+    params.push(k.id, k.count, new Date(k.last));
+    return params.length === 3 ? 'SELECT ? AS id, ? AS n, ? AS last' : 'SELECT ?, ?, ?';
+  });
+  params.push(now);
+  return [
+    `UPDATE \`api_keys\` AS k JOIN (${rows.join(' UNION ALL ')}) AS v ON k.id = v.id
+      SET k.\`requestCount\` = k.\`requestCount\` + v.n,
+      k.\`lastUsedAt\` = CASE WHEN k.\`lastUsedAt\` IS NULL OR k.\`lastUsedAt\` < v.last THEN v.last ELSE k.\`lastUsedAt\` END,
+      k.\`updatedAt\` = ?`,
+    ...params,
+  ];
 }
 
 function increments(u: UsageBucket) {

@@ -140,8 +140,8 @@ export function repositoryContract(provider: Provider): void {
 
       it('applies a batch applied twice once: stats, key counts and access-key totals', async () => {
         const b = usageBatch('batch-1', { groupId, keyId, accessKeyId });
-        expect(await applyUsageBatch(db, b)).toBe(true);
-        expect(await applyUsageBatch(db, b)).toBe(false);
+        expect(await applyUsageBatch(db, b, provider)).toBe(true);
+        expect(await applyUsageBatch(db, b, provider)).toBe(false);
         expect(await counted()).toMatchObject({
           logs: 0,
           requests: 3,
@@ -161,9 +161,9 @@ export function repositoryContract(provider: Provider): void {
       });
 
       it('adds a second batch of the same hour to the same rows, and never moves a last use back', async () => {
-        await applyUsageBatch(db, usageBatch('batch-1', { groupId, keyId, accessKeyId }));
+        await applyUsageBatch(db, usageBatch('batch-1', { groupId, keyId, accessKeyId }), provider);
         const older = usageBatch('batch-2', { groupId, keyId, accessKeyId }, '2026-11-26T07:00:01.000Z');
-        await applyUsageBatch(db, older);
+        await applyUsageBatch(db, older, provider);
         expect(await counted()).toMatchObject({
           requests: 6,
           key: { requestCount: 4, lastUsedAt: new Date(USAGE_LAST) },
@@ -179,15 +179,50 @@ export function repositoryContract(provider: Provider): void {
       it('counts a batch once when two writers apply it at the same time', async () => {
         const other = provider === 'sqlite' ? db : t.connect().prisma;
         const b = usageBatch('batch-race', { groupId, keyId, accessKeyId });
-        const results = await Promise.all([applyUsageBatch(db, b), applyUsageBatch(other, b)]);
+        const results = await Promise.all([
+          applyUsageBatch(db, b, provider),
+          applyUsageBatch(other, b, provider),
+        ]);
         expect(results.sort()).toEqual([false, true]);
         expect(await counted()).toMatchObject({ requests: 3, key: { requestCount: 2 } });
         expect(await accessKey()).toMatchObject({ totalRequests: 2 });
       });
 
+      it('counts a large pool’s batch of keys, hundreds to a statement, each last use only moving forward', async () => {
+        const other = await db.apiKey.create({
+          data: { groupId, keyValue: 'w', keyHash: 'i'.repeat(64), keyMasked: 'n' },
+        });
+        const before = new Date(Date.parse(USAGE_LAST) - 60_000).toISOString();
+        await applyUsageBatch(
+          db,
+          { ...usageBatch('many-0', { groupId, keyId, accessKeyId }), keys: [] },
+          provider,
+        );
+        await db.apiKey.update({ where: { id: other.id }, data: { lastUsedAt: new Date(USAGE_LAST) } });
+        // Deleted keys between them, past one statement's worth: they match nothing.
+        const gone = Array.from({ length: 1_100 }, (_, i) => ({ id: 5_000_000 + i, count: 1, last: before }));
+        const keys = [
+          { id: keyId, count: 3, last: USAGE_LAST },
+          ...gone,
+          { id: other.id, count: 7, last: before },
+        ];
+        expect(await applyUsageBatch(db, { id: 'many-1', buckets: [], keys, accessKeys: [] }, provider)).toBe(
+          true,
+        );
+        const rows = await db.apiKey.findMany({
+          where: { id: { in: [keyId, other.id] } },
+          orderBy: { id: 'asc' },
+          select: { requestCount: true, lastUsedAt: true },
+        });
+        expect(rows).toEqual([
+          { requestCount: 3, lastUsedAt: new Date(USAGE_LAST) },
+          { requestCount: 7, lastUsedAt: new Date(USAGE_LAST) },
+        ]);
+      });
+
       it('skips keys and access keys deleted since the requests without failing the batch', async () => {
         const b = usageBatch('batch-gone', { groupId, keyId: 999_999, accessKeyId: 999_998 });
-        expect(await applyUsageBatch(db, b)).toBe(true);
+        expect(await applyUsageBatch(db, b, provider)).toBe(true);
         expect(await counted()).toMatchObject({ requests: 3, key: { requestCount: 0 } });
       });
     });
