@@ -1,7 +1,7 @@
 import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import { defaultSettings } from '@keyway/contracts';
 import { UsageAccumulator } from '@keyway/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { GatewayDeps } from './app';
 import { createRecordHandler } from './record-sinks';
 import type { GatewayRuntime } from './runtime';
@@ -128,6 +128,76 @@ describe('createUsageAggregator', () => {
     const [bucket] = (batches[0] as UsageBatch).buckets;
     expect(bucket?.model).toBe(`gpt-${'x'.repeat(251)}`);
     expect(bucket).toMatchObject({ promptTokens: 100_000_000, completionTokens: 0 });
+  });
+
+  it('gathers the counts of many upstream keys for a while, then writes them sorted, a few keys to a batch', async () => {
+    vi.useFakeTimers();
+    try {
+      const batches: UsageBatch[] = [];
+      const sink = createUsageAggregator({
+        intervalMs: 1000,
+        keysEveryBatch: 2,
+        keysGatherMs: 5000,
+        keysPerBatch: 2,
+        write: (batch) => {
+          batches.push(structuredClone(batch));
+          return Promise.resolve();
+        },
+      });
+      const second = async (keyIds: number[]) => {
+        for (const keyId of keyIds) sink.push(record(1, { keyId }));
+        await vi.advanceTimersByTimeAsync(1000);
+      };
+      // Two keys a second: their counts go with each second's batch, as for any small pool.
+      await second([7, 8]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(batches.map((b) => b.keys.map((k) => k.id))).toEqual([[7, 8]]);
+      batches.length = 0;
+
+      // Three keys in a second: gathered from now on; the hourly stats still go every second.
+      await second([9, 3, 5]);
+      await second([3, 4]);
+      await second([3]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(batches.map((b) => [b.buckets[0]?.requests, b.keys.length])).toEqual([
+        [3, 0],
+        [2, 0],
+        [1, 0],
+      ]);
+      batches.length = 0;
+
+      // The gathering's time is up without more traffic: every key, summed, by id, two to a batch.
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(batches.map((b) => [b.buckets.length, b.keys.map((k) => [k.id, k.count])])).toEqual([
+        [
+          0,
+          [
+            [3, 3],
+            [4, 1],
+          ],
+        ],
+        [
+          0,
+          [
+            [5, 1],
+            [9, 1],
+          ],
+        ],
+      ]);
+      expect(new Set(batches.map((b) => b.id)).size).toBe(2);
+      batches.length = 0;
+
+      // Back to a small pool's pace: with each batch again. A flush (shutdown) writes what is gathered at once.
+      await second([7]);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(batches.map((b) => b.keys.map((k) => k.id))).toEqual([[7]]);
+      await second([1, 2, 3]);
+      await sink.flush();
+      expect(batches.flatMap((b) => b.keys.map((k) => k.id))).toEqual([7, 1, 2, 3]);
+      expect(sink.pending()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('writes nothing when nothing happened', async () => {

@@ -20,6 +20,13 @@ function tokens(n: number | null): number {
   return n === null || !(n > 0) ? 0 : Math.min(Math.round(n), TOKENS_MAX);
 }
 
+/** An upstream key's successful requests since its counts were last written, and its latest use (epoch ms). */
+export interface KeyUse {
+  id: number;
+  count: number;
+  last: number;
+}
+
 /**
  * What finished requests add to the usage counters, summed until sealed into one {@link UsageBatch}: hourly
  * buckets per group, model and access key (an aggregate's request in its member's bucket and its own), each
@@ -28,7 +35,7 @@ function tokens(n: number | null): number {
  */
 export class UsageAccumulator {
   readonly buckets = new Map<string, UsageBucket>();
-  readonly keys = new Map<number, { id: number; count: number; last: number }>();
+  readonly keys = new Map<number, KeyUse>();
   readonly accessKeys = new Map<
     number,
     { id: number; requests: number; tokens: number; costUsd: number; last: number }
@@ -120,14 +127,25 @@ export class UsageAccumulator {
     return bucket;
   }
 
-  /** The batch of everything added, under `id` (the writer's idempotency key). */
-  seal(id: string): UsageBatch {
-    const iso = (ms: number) => new Date(ms).toISOString();
+  /**
+   * The batch of everything added, under `id` (the writer's idempotency key); with `keys`, those upstream keys'
+   * counts instead of the ones added here (the gateway's aggregator gathers them apart, see usage-aggregator.ts).
+   */
+  seal(id: string, keys: Iterable<KeyUse> = this.keys.values()): UsageBatch {
     return {
       id,
       buckets: [...this.buckets.values()],
-      keys: [...this.keys.values()].map((k) => ({ id: k.id, count: k.count, last: iso(k.last) })),
+      keys: keyUses(keys),
       accessKeys: [...this.accessKeys.values()].map((a) => ({ ...a, last: iso(a.last) })),
     };
   }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Upstream keys' counts as a batch carries them (latest use in ISO). */
+export function keyUses(keys: Iterable<KeyUse>): UsageBatch['keys'] {
+  const out: UsageBatch['keys'] = [];
+  for (const k of keys) out.push({ id: k.id, count: k.count, last: iso(k.last) });
+  return out;
 }
