@@ -1,12 +1,14 @@
 import type { FailureClass } from '@keyway/contracts';
 import { describe, expect, it } from 'vitest';
 import {
+  HEALTHY,
   MAX_COOLING_MODELS,
   absolvedHealth,
   isCoolingFor,
   isUsable,
   liveModelCooling,
   nextHealth,
+  sharedHealth,
 } from './key-health';
 import type { HealthPolicy, KeyHealth } from './key-health';
 
@@ -228,6 +230,32 @@ describe('nextHealth — other classes', () => {
     (cls) => {
       const disabled: KeyHealth = { ...fresh, status: 'disabled', failureCount: 1 };
       expect(nextHealth(disabled, cls, policy, NOW)).toBe(disabled);
+    },
+  );
+});
+
+describe('sharedHealth', () => {
+  it('gives every fresh key the one frozen HEALTHY, and any other state its own object', () => {
+    expect(sharedHealth({ ...fresh })).toBe(HEALTHY);
+    expect(Object.isFrozen(HEALTHY)).toBe(true);
+    for (const h of [
+      { ...fresh, failureCount: 1 },
+      { ...fresh, status: 'disabled' as const },
+      { ...fresh, lastError: 'old' },
+      { ...fresh, rateStrikes: 1 },
+      { ...fresh, cooldownUntil: NOW },
+      { ...fresh, modelCooling: { 'gpt-x': { until: NOW + 1000, reason: 'quota' } } },
+    ])
+      expect(sharedHealth(h)).toBe(h);
+  });
+
+  it.each<FailureClass>(['ok', 'auth', 'quota', 'rate', 'upstream', 'slow', 'client', 'aborted', 'empty'])(
+    'changes from the shared HEALTHY into a new object, never in place (%s)',
+    (cls) => {
+      const next = nextHealth(HEALTHY, cls, policy, NOW, { model: cls === 'rate' ? 'gpt-x' : undefined });
+      const again = absolvedHealth(next, 'rate', policy);
+      expect([next, again].every((h) => h === HEALTHY || !Object.isFrozen(h))).toBe(true);
+      expect(HEALTHY).toEqual(fresh);
     },
   );
 });

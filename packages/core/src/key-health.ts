@@ -23,6 +23,31 @@ export interface ModelCoolingEntry {
   reason: string;
 }
 
+/**
+ * The health of a key in rotation with nothing against it, as one shared frozen object: a pool of 100,000 keys
+ * loaded fresh held 100,000 equal copies (~6 MB of heap). Health is never changed in place (every change below
+ * makes a new object), so sharing it is safe, and freezing it makes a change in place fail loudly.
+ */
+export const HEALTHY: KeyHealth = Object.freeze({
+  status: 'active',
+  failureCount: 0,
+  cooldownUntil: null,
+  rateStrikes: 0,
+  lastError: null,
+});
+
+/** `h`, or {@link HEALTHY} when `h` is that same state (for health built per key when a pool loads). */
+export function sharedHealth(h: KeyHealth): KeyHealth {
+  return h.status === 'active' &&
+    h.failureCount === 0 &&
+    h.cooldownUntil === null &&
+    h.rateStrikes === 0 &&
+    h.lastError === null &&
+    h.modelCooling === undefined
+    ? HEALTHY
+    : h;
+}
+
 /** The settings the policy reads. */
 export interface HealthPolicy {
   blacklistThreshold: number;

@@ -1,5 +1,5 @@
 import type { KeyStats } from '@keyway/contracts';
-import { liveModelCooling } from '@keyway/core';
+import { liveModelCooling, sharedHealth } from '@keyway/core';
 import type { HealthPolicy, KeyHealth, StormClass } from '@keyway/core';
 import { pacedBlock } from './key-blocks';
 import { parseModelCooling } from './model-cooling';
@@ -204,7 +204,7 @@ export class MemoryKeyPool implements KeyPool {
       // Records come from storage (Redis, the database): checked like anything read back from there.
       const modelCooling = k.modelCooling ? parseModelCooling(k.modelCooling) : undefined;
       if (modelCooling) health.modelCooling = modelCooling;
-      const entry: Entry = { id: k.id, value: k.value, health, block: undefined };
+      const entry: Entry = { id: k.id, value: k.value, health: sharedHealth(health), block: undefined };
       g.keys.set(k.id, entry);
       place(g, entry, now);
     }

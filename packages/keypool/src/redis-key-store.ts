@@ -1,4 +1,5 @@
 import type { KeyStatus } from '@keyway/contracts';
+import { sharedHealth } from '@keyway/core';
 import type { KeyHealth } from '@keyway/core';
 import type { Redis } from 'ioredis';
 import { groupIdOfKey, redisKeyNames, type RedisKeyNames } from './keys';
@@ -295,5 +296,5 @@ export function parseHealth(f: {
   };
   const modelCooling = parseModelCoolingJson(f.modelCooling);
   if (modelCooling) h.modelCooling = modelCooling;
-  return h;
+  return sharedHealth(h);
 }
