@@ -144,7 +144,7 @@ export class UsageAccumulator {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Upstream keys' counts as a batch carries them (latest use in ISO). */
-export function keyUses(keys: Iterable<KeyUse>): UsageBatch['keys'] {
+function keyUses(keys: Iterable<KeyUse>): UsageBatch['keys'] {
   const out: UsageBatch['keys'] = [];
   for (const k of keys) out.push({ id: k.id, count: k.count, last: iso(k.last) });
   return out;

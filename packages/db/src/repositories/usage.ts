@@ -83,8 +83,13 @@ async function applyNew(
     });
   }
   if (provider === 'postgresql' || provider === 'mysql') {
-    for (let i = 0; i < b.keys.length; i += KEYS_PER_STATEMENT)
-      await tx.$executeRawUnsafe(...countKeys(provider, b.keys.slice(i, i + KEYS_PER_STATEMENT)));
+    for (let i = 0; i < b.keys.length; i += KEYS_PER_STATEMENT) {
+      const part = b.keys.slice(i, i + KEYS_PER_STATEMENT);
+      // Rows locked in id order first, as the one-by-one updates did: a join updates them in whatever order its
+      // plan takes, and two workers applying batches of the same keys could deadlock.
+      await tx.$queryRawUnsafe(...lockKeys(provider, part));
+      await tx.$executeRawUnsafe(...countKeys(provider, part));
+    }
   } else await countKeysOneByOne(tx, b.keys);
   for (const a of b.accessKeys) {
     const last = new Date(a.last);
@@ -123,6 +128,16 @@ async function countKeysOneByOne(tx: Prisma.TransactionClient, keys: UsageBatch[
 
 /** Key rows per statement: 3 parameters each, far below PostgreSQL's and MySQL's parameter limits. */
 const KEYS_PER_STATEMENT = 500;
+
+/** Locks the rows of `keys` (sorted by id, see `ordered`) in id order (PostgreSQL, MySQL). */
+function lockKeys(provider: 'postgresql' | 'mysql', keys: UsageBatch['keys']): [string, ...unknown[]] {
+  const marks = keys.map((_, i) => (provider === 'postgresql' ? `$${i + 1}::integer` : '?'));
+  const table = provider === 'postgresql' ? '"api_keys"' : '`api_keys`';
+  return [
+    `SELECT id FROM ${table} WHERE id IN (${marks.join(', ')}) ORDER BY id FOR UPDATE`,
+    ...keys.map((k) => k.id),
+  ];
+}
 
 /**
  * One statement adding the counts of many upstream keys (PostgreSQL, MySQL). A large pool's batch carries
