@@ -8,6 +8,7 @@ import { QueueUnavailableError } from './bullmq-connection';
 import { BullJobQueue } from './bullmq-job-queue';
 import type { BullJobQueueOptions } from './bullmq-job-queue';
 import { jobQueueContract, task, until } from './contract';
+import { PermanentJobError } from './port';
 import type { TaskStatus } from './port';
 import { startTcpProxy } from './tcp-proxy';
 import type { TcpProxy } from './tcp-proxy';
@@ -155,6 +156,77 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
         (s) => s === null,
       );
       expect(await queue.status(task2.id)).toMatchObject({ state: 'succeeded', result: 'kept' });
+    });
+
+    it("drops a finished job's payload from Redis, and a failed import's, keeping status and result", async () => {
+      const prefix = newPrefix();
+      const queue = open(prefix);
+      let failImport = false;
+      queue.process(
+        'key-import',
+        task((job) => {
+          if (failImport) throw new PermanentJobError('group gone');
+          return { added: job.payload.keys.length };
+        }),
+      );
+      queue.process(
+        'key-validate',
+        task(() => {
+          throw new PermanentJobError('validation refused');
+        }),
+      );
+      const admin = new Redis(url);
+      const stored = (name: string, id: string) => admin.hget(`${prefix}:${name}:${id}`, 'data');
+      const secret = 'sk-import-secret-0001';
+      const imported = await queue.enqueue('key-import', { groupId: 3, keys: [secret] });
+      expect(await until(() => queue.status(imported.id), finished)).toMatchObject({
+        state: 'succeeded',
+        result: { added: 1 },
+      });
+      await until(
+        () => stored('key-import', imported.id),
+        (data) => data === 'null',
+      );
+      failImport = true;
+      const refused = await queue.enqueue('key-import', { groupId: 3, keys: [secret] });
+      expect(await until(() => queue.status(refused.id), finished)).toMatchObject({
+        state: 'failed',
+        error: 'group gone',
+      });
+      await until(
+        () => stored('key-import', refused.id),
+        (data) => data === 'null',
+      );
+      expect((await queue.list()).find((t) => t.id === imported.id)).toMatchObject({
+        state: 'succeeded',
+        result: { added: 1 },
+      });
+      // Any other failed job keeps its payload, to be looked into.
+      const validate = await queue.enqueue('key-validate', { groupId: 5, status: 'all' });
+      await until(() => queue.status(validate.id), finished);
+      await sleep(200);
+      expect(JSON.parse((await stored('key-validate', validate.id)) ?? 'null')).toEqual({
+        groupId: 5,
+        status: 'all',
+      });
+      // Nowhere else either: not in the job hashes, the events streams or the lists.
+      for (const key of await admin.keys(`${prefix}:*`)) {
+        const type = await admin.type(key);
+        const value =
+          type === 'hash'
+            ? await admin.hgetall(key)
+            : type === 'stream'
+              ? await admin.xrange(key, '-', '+')
+              : type === 'list'
+                ? await admin.lrange(key, 0, -1)
+                : type === 'zset'
+                  ? await admin.zrange(key, '0', '-1')
+                  : type === 'string'
+                    ? await admin.get(key)
+                    : null;
+        expect(JSON.stringify(value), key).not.toContain(secret);
+      }
+      admin.disconnect();
     });
 
     it('declares a schedule again when Redis lost it (flush, restart without persistence)', async () => {

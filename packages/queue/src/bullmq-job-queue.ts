@@ -74,6 +74,15 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_SCHEDULE_RETRY_MS = 30_000;
 /** How often declared schedules are checked for being still in Redis. */
 const SCHEDULE_WATCH_MS = 60_000;
+/** Jobs whose payload is dropped when they fail for good too: it is upstream keys, and a failed import is sent again. */
+const SECRET_PAYLOADS: readonly JobName[] = ['key-import'];
+/**
+ * Replaces a finished job's payload with `null`, unless the hash under its id is no longer that finished job (a
+ * job enqueued again under the same id in between keeps its own payload).
+ */
+const FORGET_PAYLOAD = `if redis.call('HGET', KEYS[1], 'finishedOn') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'data', 'null')
+return 1`;
 
 /** BullMQ's settings for every job this instance adds (schedule runs included): retries and retention. */
 function jobDefaults(options: BullJobQueueOptions): DefaultJobOptions {
@@ -185,6 +194,15 @@ export class BullJobQueue implements JobQueue {
         'job queue: job failed',
       ),
     );
+    // A finished job stays for its retention (status and list read it), but nothing reads its payload again:
+    // an import's is every key it added (in plain text unless ENCRYPTION_KEY is set), and every list read it back.
+    const transient = (this.options.transient ?? TRANSIENT_JOBS).includes(name);
+    if (!transient) worker.on('completed', (job: StoredJob) => this.forgetPayload(name, job));
+    // Only a final failure has `finishedOn`; a failed batch otherwise stays whole, to be looked into.
+    if (SECRET_PAYLOADS.includes(name))
+      worker.on('failed', (job: StoredJob | undefined) => {
+        if (job?.finishedOn) this.forgetPayload(name, job);
+      });
     this.workers.set(name, worker);
   }
 
@@ -236,6 +254,16 @@ export class BullJobQueue implements JobQueue {
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`no queue for ${name}`);
     return queue;
+  }
+
+  private forgetPayload(name: JobName, job: StoredJob): void {
+    if (job.id === undefined || !job.finishedOn) return;
+    const key = this.queue(name).toKey(job.id);
+    this.producer
+      .eval(FORGET_PAYLOAD, 1, key, String(job.finishedOn))
+      .catch((error: unknown) =>
+        this.report(`forget payload of ${name}`, error instanceof Error ? error : new Error(String(error))),
+      );
   }
 
   private assertOpen(): void {
