@@ -51,7 +51,7 @@ export function proxyUrlProblem(value: string): string | null {
   }
   if (url.hostname === '') return PROXY_URL_MESSAGES.scheme;
   if (/[?#]/.test(value) || url.pathname.replace(/^\/$/, '') !== '') return PROXY_URL_MESSAGES.path;
-  if (/^[a-z0-9]+:\/\/[^/]*…[^/]*@/i.test(value) || url.username.includes('%E2%80%A6'))
+  if (/^[a-z0-9]+:\/\/[^/]*\u2026[^/]*@/i.test(value) || url.username.includes('%E2%80%A6'))
     return PROXY_URL_MESSAGES.masked;
   return null;
 }

@@ -44,7 +44,7 @@ const SECRET_FIELD_DEPTH = 1;
 const MAX_DEPTH = 2;
 
 /** A `maskSecret` result (`sk-ab…9f3c`, `***…`): already safe to print, and handy to tell keys apart. */
-const ALREADY_MASKED = /^[^…]{0,5}…[^…]{0,4}$/;
+const ALREADY_MASKED = /^[^\u2026]{0,5}\u2026[^\u2026]{0,4}$/;
 
 type Rec = Record<string, unknown>;
 
