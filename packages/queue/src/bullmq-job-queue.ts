@@ -74,7 +74,7 @@ const DAY_MS = 24 * HOUR_MS;
 const MAX_SCHEDULE_RETRY_MS = 30_000;
 /** How often declared schedules are checked for being still in Redis. */
 const SCHEDULE_WATCH_MS = 60_000;
-/** Jobs whose payload is dropped when they fail for good too: it is upstream keys, and a failed import is sent again. */
+/** Jobs whose payload goes when they fail for good too: it is upstream keys, and a failed import is sent again. */
 const SECRET_PAYLOADS: readonly JobName[] = ['key-import'];
 /**
  * Replaces a finished job's payload with `null`, unless the hash under its id is no longer that finished job (a
