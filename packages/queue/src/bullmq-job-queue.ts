@@ -118,6 +118,8 @@ export class BullJobQueue implements JobQueue {
   /** Drops the consumer's copies (BullMQ's blocking connections). */
   private dropCopies: () => void = () => undefined;
   private readonly queues: ReadonlyMap<JobName, Queue>;
+  /** Jobs deleted as soon as they succeed (see {@link BullJobQueueOptions.transient}). */
+  private readonly transient: ReadonlySet<JobName>;
   private readonly workers = new Map<JobName, Worker>();
   /** The handlers running now, all Workers together. */
   private readonly running = new Set<Promise<unknown>>();
@@ -130,6 +132,7 @@ export class BullJobQueue implements JobQueue {
 
   constructor(private readonly options: BullJobQueueOptions) {
     const defaultJobOptions = jobDefaults(options);
+    this.transient = new Set(options.transient ?? TRANSIENT_JOBS);
     this.prefix = options.prefix ?? 'kw';
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
@@ -140,7 +143,7 @@ export class BullJobQueue implements JobQueue {
     this.producer.on('error', (error: Error) => this.report('producer', error));
     const queues = new Map<JobName, Queue>();
     for (const name of JOB_NAMES) {
-      const transient = (options.transient ?? TRANSIENT_JOBS).includes(name);
+      const transient = this.transient.has(name);
       const queue = new (loadBullmq().Queue)(name, {
         connection: this.producer,
         prefix: this.prefix,
@@ -196,8 +199,7 @@ export class BullJobQueue implements JobQueue {
     );
     // A finished job stays for its retention (status and list read it), but nothing reads its payload again:
     // an import's is every key it added (in plain text unless ENCRYPTION_KEY is set), and every list read it back.
-    const transient = (this.options.transient ?? TRANSIENT_JOBS).includes(name);
-    if (!transient) worker.on('completed', (job: StoredJob) => this.forgetPayload(name, job));
+    if (!this.transient.has(name)) worker.on('completed', (job: StoredJob) => this.forgetPayload(name, job));
     // Only a final failure has `finishedOn`; a failed batch otherwise stays whole, to be looked into.
     if (SECRET_PAYLOADS.includes(name))
       worker.on('failed', (job: StoredJob | undefined) => {
