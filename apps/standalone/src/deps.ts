@@ -7,10 +7,11 @@ import {
   createPgLogWriter,
   createPrismaClient,
   createSqliteWriter,
+  logRowText,
   readAccessKeyUsage,
   writeRequestLogs,
 } from '@keyway/db';
-import type { DbConnection, SqliteWriter } from '@keyway/db';
+import type { DbConnection, SqliteWriter, SqliteWriterThread } from '@keyway/db';
 import {
   compileRuntime,
   createBufferedSink,
@@ -22,6 +23,7 @@ import {
   trustedProxyMatcher,
 } from '@keyway/gateway';
 import type {
+  BufferedSinkOptions,
   GatewayMetrics,
   GatewayRuntime,
   RequestLogSink,
@@ -29,6 +31,7 @@ import type {
   UsageSink,
 } from '@keyway/gateway';
 import type { AlertSink } from '@keyway/alerts';
+import type { RequestLogRecord } from '@keyway/contracts';
 import { createAlertEmitter } from '@keyway/alerts';
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
@@ -71,21 +74,37 @@ export interface StandaloneDeps {
   close: () => Promise<void>;
 }
 
-/** A fast request-log writer for the database (Prisma costs more CPU than the proxying it logs). */
-function logWriter(
+/** What the request-log sink does when its writer fails, or its buffer overflows. */
+type SinkHandlers = Pick<BufferedSinkOptions, 'onError' | 'onDrop'>;
+
+/**
+ * The request-log sink and a fast writer behind it (Prisma costs more CPU than the proxying it logs). With SQLite,
+ * each record is made into its row's text as it is pushed ({@link logRowText}), and the sink keeps those while a
+ * batch fills: a record and its attempts die young instead of being copied by V8's young-generation collections.
+ */
+function requestLogs(
   db: DbConnection,
   url: string,
-  sqlite: SqliteWriter | undefined,
-): { write: RequestLogWriter; close: () => Promise<void> } {
-  // Closed with the process's other SQLite users, below.
-  if (sqlite) return { write: (r) => sqlite.writeLogs(r), close: () => Promise.resolve() };
+  sqlite: SqliteWriterThread | undefined,
+  handlers: SinkHandlers,
+): { sink: RequestLogSink & { pending(): number }; close: () => Promise<void> } {
+  // The SQLite writer is closed with the process's other SQLite users, below.
+  if (sqlite) {
+    const rows = createBufferedSink<string>({ write: (texts) => sqlite.writeLogTexts(texts), ...handlers });
+    const sink = { ...rows, push: (record: RequestLogRecord) => rows.push(logRowText(record)) };
+    return { sink, close: () => Promise.resolve() };
+  }
   if (db.provider === 'postgresql') {
     const w = createPgLogWriter(url);
-    return { write: async (r) => void (await w.write(r)), close: () => w.close() };
+    const sink = createBufferedSink({ write: async (r) => void (await w.write(r)), ...handlers });
+    return { sink, close: () => w.close() };
   }
-  return { write: async (r) => void (await writeRequestLogs(db.prisma, r)), close: () => Promise.resolve() };
+  const sink = createBufferedSink({
+    write: async (r) => void (await writeRequestLogs(db.prisma, r)),
+    ...handlers,
+  });
+  return { sink, close: () => Promise.resolve() };
 }
-type RequestLogWriter = (records: Parameters<typeof writeRequestLogs>[1]) => Promise<void>;
 
 /** The composition root: migrates the database, loads keys into the in-memory pool, wires the adapters. */
 export async function buildDeps(env: Env, authKey: string, logger: Logger): Promise<StandaloneDeps> {
@@ -161,15 +180,14 @@ export async function buildDeps(env: Env, authKey: string, logger: Logger): Prom
     }
   });
 
-  const logs = logWriter(db, env.DATABASE_URL, sqliteWriter);
-  const logSink = createBufferedSink({
-    write: logs.write,
+  const logs = requestLogs(db, env.DATABASE_URL, sqliteWriter, {
     onError: (err, pending) => {
       m.logWriteFailed();
       logger.warn({ err, pending }, 'could not write request logs; keeping them for the next try');
     },
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
+  const logSink = logs.sink;
 
   // SQLite: in the writer's thread, one transaction per batch; other databases through Prisma (a batch a second).
   const usageSink = createUsageAggregator({

@@ -30,7 +30,13 @@ export { writeRequestLogs, type RequestLogWriteResult } from './repositories/req
 export { applyUsageBatch } from './repositories/usage';
 export { latestKeyStates, writeKeyStates, type KeyStateRow } from './repositories/key-state';
 export { sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
-export { createSqliteLogWriter, createSqliteWriter, type SqliteWriter } from './sqlite-writer';
+export {
+  createSqliteLogWriter,
+  createSqliteWriter,
+  logRowText,
+  type SqliteWriter,
+  type SqliteWriterThread,
+} from './sqlite-writer';
 export { SLICE_MS, createPacer, mapSliced, yieldToLoop, type Pacer } from './slices';
 export {
   addKeys,

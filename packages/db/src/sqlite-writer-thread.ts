@@ -16,7 +16,8 @@ export interface WriterThreadData {
 /** A call of one of the writer's operations, with its arguments as structured clones. */
 export interface WriterCall {
   id: number;
-  op: keyof SqliteWriter;
+  /** An operation of the owner, or `writeLogTexts`: request logs as their rows' JSON texts, one per row. */
+  op: keyof SqliteWriter | 'writeLogTexts';
   args: unknown[];
 }
 
@@ -55,12 +56,12 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    // Request logs arrive as JSON arrays of rows (see toLogRow), a batch in a few strings, and usage batches as one
-    // JSON string (see createSqliteWriter).
+    // Request logs arrive as a list of their rows' JSON texts (see logRowText), usage batches as one JSON string
+    // (see createSqliteWriter).
     const [first] = call.args;
     const run =
-      call.op === 'writeLogs' && call.args.every((chunk) => typeof chunk === 'string')
-        ? writer.writeLogRows(call.args.flatMap((chunk) => JSON.parse(chunk) as LogRow[]))
+      call.op === 'writeLogTexts'
+        ? writer.writeLogRows((first as string[]).map((text) => JSON.parse(text) as LogRow))
         : call.op === 'applyUsage' && typeof first === 'string'
           ? writer.applyUsage(JSON.parse(first) as UsageBatch)
           : ops[call.op](...call.args);
