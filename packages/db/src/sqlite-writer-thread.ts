@@ -59,12 +59,18 @@ if (port) {
     // Request logs arrive as a list of their rows' JSON texts (see logRowText), usage batches as one JSON string
     // (see createSqliteWriter).
     const [first] = call.args;
-    const run =
-      call.op === 'writeLogTexts'
-        ? writer.writeLogRows((first as string[]).map((text) => JSON.parse(text) as LogRow))
-        : call.op === 'applyUsage' && typeof first === 'string'
-          ? writer.applyUsage(JSON.parse(first) as UsageBatch)
-          : ops[call.op](...call.args);
+    let run: Promise<unknown>;
+    try {
+      run =
+        call.op === 'writeLogTexts'
+          ? writer.writeLogRows((first as string[]).map((text) => JSON.parse(text) as LogRow))
+          : call.op === 'applyUsage' && typeof first === 'string'
+            ? writer.applyUsage(JSON.parse(first) as UsageBatch)
+            : ops[call.op](...call.args);
+    } catch (err) {
+      // A text that does not parse fails its call, not the thread (and with it every other pending call).
+      run = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     void run.then(
       (value) => {
         post({ id: call.id, value });

@@ -211,6 +211,17 @@ describe('the SQLite writer', () => {
     expect(rows[1]!.keyMasked).toBe('sk-ab\u2026yz');
   });
 
+  it('fails a call whose text does not parse, and only that call: the thread goes on', async () => {
+    await writer.writeLogs([logRecord(1, { groupId })]);
+    const started = workers.started;
+    await expect(writer.writeLogTexts(['{"not": "a row"', ''])).rejects.toMatchObject({
+      name: 'SyntaxError',
+    });
+    await writer.writeLogs([logRecord(2, { groupId })]);
+    expect(workers.started).toBe(started);
+    expect(await conn.prisma.requestLog.count()).toBe(2);
+  });
+
   it('applies a usage batch sent twice once: stats, key counts and access-key totals', async () => {
     const db = conn.prisma;
     const keyId = (await db.apiKey.create({ data: { groupId, keyValue: 'v', keyHash: 'h', keyMasked: 'm' } }))
