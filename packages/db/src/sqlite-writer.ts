@@ -213,12 +213,13 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
 
   // Started now, so the file is open (and a tsx start-up paid) before the first request log arrives.
   thread = start();
+  const writeLogTexts = (rows: readonly string[]): Promise<void> => tracked('writeLogTexts', [rows]);
   return {
     // As JSON strings: stringifying costs the serving thread a fraction of cloning the records' object graph
     // (request logs are handed over for every proxied request); the writer thread parses them. Records go as rows
     // (values in column order, no property names): half the bytes to write, copy and parse.
-    writeLogs: (records) => tracked('writeLogTexts', [records.map(logRowText)]),
-    writeLogTexts: (rows) => tracked('writeLogTexts', [rows]),
+    writeLogs: (records) => writeLogTexts(records.map(logRowText)),
+    writeLogTexts,
     // Likewise one string: a batch holds up to a few thousand small objects.
     applyUsage: (batch) => tracked('applyUsage', [JSON.stringify(batch)]),
     insertKeys: (rows) => tracked('insertKeys', [rows]),

@@ -200,11 +200,10 @@ export class BullJobQueue implements JobQueue {
     // A finished job stays for its retention (status and list read it), but nothing reads its payload again:
     // an import's is every key it added (in plain text unless ENCRYPTION_KEY is set), and every list read it back.
     if (!this.transient.has(name)) worker.on('completed', (job: StoredJob) => this.forgetPayload(name, job));
-    // Only a final failure has `finishedOn`; a failed batch otherwise stays whole, to be looked into.
+    // Only a final failure has `finishedOn` (forgetPayload checks it); a failed batch otherwise stays whole, to be
+    // looked into.
     if (SECRET_PAYLOADS.includes(name))
-      worker.on('failed', (job: StoredJob | undefined) => {
-        if (job?.finishedOn) this.forgetPayload(name, job);
-      });
+      worker.on('failed', (job: StoredJob | undefined) => job && this.forgetPayload(name, job));
     this.workers.set(name, worker);
   }
 
