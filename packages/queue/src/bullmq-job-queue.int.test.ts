@@ -158,6 +158,84 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       expect(await queue.status(task2.id)).toMatchObject({ state: 'succeeded', result: 'kept' });
     });
 
+    it('keeps a big request-logs batch beside its job, hands it over whole, and deletes both once it succeeded', async () => {
+      const prefix = newPrefix();
+      const gateway = open(prefix);
+      const admin = new Redis(url);
+      const records = Array.from({ length: 60 }, (_, i) => ({
+        ...logRecordFixture,
+        id: `rec-${i}`,
+        error: i === 7 ? 'quote " backslash \\ newline \n – ✓' : null,
+      }));
+      const big = await gateway.enqueue('request-logs', { records }, { trusted: true });
+      const small = await gateway.enqueue('request-logs', { records: [logRecordFixture] }, { trusted: true });
+      // Waiting for a worker: the job holds only the key of its payload, which expires a day after failed jobs.
+      const side = `${prefix}:payloads:${big.id}`;
+      expect(JSON.parse((await admin.hget(`${prefix}:request-logs:${big.id}`, 'data')) ?? 'null')).toEqual({
+        $payload: side,
+      });
+      expect(JSON.parse((await admin.get(side)) ?? 'null')).toEqual({ records });
+      expect(await admin.ttl(side)).toBeGreaterThan(8 * 24 * 3600 - 60);
+      // A small batch stays in its job.
+      expect(JSON.parse((await admin.hget(`${prefix}:request-logs:${small.id}`, 'data')) ?? 'null')).toEqual({
+        records: [logRecordFixture],
+      });
+      expect(await admin.exists(`${prefix}:payloads:${small.id}`)).toBe(0);
+
+      const worker = open(prefix);
+      const seen: unknown[] = [];
+      let failFirst = true;
+      worker.process(
+        'request-logs',
+        task((job) => {
+          seen.push(job.payload.records);
+          // A failed attempt keeps the payload for the next one.
+          if (job.payload.records.length > 1 && failFirst) {
+            failFirst = false;
+            throw new Error('database away');
+          }
+        }),
+      );
+      await until(
+        () => seen.length,
+        (n) => n === 3,
+      );
+      expect(seen).toContainEqual(records);
+      // Twice: the failed attempt and the one after it.
+      expect(seen.filter((r) => (r as unknown[]).length === records.length)).toHaveLength(2);
+      await until(
+        () => admin.exists(side),
+        (n) => n === 0,
+      );
+      await until(
+        () => worker.status(big.id),
+        (s) => s === null,
+      );
+      admin.disconnect();
+    });
+
+    it('fails a job whose payload is no longer in Redis at once, naming why', async () => {
+      const prefix = newPrefix();
+      const queue = open(prefix);
+      const admin = new Redis(url);
+      const records = Array.from({ length: 60 }, (_, i) => ({ ...logRecordFixture, id: `rec-${i}` }));
+      const { id } = await queue.enqueue('request-logs', { records }, { trusted: true });
+      expect(await admin.del(`${prefix}:payloads:${id}`)).toBe(1);
+      let handled = 0;
+      queue.process(
+        'request-logs',
+        task(() => void handled++),
+      );
+      const failed = await until(() => queue.status(id), finished);
+      expect(failed).toMatchObject({ state: 'failed' });
+      expect(failed?.error).toMatch(/no longer in Redis/);
+      expect(handled).toBe(0);
+      // Without retries: one attempt.
+      const job = await new Queue('request-logs', { connection: admin, prefix }).getJob(id);
+      expect(job?.attemptsMade).toBe(1);
+      admin.disconnect();
+    });
+
     it("drops a finished job's payload from Redis, and a failed import's, keeping status and result", async () => {
       const prefix = newPrefix();
       const queue = open(prefix);

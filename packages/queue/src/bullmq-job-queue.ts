@@ -17,6 +17,14 @@ import { checkJobId, LIST_GROUPS, newestFirst, newJobId, queueOfJobId } from './
 import type { StoredJob } from './bullmq-jobs';
 import { addUnlessPending, readStatus, readTasks } from './bullmq-queue-ops';
 import { bullProcessor } from './bullmq-processor';
+import {
+  loadSidePayload,
+  SIDE_PAYLOAD_CHARS,
+  sidePayloadKey,
+  sidePayloadKeyOf,
+  sidePayloadRef,
+  storeSidePayload,
+} from './bullmq-side-payload';
 import { JOB_NAMES } from './names';
 import type { JobName } from './names';
 import { parseJobPayload } from './payloads';
@@ -51,7 +59,8 @@ export interface BullJobQueueOptions {
   /**
    * Jobs deleted as soon as they succeed (default: `request-logs`, `usage-batch`, `key-events` and `alert`): gateways' batches carry
    * the data itself, and keeping an hour of them would hold every log record of that hour in Redis. Nobody
-   * asks for their status; failed ones are kept like any other.
+   * asks for their status; failed ones are kept like any other. Their big payloads (a log batch) are kept beside
+   * the job rather than in it (see SIDE_PAYLOAD_CHARS), and deleted with it.
    */
   transient?: readonly JobName[];
   /** How often declared schedules are checked for being still in Redis (default 60 000 ms). */
@@ -129,9 +138,16 @@ export class BullJobQueue implements JobQueue {
   /** Schedules this instance declared, re-declared when Redis lost them (a flush, a restart without persistence). */
   private readonly schedules = new Map<JobName, { everyMs: number; data: unknown }>();
   private scheduleWatch: ReturnType<typeof setInterval> | undefined;
+  /**
+   * How long a payload kept beside its job stays in Redis: a day longer than a failed job is kept. A job still
+   * waiting for a worker after that fails for want of its payload.
+   */
+  private readonly sidePayloadTtlSeconds: number;
 
   constructor(private readonly options: BullJobQueueOptions) {
     const defaultJobOptions = jobDefaults(options);
+    const removeOnFail = defaultJobOptions.removeOnFail as { age: number };
+    this.sidePayloadTtlSeconds = removeOnFail.age + DAY_MS / 1000;
     this.transient = new Set(options.transient ?? TRANSIENT_JOBS);
     this.prefix = options.prefix ?? 'kw';
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -165,14 +181,20 @@ export class BullJobQueue implements JobQueue {
     const delay = Math.max(0, opts.delayMs ?? 0);
     const queue = this.queue(name);
     const { jobId } = opts;
-    if (jobId === undefined) {
-      const id = newJobId(name);
-      await this.call(`enqueue ${name}`, () => queue.add(name, data, { jobId: id, delay }));
-      return { id };
-    }
-    checkJobId(jobId);
-    await this.call(`enqueue ${name}`, () => addUnlessPending(queue, name, data, jobId, delay));
-    return { id: jobId };
+    if (jobId !== undefined) checkJobId(jobId);
+    const id = jobId ?? newJobId(name);
+    // A big transient payload first goes beside its job (the job only names its key), so the job is never added
+    // without it; a failed add leaves it to expire. Not under a caller's id: a job still pending under it keeps
+    // its own payload.
+    const text = jobId === undefined && this.transient.has(name) ? JSON.stringify(data) : '';
+    const side = text.length >= SIDE_PAYLOAD_CHARS ? sidePayloadKey(this.prefix, id) : null;
+    await this.call(`enqueue ${name}`, async () => {
+      if (side) await storeSidePayload(this.producer, side, text, this.sidePayloadTtlSeconds);
+      const stored = side ? sidePayloadRef(side) : data;
+      if (jobId === undefined) await queue.add(name, stored, { jobId: id, delay });
+      else await addUnlessPending(queue, name, stored, jobId, delay);
+    });
+    return { id };
   }
 
   process<N extends JobName>(name: N, handler: JobHandler<N>, opts: ProcessOptions = {}): void {
@@ -181,6 +203,7 @@ export class BullJobQueue implements JobQueue {
     const processor = bullProcessor(name, handler, this.queue(name), {
       logger: this.logger,
       running: this.running,
+      payloadOf: (job) => this.payloadOf(job),
     });
     const { Worker: BullWorker } = loadBullmq();
     const worker = new BullWorker<unknown, unknown, string>(name, processor, {
@@ -200,6 +223,9 @@ export class BullJobQueue implements JobQueue {
     // A finished job stays for its retention (status and list read it), but nothing reads its payload again:
     // an import's is every key it added (in plain text unless ENCRYPTION_KEY is set), and every list read it back.
     if (!this.transient.has(name)) worker.on('completed', (job: StoredJob) => this.forgetPayload(name, job));
+    // BullMQ deleted the succeeded job; its payload beside it goes too. A failed one keeps it, to be looked into
+    // (and retried), until it expires.
+    else worker.on('completed', (job: StoredJob) => this.dropSidePayload(name, job));
     // Only a final failure has `finishedOn` (forgetPayload checks it); a failed batch otherwise stays whole, to be
     // looked into.
     if (SECRET_PAYLOADS.includes(name))
@@ -264,6 +290,22 @@ export class BullJobQueue implements JobQueue {
       .eval(FORGET_PAYLOAD, 1, key, String(job.finishedOn))
       .catch((error: unknown) =>
         this.report(`forget payload of ${name}`, error instanceof Error ? error : new Error(String(error))),
+      );
+  }
+
+  /** A job's payload: its data, or what is kept beside it. */
+  private payloadOf(job: StoredJob): Promise<unknown> {
+    const side = sidePayloadKeyOf(job.data);
+    return side === null ? Promise.resolve(job.data) : loadSidePayload(this.producer, side, job.id ?? '');
+  }
+
+  private dropSidePayload(name: JobName, job: StoredJob): void {
+    const side = sidePayloadKeyOf(job.data);
+    if (side === null) return;
+    this.producer
+      .del(side)
+      .catch((error: unknown) =>
+        this.report(`drop payload of ${name}`, error instanceof Error ? error : new Error(String(error))),
       );
   }
 

@@ -4,7 +4,8 @@ import { loadBullmq } from './bullmq-connection';
 import type { StoredJob } from './bullmq-jobs';
 import { storedProgress } from './bullmq-jobs';
 import type { JobName } from './names';
-import { parseJobPayload } from './payloads';
+import { SidePayloadGoneError } from './bullmq-side-payload';
+import { InvalidJobPayloadError, parseJobPayload } from './payloads';
 import type { JobPayload } from './payloads';
 import { isPermanentJobError } from './port';
 import type { JobHandler } from './port';
@@ -29,15 +30,21 @@ export async function previousRunActive(queue: Queue, job: StoredJob): Promise<b
 }
 
 /**
- * The BullMQ processor of job `name`: re-parses the payload (a producer of another version may have written
- * it), hands the port's `Job` to `handler`, and turns a PermanentJobError (or a payload no retry can fix)
- * into BullMQ's UnrecoverableError so it fails without further attempts.
+ * The BullMQ processor of job `name`: reads the payload (from beside the job when it is there: `payloadOf`),
+ * re-parses it (a producer of another version may have written it), hands the port's `Job` to `handler`, and
+ * turns a PermanentJobError (or a payload no retry can fix) into BullMQ's UnrecoverableError so it fails without
+ * further attempts.
  */
 export function bullProcessor<N extends JobName>(
   name: N,
   handler: JobHandler<N>,
   queue: Queue,
-  context: { logger: LogPort; running: Set<Promise<unknown>> },
+  context: {
+    logger: LogPort;
+    running: Set<Promise<unknown>>;
+    /** The job's payload as its producer gave it; rejects with SidePayloadGoneError when it is lost. */
+    payloadOf: (job: StoredJob) => Promise<unknown>;
+  },
 ): Processor<unknown, unknown, string> {
   return async (job: StoredJob) => {
     if (job.repeatJobKey !== undefined && (await previousRunActive(queue, job))) {
@@ -49,9 +56,16 @@ export function bullProcessor<N extends JobName>(
     }
     let payload: JobPayload<N>;
     try {
-      payload = parseJobPayload(name, job.data);
+      payload = parseJobPayload(name, await context.payloadOf(job));
     } catch (error) {
-      throw new (loadBullmq().UnrecoverableError)(error instanceof Error ? error.message : String(error));
+      // Redis unreachable while reading a payload kept beside the job: a later attempt may find it. A payload that
+      // is gone, not JSON or not valid stays so.
+      const lasting =
+        error instanceof InvalidJobPayloadError ||
+        error instanceof SidePayloadGoneError ||
+        error instanceof SyntaxError;
+      if (!lasting) throw error instanceof Error ? error : new Error(String(error));
+      throw new (loadBullmq().UnrecoverableError)(error.message);
     }
     // Tracked so that closing waits for the handler itself, however long it takes, and only for it.
     const run = Promise.resolve().then(() =>

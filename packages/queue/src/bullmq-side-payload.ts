@@ -1,0 +1,59 @@
+// Big payloads of transient jobs kept beside the job, in a plain Redis string, rather than in BullMQ's job hash.
+import type { Redis } from 'ioredis';
+
+/**
+ * A transient job's payload whose JSON has at least this many characters goes beside its job. BullMQ adds, hands
+ * out and finishes a job in Lua scripts, and Redis 7.0 spends ~1.2 µs per KB on every script that takes or returns
+ * the payload (an 80 KB argument made `return 1` cost ~100 µs, where `HSET` of the same value takes ~2 µs). A
+ * gateway's log batch (~80–100 KB) went through three such scripts — ~800 µs of Redis per batch, ~4 µs per proxied
+ * request. Small payloads stay in the job: there the second round trip would cost more than it saves.
+ */
+export const SIDE_PAYLOAD_CHARS = 8192;
+
+/** The one field of a job's data when its payload is beside it: the payload's Redis key. */
+const FIELD = '$payload';
+
+/** What BullMQ stores as the data of a job whose payload is beside it. */
+export interface SidePayloadRef {
+  [FIELD]: string;
+}
+
+/** Where the payload of job `jobId` goes (under the queues' prefix, apart from BullMQ's own keys). */
+export function sidePayloadKey(prefix: string, jobId: string): string {
+  return `${prefix}:payloads:${jobId}`;
+}
+
+/** The job data standing for a payload stored under `key`. */
+export function sidePayloadRef(key: string): SidePayloadRef {
+  return { [FIELD]: key };
+}
+
+/** The payload key a job's data points at, or null when the data is the payload itself. */
+export function sidePayloadKeyOf(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const key = (data as Partial<SidePayloadRef>)[FIELD];
+  return typeof key === 'string' && Object.keys(data).length === 1 ? key : null;
+}
+
+/** Stores a payload's JSON text under `key` for `ttlSeconds` (so one whose job never runs does not stay). */
+export async function storeSidePayload(
+  redis: Redis,
+  key: string,
+  text: string,
+  ttlSeconds: number,
+): Promise<void> {
+  await redis.set(key, text, 'EX', ttlSeconds);
+}
+
+/** Thrown when a job's payload is no longer in Redis (it expired, or Redis lost it): no retry can bring it back. */
+export class SidePayloadGoneError extends Error {}
+
+/** The payload stored under `key`, parsed. */
+export async function loadSidePayload(redis: Redis, key: string, jobId: string): Promise<unknown> {
+  const text = await redis.get(key);
+  if (text === null)
+    throw new SidePayloadGoneError(
+      `the payload of job ${jobId} is no longer in Redis (it expired, or Redis lost it)`,
+    );
+  return JSON.parse(text) as unknown;
+}
