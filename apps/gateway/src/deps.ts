@@ -1,4 +1,4 @@
-import { logRowSize, logRowsOf } from '@keyway/contracts';
+import { logRowsJsonPieces, logRowText, type RequestLogRecord } from '@keyway/contracts';
 import type { KeyStateChange } from '@keyway/keypool';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
@@ -44,16 +44,19 @@ export interface GatewayProcess {
 /** Log records per `request-logs` job, and key changes per `key-events` job. */
 const JOB_BATCH = 500;
 /**
- * The most characters of rows (as logRowSize estimates them) in one `request-logs` job. Its JSON text is
- * stringified, flattened, measured and copied on its way to Redis; below V8's largest regular object (128 KiB,
- * one-byte: rows carry masks without their `…`, see ROW_ELLIPSIS) each copy comes from the young generation, above
- * it from fresh pages of its own, a page fault per 4 KiB. Lab A/B under load against 500-row two-byte jobs: page
- * faults 0.44 → 0.10 per request, and in a CPU profile string flattening 4.6 → 1.0%, UTF-8 measuring 4.1 → 0.2% and
- * page faults 2.9 → 0.5% of this process. About twice as many jobs cost the worker, Redis and PostgreSQL a few µs
- * per request more: the sum of the four processes' CPU per request was lower in a first three pairs of rounds, and
- * within the noise (±20%) in a later twelve.
+ * The most characters of rows in one `request-logs` job (with {@link JOB_BATCH} rows of ~500 characters, the count
+ * decides first). Every job costs the worker, Redis and PostgreSQL about the same whatever its size: with jobs of
+ * ~100 rows against ~200 (two gateways of one build but for this, sharing a worker, loaded in alternate rounds),
+ * Redis took 7.2 → 11.1 µs per request, PostgreSQL 19.4 → 22.0 and the worker ~22 → ~30.
  */
-const JOB_ROW_CHARS = 100_000;
+const JOB_ROW_CHARS = 400_000;
+/**
+ * Characters of rows per piece of a job's JSON text: each piece stays below V8's largest regular object (128 KiB,
+ * one-byte: rows carry masks without their `…`, see ROW_ELLIPSIS). Past it a string takes fresh pages of its own, a
+ * page fault per 4 KiB: against 500-row jobs made into one two-byte string, page faults went 0.44 → 0.10 per
+ * request, and string flattening 4.6 → 1.0%, UTF-8 measuring 4.1 → 0.2% of this process in a CPU profile.
+ */
+const JOB_PIECE_CHARS = 100_000;
 
 /**
  * The distributed gateway's composition root. Starts serving at once (`/health`, `/ready`); the key pool (mirrored
@@ -97,15 +100,16 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
 
   // Request logs and this replica's key changes go to the worker in batches; while Redis is away they wait here.
   // Built from typed values: the worker validates them (once), the gateway does not spend CPU on it too. Logs go
-  // as rows: a job's JSON is half as long, and it is stringified, measured and copied several times on its way to
-  // Redis (with whole records the job text was ~1.5 KB per request, most of what this process moved to V8's old
-  // generation: a mark-compact every ~0.6 s under load).
-  const logSink = createBufferedSink({
+  // as rows: a job's JSON is half as long as with whole records (~1.5 KB per request, most of what this process
+  // moved to V8's old generation: a mark-compact every ~0.6 s under load). Each record is made into its row's JSON
+  // text as it is pushed (logRowText), so what waits for the batch is one flat string per request; a batch goes
+  // to Redis as pieces of its job's JSON (enqueueJson), never as one string.
+  const logRows = createBufferedSink<string>({
     maxBatch: JOB_BATCH,
-    sizeOf: logRowSize,
+    sizeOf: (text) => text.length,
     maxBatchSize: JOB_ROW_CHARS,
-    write: async (records) =>
-      void (await queue.enqueue(JOBS.requestLogs, logRowsOf(records), { trusted: true })),
+    write: async (texts) =>
+      void (await queue.enqueueJson(JOBS.requestLogs, logRowsJsonPieces(texts, JOB_PIECE_CHARS))),
     onError: (err, pending) => {
       m.logWriteFailed();
       logger.warn(
@@ -115,6 +119,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
     },
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
+  const logSink = { ...logRows, push: (record: RequestLogRecord) => logRows.push(logRowText(record)) };
   // Usage counters go as their own jobs whatever `requestLogging` says; a batch keeps its id across retries, so the
   // worker applies it once.
   const usageSink = createUsageAggregator({

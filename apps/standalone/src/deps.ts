@@ -7,7 +7,6 @@ import {
   createPgLogWriter,
   createPrismaClient,
   createSqliteWriter,
-  logRowText,
   readAccessKeyUsage,
   writeRequestLogs,
 } from '@keyway/db';
@@ -31,7 +30,7 @@ import type {
   UsageSink,
 } from '@keyway/gateway';
 import type { AlertSink } from '@keyway/alerts';
-import type { RequestLogRecord } from '@keyway/contracts';
+import { logRowText, type RequestLogRecord } from '@keyway/contracts';
 import { createAlertEmitter } from '@keyway/alerts';
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';

@@ -3,8 +3,9 @@ import {
   LOG_COLUMNS,
   ROW_ELLIPSIS,
   attemptsFromRow,
-  logRowSize,
+  logRowsJsonPieces,
   logRowsOf,
+  logRowText,
   logRowsSchema,
   maskFromRow,
   toLogRow,
@@ -159,13 +160,28 @@ describe('log rows', () => {
     expect(back).toEqual(r);
   });
 
-  it('estimate the JSON size of a row from above for ordinary records, and grow with long fields', () => {
-    for (const r of [record(10), record(11, { requestBody: null, error: null, attempts: [] })]) {
-      const size = JSON.stringify(toLogRow(r)).length;
-      expect(logRowSize(r)).toBeGreaterThanOrEqual(size);
-      expect(logRowSize(r)).toBeLessThan(size * 1.5);
+  it('make a batch of row texts into pieces of its JSON that read back as the records, none much past its size', () => {
+    const records = Array.from({ length: 40 }, (_, i) =>
+      record(
+        30 + i,
+        i === 5 ? { error: 'quote " backslash \\ newline \n – ✓', requestBody: 'x'.repeat(3000) } : {},
+      ),
+    );
+    const texts = records.map(logRowText);
+    for (const pieceChars of [1, 500, 2000, 10_000, 1_000_000]) {
+      for (const n of [1, 2, 7, 40]) {
+        const pieces = logRowsJsonPieces(texts.slice(0, n), pieceChars);
+        const json = pieces.join('');
+        expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(logRowsOf(records.slice(0, n)))));
+        expect(logRowsSchema.parse(JSON.parse(json))).toEqual(records.slice(0, n));
+        // Each piece holds at least one row, and rows of at most pieceChars unless one row alone is longer.
+        const longest = Math.max(...texts.slice(0, n).map((t) => t.length));
+        for (const piece of pieces)
+          expect(piece.length).toBeLessThanOrEqual(Math.max(pieceChars, longest + 1) + 700);
+        if (pieceChars === 1) expect(pieces).toHaveLength(n);
+      }
     }
-    expect(logRowSize(record(12, { requestBody: 'x'.repeat(10_000) }))).toBeGreaterThan(10_000);
+    expect(logRowsJsonPieces(texts, 1_000_000)).toHaveLength(1);
   });
 
   it('check each value of a row exactly as the record schema does (a seeded fuzz against the schema itself)', () => {

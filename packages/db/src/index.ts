@@ -33,7 +33,6 @@ export { sqliteTime, type LogWriter } from './repositories/sqlite-log-writer';
 export {
   createSqliteLogWriter,
   createSqliteWriter,
-  logRowText,
   type SqliteWriter,
   type SqliteWriterThread,
 } from './sqlite-writer';

@@ -26,7 +26,7 @@ import type { RequestLogRecord, UsageBatch } from '@keyway/contracts';
 import { sqlitePathFromUrl } from './provider';
 import type { NewKeyRow, StoredKeyId } from './repositories/keys';
 import type { PrunableTable } from './repositories/retention';
-import { toLogRow } from '@keyway/contracts';
+import { logRowText } from '@keyway/contracts';
 import type { LogWriter } from './repositories/sqlite-log-writer';
 import type { WriterCall, WriterFailure, WriterReply, WriterThreadData } from './sqlite-writer-thread';
 
@@ -67,6 +67,9 @@ export interface SqliteWriterThread extends SqliteWriter {
   /**
    * {@link SqliteWriter.writeLogs} for records already made into their rows' texts ({@link logRowText}): the
    * standalone process's log sink keeps those, not records, while a batch fills. An empty list writes nothing.
+   * One row per string (Worker#postMessage copies each flat string; the thread parses them): a batch in one string
+   * was past V8's largest regular object (128 KiB) and took ~1–1.5 ms to post; in strings of 100 rows, joining them
+   * copied every row once more (~0.4 KB per request allocated).
    */
   writeLogTexts(rows: readonly string[]): Promise<void>;
   /** Ends the thread at once, as a crash would: its pending calls reject, the next call starts a new thread. */
@@ -107,21 +110,6 @@ interface Thread {
   worker: Worker;
   pending: Map<number, { resolve(value: unknown): void; reject(err: Error): void }>;
   exited: Promise<void>;
-}
-
-/**
- * A record's row (see toLogRow) as JSON text: how request logs cross to the writer's thread, a list of such texts
- * per call (Worker#postMessage copies each flat string; the thread parses them). The standalone process makes it as
- * a record is finished, so what waits for the next batch is one flat string per request, not the record's object
- * graph (the record, its attempts, their strings), and the record dies young. Waiting records outlive V8's
- * young-generation collections (a scavenge every few hundred requests under load), each of which copies them. Lab,
- * standalone with logging on under the same load, main isolate (`--trace-gc-nvp`): bytes surviving scavenges over
- * those of logging off, 764 → 587 per request, promoted 148 → 105. One row per string: a batch in one string was
- * past V8's largest regular object (128 KiB) and took ~1–1.5 ms to post; in strings of 100 rows, joining them copied
- * every row once more (~0.4 KB per request allocated).
- */
-export function logRowText(record: RequestLogRecord): string {
-  return JSON.stringify(toLogRow(record));
 }
 
 /** The writer thread's young generation, in MB (its batches are short-lived; the old generation is unbounded). */

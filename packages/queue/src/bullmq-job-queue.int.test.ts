@@ -1,4 +1,4 @@
-import type { RequestLogRecord } from '@keyway/contracts';
+import { logRowsJsonPieces, logRowText, type RequestLogRecord } from '@keyway/contracts';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -211,6 +211,32 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
         () => worker.status(big.id),
         (s) => s === null,
       );
+      admin.disconnect();
+    });
+
+    it('stores a batch given as pieces of its JSON text whole beside its job; a small one goes in the job', async () => {
+      const prefix = newPrefix();
+      const queue = open(prefix);
+      const admin = new Redis(url);
+      const records = Array.from({ length: 80 }, (_, i) => ({ ...logRecordFixture, id: `rec-${i}` }));
+      const texts = records.map(logRowText);
+      const pieces = logRowsJsonPieces(texts, 4000);
+      expect(pieces.length).toBeGreaterThan(2);
+      const big = await queue.enqueueJson('request-logs', pieces);
+      expect(await admin.get(`${prefix}:payloads:${big.id}`)).toBe(pieces.join(''));
+      const small = await queue.enqueueJson('request-logs', logRowsJsonPieces(texts.slice(0, 1), 4000));
+      expect(await admin.exists(`${prefix}:payloads:${small.id}`)).toBe(0);
+      const seen: unknown[] = [];
+      queue.process(
+        'request-logs',
+        task((job) => void seen.push(job.payload.records)),
+      );
+      await until(
+        () => seen.length,
+        (n) => n === 2,
+      );
+      expect(seen).toContainEqual(records);
+      expect(seen).toContainEqual(records.slice(0, 1));
       admin.disconnect();
     });
 

@@ -189,10 +189,31 @@ export class BullJobQueue implements JobQueue {
     const text = jobId === undefined && this.transient.has(name) ? JSON.stringify(data) : '';
     const side = text.length >= SIDE_PAYLOAD_CHARS ? sidePayloadKey(this.prefix, id) : null;
     await this.call(`enqueue ${name}`, async () => {
-      if (side) await storeSidePayload(this.producer, side, text, this.sidePayloadTtlSeconds);
+      if (side) await storeSidePayload(this.producer, side, [text], this.sidePayloadTtlSeconds);
       const stored = side ? sidePayloadRef(side) : data;
       if (jobId === undefined) await queue.add(name, stored, { jobId: id, delay });
       else await addUnlessPending(queue, name, stored, jobId, delay);
+    });
+    return { id };
+  }
+
+  /**
+   * {@link enqueue} of a trusted payload already made into JSON text, given in pieces whose concatenation is that
+   * text (a gateway's log batch: no piece past V8's largest young-generation object, so the producer never holds
+   * the batch as one string). A transient job's big payload is stored piece by piece beside its job; any other
+   * payload is parsed and enqueued as usual.
+   */
+  async enqueueJson(name: JobName, pieces: readonly string[]): Promise<{ id: string }> {
+    let chars = 0;
+    for (const piece of pieces) chars += piece.length;
+    if (!this.transient.has(name) || chars < SIDE_PAYLOAD_CHARS)
+      return this.enqueue(name, JSON.parse(pieces.join('')) as JobInput<typeof name>, { trusted: true });
+    const queue = this.queue(name);
+    const id = newJobId(name);
+    const side = sidePayloadKey(this.prefix, id);
+    await this.call(`enqueue ${name}`, async () => {
+      await storeSidePayload(this.producer, side, pieces, this.sidePayloadTtlSeconds);
+      await queue.add(name, sidePayloadRef(side), { jobId: id });
     });
     return { id };
   }

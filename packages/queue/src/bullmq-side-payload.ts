@@ -35,14 +35,26 @@ export function sidePayloadKeyOf(data: unknown): string | null {
   return typeof key === 'string' && Object.keys(data).length === 1 ? key : null;
 }
 
-/** Stores a payload's JSON text under `key` for `ttlSeconds` (so one whose job never runs does not stay). */
+/**
+ * Stores a payload's JSON text, given in pieces whose concatenation is that text, under `key` for `ttlSeconds` (so
+ * one whose job never runs does not stay): all of it or, on a failure, nothing.
+ */
 export async function storeSidePayload(
   redis: Redis,
   key: string,
-  text: string,
+  pieces: readonly string[],
   ttlSeconds: number,
 ): Promise<void> {
-  await redis.set(key, text, 'EX', ttlSeconds);
+  const [first = '', ...rest] = pieces;
+  if (rest.length === 0) {
+    await redis.set(key, first, 'EX', ttlSeconds);
+    return;
+  }
+  const tx = redis.multi().set(key, first, 'EX', ttlSeconds);
+  for (const piece of rest) tx.append(key, piece);
+  const results = await tx.exec();
+  const failed = results?.find(([error]) => error !== null)?.[0];
+  if (!results || failed) throw failed ?? new Error(`could not store the payload under ${key}`);
 }
 
 /** Thrown when a job's payload is no longer in Redis (it expired, or Redis lost it): no retry can bring it back. */
