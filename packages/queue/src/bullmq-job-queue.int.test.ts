@@ -262,6 +262,29 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       admin.disconnect();
     });
 
+    it('neither reads nor deletes a Redis key that a job names as its payload but is not its own', async () => {
+      const prefix = newPrefix();
+      const queue = open(prefix);
+      const admin = new Redis(url);
+      const other = `${prefix}:precious`;
+      await admin.set(other, JSON.stringify({ records: [logRecordFixture] }));
+      // A producer (of Redis access) writing a job by hand, pointing at someone else's key.
+      const bull = new Queue('request-logs', { connection: admin, prefix });
+      await bull.add('request-logs', { $payload: other }, { jobId: 'request-logs.forged' });
+      let handled = 0;
+      queue.process(
+        'request-logs',
+        task(() => void handled++),
+      );
+      const failed = await until(() => queue.status('request-logs.forged'), finished);
+      expect(failed).toMatchObject({ state: 'failed' });
+      expect(failed?.error).toMatch(/not its own/);
+      expect(handled).toBe(0);
+      expect(await admin.get(other)).not.toBeNull();
+      await bull.close();
+      admin.disconnect();
+    });
+
     it("drops a finished job's payload from Redis, and a failed import's, keeping status and result", async () => {
       const prefix = newPrefix();
       const queue = open(prefix);

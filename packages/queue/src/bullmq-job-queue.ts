@@ -20,6 +20,7 @@ import { bullProcessor } from './bullmq-processor';
 import {
   loadSidePayload,
   SIDE_PAYLOAD_CHARS,
+  SidePayloadError,
   sidePayloadKey,
   sidePayloadKeyOf,
   sidePayloadRef,
@@ -314,14 +315,31 @@ export class BullJobQueue implements JobQueue {
       );
   }
 
-  /** A job's payload: its data, or what is kept beside it. */
-  private payloadOf(job: StoredJob): Promise<unknown> {
+  /**
+   * The key of the payload kept beside `job`, null when its data is the payload. Only the key this queue gives a
+   * job's payload is read (and deleted once the job succeeded): data naming any other Redis key is refused.
+   */
+  private sidePayloadOf(job: StoredJob): string | null {
     const side = sidePayloadKeyOf(job.data);
-    return side === null ? Promise.resolve(job.data) : loadSidePayload(this.producer, side, job.id ?? '');
+    if (side === null) return null;
+    if (job.id === undefined || side !== sidePayloadKey(this.prefix, job.id))
+      throw new SidePayloadError(`job ${job.id ?? '?'} names a payload key that is not its own`);
+    return side;
+  }
+
+  /** A job's payload: its data, or what is kept beside it. */
+  private async payloadOf(job: StoredJob): Promise<unknown> {
+    const side = this.sidePayloadOf(job);
+    return side === null ? job.data : await loadSidePayload(this.producer, side, job.id ?? '');
   }
 
   private dropSidePayload(name: JobName, job: StoredJob): void {
-    const side = sidePayloadKeyOf(job.data);
+    let side: string | null;
+    try {
+      side = this.sidePayloadOf(job);
+    } catch {
+      return; // not ours to delete
+    }
     if (side === null) return;
     this.producer
       .del(side)

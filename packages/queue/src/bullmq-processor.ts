@@ -4,7 +4,7 @@ import { loadBullmq } from './bullmq-connection';
 import type { StoredJob } from './bullmq-jobs';
 import { storedProgress } from './bullmq-jobs';
 import type { JobName } from './names';
-import { SidePayloadGoneError } from './bullmq-side-payload';
+import { SidePayloadError } from './bullmq-side-payload';
 import { InvalidJobPayloadError, parseJobPayload } from './payloads';
 import type { JobPayload } from './payloads';
 import { isPermanentJobError } from './port';
@@ -42,7 +42,7 @@ export function bullProcessor<N extends JobName>(
   context: {
     logger: LogPort;
     running: Set<Promise<unknown>>;
-    /** The job's payload as its producer gave it; rejects with SidePayloadGoneError when it is lost. */
+    /** The job's payload as its producer gave it; rejects with SidePayloadError when it is lost. */
     payloadOf: (job: StoredJob) => Promise<unknown>;
   },
 ): Processor<unknown, unknown, string> {
@@ -62,7 +62,7 @@ export function bullProcessor<N extends JobName>(
       // is gone, not JSON or not valid stays so.
       const lasting =
         error instanceof InvalidJobPayloadError ||
-        error instanceof SidePayloadGoneError ||
+        error instanceof SidePayloadError ||
         error instanceof SyntaxError;
       if (!lasting) throw error instanceof Error ? error : new Error(String(error));
       throw new (loadBullmq().UnrecoverableError)(error.message);

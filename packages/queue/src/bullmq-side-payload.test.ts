@@ -4,12 +4,7 @@ import type { LogPort } from '@keyway/core';
 import { loadBullmq } from './bullmq-connection';
 import type { StoredJob } from './bullmq-jobs';
 import { bullProcessor } from './bullmq-processor';
-import {
-  SidePayloadGoneError,
-  sidePayloadKey,
-  sidePayloadKeyOf,
-  sidePayloadRef,
-} from './bullmq-side-payload';
+import { SidePayloadError, sidePayloadKey, sidePayloadKeyOf, sidePayloadRef } from './bullmq-side-payload';
 
 const silent: LogPort = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -47,7 +42,7 @@ describe('side payloads', () => {
 
     it('fails for good when the payload is gone, not JSON or not valid', async () => {
       const { UnrecoverableError } = loadBullmq();
-      await expect(run(() => Promise.reject(new SidePayloadGoneError('gone')))).rejects.toBeInstanceOf(
+      await expect(run(() => Promise.reject(new SidePayloadError('gone')))).rejects.toBeInstanceOf(
         UnrecoverableError,
       );
       await expect(

@@ -57,14 +57,17 @@ export async function storeSidePayload(
   if (!results || failed) throw failed ?? new Error(`could not store the payload under ${key}`);
 }
 
-/** Thrown when a job's payload is no longer in Redis (it expired, or Redis lost it): no retry can bring it back. */
-export class SidePayloadGoneError extends Error {}
+/**
+ * Thrown when a job's payload is no longer in Redis (it expired, or Redis lost it), or its data names a key that is
+ * not its own: no retry can mend either.
+ */
+export class SidePayloadError extends Error {}
 
 /** The payload stored under `key`, parsed. */
 export async function loadSidePayload(redis: Redis, key: string, jobId: string): Promise<unknown> {
   const text = await redis.get(key);
   if (text === null)
-    throw new SidePayloadGoneError(
+    throw new SidePayloadError(
       `the payload of job ${jobId} is no longer in Redis (it expired, or Redis lost it)`,
     );
   return JSON.parse(text) as unknown;
