@@ -1,4 +1,4 @@
-import { logRowsJsonPieces, logRowText, type RequestLogRecord } from '@keyway/contracts';
+import { logRowsJsonPieces } from '@keyway/contracts';
 import type { KeyStateChange } from '@keyway/keypool';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
@@ -19,7 +19,7 @@ import type { GatewayDeps } from './app';
 import { ConfigFollower } from './config-follower';
 import type { Env } from './env';
 import { createGatewayMetrics } from './gateway-metrics';
-import { createBufferedSink } from './log-sink';
+import { createBufferedSink, createRowTextSink } from './log-sink';
 import { createUsageAggregator } from './usage-aggregator';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
@@ -104,7 +104,7 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   // moved to V8's old generation: a mark-compact every ~0.6 s under load). Each record is made into its row's JSON
   // text as it is pushed (logRowText), so what waits for the batch is one flat string per request; a batch goes
   // to Redis as pieces of its job's JSON (enqueueJson), never as one string.
-  const logRows = createBufferedSink<string>({
+  const logSink = createRowTextSink({
     maxBatch: JOB_BATCH,
     sizeOf: (text) => text.length,
     maxBatchSize: JOB_ROW_CHARS,
@@ -119,7 +119,6 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
     },
     onDrop: (count) => logger.error({ count }, 'request-log buffer full; dropped the oldest records'),
   });
-  const logSink = { ...logRows, push: (record: RequestLogRecord) => logRows.push(logRowText(record)) };
   // Usage counters go as their own jobs whatever `requestLogging` says; a batch keeps its id across retries, so the
   // worker applies it once.
   const usageSink = createUsageAggregator({

@@ -1,4 +1,4 @@
-import type { RequestLogRecord } from '@keyway/contracts';
+import { logRowText, type RequestLogRecord } from '@keyway/contracts';
 
 /** Where finished records go. `push` must never block or throw: logging cannot fail a request. */
 export interface Sink<T> {
@@ -148,4 +148,13 @@ export function createBufferedSink<T = RequestLogRecord>(
     },
     pending: () => buffer.length,
   };
+}
+
+/**
+ * A request-log sink that makes each record into its row's JSON text as it is pushed ({@link logRowText}) and
+ * buffers those texts: what waits for the batch is one flat string per request, and the record dies young.
+ */
+export function createRowTextSink(o: BufferedSinkOptions<string>): RequestLogSink & { pending(): number } {
+  const rows = createBufferedSink<string>(o);
+  return { ...rows, push: (record) => rows.push(logRowText(record)) };
 }

@@ -14,6 +14,7 @@ import type { DbConnection, SqliteWriter, SqliteWriterThread } from '@keyway/db'
 import {
   compileRuntime,
   createBufferedSink,
+  createRowTextSink,
   createUsageAggregator,
   createGatewayMetrics,
   createUpstreamClients,
@@ -30,7 +31,6 @@ import type {
   UsageSink,
 } from '@keyway/gateway';
 import type { AlertSink } from '@keyway/alerts';
-import { logRowText, type RequestLogRecord } from '@keyway/contracts';
 import { createAlertEmitter } from '@keyway/alerts';
 import { MemoryKeyPool } from '@keyway/keypool';
 import { LocalCounters } from '@keyway/limits';
@@ -78,7 +78,7 @@ type SinkHandlers = Pick<BufferedSinkOptions, 'onError' | 'onDrop'>;
 
 /**
  * The request-log sink and a fast writer behind it (Prisma costs more CPU than the proxying it logs). With SQLite,
- * each record is made into its row's text as it is pushed ({@link logRowText}), and the sink keeps those while a
+ * each record is made into its row's text as it is pushed (createRowTextSink), and the sink keeps those while a
  * batch fills: a record and its attempts die young instead of being copied by V8's young-generation collections.
  */
 function requestLogs(
@@ -89,8 +89,7 @@ function requestLogs(
 ): { sink: RequestLogSink & { pending(): number }; close: () => Promise<void> } {
   // The SQLite writer is closed with the process's other SQLite users, below.
   if (sqlite) {
-    const rows = createBufferedSink<string>({ write: (texts) => sqlite.writeLogTexts(texts), ...handlers });
-    const sink = { ...rows, push: (record: RequestLogRecord) => rows.push(logRowText(record)) };
+    const sink = createRowTextSink({ write: (texts) => sqlite.writeLogTexts(texts), ...handlers });
     return { sink, close: () => Promise.resolve() };
   }
   if (db.provider === 'postgresql') {
