@@ -1,4 +1,3 @@
-import { logRowsJsonPieces } from '@keyway/contracts';
 import type { KeyStateChange } from '@keyway/keypool';
 import { createKeyCipher, RedisConfigStore } from '@keyway/keypool';
 import type { RedisKeyPool } from '@keyway/keypool';
@@ -19,7 +18,7 @@ import type { GatewayDeps } from './app';
 import { ConfigFollower } from './config-follower';
 import type { Env } from './env';
 import { createGatewayMetrics } from './gateway-metrics';
-import { createBufferedSink, createRowTextSink } from './log-sink';
+import { createBufferedSink, createRowBatchSink, rowBatchJsonPieces } from './log-sink';
 import { createUsageAggregator } from './usage-aggregator';
 import { compileRuntime } from './runtime';
 import type { GatewayRuntime } from './runtime';
@@ -50,14 +49,8 @@ const JOB_BATCH = 500;
  * Redis took 7.2 → 11.1 µs per request, PostgreSQL 19.4 → 22.0 and the worker ~22 → ~30.
  */
 const JOB_ROW_CHARS = 400_000;
-/**
- * Characters of rows per piece of a job's JSON text: each piece stays below V8's largest regular object (128 KiB,
- * one-byte: rows carry masks without their `…`, see ROW_ELLIPSIS). Past it a string takes fresh pages of its own, a
- * page fault per 4 KiB: against 500-row jobs made into one two-byte string, page faults went 0.44 → 0.10 per
- * request, and string flattening 4.6 → 1.0%, UTF-8 measuring 4.1 → 0.2% of this process in a CPU profile.
- */
-const JOB_PIECE_CHARS = 100_000;
-
+/** Bytes of a log batch's chunk: a batch of usual rows fits one. */
+const JOB_CHUNK_BYTES = 512 * 1024;
 /**
  * The distributed gateway's composition root. Starts serving at once (`/health`, `/ready`); the key pool (mirrored
  * from Redis) and the config snapshot load in the background and are retried until Redis answers, so a gateway
@@ -101,15 +94,15 @@ export function startGateway(env: Env, logger: Logger): GatewayProcess {
   // Request logs and this replica's key changes go to the worker in batches; while Redis is away they wait here.
   // Built from typed values: the worker validates them (once), the gateway does not spend CPU on it too. Logs go
   // as rows: a job's JSON is half as long as with whole records (~1.5 KB per request, most of what this process
-  // moved to V8's old generation: a mark-compact every ~0.6 s under load). Each record is made into its row's JSON
-  // text as it is pushed (logRowText), so what waits for the batch is one flat string per request; a batch goes
-  // to Redis as pieces of its job's JSON (enqueueJson), never as one string.
-  const logSink = createRowTextSink({
-    maxBatch: JOB_BATCH,
-    sizeOf: (text) => text.length,
-    maxBatchSize: JOB_ROW_CHARS,
-    write: async (texts) =>
-      void (await queue.enqueueJson(JOBS.requestLogs, logRowsJsonPieces(texts, JOB_PIECE_CHARS))),
+  // moved to V8's old generation: a mark-compact every ~0.6 s under load). Each record's row is written into its
+  // batch's bytes as it is pushed (createRowBatchSink), so nothing of it waits on V8's heap; a batch goes to Redis
+  // as its job's JSON in pieces, the rows' bytes between a head and a tail (enqueueJson).
+  const logSink = createRowBatchSink({
+    maxRows: JOB_BATCH,
+    maxChars: JOB_ROW_CHARS,
+    // A batch in one chunk (~500 bytes a row): its job's JSON goes to Redis as three pieces.
+    chunkBytes: JOB_CHUNK_BYTES,
+    write: async (batch) => void (await queue.enqueueJson(JOBS.requestLogs, rowBatchJsonPieces(batch))),
     onError: (err, pending) => {
       m.logWriteFailed();
       logger.warn(

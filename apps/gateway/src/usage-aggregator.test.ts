@@ -5,44 +5,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { GatewayDeps } from './app';
 import { createRecordHandler } from './record-sinks';
 import type { GatewayRuntime } from './runtime';
+import { record } from './testing/records';
 import { createUsageAggregator } from './usage-aggregator';
 
 const HOUR_7 = '2026-11-26T07:00:00.000Z';
-
-function record(n: number, over: Partial<RequestLogRecord> = {}): RequestLogRecord {
-  return {
-    id: `id-${n}`,
-    requestId: `req-${n}`,
-    time: `2026-11-26T07:${String(10 + n).padStart(2, '0')}:00.000Z`,
-    groupId: 1,
-    groupName: 'g',
-    parentGroupId: null,
-    parentGroupName: null,
-    keyId: 11,
-    keyMasked: null,
-    proxyKeyMasked: null,
-    model: 'gpt-4o-mini',
-    statusCode: 200,
-    success: true,
-    durationMs: 10,
-    ttfbMs: null,
-    stream: false,
-    retries: 0,
-    attempts: [],
-    error: null,
-    clientIp: null,
-    requestPath: null,
-    promptTokens: 100,
-    completionTokens: 20,
-    cachedTokens: 40,
-    costUsd: 0.25,
-    accessKeyId: null,
-    accessKeyName: null,
-    translatedFrom: null,
-    requestBody: null,
-    ...over,
-  };
-}
 
 /** An aggregator whose writes land in `batches` (or fail while `failing` is set). */
 function aggregator() {

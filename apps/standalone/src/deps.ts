@@ -14,7 +14,7 @@ import type { DbConnection, SqliteWriter, SqliteWriterThread } from '@keyway/db'
 import {
   compileRuntime,
   createBufferedSink,
-  createRowTextSink,
+  createRowBatchSink,
   createUsageAggregator,
   createGatewayMetrics,
   createUpstreamClients,
@@ -78,8 +78,9 @@ type SinkHandlers = Pick<BufferedSinkOptions, 'onError' | 'onDrop'>;
 
 /**
  * The request-log sink and a fast writer behind it (Prisma costs more CPU than the proxying it logs). With SQLite,
- * each record is made into its row's text as it is pushed (createRowTextSink), and the sink keeps those while a
- * batch fills: a record and its attempts die young instead of being copied by V8's young-generation collections.
+ * each record's row is written into its batch's bytes as it is pushed (createRowBatchSink), which go to the writer's
+ * thread in chunks: a record, its attempts and its row text die young instead of being copied by V8's
+ * young-generation collections while a batch fills.
  */
 function requestLogs(
   db: DbConnection,
@@ -89,7 +90,7 @@ function requestLogs(
 ): { sink: RequestLogSink & { pending(): number }; close: () => Promise<void> } {
   // The SQLite writer is closed with the process's other SQLite users, below.
   if (sqlite) {
-    const sink = createRowTextSink({ write: (texts) => sqlite.writeLogTexts(texts), ...handlers });
+    const sink = createRowBatchSink({ write: (batch) => sqlite.writeLogChunks(batch.chunks), ...handlers });
     return { sink, close: () => Promise.resolve() };
   }
   if (db.provider === 'postgresql') {

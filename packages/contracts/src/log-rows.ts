@@ -217,31 +217,13 @@ export function logRowText(record: RequestLogRecord): string {
   return JSON.stringify(toLogRow(record));
 }
 
-const LOG_ROWS_HEAD = `{"columns":${JSON.stringify(COLUMN_NAMES)},"rows":[`;
-
 /**
- * The JSON text of {@link LogRows} holding rows made by {@link logRowText}, in pieces whose concatenation is that
- * text: each holds rows of about `pieceChars` characters in all (at least one row), so a big batch is never one
- * string — past V8's largest regular object (128 KiB) a string takes fresh pages of its own, a page fault per 4 KiB.
+ * The JSON text of {@link LogRows} is this, then its rows as a JSON array of texts made by {@link logRowText}
+ * (`[row,row,…]`), then {@link LOG_ROWS_JSON_TAIL}: a producer that keeps rows as bytes (the distributed gateway's
+ * row batches) sends a batch as these three pieces, never as one string.
  */
-export function logRowsJsonPieces(texts: readonly string[], pieceChars: number): string[] {
-  const pieces: string[] = [];
-  let head = LOG_ROWS_HEAD;
-  let start = 0;
-  let size = 0;
-  for (let i = 0; i < texts.length; i++) {
-    const n = texts[i]!.length + 1;
-    if (i > start && size + n > pieceChars) {
-      pieces.push(head + texts.slice(start, i).join(','));
-      head = ',';
-      start = i;
-      size = 0;
-    }
-    size += n;
-  }
-  pieces.push(`${head}${texts.slice(start).join(',')}]}`);
-  return pieces;
-}
+export const LOG_ROWS_JSON_HEAD = `{"columns":${JSON.stringify(COLUMN_NAMES)},"rows":`;
+export const LOG_ROWS_JSON_TAIL = '}';
 
 /** A row under other columns (a producer of another version): its values by name. */
 function fromRow(columns: readonly string[], row: readonly unknown[]): Record<string, unknown> {

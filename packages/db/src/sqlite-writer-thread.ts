@@ -16,8 +16,8 @@ export interface WriterThreadData {
 /** A call of one of the writer's operations, with its arguments as structured clones. */
 export interface WriterCall {
   id: number;
-  /** An operation of the owner, or `writeLogTexts`: request logs as their rows' JSON texts, one per row. */
-  op: keyof SqliteWriter | 'writeLogTexts';
+  /** An operation of the owner, or `writeLogChunks`: request logs as JSON arrays of their rows, in UTF-8. */
+  op: keyof SqliteWriter | 'writeLogChunks';
   args: unknown[];
 }
 
@@ -41,6 +41,15 @@ function failure(err: unknown): WriterFailure {
   return { name: err.name, message: err.message, ...(code === undefined ? {} : { code }) };
 }
 
+/** A chunk's rows: its bytes read as UTF-8 and parsed (a chunk that is not an array of rows is refused). */
+function rowsOf(chunk: Uint8Array): LogRow[] {
+  const rows: unknown = JSON.parse(
+    Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8'),
+  );
+  if (!Array.isArray(rows) || !rows.every(Array.isArray)) throw new TypeError('a log chunk holds no rows');
+  return rows as LogRow[];
+}
+
 const port = parentPort;
 if (port) {
   const data = workerData as WriterThreadData;
@@ -56,14 +65,14 @@ if (port) {
   // Typed loosely on purpose: the call names the operation, and each operation takes its own arguments.
   const ops = writer as unknown as Record<keyof SqliteWriter, (...args: unknown[]) => Promise<unknown>>;
   port.on('message', (call: WriterCall) => {
-    // Request logs arrive as a list of their rows' JSON texts (see logRowText), usage batches as one JSON string
-    // (see createSqliteWriter).
+    // Request logs arrive as chunks of bytes, each the JSON array of its rows (see logRowText), usage batches as one
+    // JSON string (see createSqliteWriter).
     const [first] = call.args;
     let run: Promise<unknown>;
     try {
       run =
-        call.op === 'writeLogTexts'
-          ? writer.writeLogRows((first as string[]).map((text) => JSON.parse(text) as LogRow))
+        call.op === 'writeLogChunks'
+          ? writer.writeLogRows((first as Uint8Array[]).flatMap((chunk) => rowsOf(chunk)))
           : call.op === 'applyUsage' && typeof first === 'string'
             ? writer.applyUsage(JSON.parse(first) as UsageBatch)
             : ops[call.op](...call.args);

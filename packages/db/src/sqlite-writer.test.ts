@@ -195,14 +195,19 @@ describe('the SQLite writer', () => {
     expect((await conn.prisma.apiKey.findUniqueOrThrow({ where: { id: key.id } })).requestCount).toBe(0);
   });
 
-  it('stores rows handed over as their texts exactly as the records they were made from', async () => {
+  it('stores rows handed over as chunks of their texts exactly as the records they were made from', async () => {
     const make = (base: number) => [
       logRecord(base + 1, { groupId, error: 'quote " back\\slash \r\n ü 𝄞 \u0001' }),
       logRecord(base + 2, { groupId, keyMasked: 'sk-ab\u2026yz', proxyKeyMasked: null, model: null }),
     ];
     await writer.writeLogs(make(0));
-    await writer.writeLogTexts(make(10).map(logRowText));
-    await expect(writer.writeLogTexts([])).resolves.toBeUndefined();
+    // One chunk per row, as bytes of a larger buffer (a sink's reused memory): only the view's bytes are rows.
+    const texts = make(10).map(logRowText);
+    const whole = Buffer.from(`xx[${texts[0]}]yy[${texts[1]}]`);
+    const first = whole.subarray(2, 4 + Buffer.byteLength(texts[0]!));
+    const second = whole.subarray(first.length + 4);
+    await writer.writeLogChunks([first, second]);
+    await expect(writer.writeLogChunks([])).resolves.toBeUndefined();
     const rows = await conn.prisma.requestLog.findMany({ orderBy: { id: 'asc' } });
     expect(rows).toHaveLength(4);
     // The same fields, apart from those the record numbers make differ.
@@ -212,11 +217,16 @@ describe('the SQLite writer', () => {
     expect(rows[1]!.keyMasked).toBe('sk-ab\u2026yz');
   });
 
-  it('fails a call whose text does not parse, and only that call: the thread goes on', async () => {
+  it('fails a call whose chunk does not parse or holds no rows, and only that call: the thread goes on', async () => {
     await writer.writeLogs([logRecord(1, { groupId })]);
     const started = workers.started;
-    await expect(writer.writeLogTexts(['{"not": "a row"', ''])).rejects.toMatchObject({
+    await expect(
+      writer.writeLogChunks([Buffer.from('[["not", "a row"]'), Buffer.from('')]),
+    ).rejects.toMatchObject({
       name: 'SyntaxError',
+    });
+    await expect(writer.writeLogChunks([Buffer.from('{"rows": []}')])).rejects.toMatchObject({
+      name: 'TypeError',
     });
     await writer.writeLogs([logRecord(2, { groupId })]);
     expect(workers.started).toBe(started);

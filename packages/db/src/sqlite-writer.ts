@@ -65,13 +65,14 @@ export interface SqliteWriterOptions {
 /** A {@link SqliteWriter} whose connection lives in a worker thread. */
 export interface SqliteWriterThread extends SqliteWriter {
   /**
-   * {@link SqliteWriter.writeLogs} for records already made into their rows' texts ({@link logRowText}): the
-   * standalone process's log sink keeps those, not records, while a batch fills. An empty list writes nothing.
-   * One row per string (Worker#postMessage copies each flat string; the thread parses them): a batch in one string
-   * was past V8's largest regular object (128 KiB) and took ~1–1.5 ms to post; in strings of 100 rows, joining them
-   * copied every row once more (~0.4 KB per request allocated).
+   * {@link SqliteWriter.writeLogs} for records already written as their rows: `chunks`, each a JSON array of rows'
+   * texts ({@link logRowText}) in UTF-8, in order (the standalone process's log sink writes each record's row into
+   * such bytes as it is finished). Each chunk is copied to the thread (Worker#postMessage); chunks of tens of KB stay
+   * below malloc's mmap threshold, so neither side maps fresh pages per batch. Strings were slower both ways: a
+   * batch in one string was past V8's largest regular object (128 KiB) and took ~1–1.5 ms to post, and rows kept as
+   * strings until the batch was full outlived the serving thread's young-generation collections. Empty: nothing.
    */
-  writeLogTexts(rows: readonly string[]): Promise<void>;
+  writeLogChunks(chunks: readonly Uint8Array[]): Promise<void>;
   /** Ends the thread at once, as a crash would: its pending calls reject, the next call starts a new thread. */
   terminate(): Promise<void>;
 }
@@ -201,13 +202,15 @@ export function createSqliteWriter(url: string, options: SqliteWriterOptions = {
 
   // Started now, so the file is open (and a tsx start-up paid) before the first request log arrives.
   thread = start();
-  const writeLogTexts = (rows: readonly string[]): Promise<void> => tracked('writeLogTexts', [rows]);
+  const writeLogChunks = (chunks: readonly Uint8Array[]): Promise<void> =>
+    chunks.length === 0 ? Promise.resolve() : tracked('writeLogChunks', [chunks]);
   return {
-    // As JSON strings: stringifying costs the serving thread a fraction of cloning the records' object graph
-    // (request logs are handed over for every proxied request); the writer thread parses them. Records go as rows
-    // (values in column order, no property names): half the bytes to write, copy and parse.
-    writeLogs: (records) => writeLogTexts(records.map(logRowText)),
-    writeLogTexts,
+    // As JSON text: stringifying costs the serving thread a fraction of cloning the records' object graph (request
+    // logs are handed over for every proxied request); the writer thread parses it. Records go as rows (values in
+    // column order, no property names): half the bytes to write, copy and parse.
+    writeLogs: (records) =>
+      writeLogChunks(records.length === 0 ? [] : [Buffer.from(`[${records.map(logRowText).join(',')}]`)]),
+    writeLogChunks,
     // Likewise one string: a batch holds up to a few thousand small objects.
     applyUsage: (batch) => tracked('applyUsage', [JSON.stringify(batch)]),
     insertKeys: (rows) => tracked('insertKeys', [rows]),

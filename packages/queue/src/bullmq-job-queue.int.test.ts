@@ -1,4 +1,4 @@
-import { logRowsJsonPieces, logRowText, type RequestLogRecord } from '@keyway/contracts';
+import { LOG_ROWS_JSON_HEAD, LOG_ROWS_JSON_TAIL, logRowText, type RequestLogRecord } from '@keyway/contracts';
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -214,17 +214,23 @@ describe.skipIf(!hasRedis)('BullJobQueue (real Redis)', () => {
       admin.disconnect();
     });
 
-    it('stores a batch given as pieces of its JSON text whole beside its job; a small one goes in the job', async () => {
+    it('stores a batch given as pieces of its JSON (text and bytes) whole beside its job; a small one goes in the job', async () => {
       const prefix = newPrefix();
       const queue = open(prefix);
       const admin = new Redis(url);
-      const records = Array.from({ length: 80 }, (_, i) => ({ ...logRecordFixture, id: `rec-${i}` }));
-      const texts = records.map(logRowText);
-      const pieces = logRowsJsonPieces(texts, 4000);
-      expect(pieces.length).toBeGreaterThan(2);
-      const big = await queue.enqueueJson('request-logs', pieces);
-      expect(await admin.get(`${prefix}:payloads:${big.id}`)).toBe(pieces.join(''));
-      const small = await queue.enqueueJson('request-logs', logRowsJsonPieces(texts.slice(0, 1), 4000));
+      const records = Array.from({ length: 80 }, (_, i) => ({
+        ...logRecordFixture,
+        id: `rec-${i}`,
+        ...(i === 3 ? { error: 'non-ASCII – ✓ and "quotes"' } : {}),
+      }));
+      const pieces = (rs: typeof records) => [
+        LOG_ROWS_JSON_HEAD,
+        Buffer.from(`[${rs.map(logRowText).join(',')}]`),
+        LOG_ROWS_JSON_TAIL,
+      ];
+      const big = await queue.enqueueJson('request-logs', pieces(records));
+      expect(await admin.get(`${prefix}:payloads:${big.id}`)).toBe(pieces(records).map(String).join(''));
+      const small = await queue.enqueueJson('request-logs', pieces(records.slice(0, 1)));
       expect(await admin.exists(`${prefix}:payloads:${small.id}`)).toBe(0);
       const seen: unknown[] = [];
       queue.process(

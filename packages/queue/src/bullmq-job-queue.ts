@@ -199,16 +199,18 @@ export class BullJobQueue implements JobQueue {
   }
 
   /**
-   * {@link enqueue} of a trusted payload already made into JSON text, given in pieces whose concatenation is that
-   * text (a gateway's log batch: no piece past V8's largest young-generation object, so the producer never holds
-   * the batch as one string). A transient job's big payload is stored piece by piece beside its job; any other
-   * payload is parsed and enqueued as usual.
+   * {@link enqueue} of a trusted payload already made into JSON text, given in pieces (strings, or its UTF-8 bytes)
+   * whose concatenation is that text: a gateway's log batch, whose rows it keeps as bytes and never as one string.
+   * A transient job's big payload is stored piece by piece beside its job; any other payload is parsed and enqueued
+   * as usual.
    */
-  async enqueueJson(name: JobName, pieces: readonly string[]): Promise<{ id: string }> {
-    let chars = 0;
-    for (const piece of pieces) chars += piece.length;
-    if (!this.transient.has(name) || chars < SIDE_PAYLOAD_CHARS)
-      return this.enqueue(name, JSON.parse(pieces.join('')) as JobInput<typeof name>, { trusted: true });
+  async enqueueJson(name: JobName, pieces: readonly (string | Buffer)[]): Promise<{ id: string }> {
+    let size = 0;
+    for (const piece of pieces) size += piece.length;
+    if (!this.transient.has(name) || size < SIDE_PAYLOAD_CHARS)
+      return this.enqueue(name, JSON.parse(pieces.map(String).join('')) as JobInput<typeof name>, {
+        trusted: true,
+      });
     const queue = this.queue(name);
     const id = newJobId(name);
     const side = sidePayloadKey(this.prefix, id);

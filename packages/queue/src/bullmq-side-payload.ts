@@ -36,14 +36,14 @@ export function sidePayloadKeyOf(data: unknown): string | null {
 }
 
 /**
- * Stores a payload's JSON text, given in pieces whose concatenation is that text, under `key` for `ttlSeconds` (so
+ * Stores a payload's JSON text, given in pieces (strings or UTF-8 bytes) whose concatenation is that text, under `key` for `ttlSeconds` (so
  * one whose job never runs does not stay), in one transaction. Rejects unless every piece was stored: the job is
  * then not added, and what a failure left under `key` expires.
  */
 export async function storeSidePayload(
   redis: Redis,
   key: string,
-  pieces: readonly string[],
+  pieces: readonly (string | Buffer)[],
   ttlSeconds: number,
 ): Promise<void> {
   const [first = '', ...rest] = pieces;
