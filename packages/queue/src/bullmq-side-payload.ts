@@ -36,9 +36,9 @@ export function sidePayloadKeyOf(data: unknown): string | null {
 }
 
 /**
- * Stores a payload's JSON text, given in pieces (strings or UTF-8 bytes) whose concatenation is that text, under `key` for `ttlSeconds` (so
- * one whose job never runs does not stay), in one transaction. Rejects unless every piece was stored: the job is
- * then not added, and what a failure left under `key` expires.
+ * Stores a payload's JSON text, given in pieces (strings or UTF-8 bytes) whose concatenation is that text, under
+ * `key` for `ttlSeconds` (so one whose job never runs does not stay), in one transaction. Rejects unless every piece
+ * was stored: the job is then not added, and what a failure left under `key` expires.
  */
 export async function storeSidePayload(
   redis: Redis,
