@@ -183,17 +183,15 @@ export class BullJobQueue implements JobQueue {
     const queue = this.queue(name);
     const { jobId } = opts;
     if (jobId !== undefined) checkJobId(jobId);
-    const id = jobId ?? newJobId(name);
     // A big transient payload first goes beside its job (the job only names its key), so the job is never added
     // without it; a failed add leaves it to expire. Not under a caller's id: a job still pending under it keeps
     // its own payload.
     const text = jobId === undefined && this.transient.has(name) ? JSON.stringify(data) : '';
-    const side = text.length >= SIDE_PAYLOAD_CHARS ? sidePayloadKey(this.prefix, id) : null;
+    if (text.length >= SIDE_PAYLOAD_CHARS) return this.addBeside(name, [text], delay);
+    const id = jobId ?? newJobId(name);
     await this.call(`enqueue ${name}`, async () => {
-      if (side) await storeSidePayload(this.producer, side, [text], this.sidePayloadTtlSeconds);
-      const stored = side ? sidePayloadRef(side) : data;
-      if (jobId === undefined) await queue.add(name, stored, { jobId: id, delay });
-      else await addUnlessPending(queue, name, stored, jobId, delay);
+      if (jobId === undefined) await queue.add(name, data, { jobId: id, delay });
+      else await addUnlessPending(queue, name, data, jobId, delay);
     });
     return { id };
   }
@@ -211,12 +209,21 @@ export class BullJobQueue implements JobQueue {
       return this.enqueue(name, JSON.parse(pieces.map(String).join('')) as JobInput<typeof name>, {
         trusted: true,
       });
+    return this.addBeside(name, pieces, 0);
+  }
+
+  /** Adds a job whose payload, given as pieces of its JSON text, is stored beside it (the job names its key). */
+  private async addBeside(
+    name: JobName,
+    pieces: readonly (string | Buffer)[],
+    delay: number,
+  ): Promise<{ id: string }> {
     const queue = this.queue(name);
     const id = newJobId(name);
     const side = sidePayloadKey(this.prefix, id);
     await this.call(`enqueue ${name}`, async () => {
       await storeSidePayload(this.producer, side, pieces, this.sidePayloadTtlSeconds);
-      await queue.add(name, sidePayloadRef(side), { jobId: id });
+      await queue.add(name, sidePayloadRef(side), { jobId: id, delay });
     });
     return { id };
   }
